@@ -1,0 +1,50 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+
+/**
+ * End-to-end payload encryption (reference §4): key = SHA-256(x of ECDH(sk_self, pk_peer)),
+ * AES-256-GCM, no AAD, wire form nonce(12) | ciphertext | tag(16).
+ */
+const NONCE = 12;
+const TAG = 16;
+
+export class E2eError extends Error {
+  readonly code = 'ERR_E2E' as const;
+}
+
+/** 33-byte compressed public key for a 32-byte secret. */
+export function secpPublicKey(secret: Uint8Array): Uint8Array {
+  return secp256k1.getPublicKey(secret, true);
+}
+
+export function sharedKey(secret: Uint8Array, peerPublic: Uint8Array): Uint8Array {
+  try {
+    const point = secp256k1.getSharedSecret(secret, peerPublic, true);
+    return sha256(point.subarray(1, 33));
+  } catch (err) {
+    throw new E2eError(`invalid peer public key: ${(err as Error).message}`);
+  }
+}
+
+export function encrypt(key: Uint8Array, plain: Uint8Array, nonce: Uint8Array = randomBytes(NONCE)): Uint8Array {
+  if (nonce.length !== NONCE) throw new E2eError(`nonce must be ${NONCE} bytes`);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  const ct = Buffer.concat([c.update(plain), c.final()]);
+  const out = new Uint8Array(NONCE + ct.length + TAG);
+  out.set(nonce, 0);
+  out.set(ct, NONCE);
+  out.set(c.getAuthTag(), NONCE + ct.length);
+  return out;
+}
+
+export function decrypt(key: Uint8Array, cipher: Uint8Array): Uint8Array {
+  if (cipher.length < NONCE + TAG) throw new E2eError('cipher too short');
+  const d = createDecipheriv('aes-256-gcm', key, cipher.subarray(0, NONCE));
+  d.setAuthTag(cipher.subarray(cipher.length - TAG));
+  try {
+    return new Uint8Array(Buffer.concat([d.update(cipher.subarray(NONCE, cipher.length - TAG)), d.final()]));
+  } catch {
+    throw new E2eError('failed to decrypt: authentication failed');
+  }
+}
