@@ -7,7 +7,7 @@ export const REFERENCE_PATH = fileURLToPath(new URL('../../../../shared/tfchain/
 
 export function loadReferenceV14(): any | null {
   if (!existsSync(REFERENCE_PATH)) return null;
-  const hex = JSON.parse(readFileSync(REFERENCE_PATH, 'utf8')).result as string;
+  const hex = JSON.parse(readFileSync(REFERENCE_PATH, "utf8")).result as `0x${string}`;
   const reg = new TypeRegistry();
   return new Metadata(reg, hex).asV14.toJSON();
 }
