@@ -1,20 +1,27 @@
 import type { PalletDecl } from '../runtime/pallet.ts';
 import { balancesPallet, type BalancesConfig } from './balances.ts';
+import { smartContractPallet, type SmartContractGenesis } from './smart-contract/index.ts';
 import { systemPallet } from './system.ts';
+import { tfgridPallet, type TfgridGenesis } from './tfgrid/index.ts';
 import { timestampPallet } from './timestamp.ts';
 import { transactionPaymentPallet } from './transaction-payment.ts';
 import { utilityPallet } from './utility.ts';
 
 export interface GenesisConfig {
   balances: BalancesConfig;
+  tfgrid?: TfgridGenesis;
+  smartContract?: SmartContractGenesis;
 }
 
-/** Every pallet the devnet runs, in construct_runtime! order. Extra pallets (tfgrid, contracts) are appended by callers. */
-export function corePallets(genesis: GenesisConfig): PalletDecl[] {
-  return [systemPallet(), timestampPallet(), utilityPallet(), balancesPallet(genesis.balances), transactionPaymentPallet()];
-}
-
-/** Dev accounts' default genesis when no config is given (tests of metadata only need the shapes). */
+/** Every pallet the devnet runs, in construct_runtime! order. */
 export function devnetPallets(genesis: GenesisConfig = { balances: { endowed: [] } }): PalletDecl[] {
-  return [...corePallets(genesis)];
+  return [
+    systemPallet(),
+    timestampPallet(),
+    utilityPallet(),
+    balancesPallet(genesis.balances),
+    transactionPaymentPallet(),
+    tfgridPallet(genesis.tfgrid),
+    smartContractPallet(genesis.smartContract),
+  ];
 }
