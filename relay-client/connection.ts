@@ -1,0 +1,157 @@
+import WebSocket from 'ws';
+import { decodeEnvelope, type Envelope } from './envelope.ts';
+import { RelayClientError } from './errors.ts';
+
+/**
+ * One WebSocket to one relay: handshake, send, and a typed stream of incoming items.
+ * It dies on its first error and never reconnects; peer.ts owns all policy.
+ */
+export type Incoming =
+  | { kind: 'envelope'; envelope: Envelope; bytes: Uint8Array }
+  | { kind: 'bad-frame'; reason: string }
+  | { kind: 'ws-pong' };
+
+export interface DialOptions {
+  /** ws:// or wss:// relay URL; the JWT becomes the whole query string. */
+  url: string;
+  jwt: string;
+  signal?: AbortSignal;
+  handshakeTimeoutMs?: number;
+  maxPayload?: number;
+}
+
+/** `ws(s)://host/?<jwt>`: the form all RMB clients use. */
+export function relayUrlWithJwt(url: string, jwt: string): string {
+  const u = new URL(url);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new RelayClientError('ERR_HANDSHAKE', `not a ws(s) URL: ${url}`);
+  u.search = jwt;
+  return u.toString();
+}
+
+export class RelayConnection {
+  private readonly queue: Incoming[] = [];
+  private waiter: { resolve: (m: Incoming) => void; reject: (e: Error) => void } | null = null;
+  private deadErr: Error | null = null;
+  /** Resolves with the reason once the connection is dead (never rejects). */
+  readonly dead: Promise<Error>;
+  private markDead!: (e: Error) => void;
+
+  private constructor(private readonly ws: WebSocket) {
+    this.dead = new Promise((r) => (this.markDead = r));
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) return this.push({ kind: 'bad-frame', reason: 'text frame' });
+      const bytes = toBytes(data);
+      try {
+        this.push({ kind: 'envelope', envelope: decodeEnvelope(bytes), bytes });
+      } catch (err) {
+        this.push({ kind: 'bad-frame', reason: (err as Error).message });
+      }
+    });
+    ws.on('pong', () => this.push({ kind: 'ws-pong' }));
+    ws.on('close', (code, reason) =>
+      this.die(new RelayClientError('ERR_CONNECTION', `connection closed (${code}${reason.length ? ` ${reason}` : ''})`)),
+    );
+    ws.on('error', (err) => this.die(new RelayClientError('ERR_CONNECTION', err.message, { cause: err })));
+  }
+
+  static dial(opts: DialOptions): Promise<RelayConnection> {
+    const ws = new WebSocket(relayUrlWithJwt(opts.url, opts.jwt), {
+      handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+      maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error) => {
+        cleanup();
+        ws.removeAllListeners();
+        ws.on('error', () => {});
+        ws.terminate();
+        reject(err);
+      };
+      const onAbort = () => fail(new RelayClientError('ERR_CLOSED', 'dial aborted'));
+      const onOpen = () => {
+        cleanup();
+        resolve(new RelayConnection(ws));
+      };
+      const onError = (err: Error) => fail(new RelayClientError('ERR_HANDSHAKE', err.message, { cause: err }));
+      const onResponse = (_req: unknown, res: import('node:http').IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.length < 16 && chunks.push(c));
+        res.on('end', () =>
+          fail(new RelayClientError('ERR_HANDSHAKE', `relay refused: ${res.statusCode} ${Buffer.concat(chunks).toString('utf8').trim()}`)),
+        );
+        res.on('error', () => fail(new RelayClientError('ERR_HANDSHAKE', `relay refused: ${res.statusCode}`)));
+      };
+      const cleanup = () => {
+        opts.signal?.removeEventListener('abort', onAbort);
+        ws.off('open', onOpen);
+        ws.off('error', onError);
+        ws.off('unexpected-response', onResponse);
+      };
+      if (opts.signal?.aborted) return fail(new RelayClientError('ERR_CLOSED', 'dial aborted'));
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.on('open', onOpen);
+      ws.on('error', onError);
+      ws.on('unexpected-response', onResponse);
+    });
+  }
+
+  get isDead(): boolean {
+    return this.deadErr !== null;
+  }
+
+  /** Next incoming item; rejects once the connection is dead and the queue is drained. */
+  recv(): Promise<Incoming> {
+    const next = this.queue.shift();
+    if (next) return Promise.resolve(next);
+    if (this.deadErr) return Promise.reject(this.deadErr);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  send(bytes: Uint8Array): Promise<void> {
+    if (this.deadErr) return Promise.reject(this.deadErr);
+    return new Promise((resolve, reject) =>
+      this.ws.send(bytes, { binary: true }, (err) => {
+        if (!err) return resolve();
+        const e = new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err });
+        this.die(e);
+        reject(e);
+      }),
+    );
+  }
+
+  /** WebSocket-level ping; the relay (tungstenite or ours) answers with a pong frame. */
+  ping(): void {
+    if (!this.deadErr) this.ws.ping();
+  }
+
+  close(reason = 'closed by peer'): void {
+    this.die(new RelayClientError('ERR_CLOSED', reason));
+  }
+
+  private push(m: Incoming): void {
+    if (this.deadErr) return;
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve(m);
+    } else {
+      this.queue.push(m);
+    }
+  }
+
+  private die(err: Error): void {
+    if (this.deadErr) return;
+    this.deadErr = err;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
+    this.waiter?.reject(err);
+    this.waiter = null;
+    this.markDead(err);
+  }
+}
+
+function toBytes(data: WebSocket.RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import { Backoff } from '../lib/backoff.ts';
+import { type Clock, systemClock } from '../lib/clock.ts';
+import { type Logger, silentLogger } from '../lib/log.ts';
+import { relayField } from './chain-twins.ts';
+import { RelayConnection } from './connection.ts';
+import { encodeEnvelope, type Envelope } from './envelope.ts';
+import { RelayClientError, RmbError, TimeoutError, PeerErrorCode } from './errors.ts';
+import type { Identity } from './identity.ts';
+import { createJwt, DEFAULT_JWT_TTL_S } from './jwt.ts';
+import { RateLimitedLog } from './ratelog.ts';
+import { ReplayCache } from './replay.ts';
+import { Router, type Handler } from './router.ts';
+import { openEnvelope, sealReply, sealRequest, type SealContext } from './seal.ts';
+import type { TwinDirectory } from './twins.ts';
+
+/**
+ * An outbound-only RMB peer: all connection policy lives here. One connection per relay;
+ * WS ping every 20 s; a connection silent for 40 s is dropped and redialled with backoff and
+ * a fresh JWT; requests go out on a healthy connection, incoming traffic is read from all.
+ */
+export interface RelayPeerOptions {
+  identity: Identity;
+  twinId: number;
+  /** ws:// or wss:// relay URLs. */
+  relays: string[];
+  twins: TwinDirectory;
+  /** Session id (JWT `sid`); omitted = the None session that nodes use. */
+  sid?: string;
+  /** Encrypt payloads when the destination has a pk (default true). */
+  encrypt?: boolean;
+  clock?: Clock;
+  log?: Logger;
+  pingIntervalMs?: number;
+  silenceTimeoutMs?: number;
+  backoff?: { initialMs?: number; maxMs?: number };
+  jwtTtlS?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+interface Slot {
+  url: string;
+  conn: RelayConnection | null;
+  /** Bumped per connection so a stale connection's timers and failures are ignored. */
+  gen: number;
+  lastRecv: number;
+}
+
+interface Pending {
+  dest: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: { cancel(): void };
+}
+
+export class RelayPeer {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly rlog: RateLimitedLog;
+  private readonly router = new Router();
+  private readonly replay = new ReplayCache();
+  private readonly pending = new Map<string, Pending>();
+  private readonly slots: Slot[];
+  private readonly ctx: SealContext;
+  private readonly healthyWaiters = new Set<() => void>();
+  private readonly abort = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private state: 'new' | 'running' | 'closed' = 'new';
+  private closing: Promise<void> | null = null;
+  readonly stats = { sent: 0, received: 0, dropped: {} as Record<string, number> };
+
+  constructor(private readonly opts: RelayPeerOptions) {
+    if (opts.relays.length === 0) throw new RelayClientError('ERR_CONNECTION', 'at least one relay URL is required');
+    this.clock = opts.clock ?? systemClock;
+    this.log = (opts.log ?? silentLogger()).child({ twin: opts.twinId });
+    this.rlog = new RateLimitedLog(this.log, { clock: this.clock });
+    this.slots = opts.relays.map((url) => ({ url, conn: null, gen: 0, lastRecv: 0 }));
+    this.ctx = {
+      identity: opts.identity,
+      twinId: opts.twinId,
+      sid: opts.sid,
+      relayHosts: relayField(opts.relays).split('_'),
+      encrypt: opts.encrypt ?? true,
+    };
+  }
+
+  /** Registers a handler for an incoming command (see router.ts for the reply rules). */
+  handle(command: string, handler: Handler): void {
+    this.router.handle(command, handler);
+  }
+
+  /** Starts one connection loop per relay; returns at once (see connected()). */
+  async start(): Promise<void> {
+    if (this.state === 'closed') throw new RelayClientError('ERR_CLOSED', 'peer is closed');
+    if (this.state === 'running') return;
+    this.state = 'running';
+    for (const slot of this.slots) this.loops.push(this.runSlot(slot, this.abort.signal));
+  }
+
+  /** Resolves once at least one relay connection is up. */
+  connected(signal?: AbortSignal): Promise<void> {
+    return this.waitHealthy(signal);
+  }
+
+  /** Sends a request and resolves to the decoded JSON reply; rejects with RmbError, TimeoutError or RelayClientError. */
+  async request<T = unknown>(twin: number, command: string, payload?: unknown, opts: RequestOptions = {}): Promise<T> {
+    if (this.state !== 'running') throw new RelayClientError(this.state === 'closed' ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', `peer is ${this.state}`);
+    const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 30_000;
+    const dest = await this.opts.twins.getTwin(twin);
+    if (!dest) throw new RelayClientError('ERR_UNKNOWN_TWIN', `twin not found ${twin}`);
+    const uid = randomUUID();
+    const body = payload === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(payload));
+    const env = sealRequest(this.ctx, {
+      uid, dest, command, payload: body, nowS: this.nowS(), expirationS: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    });
+    const bytes = encodeEnvelope(env);
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.pending.delete(uid);
+        reject(new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(uid, { dest: twin, resolve: resolve as (v: unknown) => void, reject, timer });
+      const ac = new AbortController();
+      const stop = this.clock.setTimeout(() => ac.abort(), timeoutMs);
+      this.send(bytes, null, ac.signal)
+        .catch((err: Error) => {
+          const p = this.pending.get(uid);
+          if (!p) return;
+          this.pending.delete(uid);
+          p.timer.cancel();
+          reject(ac.signal.aborted ? new TimeoutError(`no relay connection for ${timeoutMs} ms`) : err);
+        })
+        .finally(() => stop.cancel());
+    });
+  }
+
+  /** Idempotent: stops the loops, closes connections and fails pending requests with ERR_CLOSED. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closed';
+      this.abort.abort(new RelayClientError('ERR_CLOSED', 'peer is closed'));
+      for (const slot of this.slots) slot.conn?.close('peer closed');
+      for (const [uid, p] of this.pending) {
+        p.timer.cancel();
+        p.reject(new RelayClientError('ERR_CLOSED', 'peer closed before the reply arrived'));
+        this.pending.delete(uid);
+      }
+      for (const w of this.healthyWaiters) w();
+      await bounded(Promise.allSettled([...this.loops, ...this.inflight]), 5_000);
+    })();
+    return this.closing;
+  }
+
+  private nowS(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  private isHealthy(slot: Slot): boolean {
+    const silence = this.opts.silenceTimeoutMs ?? 40_000;
+    return slot.conn !== null && !slot.conn.isDead && this.clock.now() - slot.lastRecv < silence;
+  }
+
+  private waitHealthy(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        if (this.state === 'closed') return reject(new RelayClientError('ERR_CLOSED', 'peer is closed')), true;
+        if (signal?.aborted) return reject(new RelayClientError('ERR_CONNECTION', 'no healthy relay connection')), true;
+        if (this.slots.some((s) => this.isHealthy(s))) return resolve(), true;
+        return false;
+      };
+      if (check()) return;
+      const wake = () => {
+        if (check()) {
+          this.healthyWaiters.delete(wake);
+          signal?.removeEventListener('abort', wake);
+        }
+      };
+      this.healthyWaiters.add(wake);
+      signal?.addEventListener('abort', wake, { once: true });
+    });
+  }
+
+  /** Sends on `preferred` when healthy, else on the first healthy connection, waiting for one if needed. */
+  private async send(bytes: Uint8Array, preferred: Slot | null, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const slot = preferred && this.isHealthy(preferred) ? preferred : this.slots.find((s) => this.isHealthy(s));
+      if (slot?.conn) {
+        try {
+          await slot.conn.send(bytes);
+          this.stats.sent++;
+          return;
+        } catch {
+          continue; // that connection is now dead; try another one
+        }
+      }
+      await this.waitHealthy(signal);
+    }
+  }
+
+  private async runSlot(slot: Slot, signal: AbortSignal): Promise<void> {
+    const backoff = new Backoff({
+      initialMs: this.opts.backoff?.initialMs ?? 2_000,
+      maxMs: this.opts.backoff?.maxMs ?? 30_000,
+      clock: this.clock,
+    });
+    const log = this.log.child({ relay: slot.url });
+    while (!signal.aborted) {
+      try {
+        const jwt = createJwt(this.opts.identity, {
+          twin: this.opts.twinId, sid: this.opts.sid, nowS: this.nowS(), ttlS: this.opts.jwtTtlS ?? DEFAULT_JWT_TTL_S,
+        });
+        const conn = await RelayConnection.dial({ url: slot.url, jwt, signal });
+        backoff.reset();
+        log.info('relay connected');
+        await this.serve(slot, conn, log);
+      } catch (err) {
+        if (signal.aborted) break;
+        this.rlog.warn(`dial:${slot.url}`, { relay: slot.url, err: (err as Error).message }, 'relay dial failed');
+      }
+      if (signal.aborted) break;
+      await backoff.wait(signal).catch(() => undefined);
+    }
+  }
+
+  /** Read loop for one connection; returns when it dies. */
+  private async serve(slot: Slot, conn: RelayConnection, log: Logger): Promise<void> {
+    const gen = ++slot.gen;
+    slot.conn = conn;
+    slot.lastRecv = this.clock.now();
+    for (const w of [...this.healthyWaiters]) w();
+    const pingMs = this.opts.pingIntervalMs ?? 20_000;
+    const silenceMs = this.opts.silenceTimeoutMs ?? 40_000;
+    const timers: { ping?: { cancel(): void }; watchdog?: { cancel(): void } } = {};
+    const schedulePing = () => {
+      timers.ping = this.clock.setTimeout(() => {
+        if (slot.gen !== gen || conn.isDead) return;
+        conn.ping();
+        schedulePing();
+      }, pingMs);
+    };
+    const scheduleWatchdog = (ms: number) => {
+      timers.watchdog = this.clock.setTimeout(() => {
+        const idle = this.clock.now() - slot.lastRecv;
+        if (idle >= silenceMs) this.reconnect(slot, gen, `no traffic for ${idle} ms`, log);
+        else scheduleWatchdog(silenceMs - idle);
+      }, ms);
+    };
+    schedulePing();
+    scheduleWatchdog(silenceMs);
+    try {
+      for (;;) {
+        const m = await conn.recv();
+        slot.lastRecv = this.clock.now();
+        if (m.kind === 'envelope') {
+          this.stats.received++;
+          this.track(this.onEnvelope(m.envelope, slot));
+        } else if (m.kind === 'bad-frame') {
+          this.drop('bad_frame', { reason: m.reason }, 'undecodable frame from relay');
+        }
+      }
+    } catch (err) {
+      if (!this.abort.signal.aborted) log.info({ err: (err as Error).message }, 'relay connection lost');
+    } finally {
+      timers.ping?.cancel();
+      timers.watchdog?.cancel();
+      if (slot.gen === gen) slot.conn = null;
+      conn.close();
+    }
+  }
+
+  /** Drops the current connection of a slot; a no-op for a stale generation. */
+  private reconnect(slot: Slot, gen: number, reason: string, log: Logger): void {
+    if (slot.gen !== gen || !slot.conn) return;
+    log.warn({ reason }, 'relay connection unhealthy, reconnecting');
+    slot.conn.close(reason);
+  }
+
+  private track(p: Promise<void>): void {
+    const t = p.catch((err: unknown) => this.log.error({ err }, 'incoming envelope handling failed'));
+    this.inflight.add(t);
+    void t.finally(() => this.inflight.delete(t));
+  }
+
+  private drop(reason: string, obj: Record<string, unknown>, msg: string): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+    this.rlog.warn(reason, { reason, ...obj }, msg);
+  }
+
+  private async onEnvelope(e: Envelope, slot: Slot): Promise<void> {
+    switch (e.message?.kind) {
+      case 'request':
+        return this.onRequest(e, e.message.command, slot);
+      case 'response':
+      case 'error':
+        return this.onReply(e);
+      case 'pong':
+      case 'ping':
+        return;
+      default:
+        this.drop('no_message', { uid: e.uid }, 'envelope without a message');
+    }
+  }
+
+  private async onReply(e: Envelope): Promise<void> {
+    const p = this.pending.get(e.uid);
+    if (!p) return this.drop('unexpected_reply', { uid: e.uid }, 'reply to no pending request');
+    if (e.message?.kind === 'error' && !e.source) {
+      // Relay-generated errors carry no source and no signature (reference §5).
+      this.settle(e.uid, p, new RmbError(e.message.code, e.message.message, true));
+      return;
+    }
+    if (e.source?.twin !== p.dest) return this.drop('wrong_replier', { uid: e.uid, twin: e.source?.twin }, 'reply from another twin');
+    this.pending.delete(e.uid);
+    const opened = await openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
+    if (!opened.ok) {
+      this.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
+      return this.settle(e.uid, p, new RelayClientError('ERR_BAD_RESPONSE', `${opened.reason}, discarding response`));
+    }
+    if (e.message?.kind === 'error') return this.settle(e.uid, p, new RmbError(e.message.code, e.message.message));
+    if (opened.payload.length === 0) return this.settle(e.uid, p, null, null);
+    try {
+      this.settle(e.uid, p, null, JSON.parse(new TextDecoder().decode(opened.payload)));
+    } catch {
+      this.settle(e.uid, p, new RelayClientError('ERR_BAD_PAYLOAD', 'reply payload is not JSON'));
+    }
+  }
+
+  private settle(uid: string, p: Pending, err: Error | null, value?: unknown): void {
+    this.pending.delete(uid);
+    p.timer.cancel();
+    if (err) p.reject(err);
+    else p.resolve(value);
+  }
+
+  private async onRequest(e: Envelope, command: string, slot: Slot): Promise<void> {
+    const opened = await openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
+    const from = { uid: e.uid, twin: e.source?.twin, command };
+    if (!opened.ok) {
+      this.drop(`request_${opened.code}`, { ...from, why: opened.reason }, 'rejecting request');
+      // Like the Go peer, stay silent on expired or non-JSON requests; other checks answer with rmb-peer codes.
+      if (opened.code === PeerErrorCode.expired || opened.code === PeerErrorCode.other) return;
+      const reply = sealReply(this.ctx, e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
+      return this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
+    }
+    const src = e.source!;
+    const key = `${src.twin}:${src.connection ?? ''}:${e.uid}`;
+    if (!this.replay.add(key, (e.timestamp + e.expiration) * 1000, this.clock.now())) {
+      return this.drop('replay', from, 'replayed request dropped');
+    }
+    const result = await this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
+    const reply = sealReply(this.ctx, e, opened.twin, result, this.nowS());
+    await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(30_000)).catch((err: Error) =>
+      this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'),
+    );
+  }
+}
+
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void p.finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,103 @@
+import { challenge } from './challenge.ts';
+import { decrypt, E2eError, encrypt, sharedKey } from './e2e.ts';
+import { SCHEMA_JSON, type Address, type Envelope, type Message } from './envelope.ts';
+import { PeerErrorCode } from './errors.ts';
+import type { Identity } from './identity.ts';
+import { signPrefixed, verifyPrefixed } from './signature.ts';
+import type { Twin, TwinDirectory } from './twins.ts';
+
+/**
+ * Building signed (and encrypted) envelopes, and opening received ones: expiry, the sender's
+ * signature against its on-chain account, schema, and decryption with the sender's pk.
+ */
+export interface SealContext {
+  identity: Identity;
+  twinId: number;
+  sid?: string;
+  /** Our relay hosts, sent in the (signed) `relays` field. */
+  relayHosts: string[];
+  encrypt: boolean;
+}
+
+/** Seconds a response stays valid, as the Go peer sets it. */
+export const RESPONSE_EXPIRATION_S = 300;
+
+export function ownAddress(ctx: SealContext): Address {
+  return ctx.sid === undefined ? { twin: ctx.twinId } : { twin: ctx.twinId, connection: ctx.sid };
+}
+
+function sealPayload(ctx: SealContext, dest: Twin | null, data: Uint8Array): Envelope['payload'] {
+  if (ctx.encrypt && dest?.pk) return { kind: 'cipher', data: encrypt(sharedKey(ctx.identity.secpSecret, dest.pk), data) };
+  return { kind: 'plain', data };
+}
+
+function signed(ctx: SealContext, e: Envelope): Envelope {
+  return { ...e, signature: signPrefixed(ctx.identity, challenge(e)) };
+}
+
+export function sealRequest(
+  ctx: SealContext,
+  args: { uid: string; dest: Twin; command: string; payload: Uint8Array; nowS: number; expirationS: number },
+): Envelope {
+  return signed(ctx, {
+    uid: args.uid,
+    tags: '',
+    timestamp: args.nowS,
+    expiration: args.expirationS,
+    source: ownAddress(ctx),
+    destination: { twin: args.dest.id },
+    message: { kind: 'request', command: args.command },
+    schema: SCHEMA_JSON,
+    payload: sealPayload(ctx, args.dest, args.payload),
+    relays: ctx.relayHosts,
+  });
+}
+
+export type ReplyBody = { ok: true; json: Uint8Array } | { ok: false; code: number; message: string };
+
+/** The Go peer's response shape (reference §5): uid echo, expiration 300, requester's connection kept. */
+export function sealReply(ctx: SealContext, request: Envelope, requester: Twin | null, body: ReplyBody, nowS: number): Envelope {
+  const src = request.source ?? { twin: 0 };
+  const message: Message = body.ok ? { kind: 'response' } : { kind: 'error', code: body.code, message: body.message };
+  const e: Envelope = {
+    uid: request.uid,
+    timestamp: nowS,
+    expiration: RESPONSE_EXPIRATION_S,
+    source: ownAddress(ctx),
+    destination: src.connection === undefined ? { twin: src.twin } : { twin: src.twin, connection: src.connection },
+    message,
+    schema: SCHEMA_JSON,
+    payload: sealPayload(ctx, requester, body.ok ? body.json : new TextEncoder().encode('null')),
+    relays: ctx.relayHosts,
+  };
+  if (requester?.relay) e.federation = requester.relay;
+  return signed(ctx, e);
+}
+
+export type Opened =
+  | { ok: true; twin: Twin; payload: Uint8Array }
+  | { ok: false; code: number; reason: string; twin: Twin | null };
+
+export function isExpired(e: Envelope, nowS: number): boolean {
+  return e.timestamp + e.expiration <= nowS;
+}
+
+/** Checks a request/response from another twin; never throws for bad input (only for lookup failures). */
+export async function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Promise<Opened> {
+  if (!e.source || e.source.twin === 0) return { ok: false, code: PeerErrorCode.unknownTwin, reason: 'missing source', twin: null };
+  if (isExpired(e, nowS)) return { ok: false, code: PeerErrorCode.expired, reason: 'envelope has expired', twin: null };
+  const twin = await twins.getTwin(e.source.twin);
+  if (!twin) return { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${e.source.twin}`, twin: null };
+  if (!verifyPrefixed(e.signature, challenge(e), twin.accountId)) {
+    return { ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin };
+  }
+  if (e.schema !== SCHEMA_JSON) return { ok: false, code: PeerErrorCode.other, reason: `unsupported schema ${JSON.stringify(e.schema)}`, twin };
+  if (!e.payload || e.payload.kind === 'plain') return { ok: true, twin, payload: e.payload?.data ?? new Uint8Array(0) };
+  if (!twin.pk) return { ok: false, code: PeerErrorCode.noPk, reason: 'sender has no public key', twin };
+  try {
+    return { ok: true, twin, payload: decrypt(sharedKey(ctx.identity.secpSecret, twin.pk), e.payload.data) };
+  } catch (err) {
+    if (err instanceof E2eError) return { ok: false, code: PeerErrorCode.e2e, reason: err.message, twin };
+    throw err;
+  }
+}
