@@ -1,0 +1,154 @@
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ImageError, isNotFound } from './errors.ts';
+import type { Entry, Manifest } from './manifest.ts';
+import { hashFile } from './objects.ts';
+import { splitRdev } from './scan.ts';
+import { atomicWriteFile } from './fsutil.ts';
+import { parseGetfattrDump, type Xattrs } from './xattr.ts';
+
+/**
+ * Launch-time verification of a materialized tree (SPEC.md §8). After a full check we record each
+ * path's (dev, ino, size, mtime_ns, ctime_ns). Next time, entries whose stat tuple is unchanged are
+ * trusted (user space cannot set ctime back); any other file is re-hashed and its xattrs re-read.
+ */
+export const STATE_VERSION = 1;
+type Tuple = [string, string, string, string, string];
+interface State {
+  version: number;
+  digest: string;
+  entries: Record<string, Tuple>;
+}
+
+export interface VerifyTreeResult {
+  checked: number;
+  rehashed: number;
+  rehashedBytes: number;
+}
+
+function tupleOf(st: BigIntStats): Tuple {
+  return [st.dev.toString(), st.ino.toString(), st.size.toString(), st.mtimeNs.toString(), st.ctimeNs.toString()];
+}
+
+async function loadState(path: string, digest: string): Promise<State | undefined> {
+  try {
+    const s = JSON.parse(await readFile(path, 'utf8')) as State;
+    return s.version === STATE_VERSION && s.digest === digest && typeof s.entries === 'object' ? s : undefined;
+  } catch (err) {
+    if (isNotFound(err) || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+const MTIME_SLACK_NS = 2000n; // utimes() takes doubles: microsecond precision
+
+export async function verifyTree(
+  tree: string,
+  statePath: string,
+  digest: string,
+  m: Manifest,
+  opts: { withOwners: boolean; onBytes?: (n: number) => void },
+): Promise<VerifyTreeResult> {
+  const tampered = (path: string, why: string) =>
+    new ImageError('FILE_TAMPERED', `image blake3:${digest}: "${path}" in ${tree} ${why}; refusing to use it (remove the cache entry to rebuild it)`);
+  const state = await loadState(statePath, digest);
+  const next: Record<string, Tuple> = {};
+  const suspects: Entry[] = [];
+  const byPath = new Map<string, Entry>();
+  const inodeOf = new Map<string, bigint>();
+  const result: VerifyTreeResult = { checked: 0, rehashed: 0, rehashedBytes: 0 };
+  for (const e of m.entries) {
+    byPath.set(e.path, e);
+    const abs = e.path === '.' ? tree : join(tree, e.path);
+    let st: BigIntStats;
+    try {
+      st = await lstat(abs, { bigint: true });
+    } catch (err) {
+      if (isNotFound(err)) throw tampered(e.path, 'is missing');
+      throw err;
+    }
+    result.checked++;
+    inodeOf.set(e.path, st.ino);
+    const why = checkMeta(e, st, opts.withOwners, inodeOf);
+    if (why) throw tampered(e.path, why);
+    if (e.type === 'symlink' && (await readlink(abs)) !== e.target) throw tampered(e.path, 'points somewhere else');
+    if (e.type === 'hardlink') continue;
+    const tuple = tupleOf(st);
+    const known = state?.entries[e.path];
+    if (!known || known.join() !== tuple.join()) {
+      suspects.push(e);
+      if (e.type === 'file') {
+        const got = await hashFile(abs, opts.onBytes);
+        result.rehashed++;
+        result.rehashedBytes += e.size;
+        if (got !== e.blake3) throw tampered(e.path, 'was modified (content does not match its BLAKE3 fingerprint)');
+      }
+    }
+    next[e.path] = tuple;
+  }
+  await checkNoExtras(tree, m, byPath, tampered);
+  await checkXattrs(tree, suspects, tampered);
+  if (!state || suspects.length > 0) await atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries: next }));
+  return result;
+}
+
+function checkMeta(e: Entry, st: BigIntStats, withOwners: boolean, inodeOf: Map<string, bigint>): string | undefined {
+  const typeOk =
+    (e.type === 'dir' && st.isDirectory()) ||
+    ((e.type === 'file' || e.type === 'hardlink') && st.isFile()) ||
+    (e.type === 'symlink' && st.isSymbolicLink()) ||
+    (e.type === 'char' && st.isCharacterDevice()) ||
+    (e.type === 'block' && st.isBlockDevice()) ||
+    (e.type === 'fifo' && st.isFIFO());
+  if (!typeOk) return `is not a ${e.type}`;
+  if (e.type === 'hardlink') return inodeOf.get(e.target) === st.ino ? undefined : `is no longer a hard link to "${e.target}"`;
+  if (e.type !== 'symlink' && Number(st.mode & 0o7777n) !== e.mode) return `has mode ${(st.mode & 0o7777n).toString(8)}, expected ${e.mode.toString(8)}`;
+  if (withOwners && (Number(st.uid) !== e.uid || Number(st.gid) !== e.gid)) return `is owned by ${st.uid}:${st.gid}, expected ${e.uid}:${e.gid}`;
+  if (e.type === 'file' && Number(st.size) !== e.size) return `has size ${st.size}, expected ${e.size}`;
+  if (e.type === 'file' || e.type === 'symlink') {
+    const d = st.mtimeNs - BigInt(e.mtime);
+    if (d > MTIME_SLACK_NS || d < -MTIME_SLACK_NS) return 'has a different mtime';
+  }
+  if (e.type === 'char' || e.type === 'block') {
+    const { major, minor } = splitRdev(st.rdev);
+    if (major !== e.major || minor !== e.minor) return `is device ${major}:${minor}, expected ${e.major}:${e.minor}`;
+  }
+  return undefined;
+}
+
+async function checkNoExtras(tree: string, m: Manifest, byPath: Map<string, Entry>, tampered: (p: string, why: string) => Error): Promise<void> {
+  for (const e of m.entries) {
+    if (e.type !== 'dir') continue;
+    for (const name of await readdir(e.path === '.' ? tree : join(tree, e.path))) {
+      const p = e.path === '.' ? name : `${e.path}/${name}`;
+      if (!byPath.has(p)) throw tampered(p, 'is not part of the image (added behind our back)');
+    }
+  }
+}
+
+async function checkXattrs(tree: string, suspects: Entry[], tampered: (p: string, why: string) => Error): Promise<void> {
+  const withX = suspects.filter((e) => e.type !== 'hardlink');
+  if (withX.length === 0) return;
+  const expected = (e: Entry): Xattrs => ('xattrs' in e && e.xattrs) || {};
+  if (!withX.some((e) => Object.keys(expected(e)).length > 0) && !(await toolAvailable())) return;
+  for (let i = 0; i < withX.length; i += 500) {
+    const batch = withX.slice(i, i + 500);
+    const r = await execa('getfattr', ['-h', '-d', '-m', '-', '-e', 'base64', '--', ...batch.map((e) => e.path)], { cwd: tree, reject: false, maxBuffer: 1 << 28 });
+    if (r.exitCode !== 0 && r.stderr.trim() !== '') throw new ImageError('HOST', `getfattr in ${tree}: ${r.stderr.trim()}`);
+    const got = parseGetfattrDump(r.stdout);
+    for (const e of batch) {
+      const a = got.get(e.path) ?? {};
+      const b = expected(e);
+      const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+      for (const k of keys) if (a[k] !== b[k]) throw tampered(e.path, `has a different extended attribute ${k}`);
+    }
+  }
+}
+
+let tool: Promise<boolean> | undefined;
+function toolAvailable(): Promise<boolean> {
+  tool ??= execa('getfattr', ['--version'], { reject: false }).then((r) => r.exitCode === 0, () => false);
+  return tool;
+}

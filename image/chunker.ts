@@ -1,0 +1,102 @@
+import { blake3 } from '@noble/hashes/blake3.js';
+
+/**
+ * Content-defined chunking (FastCDC-style gear hash with normalized chunking). Pure: bytes in,
+ * boundaries out. A cut depends only on the bytes since the previous cut, so an insert changes
+ * the chunks around it and the chunker re-synchronises after at most a few chunks.
+ */
+export interface ChunkingParams {
+  min: number;
+  avg: number;
+  max: number;
+}
+
+export const CHUNKING_ALGO = 'fastcdc-gear32-v1' as const;
+export const DEFAULT_CHUNKING: ChunkingParams = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
+
+/** gear[i] = i-th little-endian u32 of BLAKE3-XOF("zos-image/gear/v1", 1024 bytes). Fixed by SPEC.md. */
+export const GEAR: Int32Array = (() => {
+  const bytes = blake3(new TextEncoder().encode('zos-image/gear/v1'), { dkLen: 1024 });
+  const out = new Int32Array(256);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < 256; i++) out[i] = view.getInt32(i * 4, true);
+  return out;
+})();
+
+/** Mask with `bits` one-bits at the top of a 32-bit word (the top bits see the widest window). */
+function topMask(bits: number): number {
+  return bits <= 0 ? 0 : (~0 << (32 - bits)) | 0;
+}
+
+export function validateChunking(p: ChunkingParams): void {
+  const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(p.avg) || !(p.min >= 64 && p.min < p.avg && p.avg < p.max && p.max <= 16 * 1024 * 1024)) {
+    throw new RangeError(`bad chunking parameters min=${p.min} avg=${p.avg} max=${p.max}: need 64 <= min < avg < max <= 16MiB, avg a power of two`);
+  }
+}
+
+/**
+ * Length of the next chunk at the start of data[off..off+len), or -1 when more bytes are needed
+ * to decide (only possible when !eof).
+ */
+export function cutPoint(data: Uint8Array, off: number, len: number, eof: boolean, p: ChunkingParams): number {
+  if (len <= p.min) return eof ? len : -1;
+  const bits = Math.log2(p.avg);
+  const maskS = topMask(bits + 2); // stricter before avg: fewer tiny chunks
+  const maskL = topMask(bits - 2); // looser after avg: fewer giant chunks
+  const end = Math.min(len, p.max);
+  const normal = Math.min(p.avg, end);
+  const gear = GEAR;
+  let h = 0;
+  let i = p.min;
+  for (; i < normal; i++) {
+    h = ((h << 1) + gear[data[off + i]!]!) | 0;
+    if ((h & maskS) === 0) return i + 1;
+  }
+  for (; i < end; i++) {
+    h = ((h << 1) + gear[data[off + i]!]!) | 0;
+    if ((h & maskL) === 0) return i + 1;
+  }
+  if (end === p.max) return p.max;
+  return eof ? len : -1;
+}
+
+/** Streaming wrapper: push() any block sizes, get back whole chunks; end() flushes the tail. */
+export class ChunkStream {
+  private pending: Uint8Array = new Uint8Array(0);
+
+  constructor(private readonly params: ChunkingParams = DEFAULT_CHUNKING) {
+    validateChunking(params);
+  }
+
+  push(data: Uint8Array): Uint8Array[] {
+    if (data.length === 0) return [];
+    const buf = new Uint8Array(this.pending.length + data.length);
+    buf.set(this.pending, 0);
+    buf.set(data, this.pending.length);
+    return this.drain(buf, false);
+  }
+
+  end(): Uint8Array[] {
+    return this.drain(this.pending, true);
+  }
+
+  private drain(buf: Uint8Array, eof: boolean): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let off = 0;
+    while (off < buf.length) {
+      const n = cutPoint(buf, off, buf.length - off, eof, this.params);
+      if (n <= 0) break;
+      out.push(buf.subarray(off, off + n));
+      off += n;
+    }
+    this.pending = buf.subarray(off);
+    return out;
+  }
+}
+
+/** All chunk lengths of an in-memory buffer (tests and tools). */
+export function chunkLengths(data: Uint8Array, p: ChunkingParams = DEFAULT_CHUNKING): number[] {
+  const s = new ChunkStream(p);
+  return [...s.push(data), ...s.end()].map((c) => c.length);
+}

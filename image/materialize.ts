@@ -1,0 +1,166 @@
+import { chmod, chown, lchown, lutimes, mkdir, rename, rm, stat, symlink, utimes, link } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { initChunkCodec } from './chunk-codec.ts';
+import { verifyTree, type VerifyTreeResult } from './cache-verify.ts';
+import { ImageError } from './errors.ts';
+import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
+import { ObjectPool, nsToTimes } from './objects.ts';
+import type { ImageStore } from './store/types.ts';
+import { errnoCode, isRoot } from './fsutil.ts';
+import { writeXattrs, type Xattrs } from './xattr.ts';
+
+/**
+ * The node's cache of materialized images (SPEC.md §7):
+ *   objects/<k[0:2]>/<k>     one inode per distinct file (content + metadata), shared by images
+ *   images/<digest>/         a full tree; regular files are hard links into objects/
+ *   images/<digest>.state    verification record (cache-verify.ts)
+ *   tmp/                     staging, same filesystem so rename() is atomic
+ */
+export interface MaterializeProgress {
+  phase: 'verify' | 'write';
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+export interface MaterializeResult {
+  path: string;
+  digest: string;
+  created: boolean;
+  verify: VerifyTreeResult;
+}
+
+export class ImageCache {
+  readonly objects: ObjectPool;
+  readonly withOwners = isRoot();
+
+  constructor(readonly dir: string) {
+    this.objects = new ObjectPool(join(dir, 'objects'), join(dir, 'tmp'), this.withOwners);
+  }
+
+  treePath(digest: string): string {
+    return join(this.dir, 'images', digest);
+  }
+
+  statePath(digest: string): string {
+    return join(this.dir, 'images', `${digest}.state`);
+  }
+
+  /**
+   * Make images/<digest> exist and verify it before returning: chunks are checked against their
+   * digests and every file against its fingerprint when written; an existing tree is verified by
+   * stat tuple, re-hashing only what changed. Throws FILE_TAMPERED naming the file.
+   */
+  async materialize(store: ImageStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
+    const m = decodeManifest(await store.getManifest(digest));
+    const tree = this.treePath(digest);
+    const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
+    let created = false;
+    if (!(await exists(tree))) {
+      const p: MaterializeProgress = { phase: 'write', bytesDone: 0, bytesTotal: total };
+      created = await this.create(store, digest, m, (n) => {
+        p.bytesDone += n;
+        onProgress?.(p);
+      });
+    }
+    const p: MaterializeProgress = { phase: 'verify', bytesDone: 0, bytesTotal: total };
+    const verify = await verifyTree(tree, this.statePath(digest), digest, m, {
+      withOwners: this.withOwners,
+      onBytes: (n) => {
+        p.bytesDone += n;
+        onProgress?.(p);
+      },
+    });
+    return { path: tree, digest, created, verify };
+  }
+
+  /** Verify an already materialized image; NOT_FOUND when it is not in the cache. */
+  async verify(store: ImageStore, digest: string): Promise<VerifyTreeResult> {
+    const tree = this.treePath(digest);
+    if (!(await exists(tree))) throw new ImageError('NOT_FOUND', `image blake3:${digest} is not materialized in ${this.dir}`);
+    const m = decodeManifest(await store.getManifest(digest));
+    return verifyTree(tree, this.statePath(digest), digest, m, { withOwners: this.withOwners });
+  }
+
+  async remove(digest: string): Promise<void> {
+    await rm(this.statePath(digest), { force: true });
+    await rm(this.treePath(digest), { recursive: true, force: true });
+  }
+
+  private async create(store: ImageStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<boolean> {
+    await initChunkCodec();
+    await mkdir(join(this.dir, 'images'), { recursive: true });
+    await mkdir(join(this.dir, 'tmp'), { recursive: true });
+    const files = m.entries.filter((e): e is FileEntry => e.type === 'file');
+    const objectOf = await this.objects.ensure(files, store, onBytes);
+    const staging = join(this.dir, 'tmp', `tree-${digest.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+    try {
+      await this.buildTree(staging, m, objectOf);
+      try {
+        await rename(staging, this.treePath(digest));
+        return true;
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') return false; // a concurrent materialize won
+        throw err;
+      }
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async buildTree(root: string, m: Manifest, objectOf: Map<string, string>): Promise<void> {
+    const own = this.withOwners;
+    const xattrs: Array<[string, Xattrs]> = [];
+    const dirs: Entry[] = [];
+    for (const e of m.entries) {
+      const abs = e.path === '.' ? root : join(root, e.path);
+      switch (e.type) {
+        case 'dir':
+          await mkdir(abs, { mode: 0o700 });
+          dirs.push(e);
+          break;
+        case 'file':
+          await this.objects.linkInto(objectOf.get(e.path)!, abs);
+          continue; // metadata and xattrs live on the shared object
+        case 'hardlink':
+          await link(join(root, e.target), abs);
+          continue;
+        case 'symlink':
+          await symlink(e.target, abs);
+          if (own) await lchown(abs, e.uid, e.gid);
+          break;
+        case 'char':
+        case 'block':
+        case 'fifo': {
+          const args = e.type === 'fifo' ? ['mkfifo', '-m', e.mode.toString(8), abs] : ['mknod', '-m', e.mode.toString(8), abs, e.type === 'char' ? 'c' : 'b', String(e.major), String(e.minor)];
+          const r = await execa(args[0]!, args.slice(1), { reject: false });
+          if (r.exitCode !== 0) throw new ImageError('HOST', `cannot create ${e.type} "${e.path}": ${r.stderr.trim()}`);
+          if (own) await chown(abs, e.uid, e.gid);
+          await chmod(abs, e.mode);
+          break;
+        }
+      }
+      if (e.xattrs && Object.keys(e.xattrs).length > 0) xattrs.push([e.path, e.xattrs]);
+    }
+    await writeXattrs(root, xattrs);
+    for (const e of m.entries) if (e.type === 'symlink') await lutimes(join(root, e.path), ...nsToTimes(e.mtime));
+    for (const e of m.entries) if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') await utimes(join(root, e.path), ...nsToTimes(e.mtime));
+    // Directories last and deepest first: creating children changes a directory's mtime.
+    for (const e of dirs.reverse()) {
+      if (e.type !== 'dir') continue;
+      const abs = e.path === '.' ? root : join(root, e.path);
+      if (own) await chown(abs, e.uid, e.gid);
+      await chmod(abs, e.mode);
+      await utimes(abs, ...nsToTimes(e.mtime));
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    (err: unknown) => (errnoCode(err) === 'ENOENT' ? false : Promise.reject(err)),
+  );
+}

@@ -1,0 +1,149 @@
+import { chmod, chown, link, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { openChunk } from './chunk-codec.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { ImageError, isNotFound } from './errors.ts';
+import { blake3Hex, newHasher } from './hash.ts';
+import type { FileEntry } from './manifest.ts';
+import type { ChunkStore } from './store/types.ts';
+import { writeXattrs } from './xattr.ts';
+import { errnoCode } from './fsutil.ts';
+
+/**
+ * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
+ * xattrs), hard-linked into every materialized image that contains such a file. Files shared by
+ * images, VMs and containers therefore exist once on disk and in the page cache.
+ */
+export function objectKey(e: FileEntry, withOwners: boolean): string {
+  return blake3Hex(
+    new TextEncoder().encode(
+      canonicalJson({ blake3: e.blake3, size: e.size, mode: e.mode, uid: withOwners ? e.uid : 0, gid: withOwners ? e.gid : 0, mtime: e.mtime, xattrs: e.xattrs ?? {} }),
+    ),
+  );
+}
+
+export class ObjectPool {
+  constructor(
+    readonly dir: string,
+    private readonly tmpDir: string,
+    private readonly withOwners: boolean,
+  ) {}
+
+  path(key: string): string {
+    return join(this.dir, key.slice(0, 2), key);
+  }
+
+  /**
+   * Make sure every file's object exists and holds the right bytes: existing objects are re-hashed
+   * (they may have been modified since), missing ones are written from verified chunks.
+   * Returns the object path for each file path.
+   */
+  async ensure(files: FileEntry[], chunks: ChunkStore, onBytes: (n: number) => void): Promise<Map<string, string>> {
+    const byKey = new Map<string, FileEntry>();
+    const out = new Map<string, string>();
+    for (const f of files) {
+      const key = objectKey(f, this.withOwners);
+      if (!byKey.has(key)) byKey.set(key, f);
+      out.set(f.path, this.path(key));
+    }
+    const staging = join(this.tmpDir, `obj-${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(staging, { recursive: true });
+    try {
+      const created: Array<[string, FileEntry]> = [];
+      for (const [key, f] of byKey) {
+        const existing = this.path(key);
+        if (await stat(existing).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)))) {
+          const actual = await hashFile(existing, onBytes);
+          if (actual === f.blake3) continue;
+          await rm(existing, { force: true }); // damaged: rebuild it from chunks below
+        }
+        await writeObject(join(staging, key), f, chunks, onBytes);
+        created.push([key, f]);
+      }
+      await writeXattrs(
+        staging,
+        created.filter(([, f]) => f.xattrs && Object.keys(f.xattrs).length > 0).map(([key, f]) => [key, f.xattrs!]),
+      );
+      for (const [key, f] of created) {
+        const p = join(staging, key);
+        if (this.withOwners) await chown(p, f.uid, f.gid);
+        await chmod(p, f.mode); // after chown, which clears set-id bits
+        await utimes(p, ...nsToTimes(f.mtime));
+        await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
+        await rename(p, this.path(key));
+      }
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return out;
+  }
+
+  /** Hard-link an object into a tree; a lost race for a rebuilt object is retried once. */
+  async linkInto(objectPath: string, dest: string): Promise<void> {
+    try {
+      await link(objectPath, dest);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      throw new ImageError('STORE_IO', `object ${objectPath} vanished while linking ${dest} (concurrent gc?)`, { cause: err });
+    }
+  }
+}
+
+/** Seconds (with fraction) for utimes; Node takes a double, so the result is within ~250 ns. */
+export function nsToTimes(ns: string): [number, number] {
+  const n = BigInt(ns);
+  const t = Number(n / 1_000_000_000n) + Number(n % 1_000_000_000n) / 1e9;
+  return [t, t];
+}
+
+const ZERO = new Uint8Array(1 << 20);
+
+async function writeObject(path: string, f: FileEntry, chunks: ChunkStore, onBytes: (n: number) => void): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  const hasher = newHasher();
+  try {
+    let pos = 0;
+    for (const x of f.extents) {
+      if ('hole' in x) {
+        for (let left = x.hole; left > 0; left -= ZERO.length) hasher.update(ZERO.subarray(0, Math.min(left, ZERO.length)));
+        pos += x.hole;
+        onBytes(x.hole);
+        continue;
+      }
+      let plain: Uint8Array;
+      try {
+        plain = openChunk(await chunks.getChunk(x.id), x, { digestChecked: true });
+      } catch (err) {
+        if (err instanceof ImageError) throw new ImageError(err.code, `file "${f.path}": ${err.message}`, { cause: err });
+        throw err;
+      }
+      hasher.update(plain);
+      await fh.write(plain, 0, plain.length, pos);
+      pos += plain.length;
+      onBytes(plain.length);
+    }
+    await fh.truncate(f.size);
+  } finally {
+    await fh.close();
+  }
+  const got = hasher.digestHex();
+  if (got !== f.blake3) throw new ImageError('FILE_TAMPERED', `file "${f.path}": content assembled from chunks has BLAKE3 ${got}, manifest says ${f.blake3}`);
+}
+
+export async function hashFile(path: string, onBytes: (n: number) => void = () => {}): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    const h = newHasher();
+    const buf = Buffer.alloc(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      onBytes(bytesRead);
+    }
+    return h.digestHex();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,208 @@
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ImageError, isNotFound } from '../errors.ts';
+import { blake3Hex, isDigestHex } from '../hash.ts';
+import { isValidName } from '../ref.ts';
+import type { ListableStore } from './types.ts';
+
+const MARKER = 'zos-image-store';
+const LAYOUT_VERSION = 'v1\n';
+
+/**
+ * A store in a directory (SPEC.md §5): the node's local store shared by all images, and the same
+ * layout used as a remote (copy it anywhere, or serve it over HTTP as-is).
+ *   chunks/<hex[0:2]>/<hex>   manifests/<hex[0:2]>/<hex>   tags/<urlencoded name>   tmp/
+ * Writes go to tmp/ and are renamed into place, so readers and concurrent writers never see a
+ * partial file; the same content written twice is harmless.
+ */
+export class DirStore implements ListableStore {
+  readonly writable = true;
+  private closed = false;
+
+  private constructor(readonly location: string) {}
+
+  static async open(dir: string, opts: { create?: boolean } = {}): Promise<DirStore> {
+    const marker = join(dir, MARKER);
+    try {
+      const v = await readFile(marker, 'utf8');
+      if (v !== LAYOUT_VERSION) throw new ImageError('STORE_IO', `store ${dir}: unsupported layout ${JSON.stringify(v.trim())}`);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      if (opts.create === false) throw new ImageError('NOT_FOUND', `no image store at ${dir}`);
+      for (const sub of ['chunks', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
+      await writeFile(marker, LAYOUT_VERSION);
+    }
+    return new DirStore(dir);
+  }
+
+  chunkPath(id: string): string {
+    return join(this.location, 'chunks', id.slice(0, 2), id);
+  }
+
+  manifestPath(digest: string): string {
+    return join(this.location, 'manifests', digest.slice(0, 2), digest);
+  }
+
+  private tagPath(name: string): string {
+    return join(this.location, 'tags', encodeURIComponent(name));
+  }
+
+  private check(id: string): void {
+    if (this.closed) throw new ImageError('ERR_CLOSED', `store ${this.location} is closed`);
+    if (!isDigestHex(id)) throw new ImageError('BAD_REF', `bad digest "${id}"`);
+  }
+
+  /** temp + rename: atomic for readers, safe for concurrent writers of the same content. */
+  private async atomicWrite(path: string, data: Uint8Array | string): Promise<void> {
+    const tmp = join(this.location, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+    await writeFile(tmp, data);
+    try {
+      await rename(tmp, path);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await mkdir(join(path, '..'), { recursive: true });
+      await rename(tmp, path);
+    }
+  }
+
+  async hasChunk(id: string): Promise<boolean> {
+    this.check(id);
+    return exists(this.chunkPath(id));
+  }
+
+  async getChunk(id: string): Promise<Uint8Array> {
+    this.check(id);
+    const blob = await readOrNotFound(this.chunkPath(id), `chunk ${id} not in store ${this.location}`);
+    if (blake3Hex(blob) !== id) throw new ImageError('CHUNK_CORRUPT', `chunk ${id} in store ${this.location}: content does not match its digest`);
+    return blob;
+  }
+
+  async putChunk(id: string, blob: Uint8Array): Promise<boolean> {
+    this.check(id);
+    const path = this.chunkPath(id);
+    const st = await stat(path).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    if (st && st.size === blob.length) return false;
+    await this.atomicWrite(path, blob);
+    return true;
+  }
+
+  async hasManifest(digest: string): Promise<boolean> {
+    this.check(digest);
+    return exists(this.manifestPath(digest));
+  }
+
+  async getManifest(digest: string): Promise<Uint8Array> {
+    this.check(digest);
+    const bytes = await readOrNotFound(this.manifestPath(digest), `manifest blake3:${digest} not in store ${this.location}`);
+    if (blake3Hex(bytes) !== digest) throw new ImageError('MANIFEST_CORRUPT', `manifest blake3:${digest} in store ${this.location}: content does not match its digest`);
+    return bytes;
+  }
+
+  async putManifest(bytes: Uint8Array): Promise<string> {
+    const digest = blake3Hex(bytes);
+    this.check(digest);
+    if (!(await exists(this.manifestPath(digest)))) await this.atomicWrite(this.manifestPath(digest), bytes);
+    return digest;
+  }
+
+  async getTag(name: string): Promise<string | undefined> {
+    if (!isValidName(name)) throw new ImageError('BAD_REF', `bad tag name "${name}"`);
+    try {
+      return parseTag(await readFile(this.tagPath(name), 'utf8'), name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async setTag(name: string, digest: string): Promise<void> {
+    this.check(digest);
+    if (!isValidName(name)) throw new ImageError('BAD_REF', `bad tag name "${name}"`);
+    await this.atomicWrite(this.tagPath(name), `blake3:${digest}\n`);
+  }
+
+  async deleteTag(name: string): Promise<boolean> {
+    try {
+      await unlink(this.tagPath(name));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async listTags(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const f of (await readdir(join(this.location, 'tags'))).sort()) {
+      const name = decodeURIComponent(f);
+      out.set(name, parseTag(await readFile(join(this.location, 'tags', f), 'utf8'), name));
+    }
+    return out;
+  }
+
+  listChunks(): AsyncIterable<string> {
+    return listFanout(join(this.location, 'chunks'));
+  }
+
+  listManifests(): AsyncIterable<string> {
+    return listFanout(join(this.location, 'manifests'));
+  }
+
+  /** Remove a chunk or manifest file, if older than `olderThanMs` (protects in-flight builds). */
+  async removeObject(kind: 'chunks' | 'manifests', id: string, olderThanMs: number, now: number): Promise<number> {
+    const path = kind === 'chunks' ? this.chunkPath(id) : this.manifestPath(id);
+    const st = await stat(path).catch(() => undefined);
+    if (!st || now - st.mtimeMs < olderThanMs) return 0;
+    await rm(path, { force: true });
+    return st.size;
+  }
+
+  /** Temp files left by crashed writers. */
+  async sweepTmp(olderThanMs: number, now: number): Promise<number> {
+    let n = 0;
+    for (const f of await readdir(join(this.location, 'tmp'))) {
+      const st = await stat(join(this.location, 'tmp', f)).catch(() => undefined);
+      if (st && now - st.mtimeMs >= olderThanMs) {
+        await rm(join(this.location, 'tmp', f), { force: true });
+        n++;
+      }
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function parseTag(text: string, name: string): string {
+  const m = /^blake3:([0-9a-f]{64})\n?$/.exec(text);
+  if (!m) throw new ImageError('STORE_IO', `tag "${name}" is corrupt`);
+  return m[1]!;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+async function readOrNotFound(path: string, msg: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if (isNotFound(err)) throw new ImageError('NOT_FOUND', msg);
+    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function* listFanout(dir: string): AsyncIterable<string> {
+  for (const sub of (await readdir(dir)).sort()) {
+    for (const f of (await readdir(join(dir, sub))).sort()) if (isDigestHex(f)) yield f;
+  }
+}

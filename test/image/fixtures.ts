@@ -1,0 +1,69 @@
+import { chmod, chown, link, lutimes, mkdir, mkdtemp, open, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { execa } from 'execa';
+
+/** Temp dir removed after the test (mounts below it must be gone first). */
+export async function tempDir(t: TestContext, prefix = 'zos-image-test-'): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(d, { recursive: true, force: true }));
+  return d;
+}
+
+/** Deterministic pseudo-random bytes (xorshift32), so tests are reproducible and incompressible. */
+export function prng(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i += 4) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out.writeUInt32LE(x >>> 0, Math.min(i, n - 4));
+  }
+  return out;
+}
+
+export async function hasTool(cmd: string, args = ['--version']): Promise<boolean> {
+  const r = await execa(cmd, args, { reject: false }).catch(() => undefined);
+  return r?.exitCode === 0;
+}
+
+/**
+ * A tree with every kind of entry: modes incl. setuid, owners, symlinks, hard links, a fifo, a
+ * char device (root only), a sparse file, an empty file, unicode names and xattrs (when asked).
+ */
+export async function makeRichTree(dir: string, opts: { root: boolean; xattrs: boolean }): Promise<void> {
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  await mkdir(join(dir, 'etc/conf.d'), { recursive: true });
+  await mkdir(join(dir, 'data/ünïcødé 目录'), { recursive: true });
+  await writeFile(join(dir, 'bin/tool'), prng(300_000, 1));
+  await writeFile(join(dir, 'etc/hostname'), 'zos\n');
+  await chmod(join(dir, 'etc/hostname'), 0o640);
+  await writeFile(join(dir, 'etc/conf.d/empty'), '');
+  await writeFile(join(dir, 'data/ünïcødé 目录/файл.txt'), 'привет\n'.repeat(1000));
+  await link(join(dir, 'bin/tool'), join(dir, 'bin/tool-hardlink'));
+  await symlink('../etc/hostname', join(dir, 'bin/hostname-link'));
+  await symlink('/nonexistent/absolute', join(dir, 'dangling'));
+  // Sparse: 8 MiB hole, 100 KiB data, 4 MiB hole at the end.
+  const fh = await open(join(dir, 'data/sparse.img'), 'w');
+  await fh.write(prng(100_000, 7), 0, 100_000, 8 << 20);
+  await fh.close();
+  await truncate(join(dir, 'data/sparse.img'), (8 << 20) + 100_000 + (4 << 20));
+  await execa('mkfifo', ['-m', '0620', join(dir, 'data/pipe')]);
+  if (opts.root) {
+    await execa('mknod', ['-m', '0666', join(dir, 'data/null'), 'c', '1', '3']);
+    await chown(join(dir, 'etc/hostname'), 1234, 5678);
+    await chown(join(dir, 'data'), 42, 43);
+    await execa('chown', ['-h', '777:888', join(dir, 'bin/hostname-link')]);
+  }
+  if (opts.xattrs) {
+    await execa('setfattr', ['-n', 'user.purpose', '-v', 'testing', join(dir, 'etc/hostname')]);
+    await execa('setfattr', ['-n', 'user.bin', '-v', '0x00ff10', join(dir, 'bin/tool')]);
+    await execa('setfattr', ['-n', 'user.dir', '-v', 'yes', join(dir, 'data/ünïcødé 目录')]);
+  }
+  await chmod(join(dir, 'bin/tool'), 0o4755); // last: chown and some xattr writes clear set-id bits
+  await utimes(join(dir, 'etc/hostname'), 1_600_000_000.123456, 1_600_000_000.123456);
+  await lutimes(join(dir, 'bin/hostname-link'), 1_500_000_000, 1_500_000_000);
+  await utimes(join(dir, 'bin'), 1_400_000_000, 1_400_000_000);
+}
