@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 
@@ -12,7 +12,8 @@ const program = new Command('zos')
   .showHelpAfterError();
 
 const dir = fileURLToPath(new URL('./commands/', import.meta.url));
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).sort() : [];
+for (const file of files) {
   const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as {
     register: (p: Command) => void;
   };
