@@ -2,6 +2,7 @@ import type { PalletDecl } from '../runtime/pallet.ts';
 import { balancesPallet, type BalancesConfig } from './balances.ts';
 import { smartContractPallet, type SmartContractGenesis } from './smart-contract/index.ts';
 import { systemPallet } from './system.ts';
+import { tftPricePallet } from './tft-price.ts';
 import { tfgridPallet, type TfgridGenesis } from './tfgrid/index.ts';
 import { timestampPallet } from './timestamp.ts';
 import { transactionPaymentPallet } from './transaction-payment.ts';
@@ -23,5 +24,6 @@ export function devnetPallets(genesis: GenesisConfig = { balances: { endowed: []
     transactionPaymentPallet(),
     tfgridPallet(genesis.tfgrid),
     smartContractPallet(genesis.smartContract),
+    tftPricePallet(genesis.smartContract?.tftPrice),
   ];
 }

@@ -1,11 +1,49 @@
 import { phantom } from '../../metadata/scale-info.ts';
 import type { PalletDecl } from '../../runtime/pallet.ts';
+import type { TftPriceGenesis } from '../tft-price.ts';
+import { BILLING_DEFAULTS, billBlock, type BillingConfig } from './billing.ts';
+import { smartContractCalls } from './calls.ts';
+import { smartContractConstants, smartContractEvents } from './events.ts';
+import { smartContractStorage } from './storage.ts';
+import { PALLET, SMART_CONTRACT_ERRORS } from './types.ts';
 
 export interface SmartContractGenesis {
-  [key: string]: unknown;
+  /** Blocks per billing round; each contract is billed once per round (tfchain dev: 10). */
+  billingFrequency?: number;
+  /** Blocks an overdrawn contract survives before deletion (tfchain: 201600 = 14 days). */
+  gracePeriodBlocks?: number;
+  /** Billing cycles between reward payouts (tfchain: 24). */
+  distributionCycles?: number;
+  /** Account of the 10% staking share (0x hex); the foundation account when absent. */
+  stakingPoolAccount?: string;
+  /** TFTPriceModule genesis (prices in mUSD). */
+  tftPrice?: TftPriceGenesis;
 }
 
-/** pallet_smart_contract (index 26). Placeholder until the pallet lands. */
-export function smartContractPallet(_genesis: SmartContractGenesis = {}): PalletDecl {
-  return { name: 'SmartContractModule', index: 26, typePath: 'pallet_smart_contract::pallet', typeParams: phantom('T') };
+export const SMART_CONTRACT_DEFAULTS = { billingFrequency: 10, ...BILLING_DEFAULTS } as const;
+
+/** pallet_smart_contract (index 26): node, name and rent contracts with their billing loop. */
+export function smartContractPallet(genesis: SmartContractGenesis = {}): PalletDecl {
+  const billingFrequency = genesis.billingFrequency ?? SMART_CONTRACT_DEFAULTS.billingFrequency;
+  if (!Number.isInteger(billingFrequency) || billingFrequency < 1) throw new Error(`billingFrequency must be a positive integer, got ${billingFrequency}`);
+  const cfg: BillingConfig = {
+    gracePeriodBlocks: genesis.gracePeriodBlocks ?? BILLING_DEFAULTS.gracePeriodBlocks,
+    distributionCycles: genesis.distributionCycles ?? BILLING_DEFAULTS.distributionCycles,
+    stakingPoolAccount: genesis.stakingPoolAccount ?? BILLING_DEFAULTS.stakingPoolAccount,
+  };
+  return {
+    name: PALLET,
+    index: 26,
+    typePath: 'pallet_smart_contract::pallet',
+    typeParams: phantom('T'),
+    storage: smartContractStorage,
+    calls: smartContractCalls(cfg),
+    events: smartContractEvents,
+    errors: [...SMART_CONTRACT_ERRORS],
+    constants: smartContractConstants,
+    genesis: (ctx) => ctx.store(PALLET).put('BillingFrequency', [], billingFrequency),
+    onFinalize: (ctx) => billBlock(ctx, cfg),
+  };
 }
+
+export * from './queries.ts';
