@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { init as zstdInit, compress, decompress } from '@bokuweb/zstd-wasm';
-import { blake3Bytes, blake3Hex } from './hash.ts';
+import { blake3Hex, blake3Small, convergentKeyOf, initHash } from './hash.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ImageError } from './errors.ts';
 
@@ -16,13 +16,12 @@ const FLAG_ENC = 2;
 const HEADER = 3;
 const TAG = 16;
 export const ZSTD_LEVEL = 3;
-const KEY_CONTEXT = 'zos-image 2025-01 convergent chunk key v1';
 const NONCE_CONTEXT = 'zos-image 2025-01 convergent chunk nonce v1';
 
 let ready: Promise<void> | undefined;
-/** Load the zstd wasm module once per process. */
+/** Load the zstd and BLAKE3 wasm modules once per process. */
 export function initChunkCodec(): Promise<void> {
-  ready ??= zstdInit();
+  ready ??= Promise.all([zstdInit(), initHash()]).then(() => undefined);
   return ready;
 }
 
@@ -34,11 +33,11 @@ export interface SealedChunk {
 }
 
 export function convergentKey(plain: Uint8Array): Uint8Array {
-  return blake3Bytes(plain, KEY_CONTEXT);
+  return convergentKeyOf(plain);
 }
 
 function nonceFor(key: Uint8Array): Uint8Array {
-  return blake3Bytes(key, NONCE_CONTEXT).subarray(0, 12);
+  return blake3Small(key, NONCE_CONTEXT).subarray(0, 12);
 }
 
 export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean; level?: number }): SealedChunk {

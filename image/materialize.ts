@@ -53,6 +53,7 @@ export class ImageCache {
    * stat tuple, re-hashing only what changed. Throws FILE_TAMPERED naming the file.
    */
   async materialize(store: ImageStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
+    await initChunkCodec();
     const m = decodeManifest(await store.getManifest(digest));
     const tree = this.treePath(digest);
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
@@ -78,6 +79,7 @@ export class ImageCache {
   /** Verify an already materialized image; NOT_FOUND when it is not in the cache. */
   async verify(store: ImageStore, digest: string): Promise<VerifyTreeResult> {
     const tree = this.treePath(digest);
+    await initChunkCodec();
     if (!(await exists(tree))) throw new ImageError('NOT_FOUND', `image blake3:${digest} is not materialized in ${this.dir}`);
     const m = decodeManifest(await store.getManifest(digest));
     return verifyTree(tree, this.statePath(digest), digest, m, { withOwners: this.withOwners });

@@ -2,7 +2,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'n
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ImageError, isNotFound } from '../errors.ts';
-import { blake3Hex, isDigestHex } from '../hash.ts';
+import { blake3Hex, initHash, isDigestHex } from '../hash.ts';
 import { isValidName } from '../ref.ts';
 import type { ListableStore } from './types.ts';
 
@@ -23,6 +23,7 @@ export class DirStore implements ListableStore {
   private constructor(readonly location: string) {}
 
   static async open(dir: string, opts: { create?: boolean } = {}): Promise<DirStore> {
+    await initHash();
     const marker = join(dir, MARKER);
     try {
       const v = await readFile(marker, 'utf8');

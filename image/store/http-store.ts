@@ -1,5 +1,5 @@
 import { ImageError } from '../errors.ts';
-import { blake3Hex, isDigestHex } from '../hash.ts';
+import { blake3Hex, initHash, isDigestHex } from '../hash.ts';
 import { isValidName } from '../ref.ts';
 import { maxBlobSize, type ImageStore } from './types.ts';
 
@@ -26,6 +26,7 @@ export class HttpStore implements ImageStore {
 
   private async get(path: string, limit: number, what: string): Promise<Uint8Array | undefined> {
     if (this.abort.signal.aborted) throw new ImageError('ERR_CLOSED', `store ${this.location} is closed`);
+    await initHash();
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs ?? 60_000)]);
     let res: Response;
     try {
@@ -51,14 +52,8 @@ export class HttpStore implements ImageStore {
     return body;
   }
 
-  async hasChunk(id: string): Promise<boolean> {
-    try {
-      await this.getChunk(id);
-      return true;
-    } catch (err) {
-      if (err instanceof ImageError && err.code === 'NOT_FOUND') return false;
-      throw err;
-    }
+  hasChunk(id: string): Promise<boolean> {
+    return found(this.getChunk(id));
   }
 
   async getChunk(id: string): Promise<Uint8Array> {
@@ -73,14 +68,8 @@ export class HttpStore implements ImageStore {
     throw new ImageError('READ_ONLY', `store ${this.location} is read-only (http)`);
   }
 
-  async hasManifest(digest: string): Promise<boolean> {
-    try {
-      await this.getManifest(digest);
-      return true;
-    } catch (err) {
-      if (err instanceof ImageError && err.code === 'NOT_FOUND') return false;
-      throw err;
-    }
+  hasManifest(digest: string): Promise<boolean> {
+    return found(this.getManifest(digest));
   }
 
   async getManifest(digest: string): Promise<Uint8Array> {
@@ -110,5 +99,16 @@ export class HttpStore implements ImageStore {
 
   async close(): Promise<void> {
     this.abort.abort();
+  }
+}
+
+/** GET is the only verb a static server surely has: "has" fetches and verifies the object. */
+async function found(get: Promise<unknown>): Promise<boolean> {
+  try {
+    await get;
+    return true;
+  } catch (err) {
+    if (err instanceof ImageError && err.code === 'NOT_FOUND') return false;
+    throw err;
   }
 }

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { openImageStore } from '../../image/index.ts';
+import { prng, tempDir } from './fixtures.ts';
+
+async function countFiles(dir: string): Promise<number> {
+  let n = 0;
+  for (const sub of await readdir(dir)) n += (await readdir(join(dir, sub))).length;
+  return n;
+}
+
+async function makeVersions(dir: string): Promise<{ a: string; b: string }> {
+  const a = join(dir, 'a');
+  await mkdir(join(a, 'lib'), { recursive: true });
+  for (let i = 0; i < 20; i++) await writeFile(join(a, 'lib', `f${i}.so`), prng(200_000 + i * 1000, 100 + i));
+  const b = join(dir, 'b');
+  await execa('cp', ['-a', a, b]); // exact ns mtimes (Node's cp rounds them through a double)
+  await writeFile(join(b, 'lib', 'f3.so'), prng(203_000, 9999)); // changed
+  await writeFile(join(b, 'lib', 'new.so'), prng(50_000, 4242)); // added
+  return { a, b };
+}
+
+test('dedup: two images sharing most files store the shared chunks once', async (t) => {
+  const dir = await tempDir(t);
+  const { a, b } = await makeVersions(dir);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
+  const rb = await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  assert.equal(ra.newChunks, ra.uniqueChunks, 'first image: every chunk is new');
+  const changedChunks = rb.manifest.entries.filter((e) => e.type === 'file' && (e.path === 'lib/f3.so' || e.path === 'lib/new.so')).reduce((n, e) => n + (e.type === 'file' ? e.extents.length : 0), 0);
+  assert.equal(rb.newChunks, changedChunks, `second image adds only the chunks of the changed and added files (${rb.newChunks})`);
+  const stored = await countFiles(join(dir, 'node/store/chunks'));
+  assert.equal(stored, ra.uniqueChunks + rb.newChunks, 'store holds each distinct chunk once');
+  assert.ok(stored < ra.uniqueChunks + rb.uniqueChunks, `${stored} stored < ${ra.uniqueChunks + rb.uniqueChunks} referenced`);
+});
+
+test('dedup: materialized images share one inode per identical file', async (t) => {
+  const dir = await tempDir(t);
+  const { a, b } = await makeVersions(dir);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  await node.build(a, { tag: 'v1', xattrs: 'skip' });
+  await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  const ma = await node.materialize('v1');
+  const mb = await node.materialize('v2');
+  const same = (await stat(join(ma.path, 'lib/f0.so'))).ino === (await stat(join(mb.path, 'lib/f0.so'))).ino;
+  assert.ok(same, 'lib/f0.so is one inode in both images');
+  assert.notEqual((await stat(join(ma.path, 'lib/f3.so'))).ino, (await stat(join(mb.path, 'lib/f3.so'))).ino);
+  assert.equal(await countFiles(join(dir, 'node/cache/objects')), 22, '20 shared-or-not files + 1 changed + 1 added = 22 objects');
+  // Linking v2 changed the ctime of shared inodes: v1 re-hashes them once, then is quiet again.
+  const v1again = await node.materialize('v1');
+  assert.ok(v1again.verify.rehashed <= 19);
+  assert.equal((await node.materialize('v1')).verify.rehashed, 0);
+});
+
+test('gc: removes chunks no tagged manifest references, keeps the rest verifiable', async (t) => {
+  const dir = await tempDir(t);
+  const { a, b } = await makeVersions(dir);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
+  const rb = await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  const young = await node.gc();
+  assert.equal(young.removedChunks, 0, 'nothing referenced is removed');
+  assert.ok(await node.store.deleteTag('v2'));
+  const kept = await node.gc();
+  assert.equal(kept.removedChunks, 0, 'young unreferenced chunks survive the grace period');
+  const r = await node.gc({ graceMs: 0 });
+  assert.equal(r.removedChunks, rb.newChunks, 'exactly the chunks only v2 used');
+  assert.equal(r.removedManifests, 1);
+  assert.equal(r.keptChunks, ra.uniqueChunks);
+  await node.verify('v1');
+});

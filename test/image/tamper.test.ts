@@ -1,0 +1,109 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, chmod, open, readFile, rm, writeFile, stat, unlink, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { openImageStore, type ImageNode } from '../../image/index.ts';
+import { ImageError } from '../../image/errors.ts';
+import { hasTool, makeRichTree, tempDir } from './fixtures.ts';
+import { isRoot } from '../../image/fsutil.ts';
+
+async function setup(t: TestContext): Promise<{ dir: string; node: ImageNode; digest: string }> {
+  const dir = await tempDir(t);
+  await makeRichTree(join(dir, 'src'), { root: isRoot(), xattrs: await hasTool('setfattr') });
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const r = await node.build(join(dir, 'src'), { tag: 'app' });
+  return { dir, node, digest: r.digest };
+}
+
+const rejects = (code: string, text: RegExp) => (e: unknown) => {
+  assert.ok(e instanceof ImageError, String(e));
+  assert.equal(e.code, code, e.message);
+  assert.match(e.message, text);
+  return true;
+};
+
+test('tamper: a modified chunk in the store is refused, naming the file', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const m = await node.materialize('app').then(() => node.store.getManifest(digest));
+  const manifest = JSON.parse(Buffer.from(m).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string }> }> };
+  const tool = manifest.entries.find((e) => e.path === 'bin/tool')!;
+  const chunk = node.store.chunkPath(tool.extents![0]!.id!);
+  const fh = await open(chunk, 'r+');
+  await fh.write(Buffer.from([0xff]), 0, 1, 20);
+  await fh.close();
+  await assert.rejects(node.verify('app'), rejects('CHUNK_CORRUPT', /bin\/tool/));
+  await node.cache.remove(digest);
+  await rm(join(dir, 'node/cache/objects'), { recursive: true });
+  await assert.rejects(node.materialize('app'), rejects('CHUNK_CORRUPT', /bin\/tool/));
+});
+
+test('tamper: a modified manifest is refused', async (t) => {
+  const { node, digest } = await setup(t);
+  const path = node.store.manifestPath(digest);
+  const text = await readFile(path, 'utf8');
+  await writeFile(path, text.replace('"mode":420', '"mode":511'));
+  await assert.rejects(node.materialize('app'), rejects('MANIFEST_CORRUPT', new RegExp(digest)));
+  await assert.rejects(node.verify(`app@blake3:${digest}`), rejects('MANIFEST_CORRUPT', /does not match its digest/));
+});
+
+const cacheTampers: Array<{ name: string; code?: string; act: (tree: string) => Promise<void>; want: RegExp }> = [
+  { name: 'appended content', act: (d) => appendFile(join(d, 'etc/hostname'), 'evil'), want: /etc\/hostname.*size/ },
+  {
+    name: 'same-size content with the mtime put back',
+    act: async (d) => {
+      const p = join(d, 'bin/tool');
+      const ns = (await stat(p, { bigint: true })).mtimeNs;
+      const fh = await open(p, 'r+');
+      await fh.write(Buffer.from('EVIL'), 0, 4, 1000);
+      await fh.close();
+      await execa('touch', ['-m', '-d', `@${ns / 1_000_000_000n}.${(ns % 1_000_000_000n).toString().padStart(9, '0')}`, p]); // exact mtime back
+    },
+    want: /bin\/tool.*fingerprint/,
+  },
+  { name: 'a changed mode', act: (d) => chmod(join(d, 'etc/hostname'), 0o666), want: /etc\/hostname.*mode/ },
+  { name: 'an added file', act: (d) => writeFile(join(d, 'etc/backdoor'), 'x'), want: /etc\/backdoor.*not part of the image/ },
+  { name: 'a removed file', act: (d) => unlink(join(d, 'etc/conf.d/empty')), want: /etc\/conf.d\/empty.*missing/ },
+  {
+    name: 'a redirected symlink',
+    act: async (d) => {
+      const p = join(d, 'bin/hostname-link');
+      await unlink(p);
+      await symlink('/etc/shadow', p);
+    },
+    want: /hostname-link/,
+  },
+];
+for (const tc of cacheTampers) {
+  test(`tamper: a cached image with ${tc.name} is refused at launch`, async (t) => {
+    const { node } = await setup(t);
+    const m = await node.materialize('app');
+    await tc.act(m.path);
+    await assert.rejects(node.materialize('app'), rejects('FILE_TAMPERED', tc.want));
+    await assert.rejects(node.prepareRoot('app', 'w1'), rejects('FILE_TAMPERED', tc.want));
+  });
+}
+
+test('tamper: a changed xattr on a cached file is refused', async (t) => {
+  if (!(await hasTool('setfattr'))) return t.skip('setfattr missing');
+  const { node } = await setup(t);
+  const m = await node.materialize('app');
+  await execa('setfattr', ['-n', 'user.purpose', '-v', 'evil', join(m.path, 'etc/hostname')]);
+  await assert.rejects(node.materialize('app'), rejects('FILE_TAMPERED', /etc\/hostname.*extended attribute user.purpose/));
+});
+
+test('tamper: an untouched cache verifies by stat alone, a touched-but-identical file is re-hashed once', async (t) => {
+  const { node } = await setup(t);
+  const first = await node.materialize('app');
+  assert.equal(first.created, true);
+  const quiet = await node.materialize('app');
+  assert.equal(quiet.verify.rehashed, 0);
+  assert.ok(quiet.verify.checked > 10);
+  const p = join(first.path, 'bin/tool');
+  await chmod(p, 0o755);
+  await chmod(p, 0o4755); // same metadata and content, new ctime
+  const again = await node.materialize('app');
+  assert.equal(again.verify.rehashed, 1, 'only bin/tool is re-hashed (its hard link shares the inode)');
+  assert.equal((await node.materialize('app')).verify.rehashed, 0);
+});
