@@ -1,0 +1,121 @@
+// The engine's SQLite file: deployments, their transaction logs and the job queue live in one
+// database so a deploy can be stored and enqueued in a single crash-safe transaction.
+import Database from 'better-sqlite3';
+import { ZosError, zosErrors } from '../errors.ts';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS deployments (
+  twin INTEGER NOT NULL,
+  contract INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  metadata TEXT NOT NULL,
+  description TEXT NOT NULL,
+  signature_requirement TEXT NOT NULL,
+  PRIMARY KEY (twin, contract)
+) STRICT;
+-- the active workloads (name -> type); a deleted workload leaves this index
+CREATE TABLE IF NOT EXISTS workloads (
+  twin INTEGER NOT NULL,
+  contract INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  PRIMARY KEY (twin, contract, name),
+  FOREIGN KEY (twin, contract) REFERENCES deployments (twin, contract) ON DELETE CASCADE
+) STRICT;
+-- append-only log of every workload state, full workload JSON including the result
+CREATE TABLE IF NOT EXISTS transactions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  twin INTEGER NOT NULL,
+  contract INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  workload TEXT NOT NULL,
+  FOREIGN KEY (twin, contract) REFERENCES deployments (twin, contract) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX IF NOT EXISTS transactions_by_workload ON transactions (twin, contract, name, seq);
+-- sharable workloads (networks): one name per twin across deployments
+CREATE TABLE IF NOT EXISTS networks (
+  twin INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  contract INTEGER NOT NULL,
+  PRIMARY KEY (twin, name),
+  FOREIGN KEY (twin, contract) REFERENCES deployments (twin, contract) ON DELETE CASCADE
+) STRICT;
+CREATE TABLE IF NOT EXISTS jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  version INTEGER NOT NULL,
+  op TEXT NOT NULL,
+  twin INTEGER NOT NULL,
+  contract INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  message TEXT NOT NULL,
+  created INTEGER NOT NULL
+) STRICT;
+`;
+
+export interface EngineDbOptions {
+  /** How long a writer waits for another handle's lock before failing (ms). */
+  busyTimeoutMs?: number;
+}
+
+/** One open handle on the engine database. Several handles (processes) may share a file. */
+export class EngineDb {
+  #db: Database.Database | undefined;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** Open (creating if needed) with WAL and synchronous=FULL so a committed write survives power loss. */
+  static open(path: string, opts: EngineDbOptions = {}): EngineDb {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: opts.busyTimeoutMs ?? 5000 });
+    } catch (e) {
+      throw zosErrors.store(`failed to open engine database '${path}'`, e);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
+        if (!row) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
+        else if (Number(row.value) > SCHEMA_VERSION) {
+          throw zosErrors.store(`engine database schema ${row.value} is newer than supported ${SCHEMA_VERSION}`);
+        }
+      }).immediate();
+    } catch (e) {
+      db.close();
+      throw ZosError.is(e) ? e : zosErrors.store(`failed to open engine database '${path}'`, e);
+    }
+    return new EngineDb(db);
+  }
+
+  get sql(): Database.Database {
+    if (!this.#db) throw zosErrors.closed('engine database');
+    return this.#db;
+  }
+
+  get isOpen(): boolean {
+    return this.#db !== undefined;
+  }
+
+  /** Run fn atomically, taking the write lock up front (nested calls become savepoints). */
+  transaction<T>(fn: () => T): T {
+    const db = this.sql;
+    if (db.inTransaction) return db.transaction(fn)();
+    return db.transaction(fn).immediate();
+  }
+
+  async close(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    db?.close();
+  }
+}

@@ -1,0 +1,293 @@
+// Crash-safe deployment storage (zos provision/storage on SQLite): a header per twin/contract,
+// the active-workload index, an append-only transaction log per workload and the per-twin
+// network names. The current state of a workload is its last transaction that is not `unchanged`.
+import { systemClock, type Clock } from '../../lib/clock.ts';
+import { ZosError, zosErrors } from '../errors.ts';
+import { zodMessage } from '../model/gojson.ts';
+import { addCapacity, zeroCapacity, type Capacity } from '../model/model.ts';
+import {
+  deploymentSchema,
+  signatureRequirementSchema,
+  type Deployment,
+  type SignatureRequirement,
+} from '../model/deployment.ts';
+import { modelOf } from '../model/types.ts';
+import { parseWorkloadData, RESULT_STATES, workloadSchema, type Result, type Workload } from '../model/workload.ts';
+import type { EngineDb } from './store-db.ts';
+
+export interface DeploymentKey {
+  twin: number;
+  contract: number;
+}
+
+export interface HeaderFields {
+  version?: number;
+  metadata?: string;
+  description?: string;
+  signature_requirement?: SignatureRequirement;
+}
+
+const ACTIVE_STATES = new Set(['ok', 'paused']);
+
+function parseOrReject<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, v: unknown, what: string): T {
+  const r = schema.safeParse(v);
+  if (!r.success) throw zosErrors.badRequest(`invalid ${what}: ${zodMessage(r.error)}`, r.error);
+  return r.data;
+}
+
+/** A stored result must be complete (zos Result.Valid). */
+function checkResult(r: Result): void {
+  if (r.created === 0) throw zosErrors.badRequest('failed to validate workload result: created time must be set');
+  if (!(RESULT_STATES as readonly string[]).includes(r.state)) {
+    throw zosErrors.badRequest('failed to validate workload result: invalid result state');
+  }
+}
+
+export class DeploymentStore {
+  readonly #db: EngineDb;
+  readonly #clock: Clock;
+
+  constructor(db: EngineDb, opts: { clock?: Clock } = {}) {
+    this.#db = db;
+    this.#clock = opts.clock ?? systemClock;
+  }
+
+  #now(): number {
+    return Math.floor(this.#clock.now() / 1000);
+  }
+
+  #exists(twin: number, contract: number): boolean {
+    return !!this.#db.sql.prepare('SELECT 1 FROM deployments WHERE twin = ? AND contract = ?').get(twin, contract);
+  }
+
+  #requireDeployment(twin: number, contract: number): void {
+    if (!this.#exists(twin, contract)) throw zosErrors.deploymentNotFound();
+  }
+
+  /** Store a new deployment; every workload starts `init`. Throws EXISTS or CONFLICT and then writes nothing. */
+  create(input: Deployment): void {
+    const dl = parseOrReject(deploymentSchema, input, 'deployment');
+    const sr = JSON.stringify(dl.signature_requirement);
+    this.#db.transaction(() => {
+      if (this.#exists(dl.twin_id, dl.contract_id)) throw zosErrors.exists();
+      this.#db.sql
+        .prepare(
+          'INSERT INTO deployments (twin, contract, version, metadata, description, signature_requirement) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(dl.twin_id, dl.contract_id, dl.version, dl.metadata, dl.description, sr);
+      for (const wl of dl.workloads) this.#add(dl.twin_id, dl.contract_id, wl);
+    });
+  }
+
+  /** Change header fields (an update writes these before its workloads). */
+  update(twin: number, contract: number, fields: HeaderFields): void {
+    const sr = fields.signature_requirement
+      ? JSON.stringify(parseOrReject(signatureRequirementSchema, fields.signature_requirement, 'signature requirement'))
+      : undefined;
+    this.#db.transaction(() => {
+      this.#requireDeployment(twin, contract);
+      const set = (col: string, v: unknown) =>
+        this.#db.sql.prepare(`UPDATE deployments SET ${col} = ? WHERE twin = ? AND contract = ?`).run(v, twin, contract);
+      if (fields.version !== undefined) set('version', fields.version);
+      if (fields.metadata !== undefined) set('metadata', fields.metadata);
+      if (fields.description !== undefined) set('description', fields.description);
+      if (sr !== undefined) set('signature_requirement', sr);
+    });
+  }
+
+  /** Add a workload to an existing deployment (state `init`). */
+  add(twin: number, contract: number, input: Workload): void {
+    const wl = parseOrReject(workloadSchema, input, 'workload');
+    this.#db.transaction(() => this.#add(twin, contract, wl));
+  }
+
+  #add(twin: number, contract: number, wl: Workload): void {
+    const sql = this.#db.sql;
+    this.#requireDeployment(twin, contract);
+    if (modelOf(wl.type)?.sharable) {
+      const owner = sql.prepare('SELECT contract FROM networks WHERE twin = ? AND name = ?').get(twin, wl.name);
+      if (owner) throw zosErrors.conflict(wl.name);
+      sql.prepare('INSERT INTO networks (twin, name, contract) VALUES (?, ?, ?)').run(twin, wl.name, contract);
+    }
+    const indexed = sql.prepare('SELECT 1 FROM workloads WHERE twin = ? AND contract = ? AND name = ?').get(twin, contract, wl.name);
+    if (indexed) throw zosErrors.exists('workload with same name already exists in deployment');
+    sql.prepare('INSERT INTO workloads (twin, contract, name, type) VALUES (?, ?, ?, ?)').run(twin, contract, wl.name, wl.type);
+    this.#append(twin, contract, { ...wl, result: { created: this.#now(), state: 'init', message: '', data: null } });
+  }
+
+  /**
+   * Append a state for an active workload. Its type must match the index. A `deleted` state
+   * also takes the workload out of the index (and frees its network name).
+   */
+  transaction(twin: number, contract: number, input: Workload): void {
+    const wl = parseOrReject(workloadSchema, input, 'workload');
+    checkResult(wl.result);
+    this.#db.transaction(() => {
+      this.#requireDeployment(twin, contract);
+      const row = this.#db.sql
+        .prepare('SELECT type FROM workloads WHERE twin = ? AND contract = ? AND name = ?')
+        .get(twin, contract, wl.name) as { type: string } | undefined;
+      if (!row) throw zosErrors.workloadNotFound();
+      if (row.type !== wl.type) throw zosErrors.store(`invalid workload type, expecting '${row.type}': invalid workload type`);
+      this.#append(twin, contract, wl);
+      if (wl.result.state === 'deleted') this.#remove(twin, contract, wl.name);
+    });
+  }
+
+  #append(twin: number, contract: number, wl: Workload): void {
+    this.#db.sql
+      .prepare('INSERT INTO transactions (twin, contract, name, type, state, workload) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(twin, contract, wl.name, wl.type, wl.result.state, JSON.stringify(wl));
+  }
+
+  /** Drop a workload from the active index (its log stays). */
+  remove(twin: number, contract: number, name: string): void {
+    this.#db.transaction(() => this.#remove(twin, contract, name));
+  }
+
+  #remove(twin: number, contract: number, name: string): void {
+    const sql = this.#db.sql;
+    sql.prepare('DELETE FROM networks WHERE twin = ? AND name = ? AND contract = ?').run(twin, name, contract);
+    sql.prepare('DELETE FROM workloads WHERE twin = ? AND contract = ? AND name = ?').run(twin, contract, name);
+  }
+
+  /** zos storage.Error: append `error` with `message` to every active workload. */
+  setError(twin: number, contract: number, message: string): void {
+    this.#db.transaction(() => {
+      const created = this.#now();
+      for (const wl of this.#workloads(twin, contract)) {
+        this.#append(twin, contract, { ...wl, result: { created, state: 'error', message, data: null } });
+      }
+    });
+  }
+
+  has(twin: number, contract: number): boolean {
+    return this.#exists(twin, contract);
+  }
+
+  /** The stored deployment with the current state of each active workload; expiration is 0. */
+  get(twin: number, contract: number): Deployment {
+    return this.#db.transaction(() => {
+      const row = this.#db.sql
+        .prepare('SELECT version, metadata, description, signature_requirement FROM deployments WHERE twin = ? AND contract = ?')
+        .get(twin, contract) as { version: number; metadata: string; description: string; signature_requirement: string } | undefined;
+      if (!row) throw zosErrors.deploymentNotFound();
+      return {
+        version: row.version,
+        twin_id: twin,
+        contract_id: contract,
+        metadata: row.metadata,
+        description: row.description,
+        expiration: 0,
+        signature_requirement: JSON.parse(row.signature_requirement) as SignatureRequirement,
+        workloads: this.#workloads(twin, contract),
+      };
+    });
+  }
+
+  #workloads(twin: number, contract: number): Workload[] {
+    this.#requireDeployment(twin, contract);
+    const rows = this.#db.sql
+      .prepare(
+        `SELECT w.name, w.type,
+           (SELECT t.workload FROM transactions t
+             WHERE t.twin = w.twin AND t.contract = w.contract AND t.name = w.name AND t.state != 'unchanged'
+             ORDER BY t.seq DESC LIMIT 1) AS workload
+         FROM workloads w WHERE w.twin = ? AND w.contract = ? ORDER BY w.name`,
+      )
+      .all(twin, contract) as { name: string; type: string; workload: string | null }[];
+    return rows.map((r) => {
+      if (r.workload === null) throw zosErrors.store('inconsistency in deployment, missing workload transactions');
+      const wl = JSON.parse(r.workload) as Workload;
+      if (wl.type !== r.type) throw zosErrors.store('database inconsistency wrong workload type');
+      return wl;
+    });
+  }
+
+  /** Current state of one active workload. */
+  current(twin: number, contract: number, name: string): Workload {
+    const wl = this.get(twin, contract).workloads.find((w) => w.name === name);
+    if (!wl) throw zosErrors.workloadNotFound();
+    return wl;
+  }
+
+  /** The full transaction log, oldest first (`zos.deployment.changes`). */
+  changes(twin: number, contract: number): Workload[] {
+    return this.#db.transaction(() => {
+      this.#requireDeployment(twin, contract);
+      const rows = this.#db.sql
+        .prepare('SELECT workload FROM transactions WHERE twin = ? AND contract = ? ORDER BY seq')
+        .all(twin, contract) as { workload: string }[];
+      return rows.map((r) => JSON.parse(r.workload) as Workload);
+    });
+  }
+
+  /** Remove a deployment, its log and its network names. Missing is fine. */
+  delete(twin: number, contract: number): void {
+    this.#db.sql.prepare('DELETE FROM deployments WHERE twin = ? AND contract = ?').run(twin, contract);
+  }
+
+  twins(): number[] {
+    return (this.#db.sql.prepare('SELECT DISTINCT twin FROM deployments ORDER BY twin').all() as { twin: number }[]).map((r) => r.twin);
+  }
+
+  byTwin(twin: number): number[] {
+    const rows = this.#db.sql.prepare('SELECT contract FROM deployments WHERE twin = ? ORDER BY contract').all(twin) as { contract: number }[];
+    return rows.map((r) => r.contract);
+  }
+
+  keys(): DeploymentKey[] {
+    return this.#db.sql.prepare('SELECT twin, contract FROM deployments ORDER BY twin, contract').all() as DeploymentKey[];
+  }
+
+  /** The contract holding a twin's network name, if any. */
+  networkOwner(twin: number, name: string): number | undefined {
+    const row = this.#db.sql.prepare('SELECT contract FROM networks WHERE twin = ? AND name = ?').get(twin, name) as { contract: number } | undefined;
+    return row?.contract;
+  }
+
+  /** Deployments with at least one workload neither deleted nor error (zos Deployment.IsActive). */
+  listActive(twin?: number): Deployment[] {
+    return this.#db.transaction(() => {
+      const keys = twin === undefined ? this.keys() : this.byTwin(twin).map((contract) => ({ twin, contract }));
+      return keys
+        .map((k) => this.get(k.twin, k.contract))
+        .filter((dl) => dl.workloads.some((w) => w.result.state !== 'deleted' && w.result.state !== 'error'));
+    });
+  }
+
+  /**
+   * Boot cleanup: drop deployments with no ok/paused workload. A deployment that still has a
+   * queued job is kept (its workloads may be `init`, waiting for that job).
+   */
+  cleanDeleted(): DeploymentKey[] {
+    return this.#db.transaction(() => {
+      const removed: DeploymentKey[] = [];
+      for (const k of this.keys()) {
+        const pending = this.#db.sql.prepare('SELECT 1 FROM jobs WHERE twin = ? AND contract = ? LIMIT 1').get(k.twin, k.contract);
+        if (pending) continue;
+        const wls = this.#workloads(k.twin, k.contract);
+        if (wls.some((w) => ACTIVE_STATES.has(w.result.state))) continue;
+        this.delete(k.twin, k.contract);
+        removed.push(k);
+      }
+      return removed;
+    });
+  }
+
+  /** Σ capacity of ok/paused workloads (what zos reports as used, before the system reserve). */
+  usedCapacity(exclude?: (key: DeploymentKey, wl: Workload) => boolean): Capacity {
+    let total = zeroCapacity();
+    for (const k of this.keys()) {
+      for (const wl of this.get(k.twin, k.contract).workloads) {
+        if (!ACTIVE_STATES.has(wl.result.state) || exclude?.(k, wl)) continue;
+        try {
+          total = addCapacity(total, modelOf(wl.type)!.capacity(parseWorkloadData(wl)));
+        } catch (e) {
+          if (!(e instanceof ZosError)) throw e; // undecodable stored data counts as nothing
+        }
+      }
+    }
+    return total;
+  }
+}
