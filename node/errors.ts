@@ -23,6 +23,7 @@ export const SYSTEM_ERROR_CODES = [
   'INVALID_NODE_ADDRESS',
   'HASH_MISMATCH',
   'INSUFFICIENT_MEMORY',
+  'INSUFFICIENT_DISK',
   'WORKLOAD_NOT_FOUND',
   'STORE',
   'CLOSED',
@@ -85,6 +86,8 @@ export const zosErrors = {
       'INSUFFICIENT_MEMORY',
       `cannot fulfil required memory size ${required} bytes out of usable ${usable} bytes`,
     ),
+  insufficientDisk: (required: number, free: number) =>
+    new ZosError('INSUFFICIENT_DISK', `cannot fulfil required storage size ${required} bytes out of free ${free} bytes`),
   workloadNotFound: (detail = 'workload does not exist') => new ZosError('WORKLOAD_NOT_FOUND', detail),
   store: (message: string, cause?: unknown) => new ZosError('STORE', message, { cause }),
   closed: (what: string) => new ZosError('CLOSED', `${what} is closed`),

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { Handler, RequestContext } from '../../relay-client/router.ts';
+import { zosErrors } from '../errors.ts';
+import type { ApiServices } from './services.ts';
+
+const contractArgs = z.object({ contract_id: z.number().int().nonnegative() }).passthrough();
+const networkArgs = z.object({ network_name: z.string() }).passthrough();
+
+function parse<T>(schema: z.ZodType<T>, payload: unknown): T {
+  const r = schema.safeParse(payload);
+  if (!r.success) throw zosErrors.badRequest(`invalid request payload: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/**
+ * Every zos.* command in one table (zosbase pkg/zos_api/routes.go). Each handler parses its
+ * payload and calls a service; the admin subtree is guarded to the farmer twin and served
+ * under both zos.admin.* and zos.network.admin.* (zos serves one, its clients call the other).
+ */
+export function routes(s: ApiServices): Record<string, Handler> {
+  const farmerOnly =
+    (h: Handler): Handler =>
+    async (payload, ctx) => {
+      if (!(await s.admin.isFarmer(ctx.twin))) throw zosErrors.unauthorized();
+      return h(payload, ctx);
+    };
+
+  const admin: Record<string, Handler> = {
+    interfaces: farmerOnly(() => s.admin.interfaces()),
+    get_public_nic: farmerOnly(() => s.admin.getPublicNic()),
+    set_public_nic: farmerOnly((p) => s.admin.setPublicNic(parse(z.string(), p))),
+  };
+
+  const table: Record<string, Handler> = {
+    'zos.deployment.deploy': (p, ctx: RequestContext) => s.deployments.deploy(ctx.twin, p),
+    'zos.deployment.update': (p, ctx) => s.deployments.update(ctx.twin, p),
+    'zos.deployment.delete': () => {
+      throw zosErrors.deletionDisabled();
+    },
+    'zos.deployment.get': (p, ctx) => s.deployments.get(ctx.twin, parse(contractArgs, p).contract_id),
+    'zos.deployment.list': (_p, ctx) => s.deployments.list(ctx.twin),
+    'zos.deployment.changes': (p, ctx) => s.deployments.changes(ctx.twin, parse(contractArgs, p).contract_id),
+    'zos.statistics.get': () => s.statistics(),
+    'zos.storage.pools': () => s.storagePools(),
+    'zos.system.version': () => s.system.version(),
+    'zos.system.dmi': () => s.system.dmi(),
+    'zos.system.hypervisor': () => s.system.hypervisor(),
+    'zos.system.diagnostics': () => s.system.diagnostics(),
+    'zos.system.node_features_get': () => s.system.features(),
+    'zos.network.list_wg_ports': () => s.network.listWgPorts(),
+    'zos.network.public_config_get': () => s.network.publicConfig(),
+    'zos.network.interfaces': () => s.network.interfaces(),
+    'zos.network.has_ipv6': () => s.network.hasIpv6(),
+    'zos.network.list_public_ips': () => s.network.listPublicIps(),
+    'zos.network.list_private_ips': (p, ctx) => s.network.listPrivateIps(ctx.twin, parse(networkArgs, p).network_name),
+  };
+  for (const [name, h] of Object.entries(admin)) {
+    table[`zos.admin.${name}`] = h;
+    table[`zos.network.admin.${name}`] = h;
+  }
+  return table;
+}

@@ -1,0 +1,61 @@
+import type { NodeChain } from '../chain-port.ts';
+import { zosErrors } from '../errors.ts';
+import { parseDeployment, validateDeployment, type Deployment } from '../model/deployment.ts';
+import { verifySignatures } from '../model/signature.ts';
+import { diffUpgrade } from '../model/upgrade.ts';
+import type { DeploymentService } from '../api/services.ts';
+import type { JobQueue } from './queue.ts';
+import type { DeploymentStore } from './store.ts';
+
+/**
+ * The synchronous half of zos.deployment.{deploy,update,get,list,changes}: validate,
+ * verify signatures, store, and enqueue a job. The chain contract is checked later by the
+ * engine, as zos does, so deploy returns before the contract is looked at.
+ */
+export class Deployments implements DeploymentService {
+  constructor(
+    private readonly store: DeploymentStore,
+    private readonly queue: JobQueue,
+    private readonly chain: Pick<NodeChain, 'twinAccountId'>,
+  ) {}
+
+  private async accepted(twin: number, payload: unknown): Promise<Deployment> {
+    const dl = parseDeployment(payload);
+    validateDeployment(dl);
+    if (dl.twin_id !== twin) throw zosErrors.twinMismatch(dl.twin_id, twin);
+    await verifySignatures(dl, async (t) => {
+      const id = await this.chain.twinAccountId(t);
+      if (!id) throw new Error(`twin ${t} not found`);
+      return id;
+    });
+    return dl;
+  }
+
+  async deploy(twin: number, payload: unknown): Promise<null> {
+    const dl = await this.accepted(twin, payload);
+    if (dl.version !== 0) throw zosErrors.versionNotZero();
+    this.store.create(dl);
+    this.queue.enqueue({ op: 'provision', twin: dl.twin_id, contract: dl.contract_id });
+    return null;
+  }
+
+  async update(twin: number, payload: unknown): Promise<null> {
+    const next = await this.accepted(twin, payload);
+    const stored = this.store.get(next.twin_id, next.contract_id);
+    diffUpgrade(stored, next); // rejects bad upgrades synchronously with zos' texts
+    this.queue.enqueue({ op: 'update', twin: next.twin_id, contract: next.contract_id, payload: next });
+    return null;
+  }
+
+  async get(twin: number, contractId: number): Promise<Deployment> {
+    return this.store.get(twin, contractId);
+  }
+
+  async list(twin: number): Promise<Deployment[]> {
+    return this.store.listActive(twin);
+  }
+
+  async changes(twin: number, contractId: number): Promise<unknown[]> {
+    return this.store.changes(twin, contractId);
+  }
+}
