@@ -1,0 +1,104 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { open, readFile } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { execa } from 'execa';
+import { openImageStore, pullImage, HttpStore, DirStore, verifyImage } from '../../image/index.ts';
+import { ImageError } from '../../image/errors.ts';
+import { makeRichTree, prng, tempDir } from './fixtures.ts';
+import { writeFile, mkdir } from 'node:fs/promises';
+
+/** A static file server over a directory store on 127.0.0.1, counting GETs. */
+async function serveDir(t: TestContext, root: string): Promise<{ url: string; gets: () => number }> {
+  let gets = 0;
+  const server = createServer((req, res) => {
+    gets++;
+    const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    readFile(join(root, rel)).then(
+      (body) => res.writeHead(200, { 'content-length': body.length }).end(body),
+      () => res.writeHead(404).end(),
+    );
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  t.after(() => new Promise<void>((ok) => server.close(() => ok())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, gets: () => gets };
+}
+
+async function publish(t: TestContext): Promise<{ dir: string; remote: string; digest: string }> {
+  const dir = await tempDir(t);
+  const src = join(dir, 'src');
+  await makeRichTree(src, { root: false, xattrs: false });
+  await mkdir(join(src, 'big'), { recursive: true });
+  for (let i = 0; i < 6; i++) await writeFile(join(src, 'big', `blob${i}`), prng(600_000, 50 + i));
+  const remote = join(dir, 'remote');
+  const store = await DirStore.open(remote);
+  const r = await (await openImageStore(join(dir, 'builder'))).build(src, { tag: 'app:1', store, xattrs: 'skip' });
+  return { dir, remote, digest: r.digest };
+}
+
+test('http store: pull by tag over http from 127.0.0.1, every chunk verified, then materialize', async (t) => {
+  const { dir, remote, digest } = await publish(t);
+  const srv = await serveDir(t, remote);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const r = await node.pull('app:1', srv.url);
+  assert.equal(r.digest, digest);
+  assert.ok(r.fetchedChunks > 40 && r.fetchedChunks === r.chunks, `${r.fetchedChunks}/${r.chunks} chunks fetched`);
+  const again = await node.pull(`app:1@blake3:${digest}`, srv.url);
+  assert.equal(again.fetchedChunks, 0, 'a second pull fetches no chunk');
+  await node.verify('app:1');
+  const m = await node.materialize('app:1');
+  assert.equal(m.created, true);
+});
+
+test('http store: a chunk tampered on the server is refused, and nothing is tagged', async (t) => {
+  const { dir, remote, digest } = await publish(t);
+  const store = await DirStore.open(remote);
+  const ids: string[] = [];
+  for await (const id of store.listChunks()) ids.push(id);
+  const fh = await open(store.chunkPath(ids[3]!), 'r+');
+  await fh.write(Buffer.from('X'), 0, 1, 5);
+  await fh.close();
+  const srv = await serveDir(t, remote);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  await assert.rejects(node.pull('app:1', srv.url), (e: unknown) => e instanceof ImageError && e.code === 'CHUNK_CORRUPT' && e.message.includes(ids[3]!));
+  assert.equal(await node.store.getTag('app:1'), undefined);
+  assert.equal(await node.store.hasManifest(digest), false);
+});
+
+test('http store: is read-only and reports missing images as NOT_FOUND', async (t) => {
+  const { remote } = await publish(t);
+  const srv = await serveDir(t, remote);
+  const http = new HttpStore(srv.url);
+  await assert.rejects(http.putChunk(), (e: unknown) => e instanceof ImageError && e.code === 'READ_ONLY');
+  assert.equal(await http.getTag('nope'), undefined);
+  await assert.rejects(verifyImage(http, 'nope'), (e: unknown) => e instanceof ImageError && e.code === 'NOT_FOUND');
+  await http.close();
+});
+
+test('concurrent pulls: six pulls of one image (in-process and two processes) leave a consistent store', async (t) => {
+  const { dir, remote, digest } = await publish(t);
+  const srv = await serveDir(t, remote);
+  const target = join(dir, 'node');
+  const node = await openImageStore(target);
+  t.after(() => node.close());
+  const cli = (from: string) => execa('node', ['--import', 'tsx', 'bin/zos.ts', 'image', 'pull', 'app:1', '--from', from, '--dir', target], { cwd: process.cwd(), reject: false });
+  const procs = [cli(srv.url), cli(remote)];
+  const inproc = await Promise.all([
+    pullImage(node.store, await DirStore.open(remote), 'app:1'),
+    pullImage(node.store, new HttpStore(srv.url), 'app:1', { concurrency: 3 }),
+    pullImage(node.store, new HttpStore(srv.url), 'app:1', { concurrency: 16 }),
+    pullImage(node.store, await DirStore.open(remote), `blake3:${digest}`),
+  ]);
+  for (const p of await Promise.all(procs)) assert.equal(p.exitCode, 0, p.stderr);
+  assert.ok(inproc.every((r) => r.digest === digest));
+  const v = await node.verify('app:1');
+  assert.equal(v.digest, digest);
+  const tmp = await execa('find', [join(target, 'store/tmp'), '-type', 'f']);
+  assert.equal(tmp.stdout.trim(), '', 'no temp file left behind');
+  const gc = await node.gc({ graceMs: 0 });
+  assert.equal(gc.removedChunks, 0);
+});
