@@ -40,7 +40,7 @@ export class RelayConnection {
     this.dead = new Promise((r) => (this.markDead = r));
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return this.push({ kind: 'bad-frame', reason: 'text frame' });
-      const bytes = toBytes(data);
+      const bytes = wsDataToBytes(data);
       try {
         this.push({ kind: 'envelope', envelope: decodeEnvelope(bytes), bytes });
       } catch (err) {
@@ -150,7 +150,8 @@ export class RelayConnection {
   }
 }
 
-function toBytes(data: WebSocket.RawData): Uint8Array {
+/** A ws 'message' payload as one Uint8Array view. */
+export function wsDataToBytes(data: WebSocket.RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -1,0 +1,154 @@
+import type WebSocket from 'ws';
+import { wsDataToBytes } from '../relay-client/connection.ts';
+import { addressKey, type Address } from '../relay-client/envelope.ts';
+
+/**
+ * One authenticated WebSocket, shaped like derpserver's client: frames are handed to the
+ * read handler one at a time (in order), and outgoing frames sit in a bounded queue that
+ * drops the oldest entry when full. `ack` runs once a frame is handed to the socket, which is
+ * when a stored copy may be deleted.
+ */
+export interface Outgoing {
+  bytes: Uint8Array;
+  ack?: () => void;
+}
+
+export interface SessionHooks {
+  onFrame(session: Session, bytes: Uint8Array): Promise<void>;
+  onProtocolError(session: Session, reason: string): void;
+  onDrop(session: Session, reason: 'send_queue_full'): void;
+  onClose(session: Session): void;
+}
+
+export const SEND_QUEUE_CAP = 256;
+const INBOX_PAUSE = 64;
+const SOCKET_HIGH_WATER = 1 << 20;
+
+export class Session {
+  readonly key: string;
+  private readonly out: Outgoing[] = [];
+  private readonly inbox: Uint8Array[] = [];
+  private reading = false;
+  private paused = false;
+  private closed = false;
+  private roomWaiters: (() => void)[] = [];
+  /** False while stored backlog is still being replayed; live traffic then goes via the store. */
+  backlogDone = false;
+
+  constructor(
+    readonly address: Address,
+    private readonly ws: WebSocket,
+    private readonly hooks: SessionHooks,
+    readonly sendQueueCap = SEND_QUEUE_CAP,
+  ) {
+    this.key = addressKey(address);
+    ws.on('message', (data, isBinary) => {
+      if (this.closed) return;
+      if (!isBinary) return this.hooks.onProtocolError(this, 'text frame');
+      this.inbox.push(wsDataToBytes(data));
+      if (this.inbox.length >= INBOX_PAUSE && !this.paused) {
+        this.paused = true;
+        ws.pause();
+      }
+      void this.readLoop();
+    });
+    ws.on('close', () => this.shutdown());
+    ws.on('error', () => this.shutdown());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get queued(): number {
+    return this.out.length;
+  }
+
+  /** Queues a frame; when full, the oldest queued frame is dropped (and counted). */
+  enqueue(item: Outgoing): void {
+    if (this.closed) return;
+    this.out.push(item);
+    if (this.out.length > this.sendQueueCap) {
+      this.out.shift();
+      this.hooks.onDrop(this, 'send_queue_full');
+    }
+    this.pump();
+  }
+
+  /** Resolves when the queue has room for `n` more frames (or the session closed). */
+  waitRoom(n: number): Promise<void> {
+    if (this.closed || this.out.length + n <= this.sendQueueCap) return Promise.resolve();
+    return new Promise((r) => this.roomWaiters.push(r));
+  }
+
+  /** Frames not yet handed to the socket that have no stored copy. */
+  takeUnstored(): Uint8Array[] {
+    const rest = this.out.filter((o) => !o.ack).map((o) => o.bytes);
+    this.out.length = 0;
+    return rest;
+  }
+
+  /** Waits (bounded) until queued frames are written. */
+  async flush(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && (this.out.length > 0 || this.ws.bufferedAmount > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+    this.shutdown();
+  }
+
+  terminate(): void {
+    this.ws.terminate();
+    this.shutdown();
+  }
+
+  private pump(): void {
+    while (!this.closed && this.out.length > 0 && this.ws.bufferedAmount < SOCKET_HIGH_WATER) {
+      const item = this.out.shift()!;
+      this.ws.send(item.bytes, { binary: true }, (err) => {
+        if (err) return this.shutdown();
+        item.ack?.();
+        this.pump();
+      });
+    }
+    if (this.out.length < this.sendQueueCap) {
+      const w = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const r of w) r();
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      while (!this.closed && this.inbox.length > 0) {
+        await this.hooks.onFrame(this, this.inbox.shift()!);
+        if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
+          this.paused = false;
+          this.ws.resume();
+        }
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private shutdown(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.inbox.length = 0;
+    for (const r of this.roomWaiters) r();
+    this.roomWaiters = [];
+    this.hooks.onClose(this);
+  }
+}

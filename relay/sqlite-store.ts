@@ -1,0 +1,73 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Clock } from '../lib/clock.ts';
+import { RelayError } from './errors.ts';
+import { QUEUE_CAP, QUEUE_TTL_MS, type QueueStore, type StoredMessage } from './store.ts';
+
+/** Durable queues in `<dataDir>/relay-queue.sqlite` so a relay restart loses nothing queued. */
+export class SqliteStore implements QueueStore {
+  readonly shared = false;
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private lastPurge = 0;
+
+  constructor(
+    dataDir: string,
+    private readonly clock: Clock,
+  ) {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      this.db = new Database(join(dataDir, 'relay-queue.sqlite'));
+    } catch (err) {
+      throw new RelayError('ERR_STORE', `cannot open queue database in ${dataDir}: ${(err as Error).message}`, { cause: err });
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS queue (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      key TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      bytes BLOB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS queue_key ON queue (key, id);`);
+    this.stmts = {
+      insert: this.db.prepare('INSERT INTO queue (key, expires_at, bytes) VALUES (?, ?, ?)'),
+      count: this.db.prepare('SELECT COUNT(*) AS n FROM queue WHERE key = ?'),
+      trim: this.db.prepare('DELETE FROM queue WHERE id IN (SELECT id FROM queue WHERE key = ? ORDER BY id LIMIT ?)'),
+      read: this.db.prepare('SELECT id, bytes FROM queue WHERE key = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?'),
+      remove: this.db.prepare('DELETE FROM queue WHERE key = ? AND id = ?'),
+      purge: this.db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
+    };
+  }
+
+  async append(key: string, bytes: Uint8Array): Promise<void> {
+    const now = this.clock.now();
+    this.stmts.insert.run(key, now + QUEUE_TTL_MS, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const { n } = this.stmts.count.get(key) as { n: number };
+    if (n > QUEUE_CAP) this.stmts.trim.run(key, n - QUEUE_CAP);
+    if (now - this.lastPurge > 60_000) {
+      this.lastPurge = now;
+      this.stmts.purge.run(now);
+    }
+  }
+
+  async read(key: string, after: string | null, count: number): Promise<StoredMessage[]> {
+    const rows = this.stmts.read.all(key, after === null ? 0 : Number(after), this.clock.now(), count) as {
+      id: number;
+      bytes: Buffer;
+    }[];
+    return rows.map((r) => ({ id: String(r.id), bytes: new Uint8Array(r.bytes) }));
+  }
+
+  async remove(key: string, ids: string[]): Promise<void> {
+    const tx = this.db.transaction((list: string[]) => {
+      for (const id of list) this.stmts.remove.run(key, Number(id));
+    });
+    tx(ids);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
