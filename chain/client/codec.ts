@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hexToU8a, u8aToString } from '@polkadot/util';
+import { decodeAddress } from '@polkadot/util-crypto';
 import { ChainError, ChainErrorCode } from './errors.ts';
 import type {
   Balance,
@@ -38,11 +39,23 @@ export const balance = z.union([z.number().int().nonnegative(), hex]).transform(
 export const bytes = hex.transform((v) => hexToU8a(v));
 export const text = hex.transform((v) => u8aToString(hexToU8a(v)));
 
+/** An AccountId32: polkadot-js renders it as an SS58 address in JSON; hex is accepted too. */
+export const accountId = z.string().transform((v, ctx) => {
+  try {
+    const key = decodeAddress(v);
+    if (key.length === 32) return key;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: `not an account id: ${v}` });
+  return z.NEVER;
+});
+
 const publicIp: z.ZodType<PublicIp, unknown> = z.object({ ip: text, gateway: text, contractId: uint });
 
 export const twinSchema: z.ZodType<Twin, unknown> = z.object({
   id: uint,
-  accountId: bytes,
+  accountId,
   relay: text.nullable(),
   entities: z.array(z.object({ entityId: uint, signature: bytes })),
   pk: bytes.nullable(),
@@ -164,8 +177,8 @@ export const pricingPolicySchema: z.ZodType<PricingPolicy, unknown> = z.object({
   ipu: policyUnit,
   uniqueName: policyUnit,
   domainName: policyUnit,
-  foundationAccount: bytes,
-  certifiedSalesAccount: bytes,
+  foundationAccount: accountId,
+  certifiedSalesAccount: accountId,
   discountForDedicationNodes: uint,
 });
 
