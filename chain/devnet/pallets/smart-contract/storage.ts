@@ -97,8 +97,9 @@ export function encodeContract(c: ContractValue): unknown {
       ? {
           NodeContract: {
             nodeId: t.nodeId,
-            deploymentHash: t.deploymentHash,
-            deploymentData: t.deploymentData,
+            deploymentHash: u8aToHex(t.deploymentHash),
+            // A raw Uint8Array would be read as SCALE (length-prefixed); hex is taken as the content.
+            deploymentData: u8aToHex(t.deploymentData),
             publicIps: t.publicIps,
             publicIpsList: t.publicIpsList,
           },

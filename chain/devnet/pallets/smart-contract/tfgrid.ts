@@ -1,36 +1,26 @@
 /**
- * What the smart-contract pallet reads from (and, for public IPs, writes to)
- * TfgridModule storage: twins, nodes, farms, node power and pricing policies.
- * Kept in one place so the rest of the pallet sees plain values.
+ * The slice of TfgridModule the smart-contract pallet uses, over tfgrid's own
+ * queries: twins, nodes, farms (whose public IPs contracts reserve), node power
+ * and the pricing policy billing reads.
  */
-import { u8aToHex } from '@polkadot/util';
 import type { HookContext } from '../../runtime/context.ts';
+import * as grid from '../tfgrid/queries.ts';
+import type { PolicyInfo } from '../tfgrid/model.ts';
 import type { PublicIpValue, ResourcesValue } from './types.ts';
 
-const TFGRID = 'TfgridModule';
-
-const grid = (ctx: HookContext) => ctx.store(TFGRID);
-const hex = (codec: any): string => u8aToHex(codec.toU8a(true));
+export { twinIdOf, getFarm } from '../tfgrid/queries.ts';
+export type { FarmInfo } from '../tfgrid/model.ts';
 
 export interface NodeInfo {
   id: number;
   farmId: number;
   twinId: number;
   resources: ResourcesValue;
-  certified: boolean;
-}
-
-export interface FarmInfo {
-  id: number;
-  twinId: number;
-  pricingPolicyId: number;
-  dedicatedFarm: boolean;
-  publicIps: PublicIpValue[];
 }
 
 export interface UnitPrice {
   value: bigint;
-  /** Bytes per unit (1024^n), for per-GB style prices. */
+  /** Bytes per unit (1024^n), for per-GB prices. */
   factor: bigint;
 }
 
@@ -42,91 +32,48 @@ export interface PricingPolicyInfo {
   ipu: UnitPrice;
   uniqueName: UnitPrice;
   foundationAccount: string;
-  certifiedSalesAccount: string;
   discountForDedicationNodes: number;
 }
 
-export function twinIdOf(ctx: HookContext, account: string): number | null {
-  const v = grid(ctx).get('TwinIdByAccountID', account) as any;
-  return v === null ? null : v.toNumber();
-}
-
 /** The twin's account (0x hex), or null when the twin does not exist. */
-export function twinAccount(ctx: HookContext, twinId: number): string | null {
-  const twin = grid(ctx).get('Twins', twinId) as any;
-  return twin === null ? null : hex(twin.accountId);
-}
-
-export const twinExists = (ctx: HookContext, twinId: number): boolean => grid(ctx).has('Twins', twinId);
+export const twinAccount = (ctx: HookContext, twinId: number): string | null => grid.getTwin(ctx, twinId)?.accountId ?? null;
 
 export function getNode(ctx: HookContext, nodeId: number): NodeInfo | null {
-  const n = grid(ctx).get('Nodes', nodeId) as any;
+  const n = grid.getNode(ctx, nodeId);
   if (n === null) return null;
   const r = n.resources;
-  return {
-    id: n.id.toNumber(),
-    farmId: n.farmId.toNumber(),
-    twinId: n.twinId.toNumber(),
-    resources: { hru: r.hru.toBigInt(), sru: r.sru.toBigInt(), cru: r.cru.toBigInt(), mru: r.mru.toBigInt() },
-    certified: n.certification.toString() === 'Certified',
-  };
+  return { id: n.id, farmId: n.farmId, twinId: n.twinId, resources: { hru: BigInt(r.hru), sru: BigInt(r.sru), cru: BigInt(r.cru), mru: BigInt(r.mru) } };
 }
 
-/** The node a twin registered (NodeIdByTwinID is a value query: 0 means none). */
-export const nodeIdOfTwin = (ctx: HookContext, twinId: number): number => (grid(ctx).get('NodeIdByTwinID', twinId) as any).toNumber();
-
-export function getFarm(ctx: HookContext, farmId: number): FarmInfo | null {
-  const f = grid(ctx).get('Farms', farmId) as any;
-  if (f === null) return null;
-  return {
-    id: f.id.toNumber(),
-    twinId: f.twinId.toNumber(),
-    pricingPolicyId: f.pricingPolicyId.toNumber(),
-    dedicatedFarm: f.dedicatedFarm.isTrue,
-    publicIps: f.publicIps.map((ip: any) => ({ ip: hex(ip.ip), gateway: hex(ip.gateway), contractId: ip.contractId.toNumber() })),
-  };
-}
+/** The node a twin registered, or 0. */
+export const nodeIdOfTwin = (ctx: HookContext, twinId: number): number => grid.nodeIdOfTwin(ctx, twinId) ?? 0;
 
 /** Rewrites a farm's public IP list (reservation and release), keeping every other field. */
 export function putFarmPublicIps(ctx: HookContext, farmId: number, ips: PublicIpValue[]): void {
-  const farm = grid(ctx).get('Farms', farmId) as any;
-  if (farm === null) return;
-  const json = farm.toJSON();
-  json.publicIps = ips.map((ip) => ({ ip: ip.ip, gateway: ip.gateway, contractId: ip.contractId }));
-  grid(ctx).put('Farms', [farmId], json);
+  const farm = grid.getFarm(ctx, farmId);
+  if (farm) grid.putFarm(ctx, { ...farm, publicIps: ips });
 }
 
-/** A node in standby (power state Down) or asked to go Down cannot take new deployments. */
+/** A node in standby (power state Down) or asked to go Down takes no new deployments. */
 export function nodeAvailable(ctx: HookContext, nodeId: number): boolean {
-  const p = grid(ctx).get('NodePower', nodeId) as any;
-  if (p === null) return true;
-  return !p.state.isDown && !p.target.isDown;
+  const p = grid.nodePower(ctx, nodeId);
+  return p.state === 'Up' && p.target === 'Up';
 }
 
-const UNIT_FACTORS: Record<string, bigint> = {
-  Bytes: 1n,
-  Kilobytes: 1024n,
-  Megabytes: 1024n ** 2n,
-  Gigabytes: 1024n ** 3n,
-  Terrabytes: 1024n ** 4n,
-};
-
-function unitPrice(p: any): UnitPrice {
-  return { value: BigInt(p.value.toNumber()), factor: UNIT_FACTORS[p.unit.toString()] ?? 1024n ** 3n };
-}
+const UNIT_FACTORS = { Bytes: 1n, Kilobytes: 1024n, Megabytes: 1024n ** 2n, Gigabytes: 1024n ** 3n, Terrabytes: 1024n ** 4n } as const;
+const unitPrice = (p: PolicyInfo): UnitPrice => ({ value: BigInt(p.value), factor: UNIT_FACTORS[p.unit] });
 
 export function pricingPolicy(ctx: HookContext, id: number): PricingPolicyInfo | null {
-  const p = grid(ctx).get('PricingPolicies', id) as any;
+  const p = grid.getPricingPolicy(ctx, id);
   if (p === null) return null;
   return {
-    id: p.id.toNumber(),
+    id: p.id,
     su: unitPrice(p.su),
     cu: unitPrice(p.cu),
     nu: unitPrice(p.nu),
     ipu: unitPrice(p.ipu),
     uniqueName: unitPrice(p.uniqueName),
-    foundationAccount: hex(p.foundationAccount),
-    certifiedSalesAccount: hex(p.certifiedSalesAccount),
-    discountForDedicationNodes: p.discountForDedicationNodes.toNumber(),
+    foundationAccount: p.foundationAccount,
+    discountForDedicationNodes: p.discountForDedicationNodes,
   };
 }
