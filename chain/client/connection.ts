@@ -10,7 +10,7 @@ import { ChainError, ChainErrorCode, mapRpcError } from './errors.ts';
 import { EventStream } from './events.ts';
 import { queries } from './queries.ts';
 import { registrationCalls } from './registration.ts';
-import { abortable, Submitter, type TxContext } from './submit.ts';
+import { abortable, Submitter, submitCall, type TxContext } from './submit.ts';
 
 /**
  * The policy half of the chain client: several endpoints, failover and reconnect with backoff.
@@ -41,7 +41,8 @@ export interface Connection {
 }
 
 type Queries = typeof queries;
-type AccountCalls = typeof registrationCalls & typeof contractCalls;
+const accountCalls = { ...registrationCalls, ...contractCalls, submit: submitCall } as const;
+type AccountCalls = typeof accountCalls;
 type Rest<F, First> = F extends (first: First, ...rest: infer A) => Promise<infer R> ? (...rest: A) => Promise<R> : never;
 export type BoundQueries = { [K in keyof Queries]: Rest<Queries[K], ApiPromise> };
 export type AccountClient = { [K in keyof AccountCalls]: Rest<AccountCalls[K], TxContext> };
@@ -159,9 +160,8 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
 
   /** The one-shot account calls (registration and contracts), signed by `pair`. */
   as(pair: KeyringPair): AccountClient {
-    const calls: Record<string, unknown> = { ...registrationCalls, ...contractCalls };
     return Object.fromEntries(
-      Object.entries(calls).map(([name, fn]) => [
+      Object.entries(accountCalls).map(([name, fn]) => [
         name,
         (...args: unknown[]) =>
           this.run((c) =>

@@ -2,7 +2,7 @@
 export { ChainClient, connectChain, type AccountClient, type BoundQueries, type Connection, type ConnectChainOptions } from './connection.ts';
 export { ChainError, ChainErrorCode, isChainError, mapDispatchError, mapRpcError } from './errors.ts';
 export { keyPairFromSecret, keyPairFromSeed, ss58Address, SS58_FORMAT, type KeyType, type KeyringPair } from './keys.ts';
-export { Submitter, send, type Extrinsic, type TxContext, type TxEvent, type TxResult } from './submit.ts';
+export { Submitter, send, submitCall, type Extrinsic, type TxContext, type TxEvent, type TxResult } from './submit.ts';
 export * as queries from './queries.ts';
 export { relayHostList, nodeMatches, ZOS_TERMS, type Ensured, type NodeSpec, type TwinSpec } from './registration.ts';
 export { build, canceledFromEvents, contractsFromEvents, type NodeContractInput } from './contracts.ts';

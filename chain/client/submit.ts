@@ -38,6 +38,11 @@ export function send(ctx: TxContext, tx: Extrinsic): Promise<TxResult> {
   return ctx.submitter.submit(ctx.api, ctx.pair, tx, ctx.signal);
 }
 
+/** Signs and submits any extrinsic built on the live API (e.g. balances.transferKeepAlive). */
+export function submitCall(ctx: TxContext, build: (api: ApiPromise) => Extrinsic): Promise<TxResult> {
+  return send(ctx, build(ctx.api));
+}
+
 export interface SubmitterOptions {
   logger: Logger;
   clock?: Clock;

@@ -1,0 +1,280 @@
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { u8aToHex } from '@polkadot/util';
+import { silentLogger } from '../../lib/log.ts';
+import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
+import { contractsFromEvents, build } from '../../chain/client/contracts.ts';
+import { ChainError } from '../../chain/client/errors.ts';
+import type { BlockEvents, EventStream, NodeEvent } from '../../chain/client/events.ts';
+import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
+import type { NodeSpec } from '../../chain/client/registration.ts';
+import { requireHost } from '../helpers/host.ts';
+import { HASH, loadDevnet, TFT, type DevnetLike } from './client-fixtures.ts';
+
+/** Our client over real WebSockets against the in-process devnet. */
+
+let devnet: DevnetLike | null = null;
+let client: ChainClient | null = null;
+let url = '';
+let skipReason = '';
+
+before(async () => {
+  const mod = await loadDevnet();
+  if (typeof mod === 'string') {
+    skipReason = mod;
+    return;
+  }
+  devnet = new mod.Devnet({ port: 0 });
+  url = await devnet.start();
+  client = connectChain({ urls: [url], logger: silentLogger() });
+  await client.start();
+  const hasPallets = await client.run(async (c) => Boolean(c.api.tx.tfgridModule?.createTwin && c.api.tx.smartContractModule?.createNodeContract));
+  if (!hasPallets) skipReason = 'the devnet runs without TfgridModule/SmartContractModule calls';
+});
+
+after(async () => {
+  await client?.close();
+  await devnet?.close();
+});
+
+function ready(t: TestContext): ChainClient | null {
+  return requireHost(t, skipReason === '' && client !== null, skipReason || 'devnet not started') ? client : null;
+}
+
+const nodeSpec = (farmId: number, cru = 4): NodeSpec => ({
+  farmId,
+  resources: { hru: 0, sru: 200 * 2 ** 30, cru, mru: 8 * 2 ** 30 },
+  location: { city: 'Ghent', country: 'Belgium', latitude: '51.05', longitude: '3.71' },
+  interfaces: [{ name: 'zos', mac: '52:54:00:12:34:56', ips: ['10.10.0.2'] }],
+  secureBoot: false,
+  virtualized: true,
+  serialNumber: null,
+});
+
+interface World {
+  alice: KeyringPair;
+  nodeKey: KeyringPair;
+  user: KeyringPair;
+  farmId: number;
+  nodeId: number;
+}
+let world: Promise<World> | null = null;
+
+/** A funded ed25519 node account (as zos signs) with twin, farm and node; Bob as a user with T&C and twin. */
+function registered(c: ChainClient): Promise<World> {
+  world ??= (async () => {
+    const alice = await keyPairFromSecret('//Alice');
+    const user = await keyPairFromSecret('//Bob');
+    const nodeKey = await keyPairFromSeed(new Uint8Array(randomBytes(32)), 'ed25519');
+    await c.as(alice).submit((api) => api.tx.balances.transferKeepAlive(nodeKey.address, 1000n * TFT));
+    const node = c.as(nodeKey);
+    await node.ensureTermsAccepted();
+    await node.ensureTwin({ relay: ['wss://relay.dev.grid.tf'], pk: null });
+    const { farmId } = await node.ensureFarm('client_test_farm');
+    const { nodeId } = await node.ensureNode(nodeSpec(farmId));
+    await c.as(user).ensureTermsAccepted('https://example.com/terms', 'garbage');
+    await c.as(user).ensureTwin({ relay: null, pk: null });
+    return { alice, nodeKey, user, farmId, nodeId };
+  })();
+  return world;
+}
+
+/** Collects stream blocks until `until` matches an event; closes the stream and fails after `ms`. */
+async function collectUntil(stream: EventStream, until: (e: NodeEvent) => boolean, ms = 15_000): Promise<BlockEvents[]> {
+  const got: BlockEvents[] = [];
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void stream.close();
+  }, ms);
+  try {
+    for await (const b of stream) {
+      got.push(b);
+      if (b.events.some(until)) return got;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`${timedOut ? 'timed out' : 'stream ended'} before the event; got blocks ${got.map((b) => b.blockNumber).join(',')}`);
+}
+
+test('client: registration is idempotent and updates what differs (T&C, twin, farm, node)', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const w = await registered(c);
+  const node = c.as(w.nodeKey);
+  assert.equal(await node.ensureTermsAccepted(), false, 'already accepted');
+  const twinId = (await c.query.twinIdByAccount(w.nodeKey.address))!;
+  assert.ok(twinId > 0);
+  assert.deepEqual(await node.ensureTwin({ relay: ['wss://relay.dev.grid.tf/'], pk: null }), { twinId, change: 'unchanged' });
+  const pk = new Uint8Array(33).fill(2);
+  assert.deepEqual(await node.ensureTwin({ relay: ['wss://r2.grid.tf', 'wss://relay.dev.grid.tf'], pk }), { twinId, change: 'updated' });
+  const twin = (await c.query.twin(twinId))!;
+  assert.equal(twin.relay, 'r2.grid.tf_relay.dev.grid.tf');
+  assert.equal(u8aToHex(twin.pk!), u8aToHex(pk));
+  assert.equal(u8aToHex(twin.accountId), u8aToHex(w.nodeKey.publicKey));
+
+  assert.deepEqual(await node.ensureFarm('client_test_farm'), { farmId: w.farmId, change: 'unchanged' });
+  const farm = (await c.query.farm(w.farmId))!;
+  assert.equal(farm.name, 'client_test_farm');
+  assert.equal(farm.twinId, twinId);
+
+  assert.deepEqual(await node.ensureNode(nodeSpec(w.farmId)), { nodeId: w.nodeId, change: 'unchanged' });
+  assert.deepEqual(await node.ensureNode(nodeSpec(w.farmId, 8)), { nodeId: w.nodeId, change: 'updated' });
+  const n = (await c.query.node(w.nodeId))!;
+  assert.equal(n.resources.cru, 8);
+  assert.equal(n.twinId, twinId);
+  assert.equal(await c.query.nodeIdByTwin(twinId), w.nodeId);
+  assert.deepEqual((await c.query.nodePower(w.nodeId)).target, 'Up');
+  const bal = await c.query.balance(w.nodeKey.address);
+  assert.ok(bal.free > 0n && bal.free < 1000n * TFT, 'fees were paid from the transfer');
+  assert.equal((await c.query.pricingPolicy(1))?.id, 1);
+});
+
+test('client: node contract lifecycle, and the event stream sees NodeContractCanceled', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const w = await registered(c);
+  const user = c.as(w.user);
+  const stream = c.events({ after: await c.query.finalizedBlockNumber() });
+  const created = await user.createNodeContract({ nodeId: w.nodeId, hash: HASH, data: '{"name":"vm1"}' });
+  assert.equal(created.contractType.kind, 'NodeContract');
+  const id = created.contractId;
+  const onChain = (await c.query.contract(id))!;
+  assert.deepEqual(onChain.state, { kind: 'Created' });
+  assert.ok(onChain.contractType.kind === 'NodeContract' && onChain.contractType.deploymentHash === HASH);
+  assert.equal(await c.query.contractIdByNodeAndHash(w.nodeId, HASH), id);
+  assert.ok((await c.query.activeNodeContracts(w.nodeId)).includes(id));
+
+  const node = c.as(w.nodeKey);
+  await node.reportContractResources([{ contractId: id, used: { hru: 0, sru: 10 * 2 ** 30, cru: 1, mru: 2 ** 30 } }]);
+  await node.addNruReports([{ contractId: id, timestamp: Math.floor(Date.now() / 1000), window: 3600, nru: 1000 }]);
+  await node.reportUptime(120);
+  await node.changePowerState('Up');
+
+  const updated = await user.updateNodeContract(id, 'e41d8cd98f00b204e9800998ecf8427e', '{"name":"vm1","v":2}');
+  assert.ok(updated.contractType.kind === 'NodeContract' && updated.contractType.deploymentHash === 'e41d8cd98f00b204e9800998ecf8427e');
+  assert.equal(await c.query.contractIdByNodeAndHash(w.nodeId, HASH), null);
+
+  await user.cancelContract(id);
+  assert.equal(await c.query.contract(id), null);
+  assert.ok(!(await c.query.activeNodeContracts(w.nodeId)).includes(id));
+  const blocks = await collectUntil(stream, (e) => e.kind === 'NodeContractCanceled' && e.contractId === id);
+  const canceled = blocks.flatMap((b) => b.events).find((e) => e.kind === 'NodeContractCanceled');
+  assert.deepEqual(canceled, { kind: 'NodeContractCanceled', contractId: id, nodeId: w.nodeId, twinId: created.twinId });
+  const numbers = blocks.map((b) => b.blockNumber);
+  assert.deepEqual(numbers, numbers.map((_, i) => numbers[0]! + i), 'every block, in order');
+  await stream.close();
+});
+
+test('client: a stream restarted from a saved block replays without loss or duplicates', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const w = await registered(c);
+  const saved = await c.query.finalizedBlockNumber();
+  const user = c.as(w.user);
+  const ids: number[] = [];
+  for (const h of ['a0000000000000000000000000000001', 'a0000000000000000000000000000002']) {
+    const k = await user.createNodeContract({ nodeId: w.nodeId, hash: h, data: '' });
+    await user.cancelContract(k.contractId);
+    ids.push(k.contractId);
+  }
+  const isLast = (e: NodeEvent) => e.kind === 'NodeContractCanceled' && e.contractId === ids[1];
+  const all = await collectUntil(c.events({ after: saved }), isLast);
+
+  // First run: stop while handling the block of the first cancel (not saved), then resume.
+  const first = c.events({ after: saved });
+  let lastSaved = saved;
+  for await (const b of first) {
+    if (b.events.some((e) => e.kind === 'NodeContractCanceled' && e.contractId === ids[0])) break;
+    lastSaved = b.blockNumber;
+  }
+  assert.equal(first.lastProcessed, lastSaved);
+  const second = await collectUntil(c.events({ after: lastSaved }), isLast);
+  const replayed = [...all.filter((b) => b.blockNumber <= lastSaved), ...second];
+  assert.deepEqual(
+    replayed.map((b) => [b.blockNumber, b.blockHash, b.events]),
+    all.map((b) => [b.blockNumber, b.blockHash, b.events]),
+  );
+  const cancels = replayed.flatMap((b) => b.events).filter((e) => e.kind === 'NodeContractCanceled');
+  assert.deepEqual(cancels.map((e) => (e as { contractId: number }).contractId), ids);
+});
+
+test('client: batchAll creates contracts atomically, and a duplicate hash fails by name', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const w = await registered(c);
+  const user = c.as(w.user);
+  const res = await user.batchAll((api) => [
+    build.createNameContract(api, `client-name-${Date.now()}`),
+    build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
+    build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000002', data: '' }),
+  ]);
+  const made = contractsFromEvents(res.events);
+  assert.deepEqual(made.map((k) => k.contractType.kind), ['NameContract', 'NodeContract', 'NodeContract']);
+
+  const dup = await user.createNodeContract({ nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }).catch((e: unknown) => e);
+  assert.ok(dup instanceof ChainError, String(dup));
+  assert.equal(dup.code, 'ContractIsNotUnique');
+  assert.equal(dup.name, 'ContractIsNotUnique');
+  assert.equal(dup.section, 'smartContractModule');
+
+  const before = await c.query.activeNodeContracts(w.nodeId);
+  const failed = await user
+    .batchAll((api) => [
+      build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000003', data: '' }),
+      build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
+    ])
+    .catch((e: unknown) => e);
+  assert.ok(failed instanceof ChainError && failed.code === 'ContractIsNotUnique', String(failed));
+  assert.deepEqual(await c.query.activeNodeContracts(w.nodeId), before, 'batchAll rolled back the first call');
+  assert.equal(await c.query.contractIdByNodeAndHash(w.nodeId, 'b0000000000000000000000000000003'), null);
+});
+
+test('client: module errors surface by name (twin without T&C) and an unfunded account is InsufficientBalance', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const charlie = await keyPairFromSecret('//Charlie');
+  const noTc = await c.as(charlie).ensureTwin({ relay: null, pk: null }).catch((e: unknown) => e);
+  assert.ok(noTc instanceof ChainError, String(noTc));
+  assert.equal(noTc.code, 'UserDidNotSignTermsAndConditions');
+  assert.equal(noTc.section, 'tfgridModule');
+  assert.match(noTc.message, /accept the terms/);
+
+  const poor = await keyPairFromSeed(new Uint8Array(randomBytes(32)), 'sr25519');
+  const err = await c.as(poor).ensureTermsAccepted().catch((e: unknown) => e);
+  assert.ok(err instanceof ChainError, String(err));
+  assert.equal(err.code, 'InsufficientBalance');
+  assert.equal(err.retriable, false);
+  assert.equal((await c.query.balance(poor.address)).free, 0n);
+});
+
+test('client: failover skips a dead endpoint, and a call whose connection drops fails retriable', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const mod = await loadDevnet();
+  assert.ok(typeof mod !== 'string');
+  const second = new mod.Devnet({ port: 0 });
+  const secondUrl = await second.start();
+  const fo = connectChain({ urls: ['ws://127.0.0.1:1', secondUrl], logger: silentLogger(), callWaitMs: 1000 });
+  try {
+    const started = Date.now();
+    await fo.start();
+    assert.equal(fo.url, secondUrl);
+    assert.ok(Date.now() - started < 10_000);
+    assert.equal(typeof (await fo.query.finalizedBlockNumber()), 'number');
+    const inFlight = fo.run(async (conn) => {
+      await second.close();
+      await new Promise((r) => setTimeout(r, 50));
+      return conn.api.rpc.system.chain();
+    });
+    await assert.rejects(inFlight, (e: unknown) => e instanceof ChainError && e.code === 'ERR_DISCONNECTED' && e.retriable);
+    const later = await fo.query.twin(1).catch((e: unknown) => e);
+    assert.ok(later instanceof ChainError && later.retriable, String(later));
+  } finally {
+    await fo.close();
+    await fo.close();
+    await second.close();
+  }
+});

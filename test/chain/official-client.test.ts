@@ -1,0 +1,146 @@
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { mnemonicGenerate } from '@polkadot/util-crypto';
+import { silentLogger } from '../../lib/log.ts';
+import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
+import { keyPairFromSecret, keyPairFromSeed } from '../../chain/client/keys.ts';
+import { requireHost } from '../helpers/host.ts';
+import { HASH, loadDevnet, TFT, type DevnetLike } from './client-fixtures.ts';
+
+/**
+ * The unmodified official npm client (@threefold/tfchain_client 2.9.2, its CommonJS build)
+ * against the devnet: the compatibility acceptance flow of the tfchain reference.
+ */
+
+const require = createRequire(import.meta.url);
+const fromClient = createRequire(require.resolve('@threefold/tfchain_client'));
+// The client's own dependencies, resolved as it resolves them.
+const { Client } = require('@threefold/tfchain_client') as { Client: new (o: { url: string; mnemonicOrSecret: string; keypairType?: string }) => any };
+const { InsufficientBalanceError } = fromClient('@threefold/types') as { InsufficientBalanceError: new (...a: unknown[]) => Error };
+
+let devnet: DevnetLike | null = null;
+let ours: ChainClient | null = null;
+let url = '';
+let skipReason = '';
+let nodeId = 0;
+const official: any[] = [];
+
+before(async () => {
+  const mod = await loadDevnet();
+  if (typeof mod === 'string') {
+    skipReason = mod;
+    return;
+  }
+  devnet = new mod.Devnet({ port: 0 });
+  url = await devnet.start();
+  ours = connectChain({ urls: [url], logger: silentLogger() });
+  await ours.start();
+  if (!(await ours.run(async (c) => Boolean(c.api.tx.tfgridModule?.createNode && c.api.tx.smartContractModule?.createNodeContract)))) {
+    skipReason = 'the devnet runs without TfgridModule/SmartContractModule calls';
+    return;
+  }
+  // A node for the contracts, registered with our client as a separate (ed25519) account.
+  const alice = await keyPairFromSecret('//Alice');
+  const nodeKey = await keyPairFromSeed(new Uint8Array(randomBytes(32)), 'ed25519');
+  await ours.as(alice).submit((api) => api.tx.balances.transferKeepAlive(nodeKey.address, 100n * TFT));
+  const node = ours.as(nodeKey);
+  await node.ensureTermsAccepted();
+  await node.ensureTwin({ relay: null, pk: null });
+  const { farmId } = await node.ensureFarm('official_client_farm');
+  ({ nodeId } = await node.ensureNode({
+    farmId,
+    resources: { hru: 0, sru: 200 * 2 ** 30, cru: 2, mru: 4 * 2 ** 30 },
+    location: { city: 'Unknown', country: 'Unknown', latitude: 'Unknown', longitude: 'Unknown' },
+    interfaces: [],
+    secureBoot: false,
+    virtualized: false,
+    serialNumber: null,
+  }));
+});
+
+after(async () => {
+  for (const c of official) await c.disconnect().catch(() => {});
+  await ours?.close();
+  await devnet?.close();
+});
+
+function ready(t: TestContext): boolean {
+  return requireHost(t, skipReason === '' && devnet !== null, skipReason || 'devnet not started');
+}
+
+async function officialClient(secret: string): Promise<any> {
+  const c = new Client({ url, mnemonicOrSecret: secret });
+  official.push(c);
+  await c.connect();
+  return c;
+}
+
+/** The official client logs every event; keep test output readable. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeContract) -> by hash -> duplicate -> cancel', async (t) => {
+  if (!ready(t)) return;
+  await quietly(async () => {
+    const c = await officialClient('//Dave');
+    await (await c.termsAndConditions.accept({ documentLink: 'https://library.threefold.me/info/legal/', documentHash: 'garbage' })).apply();
+    const twin = await (await c.twins.create({ relay: 'relay.dev.grid.tf', pk: null })).apply();
+    assert.equal(typeof twin.id, 'number');
+    const twinId = await c.twins.getMyTwinId();
+    assert.equal(twinId, twin.id);
+    assert.equal((await c.twins.get({ id: twinId })).relay, 'relay.dev.grid.tf');
+
+    const created = await c.applyAllExtrinsics([await c.contracts.createNode({ nodeId, hash: HASH, data: '{"v":1}', numberOfPublicIps: 0 })]);
+    assert.equal(created.length, 1);
+    const contract = created[0];
+    assert.equal(contract.twinId, twinId);
+    assert.equal(contract.contractType.nodeContract.deploymentHash, HASH);
+
+    const id = await c.contracts.getContractIdByNodeIdAndHash({ nodeId, hash: HASH });
+    assert.equal(id, contract.contractId);
+    assert.equal((await c.contracts.get({ id })).contractType.nodeContract.nodeId, nodeId);
+    // Our client reads what the official one wrote.
+    assert.equal(await ours!.query.contractIdByNodeAndHash(nodeId, HASH), id);
+
+    const dup = await c
+      .applyAllExtrinsics([await c.contracts.createNode({ nodeId, hash: HASH, data: '', numberOfPublicIps: 0 })])
+      .catch((e: unknown) => e);
+    assert.equal(dup?.keyError, 'ContractIsNotUnique', String(dup));
+    assert.equal(dup?.section, 'smartContractModule');
+
+    const canceled = await (await c.contracts.cancel({ id })).apply();
+    assert.equal(canceled, id);
+    assert.equal(await c.contracts.get({ id }), null);
+    assert.equal(await ours!.query.contract(id), null);
+  });
+});
+
+test('official client: an unfunded account gets InsufficientBalanceError', async (t) => {
+  if (!ready(t)) return;
+  await quietly(async () => {
+    const c = await officialClient(mnemonicGenerate());
+    const err = await (await c.termsAndConditions.accept({ documentLink: 'https://example.com/t', documentHash: 'garbage' }))
+      .apply()
+      .catch((e: unknown) => e);
+    assert.ok(err instanceof InsufficientBalanceError, `got ${err?.constructor?.name}: ${err?.message}`);
+  });
+});
+
+test('official client: createTwin without T&C fails with UserDidNotSignTermsAndConditions', async (t) => {
+  if (!ready(t)) return;
+  await quietly(async () => {
+    const c = await officialClient('//Eve');
+    const err = await (await c.twins.create({ relay: null, pk: null })).apply().catch((e: unknown) => e);
+    assert.equal(err?.keyError, 'UserDidNotSignTermsAndConditions', String(err));
+    assert.equal(err?.section, 'tfgridModule');
+  });
+});
