@@ -113,6 +113,11 @@ export class EngineDb {
     return db.transaction(fn).immediate();
   }
 
+  /** Run fn on one consistent snapshot without taking the write lock. */
+  read<T>(fn: () => T): T {
+    return this.sql.transaction(fn).deferred();
+  }
+
   async close(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;

@@ -167,7 +167,7 @@ export class DeploymentStore {
 
   /** The stored deployment with the current state of each active workload; expiration is 0. */
   get(twin: number, contract: number): Deployment {
-    return this.#db.transaction(() => {
+    return this.#db.read(() => {
       const row = this.#db.sql
         .prepare('SELECT version, metadata, description, signature_requirement FROM deployments WHERE twin = ? AND contract = ?')
         .get(twin, contract) as { version: number; metadata: string; description: string; signature_requirement: string } | undefined;
@@ -213,7 +213,7 @@ export class DeploymentStore {
 
   /** The full transaction log, oldest first (`zos.deployment.changes`). */
   changes(twin: number, contract: number): Workload[] {
-    return this.#db.transaction(() => {
+    return this.#db.read(() => {
       this.#requireDeployment(twin, contract);
       const rows = this.#db.sql
         .prepare('SELECT workload FROM transactions WHERE twin = ? AND contract = ? ORDER BY seq')
@@ -248,7 +248,7 @@ export class DeploymentStore {
 
   /** Deployments with at least one workload neither deleted nor error (zos Deployment.IsActive). */
   listActive(twin?: number): Deployment[] {
-    return this.#db.transaction(() => {
+    return this.#db.read(() => {
       const keys = twin === undefined ? this.keys() : this.byTwin(twin).map((contract) => ({ twin, contract }));
       return keys
         .map((k) => this.get(k.twin, k.contract))
