@@ -27,6 +27,30 @@ export function sharedKey(secret: Uint8Array, peerPublic: Uint8Array): Uint8Arra
   }
 }
 
+/**
+ * Shared keys for one own secret, memoised per peer key: ECDH is the costly step and a peer
+ * talks to the same few twins again and again. Bounded; the oldest entry goes first.
+ */
+export class SharedKeyCache {
+  private readonly keys = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly secret: Uint8Array,
+    private readonly max = 4096,
+  ) {}
+
+  get(peerPublic: Uint8Array): Uint8Array {
+    const id = Buffer.from(peerPublic).toString('hex');
+    let key = this.keys.get(id);
+    if (!key) {
+      key = sharedKey(this.secret, peerPublic);
+      if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
+      this.keys.set(id, key);
+    }
+    return key;
+  }
+}
+
 export function encrypt(key: Uint8Array, plain: Uint8Array, nonce: Uint8Array = randomBytes(NONCE)): Uint8Array {
   if (nonce.length !== NONCE) throw new E2eError(`nonce must be ${NONCE} bytes`);
   const c = createCipheriv('aes-256-gcm', key, nonce);

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Backoff } from '../lib/backoff.ts';
+import { bounded } from './bounded.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
 import { relayField } from './chain-twins.ts';
 import { RelayConnection } from './connection.ts';
+import { SharedKeyCache } from './e2e.ts';
 import { encodeEnvelope, type Envelope } from './envelope.ts';
 import { RelayClientError, RmbError, TimeoutError, PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
@@ -86,6 +88,7 @@ export class RelayPeer {
       sid: opts.sid,
       relayHosts: relayField(opts.relays).split('_'),
       encrypt: opts.encrypt ?? true,
+      keys: new SharedKeyCache(opts.identity.secpSecret),
     };
   }
 
@@ -358,14 +361,4 @@ export class RelayPeer {
       this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'),
     );
   }
-}
-
-function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    void p.finally(() => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 }

@@ -1,5 +1,5 @@
 import { challenge } from './challenge.ts';
-import { decrypt, E2eError, encrypt, sharedKey } from './e2e.ts';
+import { decrypt, E2eError, encrypt, type SharedKeyCache } from './e2e.ts';
 import { SCHEMA_JSON, type Address, type Envelope, type Message } from './envelope.ts';
 import { PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
@@ -17,6 +17,8 @@ export interface SealContext {
   /** Our relay hosts, sent in the (signed) `relays` field. */
   relayHosts: string[];
   encrypt: boolean;
+  /** Shared keys for `identity.secpSecret`. */
+  keys: SharedKeyCache;
 }
 
 /** Seconds a response stays valid, as the Go peer sets it. */
@@ -27,7 +29,7 @@ export function ownAddress(ctx: SealContext): Address {
 }
 
 function sealPayload(ctx: SealContext, dest: Twin | null, data: Uint8Array): Envelope['payload'] {
-  if (ctx.encrypt && dest?.pk) return { kind: 'cipher', data: encrypt(sharedKey(ctx.identity.secpSecret, dest.pk), data) };
+  if (ctx.encrypt && dest?.pk) return { kind: 'cipher', data: encrypt(ctx.keys.get(dest.pk), data) };
   return { kind: 'plain', data };
 }
 
@@ -95,7 +97,7 @@ export async function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDir
   if (!e.payload || e.payload.kind === 'plain') return { ok: true, twin, payload: e.payload?.data ?? new Uint8Array(0) };
   if (!twin.pk) return { ok: false, code: PeerErrorCode.noPk, reason: 'sender has no public key', twin };
   try {
-    return { ok: true, twin, payload: decrypt(sharedKey(ctx.identity.secpSecret, twin.pk), e.payload.data) };
+    return { ok: true, twin, payload: decrypt(ctx.keys.get(twin.pk), e.payload.data) };
   } catch (err) {
     if (err instanceof E2eError) return { ok: false, code: PeerErrorCode.e2e, reason: err.message, twin };
     throw err;

@@ -1,4 +1,5 @@
-import { ed25519Verify, sr25519Verify } from '@polkadot/util-crypto';
+import { createPublicKey, verify } from 'node:crypto';
+import { sr25519Verify } from '@polkadot/util-crypto';
 
 /**
  * RMB signatures: one type byte ('s' sr25519, 'e' ed25519) followed by the 64-byte signature,
@@ -31,9 +32,15 @@ export function verifyPrefixed(sig: Uint8Array | undefined, msg: Uint8Array, acc
   const raw = sig.subarray(1);
   try {
     if (sig[0] === PREFIX.sr25519) return sr25519Verify(msg, raw, accountId);
-    if (sig[0] === PREFIX.ed25519) return ed25519Verify(msg, raw, accountId);
+    if (sig[0] === PREFIX.ed25519) return ed25519VerifyNative(msg, raw, accountId);
   } catch {
     return false;
   }
   return false;
+}
+
+/** ed25519 through OpenSSL: an order of magnitude cheaper than the JS/wasm path. */
+function ed25519VerifyNative(msg: Uint8Array, sig: Uint8Array, publicKey: Uint8Array): boolean {
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+  return verify(null, msg, key, sig);
 }

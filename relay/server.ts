@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
+import { bounded } from '../relay-client/bounded.ts';
 import { RateLimitedLog } from '../relay-client/ratelog.ts';
 import type { TwinDirectory } from '../relay-client/twins.ts';
 import { authenticate } from './auth.ts';
@@ -149,7 +150,7 @@ export class RelayServer {
         for (const bytes of s.takeUnstored()) await this.store.append(s.key, bytes).catch(() => undefined);
         s.close(1001, 'relay shutting down');
       }
-      await Promise.race([this.switch.idle(), this.clock.sleep(2_000)]);
+      await bounded(this.switch.idle(), 2_000);
       for (const ws of this.wss.clients) ws.terminate();
       this.wss.close();
       await this.watchLoop;
