@@ -93,6 +93,5 @@ export function advance(rt: Runtime, count: number): Array<[string, unknown]> {
 /** Advances to the next block whose number is ≡ slot (mod frequency), i.e. the next bill of contract `slot`. */
 export function advanceToBill(rt: Runtime, contractId: number, frequency = 10): Array<[string, unknown]> {
   const now = rt.blockNumber();
-  const target = now + ((contractId - now) % frequency + frequency) % frequency || now + frequency;
-  return advance(rt, target - now);
+  return advance(rt, (((contractId - now) % frequency) + frequency) % frequency || frequency);
 }

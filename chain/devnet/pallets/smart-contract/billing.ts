@@ -12,7 +12,6 @@
 import { account, deposit, EXISTENTIAL_DEPOSIT, putAccount } from '../balances.ts';
 import { billingTftPrice } from '../tft-price.ts';
 import type { HookContext } from '../../runtime/context.ts';
-import { DispatchFailure } from '../../runtime/errors.ts';
 import {
   applyDiscount, discountFor, extraFeeCost, ipCost, nameCost, rentCost, resourcesCost, usdToTft, type DiscountName,
 } from './cost.ts';
@@ -147,7 +146,7 @@ export function billContract(ctx: HookContext, cfg: BillingConfig, contract: Con
     ctx.deposit(PALLET, 'ContractBilled', { contractId: id, timestamp: now, discountLevel: due.discount, amountBilled: billed });
   }
   const overdraft = ps.standardOverdraft + ps.additionalOverdraft;
-  if (overdraft > 0n) {
+  if (overdraft > 0n && !final) {
     ctx.deposit(PALLET, 'ContractPaymentOverdrawn', {
       contractId: id, timestamp: now, partiallyBilledAmount: payStandard + payAdditional, overdraft,
     });
@@ -195,10 +194,11 @@ export function terminateContract(ctx: HookContext, cfg: BillingConfig, contract
 
 /**
  * on_finalize: bills the contracts of this block's slot of the billing loop
- * (ContractsToBillAt[block % BillingFrequency]). A contract whose bill fails is
- * left untouched and retried next round.
+ * (ContractsToBillAt[block % BillingFrequency]). A contract whose bill fails has
+ * its storage writes rolled back and is retried next round; the failure must not
+ * stop block production, so it is counted in `failures` rather than thrown.
  */
-export function billBlock(ctx: HookContext, cfg: BillingConfig): void {
+export function billBlock(ctx: HookContext, cfg: BillingConfig, failures?: (id: number, err: unknown) => void): void {
   const slot = ctx.blockNumber % billingFrequency(ctx);
   for (const id of contractsToBillAt(ctx, slot)) {
     try {
@@ -207,7 +207,7 @@ export function billBlock(ctx: HookContext, cfg: BillingConfig): void {
         if (contract) billContract(ctx, cfg, contract);
       });
     } catch (err) {
-      if (!(err instanceof DispatchFailure)) throw err;
+      failures?.(id, err);
     }
   }
 }
