@@ -122,3 +122,22 @@ test('storage host: refuses bad names and sizes, and requests larger than what i
   await assert.rejects(host.createSubvolume('more', 16 * MiB), (e) => StorageError.is(e, 'NO_SPACE'));
   assert.equal(await host.subvolumeInfo('more'), undefined);
 });
+
+test('volume: a create whose quota cannot be set is undone (no subvolume left)', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const { host } = await startHost(t);
+  const mnt = host.pools[0]!.mountpoint;
+  // With quotas off, `btrfs qgroup limit` fails after the subvolume was created.
+  await execa('btrfs', ['quota', 'disable', mnt]);
+  await assert.rejects(host.pools[0]!.createSubvolume('half', 8 * MiB), (e: Error) => /qgroup limit/.test(e.message));
+  await assert.rejects(stat(join(mnt, 'half')), { code: 'ENOENT' });
+});
+
+test('storage host: an aborted signal stops an operation before it runs a command', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const { host } = await startHost(t);
+  const ac = new AbortController();
+  ac.abort(new Error('shutting down'));
+  await assert.rejects(host.createSubvolume('v', MiB, { signal: ac.signal }), /shutting down/);
+  assert.equal(await host.subvolumeInfo('v'), undefined);
+});

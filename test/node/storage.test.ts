@@ -182,3 +182,23 @@ test('storage pool: formats a blank device and detects its type from /sys', asyn
   assert.equal((await execa('blkid', ['-p', '-o', 'value', '-s', 'LABEL', dev])).stdout.trim(), 'zos-hdd1');
   await host.close();
 });
+
+test('storage pool: one pool over two blank devices survives a restart', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const dir = await tempDir(t);
+  const devices = [await fakeDisk(t, dir, 'd1'), await fakeDisk(t, dir, 'd2')];
+  const pools = [{ name: 'multi', type: 'ssd' as const, devices }];
+  const first = new StorageHost({ log: silentLogger(), dataDir: dir, pools });
+  defer(t, () => first.close());
+  await first.start();
+  assert.equal((await first.poolsInfo())[0]!.size, 2 * POOL_SIZE);
+  await first.createDisk('d', 700 * MiB);
+  await first.close();
+
+  const second = new StorageHost({ log: silentLogger(), dataDir: dir, pools });
+  defer(t, () => second.close());
+  await second.start();
+  assert.equal((await second.diskInfo('d'))?.size, 700 * MiB);
+  await second.close();
+  assert.deepEqual((await leftovers(dir)).mounts, []);
+});
