@@ -195,3 +195,30 @@ test('TFTPriceModule: genesis prices, set_prices averages, and billing converts 
   // One IP for 60 s = 666 USD units: 6660 TFT units at 0.1 USD, Gold -> 2664 (half of the 0.05 USD bill).
   assert.deepEqual(named(advanceToBill(rt, 1), 'ContractBilled').map((e: any) => e[0].amountBilled), [2664]);
 });
+
+test('billing: node contracts on a rented node share the rent contract\'s grace period and are deleted with it', () => {
+  const rt = makeGridRuntime({ gracePeriodBlocks: 25 });
+  const { nodeId } = setupGrid(rt);
+  ok(sc(rt, dave, 'create_rent_contract', nodeId, null));
+  ok(nodeContract(rt, dave, nodeId, HASH_A));
+  setBalance(rt, dave, 1500n);
+
+  let evs = advanceToBill(rt, 1);
+  assert.deepEqual(named(evs, 'ContractGracePeriodStarted'), [[1, nodeId, 4, 11], [2, nodeId, 4, 11]]);
+  evs = advance(rt, 1);
+  assert.deepEqual(named(evs, 'ContractGracePeriodEnded'), [], 'the node contract stays in grace while its rent does');
+  assert.equal(contract(rt, 2)!.state.kind, 'GracePeriod');
+
+  setBalance(rt, dave, 10n ** 15n);
+  evs = advanceToBill(rt, 1);
+  assert.deepEqual(named(evs, 'ContractGracePeriodEnded'), [[1, nodeId, 4], [2, nodeId, 4]]);
+
+  setBalance(rt, dave, 500n);
+  evs = [...advanceToBill(rt, 1), ...advanceToBill(rt, 1), ...advanceToBill(rt, 1), ...advanceToBill(rt, 1)];
+  assert.equal(rt.blockNumber(), 61);
+  assert.deepEqual(named(evs, 'ContractGracePeriodElapsed'), [[1, 25]]);
+  assert.deepEqual(named(evs, 'NodeContractCanceled'), [[2, nodeId, 4]]);
+  assert.deepEqual(named(evs, 'RentContractCanceled'), [[1]]);
+  assert.equal(storage(rt, 'ActiveRentContractForNode', nodeId), null);
+  assert.deepEqual(storage(rt, 'ActiveNodeContracts', nodeId), []);
+});

@@ -17,7 +17,7 @@ import {
 } from './cost.ts';
 import { deactivate, fail, removeContract } from './lifecycle.ts';
 import {
-  activeRentContractFor, billingFrequency, contractsToBillAt, dedicatedNodeExtraFee, getBillingInfo, getContract, getPaymentState,
+  activeNodeContractIds, activeRentContractFor, billingFrequency, contractsToBillAt, dedicatedNodeExtraFee, getBillingInfo, getContract, getPaymentState,
   putBillingInfo, putContract, putPaymentState, usedResources,
 } from './storage.ts';
 import { getFarm, getNode, pricingPolicy, twinAccount, type PricingPolicyInfo } from './tfgrid.ts';
@@ -161,21 +161,58 @@ export function billContract(ctx: HookContext, cfg: BillingConfig, contract: Con
   return updateGraceState(ctx, cfg, contract, overdraft > 0n);
 }
 
-/** Grace period transitions after a bill; deletes the contract when its grace has elapsed. */
+const graceIds = (c: ContractValue) => ({ contractId: c.contractId, nodeId: nodeOf(c), twinId: c.twinId });
+
+function startGrace(ctx: HookContext, contract: ContractValue, block: number): void {
+  putContract(ctx, { ...contract, state: { kind: 'GracePeriod', block } });
+  ctx.deposit(PALLET, 'ContractGracePeriodStarted', { ...graceIds(contract), blockNumber: block });
+}
+
+function endGrace(ctx: HookContext, contract: ContractValue): void {
+  putContract(ctx, { ...contract, state: { kind: 'Created' } });
+  ctx.deposit(PALLET, 'ContractGracePeriodEnded', graceIds(contract));
+}
+
+/** The live node contracts on a rent contract's node. */
+const rentedNodeContracts = (ctx: HookContext, rent: ContractValue): ContractValue[] =>
+  rent.contractType.kind === 'RentContract'
+    ? activeNodeContractIds(ctx, rent.contractType.nodeId).flatMap((id) => getContract(ctx, id) ?? [])
+    : [];
+
+/** Whether a node contract sits on a node whose rent contract is in grace (it then shares that grace). */
+function underGracedRent(ctx: HookContext, contract: ContractValue): boolean {
+  if (contract.contractType.kind !== 'NodeContract') return false;
+  const rentId = activeRentContractFor(ctx, contract.contractType.nodeId);
+  return rentId !== null && getContract(ctx, rentId)?.state.kind === 'GracePeriod';
+}
+
+const ownOverdraft = (ctx: HookContext, id: number): bigint => {
+  const ps = getPaymentState(ctx, id);
+  return ps ? ps.standardOverdraft + ps.additionalOverdraft : 0n;
+};
+
+/**
+ * Grace period transitions after a bill; deletes the contract when its grace has
+ * elapsed. A rent contract carries the node contracts of its node along: they
+ * enter grace with it, leave it with it (unless overdrawn themselves) and are
+ * deleted before it.
+ */
 function updateGraceState(ctx: HookContext, cfg: BillingConfig, contract: ContractValue, overdrawn: boolean): boolean {
-  const ids = { contractId: contract.contractId, nodeId: nodeOf(contract), twinId: contract.twinId };
   const block = ctx.blockNumber;
   const state = contract.state;
   if (overdrawn && state.kind === 'Created') {
-    putContract(ctx, { ...contract, state: { kind: 'GracePeriod', block } });
-    ctx.deposit(PALLET, 'ContractGracePeriodStarted', { ...ids, blockNumber: block });
+    startGrace(ctx, contract, block);
+    for (const nc of rentedNodeContracts(ctx, contract)) if (nc.state.kind === 'Created') startGrace(ctx, nc, block);
   } else if (overdrawn && state.kind === 'GracePeriod' && block >= state.block + cfg.gracePeriodBlocks) {
     ctx.deposit(PALLET, 'ContractGracePeriodElapsed', { contractId: contract.contractId, gracePeriod: cfg.gracePeriodBlocks });
+    for (const nc of rentedNodeContracts(ctx, contract)) terminateContract(ctx, cfg, nc, 'OutOfFunds');
     terminateContract(ctx, cfg, contract, 'OutOfFunds');
     return false;
-  } else if (!overdrawn && state.kind === 'GracePeriod') {
-    putContract(ctx, { ...contract, state: { kind: 'Created' } });
-    ctx.deposit(PALLET, 'ContractGracePeriodEnded', ids);
+  } else if (!overdrawn && state.kind === 'GracePeriod' && !underGracedRent(ctx, contract)) {
+    endGrace(ctx, contract);
+    for (const nc of rentedNodeContracts(ctx, contract)) {
+      if (nc.state.kind === 'GracePeriod' && ownOverdraft(ctx, nc.contractId) === 0n) endGrace(ctx, nc);
+    }
   }
   return true;
 }
