@@ -5,6 +5,7 @@ import { verifySignatures } from '../model/signature.ts';
 import { diffUpgrade } from '../model/upgrade.ts';
 import type { DeploymentService } from '../api/services.ts';
 import type { JobQueue } from './queue.ts';
+import type { EngineDb } from './store-db.ts';
 import type { DeploymentStore } from './store.ts';
 
 /**
@@ -14,6 +15,7 @@ import type { DeploymentStore } from './store.ts';
  */
 export class Deployments implements DeploymentService {
   constructor(
+    private readonly db: EngineDb,
     private readonly store: DeploymentStore,
     private readonly queue: JobQueue,
     private readonly chain: Pick<NodeChain, 'twinAccountId'>,
@@ -34,8 +36,11 @@ export class Deployments implements DeploymentService {
   async deploy(twin: number, payload: unknown): Promise<null> {
     const dl = await this.accepted(twin, payload);
     if (dl.version !== 0) throw zosErrors.versionNotZero();
-    this.store.create(dl);
-    this.queue.enqueue({ op: 'provision', twin: dl.twin_id, contract: dl.contract_id });
+    // One transaction: a crash can't leave a stored deployment without its (validating) job.
+    this.db.transaction(() => {
+      this.store.create(dl);
+      this.queue.enqueue({ op: 'provision', twin: dl.twin_id, contract: dl.contract_id });
+    });
     return null;
   }
 

@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { createLogger } from '../../lib/log.ts';
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+const optionsSchema = z
+  .object({
+    chain: z.array(z.string().regex(/^wss?:\/\//, 'chain URLs must be ws:// or wss://')).min(1, '--chain is required'),
+    relay: z.array(z.string().regex(/^wss?:\/\//, 'relay URLs must be ws:// or wss://')).min(1, '--relay is required'),
+    farm: z.coerce.number().int().positive(),
+    dataDir: z.string().min(1),
+    seed: z.string().optional(),
+    mnemonic: z.string().optional(),
+    activationUrl: z.string().url().optional(),
+    poolSize: z.string().optional(),
+    uptimeMinutes: z.coerce.number().positive().optional(),
+  })
+  .refine((o) => !(o.seed && o.mnemonic), 'use --seed or --mnemonic, not both');
+
+const SIZE = /^(\d+)([KMGT]?)i?B?$/i;
+export function parseSize(s: string): number {
+  const m = SIZE.exec(s.trim());
+  if (!m) throw new Error(`invalid size ${JSON.stringify(s)} (e.g. 20G)`);
+  const unit = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  return Number(m[1]) * unit;
+}
+
+export function register(program: Command): void {
+  program
+    .command('node')
+    .description('run the zos node daemon (outbound connections only: chain and relay)')
+    .option('--chain <urls>', 'tfchain WebSocket URL(s), comma separated or repeated', list)
+    .option('--relay <urls>', 'RMB relay URL(s), comma separated or repeated', list)
+    .requiredOption('--farm <id>', 'farm id to register the node in')
+    .option('--data-dir <dir>', 'state directory (identity, engine, storage pools)', '/var/lib/zos')
+    .option('--seed <hex>', 'ed25519 seed (32 bytes hex) instead of the one in the data dir')
+    .option('--mnemonic <words>', 'mnemonic instead of a seed')
+    .option('--activation-url <url>', 'activation service that funds a new account (POST {substrateAccountID})')
+    .option('--pool-size <size>', 'size of the default loop-device storage pool image', '20G')
+    .option('--uptime-minutes <n>', 'minutes between uptime reports', '40')
+    .action(async (raw) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        process.stderr.write(`zos node: ${parsed.error.issues.map((i) => i.message).join('; ')}\n`);
+        process.exit(2);
+      }
+      const o = parsed.data;
+      const log = createLogger({ name: 'zos-node' });
+      const { ZosNode } = await import('../../node/node.ts');
+      const node = new ZosNode({
+        chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,
+        activationUrl: o.activationUrl,
+        storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(o.poolSize ?? '20G') } }] },
+        uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
+        log,
+      });
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping');
+        await node.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      try {
+        const { nodeId, twinId } = await node.start();
+        process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);
+      } catch (err) {
+        log.error({ err }, 'node failed to start');
+        await node.close();
+        process.exit(1);
+      }
+    });
+}

@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import { freemem } from 'node:os';
+import type { StorageHost } from '../host/storage/index.ts';
+import type { DeploymentStore } from '../engine/store.ts';
+import type { NodeChain } from '../chain-port.ts';
+import type { Resources } from '../capacity.ts';
+import type { Capacity } from '../model/model.ts';
+import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
+
+export const ZOS_VERSION = '0.1.0';
+
+export interface NodeServicesOptions {
+  deployments: DeploymentService;
+  store: DeploymentStore;
+  storage: StorageHost;
+  chain: NodeChain;
+  farmId: number;
+  total: Resources;
+  reserve: Capacity;
+  /** Workload types this node runs. */
+  features: string[];
+  hypervisor: string;
+  openConnections: () => number;
+}
+
+const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u?: number }): Counters => ({
+  cru: c.cru,
+  sru: c.sru,
+  hru: c.hru,
+  mru: c.mru,
+  ipv4u: c.ipv4u ?? 0,
+});
+
+/** The node-side answers of the zos API besides deployments. */
+export function nodeServices(o: NodeServicesOptions): ApiServices {
+  return {
+    deployments: o.deployments,
+    statistics(): Statistics {
+      const workloadsUsed = o.store.usedCapacity();
+      const active = o.store.listActive();
+      const used = {
+        cru: workloadsUsed.cru + o.reserve.cru,
+        sru: workloadsUsed.sru + o.reserve.sru,
+        hru: workloadsUsed.hru + o.reserve.hru,
+        mru: workloadsUsed.mru + o.reserve.mru,
+        ipv4u: workloadsUsed.ipv4u,
+      };
+      return {
+        total: counters(o.total),
+        used: counters(used),
+        system: counters(o.reserve),
+        users: {
+          deployments: active.length,
+          workloads: active.reduce((n, d) => n + d.workloads.length, 0),
+          last_deployment_timestamp: Math.max(0, ...active.flatMap((d) => d.workloads.map((w) => w.result.created))),
+        },
+        open_connections: o.openConnections(),
+      };
+    },
+    storagePools: () => o.storage.poolsInfo(),
+    system: {
+      version: () => ({ zos: ZOS_VERSION, zinit: 'none' }),
+      dmi: async () => ({ tooling: { version: 'sysfs' }, sections: await dmiSections() }),
+      hypervisor: () => o.hypervisor,
+      diagnostics: () => ({ system_status_ok: true, modules: [], healthy: true, free_memory: freemem() }),
+      features: () => o.features,
+    },
+    network: {
+      listWgPorts: () => [],
+      publicConfig: () => {
+        throw new Error('no public config');
+      },
+      interfaces: () => ({}),
+      hasIpv6: () => false,
+      listPublicIps: () => [],
+      listPrivateIps: () => [],
+    },
+    admin: {
+      isFarmer: async (twin) => (await o.chain.farmTwinId(o.farmId)) === twin,
+      interfaces: () => ({}),
+      getPublicNic: () => {
+        throw new Error('no public nic configured');
+      },
+      setPublicNic: () => {
+        throw new Error('setting the public nic is not supported on this node');
+      },
+    },
+  };
+}
+
+/** DMI strings from sysfs (no dmidecode needed); missing files are left out. */
+async function dmiSections(): Promise<Array<{ type_str: string; subsections: unknown[] }>> {
+  const read = async (f: string) => (await readFile(`/sys/class/dmi/id/${f}`, 'utf8').catch(() => '')).trim();
+  const items = { Manufacturer: await read('sys_vendor'), 'Product Name': await read('product_name'), Version: await read('product_version') };
+  return [{ type_str: 'System', subsections: [{ title: 'System Information', properties: items }] }];
+}

@@ -1,0 +1,179 @@
+import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { freemem } from 'node:os';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/log.ts';
+import { connectChain, type ChainClient, type NodeEvent } from '../chain/client/index.ts';
+import { RelayPeer } from '../relay-client/peer.ts';
+import { ChainAdapter } from './chain-adapter.ts';
+import type { NodeChainEvent } from './chain-port.ts';
+import { measureResources, systemReserve } from './capacity.ts';
+import { StorageHost, type StorageHostOptions } from './host/storage/index.ts';
+import { loadOrCreateIdentity, type Identity } from './identity.ts';
+import { nodeServices } from './api/node-services.ts';
+import { routes } from './api/routes.ts';
+import { ContractEvents } from './engine/contract-events.ts';
+import { Deployments } from './engine/deployments.ts';
+import { Engine } from './engine/engine.ts';
+import { Provisioner } from './engine/provisioner.ts';
+import { JobQueue } from './engine/queue.ts';
+import { EngineDb } from './engine/store-db.ts';
+import { DeploymentStore } from './engine/store.ts';
+import { primitives } from './primitives/index.ts';
+import { Registrar } from './registrar.ts';
+import { Reporter } from './reports.ts';
+import { chainTwins } from './twins.ts';
+
+export interface NodeOptions {
+  chainUrls: string[];
+  relayUrls: string[];
+  farmId: number;
+  dataDir: string;
+  seed?: string;
+  mnemonic?: string;
+  activationUrl?: string;
+  storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
+  uptimeEveryMs?: number;
+  syncEveryMs?: number;
+  clock?: Clock;
+  log: Logger;
+}
+
+/**
+ * The node daemon: composes identity, chain, storage, engine, relay peer, registrar and
+ * reporters. It opens only outbound connections (chain and relay WebSockets).
+ */
+export class ZosNode {
+  private readonly closers: Array<() => Promise<void>> = [];
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  identity!: Identity;
+  twinId = 0;
+  nodeId = 0;
+  chain!: ChainClient;
+
+  constructor(private readonly o: NodeOptions) {}
+
+  async start(): Promise<{ nodeId: number; twinId: number }> {
+    const { o } = this;
+    const clock = o.clock ?? systemClock;
+    const log = o.log;
+    await mkdir(o.dataDir, { recursive: true });
+    this.identity = await loadOrCreateIdentity(o.dataDir, { seed: o.seed, mnemonic: o.mnemonic });
+    log.info({ account: this.identity.address }, 'node identity');
+
+    this.chain = connectChain({ urls: o.chainUrls, logger: log.child({ component: 'chain' }), clock });
+    await this.chain.start();
+    this.closers.push(() => this.chain.close());
+    const account = this.chain.as(this.identity.pair);
+    const chain = new ChainAdapter(this.chain, account);
+
+    const storage = new StorageHost({ ...(o.storage ?? {}), dataDir: join(o.dataDir, 'storage'), keepMounted: true, log });
+    await storage.start();
+    this.closers.push(() => storage.close());
+    const pools = await storage.poolsInfo();
+    const total = measureResources(pools);
+    const reserve = systemReserve(total);
+
+    // Relay hosts are published without ports, as rmb-peer does (tfchain rejects ':' in the relay field).
+    const relayHosts = o.relayUrls.map((u) => new URL(u).hostname);
+    const registrar = new Registrar({
+      client: this.chain, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
+      resources: async () => measureResources(await storage.poolsInfo()), activationUrl: o.activationUrl, log,
+    });
+    ({ twinId: this.twinId, nodeId: this.nodeId } = await registrar.register());
+    const nlog = log.child({ node: this.nodeId, twin: this.twinId });
+
+    const db = EngineDb.open(join(o.dataDir, 'engine.sqlite'));
+    this.closers.push(() => db.close());
+    const store = new DeploymentStore(db, { clock });
+    const queue = new JobQueue(db, { clock });
+    const reporter = new Reporter({ chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs });
+    const registry = primitives({ storage });
+    const engine = new Engine({
+      store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }),
+      provisioner: new Provisioner(registry, clock, nlog.child({ component: 'primitives' })),
+      capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },
+      onChanged: (k) => reporter.resourcesChanged(k.twin, k.contract),
+    });
+    const removed = store.cleanDeleted();
+    const replayed = engine.replayStored();
+    nlog.info({ removed: removed.length, replayed, queued: queue.size() }, 'engine recovered');
+    engine.start();
+    this.closers.push(() => engine.close());
+
+    const peer = new RelayPeer({ identity: this.identity, twinId: this.twinId, relays: o.relayUrls, twins: chainTwins(this.chain), clock, log: nlog.child({ component: 'relay' }) });
+    const api = routes(
+      nodeServices({
+        deployments: new Deployments(db, store, queue, chain), store, storage, chain, farmId: o.farmId, total, reserve,
+        features: [...Object.keys(registry)], hypervisor: 'qemu', openConnections: () => 0,
+      }),
+    );
+    for (const [command, handler] of Object.entries(api)) peer.handle(command, handler);
+    await peer.start();
+    this.closers.push(() => peer.close());
+
+    reporter.start();
+    this.closers.push(() => reporter.close());
+    const contracts = new ContractEvents(store, queue, chain, this.nodeId, nlog.child({ component: 'contracts' }));
+    this.loops.push(this.followEvents(contracts, nlog), this.syncLoop(contracts, clock, nlog));
+    return { nodeId: this.nodeId, twinId: this.twinId };
+  }
+
+  /** Follows finalized blocks from the last processed one (kept in the data dir), so restarts lose no event. */
+  private async followEvents(contracts: ContractEvents, log: Logger): Promise<void> {
+    const file = join(this.o.dataDir, 'events.block');
+    const saved = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10);
+    const stream = this.chain.events({ after: Number.isFinite(saved) ? saved : 'head', logger: log });
+    this.closers.push(() => stream.close());
+    try {
+      for await (const block of stream) {
+        for (const ev of block.events) {
+          const mapped = toNodeEvent(ev);
+          if (mapped) contracts.handle(mapped);
+        }
+        await writeFile(`${file}.tmp`, `${block.blockNumber}\n`);
+        await rename(`${file}.tmp`, file);
+      }
+    } catch (err) {
+      if (!this.abort.signal.aborted) log.error({ err }, 'event stream ended');
+    }
+  }
+
+  private async syncLoop(contracts: ContractEvents, clock: Clock, log: Logger): Promise<void> {
+    const every = this.o.syncEveryMs ?? 60 * 60_000;
+    while (!this.abort.signal.aborted) {
+      try {
+        const r = await contracts.sync();
+        if (r.deprovisioned || r.paused || r.resumed) log.info(r, 'contract sync');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'contract sync failed');
+      }
+      await clock.sleep(every, this.abort.signal).catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    for (const close of this.closers.reverse()) {
+      await close().catch((err: unknown) => this.o.log.warn({ err }, 'close failed'));
+    }
+    this.closers.length = 0;
+    await Promise.allSettled(this.loops);
+  }
+}
+
+function toNodeEvent(ev: NodeEvent): NodeChainEvent | null {
+  switch (ev.kind) {
+    case 'NodeContractCanceled':
+      return { kind: 'contract-canceled', contractId: ev.contractId, nodeId: ev.nodeId, twinId: ev.twinId };
+    case 'ContractGracePeriodStarted':
+      return { kind: 'grace-started', contractId: ev.contractId, nodeId: ev.nodeId, twinId: ev.twinId };
+    case 'ContractGracePeriodEnded':
+      return { kind: 'grace-ended', contractId: ev.contractId, nodeId: ev.nodeId, twinId: ev.twinId };
+    case 'PowerTargetChanged':
+      return { kind: 'power-target', nodeId: ev.nodeId, target: ev.target };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,80 @@
+import { networkInterfaces } from 'node:os';
+import type { Logger } from '../lib/log.ts';
+import type { AccountClient, ChainClient } from '../chain/client/index.ts';
+import type { Identity } from './identity.ts';
+import type { Resources } from './capacity.ts';
+
+export interface RegistrarOptions {
+  client: ChainClient;
+  account: AccountClient;
+  identity: Identity;
+  farmId: number;
+  relays: string[];
+  resources: () => Promise<Resources>;
+  /** grid activation service (POST {substrateAccountID}) used when the account cannot pay fees. */
+  activationUrl?: string;
+  log: Logger;
+}
+
+/** Below this free balance (units, 1 TFT = 1e7) the node asks the activation service for funds. */
+const MIN_FREE = 1_000_000n;
+
+/**
+ * Keeps the node's registration true on chain (zos pkg/registrar): funds, terms, twin
+ * (relay hosts and e2e pk) and node (capacity, interfaces). Each call is idempotent:
+ * it changes only what differs.
+ */
+export class Registrar {
+  constructor(private readonly o: RegistrarOptions) {}
+
+  async register(): Promise<{ twinId: number; nodeId: number }> {
+    const { account, identity, log } = this.o;
+    await this.ensureFunds();
+    if (await account.ensureTermsAccepted()) log.info('accepted terms and conditions');
+    const twin = await account.ensureTwin({ relay: this.o.relays, pk: identity.secpPublic });
+    if (twin.change !== 'unchanged') log.info({ twin: twin.twinId, change: twin.change }, 'twin registered');
+    const node = await account.ensureNode({
+      farmId: this.o.farmId,
+      resources: await this.o.resources(),
+      location: { city: 'Unknown', country: 'Unknown', latitude: 'Unknown', longitude: 'Unknown' },
+      interfaces: zosInterfaces(),
+      secureBoot: false,
+      virtualized: true,
+      serialNumber: null,
+    });
+    if (node.change !== 'unchanged') log.info({ node: node.nodeId, change: node.change }, 'node registered');
+    return { twinId: twin.twinId, nodeId: node.nodeId };
+  }
+
+  private async ensureFunds(): Promise<void> {
+    const { client, identity, activationUrl, log } = this.o;
+    const balance = await client.query.balance(identity.address);
+    if (balance.free >= MIN_FREE) return;
+    if (!activationUrl) {
+      throw new Error(`node account ${identity.address} has no funds to pay fees; fund it or pass --activation-url`);
+    }
+    log.info({ account: identity.address }, 'asking the activation service for funds');
+    const res = await fetch(activationUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ substrateAccountID: identity.address }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!res.ok) throw new Error(`activation service answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    for (let i = 0; i < 30; i++) {
+      if ((await client.query.balance(identity.address)).free >= MIN_FREE) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error('activation service accepted the request but the account is still unfunded');
+  }
+}
+
+/** The "zos" interface zos registers: the host's first non-internal interface with its IPs. */
+export function zosInterfaces(): Array<{ name: string; mac: string; ips: string[] }> {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    const usable = (addrs ?? []).filter((a) => !a.internal);
+    if (!usable.length) continue;
+    return [{ name: 'zos', mac: usable[0]!.mac, ips: usable.map((a) => a.cidr ?? a.address).slice(0, 10) }];
+  }
+  return [];
+}

@@ -1,0 +1,113 @@
+import { uptime as hostUptime } from 'node:os';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/log.ts';
+import type { NodeChain, NruReport } from './chain-port.ts';
+import type { DeploymentStore } from './engine/store.ts';
+import { addCapacity, zeroCapacity } from './model/model.ts';
+import { modelOf } from './model/types.ts';
+import { parseWorkloadData } from './model/workload.ts';
+
+export interface ReporterOptions {
+  chain: NodeChain;
+  store: DeploymentStore;
+  clock: Clock;
+  log: Logger;
+  uptimeEveryMs?: number;
+  nruEveryMs?: number;
+  /** Public traffic per contract since the last report (bytes); none when the node has no public NICs. */
+  nruSource?: () => Promise<Array<{ contractId: number; nru: number }>>;
+}
+
+/**
+ * Chain reports (zos §6): report_uptime_v2 periodically, report_contract_resources after a
+ * change (and at start for every contract), add_nru_reports hourly with zero windows skipped.
+ * Failures are logged and retried on the next tick; they never stop the node.
+ */
+export class Reporter {
+  private readonly abort = new AbortController();
+  private loops: Promise<void>[] = [];
+  private pending = new Set<string>();
+  private flushing: Promise<void> | null = null;
+  private lastNru: number;
+
+  constructor(private readonly o: ReporterOptions) {
+    this.lastNru = Math.floor(o.clock.now() / 1000);
+  }
+
+  start(): void {
+    if (this.loops.length) return;
+    const signal = this.abort.signal;
+    this.loops.push(this.every(this.o.uptimeEveryMs ?? 40 * 60_000, () => this.reportUptime(), signal, true));
+    this.loops.push(this.every(this.o.nruEveryMs ?? 60 * 60_000, () => this.reportNru(), signal, false));
+    for (const k of this.o.store.keys()) this.resourcesChanged(k.twin, k.contract);
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+    await this.flushing?.catch(() => undefined);
+  }
+
+  async reportUptime(): Promise<void> {
+    await this.o.chain.reportUptime(Math.floor(hostUptime()));
+    this.o.log.debug('uptime reported');
+  }
+
+  /** Queues a resources report for one contract; reports are sent in one extrinsic per flush. */
+  resourcesChanged(twin: number, contract: number): void {
+    this.pending.add(`${twin}:${contract}`);
+    this.flushing ??= this.flushResources().finally(() => (this.flushing = null));
+  }
+
+  private async flushResources(): Promise<void> {
+    while (this.pending.size && !this.abort.signal.aborted) {
+      const keys = [...this.pending];
+      this.pending.clear();
+      const reports = keys.map((k) => {
+        const [twin, contract] = k.split(':').map(Number) as [number, number];
+        return { contractId: contract, used: this.used(twin, contract) };
+      });
+      try {
+        await this.o.chain.reportContractResources(reports);
+        this.o.log.debug({ contracts: reports.map((r) => r.contractId) }, 'contract resources reported');
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'contract resources report failed; will retry on next change');
+      }
+    }
+  }
+
+  /** Σ capacity of ok/paused workloads of one deployment, without IPv4 (zos cap.go). */
+  used(twin: number, contract: number): { hru: number; sru: number; cru: number; mru: number } {
+    let total = zeroCapacity();
+    if (this.o.store.has(twin, contract)) {
+      for (const wl of this.o.store.get(twin, contract).workloads) {
+        if (wl.result.state !== 'ok' && wl.result.state !== 'paused') continue;
+        const model = modelOf(wl.type);
+        if (model) total = addCapacity(total, model.capacity(parseWorkloadData(wl)));
+      }
+    }
+    return { hru: total.hru, sru: total.sru, cru: total.cru, mru: total.mru };
+  }
+
+  async reportNru(): Promise<void> {
+    const now = Math.floor(this.o.clock.now() / 1000);
+    const window = now - this.lastNru;
+    const usage = (await this.o.nruSource?.()) ?? [];
+    const reports: NruReport[] = usage.filter((u) => u.nru > 0).map((u) => ({ contractId: u.contractId, timestamp: now, window, nru: u.nru }));
+    if (reports.length) await this.o.chain.addNruReports(reports);
+    this.lastNru = now;
+  }
+
+  private async every(ms: number, fn: () => Promise<void>, signal: AbortSignal, immediately: boolean): Promise<void> {
+    if (immediately) await fn().catch((err: Error) => this.o.log.warn({ err: err.message }, 'chain report failed'));
+    while (!signal.aborted) {
+      try {
+        await this.o.clock.sleep(ms, signal);
+      } catch {
+        return;
+      }
+      await fn().catch((err: Error) => this.o.log.warn({ err: err.message }, 'chain report failed'));
+    }
+  }
+}
+
