@@ -59,6 +59,11 @@ test('create_node_contract: refuses bad input with the tfchain error', async (t)
     },
     { name: 'a dedicated node without a rent contract', prepare: (rt, n) => ok(sc(rt, dev.alice, 'set_dedicated_node_extra_fee', n, 1000)), want: 'NodeNotAvailableToDeploy' },
     { name: 'a node rented by another twin', prepare: (rt, n) => ok(sc(rt, dave, 'create_rent_contract', n, null)), want: 'NodeHasRentContract' },
+    {
+      name: 'a node of a dedicated farm without a rent contract',
+      prepare: (rt) => ok(run(rt, { kind: 'root' }, tx(rt, 'TfgridModule', 'set_farm_dedicated', 1, true))),
+      want: 'NodeNotAvailableToDeploy',
+    },
   ];
   for (const tc of cases) {
     await t.test(tc.name, () => {
@@ -70,6 +75,14 @@ test('create_node_contract: refuses bad input with the tfchain error', async (t)
       assert.equal(storage(rt, 'ContractID'), before);
     });
   }
+});
+
+test('create_node_contract: refuses an unknown solution provider and oversized deployment data', () => {
+  const rt = makeGridRuntime();
+  const { nodeId } = setupGrid(rt);
+  assert.equal(sc(rt, dev.charlie, 'create_node_contract', nodeId, HASH_A, 'x', 0, 5), 'SmartContractModule.NoSuchSolutionProvider');
+  assert.equal(sc(rt, dev.charlie, 'create_node_contract', nodeId, HASH_A, 'x'.repeat(513), 0, null), 'Other');
+  ok(sc(rt, dev.charlie, 'create_node_contract', nodeId, HASH_A, 'x'.repeat(512), 0, null));
 });
 
 test('create_node_contract: the same hash is accepted again once the first contract is canceled', () => {
