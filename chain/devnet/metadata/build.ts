@@ -1,5 +1,5 @@
 import { Metadata, TypeRegistry } from '@polkadot/types';
-import { u8aConcat } from '@polkadot/util';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
 import type { PalletDecl, StorageDecl } from '../runtime/pallet.ts';
 import { PortableRegistryBuilder } from './portable-registry.ts';
 import { enumType, fields, type Ty } from './scale-info.ts';
@@ -142,11 +142,10 @@ export function buildMetadata(pallets: PalletDecl[]): BuiltMetadata {
   const draftRegistry = new TypeRegistry();
   const draft = new Metadata(draftRegistry, toBytes(assemble(null)));
   draftRegistry.setMetadata(draft);
+  // SCALE bytes via toU8a(): toHex() on integers is big-endian, not SCALE.
   const encode = (typeId: number, value: unknown): string => {
     const typeName = draftRegistry.createLookupType(typeId);
-    return value === undefined
-      ? draftRegistry.createTypeUnsafe(typeName, []).toHex()
-      : draftRegistry.createTypeUnsafe(typeName, [value]).toHex();
+    return u8aToHex(draftRegistry.createTypeUnsafe(typeName, value === undefined ? [] : [value]).toU8a());
   };
   const bytes = toBytes(assemble(encode));
 
