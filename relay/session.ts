@@ -60,8 +60,9 @@ export class Session {
     return this.closed;
   }
 
-  get queued(): number {
-    return this.out.length;
+  /** Free places in the send queue. */
+  get room(): number {
+    return Math.max(0, this.sendQueueCap - this.out.length);
   }
 
   /** Queues a frame; when full, the oldest queued frame is dropped (and counted). */
@@ -77,7 +78,7 @@ export class Session {
 
   /** Resolves when the queue has room for `n` more frames (or the session closed). */
   waitRoom(n: number): Promise<void> {
-    if (this.closed || this.out.length + n <= this.sendQueueCap) return Promise.resolve();
+    if (this.closed || this.out.length + Math.min(n, this.sendQueueCap) <= this.sendQueueCap) return Promise.resolve();
     return new Promise((r) => this.roomWaiters.push(r));
   }
 
@@ -120,7 +121,7 @@ export class Session {
         this.pump();
       });
     }
-    if (this.out.length < this.sendQueueCap) {
+    if (this.out.length < this.sendQueueCap && this.roomWaiters.length > 0) {
       const w = this.roomWaiters;
       this.roomWaiters = [];
       for (const r of w) r();

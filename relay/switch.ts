@@ -167,7 +167,7 @@ export class Switch {
       await s.waitRoom(BATCH);
       let batch;
       try {
-        batch = await store.read(s.key, dr.cursor, BATCH);
+        batch = await store.read(s.key, dr.cursor, Math.max(1, Math.min(BATCH, s.room)));
       } catch (err) {
         this.d.rlog.warn('store_read', { key: s.key, err: (err as Error).message }, 'queue read failed');
         return;

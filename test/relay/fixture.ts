@@ -101,12 +101,13 @@ export class RawClient {
   static async connect(t: TestContext, url: string, who: TestTwin, sid?: string): Promise<RawClient> {
     const jwt = createJwt(who.identity, { twin: who.id, sid, nowS: nowS() });
     const ws = new WebSocket(`${url}/?${jwt}`);
+    // Listen before 'open': queued frames can arrive in the same packet as the 101 answer.
+    const c = new RawClient(ws);
+    t.after(() => ws.terminate());
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    const c = new RawClient(ws);
-    t.after(() => ws.terminate());
     return c;
   }
 
