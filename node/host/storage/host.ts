@@ -101,9 +101,9 @@ export class StorageHost implements VolumeStore, DiskStore {
   private async placeFor(size: number, opts?: OpOptions): Promise<BtrfsPool> {
     let best: { pool: BtrfsPool; free: number } | undefined;
     for (const pool of this.pools.filter((p) => p.type === 'ssd')) {
-      const [info, vols, disks] = await Promise.all([pool.info(opts), pool.listSubvolumes(opts), pool.listDisks(opts)]);
+      const [vols, disks] = await Promise.all([pool.listSubvolumes(opts), pool.listDisks(opts)]);
       const promised = vols.reduce((a, v) => a + v.size, 0) + disks.reduce((a, d) => a + d.size, 0);
-      const free = info.size - promised;
+      const free = pool.size - promised;
       if (!best || free > best.free) best = { pool, free };
     }
     if (!best || best.free < size) {

@@ -47,6 +47,8 @@ export class BtrfsPool implements StoragePool {
   readonly label: string;
   #type: PoolType;
   #state: State = 'new';
+  /** Filesystem size in bytes, read at start (it only changes when start grows the image). */
+  #size = 0;
   readonly #config: ImagePoolConfig | DevicePoolConfig;
   readonly #log: Logger;
   readonly #keepMounted: boolean;
@@ -104,6 +106,7 @@ export class BtrfsPool implements StoragePool {
       if (grown) await run('btrfs', ['filesystem', 'resize', 'max', this.mountpoint], ro);
       await run('btrfs', ['quota', 'enable', this.mountpoint], ro);
       await this.ensureVdisksSubvolume(ro);
+      this.#size = (await this.usage(ro)).deviceSize;
       this.#state = 'started';
       this.#log.info({ devices, mountpoint: this.mountpoint, adopted: Boolean(mounted) }, 'pool started');
     } catch (err) {
@@ -154,8 +157,19 @@ export class BtrfsPool implements StoragePool {
     return { signal: opts?.signal, log: opts?.log ?? this.#log };
   }
 
+  private async usage(ro: RunOptions) {
+    return parseFilesystemUsage(await run('btrfs', ['filesystem', 'usage', '-b', this.mountpoint], ro));
+  }
+
+  /** Filesystem size in bytes (cached from start; no command). */
+  get size(): number {
+    this.ready(undefined);
+    return this.#size;
+  }
+
   async info(opts?: OpOptions): Promise<PoolInfo> {
-    const usage = parseFilesystemUsage(await run('btrfs', ['filesystem', 'usage', '-b', this.mountpoint], this.ready(opts)));
+    const usage = await this.usage(this.ready(opts));
+    this.#size = usage.deviceSize;
     return { name: this.name, type: this.#type, size: usage.deviceSize, used: usage.used };
   }
 

@@ -70,19 +70,21 @@ export class Subvolumes {
 
   async resize(name: string, quotaBytes: number, opts: RunOptions): Promise<VolumeInfo> {
     assertSize(quotaBytes);
-    const current = await this.info(name, opts, true);
-    if (!current) throw new StorageError('NOT_FOUND', `subvolume ${name} not found in pool ${this.pool}`);
-    if (quotaBytes < current.used) {
+    assertObjectName(name);
+    if (!(await this.isSubvolume(this.path(name)))) {
+      throw new StorageError('NOT_FOUND', `subvolume ${name} not found in pool ${this.pool}`);
+    }
+    const row = await this.qgroup(name, true, opts);
+    if (quotaBytes < row.referenced) {
       throw new StorageError(
         'BELOW_USED',
-        `cannot resize volume ${name} to ${quotaBytes} bytes: ${current.used} bytes are in use`,
+        `cannot resize volume ${name} to ${quotaBytes} bytes: ${row.referenced} bytes are in use`,
       );
     }
-    const row = await this.qgroup(name, false, opts);
     // Addressing the qgroup from the pool root: run inside a subvolume over its limit, the
     // ioctl's own transaction would fail with EDQUOT.
     await run('btrfs', ['qgroup', 'limit', String(quotaBytes), row.qgroupid, this.mountpoint], opts);
-    return this.toInfo(name, await this.qgroup(name, false, opts));
+    return this.toInfo(name, { ...row, maxReferenced: quotaBytes });
   }
 
   async delete(name: string, opts: RunOptions): Promise<void> {
