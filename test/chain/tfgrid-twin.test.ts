@@ -140,7 +140,3 @@ test('tfgrid bond_twin_account: rejects a missing twin and the twin own account'
   assert.equal(twinBondedAccount(rt.hooks(), 1), null);
 });
 
-test('tfgrid entity calls: declared for metadata but refused as not implemented', () => {
-  const rt = makeRuntime();
-  assert.equal(call(rt, dev.alice, 'delete_entity'), 'Other');
-});

@@ -2,6 +2,7 @@
 import { phantom, u32, u64 } from '../../metadata/scale-info.ts';
 import type { PalletDecl } from '../../runtime/pallet.ts';
 import { certificationCalls } from './certification.ts';
+import { entityCalls } from './entity.ts';
 import { TFGRID_ERRORS } from './errors.ts';
 import { tfgridEvents } from './events.ts';
 import { farmCalls } from './farm.ts';
@@ -17,7 +18,7 @@ import { twinCalls } from './twin.ts';
 export type { TfgridGenesis } from './genesis.ts';
 
 export function tfgridPallet(genesis: TfgridGenesis = {}): PalletDecl {
-  const calls = [...policyCalls, ...farmCalls, ...nodeCalls, ...certificationCalls, ...powerCalls, ...twinCalls, ...termsCalls];
+  const calls = [...policyCalls, ...farmCalls, ...nodeCalls, ...certificationCalls, ...powerCalls, ...twinCalls, ...entityCalls, ...termsCalls];
   return {
     name: TFGRID,
     index: 25,

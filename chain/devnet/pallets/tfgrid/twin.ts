@@ -1,8 +1,7 @@
-/** Twin calls: create_twin (17), update_twin (18), bond_twin_account (37); entity calls are declared only. */
-import { AccountId32 } from '../../metadata/common-types.ts';
+/** Twin calls: create_twin (17), update_twin (18), bond_twin_account (37). */
 import type { CallContext } from '../../runtime/context.ts';
 import type { CallArgs, CallDecl } from '../../runtime/pallet.ts';
-import { bytesArg, ensure, ensureBound, fail, num, optBytesArg, optText, u32Arg, vecArg } from './call-kit.ts';
+import { ensure, ensureBound, fail, num, optBytesArg, optText, u32Arg } from './call-kit.ts';
 import { getTwin, putTwin, TFGRID, twinIdOf } from './queries.ts';
 import { LIMITS, byteLength, isValidRelay } from './validate.ts';
 import { twinToInput, type Hex, type TwinInfo } from './model.ts';
@@ -58,15 +57,7 @@ function bondTwinAccount(ctx: CallContext, args: CallArgs): void {
 }
 
 export const twinCalls: CallDecl[] = [
-  {
-    name: 'create_entity', index: 14,
-    args: [['target', AccountId32, 'T::AccountId'], vecArg('name'), bytesArg('country', 'CountryNameInput'), bytesArg('city', 'CityNameInput'), vecArg('signature')],
-  },
-  { name: 'update_entity', index: 15, args: [vecArg('name'), bytesArg('country', 'CountryNameInput'), bytesArg('city', 'CityNameInput')] },
-  { name: 'delete_entity', index: 16, args: [] },
   { name: 'create_twin', index: 17, args: [relayArg, pkArg], run: createTwin },
   { name: 'update_twin', index: 18, args: [relayArg, pkArg], run: updateTwin },
-  { name: 'add_twin_entity', index: 19, args: [u32Arg('twin_id'), u32Arg('entity_id'), vecArg('signature')] },
-  { name: 'delete_twin_entity', index: 20, args: [u32Arg('twin_id'), u32Arg('entity_id')] },
   { name: 'bond_twin_account', index: 37, args: [u32Arg('twin_id')], run: bondTwinAccount },
 ];
