@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hexToU8a, u8aToString } from '@polkadot/util';
+import { hexToU8a, u8aToHex, u8aToString } from '@polkadot/util';
 import { decodeAddress } from '@polkadot/util-crypto';
 import { ChainError, ChainErrorCode } from './errors.ts';
 import type {
@@ -207,4 +207,12 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string
   const r = schema.safeParse(value);
   if (!r.success) throw new ChainError(ChainErrorCode.badInput, `invalid ${what}: ${z.prettifyError(r.error)}`);
   return r.data;
+}
+
+/**
+ * A `Bytes` call argument as hex. polkadot-js reads a Uint8Array given for Bytes as SCALE
+ * (length-prefixed) and a non-hex string as UTF-8, so raw bytes must go in as hex.
+ */
+export function bytesArg(v: string | Uint8Array): `0x${string}` {
+  return u8aToHex(typeof v === 'string' ? new TextEncoder().encode(v) : v);
 }

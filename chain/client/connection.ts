@@ -177,7 +177,7 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
   /** Node events per finalized block after `after` (see EventStream); closed with the client. */
   events(opts: { after: number | 'head'; logger?: Logger }): EventStream {
     const log = opts.logger ?? this.log.child({ component: 'chain-events' });
-    const stream = new EventStream({
+    const stream: EventStream = new EventStream({
       after: opts.after,
       logger: log,
       clock: this.opts.clock,
@@ -185,6 +185,7 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
         const c = await this.connection(signal, Infinity);
         return new ApiBlockSource(c.api, c.signal, log);
       },
+      onClose: () => this.streams.delete(stream),
     });
     this.streams.add(stream);
     return stream;

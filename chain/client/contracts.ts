@@ -1,6 +1,6 @@
 import type { ApiPromise } from '@polkadot/api';
 import { z } from 'zod';
-import { contractSchema, decode, deploymentHashBytes, parseInput, uint } from './codec.ts';
+import { bytesArg, contractSchema, decode, deploymentHashBytes, parseInput, uint } from './codec.ts';
 import { ChainError, ChainErrorCode } from './errors.ts';
 import { send, type Extrinsic, type TxContext, type TxEvent, type TxResult } from './submit.ts';
 import type { Contract } from './types.ts';
@@ -10,7 +10,6 @@ import type { Contract } from './types.ts';
  * inside utility.batchAll), and one-shot helpers that submit and return the contract id.
  */
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
 const id = z.number().int().positive();
 
 export const nodeContractInput = z
@@ -19,7 +18,7 @@ export const nodeContractInput = z
     /** The 32-char md5 hex deployment hash. */
     hash: z.string(),
     /** Deployment metadata (grid clients put a JSON string here); at most 512 bytes. */
-    data: z.string().refine((d) => utf8(d).length <= 512, 'deployment data is limited to 512 bytes'),
+    data: z.string().refine((d) => new TextEncoder().encode(d).length <= 512, 'deployment data is limited to 512 bytes'),
     publicIps: z.number().int().nonnegative().default(0),
     solutionProviderId: id.nullable().default(null),
   })
@@ -31,18 +30,18 @@ const nameInput = z.string().regex(/^[a-z0-9_-]{3,64}$/, 'name contract names ar
 export const build = {
   createNodeContract(api: ApiPromise, input: NodeContractInput): Extrinsic {
     const c = parseInput(nodeContractInput, input, 'node contract');
-    return api.tx.smartContractModule.createNodeContract(c.nodeId, deploymentHashBytes(c.hash), utf8(c.data), c.publicIps, c.solutionProviderId);
+    return api.tx.smartContractModule.createNodeContract(c.nodeId, deploymentHashBytes(c.hash), bytesArg(c.data), c.publicIps, c.solutionProviderId);
   },
   updateNodeContract(api: ApiPromise, contractId: number, hash: string, data: string): Extrinsic {
     const c = parseInput(id, contractId, 'contract id');
     const d = parseInput(nodeContractInput.shape.data, data, 'deployment data');
-    return api.tx.smartContractModule.updateNodeContract(c, deploymentHashBytes(hash), utf8(d));
+    return api.tx.smartContractModule.updateNodeContract(c, deploymentHashBytes(hash), bytesArg(d));
   },
   cancelContract(api: ApiPromise, contractId: number): Extrinsic {
     return api.tx.smartContractModule.cancelContract(parseInput(id, contractId, 'contract id'));
   },
   createNameContract(api: ApiPromise, name: string): Extrinsic {
-    return api.tx.smartContractModule.createNameContract(utf8(parseInput(nameInput, name, 'name contract name')));
+    return api.tx.smartContractModule.createNameContract(bytesArg(parseInput(nameInput, name, 'name contract name')));
   },
   createRentContract(api: ApiPromise, nodeId: number, solutionProviderId: number | null = null): Extrinsic {
     return api.tx.smartContractModule.createRentContract(parseInput(id, nodeId, 'node id'), solutionProviderId);

@@ -142,6 +142,8 @@ export interface EventStreamOptions {
   logger: Logger;
   clock?: Clock;
   backoff?: Backoff;
+  /** Called once when the stream is closed (the client forgets it). */
+  onClose?: () => void;
 }
 
 /**
@@ -167,7 +169,9 @@ export class EventStream implements AsyncIterable<BlockEvents> {
   }
 
   async close(): Promise<void> {
+    if (this.abort.signal.aborted) return;
     this.abort.abort(new ChainError(ChainErrorCode.closed, 'event stream closed'));
+    this.opts.onClose?.();
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<BlockEvents> {

@@ -1,7 +1,7 @@
 import { u8aEq } from '@polkadot/util';
 import { z } from 'zod';
 import { systemClock } from '../../lib/clock.ts';
-import { decode, parseInput, text, uint } from './codec.ts';
+import { bytesArg, decode, parseInput, text, uint } from './codec.ts';
 import { ChainError, ChainErrorCode, mapRpcError } from './errors.ts';
 import { farm, farmIdByName, node, nodeIdByTwin, twin, twinIdByAccount } from './queries.ts';
 import { send, type TxContext, type TxResult } from './submit.ts';
@@ -37,7 +37,6 @@ export function relayHostList(relays: readonly string[]): string {
   return [...new Set(hosts)].sort().join('_');
 }
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
 
 async function accountTwinId(ctx: TxContext): Promise<number> {
   const id = await twinIdByAccount(ctx.api, ctx.pair.address);
@@ -59,7 +58,7 @@ export async function ensureTermsAccepted(ctx: TxContext, link: string = ZOS_TER
   }
   const accepted = decode(termsList, json, 'terms and conditions') ?? [];
   if (accepted.some((t) => t.documentLink === link && t.documentHash === hash)) return false;
-  await send(ctx, ctx.api.tx.tfgridModule.userAcceptTc(utf8(link), utf8(hash)));
+  await send(ctx, ctx.api.tx.tfgridModule.userAcceptTc(bytesArg(link), bytesArg(hash)));
   return true;
 }
 
@@ -72,16 +71,17 @@ export interface TwinSpec {
 /** Creates this account's twin, or updates it when relay or pk differ. */
 export async function ensureTwin(ctx: TxContext, spec: TwinSpec): Promise<{ twinId: number; change: Ensured }> {
   const relay = spec.relay === null ? null : typeof spec.relay === 'string' ? spec.relay : relayHostList(spec.relay);
-  const relayArg = relay === null ? null : utf8(relay);
+  const relayArg = relay === null ? null : bytesArg(relay);
+  const pkArg = spec.pk === null ? null : bytesArg(spec.pk);
   const existing = await twinIdByAccount(ctx.api, ctx.pair.address);
   if (existing === null) {
-    await send(ctx, ctx.api.tx.tfgridModule.createTwin(relayArg, spec.pk));
+    await send(ctx, ctx.api.tx.tfgridModule.createTwin(relayArg, pkArg));
     return { twinId: await accountTwinId(ctx), change: 'created' };
   }
   const current = await twin(ctx.api, existing);
   const samePk = current?.pk === null || current?.pk === undefined ? spec.pk === null : spec.pk !== null && u8aEq(current.pk, spec.pk);
   if (current && current.relay === relay && samePk) return { twinId: existing, change: 'unchanged' };
-  await send(ctx, ctx.api.tx.tfgridModule.updateTwin(relayArg, spec.pk));
+  await send(ctx, ctx.api.tx.tfgridModule.updateTwin(relayArg, pkArg));
   return { twinId: existing, change: 'updated' };
 }
 
@@ -105,7 +105,7 @@ export async function ensureFarm(
     }
     return { farmId: existing, change: 'unchanged' };
   }
-  await send(ctx, ctx.api.tx.tfgridModule.createFarm(utf8(n), ips.map((i) => ({ ip: utf8(i.ip), gw: utf8(i.gw) }))));
+  await send(ctx, ctx.api.tx.tfgridModule.createFarm(bytesArg(n), ips.map((i) => ({ ip: bytesArg(i.ip), gw: bytesArg(i.gw) }))));
   const id = await farmIdByName(ctx.api, n);
   if (id === null) throw new ChainError(ChainErrorCode.notFound, `farm ${n} missing right after createFarm`);
   return { farmId: id, change: 'created' };
@@ -138,11 +138,11 @@ export function nodeMatches(current: Node, spec: NodeSpec): boolean {
 function nodeArgs(s: NodeSpec): unknown[] {
   return [
     s.resources,
-    { city: utf8(s.location.city), country: utf8(s.location.country), latitude: utf8(s.location.latitude), longitude: utf8(s.location.longitude) },
-    s.interfaces.map((i) => ({ name: utf8(i.name), mac: utf8(i.mac), ips: i.ips.map(utf8) })),
+    { city: bytesArg(s.location.city), country: bytesArg(s.location.country), latitude: bytesArg(s.location.latitude), longitude: bytesArg(s.location.longitude) },
+    s.interfaces.map((i) => ({ name: bytesArg(i.name), mac: bytesArg(i.mac), ips: i.ips.map((ip) => bytesArg(ip)) })),
     s.secureBoot,
     s.virtualized,
-    s.serialNumber === null ? null : utf8(s.serialNumber),
+    s.serialNumber === null ? null : bytesArg(s.serialNumber),
   ];
 }
 
@@ -169,9 +169,9 @@ export function addNodePublicConfig(ctx: TxContext, farmId: number, nodeId: numb
     config === null
       ? null
       : {
-          ip4: { ip: utf8(config.ip4.ip), gw: utf8(config.ip4.gw) },
-          ip6: config.ip6 === null ? null : { ip: utf8(config.ip6.ip), gw: utf8(config.ip6.gw) },
-          domain: config.domain === null ? null : utf8(config.domain),
+          ip4: { ip: bytesArg(config.ip4.ip), gw: bytesArg(config.ip4.gw) },
+          ip6: config.ip6 === null ? null : { ip: bytesArg(config.ip6.ip), gw: bytesArg(config.ip6.gw) },
+          domain: config.domain === null ? null : bytesArg(config.domain),
         };
   return send(ctx, ctx.api.tx.tfgridModule.addNodePublicConfig(farmId, nodeId, arg));
 }

@@ -127,7 +127,8 @@ export class Submitter {
       };
       const onStatus = (result: SubmittableResult) => {
         const { status } = result;
-        if (status.isInBlock) {
+        // Finalized implies included; polkadot-js drops the InBlock result when Finalized follows at once.
+        if (status.isInBlock || status.isFinalized) {
           if (result.dispatchError) {
             const err = mapDispatchError(api.registry, result.dispatchError, call);
             log.debug({ code: err.code }, 'extrinsic failed');
@@ -136,7 +137,7 @@ export class Submitter {
           }
           finish({
             txHash: result.txHash.toHex(),
-            blockHash: status.asInBlock.toHex(),
+            blockHash: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex(),
             blockNumber: result.blockNumber ? result.blockNumber.toNumber() : null,
             events: result.events.map(({ event }) => ({
               section: event.section,

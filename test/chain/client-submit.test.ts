@@ -44,12 +44,18 @@ function fakeApi() {
       },
     }) as unknown as Extrinsic;
   /** Puts the oldest pending tx of `account` in a block. */
-  const include = (account: string) => {
+  const include = (account: string, as: 'InBlock' | 'Finalized' = 'InBlock') => {
     const i = pending.findIndex((p) => p.account === account);
     const [p] = pending.splice(i, 1);
     nonces.set(account, p!.nonce + 1);
     p!.cb({
-      status: { isInBlock: true, asInBlock: { toHex: () => '0xb10c' }, type: 'InBlock' },
+      status: {
+        isInBlock: as === 'InBlock',
+        isFinalized: as === 'Finalized',
+        asInBlock: { toHex: () => '0xb10c' },
+        asFinalized: { toHex: () => '0xf1' },
+        type: as,
+      },
       dispatchError: undefined,
       txHash: { toHex: () => `0x${p!.nonce}` },
       blockNumber: { toNumber: () => 7 },
@@ -78,6 +84,15 @@ test('submit: one account at a time, each with the nonce after the previous incl
   f.include('A');
   await b;
   assert.deepEqual(f.log, ['nonce A 0', 'send A one', 'nonce A 1', 'send A two']);
+});
+
+test('submit: a Finalized status without a prior InBlock result also resolves', async () => {
+  const f = fakeApi();
+  const s = new Submitter({ logger: silentLogger() });
+  const a = s.submit(f.api, pair('A'), f.tx('a'));
+  await tick();
+  f.include('A', 'Finalized');
+  assert.equal((await a).blockHash, '0xf1');
 });
 
 test('submit: different accounts do not wait for each other', async () => {

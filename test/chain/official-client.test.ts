@@ -14,6 +14,8 @@ import { HASH, loadDevnet, TFT, type DevnetLike } from './client-fixtures.ts';
  * against the devnet: the compatibility acceptance flow of the tfchain reference.
  */
 
+// Its CommonJS @polkadot copy loads next to our ESM one; that is expected here, not a version clash.
+process.env.POLKADOTJS_DISABLE_ESM_CJS_WARNING = '1';
 const require = createRequire(import.meta.url);
 const fromClient = createRequire(require.resolve('@threefold/tfchain_client'));
 // The client's own dependencies, resolved as it resolves them.
@@ -88,7 +90,7 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeContract) -> by hash -> duplicate -> cancel', async (t) => {
+test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeContract) -> by hash -> duplicate -> cancel', { timeout: 60_000 }, async (t) => {
   if (!ready(t)) return;
   await quietly(async () => {
     const c = await officialClient('//Dave');
@@ -124,7 +126,7 @@ test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeCo
   });
 });
 
-test('official client: an unfunded account gets InsufficientBalanceError', async (t) => {
+test('official client: an unfunded account gets InsufficientBalanceError', { timeout: 60_000 }, async (t) => {
   if (!ready(t)) return;
   await quietly(async () => {
     const c = await officialClient(mnemonicGenerate());
@@ -135,7 +137,7 @@ test('official client: an unfunded account gets InsufficientBalanceError', async
   });
 });
 
-test('official client: createTwin without T&C fails with UserDidNotSignTermsAndConditions', async (t) => {
+test('official client: createTwin without T&C fails with UserDidNotSignTermsAndConditions', { timeout: 60_000 }, async (t) => {
   if (!ready(t)) return;
   await quietly(async () => {
     const c = await officialClient('//Eve');
