@@ -100,7 +100,9 @@ test('polkadot-api: an unfunded account is refused with the fee error', async ()
 
 test('polkadot-api: newHeads subscription sees the next blocks', async () => {
   const seen: number[] = [];
-  const unsub = await api.rpc.chain.subscribeNewHeads((h) => seen.push(h.number.toNumber()));
+  const unsub = await api.rpc.chain.subscribeNewHeads((h) => {
+    seen.push(h.number.toNumber());
+  });
   const start = devnet.chain.chain.best.number;
   devnet.chain.newBlocks(2);
   for (let i = 0; i < 50 && !seen.includes(start + 2); i++) await new Promise((r) => setTimeout(r, 20));

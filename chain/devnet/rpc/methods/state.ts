@@ -96,15 +96,3 @@ export const stateSubscriptions: SubscriptionTable = {
   state_subscribeRuntimeVersion: runtimeVersionSub('state_runtimeVersion', 'state_unsubscribeRuntimeVersion'),
   chain_subscribeRuntimeVersion: runtimeVersionSub('chain_runtimeVersion', 'chain_unsubscribeRuntimeVersion'),
 };
-    },
-  },
-  chain_subscribeRuntimeVersion: {
-    params: z.tuple([]),
-    notification: 'chain_runtimeVersion',
-    unsubscribe: 'chain_unsubscribeRuntimeVersion',
-    subscribe: (_p, _b, sink) => {
-      sink(RUNTIME_VERSION);
-      return () => {};
-    },
-  },
-};
