@@ -1,6 +1,6 @@
 // Pool lifecycle on real btrfs over real loop devices.
 import assert from 'node:assert/strict';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
 import { execa } from 'execa';
@@ -201,4 +201,18 @@ test('storage pool: one pool over two blank devices survives a restart', async (
   assert.equal((await second.diskInfo('d'))?.size, 700 * MiB);
   await second.close();
   assert.deepEqual((await leftovers(dir)).mounts, []);
+});
+
+test('storage pool: close fails while the pool is busy and a later close releases it', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const dataDir = await tempDir(t);
+  const { host } = await startHost(t, { dataDir });
+  const vol = await host.createSubvolume('busy', 8 * MiB);
+  const fh = await open(join(vol.path, 'held-open'), 'w');
+  defer(t, () => fh.close());
+  await assert.rejects(host.close(), (e: Error) => /umount/.test(String((e as AggregateError).errors?.[0]?.message)));
+  assert.equal((await leftovers(dataDir)).mounts.length, 1);
+  await fh.close();
+  await host.close();
+  assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
 });

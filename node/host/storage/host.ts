@@ -60,9 +60,11 @@ export class StorageHost implements VolumeStore, DiskStore {
     this.#state = 'started';
   }
 
-  /** Idempotent; waits for the running operation, then closes pools in reverse order. */
+  /**
+   * Idempotent; waits for the running operation, then closes pools in reverse order.
+   * If a pool could not be released (mount busy), calling close() again retries it.
+   */
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
     this.#state = 'closed';
     await this.#queue.catch(() => undefined);
     const errors: unknown[] = [];

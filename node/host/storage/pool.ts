@@ -47,6 +47,8 @@ export class BtrfsPool implements StoragePool {
   readonly label: string;
   #type: PoolType;
   #state: State = 'new';
+  /** Closed but still mounted/attached: close() has work left. */
+  #mustRelease = false;
   /** Filesystem size in bytes, read at start (it only changes when start grows the image). */
   #size = 0;
   readonly #config: ImagePoolConfig | DevicePoolConfig;
@@ -140,13 +142,14 @@ export class BtrfsPool implements StoragePool {
 
   /** Idempotent. Unmounts and detaches this pool's loop devices unless keepMounted; the data stays on disk. */
   async close(): Promise<void> {
-    if (this.#state === 'closed') return;
-    const wasStarted = this.#state === 'started';
+    if (this.#state === 'started' && !this.#keepMounted) this.#mustRelease = true;
     this.#state = 'closed';
-    if (!wasStarted || this.#keepMounted) return;
+    if (!this.#mustRelease) return;
+    // A failed unmount (busy) leaves #mustRelease set so that calling close() again retries.
     const ro: RunOptions = { log: this.#log };
     if (await mountAt(this.mountpoint)) await run('umount', [this.mountpoint], ro);
     if (this.image) await detachImage(this.image, ro);
+    this.#mustRelease = false;
     this.#log.info('pool closed');
   }
 
