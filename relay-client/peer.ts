@@ -57,6 +57,11 @@ interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: { cancel(): void };
+  /** The connection the request went out on; if it dies before the reply, we send again. */
+  via?: { slot: Slot; gen: number };
+  transmit: () => void;
+  /** Aborted when the request settles; bounds waiting for a connection. */
+  done: AbortController;
 }
 
 export class RelayPeer {
@@ -124,21 +129,28 @@ export class RelayPeer {
     const bytes = encodeEnvelope(env);
     return new Promise<T>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
-        this.pending.delete(uid);
-        reject(new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`));
+        const p = this.pending.get(uid);
+        if (p) this.settle(uid, p, new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(uid, { dest: twin, resolve: resolve as (v: unknown) => void, reject, timer });
-      const ac = new AbortController();
-      const stop = this.clock.setTimeout(() => ac.abort(), timeoutMs);
-      this.send(bytes, null, ac.signal)
-        .catch((err: Error) => {
-          const p = this.pending.get(uid);
-          if (!p) return;
-          this.pending.delete(uid);
-          p.timer.cancel();
-          reject(ac.signal.aborted ? new TimeoutError(`no relay connection for ${timeoutMs} ms`) : err);
-        })
-        .finally(() => stop.cancel());
+      const p: Pending = {
+        dest: twin,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+        done: new AbortController(),
+        // The receiver drops a second copy by uid (replay cache), so sending again is safe.
+        transmit: () => {
+          p.via = undefined;
+          this.send(bytes, null, p.done.signal).then(
+            (via) => (p.via = via),
+            (err: Error) => {
+              if (this.pending.get(uid) === p && !p.done.signal.aborted) this.settle(uid, p, err);
+            },
+          );
+        },
+      };
+      this.pending.set(uid, p);
+      p.transmit();
     });
   }
 
@@ -148,11 +160,7 @@ export class RelayPeer {
       this.state = 'closed';
       this.abort.abort(new RelayClientError('ERR_CLOSED', 'peer is closed'));
       for (const slot of this.slots) slot.conn?.close('peer closed');
-      for (const [uid, p] of this.pending) {
-        p.timer.cancel();
-        p.reject(new RelayClientError('ERR_CLOSED', 'peer closed before the reply arrived'));
-        this.pending.delete(uid);
-      }
+      for (const [uid, p] of this.pending) this.settle(uid, p, new RelayClientError('ERR_CLOSED', 'peer closed before the reply arrived'));
       for (const w of this.healthyWaiters) w();
       await bounded(Promise.allSettled([...this.loops, ...this.inflight]), 5_000);
     })();
@@ -189,14 +197,15 @@ export class RelayPeer {
   }
 
   /** Sends on `preferred` when healthy, else on the first healthy connection, waiting for one if needed. */
-  private async send(bytes: Uint8Array, preferred: Slot | null, signal?: AbortSignal): Promise<void> {
+  private async send(bytes: Uint8Array, preferred: Slot | null, signal?: AbortSignal): Promise<{ slot: Slot; gen: number }> {
     for (;;) {
       const slot = preferred && this.isHealthy(preferred) ? preferred : this.slots.find((s) => this.isHealthy(s));
       if (slot?.conn) {
+        const gen = slot.gen;
         try {
           await slot.conn.send(bytes);
           this.stats.sent++;
-          return;
+          return { slot, gen };
         } catch {
           continue; // that connection is now dead; try another one
         }
@@ -273,6 +282,8 @@ export class RelayPeer {
       timers.watchdog?.cancel();
       if (slot.gen === gen) slot.conn = null;
       conn.close();
+      // Frames written just before a connection died may be lost in flight (no relay ack).
+      for (const p of this.pending.values()) if (p.via?.slot === slot && p.via.gen === gen) p.transmit();
     }
   }
 
@@ -336,6 +347,7 @@ export class RelayPeer {
   private settle(uid: string, p: Pending, err: Error | null, value?: unknown): void {
     this.pending.delete(uid);
     p.timer.cancel();
+    p.done.abort();
     if (err) p.reject(err);
     else p.resolve(value);
   }
@@ -348,7 +360,8 @@ export class RelayPeer {
       // Like the Go peer, stay silent on expired or non-JSON requests; other checks answer with rmb-peer codes.
       if (opened.code === PeerErrorCode.expired || opened.code === PeerErrorCode.other) return;
       const reply = sealReply(this.ctx, e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
-      return this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
+      await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
+      return;
     }
     const src = e.source!;
     const key = `${src.twin}:${src.connection ?? ''}:${e.uid}`;
