@@ -1,7 +1,10 @@
 /** Shared setup for the TfgridModule tests: a runtime with helpers to register twins, farms and nodes. */
 import assert from 'node:assert/strict';
 import { u8aToHex } from '@polkadot/util';
-import type { Runtime } from '../../chain/devnet/runtime/runtime.ts';
+import { Runtime } from '../../chain/devnet/runtime/runtime.ts';
+import type { PalletDecl } from '../../chain/devnet/runtime/pallet.ts';
+import { systemPallet } from '../../chain/devnet/pallets/system.ts';
+import { timestampPallet } from '../../chain/devnet/pallets/timestamp.ts';
 import { makeRuntime, run, signed, tx, dev, events, keyring } from './helpers/runtime.ts';
 
 export { dev, events, keyring, makeRuntime, run, signed, tx };
@@ -10,8 +13,14 @@ export const GIB = 1024 ** 3;
 export const NOW_MS = 1_700_000_000_000;
 export const NOW_S = NOW_MS / 1000;
 
-/** A fresh funded dev account (beyond Alice, Bob and Charlie), for tests needing more twins. */
-export const account = (uri: string): string => u8aToHex(keyring.addFromUri(uri).publicKey);
+/** A runtime with only System, Timestamp and the given pallets, at block 1 and NOW_MS (no fees, no balances). */
+export function runtimeWith(pallets: PalletDecl[]): Runtime {
+  const rt = new Runtime([systemPallet(), timestampPallet(), ...pallets]);
+  rt.genesis();
+  rt.state.set(rt.storageKey('System', 'Number'), rt.registry.createType('u32', 1).toU8a());
+  rt.state.set(rt.storageKey('Timestamp', 'Now'), rt.registry.createType('u64', NOW_MS).toU8a());
+  return rt;
+}
 
 export const call = (rt: Runtime, who: string, name: string, ...args: unknown[]): string | null =>
   run(rt, signed(who), tx(rt, 'TfgridModule', name, ...args));

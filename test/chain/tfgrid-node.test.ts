@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tfgridPallet } from '../../chain/devnet/pallets/tfgrid/index.ts';
 import { getNode, nodeIdOfTwin, nodesOfFarm } from '../../chain/devnet/pallets/tfgrid/queries.ts';
 import {
-  call, dev, eventNames, events, farm, GIB, INTERFACES, LOCATION, makeRuntime, node, nodeArgs, NOW_S, ok, RESOURCES, rootCall, snapshot, twin,
+  call, dev, eventNames, events, farm, GIB, INTERFACES, LOCATION, makeRuntime, node, nodeArgs, NOW_S, ok, RESOURCES, rootCall, runtimeWith, snapshot, twin,
   type NodeArgs,
 } from './tfgrid-fixtures.ts';
 
@@ -200,4 +201,22 @@ test('tfgrid set_node_certification: root or an allowed certifier; certified nod
   assert.equal(rootCall(rt, 'remove_node_certifier', dev.charlie), 'TfgridModule.NotCertifier');
   assert.equal(call(rt, dev.charlie, 'set_node_certification', id, 'Diy'), 'TfgridModule.NotAllowedToCertifyNode');
   assert.equal(call(rt, dev.alice, 'add_node_certifier', dev.alice), 'BadOrigin');
+});
+
+test('tfgrid node hooks: nodeChanged on create/update, nodeDeleted before removal, nodePowerStateChanged on a new state', () => {
+  const seen: string[] = [];
+  const rt = runtimeWith([
+    tfgridPallet({}, {
+      nodeChanged: (_ctx, previous, n) => seen.push(`changed ${previous?.id ?? 'new'} -> ${n.id}`),
+      nodeDeleted: (ctx, n) => seen.push(`deleted ${n.id} stored=${getNode(ctx, n.id) !== null}`),
+      nodePowerStateChanged: (_ctx, n) => seen.push(`power ${n.id}`),
+    }),
+  ]);
+  const farmId = farm(rt, dev.alice);
+  const id = node(rt, dev.bob, farmId);
+  ok(call(rt, dev.bob, 'update_node', id, farmId, ...nodeArgs()));
+  ok(call(rt, dev.bob, 'change_power_state', 'Down'));
+  ok(call(rt, dev.bob, 'change_power_state', 'Down'));
+  ok(call(rt, dev.bob, 'delete_node', id));
+  assert.deepEqual(seen, ['changed new -> 1', 'changed 1 -> 1', 'power 1', 'deleted 1 stored=true']);
 });

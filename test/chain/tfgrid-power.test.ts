@@ -2,12 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PalletDecl } from '../../chain/devnet/runtime/pallet.ts';
 import { nodePower } from '../../chain/devnet/pallets/tfgrid/queries.ts';
-import { Runtime } from '../../chain/devnet/runtime/runtime.ts';
 import { phantom, seq, u32, u64 } from '../../chain/devnet/metadata/scale-info.ts';
-import { systemPallet } from '../../chain/devnet/pallets/system.ts';
-import { timestampPallet } from '../../chain/devnet/pallets/timestamp.ts';
 import { tfgridPallet } from '../../chain/devnet/pallets/tfgrid/index.ts';
-import { call, dev, events, farm, makeRuntime, node, NOW_S, ok, snapshot, tx, run, signed } from './tfgrid-fixtures.ts';
+import { call, dev, events, farm, makeRuntime, node, NOW_S, ok, runtimeWith, snapshot, tx, run, signed } from './tfgrid-fixtures.ts';
 
 const hints: Array<[string, number, boolean]> = [
   ['now', NOW_S, true],
@@ -79,10 +76,7 @@ const contractsStub = (): PalletDecl => ({
 });
 
 test('tfgrid change_power_target: Down is refused while SmartContractModule lists active contracts on the node', () => {
-  const rt = new Runtime([systemPallet(), timestampPallet(), tfgridPallet(), contractsStub()]);
-  rt.genesis();
-  rt.state.set(rt.storageKey('System', 'Number'), rt.registry.createType('u32', 1).toU8a());
-  rt.state.set(rt.storageKey('Timestamp', 'Now'), rt.registry.createType('u64', NOW_S * 1000).toU8a());
+  const rt = runtimeWith([tfgridPallet(), contractsStub()]);
   const farmId = farm(rt, dev.alice);
   const id = node(rt, dev.bob, farmId);
   rt.writeStorage('SmartContractModule', 'ActiveNodeContracts', [id], [7]);

@@ -6,6 +6,7 @@ import { entityCalls } from './entity.ts';
 import { TFGRID_ERRORS } from './errors.ts';
 import { tfgridEvents } from './events.ts';
 import { farmCalls } from './farm.ts';
+import type { NodeChangeHooks } from './hooks.ts';
 import { writeGenesis, type TfgridGenesis } from './genesis.ts';
 import { nodeCalls } from './node.ts';
 import { policyCalls } from './policies.ts';
@@ -16,9 +17,11 @@ import { termsCalls } from './terms.ts';
 import { twinCalls } from './twin.ts';
 
 export type { TfgridGenesis } from './genesis.ts';
+export type { NodeChangeHooks } from './hooks.ts';
 
-export function tfgridPallet(genesis: TfgridGenesis = {}): PalletDecl {
-  const calls = [...policyCalls, ...farmCalls, ...nodeCalls, ...certificationCalls, ...powerCalls, ...twinCalls, ...entityCalls, ...termsCalls];
+/** `hooks` plays tfchain's `T::NodeChanged`: the lead wires SmartContractModule's handlers in here. */
+export function tfgridPallet(genesis: TfgridGenesis = {}, hooks: NodeChangeHooks = {}): PalletDecl {
+  const calls = [...policyCalls, ...farmCalls, ...nodeCalls(hooks), ...certificationCalls, ...powerCalls(hooks), ...twinCalls, ...entityCalls, ...termsCalls];
   return {
     name: TFGRID,
     index: 25,

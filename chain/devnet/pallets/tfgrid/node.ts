@@ -4,6 +4,7 @@ import type { CallContext } from '../../runtime/context.ts';
 import type { CallArgs, CallDecl } from '../../runtime/pallet.ts';
 import { check, ensure, ensureBound, fail, flag, num, optBytesArg, signerTwinId, strictText, text, u32Arg } from './call-kit.ts';
 import { nodeToInput, publicConfigToInput, type InterfaceInfo, type LocationInfo, type NodeInfo, type PublicConfigInfo } from './model.ts';
+import type { NodeChangeHooks } from './hooks.ts';
 import { selectFarmingPolicy } from './policies.ts';
 import { connectionPrice, getFarm, getNode, getTwin, nodeIdOfTwin, nodesOfFarm, putNode, TFGRID } from './queries.ts';
 import { InterfaceInput, LocationInput, PublicConfig, Resources } from './types.ts';
@@ -47,7 +48,7 @@ function nodeFields(args: CallArgs): NodeFields {
   return { resources, location, interfaces, secureBoot: flag(args.secure_boot!), virtualized: flag(args.virtualized!), serialNumber };
 }
 
-function createNode(ctx: CallContext, args: CallArgs): void {
+function createNode(hooks: NodeChangeHooks, ctx: CallContext, args: CallArgs): void {
   const farmId = num(args.farm_id!);
   ensure(getFarm(ctx, farmId) !== null, 'FarmNotExists');
   const twinId = signerTwinId(ctx);
@@ -64,13 +65,14 @@ function createNode(ctx: CallContext, args: CallArgs): void {
   s.put('NodeID', [], id);
   s.put('NodeIdByTwinID', [twinId], id);
   s.put('NodesByFarmID', [farmId], [...nodesOfFarm(ctx, farmId), id]);
+  hooks.nodeChanged?.(ctx, null, node);
   ctx.deposit(TFGRID, 'NodeStored', nodeToInput(node));
 }
 
 const resourcesChanged = (a: NodeInfo['resources'], b: NodeInfo['resources']) =>
   a.hru !== b.hru || a.sru !== b.sru || a.cru !== b.cru || a.mru !== b.mru;
 
-function updateNode(ctx: CallContext, args: CallArgs): void {
+function updateNode(hooks: NodeChangeHooks, ctx: CallContext, args: CallArgs): void {
   const nodeId = num(args.node_id!);
   const node = getNode(ctx, nodeId) ?? fail('NodeNotExists');
   ensure(node.twinId === signerTwinId(ctx), 'NodeUpdateNotAuthorized');
@@ -89,6 +91,7 @@ function updateNode(ctx: CallContext, args: CallArgs): void {
   }
   const updated: NodeInfo = { ...node, ...fields, farmId, certification };
   putNode(ctx, updated);
+  hooks.nodeChanged?.(ctx, node, updated);
   ctx.deposit(TFGRID, 'NodeUpdated', nodeToInput(updated));
 }
 
@@ -121,39 +124,40 @@ function addNodePublicConfig(ctx: CallContext, args: CallArgs): void {
   ctx.deposit(TFGRID, 'NodePublicConfigStored', [nodeId, publicConfigToInput(publicConfig)]);
 }
 
-/** Removes a node from storage and its farm's list. */
-function removeNode(ctx: CallContext, node: NodeInfo): void {
+/** Removes a node from storage and its farm's list, after telling the hooks. */
+function removeNode(hooks: NodeChangeHooks, ctx: CallContext, node: NodeInfo): void {
   const s = ctx.store(TFGRID);
   s.put('NodesByFarmID', [node.farmId], nodesOfFarm(ctx, node.farmId).filter((id) => id !== node.id));
+  hooks.nodeDeleted?.(ctx, node);
   s.remove('Nodes', node.id);
   s.remove('NodeIdByTwinID', node.twinId);
   ctx.deposit(TFGRID, 'NodeDeleted', node.id);
 }
 
-function deleteNode(ctx: CallContext, args: CallArgs): void {
+function deleteNode(hooks: NodeChangeHooks, ctx: CallContext, args: CallArgs): void {
   const node = getNode(ctx, num(args.node_id!)) ?? fail('NodeNotExists');
   ensure(node.twinId === signerTwinId(ctx), 'NodeUpdateNotAuthorized');
   ensure(nodesOfFarm(ctx, node.farmId).includes(node.id), 'NodeNotExists');
-  removeNode(ctx, node);
+  removeNode(hooks, ctx, node);
 }
 
-function deleteNodeFarm(ctx: CallContext, args: CallArgs): void {
+function deleteNodeFarm(hooks: NodeChangeHooks, ctx: CallContext, args: CallArgs): void {
   const twinId = signerTwinId(ctx);
   const node = getNode(ctx, num(args.node_id!)) ?? fail('NodeNotExists');
   const farm = getFarm(ctx, node.farmId) ?? fail('FarmNotExists');
   ensure(farm.twinId === twinId, 'FarmerNotAuthorized');
-  removeNode(ctx, node);
+  removeNode(hooks, ctx, node);
 }
 
-export const nodeCalls: CallDecl[] = [
-  { name: 'create_node', index: 8, args: [u32Arg('farm_id'), ...nodeArgs], run: createNode },
+export const nodeCalls = (hooks: NodeChangeHooks): CallDecl[] => [
+  { name: 'create_node', index: 8, args: [u32Arg('farm_id'), ...nodeArgs], run: (ctx, a) => createNode(hooks, ctx, a) },
   // update_node is refunded (Pays::No) in tfchain.
-  { name: 'update_node', index: 9, args: [u32Arg('node_id'), u32Arg('farm_id'), ...nodeArgs], paysFee: false, run: updateNode },
+  { name: 'update_node', index: 9, args: [u32Arg('node_id'), u32Arg('farm_id'), ...nodeArgs], paysFee: false, run: (ctx, a) => updateNode(hooks, ctx, a) },
   {
     name: 'add_node_public_config', index: 12,
     args: [u32Arg('farm_id'), u32Arg('node_id'), ['public_config', option(PublicConfig), 'Option<PublicConfig>']],
     run: addNodePublicConfig,
   },
-  { name: 'delete_node', index: 13, args: [u32Arg('node_id')], run: deleteNode },
-  { name: 'delete_node_farm', index: 26, args: [u32Arg('node_id')], run: deleteNodeFarm },
+  { name: 'delete_node', index: 13, args: [u32Arg('node_id')], run: (ctx, a) => deleteNode(hooks, ctx, a) },
+  { name: 'delete_node_farm', index: 26, args: [u32Arg('node_id')], run: (ctx, a) => deleteNodeFarm(hooks, ctx, a) },
 ];

@@ -3,6 +3,7 @@ import { u64 } from '../../metadata/scale-info.ts';
 import type { CallContext } from '../../runtime/context.ts';
 import type { CallArgs, CallDecl } from '../../runtime/pallet.ts';
 import { ensure, fail, num, signerTwinId, u32Arg, variant } from './call-kit.ts';
+import type { NodeChangeHooks } from './hooks.ts';
 import type { PowerName, PowerStateValue } from './model.ts';
 import { getFarm, getNode, nodeIdOfTwin, nodePower, putNodePower, TFGRID } from './queries.ts';
 import { Power } from './types.ts';
@@ -23,12 +24,13 @@ function reportUptime(ctx: CallContext, uptime: bigint, hint: bigint): void {
 const sameState = (a: PowerStateValue, b: PowerStateValue): boolean =>
   a === 'Up' ? b === 'Up' : b !== 'Up' && a.Down === b.Down;
 
-function changePowerState(ctx: CallContext, args: CallArgs): void {
+function changePowerState(hooks: NodeChangeHooks, ctx: CallContext, args: CallArgs): void {
   const node = signerNode(ctx);
   const state: PowerStateValue = variant<PowerName>(args.power_state!) === 'Up' ? 'Up' : { Down: ctx.blockNumber };
   const power = nodePower(ctx, node.id);
   if (sameState(power.state, state)) return;
   putNodePower(ctx, node.id, { ...power, state });
+  hooks.nodePowerStateChanged?.(ctx, node);
   ctx.deposit(TFGRID, 'PowerStateChanged', { farmId: node.farmId, nodeId: node.id, powerState: state });
 }
 
@@ -56,12 +58,12 @@ function changePowerTarget(ctx: CallContext, args: CallArgs): void {
   ctx.deposit(TFGRID, 'PowerTargetChanged', { farmId: node.farmId, nodeId, powerTarget: target });
 }
 
-export const powerCalls: CallDecl[] = [
+export const powerCalls = (hooks: NodeChangeHooks): CallDecl[] => [
   {
     name: 'report_uptime', index: 11, args: [['uptime', u64, 'u64']], paysFee: false,
     run: (ctx, a) => reportUptime(ctx, (a.uptime as any).toBigInt(), BigInt(ctx.nowSeconds)),
   },
-  { name: 'change_power_state', index: 35, args: [['power_state', Power, 'Power']], paysFee: false, run: changePowerState },
+  { name: 'change_power_state', index: 35, args: [['power_state', Power, 'Power']], paysFee: false, run: (ctx, a) => changePowerState(hooks, ctx, a) },
   { name: 'change_power_target', index: 36, args: [u32Arg('node_id'), ['power_target', Power, 'Power']], run: changePowerTarget },
   {
     name: 'report_uptime_v2', index: 38, args: [['uptime', u64, 'u64'], ['timestamp_hint', u64, 'u64']], paysFee: false,
