@@ -74,7 +74,7 @@ export function zosInterfaces(): Array<{ name: string; mac: string; ips: string[
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     const usable = (addrs ?? []).filter((a) => !a.internal);
     if (!usable.length) continue;
-    return [{ name: 'zos', mac: usable[0]!.mac, ips: usable.map((a) => a.cidr ?? a.address).slice(0, 10) }];
+    return [{ name: 'zos', mac: usable[0]!.mac, ips: usable.map((a) => a.address).slice(0, 10) }];
   }
   return [];
 }

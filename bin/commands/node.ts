@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .option('--seed <hex>', 'ed25519 seed (32 bytes hex) instead of the one in the data dir')
     .option('--mnemonic <words>', 'mnemonic instead of a seed')
     .option('--activation-url <url>', 'activation service that funds a new account (POST {substrateAccountID})')
-    .option('--pool-size <size>', 'size of the default loop-device storage pool image', '20G')
+    .option('--pool-size <size>', 'size of the default storage pool image (a sparse file; tfchain needs >= 100 GiB SRU)', '128G')
     .option('--uptime-minutes <n>', 'minutes between uptime reports', '40')
     .action(async (raw) => {
       const parsed = optionsSchema.safeParse(raw);
@@ -51,7 +51,7 @@ export function register(program: Command): void {
       const node = new ZosNode({
         chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,
         activationUrl: o.activationUrl,
-        storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(o.poolSize ?? '20G') } }] },
+        storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(o.poolSize ?? '128G') } }] },
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
         log,
       });
