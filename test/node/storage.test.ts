@@ -75,6 +75,13 @@ test('storage pool: keepMounted leaves the pool attached and the next start adop
   assert.ok(await second.host.subvolumeInfo('v'));
   await second.host.close();
   assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
+
+  // release: true unmounts a keepMounted host (tests, decommissioning); close() after that is a no-op.
+  const third = await startHost(t, { dataDir, keepMounted: true });
+  await third.host.close();
+  assert.equal((await leftovers(dataDir)).mounts.length, 1);
+  await third.host.close({ release: true });
+  assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
 });
 
 test('storage pool: start re-mounts an image whose loop device is still attached', async (t) => {

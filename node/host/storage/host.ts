@@ -63,13 +63,14 @@ export class StorageHost implements VolumeStore, DiskStore {
   /**
    * Idempotent; waits for the running operation, then closes pools in reverse order.
    * If a pool could not be released (mount busy), calling close() again retries it.
+   * `release: true` unmounts and detaches even when configured with keepMounted.
    */
-  async close(): Promise<void> {
+  async close(opts: { release?: boolean } = {}): Promise<void> {
     this.#state = 'closed';
     await this.#queue.catch(() => undefined);
     const errors: unknown[] = [];
     for (const pool of [...this.pools].reverse()) {
-      await pool.close().catch((err: unknown) => errors.push(err));
+      await pool.close(opts).catch((err: unknown) => errors.push(err));
     }
     if (errors.length > 0) throw new AggregateError(errors, 'storage host: some pools did not close cleanly');
   }

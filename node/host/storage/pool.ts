@@ -47,8 +47,8 @@ export class BtrfsPool implements StoragePool {
   readonly label: string;
   #type: PoolType;
   #state: State = 'new';
-  /** Closed but still mounted/attached: close() has work left. */
-  #mustRelease = false;
+  /** Started successfully and not yet unmounted/detached by close(). */
+  #holding = false;
   /** Filesystem size in bytes, read at start (it only changes when start grows the image). */
   #size = 0;
   readonly #config: ImagePoolConfig | DevicePoolConfig;
@@ -110,6 +110,7 @@ export class BtrfsPool implements StoragePool {
       await this.ensureVdisksSubvolume(ro);
       this.#size = (await this.usage(ro)).deviceSize;
       this.#state = 'started';
+      this.#holding = true;
       this.#log.info({ devices, mountpoint: this.mountpoint, adopted: Boolean(mounted) }, 'pool started');
     } catch (err) {
       for (const step of undo.reverse()) {
@@ -140,16 +141,18 @@ export class BtrfsPool implements StoragePool {
     await run('chattr', ['+C', dir], ro);
   }
 
-  /** Idempotent. Unmounts and detaches this pool's loop devices unless keepMounted; the data stays on disk. */
-  async close(): Promise<void> {
-    if (this.#state === 'started' && !this.#keepMounted) this.#mustRelease = true;
+  /**
+   * Idempotent. Unmounts and detaches this pool's loop devices unless keepMounted; the data stays
+   * on disk. `release: true` unmounts even a keepMounted pool (tests, decommissioning).
+   */
+  async close(opts: { release?: boolean } = {}): Promise<void> {
     this.#state = 'closed';
-    if (!this.#mustRelease) return;
-    // A failed unmount (busy) leaves #mustRelease set so that calling close() again retries.
+    if (!this.#holding || !(opts.release ?? !this.#keepMounted)) return;
+    // A failed unmount (busy) leaves #holding set so that calling close() again retries.
     const ro: RunOptions = { log: this.#log };
     if (await mountAt(this.mountpoint)) await run('umount', [this.mountpoint], ro);
     if (this.image) await detachImage(this.image, ro);
-    this.#mustRelease = false;
+    this.#holding = false;
     this.#log.info('pool closed');
   }
 

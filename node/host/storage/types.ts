@@ -72,7 +72,7 @@ export interface StoragePool extends VolumeStore, DiskStore {
   readonly type: PoolType;
   readonly mountpoint: string;
   start(signal?: AbortSignal): Promise<void>;
-  close(): Promise<void>;
+  close(opts?: { release?: boolean }): Promise<void>;
   info(opts?: OpOptions): Promise<PoolInfo>;
 }
 
