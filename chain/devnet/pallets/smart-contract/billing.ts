@@ -2,9 +2,10 @@
  * The billing cycle, modelled on tfchain 2.9: each cycle the contract's cost since
  * its last bill is moved from the twin's free balance into its reserved balance
  * (ContractPaymentState.*Reserve). Every `distributionCycles` cycles, and when the
- * contract ends, the reserve is paid out: 50% to the farmer (the foundation for
- * name contracts), 40% to the pricing policy's foundation account, 10% to the
- * staking pool; the dedicated-node extra fee goes wholly to the farmer. Whatever
+ * contract ends, the reserve is paid out: the contract's solution providers take
+ * their share, then 50% goes to the farmer (the foundation for name contracts),
+ * 40% to the pricing policy's foundation account and 10% to the staking pool; the
+ * dedicated-node extra fee goes wholly to the farmer. Whatever
  * cannot be paid becomes an overdraft and starts the grace period; paying it off
  * ends the grace period; a grace period older than `gracePeriodBlocks` deletes
  * the contract (OutOfFunds).
@@ -16,6 +17,7 @@ import {
   applyDiscount, discountFor, extraFeeCost, ipCost, nameCost, rentCost, resourcesCost, usdToTft, type DiscountName,
 } from './cost.ts';
 import { deactivate, fail, removeContract } from './lifecycle.ts';
+import { providerShares } from './providers.ts';
 import {
   activeNodeContractIds, activeRentContractFor, billingFrequency, contractsToBillAt, dedicatedNodeExtraFee, getBillingInfo, getContract, getPaymentState,
   putBillingInfo, putContract, putPaymentState, usedResources,
@@ -98,11 +100,18 @@ function distribute(ctx: HookContext, cfg: BillingConfig, contract: ContractValu
   const node = t.kind === 'NameContract' ? null : getNode(ctx, t.nodeId);
   const farm = node && getFarm(ctx, node.farmId);
   const farmer = (farm && twinAccount(ctx, farm.twinId)) ?? policy.foundationAccount;
-  const farmerShare = (ps.standardReserve * 50n) / 100n;
-  const stakingShare = (ps.standardReserve * 10n) / 100n;
+  // Solution providers take their share first; the rest is split 50/10/40.
+  let rest = ps.standardReserve;
+  for (const p of providerShares(ctx, contract.solutionProviderId)) {
+    const share = (ps.standardReserve * BigInt(p.take)) / 100n;
+    credit(ctx, p.who, share);
+    rest -= share;
+  }
+  const farmerShare = (rest * 50n) / 100n;
+  const stakingShare = (rest * 10n) / 100n;
   credit(ctx, farmer, farmerShare + ps.additionalReserve);
   credit(ctx, cfg.stakingPoolAccount ?? policy.foundationAccount, stakingShare);
-  credit(ctx, policy.foundationAccount, ps.standardReserve - farmerShare - stakingShare);
+  credit(ctx, policy.foundationAccount, rest - farmerShare - stakingShare);
   ctx.deposit(PALLET, 'RewardDistributed', {
     contractId: contract.contractId, standardRewards: ps.standardReserve, additionalRewards: ps.additionalReserve,
   });

@@ -8,6 +8,7 @@ import { fail } from './lifecycle.ts';
 import { createNameContract } from './name-contract.ts';
 import { createNodeContract, updateNodeContract } from './node-contract.ts';
 import { createRentContract, setDedicatedNodeExtraFee } from './rent-contract.ts';
+import { approveSolutionProvider, attachSolutionProviderId, changeBillingFrequency, createSolutionProvider } from './providers.ts';
 import { addNruReports, reportContractResources } from './reports.ts';
 import { activeNodeContractIds, getContract } from './storage.ts';
 import { twinAccount } from './tfgrid.ts';
@@ -48,8 +49,12 @@ export function smartContractCalls(cfg: BillingConfig): CallDecl[] {
     {
       name: 'create_solution_provider', index: 8,
       args: [['description', bytes, 'Vec<u8>'], ['link', bytes, 'Vec<u8>'], ['providers', seq(Provider), 'Vec<types::Provider<T::AccountId>>']],
+      run: createSolutionProvider,
     },
-    { name: 'approve_solution_provider', index: 9, args: [['solution_provider_id', u64, 'u64'], ['approve', bool, 'bool']], root: true },
+    {
+      name: 'approve_solution_provider', index: 9, args: [['solution_provider_id', u64, 'u64'], ['approve', bool, 'bool']], root: true,
+      run: approveSolutionProvider,
+    },
     {
       name: 'bill_contract_for_block', index: 10, args: [contractId],
       run: (ctx, a) => {
@@ -67,8 +72,8 @@ export function smartContractCalls(cfg: BillingConfig): CallDecl[] {
       name: 'service_contract_bill', index: 17,
       args: [serviceContractId, ['variable_amount', u64, 'u64'], ['metadata', bytes, 'Vec<u8>']],
     },
-    { name: 'change_billing_frequency', index: 18, args: [['frequency', u64, 'u64']], root: true },
-    { name: 'attach_solution_provider_id', index: 19, args: [contractId, ['solution_provider_id', u64, 'u64']] },
+    { name: 'change_billing_frequency', index: 18, args: [['frequency', u64, 'u64']], root: true, run: changeBillingFrequency },
+    { name: 'attach_solution_provider_id', index: 19, args: [contractId, ['solution_provider_id', u64, 'u64']], run: attachSolutionProviderId },
     { name: 'set_dedicated_node_extra_fee', index: 20, args: [['node_id', u32, 'u32'], ['extra_fee', u64, 'u64']], run: setDedicatedNodeExtraFee },
     {
       name: 'cancel_contract_collective', index: 21, args: [contractId], root: true,
