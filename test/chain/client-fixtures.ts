@@ -39,7 +39,7 @@ export interface DevnetLike {
   close(): Promise<void>;
 }
 export interface DevnetModule {
-  Devnet: new (opts: { port: number }) => DevnetLike;
+  Devnet: new (opts: { port: number; dataDir?: string }) => DevnetLike;
 }
 
 export const DEVNET_PATH = fileURLToPath(new URL('../../chain/devnet/devnet.ts', import.meta.url));
