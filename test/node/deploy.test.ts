@@ -1,0 +1,92 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGrid, type Grid, type GridUser, type NodeProcess, waitFor } from '../helpers/grid.ts';
+import { requireHost } from '../helpers/host.ts';
+import { diskDeployment, fileSize, GiB, MiB, quotaOf, rmb, signed, vdiskPath, volumePath, waitStates, withContract } from '../helpers/deployments.ts';
+import { hashHex, type Deployment } from '../../node/model/index.ts';
+
+let grid: Grid;
+let node: NodeProcess;
+let user: GridUser;
+
+before(async () => {
+  grid = await startGrid();
+  node = await grid.startNode();
+  user = await grid.user();
+});
+after(async () => grid?.close());
+
+test('deploy: a signed zmount+volume deployment reaches ok, with the disk and quota on the host', async (t) => {
+  if (!requireHost(t, process.getuid?.() === 0, 'needs root for btrfs/loop devices')) return;
+  const dl = await withContract(user, node.nodeId, (id) => diskDeployment(user, id));
+  assert.equal(await rmb(user, node.twinId, 'zos.deployment.deploy', dl), null);
+  const got = await waitStates(user, node.twinId, dl.contract_id, (s) => s.disk === 'ok' && s.vol === 'ok', 'workloads ok');
+  const disk = got.workloads.find((w) => w.name === 'disk')!;
+  const wlid = `${user.twinId}-${dl.contract_id}-disk`;
+  assert.deepEqual(disk.result.data, { volume_id: wlid });
+  assert.equal(await fileSize(vdiskPath(node.dataDir, wlid)), 1 * GiB);
+  assert.equal(await quotaOf(volumePath(node.dataDir, `${user.twinId}-${dl.contract_id}-vol`)), 256 * MiB);
+
+  // update: grow the disk and the volume (version 1), with the contract hash updated first
+  const next = signed(user, {
+    ...got,
+    version: 1,
+    workloads: got.workloads.map((w) => ({ ...w, version: 1, data: { size: w.name === 'disk' ? 2 * GiB : 512 * MiB } })),
+  } as Deployment);
+  await user.account.updateNodeContract(dl.contract_id, hashHex(next), '');
+  assert.equal(await rmb(user, node.twinId, 'zos.deployment.update', next), null);
+  await waitFor(async () => (await fileSize(vdiskPath(node.dataDir, wlid))) === 2 * GiB, 'disk grown to 2 GiB', 60_000);
+  await waitFor(async () => (await quotaOf(volumePath(node.dataDir, `${user.twinId}-${dl.contract_id}-vol`))) === 512 * MiB, 'quota grown', 60_000);
+  const updated = await waitStates(user, node.twinId, dl.contract_id, (s) => s.disk === 'ok' && s.vol === 'ok', 'ok after update');
+  assert.equal(updated.version, 1);
+
+  // cancel on chain: the node deprovisions, files gone, log says deleted
+  await user.account.cancelContract(dl.contract_id);
+  await waitFor(async () => (await fileSize(vdiskPath(node.dataDir, wlid))) === null, 'vdisk removed', 60_000);
+  const changes = await rmb<Array<{ name: string; result: { state: string } }>>(user, node.twinId, 'zos.deployment.changes', { contract_id: dl.contract_id });
+  assert.deepEqual(changes.filter((c) => c.result.state === 'deleted').map((c) => c.name).sort(), ['disk', 'vol']);
+  assert.equal(await quotaOf(volumePath(node.dataDir, `${user.twinId}-${dl.contract_id}-vol`)), null);
+});
+
+test('deploy: a contract with another hash turns every workload to error', async () => {
+  const dl = diskDeployment(user, 0);
+  const contract = await user.account.createNodeContract({ nodeId: node.nodeId, hash: 'f'.repeat(32), data: '' });
+  const real = diskDeployment(user, contract.contractId);
+  assert.notEqual(hashHex(real), hashHex(dl).replace(/./g, 'f'));
+  await rmb(user, node.twinId, 'zos.deployment.deploy', real);
+  const got = await waitStates(user, node.twinId, real.contract_id, (s) => s.disk === 'error' && s.vol === 'error', 'workloads error');
+  assert.ok(got.workloads.every((w) => w.result.message === 'contract hash does not match deployment hash'));
+});
+
+test('deploy: bad input gets zos errors and changes nothing', async () => {
+  const dl = await withContract(user, node.nodeId, (id) => diskDeployment(user, id));
+  const expectError = async (payload: unknown, re: RegExp, cmd = 'zos.deployment.deploy') =>
+    assert.rejects(rmb(user, node.twinId, cmd, payload), (e: Error) => {
+      assert.match(e.message, re);
+      return true;
+    });
+  await expectError({ nonsense: true }, /invalid|required/i);
+  await expectError({ ...dl, twin_id: dl.twin_id + 1000 }, /twin id mismatch/);
+  await expectError({ ...dl, signature_requirement: { ...dl.signature_requirement, signatures: [] } }, /missing required signature/);
+  await expectError(signed(user, { ...dl, version: 3 } as Deployment), /expected version to be 0/);
+  await expectError({ ...dl, workloads: [{ ...dl.workloads[0]!, type: 'nosuchtype' }] }, /invalid reservation type/);
+  await expectError({ ...dl, workloads: [{ ...dl.workloads[0]!, name: 'bad name!' }] }, /name/i);
+  await expectError({ contract_id: dl.contract_id }, /deletion over the api is disabled/, 'zos.deployment.delete');
+  await expectError({}, /function is not found/, 'zos.nosuch.command');
+  await expectError({ contract_id: 999999 }, /deployment not found/, 'zos.deployment.get');
+  // nothing was stored for this contract by any of the rejected requests
+  await expectError({ contract_id: dl.contract_id }, /deployment not found/, 'zos.deployment.get');
+  // the valid one still deploys, and a second deploy of it answers exists
+  await rmb(user, node.twinId, 'zos.deployment.deploy', dl);
+  await expectError(dl, /exists/);
+  await waitStates(user, node.twinId, dl.contract_id, (s) => s.disk === 'ok' && s.vol === 'ok', 'ok');
+});
+
+test('deploy: another twin cannot read or update a deployment', async () => {
+  const other = await grid.user();
+  const list = await rmb<Deployment[]>(other, node.twinId, 'zos.deployment.list');
+  assert.deepEqual(list, []);
+  const mine = await rmb<Deployment[]>(user, node.twinId, 'zos.deployment.list');
+  assert.ok(mine.length >= 1);
+  await assert.rejects(rmb(other, node.twinId, 'zos.deployment.get', { contract_id: mine[0]!.contract_id }), /deployment not found/);
+});
