@@ -179,8 +179,6 @@ const pubConfigFromJson = (p: any): PublicConfigInfo | null =>
         domain: optText(p.domain),
       };
 
-export const publicConfigFromCodec = (c: Codec): PublicConfigInfo | null => pubConfigFromJson(c.toJSON());
-
 export function nodeFromCodec(c: Codec): NodeInfo {
   const j = c.toJSON() as any;
   const l = j.location;
@@ -249,8 +247,6 @@ export const nodeToInput = (n: NodeInfo) => ({
   interfaces: n.interfaces.map((i) => ({ name: bytesOf(i.name), mac: bytesOf(i.mac), ips: i.ips.map(bytesOf) })),
   serialNumber: optBytes(n.serialNumber),
 });
-
-export const nodePowerToInput = (p: NodePowerInfo) => p;
 
 export const farmingPolicyToInput = (p: FarmingPolicyInfo) => ({ ...p, name: bytesOf(p.name) });
 export const pricingPolicyToInput = (p: PricingPolicyInfo) => ({ ...p, name: bytesOf(p.name) });

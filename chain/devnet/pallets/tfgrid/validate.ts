@@ -54,7 +54,7 @@ export function checkFarmName(name: string): TfgridError | null {
 // ---- IPv4 ----
 
 /** Dotted-quad IPv4 as an unsigned 32-bit number, or null. */
-export function parseIp4(s: string): number | null {
+function parseIp4(s: string): number | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   if (!m) return null;
   const octets = m.slice(1).map(Number);
@@ -62,7 +62,7 @@ export function parseIp4(s: string): number | null {
   return ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
 }
 
-export function parseCidr4(s: string): { addr: number; prefix: number } | null {
+function parseCidr4(s: string): { addr: number; prefix: number } | null {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(s);
   if (!m) return null;
   const addr = parseIp4(m[1]!);
@@ -81,8 +81,8 @@ const NON_PUBLIC_4 = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24',
   '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '240.0.0.0/4',
 ];
-export const isPublicIp4 = (a: number): boolean => !NON_PUBLIC_4.some((n) => in4(a, n));
-export const isUnicastIp4 = (a: number): boolean => !in4(a, '224.0.0.0/4') && a !== 0xffffffff;
+const isPublicIp4 = (a: number): boolean => !NON_PUBLIC_4.some((n) => in4(a, n));
+const isUnicastIp4 = (a: number): boolean => !in4(a, '224.0.0.0/4') && a !== 0xffffffff;
 
 /** A public IPv4 CIDR and a public gateway inside it (not the network address). */
 export function isValidIp4Config(ip: string, gw: string): boolean {
