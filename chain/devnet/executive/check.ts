@@ -106,11 +106,7 @@ export function checkExtrinsic(runtime: Runtime, chain: ChainView, bytes: Uint8A
   const sig = multi.inner.toU8a() as Uint8Array;
   if (!verifySignature(multi.type, sig, signedPayload(runtime, xt, chain.genesisHash, birthHash), who)) {
     // A mortal tx signed in an earlier period of its era has expired: report it as outdated.
-    if (xt.era.isMortalEra) {
-      const period = Number(xt.era.asMortalEra.period);
-      const older = chain.hashOf(Number(xt.era.asMortalEra.birth(current)) - period);
-      if (older && verifySignature(multi.type, sig, signedPayload(runtime, xt, chain.genesisHash, older), who)) throw invalidTx('Stale');
-    }
+    if (xt.era.isMortalEra && isExpired(runtime, xt, chain, current, sig, multi.type, who)) throw invalidTx('Stale');
     throw invalidTx('BadProof');
   }
 
@@ -135,6 +131,17 @@ export function checkExtrinsic(runtime: Runtime, chain: ChainView, bytes: Uint8A
     death,
     future: nonce > acc.nonce,
   };
+}
+
+/** Whether the signature verifies against an earlier period's birth block (a few periods back). */
+function isExpired(runtime: Runtime, xt: Extrinsic, chain: ChainView, current: number, sig: Uint8Array, kind: string, who: Uint8Array): boolean {
+  const era = xt.era.asMortalEra;
+  const period = Number(era.period);
+  for (let i = 1, birth = Number(era.birth(current)) - period; i <= 8 && birth >= 0; i++, birth -= period) {
+    const hash = chain.hashOf(birth);
+    if (hash && verifySignature(kind, sig, signedPayload(runtime, xt, chain.genesisHash, hash), who)) return true;
+  }
+  return false;
 }
 
 /** Fees are withdrawn keep-alive; an account that does not exist cannot even pay a zero fee. */

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { createLogger } from '../../lib/log.ts';
+import { Devnet } from '../../chain/devnet/index.ts';
+
+const optionsSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(0).max(65535),
+    dataDir: z.string().min(1).optional(),
+    blockMs: z.coerce.number().int().min(100).optional(),
+  })
+  .strict();
+
+/** `zos devnet`: a local tfchain-compatible chain; prints `ready ws://HOST:PORT` once it accepts connections. */
+export function register(program: Command): void {
+  program
+    .command('devnet')
+    .description('run a local tfchain-compatible development chain (JSON-RPC over WebSocket and HTTP)')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port (0 = any free port)', '9944')
+    .option('--data-dir <dir>', 'keep the chain in this directory (memory only when absent)')
+    .option('--block-ms <ms>', 'also produce a block every N ms, even when idle')
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        program.error(`invalid devnet options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      }
+      const opts = parsed.data!;
+      const log = createLogger({ name: 'devnet' });
+      const devnet = new Devnet({ host: opts.host, port: opts.port, dataDir: opts.dataDir, blockMs: opts.blockMs, logger: log });
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping devnet');
+        devnet.close().then(
+          () => process.exit(0),
+          (err) => {
+            log.error({ err }, 'devnet did not close cleanly');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      try {
+        const url = await devnet.start();
+        process.stdout.write(`ready ${url}\n`);
+      } catch (err) {
+        log.error({ err }, 'devnet failed to start');
+        await devnet.close();
+        process.exitCode = 1;
+      }
+    });
+}
