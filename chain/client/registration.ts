@@ -70,7 +70,8 @@ export interface TwinSpec {
 
 /** Creates this account's twin, or updates it when relay or pk differ. */
 export async function ensureTwin(ctx: TxContext, spec: TwinSpec): Promise<{ twinId: number; change: Ensured }> {
-  const relay = spec.relay === null ? null : typeof spec.relay === 'string' ? spec.relay : relayHostList(spec.relay);
+  const formatted = spec.relay === null ? null : typeof spec.relay === 'string' ? spec.relay : relayHostList(spec.relay);
+  const relay = formatted === '' ? null : formatted; // no relays: unset, not an empty (invalid) relay
   const relayArg = relay === null ? null : bytesArg(relay);
   const pkArg = spec.pk === null ? null : bytesArg(spec.pk);
   const existing = await twinIdByAccount(ctx.api, ctx.pair.address);
@@ -79,8 +80,8 @@ export async function ensureTwin(ctx: TxContext, spec: TwinSpec): Promise<{ twin
     return { twinId: await accountTwinId(ctx), change: 'created' };
   }
   const current = await twin(ctx.api, existing);
-  const samePk = current?.pk === null || current?.pk === undefined ? spec.pk === null : spec.pk !== null && u8aEq(current.pk, spec.pk);
-  if (current && current.relay === relay && samePk) return { twinId: existing, change: 'unchanged' };
+  const samePk = (a: Uint8Array | null, b: Uint8Array | null) => (a === null || b === null ? a === b : u8aEq(a, b));
+  if (current && current.relay === relay && samePk(current.pk, spec.pk)) return { twinId: existing, change: 'unchanged' };
   await send(ctx, ctx.api.tx.tfgridModule.updateTwin(relayArg, pkArg));
   return { twinId: existing, change: 'updated' };
 }
