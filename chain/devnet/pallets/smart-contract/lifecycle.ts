@@ -4,7 +4,7 @@
  */
 import type { CallContext, HookContext } from '../../runtime/context.ts';
 import {
-  activeRentContractFor, addActiveNodeContract, nextContractId, putBillingInfo, putContract, putPaymentState, removeActiveNodeContract,
+  activeRentContractFor, addActiveNodeContract, contractIdByNodeAndHash, nextContractId, putBillingInfo, putContract, putPaymentState, removeActiveNodeContract,
   scheduleBilling, unscheduleBilling, encodeContract,
 } from './storage.ts';
 import { getFarm, getNode, putFarmPublicIps, twinIdOf } from './tfgrid.ts';
@@ -102,7 +102,7 @@ export function removeContract(ctx: HookContext, contract: ContractValue): void 
   deactivate(ctx, contract);
   if (t.kind === 'NodeContract') {
     freeIps(ctx, contract);
-    if (s.has('ContractIDByNodeIDAndHash', t.nodeId, t.deploymentHash)) s.remove('ContractIDByNodeIDAndHash', t.nodeId, t.deploymentHash);
+    if (contractIdByNodeAndHash(ctx, t.nodeId, t.deploymentHash) === id) s.remove('ContractIDByNodeIDAndHash', t.nodeId, t.deploymentHash);
     s.remove('NodeContractResources', id);
     ctx.deposit(PALLET, 'NodeContractCanceled', { contractId: id, nodeId: t.nodeId, twinId: contract.twinId });
   } else if (t.kind === 'NameContract') {
