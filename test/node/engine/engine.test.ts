@@ -1,0 +1,222 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { systemClock } from '../../../lib/clock.ts';
+import { silentLogger } from '../../../lib/log.ts';
+import type { NodeChain, NodeContractInfo } from '../../../node/chain-port.ts';
+import { ContractEvents } from '../../../node/engine/contract-events.ts';
+import { Deployments } from '../../../node/engine/deployments.ts';
+import { Engine } from '../../../node/engine/engine.ts';
+import { Provisioner } from '../../../node/engine/provisioner.ts';
+import { JobQueue } from '../../../node/engine/queue.ts';
+import { DeploymentStore } from '../../../node/engine/store.ts';
+import { hashHex, sign, type Deployment } from '../../../node/model/index.ts';
+import { NoActionNeeded, type Primitive } from '../../../node/primitives/types.ts';
+import { openDb, tempDbPath } from './engine-db.testing.ts';
+
+await cryptoWaitReady();
+const pair = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
+const TWIN = 7;
+const NODE = 3;
+const GiB = 2 ** 30;
+
+/** Chain state as a table (contracts by id); the engine reads it through the NodeChain port. */
+class ChainTable implements NodeChain {
+  contracts = new Map<number, NodeContractInfo>();
+  down = false;
+  async nodeContract(id: number) {
+    if (this.down) throw new Error('chain unreachable');
+    return this.contracts.get(id) ?? null;
+  }
+  async activeNodeContracts(node: number) {
+    return [...this.contracts.values()].filter((c) => c.nodeId === node && c.state !== 'Deleted').map((c) => c.contractId);
+  }
+  async activeRentContractForNode() {
+    return null;
+  }
+  async twinAccountId(twin: number) {
+    return twin === TWIN ? pair.publicKey : null;
+  }
+  async farmTwinId() {
+    return 1;
+  }
+  async reportUptime() {}
+  async reportContractResources() {}
+  async addNruReports() {}
+}
+
+/** A primitive that keeps its "host objects" in a map, so engine semantics can be checked without a host. */
+function tablePrimitive(type: string, objects: Map<string, number>, calls: string[]): Primitive<{ size: number }, { id: string }> {
+  return {
+    type,
+    async provision(ctx, c) {
+      calls.push(`provision ${ctx.workload.name}`);
+      if (objects.get(ctx.workload.id) === c.size) throw new NoActionNeeded({ id: ctx.workload.id });
+      objects.set(ctx.workload.id, c.size);
+      return { id: ctx.workload.id };
+    },
+    async deprovision(ctx) {
+      calls.push(`deprovision ${ctx.workload.name}`);
+      objects.delete(ctx.workload.id);
+    },
+    async update(ctx, c) {
+      calls.push(`update ${ctx.workload.name}`);
+      objects.set(ctx.workload.id, c.size);
+      return { id: ctx.workload.id };
+    },
+    async pause(ctx) {
+      calls.push(`pause ${ctx.workload.name}`);
+    },
+    async resume(ctx) {
+      calls.push(`resume ${ctx.workload.name}`);
+    },
+  };
+}
+
+function deployment(contract: number, version: number, sizes: Record<string, number>): Deployment {
+  const dl = {
+    version, twin_id: TWIN, contract_id: contract, metadata: '', description: '', expiration: 0,
+    signature_requirement: { requests: [{ twin_id: TWIN, required: true, weight: 1 }], weight_required: 1, signatures: [], signature_style: '' },
+    workloads: Object.entries(sizes).map(([name, size]) => ({ version, name, type: 'volume', data: { size }, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } })),
+  } as Deployment;
+  return sign(dl, TWIN, pair);
+}
+
+function setup(t: TestContext, memory = 64 * GiB) {
+  const db = openDb(t, tempDbPath(t));
+  const store = new DeploymentStore(db);
+  const queue = new JobQueue(db, { pollMs: 20 });
+  const chain = new ChainTable();
+  const objects = new Map<string, number>();
+  const calls: string[] = [];
+  const engine = new Engine({
+    store, queue, chain, nodeId: NODE, clock: systemClock, log: silentLogger(),
+    provisioner: new Provisioner({ volume: tablePrimitive('volume', objects, calls) }, systemClock, silentLogger()),
+    capacity: { totalMru: memory, reservedMru: 2 * GiB, totalSru: 100 * GiB, reservedSru: 5 * GiB, availableMemory: () => memory },
+  });
+  t.after(() => engine.close());
+  const api = new Deployments(db, store, queue, chain);
+  const contract = (id: number, dl: Deployment, state: NodeContractInfo['state'] = 'Created') =>
+    chain.contracts.set(id, { contractId: id, twinId: TWIN, state, nodeId: NODE, deploymentHash: hashHex(dl), publicIps: 0, publicIpsList: [] });
+  const settled = async () => {
+    for (let i = 0; i < 400 && queue.size() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(queue.size(), 0, 'queue drained');
+  };
+  const states = (id: number) => Object.fromEntries(store.get(TWIN, id).workloads.map((w) => [w.name, w.result.state]));
+  return { db, store, queue, chain, objects, calls, engine, api, contract, settled, states };
+}
+
+test('engine: update adds, removes and updates workloads by name and version', async (t) => {
+  const g = setup(t);
+  const v0 = deployment(1, 0, { a: GiB, b: GiB });
+  g.contract(1, v0);
+  g.engine.start();
+  await g.api.deploy(TWIN, v0);
+  await g.settled();
+  assert.deepEqual(g.states(1), { a: 'ok', b: 'ok' });
+  const v1 = deployment(1, 1, { a: 2 * GiB, c: GiB }); // a updated, b removed, c added
+  g.contract(1, v1);
+  await g.api.update(TWIN, v1);
+  await g.settled();
+  assert.deepEqual(g.states(1), { a: 'ok', c: 'ok' });
+  assert.deepEqual([...g.objects].sort(), [[`${TWIN}-1-a`, 2 * GiB], [`${TWIN}-1-c`, GiB]]);
+  assert.deepEqual(g.calls.slice(2), ['deprovision b', 'provision c', 'update a']);
+});
+
+test('engine: an update whose hash is not on the contract marks workloads error and keeps the host as it was', async (t) => {
+  const g = setup(t);
+  const v0 = deployment(2, 0, { a: GiB });
+  g.contract(2, v0);
+  g.engine.start();
+  await g.api.deploy(TWIN, v0);
+  await g.settled();
+  await g.api.update(TWIN, deployment(2, 1, { a: 3 * GiB })); // contract still holds v0's hash
+  await g.settled();
+  assert.deepEqual(g.states(2), { a: 'error' });
+  assert.equal(g.store.get(TWIN, 2).workloads[0]!.result.message, 'contract hash does not match deployment hash');
+  assert.equal(g.objects.get(`${TWIN}-2-a`), GiB);
+});
+
+test('engine: a contract of another node is refused with zos text', async (t) => {
+  const g = setup(t);
+  const v0 = deployment(3, 0, { a: GiB });
+  g.contract(3, v0);
+  g.chain.contracts.get(3)!.nodeId = NODE + 1;
+  g.engine.start();
+  await g.api.deploy(TWIN, v0);
+  await g.settled();
+  assert.deepEqual(g.states(3), { a: 'error' });
+  assert.equal(g.store.get(TWIN, 3).workloads[0]!.result.message, 'invalid node address in contract');
+  assert.equal(g.objects.size, 0);
+});
+
+test('engine: grace period pauses, its end resumes, cancel deprovisions (events and sync)', async (t) => {
+  const g = setup(t);
+  const v0 = deployment(4, 0, { a: GiB });
+  g.contract(4, v0);
+  g.engine.start();
+  await g.api.deploy(TWIN, v0);
+  await g.settled();
+  const events = new ContractEvents(g.store, g.queue, g.chain, NODE, silentLogger());
+  events.handle({ kind: 'grace-started', contractId: 4, nodeId: NODE, twinId: TWIN });
+  await g.settled();
+  assert.deepEqual(g.states(4), { a: 'paused' });
+  events.handle({ kind: 'grace-ended', contractId: 4, nodeId: NODE, twinId: TWIN });
+  await g.settled();
+  assert.deepEqual(g.states(4), { a: 'ok' });
+  // a missed grace event is caught by the periodic sync
+  g.chain.contracts.get(4)!.state = 'GracePeriod';
+  assert.deepEqual(await events.sync(), { deprovisioned: 0, paused: 1, resumed: 0 });
+  await g.settled();
+  assert.deepEqual(g.states(4), { a: 'paused' });
+  // a contract gone from the chain is deprovisioned by the sync
+  g.chain.contracts.delete(4);
+  assert.deepEqual(await events.sync(), { deprovisioned: 1, paused: 0, resumed: 0 });
+  await g.settled();
+  assert.deepEqual(g.store.get(TWIN, 4).workloads, []);
+  assert.equal(g.store.changes(TWIN, 4).at(-1)!.result.message, 'contract not active on chain');
+  assert.equal(g.objects.size, 0);
+});
+
+test('engine: a chain outage keeps the job and retries it; nothing is marked error', async (t) => {
+  const g = setup(t);
+  const v0 = deployment(5, 0, { a: GiB });
+  g.contract(5, v0);
+  g.chain.down = true;
+  g.engine.start();
+  await g.api.deploy(TWIN, v0);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(g.queue.size(), 1, 'job still queued while the chain is down');
+  assert.deepEqual(g.states(5), { a: 'init' });
+  g.chain.down = false;
+  await g.settled();
+  assert.deepEqual(g.states(5), { a: 'ok' });
+});
+
+test('engine: admission refuses a workload that does not fit in memory or disk', async (t) => {
+  const g = setup(t);
+  const big = deployment(6, 0, { huge: 200 * GiB });
+  g.contract(6, big);
+  g.engine.start();
+  await g.api.deploy(TWIN, big);
+  await g.settled();
+  assert.deepEqual(g.states(6), { huge: 'error' });
+  assert.match(g.store.get(TWIN, 6).workloads[0]!.result.message, /cannot fulfil required storage size/);
+  assert.equal(g.objects.size, 0);
+});
+
+test('engine: after a restart stored deployments are replayed without losing pending jobs', async (t) => {
+  const g = setup(t);
+  const v0 = deployment(7, 0, { a: GiB });
+  g.contract(7, v0);
+  await g.api.deploy(TWIN, v0); // engine not started: job pending
+  assert.equal(g.engine.replayStored(), 0, 'a deployment with a pending job is not replayed twice');
+  g.engine.start();
+  await g.settled();
+  g.objects.clear(); // the host lost everything (reboot)
+  assert.equal(g.engine.replayStored(), 1);
+  await g.settled();
+  assert.equal(g.objects.get(`${TWIN}-7-a`), GiB);
+  assert.deepEqual(g.states(7), { a: 'ok' });
+});
