@@ -1,6 +1,6 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { u8aEq, u8aToString } from '@polkadot/util';
+import { stringToU8a, u8aEq, u8aToHex, u8aToString } from '@polkadot/util';
 import type { Twin, TwinDirectory } from './twins.ts';
 
 /**
@@ -58,13 +58,16 @@ function decodeChainTwin(t: ChainTwin): Twin {
 }
 
 /**
- * The twin `relay` value for a set of relay URLs or hosts: hosts only (with port when given,
- * as Go's url.Host), sorted, de-duplicated, joined by "_". Never a mangled "ws:/host".
+ * The twin `relay` value for relay URLs or hostnames: hostnames only (as rmb-peer's
+ * url.domain(); tfchain accepts only [A-Za-z0-9_-.] so no port or scheme), sorted,
+ * de-duplicated, joined by "_". Never a mangled "ws:/host".
  */
 export function relayField(relays: string[]): string {
   const hosts = relays.map((r) => {
-    const host = r.includes('://') ? new URL(r).host : r.replace(/\/+$/, '');
-    if (!host || /[/_\s]/.test(host)) throw new ChainTwinError('ERR_CHAIN_TX', `invalid relay host: ${JSON.stringify(r)}`);
+    const host = r.includes('://') ? new URL(r).hostname : r.replace(/\/+$/, '');
+    if (!/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(host)) {
+      throw new ChainTwinError('ERR_CHAIN_TX', `invalid relay host: ${JSON.stringify(r)}`);
+    }
     return host;
   });
   return [...new Set(hosts)].sort().join('_');
@@ -85,7 +88,8 @@ export class TwinPublisher {
     const current = await new ChainTwinDirectory(this.api).getTwin(twinId);
     if (!current) throw new ChainTwinError('ERR_TWIN_MISSING', `twin ${twinId} not found on chain`);
     if (current.relay === relay && current.pk && u8aEq(current.pk, pk)) return false;
-    const tx = this.api.tx.tfgridModule!.updateTwin!(new TextEncoder().encode(relay), pk);
+    // Hex strings: a Uint8Array would be taken as an already SCALE-encoded Option.
+    const tx = this.api.tx.tfgridModule!.updateTwin!(u8aToHex(stringToU8a(relay)), u8aToHex(pk));
     await new Promise<void>((resolve, reject) => {
       let unsub: (() => void) | undefined;
       let finished = false;

@@ -26,6 +26,8 @@ export interface RelayPeerOptions {
   twinId: number;
   /** ws:// or wss:// relay URLs. */
   relays: string[];
+  /** Public relay hostnames for the signed `relays` field; default: the hostnames of `relays`. */
+  relayHosts?: string[];
   twins: TwinDirectory;
   /** Session id (JWT `sid`); omitted = the None session that nodes use. */
   sid?: string;
@@ -91,7 +93,7 @@ export class RelayPeer {
       identity: opts.identity,
       twinId: opts.twinId,
       sid: opts.sid,
-      relayHosts: relayField(opts.relays).split('_'),
+      relayHosts: relayField(opts.relayHosts ?? opts.relays).split('_'),
       encrypt: opts.encrypt ?? true,
       keys: new SharedKeyCache(opts.identity.secpSecret),
     };

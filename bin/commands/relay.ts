@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { createLogger } from '../../lib/log.ts';
+import { ChainTwinDirectory } from '../../relay-client/chain-twins.ts';
+import { CachedTwinDirectory } from '../../relay-client/twins.ts';
+import { RelayServer } from '../../relay/server.ts';
+
+const optionsSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.coerce.number().int().min(0).max(65535),
+    chain: z.string().regex(/^wss?:\/\//, 'must be a ws:// or wss:// URL'),
+    domain: z.array(z.string().min(1).regex(/^[^\s/_]+$/, 'a host name (with :port), no scheme or path')).min(1),
+    dataDir: z.string().min(1).optional(),
+    redis: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    limit: z.array(z.coerce.number().int().positive()).length(2, 'takes COUNT SIZE').optional(),
+    maxMessageSize: z.coerce.number().int().min(1024).optional(),
+  })
+  .strict()
+  .refine((o) => !o.tlsCert === !o.tlsKey, '--tls-cert and --tls-key go together')
+  .refine((o) => !(o.dataDir && o.redis), '--data-dir and --redis are exclusive');
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `zos relay`: an RMB relay; prints `ready ws(s)://HOST:PORT` once it listens. */
+export function register(program: Command): void {
+  program
+    .command('relay')
+    .description('run an RMB relay (wire-compatible with rmb-rs)')
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--port <port>', 'listen port (0 = any free port)', '8080')
+    .requiredOption('--chain <url>', 'tfchain WebSocket URL for twin lookups')
+    .requiredOption('--domain <name>', "this relay's hostname as twins list it (repeatable)", collect)
+    .option('--data-dir <dir>', 'keep offline queues on disk (SQLite) so restarts lose nothing')
+    .option('--redis <url>', 'keep queues in Redis streams shared with other relay processes')
+    .option('--tls-cert <file>', 'serve wss:// with this certificate (PEM)')
+    .option('--tls-key <file>', 'private key for --tls-cert (PEM)')
+    .option('--limit <count_size...>', 'per-twin limit per minute: COUNT SIZE (messages, bytes)')
+    .option('--max-message-size <bytes>', 'largest accepted message (default 1 MiB)')
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) {
+        program.error(`invalid relay options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+      }
+      const opts = parsed.data!;
+      const log = createLogger({ name: 'relay' });
+      let api: ApiPromise | null = null;
+      let relay: RelayServer | null = null;
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping relay');
+        Promise.all([relay?.close(), api?.disconnect()]).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'relay did not close cleanly');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      try {
+        api = await ApiPromise.create({ provider: new WsProvider(opts.chain), noInitWarn: true });
+        relay = new RelayServer({
+          twins: new CachedTwinDirectory(new ChainTwinDirectory(api)),
+          domains: opts.domain,
+          host: opts.host,
+          port: opts.port,
+          dataDir: opts.dataDir,
+          redisUrl: opts.redis,
+          tls: opts.tlsCert ? { cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey!) } : undefined,
+          limit: opts.limit ? { count: opts.limit[0]!, size: opts.limit[1]! } : undefined,
+          maxMessageSize: opts.maxMessageSize,
+          log,
+        });
+        const url = await relay.start();
+        process.stdout.write(`ready ${url}\n`);
+      } catch (err) {
+        log.error({ err }, 'relay failed to start');
+        await relay?.close();
+        await api?.disconnect();
+        process.exitCode = 1;
+      }
+    });
+}
