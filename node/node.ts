@@ -35,6 +35,7 @@ export interface NodeOptions {
   storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
   uptimeEveryMs?: number;
   syncEveryMs?: number;
+  registrationEveryMs?: number;
   clock?: Clock;
   log: Logger;
 }
@@ -82,6 +83,8 @@ export class ZosNode {
       resources: async () => measureResources(await storage.poolsInfo()), activationUrl: o.activationUrl, log,
     });
     ({ twinId: this.twinId, nodeId: this.nodeId } = await registrar.register());
+    registrar.start(o.registrationEveryMs ?? 24 * 60 * 60_000, clock);
+    this.closers.push(() => registrar.close());
     const nlog = log.child({ node: this.nodeId, twin: this.twinId });
 
     const db = EngineDb.open(join(o.dataDir, 'engine.sqlite'));

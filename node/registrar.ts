@@ -25,7 +25,29 @@ const MIN_FREE = 1_000_000n;
  * it changes only what differs.
  */
 export class Registrar {
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | null = null;
+
   constructor(private readonly o: RegistrarOptions) {}
+
+  /** Re-checks the registration every `everyMs` (zos: 24 h), so capacity or relay changes reach the chain. */
+  start(everyMs: number, clock: { sleep(ms: number, signal?: AbortSignal): Promise<void> }): void {
+    this.loop ??= (async () => {
+      while (!this.abort.signal.aborted) {
+        try {
+          await clock.sleep(everyMs, this.abort.signal);
+        } catch {
+          return;
+        }
+        await this.register().catch((err: Error) => this.o.log.warn({ err: err.message }, 'registration check failed; retrying later'));
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+  }
 
   async register(): Promise<{ twinId: number; nodeId: number }> {
     const { account, identity, log } = this.o;

@@ -26,6 +26,11 @@ test('deploy: a signed zmount+volume deployment reaches ok, with the disk and qu
   assert.deepEqual(disk.result.data, { volume_id: wlid });
   assert.equal(await fileSize(vdiskPath(node.dataDir, wlid)), 1 * GiB);
   assert.equal(await quotaOf(volumePath(node.dataDir, `${user.twinId}-${dl.contract_id}-vol`)), 256 * MiB);
+  // the node reports the contract's used resources on chain after the change
+  await waitFor(async () => {
+    const r = (await grid.client.run((c) => c.api.query.smartContractModule.nodeContractResources(dl.contract_id))).toJSON() as { used: { sru: number } };
+    return r.used.sru === 1 * GiB + 256 * MiB;
+  }, 'contract resources reported on chain', 60_000);
 
   // update: grow the disk and the volume (version 1), with the contract hash updated first
   const next = signed(user, {
