@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { tfgridPallet } from '../../chain/devnet/pallets/tfgrid/index.ts';
 import { getNode, nodeIdOfTwin, nodesOfFarm } from '../../chain/devnet/pallets/tfgrid/queries.ts';
 import {
-  call, dev, eventNames, events, farm, GIB, INTERFACES, LOCATION, makeRuntime, node, nodeArgs, NOW_S, ok, RESOURCES, rootCall, runtimeWith, snapshot, twin,
+  call, dev, eventNames, events, farm, GIB, INTERFACES, LOCATION, makeRuntime, node, nodeArgs, NOW_S, ok, RESOURCES, rootCall, runtimeWith,
+  snapshot, twin,
   type NodeArgs,
 } from './tfgrid-fixtures.ts';
 
@@ -114,7 +115,11 @@ test('tfgrid update_node: only the node twin, on an existing farm, with valid in
   assert.deepEqual(snapshot(rt), before);
 });
 
-const PUBLIC_CONFIG = { ip4: { ip: '185.206.122.40/24', gw: '185.206.122.1' }, ip6: { ip: '2a02:1802:5e::40/64', gw: '2a02:1802:5e::1' }, domain: 'node1.grid.tf' };
+const PUBLIC_CONFIG = {
+  ip4: { ip: '185.206.122.40/24', gw: '185.206.122.1' },
+  ip6: { ip: '2a02:1802:5e::40/64', gw: '2a02:1802:5e::1' },
+  domain: 'node1.grid.tf',
+};
 
 test('tfgrid add_node_public_config: the farmer sets and clears a public config (NodePublicConfigStored)', () => {
   const rt = makeRuntime();

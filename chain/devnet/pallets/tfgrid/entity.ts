@@ -152,13 +152,15 @@ function deleteTwinEntity(ctx: CallContext, args: CallArgs): void {
   ctx.deposit(TFGRID, 'TwinEntityRemoved', [twinId, entityId]);
 }
 
+const placeArgs = [bytesArg('country', 'CountryNameInput'), bytesArg('city', 'CityNameInput')];
+
 export const entityCalls: CallDecl[] = [
   {
     name: 'create_entity', index: 14,
-    args: [['target', AccountId32, 'T::AccountId'], vecArg('name'), bytesArg('country', 'CountryNameInput'), bytesArg('city', 'CityNameInput'), vecArg('signature')],
+    args: [['target', AccountId32, 'T::AccountId'], vecArg('name'), ...placeArgs, vecArg('signature')],
     run: createEntity,
   },
-  { name: 'update_entity', index: 15, args: [vecArg('name'), bytesArg('country', 'CountryNameInput'), bytesArg('city', 'CityNameInput')], run: updateEntity },
+  { name: 'update_entity', index: 15, args: [vecArg('name'), ...placeArgs], run: updateEntity },
   { name: 'delete_entity', index: 16, args: [], run: deleteEntity },
   { name: 'add_twin_entity', index: 19, args: [u32Arg('twin_id'), u32Arg('entity_id'), vecArg('signature')], run: addTwinEntity },
   { name: 'delete_twin_entity', index: 20, args: [u32Arg('twin_id'), u32Arg('entity_id')], run: deleteTwinEntity },

@@ -32,7 +32,8 @@ export const DEV_PRICING_POLICY: PricingPolicyInfo = {
   discountForDedicationNodes: 50,
 };
 
-const farmingPolicy = (id: number, name: string, certified: boolean, units: [cu: number, su: number, nu: number, ipv4: number]): FarmingPolicyInfo => ({
+type Units = [cu: number, su: number, nu: number, ipv4: number];
+const farmingPolicy = (id: number, name: string, certified: boolean, units: Units): FarmingPolicyInfo => ({
   version: 1, id, name, cu: units[0], su: units[1], nu: units[2], ipv4: units[3], minimalUptime: 95, policyCreated: 0, policyEnd: 0,
   immutable: false, default: true, nodeCertification: certified ? 'Certified' : 'Diy', farmCertification: 'NotCertified',
 });

@@ -21,7 +21,9 @@ export type { NodeChangeHooks } from './hooks.ts';
 
 /** `hooks` plays tfchain's `T::NodeChanged`: the lead wires SmartContractModule's handlers in here. */
 export function tfgridPallet(genesis: TfgridGenesis = {}, hooks: NodeChangeHooks = {}): PalletDecl {
-  const calls = [...policyCalls, ...farmCalls, ...nodeCalls(hooks), ...certificationCalls, ...powerCalls(hooks), ...twinCalls, ...entityCalls, ...termsCalls];
+  const calls = [
+    ...policyCalls, ...farmCalls, ...nodeCalls(hooks), ...certificationCalls, ...powerCalls(hooks), ...twinCalls, ...entityCalls, ...termsCalls,
+  ];
   return {
     name: TFGRID,
     index: 25,

@@ -152,7 +152,10 @@ function deleteNodeFarm(hooks: NodeChangeHooks, ctx: CallContext, args: CallArgs
 export const nodeCalls = (hooks: NodeChangeHooks): CallDecl[] => [
   { name: 'create_node', index: 8, args: [u32Arg('farm_id'), ...nodeArgs], run: (ctx, a) => createNode(hooks, ctx, a) },
   // update_node is refunded (Pays::No) in tfchain.
-  { name: 'update_node', index: 9, args: [u32Arg('node_id'), u32Arg('farm_id'), ...nodeArgs], paysFee: false, run: (ctx, a) => updateNode(hooks, ctx, a) },
+  {
+    name: 'update_node', index: 9, args: [u32Arg('node_id'), u32Arg('farm_id'), ...nodeArgs], paysFee: false,
+    run: (ctx, a) => updateNode(hooks, ctx, a),
+  },
   {
     name: 'add_node_public_config', index: 12,
     args: [u32Arg('farm_id'), u32Arg('node_id'), ['public_config', option(PublicConfig), 'Option<PublicConfig>']],

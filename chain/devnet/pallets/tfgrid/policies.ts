@@ -86,7 +86,8 @@ export function selectFarmingPolicy(ctx: HookContext, node: NodeInfo): FarmingPo
   }
   return (
     allFarmingPolicies(ctx)
-      .filter((p) => NODE_RANK[p.nodeCertification] <= NODE_RANK[node.certification] && FARM_RANK[p.farmCertification] <= FARM_RANK[farm.certification])
+      .filter((p) => NODE_RANK[p.nodeCertification] <= NODE_RANK[node.certification])
+      .filter((p) => FARM_RANK[p.farmCertification] <= FARM_RANK[farm.certification])
       .sort(byPreference)[0] ?? fail('FarmingPolicyNotExists')
   );
 }

@@ -63,7 +63,10 @@ export const powerCalls = (hooks: NodeChangeHooks): CallDecl[] => [
     name: 'report_uptime', index: 11, args: [['uptime', u64, 'u64']], paysFee: false,
     run: (ctx, a) => reportUptime(ctx, (a.uptime as any).toBigInt(), BigInt(ctx.nowSeconds)),
   },
-  { name: 'change_power_state', index: 35, args: [['power_state', Power, 'Power']], paysFee: false, run: (ctx, a) => changePowerState(hooks, ctx, a) },
+  {
+    name: 'change_power_state', index: 35, args: [['power_state', Power, 'Power']], paysFee: false,
+    run: (ctx, a) => changePowerState(hooks, ctx, a),
+  },
   { name: 'change_power_target', index: 36, args: [u32Arg('node_id'), ['power_target', Power, 'Power']], run: changePowerTarget },
   {
     name: 'report_uptime_v2', index: 38, args: [['uptime', u64, 'u64'], ['timestamp_hint', u64, 'u64']], paysFee: false,

@@ -67,7 +67,12 @@ export const FarmingPolicyLimit = struct('tfchain_support::types::FarmingPolicyL
 
 export const LocationInput = struct(
   'pallet_tfgrid::types::LocationInput',
-  [['city', boundedBytes, 'City'], ['country', boundedBytes, 'Country'], ['latitude', boundedBytes, 'Latitude'], ['longitude', boundedBytes, 'Longitude']],
+  [
+    ['city', boundedBytes, 'City'],
+    ['country', boundedBytes, 'Country'],
+    ['latitude', boundedBytes, 'Latitude'],
+    ['longitude', boundedBytes, 'Longitude'],
+  ],
   [param('City', boundedBytes), param('Country', boundedBytes), param('Latitude', boundedBytes), param('Longitude', boundedBytes)],
 );
 
