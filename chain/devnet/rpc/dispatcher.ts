@@ -40,7 +40,7 @@ export class Dispatcher {
   }
 
   methodNames(): string[] {
-    return [...Object.keys(this.methods), ...Object.keys(this.subscriptions), ...this.unsubscribes].sort();
+    return ['rpc_methods', ...Object.keys(this.methods), ...Object.keys(this.subscriptions), ...this.unsubscribes].sort();
   }
 
   /** Handles one text frame / HTTP body; returns the reply text (null: nothing to send) and the post-reply hook. */
