@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringToHex } from '@polkadot/util';
 import { getTwin, termsAccepted, twinBondedAccount, twinIdOf } from '../../chain/devnet/pallets/tfgrid/queries.ts';
-import { call, dev, events, eventNames, makeRuntime, NOW_S, ok, snapshot, twin } from './tfgrid-fixtures.ts';
+import { call, dev, events, eventNames, makeRuntime, NOW_S, ok, run, signed, snapshot, twin, tx } from './tfgrid-fixtures.ts';
 
 const LINK = 'https://library.threefold.me/info/legal/#/';
 
@@ -140,3 +140,15 @@ test('tfgrid bond_twin_account: rejects a missing twin and the twin own account'
   assert.equal(twinBondedAccount(rt.hooks(), 1), null);
 });
 
+
+test('tfgrid in batch_all: T&C and twin land together, and a bad relay rolls back the accepted T&C too', () => {
+  const rt = makeRuntime();
+  const accept = tx(rt, 'TfgridModule', 'user_accept_tc', LINK, 'garbage');
+  const bad = tx(rt, 'TfgridModule', 'create_twin', 'bad relay', null);
+  assert.equal(run(rt, signed(dev.alice), tx(rt, 'Utility', 'batch_all', [accept, bad])), 'TfgridModule.InvalidRelayAddress');
+  assert.deepEqual(termsAccepted(rt.hooks(), dev.alice), []);
+  const good = tx(rt, 'TfgridModule', 'create_twin', 'relay.io', null);
+  ok(run(rt, signed(dev.alice), tx(rt, 'Utility', 'batch_all', [accept, good])));
+  assert.equal(twinIdOf(rt.hooks(), dev.alice), 1);
+  assert.deepEqual(eventNames(rt), ['utility.ItemCompleted', 'tfgridModule.TwinStored', 'utility.ItemCompleted', 'utility.BatchCompleted']);
+});
