@@ -35,6 +35,8 @@ export interface ConnectChainOptions {
 /** One live connection. `signal` aborts (with a ChainError) when it drops or the client closes. */
 export interface Connection {
   api: ApiPromise;
+  /** The raw JSON-RPC provider, for methods polkadot-js does not decorate (e.g. the devnet's dev_*). */
+  provider: WsProvider;
   url: string;
   generation: number;
   signal: AbortSignal;
@@ -49,7 +51,6 @@ export type AccountClient = { [K in keyof AccountCalls]: Rest<AccountCalls[K], T
 
 interface Live extends Connection {
   controller: AbortController;
-  provider: WsProvider;
 }
 
 export class ChainClient extends EventEmitter<{ connected: [url: string]; disconnected: [url: string] }> {

@@ -174,9 +174,18 @@ export class EventStream implements AsyncIterable<BlockEvents> {
     this.opts.onClose?.();
   }
 
+  /** One consumer at a time; a new loop after a `break` resumes after `lastProcessed`. */
   async *[Symbol.asyncIterator](): AsyncGenerator<BlockEvents> {
-    if (this.iterating) throw new ChainError(ChainErrorCode.badInput, 'an EventStream can be iterated once');
+    if (this.iterating) throw new ChainError(ChainErrorCode.badInput, 'an EventStream has one consumer at a time');
     this.iterating = true;
+    try {
+      yield* this.follow();
+    } finally {
+      this.iterating = false;
+    }
+  }
+
+  private async *follow(): AsyncGenerator<BlockEvents> {
     const signal = this.abort.signal;
     const log = this.opts.logger;
     while (!signal.aborted) {

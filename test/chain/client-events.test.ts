@@ -85,6 +85,8 @@ class FakeChain {
   /** Kill the current connection when this block is fetched. */
   failAt: number | null = null;
   connections = 0;
+  /** Called once a stream watches heads (to finalize deterministically after subscription). */
+  onWatch: (() => void) | null = null;
   private dead = false;
 
   constructor(head: number) {
@@ -129,6 +131,7 @@ class FakeChain {
         alive();
         const w = { onHead, onError };
         this.watchers.add(w);
+        if (this.onWatch) setImmediate(this.onWatch);
         return () => this.watchers.delete(w);
       },
     };
@@ -159,7 +162,7 @@ test('events: stream survives a dropped connection without losing or repeating b
     assert.equal((b.events[0] as { contractId: number }).contractId, b.blockNumber);
     if (b.blockNumber === 6) setImmediate(() => chain.finalize(7));
     if (b.blockNumber === 7) {
-      setImmediate(() => chain.kill());
+      chain.kill(); // while the consumer holds block 7
       setTimeout(() => chain.finalize(9), 20);
     }
     if (b.blockNumber === 9) break;
@@ -188,10 +191,36 @@ test('events: a restarted stream resumes after the saved block number', async ()
   assert.deepEqual(seen, [5, 6, 7, 8, 9, 10]);
 });
 
+test('events: a second loop over the same stream resumes with the block that was being handled', async () => {
+  const chain = new FakeChain(6);
+  const stream = new EventStream({ source: async () => chain.source(), after: 0, logger: silentLogger(), backoff: fastBackoff() });
+  const seen: number[] = [];
+  for await (const b of stream) {
+    seen.push(b.blockNumber);
+    if (b.blockNumber === 3) break;
+  }
+  for await (const b of stream) {
+    seen.push(b.blockNumber);
+    if (b.blockNumber === 6) break;
+  }
+  assert.deepEqual(seen, [1, 2, 3, 3, 4, 5, 6]);
+  await stream.close();
+});
+
+test('events: two concurrent consumers of one stream are refused', async () => {
+  const chain = new FakeChain(6);
+  const stream = new EventStream({ source: async () => chain.source(), after: 0, logger: silentLogger(), backoff: fastBackoff() });
+  const first = stream[Symbol.asyncIterator]();
+  await first.next();
+  await assert.rejects(stream[Symbol.asyncIterator]().next(), (e: unknown) => e instanceof ChainError && e.code === 'ERR_BAD_INPUT');
+  await first.return(undefined);
+  await stream.close();
+});
+
 test("events: after 'head' skips the backlog and follows new blocks", async () => {
   const chain = new FakeChain(50);
   const stream = new EventStream({ source: async () => chain.source(), after: 'head', logger: silentLogger(), backoff: fastBackoff() });
-  setTimeout(() => chain.finalize(52), 10);
+  chain.onWatch = () => chain.finalize(52);
   const seen: number[] = [];
   for await (const b of stream) {
     seen.push(b.blockNumber);

@@ -1,5 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import type { ChainClient } from '../../chain/client/connection.ts';
+import type { BlockEvents, EventStream, NodeEvent } from '../../chain/client/events.ts';
+import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
+import type { NodeSpec } from '../../chain/client/registration.ts';
 import { Metadata, TypeRegistry } from '@polkadot/types';
 import { REFERENCE_PATH } from './helpers/reference-metadata.ts';
 
@@ -61,3 +66,48 @@ export async function loadDevnet(): Promise<DevnetModule | string> {
 
 /** 1 TFT in chain units. */
 export const TFT = 10_000_000n;
+
+/**
+ * A funded ed25519 node account (zos signs with ed25519) with T&C, twin, a farm and a node,
+ * registered through our client; //Alice pays for it.
+ */
+export async function registerNode(c: ChainClient, farmName: string, cru = 4): Promise<{ nodeKey: KeyringPair; farmId: number; nodeId: number }> {
+  const alice = await keyPairFromSecret('//Alice');
+  const nodeKey = await keyPairFromSeed(new Uint8Array(randomBytes(32)), 'ed25519');
+  await c.as(alice).submit((api) => api.tx.balances.transferKeepAlive(nodeKey.address, 1000n * TFT));
+  const node = c.as(nodeKey);
+  await node.ensureTermsAccepted();
+  await node.ensureTwin({ relay: ['wss://relay.dev.grid.tf'], pk: null });
+  const { farmId } = await node.ensureFarm(farmName);
+  const { nodeId } = await node.ensureNode(nodeSpec(farmId, cru));
+  return { nodeKey, farmId, nodeId };
+}
+
+export const nodeSpec = (farmId: number, cru = 4): NodeSpec => ({
+  farmId,
+  resources: { hru: 0, sru: 200 * 2 ** 30, cru, mru: 8 * 2 ** 30 },
+  location: { city: 'Ghent', country: 'Belgium', latitude: '51.05', longitude: '3.71' },
+  interfaces: [{ name: 'zos', mac: '52:54:00:12:34:56', ips: ['10.10.0.2'] }],
+  secureBoot: false,
+  virtualized: true,
+  serialNumber: null,
+});
+
+/** Collects stream blocks until `until` matches an event; closes the stream and fails after `ms`. */
+export async function collectUntil(stream: EventStream, until: (e: NodeEvent) => boolean, ms = 15_000): Promise<BlockEvents[]> {
+  const got: BlockEvents[] = [];
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void stream.close();
+  }, ms);
+  try {
+    for await (const b of stream) {
+      got.push(b);
+      if (b.events.some(until)) return got;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`${timedOut ? 'timed out' : 'stream ended'} before the event; got blocks ${got.map((b) => b.blockNumber).join(',')}`);
+}

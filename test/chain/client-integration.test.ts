@@ -6,11 +6,10 @@ import { silentLogger } from '../../lib/log.ts';
 import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
 import { contractsFromEvents, build } from '../../chain/client/contracts.ts';
 import { ChainError } from '../../chain/client/errors.ts';
-import type { BlockEvents, EventStream, NodeEvent } from '../../chain/client/events.ts';
+import type { NodeEvent } from '../../chain/client/events.ts';
 import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
-import type { NodeSpec } from '../../chain/client/registration.ts';
 import { requireHost } from '../helpers/host.ts';
-import { HASH, loadDevnet, TFT, type DevnetLike } from './client-fixtures.ts';
+import { collectUntil, HASH, loadDevnet, nodeSpec, registerNode, TFT, type DevnetLike } from './client-fixtures.ts';
 
 /** Our client over real WebSockets against the in-process devnet. */
 
@@ -42,16 +41,6 @@ function ready(t: TestContext): ChainClient | null {
   return requireHost(t, skipReason === '' && client !== null, skipReason || 'devnet not started') ? client : null;
 }
 
-const nodeSpec = (farmId: number, cru = 4): NodeSpec => ({
-  farmId,
-  resources: { hru: 0, sru: 200 * 2 ** 30, cru, mru: 8 * 2 ** 30 },
-  location: { city: 'Ghent', country: 'Belgium', latitude: '51.05', longitude: '3.71' },
-  interfaces: [{ name: 'zos', mac: '52:54:00:12:34:56', ips: ['10.10.0.2'] }],
-  secureBoot: false,
-  virtualized: true,
-  serialNumber: null,
-});
-
 interface World {
   alice: KeyringPair;
   nodeKey: KeyringPair;
@@ -66,37 +55,12 @@ function registered(c: ChainClient): Promise<World> {
   world ??= (async () => {
     const alice = await keyPairFromSecret('//Alice');
     const user = await keyPairFromSecret('//Bob');
-    const nodeKey = await keyPairFromSeed(new Uint8Array(randomBytes(32)), 'ed25519');
-    await c.as(alice).submit((api) => api.tx.balances.transferKeepAlive(nodeKey.address, 1000n * TFT));
-    const node = c.as(nodeKey);
-    await node.ensureTermsAccepted();
-    await node.ensureTwin({ relay: ['wss://relay.dev.grid.tf'], pk: null });
-    const { farmId } = await node.ensureFarm('client_test_farm');
-    const { nodeId } = await node.ensureNode(nodeSpec(farmId));
+    const { nodeKey, farmId, nodeId } = await registerNode(c, 'client_test_farm');
     await c.as(user).ensureTermsAccepted('https://example.com/terms', 'garbage');
     await c.as(user).ensureTwin({ relay: null, pk: null });
     return { alice, nodeKey, user, farmId, nodeId };
   })();
   return world;
-}
-
-/** Collects stream blocks until `until` matches an event; closes the stream and fails after `ms`. */
-async function collectUntil(stream: EventStream, until: (e: NodeEvent) => boolean, ms = 15_000): Promise<BlockEvents[]> {
-  const got: BlockEvents[] = [];
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void stream.close();
-  }, ms);
-  try {
-    for await (const b of stream) {
-      got.push(b);
-      if (b.events.some(until)) return got;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`${timedOut ? 'timed out' : 'stream ended'} before the event; got blocks ${got.map((b) => b.blockNumber).join(',')}`);
 }
 
 test('client: registration is idempotent and updates what differs (T&C, twin, farm, node)', async (t) => {

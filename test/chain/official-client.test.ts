@@ -1,13 +1,11 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import { silentLogger } from '../../lib/log.ts';
 import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
-import { keyPairFromSecret, keyPairFromSeed } from '../../chain/client/keys.ts';
 import { requireHost } from '../helpers/host.ts';
-import { HASH, loadDevnet, TFT, type DevnetLike } from './client-fixtures.ts';
+import { HASH, loadDevnet, registerNode, type DevnetLike } from './client-fixtures.ts';
 
 /**
  * The unmodified official npm client (@threefold/tfchain_client 2.9.2, its CommonJS build)
@@ -44,22 +42,7 @@ before(async () => {
     return;
   }
   // A node for the contracts, registered with our client as a separate (ed25519) account.
-  const alice = await keyPairFromSecret('//Alice');
-  const nodeKey = await keyPairFromSeed(new Uint8Array(randomBytes(32)), 'ed25519');
-  await ours.as(alice).submit((api) => api.tx.balances.transferKeepAlive(nodeKey.address, 100n * TFT));
-  const node = ours.as(nodeKey);
-  await node.ensureTermsAccepted();
-  await node.ensureTwin({ relay: null, pk: null });
-  const { farmId } = await node.ensureFarm('official_client_farm');
-  ({ nodeId } = await node.ensureNode({
-    farmId,
-    resources: { hru: 0, sru: 200 * 2 ** 30, cru: 2, mru: 4 * 2 ** 30 },
-    location: { city: 'Unknown', country: 'Unknown', latitude: 'Unknown', longitude: 'Unknown' },
-    interfaces: [],
-    secureBoot: false,
-    virtualized: false,
-    serialNumber: null,
-  }));
+  ({ nodeId } = await registerNode(ours, 'official_client_farm'));
 });
 
 after(async () => {
