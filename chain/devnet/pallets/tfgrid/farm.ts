@@ -55,10 +55,9 @@ function createFarm(ctx: CallContext, args: CallArgs): void {
     version: FARM_VERSION, id, name, twinId, pricingPolicyId: 1, certification: 'NotCertified',
     publicIps, dedicatedFarm: false, farmingPolicyLimits: null,
   };
-  putFarm(ctx, farm);
   s.put('FarmIdByName', [bytesOf(name)], id);
   s.put('FarmID', [], id);
-  ctx.deposit(TFGRID, 'FarmStored', farmToInput(farm));
+  storeFarm(ctx, farm, 'FarmStored');
 }
 
 function updateFarm(ctx: CallContext, args: CallArgs): void {
