@@ -7,6 +7,7 @@ import { lstat, mkdtemp, readdir, rm, writeFile, appendFile, unlink, open } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { debootstrapAvailable, rootfsVersions } from './rootfs.ts';
 import { openImageStore } from '../image/index.ts';
 
 const BUDGET = Number(process.env.ZOS_BENCH_MB ?? 120) * 1024 * 1024;
@@ -42,9 +43,19 @@ const mbps = (bytes: number, s: number) => (bytes / 1048576 / s).toFixed(1);
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'zos-bench-image-'));
   try {
-    const a = join(work, 'v1');
-    const b = join(work, 'v2');
-    const { list, bytes } = await pickFiles(SOURCE, BUDGET);
+    const useRootfs = process.argv.includes('--debootstrap');
+    if (useRootfs && !(await debootstrapAvailable())) throw new Error('--debootstrap needs root and `apt-get install debootstrap`');
+    const real = useRootfs ? await rootfsVersions(work) : null;
+    const a = real?.a ?? join(work, 'v1');
+    const b = real?.b ?? join(work, 'v2');
+    let bytes = 0;
+    if (real) {
+      bytes = Number((await execa('sh', ['-c', `find "${a}" -type f -printf '%s\\n' | awk '{s+=$1} END {print s}'`])).stdout.trim());
+      console.log(`tree: ${a}, ${(bytes / 1048576).toFixed(1)} MiB of regular files`);
+      console.log(`dedup versions: ${real.note}`);
+    } else {
+    const { list, bytes: picked } = await pickFiles(SOURCE, BUDGET);
+    bytes = picked;
     await writeFile(join(work, 'list'), list.join('\n'));
     await execa('mkdir', ['-p', a]);
     await execa('sh', ['-c', `tar -C "${SOURCE}" -cf - --no-recursion -T "${join(work, 'list')}" | tar -C "${a}" -xf -`]);
@@ -67,7 +78,8 @@ async function main(): Promise<void> {
     }
     for (let i = 0; i < 5; i++) await writeFile(join(b, `new-${i}.so`), Buffer.alloc(300_000, i + 1));
     console.log(`tree: ${list.length} entries, ${(bytes / 1048576).toFixed(1)} MiB of regular files sliced from ${SOURCE}`);
-    console.log(`dedup versions: SYNTHETIC (debootstrap not used): v2 = v1 with 20 files edited mid-file, 5 grown, 5 removed, 5 added`);
+    console.log(`dedup versions: SYNTHETIC (run with --debootstrap for two real root filesystems): v2 = v1 with 20 files edited mid-file, 5 grown, 5 removed, 5 added`);
+    }
 
     const find = `find "${a}" -type f -print0 | xargs -0 -r`;
     await execa('sh', ['-c', `${find} cat > /dev/null`]); // warm the page cache for everyone
