@@ -1,0 +1,106 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { cleanupHostState } from './cleanup.ts';
+import { CliError, CliErrorCode } from './errors.ts';
+
+/** The `zos` entry point, to run nodes as child processes. */
+export const ZOS_BIN = new URL('../zos', import.meta.url).pathname;
+
+export interface NodeSpawnOptions {
+  chainUrl: string;
+  relayUrl: string;
+  activationUrl: string;
+  farmId: number;
+  dataDir: string;
+  poolSize: string;
+  /** How long to wait for `ready node N twin T`. */
+  readyTimeoutMs?: number;
+  /** Aborting kills a node that is still starting. */
+  signal?: AbortSignal;
+}
+
+/**
+ * One `zos node` child process. Its log (stderr) goes to DATA_DIR/node.log; stop() ends it
+ * for good: SIGTERM (SIGKILL after a grace period), then unmounts its pools and detaches its
+ * loop devices, which the node keeps on SIGTERM for quick restarts.
+ */
+export class NodeProcess {
+  nodeId = 0;
+  twinId = 0;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly logFile: string,
+    private readonly proc: ResultPromise,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  static async spawn(o: NodeSpawnOptions): Promise<NodeProcess> {
+    await mkdir(o.dataDir, { recursive: true });
+    const logFile = join(o.dataDir, 'node.log');
+    const proc = execa(ZOS_BIN, ['node', '--chain', o.chainUrl, '--relay', o.relayUrl, '--farm', String(o.farmId), '--data-dir', o.dataDir,
+      '--activation-url', o.activationUrl, '--pool-size', o.poolSize], {
+      reject: false,
+      stdin: 'ignore',
+      stderr: { file: logFile, append: true },
+      env: { ZOS_LOG_LEVEL: process.env.ZOS_NODE_LOG_LEVEL ?? 'info' },
+      ...(o.signal ? { cancelSignal: o.signal } : {}),
+    });
+    const node = new NodeProcess(o.dataDir, logFile, proc);
+    try {
+      const [nodeId, twinId] = await node.waitReady(o.readyTimeoutMs ?? 180_000);
+      node.nodeId = nodeId;
+      node.twinId = twinId;
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
+    return node;
+  }
+
+  private waitReady(timeoutMs: number): Promise<[number, number]> {
+    return new Promise((resolve, reject) => {
+      let buf = '';
+      const timer = setTimeout(() => reject(this.failure(`not ready after ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      this.proc.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /ready node (\d+) twin (\d+)/.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          resolve([Number(m[1]), Number(m[2])]);
+        }
+      });
+      void this.proc.then((r) => {
+        clearTimeout(timer);
+        reject(this.failure(`exited (${r.exitCode ?? r.signal}) before it was ready`));
+      });
+    });
+  }
+
+  private failure(what: string): CliError {
+    return new CliError(CliErrorCode.startFailed, `zos node in ${this.dataDir} ${what}`, `see its log: ${this.logFile}`);
+  }
+
+  /** Stops the process and releases its host state; idempotent. */
+  stop(graceMs = 20_000): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.running) {
+        this.proc.kill('SIGTERM');
+        const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+        await this.proc;
+        clearTimeout(timer);
+      }
+      await cleanupHostState(this.dataDir);
+    })();
+    return this.stopping;
+  }
+}
