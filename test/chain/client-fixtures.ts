@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import type { ChainClient } from '../../chain/client/connection.ts';
+import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
+import { silentLogger } from '../../lib/log.ts';
 import type { BlockEvents, EventStream, NodeEvent } from '../../chain/client/events.ts';
 import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
 import type { NodeSpec } from '../../chain/client/registration.ts';
@@ -110,4 +111,35 @@ export async function collectUntil(stream: EventStream, until: (e: NodeEvent) =>
     clearTimeout(timer);
   }
   throw new Error(`${timedOut ? 'timed out' : 'stream ended'} before the event; got blocks ${got.map((b) => b.blockNumber).join(',')}`);
+}
+
+export interface ChainEnv {
+  devnet: DevnetLike;
+  url: string;
+  client: ChainClient;
+  /** Closes the client, then the devnet. */
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh in-process devnet with our client connected, or the reason there is none (for a loud
+ * skip via requireHost). A devnet that exists but fails to start is an error, not a skip.
+ */
+export async function startChain(): Promise<ChainEnv | string> {
+  const mod = await loadDevnet();
+  if (typeof mod === 'string') return mod;
+  const devnet = new mod.Devnet({ port: 0 });
+  const url = await devnet.start();
+  const client = connectChain({ urls: [url], logger: silentLogger() });
+  const close = async () => {
+    await client.close();
+    await devnet.close();
+  };
+  await client.start();
+  const hasPallets = await client.run(async (c) => Boolean(c.api.tx.tfgridModule?.createNode && c.api.tx.smartContractModule?.createNodeContract));
+  if (!hasPallets) {
+    await close();
+    return 'the devnet runs without TfgridModule/SmartContractModule calls';
+  }
+  return { devnet, url, client, close };
 }

@@ -1,23 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../lib/log.ts';
-import { connectChain } from '../../chain/client/connection.ts';
 import { keyPairFromSecret } from '../../chain/client/keys.ts';
 import { requireHost } from '../helpers/host.ts';
-import { collectUntil, loadDevnet, registerNode, TFT } from './client-fixtures.ts';
+import { collectUntil, registerNode, startChain, TFT } from './client-fixtures.ts';
 
 /**
  * Billing-driven events on a real devnet: an out-of-funds contract enters its grace period and
  * leaves it once funded; the stream decodes both (driven by the devnet's dev_* RPCs).
  */
 test('client: the stream sees ContractGracePeriodStarted when the owner runs dry, and Ended after funding', { timeout: 90_000 }, async (t) => {
-  const mod = await loadDevnet();
-  if (!requireHost(t, typeof mod !== 'string', typeof mod === 'string' ? mod : '')) return;
-  if (typeof mod === 'string') return;
-  const devnet = new mod.Devnet({ port: 0 });
-  const c = connectChain({ urls: [await devnet.start()], logger: silentLogger() });
+  const env = await startChain();
+  if (!requireHost(t, typeof env !== 'string', typeof env === 'string' ? env : '') || typeof env === 'string') return;
+  const c = env.client;
   try {
-    await c.start();
     const { nodeId, nodeKey } = await registerNode(c, 'grace_farm');
     const ferdie = await keyPairFromSecret('//Ferdie');
     const user = c.as(ferdie);
@@ -50,7 +45,6 @@ test('client: the stream sees ContractGracePeriodStarted when the owner runs dry
     assert.deepEqual((await c.query.contract(id))?.state, { kind: 'Created' });
     await stream.close();
   } finally {
-    await c.close();
-    await devnet.close();
+    await env.close();
   }
 });

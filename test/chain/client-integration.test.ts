@@ -2,39 +2,28 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { u8aToHex } from '@polkadot/util';
-import { silentLogger } from '../../lib/log.ts';
-import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
+import type { ChainClient } from '../../chain/client/connection.ts';
 import { contractsFromEvents, build } from '../../chain/client/contracts.ts';
 import { ChainError } from '../../chain/client/errors.ts';
 import type { NodeEvent } from '../../chain/client/events.ts';
 import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
 import { requireHost } from '../helpers/host.ts';
-import { collectUntil, HASH, loadDevnet, nodeSpec, registerNode, TFT, type DevnetLike } from './client-fixtures.ts';
+import { collectUntil, HASH, nodeSpec, registerNode, startChain, TFT, type ChainEnv } from './client-fixtures.ts';
 
 /** Our client over real WebSockets against the in-process devnet. */
 
-let devnet: DevnetLike | null = null;
+let env: ChainEnv | null = null;
 let client: ChainClient | null = null;
-let url = '';
 let skipReason = '';
 
 before(async () => {
-  const mod = await loadDevnet();
-  if (typeof mod === 'string') {
-    skipReason = mod;
-    return;
-  }
-  devnet = new mod.Devnet({ port: 0 });
-  url = await devnet.start();
-  client = connectChain({ urls: [url], logger: silentLogger() });
-  await client.start();
-  const hasPallets = await client.run(async (c) => Boolean(c.api.tx.tfgridModule?.createTwin && c.api.tx.smartContractModule?.createNodeContract));
-  if (!hasPallets) skipReason = 'the devnet runs without TfgridModule/SmartContractModule calls';
+  const started = await startChain();
+  if (typeof started === 'string') skipReason = started;
+  else ({ client } = env = started);
 });
 
 after(async () => {
-  await client?.close();
-  await devnet?.close();
+  await env?.close();
 });
 
 function ready(t: TestContext): ChainClient | null {

@@ -2,10 +2,8 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
-import { silentLogger } from '../../lib/log.ts';
-import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
 import { requireHost } from '../helpers/host.ts';
-import { HASH, loadDevnet, registerNode, type DevnetLike } from './client-fixtures.ts';
+import { HASH, registerNode, startChain, type ChainEnv } from './client-fixtures.ts';
 
 /**
  * The unmodified official npm client (@threefold/tfchain_client 2.9.2, its CommonJS build)
@@ -20,39 +18,31 @@ const fromClient = createRequire(require.resolve('@threefold/tfchain_client'));
 const { Client } = require('@threefold/tfchain_client') as { Client: new (o: { url: string; mnemonicOrSecret: string; keypairType?: string }) => any };
 const { InsufficientBalanceError } = fromClient('@threefold/types') as { InsufficientBalanceError: new (...a: unknown[]) => Error };
 
-let devnet: DevnetLike | null = null;
-let ours: ChainClient | null = null;
+let env: ChainEnv | null = null;
 let url = '';
 let skipReason = '';
 let nodeId = 0;
 const official: any[] = [];
 
 before(async () => {
-  const mod = await loadDevnet();
-  if (typeof mod === 'string') {
-    skipReason = mod;
+  const started = await startChain();
+  if (typeof started === 'string') {
+    skipReason = started;
     return;
   }
-  devnet = new mod.Devnet({ port: 0 });
-  url = await devnet.start();
-  ours = connectChain({ urls: [url], logger: silentLogger() });
-  await ours.start();
-  if (!(await ours.run(async (c) => Boolean(c.api.tx.tfgridModule?.createNode && c.api.tx.smartContractModule?.createNodeContract)))) {
-    skipReason = 'the devnet runs without TfgridModule/SmartContractModule calls';
-    return;
-  }
+  env = started;
+  url = env.url;
   // A node for the contracts, registered with our client as a separate (ed25519) account.
-  ({ nodeId } = await registerNode(ours, 'official_client_farm'));
+  ({ nodeId } = await registerNode(env.client, 'official_client_farm'));
 });
 
 after(async () => {
   for (const c of official) await c.disconnect().catch(() => {});
-  await ours?.close();
-  await devnet?.close();
+  await env?.close();
 });
 
 function ready(t: TestContext): boolean {
-  return requireHost(t, skipReason === '' && devnet !== null, skipReason || 'devnet not started');
+  return requireHost(t, skipReason === '' && env !== null, skipReason || 'devnet not started');
 }
 
 async function officialClient(secret: string): Promise<any> {
@@ -94,7 +84,7 @@ test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeCo
     assert.equal(id, contract.contractId);
     assert.equal((await c.contracts.get({ id })).contractType.nodeContract.nodeId, nodeId);
     // Our client reads what the official one wrote.
-    assert.equal(await ours!.query.contractIdByNodeAndHash(nodeId, HASH), id);
+    assert.equal(await env!.client.query.contractIdByNodeAndHash(nodeId, HASH), id);
 
     const dup = await c
       .applyAllExtrinsics([await c.contracts.createNode({ nodeId, hash: HASH, data: '', numberOfPublicIps: 0 })])
@@ -105,7 +95,7 @@ test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeCo
     const canceled = await (await c.contracts.cancel({ id })).apply();
     assert.equal(canceled, id);
     assert.equal(await c.contracts.get({ id }), null);
-    assert.equal(await ours!.query.contract(id), null);
+    assert.equal(await env!.client.query.contract(id), null);
   });
 });
 
