@@ -125,3 +125,28 @@ test('client: reconnects after a devnet restart and the stream continues without
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('client: when the live endpoint goes away it fails over to the next URL', { timeout: 60_000 }, async (t) => {
+  const mod = await devnetOr(t);
+  if (!mod) return;
+  const a = new mod.Devnet({ port: 0 });
+  const b = new mod.Devnet({ port: 0 });
+  const [urlA, urlB] = await Promise.all([a.start(), b.start()]);
+  const c = connectChain({ urls: [urlA, urlB], logger: silentLogger(), backoff: new Backoff({ initialMs: 50, maxMs: 200 }) });
+  const seen: string[] = [];
+  c.on('connected', (u) => seen.push(`+${u}`));
+  c.on('disconnected', (u) => seen.push(`-${u}`));
+  try {
+    await c.start();
+    assert.equal(c.url, urlA);
+    await a.close();
+    const deadline = Date.now() + 20_000;
+    while (c.url !== urlB && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(c.url, urlB);
+    assert.deepEqual(seen, [`+${urlA}`, `-${urlA}`, `+${urlB}`]);
+    assert.equal(typeof (await c.query.finalizedBlockNumber()), 'number');
+  } finally {
+    await c.close();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
