@@ -75,6 +75,14 @@ for (const [what, args, error] of badNodes) {
   });
 }
 
+test('tfgrid create_node: refuses resources past 2^53 bytes instead of rounding them', () => {
+  const rt = makeRuntime();
+  const farmId = farm(rt, dev.alice);
+  twin(rt, dev.bob);
+  const resources = { ...RESOURCES, hru: 2n ** 60n };
+  assert.equal(call(rt, dev.bob, 'create_node', farmId, resources, LOCATION, INTERFACES, false, false, null), 'Other');
+});
+
 test('tfgrid update_node: updates the description, moves the node between farms, pays no fee', () => {
   const rt = makeRuntime();
   const farm1 = farm(rt, dev.alice, 'farm1');

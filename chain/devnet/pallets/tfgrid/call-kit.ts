@@ -51,6 +51,15 @@ export function strictText(c: Codec): string | null {
 }
 export const optText = (c: Codec): string | null => ((c as any).isSome ? text((c as any).unwrap()) : null);
 export const num = (c: Codec): number => (c as any).toNumber();
+
+/** A u64 argument as a number; values past 2^53 (no real resource size) are refused rather than rounded. */
+export function u64Number(c: Codec, what: string): number {
+  const v = (c as any).toBigInt() as bigint;
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new DispatchFailure('Other', undefined, undefined, `${what} above 2^53 is not supported by the devnet`);
+  }
+  return Number(v);
+}
 export const flag = (c: Codec): boolean => (c as any).isTrue;
 /** Name of a unit enum variant (Power, NodeCertification...). */
 export const variant = <T extends string>(c: Codec): T => (c as any).type as T;

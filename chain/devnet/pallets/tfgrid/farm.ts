@@ -10,6 +10,8 @@ import { FarmCertification, FarmingPolicyLimit, IP4 } from './types.ts';
 import { LIMITS, byteLength, checkFarmName, isValidIp4Config } from './validate.ts';
 
 const FARM_VERSION = 4;
+/** MaxFarmPublicIps bounds the create_farm input; the stored list holds LIMITS.farmPublicIps. */
+const MAX_PUBLIC_IPS_INPUT = 512;
 const farmNameArg: FieldSpec = bytesArg('name', 'FarmNameInput<T>');
 const ipArg = bytesArg('ip', 'Ip4Input');
 
@@ -41,8 +43,10 @@ function createFarm(ctx: CallContext, args: CallArgs): void {
   const s = ctx.store(TFGRID);
   ensure(!s.has('FarmIdByName', bytesOf(name)), 'FarmExists');
   check(checkFarmName(name));
+  const input = args.public_ips as any;
+  ensureBound(input.length, MAX_PUBLIC_IPS_INPUT, 'public_ips');
   const publicIps: PublicIpInfo[] = [];
-  for (const entry of args.public_ips as any) {
+  for (const entry of input) {
     const ip = text(entry.ip);
     const gateway = text(entry.gw);
     ensure(isValidIp4Config(ip, gateway), 'InvalidPublicIP');

@@ -2,7 +2,7 @@
 import { bool, boundedVec, option, type FieldSpec } from '../../metadata/scale-info.ts';
 import type { CallContext } from '../../runtime/context.ts';
 import type { CallArgs, CallDecl } from '../../runtime/pallet.ts';
-import { check, ensure, ensureBound, fail, flag, num, optBytesArg, signerTwinId, strictText, text, u32Arg } from './call-kit.ts';
+import { check, ensure, ensureBound, fail, flag, num, optBytesArg, signerTwinId, strictText, text, u32Arg, u64Number } from './call-kit.ts';
 import { nodeToInput, publicConfigToInput, type InterfaceInfo, type LocationInfo, type NodeInfo, type PublicConfigInfo } from './model.ts';
 import type { NodeChangeHooks } from './hooks.ts';
 import { selectFarmingPolicy } from './policies.ts';
@@ -28,7 +28,7 @@ type NodeFields = Pick<NodeInfo, 'resources' | 'location' | 'interfaces' | 'secu
 /** Decodes and validates the node description shared by create_node and update_node. */
 function nodeFields(args: CallArgs): NodeFields {
   const r = args.resources as any;
-  const resources = { hru: r.hru.toNumber(), sru: r.sru.toNumber(), cru: r.cru.toNumber(), mru: r.mru.toNumber() };
+  const resources = { hru: u64Number(r.hru, 'hru'), sru: u64Number(r.sru, 'sru'), cru: u64Number(r.cru, 'cru'), mru: u64Number(r.mru, 'mru') };
   check(checkResources(resources));
   const l = args.location as any;
   const location: LocationInfo = {
