@@ -18,6 +18,8 @@ export interface DevnetOptions {
   dataDir?: string;
   /** Also seal a block every blockMs, even without transactions. */
   blockMs?: number;
+  /** Delay between a watched tx's inBlock and finalized updates (see ExecutiveOptions). */
+  finalityDelayMs?: number;
   clock?: Clock;
   logger?: Logger;
   /** Extra genesis endowments and pallet genesis overrides (ignored when dataDir already holds a chain). */
@@ -77,6 +79,7 @@ export class Devnet {
       clock: this.opts.clock ?? systemClock,
       logger: this.log.child({ component: 'executive' }),
       blockMs: this.opts.blockMs,
+      finalityDelayMs: this.opts.finalityDelayMs,
       sink: this.db ?? undefined,
       restored: loaded?.blocks,
     });

@@ -87,7 +87,7 @@ test('devnet: the zos devnet CLI prints one ready line, closes on signals and re
   rpc.close();
   first.proc.kill('SIGTERM');
   const exit = await first.proc;
-  assert.equal(exit.exitCode, 0, exit.stderr);
+  assert.equal(exit.exitCode, 0, String(exit.stderr));
   assert.equal(exit.stdout, `ready ${first.url}`);
 
   const second = await spawnDevnet(dataDir);
