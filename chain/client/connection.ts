@@ -203,8 +203,19 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
         const live = await this.dial(url);
         backoff.reset();
         failuresInRound = 0;
-        await new Promise<void>((resolve) => live.signal.addEventListener('abort', () => resolve(), { once: true }));
-        if (this.closing.signal.aborted) break;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            this.closing.signal.removeEventListener('abort', done);
+            resolve();
+          };
+          live.signal.addEventListener('abort', done, { once: true });
+          this.closing.signal.addEventListener('abort', done, { once: true });
+        });
+        if (this.closing.signal.aborted) {
+          // close() may have run before this connection became live: end it here.
+          await this.drop(live, new ChainError(ChainErrorCode.closed, 'chain client closed'));
+          break;
+        }
         // A drop sends us to the next endpoint, after a pause.
       } catch (err) {
         if (this.closing.signal.aborted) break;
