@@ -15,6 +15,18 @@ interface PendingEvent {
   bytes: Uint8Array;
 }
 
+/**
+ * Generated metadata per pallet set. Declarations are static code, so the shape of a pallet
+ * list (names, indices, item names) identifies its metadata; building it is the costly part
+ * of creating a Runtime, and tests create many.
+ */
+const metadataCache = new Map<string, ReturnType<typeof buildMetadata>>();
+function metadataKey(pallets: PalletDecl[]): string {
+  return pallets
+    .map((p) => [p.name, p.index, (p.calls ?? []).map((c) => c.name), (p.events ?? []).map((e) => e[0]), p.errors ?? [], (p.storage ?? []).map((x) => x.name), (p.constants ?? []).map((c) => `${c.name}=${String(c.value)}`)].join('|'))
+    .join(';');
+}
+
 const HASHER_PREFIX: Record<string, number> = { Blake2_128Concat: 16, Twox64Concat: 8, Identity: 0 };
 
 /**
@@ -38,7 +50,9 @@ export class Runtime {
     readonly palletList: PalletDecl[],
     readonly state: StateStore = new StateStore(),
   ) {
-    const built = buildMetadata(palletList);
+    const key = metadataKey(palletList);
+    const built = metadataCache.get(key) ?? buildMetadata(palletList);
+    metadataCache.set(key, built);
     this.registry = built.registry;
     this.metadata = built.metadata;
     this.metadataBytes = built.bytes;
