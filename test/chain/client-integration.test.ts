@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { u8aToHex } from '@polkadot/util';
 import type { ChainClient } from '../../chain/client/connection.ts';
-import { contractsFromEvents, build } from '../../chain/client/contracts.ts';
+import { build, canceledFromEvents, contractsFromEvents } from '../../chain/client/contracts.ts';
 import { ChainError } from '../../chain/client/errors.ts';
 import type { NodeEvent } from '../../chain/client/events.ts';
 import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
@@ -110,7 +110,7 @@ test('client: node contract lifecycle, and the event stream sees NodeContractCan
   assert.ok(updated.contractType.kind === 'NodeContract' && updated.contractType.deploymentHash === 'e41d8cd98f00b204e9800998ecf8427e');
   assert.equal(await c.query.contractIdByNodeAndHash(w.nodeId, HASH), null);
 
-  await user.cancelContract(id);
+  assert.deepEqual(canceledFromEvents((await user.cancelContract(id)).events), [id]);
   assert.equal(await c.query.contract(id), null);
   assert.ok(!(await c.query.activeNodeContracts(w.nodeId)).includes(id));
   const blocks = await collectUntil(stream, (e) => e.kind === 'NodeContractCanceled' && e.contractId === id);
