@@ -5,7 +5,12 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { freeBalance } from '../../chain/devnet/pallets/balances.ts';
 import { TxPoolError } from '../../chain/devnet/executive/errors.ts';
 import type { TxStatus } from '../../chain/devnet/executive/pool.ts';
-import { makeExecutive, sr, ed } from './helpers/devnet.ts';
+import { Executive } from '../../chain/devnet/executive/executive.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { devGenesis } from '../../chain/devnet/genesis.ts';
+import { devnetPallets } from '../../chain/devnet/pallets/index.ts';
+import { Runtime } from '../../chain/devnet/runtime/runtime.ts';
+import { makeExecutive, ManualClock, sr, ed } from './helpers/devnet.ts';
 
 await cryptoWaitReady();
 const alice = sr.addFromUri('//Alice');
@@ -168,4 +173,20 @@ test('executive: ed25519 signatures are verified too', async () => {
   assert.equal(refusal(() => ex.submit(corruptSignature(sign(edPair, tx('Balances', 'transfer_keep_alive', hex(bob), 2n))))), 'Transaction has a bad signature');
   clock.tick(100);
   assert.equal(ex.accountNonce(hex(edPair)), 1);
+});
+
+test('executive: --block-ms seals empty blocks on the timer until closed', async () => {
+  const runtime = new Runtime(devnetPallets(await devGenesis()));
+  const clock = new ManualClock();
+  const ex = new Executive({ runtime, clock, logger: silentLogger(), blockMs: 1000 });
+  ex.start();
+  const start = ex.chain.best.number;
+  clock.tick(1000);
+  clock.tick(1000);
+  assert.equal(ex.chain.best.number, start + 2);
+  await ex.close();
+  await ex.close();
+  clock.tick(5000);
+  assert.equal(ex.chain.best.number, start + 2);
+  assert.throws(() => ex.newBlocks(1), /closed/);
 });

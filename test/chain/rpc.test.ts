@@ -2,7 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { Devnet, RUNTIME_VERSION } from '../../chain/devnet/index.ts';
-import { RawRpc } from './helpers/devnet.ts';
+import { u8aToHex } from '@polkadot/util';
+import { callOf, RawRpc, signExtrinsic, sr } from './helpers/devnet.ts';
 
 await cryptoWaitReady();
 let devnet: Devnet;
@@ -167,4 +168,31 @@ test('rpc: HTTP POST serves JSON-RPC, batches and the activation faucet', async 
   assert.ok(key, 'faucet created the account');
   assert.equal((await post('/activation/activate', { substrateAccountID: 'bogus' })).status, 400);
   assert.equal((await post('/activation/activate', '{')).status, 400);
+});
+
+test('rpc: author_submitAndWatchExtrinsic replies with the id, then ready, inBlock, finalized', async () => {
+  const runtime = devnet.runtimeInstance;
+  const alice = sr.addFromUri('//Alice');
+  const call = callOf(runtime, 'Balances', 'transfer_keep_alive', '0x8eaf04151687736326c9fea17e25fc5287613693c912909cb226aa4794f26a48', 5000n);
+  const hex = u8aToHex(signExtrinsic(runtime, devnet.chain, alice, call));
+  const reply = await rpc.call('author_submitAndWatchExtrinsic', [hex]);
+  const sub = reply.result;
+  const fin = await rpc.waitFor((f) => f.params?.subscription === sub && typeof f.params.result === 'object' && 'finalized' in f.params.result);
+  const updates = rpc.frames.filter((f) => f.params?.subscription === sub);
+  assert.ok(rpc.frames.indexOf(reply) < rpc.frames.indexOf(updates[0]));
+  assert.deepEqual(updates.map((f) => f.params.result), ['ready', { inBlock: fin.params.result.finalized }, { finalized: fin.params.result.finalized }]);
+  const block = (await rpc.call('chain_getBlock', [fin.params.result.finalized])).result;
+  assert.ok(block.block.extrinsics.includes(hex));
+  assert.equal((await rpc.call('author_unwatchExtrinsic', [sub])).result, false, 'finished subscriptions are gone');
+});
+
+test('rpc: an invalid extrinsic is refused with 1010 and the substrate text', async () => {
+  const runtime = devnet.runtimeInstance;
+  const poor = sr.addFromUri('//RpcPoor');
+  const hex = u8aToHex(signExtrinsic(runtime, devnet.chain, poor, callOf(runtime, 'System', 'remark', '0x01')));
+  for (const method of ['author_submitExtrinsic', 'author_submitAndWatchExtrinsic']) {
+    const reply = await rpc.call(method, [hex]);
+    assert.deepEqual(reply.error, { code: 1010, message: 'Invalid Transaction', data: 'Inability to pay some fees (e.g. account balance too low)' });
+  }
+  assert.deepEqual((await rpc.call('author_pendingExtrinsics')).result, []);
 });
