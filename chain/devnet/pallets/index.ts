@@ -1,6 +1,6 @@
 import type { PalletDecl } from '../runtime/pallet.ts';
 import { balancesPallet, type BalancesConfig } from './balances.ts';
-import { smartContractPallet, type SmartContractGenesis } from './smart-contract/index.ts';
+import { smartContractNodeHooks, smartContractPallet, type SmartContractGenesis } from './smart-contract/index.ts';
 import { systemPallet } from './system.ts';
 import { tftPricePallet } from './tft-price.ts';
 import { tfgridPallet, type TfgridGenesis } from './tfgrid/index.ts';
@@ -22,7 +22,7 @@ export function devnetPallets(genesis: GenesisConfig = { balances: { endowed: []
     utilityPallet(),
     balancesPallet(genesis.balances),
     transactionPaymentPallet(),
-    tfgridPallet(genesis.tfgrid),
+    tfgridPallet(genesis.tfgrid, smartContractNodeHooks(genesis.smartContract)),
     smartContractPallet(genesis.smartContract),
     tftPricePallet(genesis.smartContract?.tftPrice),
   ];

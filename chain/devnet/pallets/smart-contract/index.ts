@@ -1,7 +1,9 @@
 import { phantom } from '../../metadata/scale-info.ts';
 import type { PalletDecl } from '../../runtime/pallet.ts';
 import type { TftPriceGenesis } from '../tft-price.ts';
-import { BILLING_DEFAULTS, billBlock, type BillingConfig } from './billing.ts';
+import type { NodeChangeHooks } from '../tfgrid/hooks.ts';
+import { BILLING_DEFAULTS, billBlock, terminateContract, type BillingConfig } from './billing.ts';
+import { activeNodeContractIds, activeRentContractFor, getContract } from './storage.ts';
 import { smartContractCalls } from './calls.ts';
 import { smartContractConstants, smartContractEvents } from './events.ts';
 import { smartContractStorage } from './storage.ts';
@@ -25,14 +27,37 @@ export interface SmartContractGenesis {
 export const SMART_CONTRACT_DEFAULTS = { billingFrequency: 10, ...BILLING_DEFAULTS } as const;
 
 /** pallet_smart_contract (index 26): node, name and rent contracts with their billing loop. */
-export function smartContractPallet(genesis: SmartContractGenesis = {}): PalletDecl {
-  const billingFrequency = genesis.billingFrequency ?? SMART_CONTRACT_DEFAULTS.billingFrequency;
-  if (!Number.isInteger(billingFrequency) || billingFrequency < 1) throw new Error(`billingFrequency must be a positive integer, got ${billingFrequency}`);
-  const cfg: BillingConfig = {
+function billingConfig(genesis: SmartContractGenesis): BillingConfig {
+  return {
     gracePeriodBlocks: genesis.gracePeriodBlocks ?? BILLING_DEFAULTS.gracePeriodBlocks,
     distributionCycles: genesis.distributionCycles ?? BILLING_DEFAULTS.distributionCycles,
     stakingPoolAccount: genesis.stakingPoolAccount ?? BILLING_DEFAULTS.stakingPoolAccount,
   };
+}
+
+/**
+ * tfchain's NodeChanged handler on the contract side: a deleted node takes its node contracts
+ * and its rent contract with it (each settled and cancelled as CanceledByUser).
+ */
+export function smartContractNodeHooks(genesis: SmartContractGenesis = {}): NodeChangeHooks {
+  const cfg = billingConfig(genesis);
+  return {
+    nodeDeleted(ctx, node) {
+      const ids = [...activeNodeContractIds(ctx, node.id)];
+      const rent = activeRentContractFor(ctx, node.id);
+      if (rent !== null) ids.push(rent);
+      for (const id of ids) {
+        const contract = getContract(ctx, id);
+        if (contract) terminateContract(ctx, cfg, contract, 'CanceledByUser');
+      }
+    },
+  };
+}
+
+export function smartContractPallet(genesis: SmartContractGenesis = {}): PalletDecl {
+  const billingFrequency = genesis.billingFrequency ?? SMART_CONTRACT_DEFAULTS.billingFrequency;
+  if (!Number.isInteger(billingFrequency) || billingFrequency < 1) throw new Error(`billingFrequency must be a positive integer, got ${billingFrequency}`);
+  const cfg = billingConfig(genesis);
   return {
     name: PALLET,
     index: 26,
