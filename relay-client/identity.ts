@@ -1,3 +1,4 @@
+import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, isHex } from '@polkadot/util';
@@ -26,6 +27,7 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
   await cryptoWaitReady();
   const keyring = new Keyring({ type: keyType });
   let pair: KeyringPair;
+  /** The 32-byte seed both the account key and the secp256k1 key derive from. */
   let secpSecret: Uint8Array;
   const trimmed = seed.trim();
   if (trimmed.startsWith('0x')) {
@@ -44,6 +46,16 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
     secpSecret,
     secpPublic: secpPublicKey(secpSecret),
     pair,
-    sign: (msg) => pair.sign(msg),
+    sign: keyType === 'ed25519' ? ed25519Signer(secpSecret, pair.publicKey) : (msg) => pair.sign(msg),
   };
+}
+
+/**
+ * ed25519 through OpenSSL (same signatures as the keyring, ~10x cheaper). The keyring's
+ * ed25519 pair for a seed or mnemonic uses that same 32-byte seed as the private key.
+ */
+function ed25519Signer(seed: Uint8Array, publicKey: Uint8Array): (msg: Uint8Array) => Uint8Array {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64(seed), x: b64(publicKey) }, format: 'jwk' });
+  return (msg) => new Uint8Array(nodeSign(null, msg, key));
 }

@@ -73,3 +73,11 @@ test('e2e: decrypt rejects a too-short cipher and sharedKey an invalid point', (
   assert.throws(() => decrypt(new Uint8Array(32), new Uint8Array(27)), E2eError);
   assert.throws(() => sharedKey(new Uint8Array(32).fill(1), new Uint8Array(33).fill(9)), E2eError);
 });
+
+test('identity: ed25519 signatures match the keyring pair byte for byte', async () => {
+  for (const seed of ['0x' + '09'.repeat(32), A]) {
+    const id = await createIdentity(seed, 'ed25519');
+    const msg = new Uint8Array(16).fill(5);
+    assert.equal(hex(id.sign(msg)), hex(id.pair.sign(msg)));
+  }
+});
