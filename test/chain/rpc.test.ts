@@ -196,3 +196,9 @@ test('rpc: an invalid extrinsic is refused with 1010 and the substrate text', as
   }
   assert.deepEqual((await rpc.call('author_pendingExtrinsics')).result, []);
 });
+
+test('rpc: dev_setBalance below the existential deposit for a new account is a params error, not a crash', async () => {
+  const reply = await rpc.call('dev_setBalance', [sr.addFromUri('//NeverFunded').address, '1']);
+  assert.equal(reply.error.code, -32602);
+  assert.equal((await rpc.call('system_chain')).result, 'Development');
+});

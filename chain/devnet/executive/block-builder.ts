@@ -52,30 +52,34 @@ export function buildGenesis(runtime: Runtime): BuiltBlock {
  */
 export function buildBlock(runtime: Runtime, parent: BlockRecord, nowMs: number, candidates: readonly CheckedTx[]): BuiltBlock {
   const number = parent.number + 1;
-  runtime.resetEvents();
-  runtime.setPhase('Initialization');
-  runtime.writeStorage('System', 'Number', [], number);
-  runtime.writeStorage('System', 'ParentHash', [], parent.hash);
-  runtime.writeStorage('System', 'BlockHash', [parent.number], parent.hash);
-  runtime.onInitialize();
-
-  const inherent = timestampInherent(runtime, nowMs);
-  applyInherent(runtime, inherent.call, 0);
-  const extrinsics = [inherent.hex];
+  const extrinsics: string[] = [];
   const included: CheckedTx[] = [];
   const rejected: BuiltBlock['rejected'] = [];
-  for (const tx of candidates) {
-    try {
-      applySigned(runtime, tx, extrinsics.length, number);
-    } catch (err) {
-      if (!(err instanceof TxPoolError)) throw err;
-      rejected.push({ tx, error: err });
-      continue;
+  // One layer around the whole block: a failing hook or inherent leaves the state as it was.
+  runtime.state.transactional(() => {
+    runtime.resetEvents();
+    runtime.setPhase('Initialization');
+    runtime.writeStorage('System', 'Number', [], number);
+    runtime.writeStorage('System', 'ParentHash', [], parent.hash);
+    runtime.writeStorage('System', 'BlockHash', [parent.number], parent.hash);
+    runtime.onInitialize();
+
+    const inherent = timestampInherent(runtime, nowMs);
+    applyInherent(runtime, inherent.call, 0);
+    extrinsics.push(inherent.hex);
+    for (const tx of candidates) {
+      try {
+        applySigned(runtime, tx, extrinsics.length, number);
+      } catch (err) {
+        if (!(err instanceof TxPoolError)) throw err;
+        rejected.push({ tx, error: err });
+        continue;
+      }
+      extrinsics.push(tx.hex);
+      included.push(tx);
     }
-    extrinsics.push(tx.hex);
-    included.push(tx);
-  }
-  finishBlock(runtime, extrinsics.length);
+    finishBlock(runtime, extrinsics.length);
+  });
 
   const changes = runtime.state.takeDirty();
   const { hash, header } = sealHeader(runtime.registry, {

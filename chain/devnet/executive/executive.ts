@@ -137,6 +137,7 @@ export class Executive {
   /** Applies a dev-only state change (faucet, setStorage) and seals a block carrying it. */
   mutate(fn: (ctx: HookContext) => void): BlockRecord {
     if (this.closed) throw new Error(ERR_CLOSED);
+    // Events deposited here are dropped when the block opens; only the state change matters.
     this.runtime.state.transactional(() => fn(this.runtime.hooks()));
     return this.sealBlock();
   }
@@ -160,17 +161,27 @@ export class Executive {
     this.sealTimer = this.clock.setTimeout(() => {
       this.sealTimer = null;
       if (this.closed) return;
-      this.sealBlock();
-      if (this.pool.hasReady()) this.scheduleSeal();
+      if (this.trySeal() && this.pool.hasReady()) this.scheduleSeal();
     }, this.opts.sealDelayMs ?? 50);
   }
 
   private armBlockTimer(): void {
     this.blockTimer = this.clock.setTimeout(() => {
       if (this.closed) return;
-      this.sealBlock();
+      this.trySeal();
       this.armBlockTimer();
     }, this.opts.blockMs!);
+  }
+
+  /** Seals from a timer: a failure is logged (the block was rolled back), never thrown into the event loop. */
+  private trySeal(): boolean {
+    try {
+      this.sealBlock();
+      return true;
+    } catch (err) {
+      this.log.error({ err }, 'block production failed; state rolled back');
+      return false;
+    }
   }
 
   private sealBlock(): BlockRecord {

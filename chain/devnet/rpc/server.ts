@@ -78,9 +78,14 @@ export class RpcServer {
     this.sessions.add(session);
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? Buffer.from(data as Buffer).toString('utf8') : data.toString();
-      const { reply, after } = this.opts.dispatcher.handleText(text, session);
-      if (reply !== null) session.send(reply);
-      after();
+      try {
+        const { reply, after } = this.opts.dispatcher.handleText(text, session);
+        if (reply !== null) session.send(reply);
+        after();
+      } catch (err) {
+        log.error({ err }, 'websocket request failed');
+        session.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }));
+      }
     });
     ws.on('error', (err) => log.debug({ err }, 'websocket client error'));
     ws.on('close', () => {
@@ -120,11 +125,21 @@ export class RpcServer {
         } catch {
           return this.reply(res, 400, { error: 'body is not JSON' });
         }
-        const out = route(body);
-        return this.reply(res, out.status, out.body);
+        try {
+          const out = route(body);
+          return this.reply(res, out.status, out.body);
+        } catch (err) {
+          this.opts.logger.error({ err, path }, 'http route failed');
+          return this.reply(res, 500, { error: 'internal error' });
+        }
       }
-      const { reply } = this.opts.dispatcher.handleText(text, null);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(reply ?? '');
+      try {
+        const { reply } = this.opts.dispatcher.handleText(text, null);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(reply ?? '');
+      } catch (err) {
+        this.opts.logger.error({ err }, 'http request failed');
+        this.reply(res, 500, { jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } });
+      }
     });
   }
 

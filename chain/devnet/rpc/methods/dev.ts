@@ -2,6 +2,7 @@ import { hexToU8a } from '@polkadot/util';
 import { z } from 'zod';
 import { account, mint, withdraw } from '../../pallets/balances.ts';
 import type { HookContext } from '../../runtime/context.ts';
+import { DispatchFailure } from '../../runtime/errors.ts';
 import { hexString, invalidParams } from '../protocol.ts';
 import { accountId } from './system.ts';
 import type { MethodTable } from './types.ts';
@@ -32,7 +33,15 @@ export const devMethods: MethodTable = {
   },
   dev_setBalance: {
     params: z.tuple([z.string().max(128), amount]),
-    run: ([address, free], b) => b.executive.mutate((ctx) => setFreeBalance(ctx, accountId(address), free)).hash,
+    run: ([address, free], b) => {
+      const who = accountId(address);
+      try {
+        return b.executive.mutate((ctx) => setFreeBalance(ctx, who, free)).hash;
+      } catch (err) {
+        if (err instanceof DispatchFailure) throw invalidParams(`cannot set that balance: ${err.message}`);
+        throw err;
+      }
+    },
   },
   dev_setStorage: {
     params: z.tuple([z.array(z.tuple([hexString.max(8194), hexString.nullable()])).max(10_000)]),
