@@ -18,6 +18,8 @@ export interface DialOptions {
   signal?: AbortSignal;
   handshakeTimeoutMs?: number;
   maxPayload?: number;
+  /** Extra trusted CA certificates (PEM) for wss:// relays with a private CA. */
+  ca?: string | Buffer;
 }
 
 /** `ws(s)://host/?<jwt>`: the form all RMB clients use. */
@@ -59,6 +61,7 @@ export class RelayConnection {
       handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
       maxPayload: opts.maxPayload ?? 64 * 1024 * 1024,
       perMessageDeflate: false,
+      ...(opts.ca ? { ca: opts.ca } : {}),
     });
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => {

@@ -40,6 +40,8 @@ export interface RelayPeerOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   jwtTtlS?: number;
   requestTimeoutMs?: number;
+  /** Extra trusted CA certificates (PEM) for wss:// relays. */
+  ca?: string | Buffer;
 }
 
 export interface RequestOptions {
@@ -228,7 +230,7 @@ export class RelayPeer {
         const jwt = createJwt(this.opts.identity, {
           twin: this.opts.twinId, sid: this.opts.sid, nowS: this.nowS(), ttlS: this.opts.jwtTtlS ?? DEFAULT_JWT_TTL_S,
         });
-        const conn = await RelayConnection.dial({ url: slot.url, jwt, signal });
+        const conn = await RelayConnection.dial({ url: slot.url, jwt, signal, ca: this.opts.ca });
         backoff.reset();
         log.info('relay connected');
         await this.serve(slot, conn, log);

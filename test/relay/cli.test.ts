@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import WebSocket from 'ws';
+import { createJwt } from '../../relay-client/jwt.ts';
+import { makeTwin, nowS } from './fixture.ts';
+
+const BIN = new URL('../../bin/zos', import.meta.url).pathname;
+
+test('zos relay: refuses bad options with a clear message', async () => {
+  const r = await execa(BIN, ['relay', '--chain', 'http://x', '--domain', 'a/b'], { reject: false });
+  assert.notEqual(r.exitCode, 0);
+  assert.match(r.stderr, /chain: must be a ws:\/\/ or wss:\/\/ URL/);
+  assert.match(r.stderr, /domain\.0: a host name/);
+});
+
+test('zos relay: prints "ready ws://HOST:PORT", checks JWTs against the chain, stops on SIGTERM', async (t) => {
+  const devnetPath = new URL('../../chain/devnet/index.ts', import.meta.url);
+  if (!existsSync(devnetPath)) {
+    console.warn('SKIP zos relay CLI test: chain/devnet does not exist yet');
+    return t.skip('chain/devnet does not exist yet');
+  }
+  const { Devnet } = (await import(devnetPath.href)) as typeof import('../../chain/devnet/index.ts');
+  const devnet = new Devnet({ port: 0 });
+  const chainUrl = await devnet.start();
+  t.after(() => devnet.close());
+  const proc = execa(BIN, ['relay', '--chain', chainUrl, '--domain', 'relay.test', '--port', '0'], { reject: false });
+  t.after(() => proc.kill('SIGKILL'));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^ready (ws:\/\/127\.0\.0\.1:\d+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    void proc.then((r) => reject(new Error(`exited ${r.exitCode}: ${String(r.stderr).slice(-1000)}`)));
+  });
+  const stranger = await makeTwin(77);
+  const status = await new Promise<string>((resolve) => {
+    const ws = new WebSocket(`${url}/?${createJwt(stranger.identity, { twin: 77, nowS: nowS() })}`);
+    ws.on('unexpected-response', (_q, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c));
+      res.on('end', () => resolve(`${res.statusCode} ${body}`));
+    });
+    ws.on('error', () => undefined);
+  });
+  assert.equal(status, '401 twin not found 77');
+  assert.match(await (await fetch(`${url.replace('ws', 'http')}/metrics`)).text(), /rmb_relay_sessions 0/);
+  proc.kill('SIGTERM');
+  assert.equal((await proc).exitCode, 0);
+});
