@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { u8aEq } from '@polkadot/util';
 import { Backoff } from '../lib/backoff.ts';
 import { bounded } from './bounded.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
@@ -127,7 +128,7 @@ export class RelayPeer {
     if (!dest) throw new RelayClientError('ERR_UNKNOWN_TWIN', `twin not found ${twin}`);
     const uid = randomUUID();
     const body = payload === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(payload));
-    const env = sealRequest(this.ctx, {
+    const env = sealRequest(await this.sealContext(), {
       uid, dest, command, payload: body, nowS: this.nowS(), expirationS: Math.max(1, Math.ceil(timeoutMs / 1000)),
     });
     const bytes = encodeEnvelope(env);
@@ -169,6 +170,18 @@ export class RelayPeer {
       await bounded(Promise.allSettled([...this.loops, ...this.inflight]), 5_000);
     })();
     return this.closing;
+  }
+
+  /**
+   * Encrypt only when our own on-chain pk is our key: the other side decrypts with the pk it
+   * reads from chain, so a missing or stale pk would make every message undecryptable.
+   */
+  private async sealContext(): Promise<SealContext> {
+    if (!this.ctx.encrypt) return this.ctx;
+    const me = await this.opts.twins.getTwin(this.opts.twinId).catch(() => null);
+    const published = !!me?.pk && u8aEq(me.pk, this.opts.identity.secpPublic);
+    if (!published) this.rlog.warn('own_pk', { twin: this.opts.twinId }, 'own twin pk not on chain: sending plain payloads');
+    return published ? this.ctx : { ...this.ctx, encrypt: false };
   }
 
   private nowS(): number {
@@ -363,7 +376,7 @@ export class RelayPeer {
       this.drop(`request_${opened.code}`, { ...from, why: opened.reason }, 'rejecting request');
       // Like the Go peer, stay silent on expired or non-JSON requests; other checks answer with rmb-peer codes.
       if (opened.code === PeerErrorCode.expired || opened.code === PeerErrorCode.other) return;
-      const reply = sealReply(this.ctx, e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
+      const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
       await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
       return;
     }
@@ -373,7 +386,7 @@ export class RelayPeer {
       return this.drop('replay', from, 'replayed request dropped');
     }
     const result = await this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
-    const reply = sealReply(this.ctx, e, opened.twin, result, this.nowS());
+    const reply = sealReply(await this.sealContext(), e, opened.twin, result, this.nowS());
     await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(30_000)).catch((err: Error) =>
       this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'),
     );

@@ -132,3 +132,14 @@ test('handle: undecryptable cipher gets error 106', async (t) => {
   assert.equal(reply!.message?.kind, 'error');
   assert.equal((reply!.message as { code: number }).code, 106);
 });
+
+test('request: falls back to plain payloads while our own pk is not on chain', async (t) => {
+  const { a, b, twins, relay } = await twoTwins(t);
+  twins.set({ ...a.twin, pk: null });
+  const pa = await startPeer(t, a, [relay.url], twins);
+  const rb = await RawClient.connect(t, relay.url, b);
+  void pa.request(2, 'x', { p: 1 }, { timeoutMs: 2_000 }).catch(() => undefined);
+  const [req] = await rb.waitFor(1);
+  assert.equal(req!.payload?.kind, 'plain');
+  assert.equal(Buffer.from(req!.payload!.data).toString(), '{"p":1}');
+});
