@@ -71,19 +71,35 @@ export function waitForLine(proc: ResultPromise, re: RegExp, timeoutMs = 120_000
   });
 }
 
+export interface GridOptions {
+  log?: boolean;
+  /** Serve the relay over TLS (wss://), e.g. for clients that derive the relay host from a wss URL. */
+  relayTls?: { cert: string | Buffer; key: string | Buffer };
+  /** Relay port (default: a free one). */
+  relayPort?: number;
+  /** Extra environment for node processes (e.g. NODE_EXTRA_CA_CERTS for a self-signed relay). */
+  nodeEnv?: Record<string, string>;
+  /** Devnet delay between a watched tx's inBlock and finalized updates (see DevnetOptions). */
+  finalityDelayMs?: number;
+}
+
 /**
  * A whole local grid for tests: an in-process devnet and relay, a farm owned by //Alice,
  * and nodes started as real `zos node` processes (tailscale NewTestEnv style).
  */
-export async function startGrid(opts: { log?: boolean } = {}): Promise<Grid> {
+export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   await cryptoWaitReady();
   const log = opts.log ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
-  const devnet = new Devnet({ port: 0, logger: log.child({ c: 'devnet' }) });
+  const devnet = new Devnet({ port: 0, finalityDelayMs: opts.finalityDelayMs, logger: log.child({ c: 'devnet' }) });
   const chainUrl = await devnet.start();
   const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'grid-client' }) });
   await client.start();
-  const relay = new RelayServer({ twins: chainTwins(client), domains: ['127.0.0.1'], port: 0, log: log.child({ c: 'relay' }) });
-  const relayUrl = await relay.start();
+  const relay = new RelayServer({ twins: chainTwins(client), domains: ['127.0.0.1'], port: opts.relayPort ?? 0, tls: opts.relayTls, log: log.child({ c: 'relay' }) });
+  const relayUrl = await relay.start().catch(async (err: Error) => {
+    await Promise.all([relay.close(), client.close()]);
+    await devnet.close();
+    throw err;
+  });
   const activationUrl = chainUrl.replace(/^ws/, 'http') + '/activation/activate';
 
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
@@ -100,7 +116,7 @@ export async function startGrid(opts: { log?: boolean } = {}): Promise<Grid> {
     const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'zos-node-')));
     if (!o.dataDir) tmpDirs.push(dataDir);
     const proc = execa(BIN, ['node', '--chain', chainUrl, '--relay', relayUrl, '--farm', String(farmId), '--data-dir', dataDir,
-      '--activation-url', activationUrl, '--pool-size', '128G', ...(o.extraArgs ?? [])], { reject: false, env: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn' }, stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
+      '--activation-url', activationUrl, '--pool-size', '128G', ...(o.extraArgs ?? [])], { reject: false, env: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...opts.nodeEnv }, stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
     let m: RegExpExecArray;
     try {
       m = await waitForLine(proc, /ready node (\d+) twin (\d+)/);
