@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { addGridOptions, cliLogger, gridOptionsSchema, openSession, parseOptions, printJson, runAction } from '../grid/cli.ts';
-import { deploySpec, formatStates } from '../grid/deployer.ts';
 import { CliError, CliErrorCode } from '../grid/errors.ts';
 import { Reporter } from '../grid/render.ts';
-import { loadSpecFile } from '../grid/spec.ts';
 
 const deployOptions = gridOptionsSchema.extend({
   node: z.coerce.number({ error: '--node must be a node id' }).int().positive('--node must be a node id').optional(),
@@ -26,6 +24,8 @@ export function register(program: Command): void {
     .action(async (file: string, raw: Record<string, unknown>) => {
       await runAction('zos deploy', !!raw.json, async () => {
         const o = parseOptions(deployOptions, raw);
+        const { loadSpecFile } = await import('../grid/spec.ts');
+        const { deploySpec, formatStates } = await import('../grid/deployer.ts');
         const spec = await loadSpecFile(file);
         const nodeId = o.node ?? spec.node;
         if (nodeId === null) throw new CliError(CliErrorCode.badFile, `${file}: node: required (a node id, or pass --node ID)`);

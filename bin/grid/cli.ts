@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger, silentLogger, type Logger } from '../../lib/log.ts';
 import { CliError, CliErrorCode, explain, formatError } from './errors.ts';
-import { readSecret, UserSession } from './session.ts';
+import type { UserSession } from './session.ts';
 
 /**
  * What the user-facing commands share: the grid options (--chain, --relay, key), their
@@ -59,7 +59,9 @@ export function cliLogger(name: string): Logger {
   return process.env.ZOS_LOG_LEVEL ? createLogger({ name }) : silentLogger();
 }
 
+/** Connects as the user (session.ts pulls in @polkadot/api: loaded only when a command runs). */
 export async function openSession(o: GridOptions, log: Logger): Promise<UserSession> {
+  const { readSecret, UserSession } = await import('./session.ts');
   const secret = await readSecret(o);
   return UserSession.open({ chainUrl: o.chain, relayUrl: o.relay, secret, keyType: o.keyType, log });
 }

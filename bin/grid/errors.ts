@@ -1,4 +1,4 @@
-import { isChainError } from '../../chain/client/index.ts';
+import { isChainError } from '../../chain/client/errors.ts';
 import { RelayClientError, RmbError, TimeoutError } from '../../relay-client/errors.ts';
 
 /**

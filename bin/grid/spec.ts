@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { validateName } from '../../node/model/index.ts';
+import { validateName } from '../../node/model/workload.ts';
 import { CliError, CliErrorCode } from './errors.ts';
 
 /**

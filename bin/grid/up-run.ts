@@ -1,0 +1,132 @@
+import { writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { Deployment } from '../../node/model/index.ts';
+import { nameFromMetadata } from './build.ts';
+import { assertHostCanRunNodes } from './cleanup.ts';
+import { cliLogger, parseOptions } from './cli.ts';
+import { deploySpec, formatStates, waitForWorkloads, workloadStates } from './deployer.ts';
+import { CliErrorCode, explain, formatError } from './errors.ts';
+import { LocalGrid } from './local-grid.ts';
+import { Reporter } from './render.ts';
+import { UserSession } from './session.ts';
+import { parseSpec } from './spec.ts';
+
+const upOptions = z.object({
+  dataDir: z.string().min(1).optional(),
+  nodes: z.coerce.number({ error: '--nodes must be a number' }).int().min(1, '--nodes must be 1..8').max(8, '--nodes must be 1..8'),
+  chainPort: z.coerce.number().int().min(0).max(65535, '--chain-port must be a port'),
+  relayPort: z.coerce.number().int().min(0).max(65535, '--relay-port must be a port'),
+  poolSize: z.string().regex(/^\d+[KMGT]?$/i, '--pool-size looks like 128G'),
+  refresh: z.coerce.number().min(1, '--refresh is seconds >= 1'),
+});
+
+/** The sample deployment `zos up` makes: a 1 GiB disk and a 256 MiB volume. */
+const sampleSpec = (node: number) =>
+  parseSpec({ node, name: 'sample', workloads: [{ name: 'disk', type: 'zmount', size: '1GiB' }, { name: 'data', type: 'volume', size: '256MiB' }] }, 'sample');
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/disk.yaml', import.meta.url));
+
+/** `zos up` itself: start the grid, deploy the sample, watch until a signal, stop everything. */
+export async function runUp(raw: Record<string, unknown>): Promise<void> {
+  const out = new Reporter(process.stdout);
+  const log = cliLogger('zos-up');
+  let grid: LocalGrid | null = null;
+  let session: UserSession | null = null;
+  let stopping: Promise<void> | null = null;
+  let exitCode = 0;
+  const stopped = new AbortController();
+  const shutdown = (why: string) => {
+    stopping ??= (async () => {
+      stopped.abort();
+      out.release();
+      out.line(`stopping (${why}): nodes, relay, devnet…`);
+      await session?.close().catch(() => {});
+      await grid?.close();
+      out.line('stopped: nodes ended, pools unmounted, loop devices detached');
+      process.exit(exitCode);
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    const o = parseOptions(upOptions, raw);
+    await assertHostCanRunNodes();
+    grid = new LocalGrid({ ...o, dataDir: o.dataDir ?? null, log, step: (t, d) => out.step(t, d) });
+    await grid.start();
+
+    out.step('funding a user account');
+    const user = await grid.user();
+    session = await UserSession.open({ chainUrl: grid.chainUrl, relayUrl: grid.relayUrl, secret: user.mnemonic, log });
+    out.step('funding a user account', `user ${session.address} funded (mnemonic in ${user.mnemonicFile})`);
+
+    const first = grid.nodes[0]!.nodeId;
+    await deploySample(session, first, out);
+
+    const info = grid.info({ address: session.address, mnemonicFile: user.mnemonicFile });
+    await writeFile(join(grid.dataDir, 'grid.json'), `${JSON.stringify(info, null, 2)}\n`);
+    out.line();
+    out.line(`grid is up (state in ${grid.dataDir}). From another shell:`);
+    out.line(`  zos deploy ${relative(process.cwd(), EXAMPLE) || EXAMPLE} --node ${first} --chain ${grid.chainUrl} --relay ${grid.relayUrl} --mnemonic "${user.mnemonic}"`);
+    out.line(`  zos deployments list --chain ${grid.chainUrl} --relay ${grid.relayUrl} --key-file ${user.mnemonicFile}`);
+    out.line(`  zos node stats ${first} --chain ${grid.chainUrl} --relay ${grid.relayUrl} --key-file ${user.mnemonicFile}`);
+    out.line(`  (grid details: ${join(grid.dataDir, 'grid.json')}; node logs: <node dir>/node.log)`);
+    out.line();
+    await watch(grid, session, out, o.refresh * 1000, stopped.signal);
+  } catch (err) {
+    if (stopping) return void (await stopping);
+    const e = explain(err);
+    exitCode = e.exitCode;
+    out.release();
+    process.stderr.write(formatError('zos up', e));
+    await shutdown('error');
+  }
+}
+
+async function deploySample(session: UserSession, nodeId: number, out: Reporter): Promise<void> {
+  try {
+    await deploySpec(session, sampleSpec(nodeId), nodeId, { step: (t, d) => out.step(`sample deployment: ${t}`, d && `sample deployment: ${d}`), states: (s) => out.detail(formatStates(s)) });
+  } catch (err) {
+    const e = explain(err);
+    // A kept --data-dir already has it: show its state instead of failing.
+    const existing = e.code === CliErrorCode.contractNotUnique ? /contract (\d+)$/.exec(e.message) : null;
+    if (!existing) throw e;
+    out.step('sample deployment', `sample deployment exists: contract ${existing[1]}`);
+    const states = await waitForWorkloads(session, nodeId, Number(existing[1]), (s) => out.detail(formatStates(s)));
+    out.step('', `sample deployment: all workloads ${formatStates(states)}`);
+  }
+}
+
+/** Redraws the grid state every `everyMs` until `signal` aborts. */
+async function watch(grid: LocalGrid, session: UserSession, out: Reporter, everyMs: number, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    const lines = [`grid state (refreshed every ${everyMs / 1000} s; Ctrl-C stops everything)`];
+    for (const n of grid.nodes) {
+      lines.push(`  node ${n.nodeId}  twin ${n.twinId}  pid ${n.pid}  ${n.running ? 'running' : 'EXITED (see ' + n.logFile + ')'}`);
+      if (!n.running) continue;
+      try {
+        const list = await session.call<Deployment[]>(n.nodeId, 'zos.deployment.list', undefined, 10_000);
+        for (const dl of list.sort((a, b) => a.contract_id - b.contract_id)) {
+          lines.push(`    contract ${dl.contract_id}  ${nameFromMetadata(dl.metadata) || '(unnamed)'}  ${formatStates(workloadStates(dl))}`);
+        }
+        if (!list.length) lines.push('    no deployments of this user');
+      } catch (err) {
+        lines.push(`    (cannot list deployments: ${explain(err).message})`);
+      }
+    }
+    if (signal.aborted) return;
+    out.show(lines);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, everyMs);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}

@@ -1,0 +1,143 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, symlink, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { BIN } from '../helpers/grid.ts';
+import { cleanupHostState, loopDevicesUnder, mountsUnder, requireHost } from '../helpers/host.ts';
+
+// `zos up` as a real child process: a whole grid, its sample deployment, and a clean stop.
+
+const root = process.getuid?.() === 0;
+
+/** Collects stdout and resolves when `re` matches what was printed so far. */
+function watchOutput(proc: ResultPromise) {
+  let buf = '';
+  const waiters = new Set<() => void>();
+  proc.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (const w of waiters) w();
+  });
+  return {
+    get text() {
+      return buf;
+    },
+    waitFor(re: RegExp, timeoutMs = 150_000): Promise<RegExpExecArray> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(buf);
+          if (m) {
+            waiters.delete(check);
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${re}; output:\n${buf.slice(-3000)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        void proc.then((r) => {
+          if (!re.exec(buf)) reject(new Error(`zos up exited (${r.exitCode}) before ${re}:\n${buf.slice(-3000)}\n${String(r.stderr).slice(-3000)}`));
+        });
+        check();
+      });
+    },
+  };
+}
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  /** Start time in clock ticks since boot: tells a live process from a reused pid. */
+  start: string;
+  cmd: string;
+}
+
+async function processes(): Promise<Proc[]> {
+  const out: Proc[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const stat = await readFile(`/proc/${e}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.push({ pid: Number(e), ppid: Number(f[1]), start: f[19]!, cmd: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
+  }
+  return out;
+}
+
+/** Every descendant of `pid`, depth first. */
+async function descendants(pid: number): Promise<Proc[]> {
+  const all = await processes();
+  const out: Proc[] = [];
+  const walk = (p: number) => {
+    for (const c of all) if (c.ppid === p) (out.push(c), walk(c.pid));
+  };
+  walk(pid);
+  return out;
+}
+
+/** Those of `procs` still running (same pid and start time). */
+async function stillRunning(procs: Proc[]): Promise<Proc[]> {
+  const now = await processes();
+  return procs.filter((p) => now.some((q) => q.pid === p.pid && q.start === p.start));
+}
+
+const netns = async () => String((await execa('ip', ['netns', 'list'], { reject: false })).stdout).split('\n').filter(Boolean).sort();
+
+test('up: the sample deployment reaches ok, the printed commands work, and SIGINT leaves nothing behind', async (t) => {
+  if (!requireHost(t, root, 'needs root: zos up runs nodes with btrfs pools on loop devices')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'zos-up-test-'));
+  const nsBefore = await netns();
+  const proc = execa(BIN, ['up', '--data-dir', dir, '--chain-port', '0', '--relay-port', '0', '--refresh', '1'], { reject: false, env: { ZOS_NODE_LOG_LEVEL: 'warn' } });
+  t.after(async () => {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await proc;
+    await cleanupHostState(dir);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const out = watchOutput(proc);
+
+  await out.waitFor(/✔ sample deployment: all workloads ok: data=ok disk=ok/);
+  const deployLine = await out.waitFor(/zos deploy \S+ --node (\d+) --chain (ws:\S+) --relay (ws:\S+) --mnemonic "([a-z ]+)"/);
+  await out.waitFor(/contract (\d+) {2}sample {2}data=ok disk=ok/);
+  const info = JSON.parse(await readFile(join(dir, 'grid.json'), 'utf8')) as { chainUrl: string; relayUrl: string; nodes: Array<{ nodeId: number; pid: number }>; user: { mnemonicFile: string } };
+  assert.equal(info.chainUrl, deployLine[2]);
+  assert.equal(info.relayUrl, deployLine[3]);
+  assert.equal(info.nodes.length, 1);
+  assert.equal((await readFile(info.user.mnemonicFile, 'utf8')).trim(), deployLine[4]);
+
+  // What it tells people to run from another shell works against it.
+  const list = await execa(BIN, ['deployments', 'list', '--chain', info.chainUrl, '--relay', info.relayUrl, '--key-file', info.user.mnemonicFile, '--json'], { reject: false });
+  assert.equal(list.exitCode, 0, String(list.stderr));
+  const rows = JSON.parse(String(list.stdout)) as Array<{ name: string; nodeId: number; workloads: Array<{ state: string }> }>;
+  assert.deepEqual(rows.map((r) => [r.name, r.nodeId, r.workloads.map((w) => w.state)]), [['sample', info.nodes[0]!.nodeId, ['ok', 'ok']]]);
+
+  const children = await descendants(proc.pid!);
+  assert.ok(children.some((c) => c.pid === info.nodes[0]!.pid), `node pid ${info.nodes[0]!.pid} among ${JSON.stringify(children)}`);
+  assert.ok((await mountsUnder(dir)).length > 0, 'the node pool is mounted while running');
+
+  proc.kill('SIGINT');
+  const r = await proc;
+  assert.equal(r.exitCode, 0, String(r.stderr).slice(-2000));
+  assert.match(out.text, /stopped: nodes ended, pools unmounted, loop devices detached/);
+  assert.deepEqual(await stillRunning(children), [], 'no child process left');
+  assert.deepEqual(await mountsUnder(dir), [], 'no mounts under the data dir');
+  assert.deepEqual(await loopDevicesUnder(dir), [], 'no loop devices backed by its files');
+  assert.deepEqual(await netns(), nsBefore, 'no network namespaces left');
+});
+
+test('up: a host without btrfs/losetup/mount is told what to install, exit 1', async (t) => {
+  // Only node and sh on PATH: every host tool is missing.
+  const bin = await mkdtemp(join(tmpdir(), 'zos-up-path-'));
+  t.after(() => rm(bin, { recursive: true, force: true }));
+  await mkdir(bin, { recursive: true });
+  await symlink(process.execPath, join(bin, 'node'));
+  await symlink('/bin/sh', join(bin, 'sh'));
+  const r = await execa(process.execPath, [BIN, 'up', '--chain-port', '0', '--relay-port', '0'], { reject: false, env: { PATH: bin }, extendEnv: false });
+  assert.equal(r.exitCode, 1, String(r.stderr));
+  assert.match(String(r.stderr), /missing host tools: btrfs, mkfs\.btrfs, losetup, mount, umount/);
+  assert.match(String(r.stderr), /apt-get install btrfs-progs util-linux mount/);
+  if (!root) assert.match(String(r.stderr), /run as root/);
+});
