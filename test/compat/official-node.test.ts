@@ -42,12 +42,19 @@ before(async () => {
   unmute = muteClientChatter();
   tmp = await mkdtemp(join(tmpdir(), 'zos-compat-'));
   const tls = await selfSignedCert(tmp);
-  grid = await startGrid({
-    relayTls: { cert: tls.cert, key: tls.key }, relayPort: 443, nodeEnv: { NODE_EXTRA_CA_CERTS: tls.certPath },
-    // tfchain_client waits for InBlock only, and @polkadot/api drops that update when Finalized follows
-    // before its events query returns (switchMap): on this loaded host 250 ms was too short.
-    finalityDelayMs: 3_000,
-  });
+  try {
+    grid = await startGrid({
+      relayTls: { cert: tls.cert, key: tls.key }, relayPort: 443, nodeEnv: { NODE_EXTRA_CA_CERTS: tls.certPath },
+      // tfchain_client waits for InBlock only, and @polkadot/api drops that update when Finalized follows
+      // before its events query returns (switchMap): on this loaded host 250 ms was too short.
+      finalityDelayMs: 3_000,
+    });
+  } catch (err) {
+    // Another process took 443 between the probe and the relay's listen.
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    skipReason = `cannot listen on 127.0.0.1:443: EADDRINUSE`;
+    return;
+  }
   node = await grid.startNode();
 
   // A fresh account funded by the devnet faucet, as the dashboard's activation service does.
@@ -93,7 +100,7 @@ test('official clients: T&C and twin by tfchain_client; rmb_direct_client connec
   assert.equal(rmb.con.readyState, rmb.con.OPEN);
 });
 
-test('official rmb client: zos.system.version and zos.statistics.get answer in zos shapes', { timeout: 120_000 }, async (t) => {
+test('official rmb client: zos.system.version and zos.statistics.get answer in zos shapes; node errors arrive as RMBError', { timeout: 120_000 }, async (t) => {
   if (!ready(t)) return;
   const version = await rmbRequest<{ zos: string; zinit: string }>(rmb, node.twinId, 'zos.system.version');
   assert.deepEqual(Object.keys(version).sort(), ['zinit', 'zos']);
@@ -109,6 +116,15 @@ test('official rmb client: zos.system.version and zos.statistics.get answer in z
   assert.deepEqual(Object.keys(stats.users).sort(), ['deployments', 'last_deployment_timestamp', 'workloads']);
   // grid_client's getNodeFreeResources computes total - used from these: it must stay positive.
   assert.ok(stats.total.cru > 0 && stats.total.mru - stats.used.mru > 0 && stats.total.sru - stats.used.sru >= 0, JSON.stringify(stats));
+
+  // Node errors reach the official client as RMBError("<code> <message>").
+  const rmbError = (re: RegExp) => (e: Error) => {
+    assert.equal(e.constructor.name, 'RMBError');
+    assert.match(e.message, re);
+    return true;
+  };
+  await assert.rejects(rmbRequest(rmb, node.twinId, 'zos.deployment.get', { contract_id: 999_999 }), rmbError(/^0 deployment not found/));
+  await assert.rejects(rmbRequest(rmb, node.twinId, 'zos.no.such.command'), rmbError(/^0 function is not found$/));
 });
 
 /**
