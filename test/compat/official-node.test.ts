@@ -160,6 +160,24 @@ async function deploymentLifecycle(description: string, wire: (dl: any) => strin
   assert.equal(decoded.deployment.challenge_hash(), hash);
   assert.equal(decoded.deployment.workloads.find((w: any) => w.name === 'disk').result.data.volume_id, wlid);
 
+  // Update the way grid_client's update path does: its decoded copy of the node's deployment, changed
+  // workloads at version + 1, deployment version + 1, sign() (which also overwrites the signature the
+  // node returned, so two equal signatures of this twin go out), contract hash by batchAll, then update.
+  const next = decoded.deployment;
+  const disk = next.workloads.find((w: any) => w.name === 'disk');
+  disk.version = next.version + 1;
+  disk.data.size = 2 * GiB;
+  next.version += 1;
+  await next.sign(twinId, mnemonic, 'sr25519');
+  assert.equal(next.signature_requirement.signatures.length, 2);
+  await chain.applyAllExtrinsics([await chain.contracts.updateNode({ id: dl.contract_id, hash: next.challenge_hash(), data: '' })]);
+  assert.equal(await rmb.read(await rmb.send('zos.deployment.update', wire(next), node.twinId, 1)), null);
+  await waitFor(async () => (await fileSize(vdiskPath(node.dataDir, wlid))) === 2 * GiB, 'disk grown to 2 GiB', 90_000);
+  await waitFor(async () => {
+    got = await rmbRequest(rmb, node.twinId, 'zos.deployment.get', { contract_id: dl.contract_id });
+    return got.version === 1 && got.workloads.every((w: any) => w.result.state === 'ok');
+  }, 'version 1 ok', 60_000, 1_000);
+
   const cancelled = await (await chain.contracts.cancel({ id: dl.contract_id })).apply();
   assert.equal(cancelled, dl.contract_id);
   let changes: Array<{ name: string; result: { state: string } }> = [];
@@ -173,7 +191,7 @@ async function deploymentLifecycle(description: string, wire: (dl: any) => strin
 
 // grid_client's workload data classes carry a `__type` discriminator that JSON.stringify sends along
 // (e.g. {"__type":"zmount","size":1073741824}); zos decodes data with plain json.Unmarshal, which ignores it.
-test('official clients: grid_client-signed zmount+volume (its exact JSON), contract by batchAll, deployed over RMB, ok, then cancelled and deleted', { timeout: 300_000 }, async (t) => {
+test('official clients: grid_client-signed zmount+volume (its exact JSON), contract by batchAll, deployed over RMB, ok, updated, then cancelled and deleted', { timeout: 300_000 }, async (t) => {
   if (!ready(t)) return;
   await deploymentLifecycle('exact JSON', (dl) => JSON.stringify(dl));
 });
