@@ -13,9 +13,12 @@ interface Statistics {
 
 const nodeId = z.coerce.number({ error: 'expected a node id' }).int().positive('expected a node id (a positive number)');
 
+const statsOptions = gridOptionsSchema.extend({ timeout: z.coerce.number().positive('--timeout must be seconds > 0') });
+
 /** `zos node stats ID`: a node's capacity and usage (zos.statistics.get) through the relay. */
 function addStats(node: Command): void {
   addGridOptions(node.command('stats').description("a node's capacity and usage (zos.statistics.get)").argument('<node>', 'node id'))
+    .option('--timeout <seconds>', 'how long to wait for the node to answer', '30')
     .action(function (this: Command, id: string) {
       // `zos node` defines --chain/--relay/--mnemonic itself and consumes them: merge both levels.
       const mine = this.opts();
@@ -25,11 +28,11 @@ function addStats(node: Command): void {
       return runAction('zos node stats', !!raw.json, async () => {
         const n = nodeId.safeParse(id);
         if (!n.success) throw new CliError(CliErrorCode.badInput, `${JSON.stringify(id)}: ${n.error.issues[0]!.message}`);
-        const o = parseOptions(gridOptionsSchema, raw);
+        const o = parseOptions(statsOptions, raw);
         const session = await openSession(o, cliLogger('zos-node-stats'));
         try {
           await session.requireTwin();
-          const stats = await session.call<Statistics>(n.data, 'zos.statistics.get');
+          const stats = await session.call<Statistics>(n.data, 'zos.statistics.get', undefined, o.timeout * 1000);
           if (o.json) return printJson(stats);
           const gib = (b = 0) => `${(b / 2 ** 30).toFixed(1)}GiB`;
           const line = (k: string, r: Record<string, number>) => `${k.padEnd(7)} cru ${r.cru ?? 0}  mru ${gib(r.mru)}  sru ${gib(r.sru)}  hru ${gib(r.hru)}  ipv4u ${r.ipv4u ?? 0}\n`;

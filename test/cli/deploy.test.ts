@@ -143,3 +143,13 @@ test('deploy: errors say what to do next (unfunded account, unknown node, unreac
   assert.match(String(r.stderr), /cannot reach the relay at ws:\/\/127\.0\.0\.1:1: connection refused/);
   assert.match(String(r.stderr), /check --relay/);
 });
+
+test('node stats: a node that does not answer through the relay is a timeout with a hint', async (t) => {
+  if (!requireHost(t, root, 'needs root')) return;
+  await node.kill('SIGTERM'); // last test: the node is gone, its twin still on chain
+  const r = await zos(['node', 'stats', String(node.nodeId), '--timeout', '2', '--json']);
+  assert.equal(r.code, 1);
+  assert.equal(r.json<{ error: { code: string } }>().error.code, 'ERR_RELAY_TIMEOUT');
+  assert.match(r.stderr, /no response to zos\.statistics\.get/);
+  assert.match(r.stderr, /did not answer through the relay .*is it running/);
+});
