@@ -88,10 +88,13 @@ function foldKeys(keys: readonly string[], v: unknown): unknown {
   return out;
 }
 
-/** A Go struct: strict keys, case-insensitive match, `null` decodes to all-zero fields. */
+/**
+ * A Go struct as encoding/json decodes it: case-insensitive keys, `null` gives all-zero fields,
+ * unknown keys ignored (grid_client sends a `__type` key in every workload's data).
+ */
 export function goStruct<S extends z.ZodRawShape>(shape: S) {
   const keys = Object.keys(shape);
-  return z.preprocess((v) => foldKeys(keys, v), z.object(shape).strict());
+  return z.preprocess((v) => foldKeys(keys, v), z.object(shape).strip());
 }
 
 /** A pointer-to-struct field (`*T` with omitempty): missing or `null` stays undefined. */

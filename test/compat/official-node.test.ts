@@ -47,7 +47,6 @@ before(async () => {
       relayTls: { cert: tls.cert, key: tls.key }, relayPort: 443, nodeEnv: { NODE_EXTRA_CA_CERTS: tls.certPath },
       // tfchain_client waits for InBlock only, and @polkadot/api drops that update when Finalized follows
       // before its events query returns (switchMap): on this loaded host 250 ms was too short.
-      finalityDelayMs: 3_000,
     });
   } catch (err) {
     // Another process took 443 between the probe and the relay's listen.

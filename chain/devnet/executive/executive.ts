@@ -49,6 +49,13 @@ const ERR_CLOSED = 'devnet is closed';
  * once and tells listeners. All state changes happen synchronously inside
  * sealBlock, so between blocks the live state is the best block's state.
  */
+/**
+ * Delay between a watcher's inBlock and finalized updates. @polkadot/api handles statuses with
+ * switchMap: a finalized update that lands while it still fetches the inBlock events cancels the
+ * inBlock callback, which is the one tfchain_client waits for; under load that fetch takes seconds.
+ */
+export const FINALITY_DELAY_MS = 2000;
+
 export class Executive {
   readonly chain = new ChainStore();
   readonly pool = new TxPool();
@@ -223,7 +230,7 @@ export class Executive {
       const timer = this.clock.setTimeout(() => {
         this.finality.delete(timer);
         for (const w of finalized) notify(w, { finalized: hash });
-      }, this.opts.finalityDelayMs ?? 250);
+      }, this.opts.finalityDelayMs ?? FINALITY_DELAY_MS);
       this.finality.add(timer);
     }
     for (const { tx, error } of built.rejected) {
