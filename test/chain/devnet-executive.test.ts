@@ -5,7 +5,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { freeBalance } from '../../chain/devnet/pallets/balances.ts';
 import { TxPoolError } from '../../chain/devnet/executive/errors.ts';
 import type { TxStatus } from '../../chain/devnet/executive/pool.ts';
-import { Executive } from '../../chain/devnet/executive/executive.ts';
+import { Executive, FINALITY_DELAY_MS } from '../../chain/devnet/executive/executive.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { devGenesis } from '../../chain/devnet/genesis.ts';
 import { devnetPallets } from '../../chain/devnet/pallets/index.ts';
@@ -34,7 +34,7 @@ test('executive: genesis is block 0 and a transfer lands in block 1 with FRAME-o
   const statuses: TxStatus[] = [];
   ex.submit(sign(alice, tx('Balances', 'transfer_keep_alive', hex(bob), 12345n)), (s) => statuses.push(s));
   clock.tick(100);
-  clock.tick(1000);
+  clock.tick(FINALITY_DELAY_MS);
   const best = ex.chain.best;
   assert.equal(best.number, 1);
   assert.equal(best.extrinsics.length, 2);
