@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import { BIN, startGrid, waitFor, type Grid, type NodeProcess } from '../helpers/grid.ts';
@@ -142,6 +145,18 @@ test('deploy: errors say what to do next (unfunded account, unknown node, unreac
   assert.equal(r.exitCode, 1);
   assert.match(String(r.stderr), /cannot reach the relay at ws:\/\/127\.0\.0\.1:1: connection refused/);
   assert.match(String(r.stderr), /check --relay/);
+});
+
+test('deploy: a workload the node cannot provision fails with the node message, exit 1', async (t) => {
+  if (!requireHost(t, root, 'needs root')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'zos-cli-huge-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'huge.yaml'), `node: ${node.nodeId}\nname: huge\nworkloads:\n  - {name: big, type: zmount, size: 1TiB}\n`);
+  const r = await zos(['deploy', join(dir, 'huge.yaml'), '--json']);
+  assert.equal(r.code, 1);
+  assert.equal(r.json<{ error: { code: string } }>().error.code, 'ERR_WORKLOAD_FAILED');
+  assert.match(r.stderr, new RegExp(`workload big failed on node ${node.nodeId}: cannot fulfil required storage size 1099511627776 bytes`));
+  assert.match(r.stderr, /zos deployments cancel \d+/);
 });
 
 test('node stats: a node that does not answer through the relay is a timeout with a hint', async (t) => {
