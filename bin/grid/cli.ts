@@ -83,7 +83,7 @@ export async function runAction(prefix: string, json: boolean, body: () => Promi
     const e = explain(err);
     code = e.exitCode;
     process.stderr.write(formatError(prefix, e));
-    if (json) printJson({ error: { code: e.code, message: e.message, hint: e.hint ?? null } });
+    if (json) printJson({ error: { code: e.code, message: e.message, hint: e.hint ?? null, ...(e.details ? { details: e.details } : {}) } });
   }
   process.exit(code);
 }

@@ -50,7 +50,7 @@ export function formatStates(states: WorkloadState[]): string {
 
 export function contractConflict(contractId: number, nodeId: number): CliError {
   return new CliError(CliErrorCode.contractNotUnique, `a contract with the same deployment hash exists on node ${nodeId}: contract ${contractId}`,
-    `change the deployment (e.g. its name or a size), or cancel contract ${contractId}: zos deployments cancel ${contractId}`);
+    `change the deployment (e.g. its name or a size), or cancel contract ${contractId}: zos deployments cancel ${contractId}`, { details: { contractId, nodeId } });
 }
 
 export async function deploySpec(session: UserSession, spec: DeploymentSpec, nodeId: number, hooks: DeployHooks = {}, timeoutMs = 120_000): Promise<DeployResult> {

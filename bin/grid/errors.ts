@@ -36,10 +36,14 @@ export class CliError extends Error {
     message: string,
     /** What the user should do next; printed under the message. */
     readonly hint?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
     super(message, options);
+    this.details = options?.details;
   }
+
+  /** Facts for scripts (--json) and callers, e.g. the conflicting contractId. */
+  readonly details: Record<string, unknown> | undefined;
 
   get exitCode(): number {
     return USAGE.has(this.code) ? 2 : 1;

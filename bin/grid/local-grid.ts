@@ -9,6 +9,7 @@ import { RelayServer } from '../../relay/server.ts';
 import { chainTwins } from '../../node/twins.ts';
 import type { Logger } from '../../lib/log.ts';
 import { CliError, CliErrorCode, explain, faucetUrl } from './errors.ts';
+import { fundFromFaucet } from './faucet.ts';
 import { NodeProcess } from './nodes.ts';
 
 /**
@@ -133,13 +134,7 @@ export class LocalGrid {
     const mnemonic = (await readFile(mnemonicFile, 'utf8').catch(() => '')).trim() || mnemonicGenerate();
     await writeFile(mnemonicFile, `${mnemonic}\n`, { mode: 0o600 });
     const address = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(mnemonic).address;
-    const res = await fetch(this.activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: address }) });
-    if (!res.ok) throw new CliError(CliErrorCode.startFailed, `the devnet faucet answered ${res.status}: ${await res.text()}`);
-    const deadline = Date.now() + 30_000;
-    while ((await this.client!.query.balance(address)).free === 0n) {
-      if (Date.now() > deadline) throw new CliError(CliErrorCode.startFailed, `user ${address} not funded 30 s after the faucet accepted`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    await fundFromFaucet(this.client!, this.activationUrl, address);
     return { mnemonic, mnemonicFile };
   }
 

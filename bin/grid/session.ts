@@ -5,6 +5,7 @@ import { createIdentity, IdentityError, type Identity } from '../../relay-client
 import { RelayPeer } from '../../relay-client/peer.ts';
 import { chainTwins } from '../../node/twins.ts';
 import type { Logger } from '../../lib/log.ts';
+import { fundFromFaucet } from './faucet.ts';
 import { chainUnreachable, CliError, CliErrorCode, explain, faucetUrl, insufficientBalance, relayUnreachable, type ErrorContext } from './errors.ts';
 
 /**
@@ -120,16 +121,7 @@ export class UserSession {
   /** Funds the account from the devnet faucet when it holds nothing (for --fund). */
   async fundIfEmpty(): Promise<boolean> {
     if ((await this.client.query.balance(this.address)).free > 0n) return false;
-    const url = faucetUrl(this.opts.chainUrl);
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: this.address }) }).catch((err: Error) => {
-      throw insufficientBalance(this.ctx, `the faucet ${url} failed: ${err.message}`);
-    });
-    if (!res.ok) throw insufficientBalance(this.ctx, `the faucet ${url} answered ${res.status}`);
-    const deadline = Date.now() + 30_000;
-    while ((await this.client.query.balance(this.address)).free === 0n) {
-      if (Date.now() > deadline) throw insufficientBalance(this.ctx, 'the faucet accepted but no funds arrived within 30 s');
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    await fundFromFaucet(this.client, faucetUrl(this.opts.chainUrl), this.address);
     return true;
   }
 

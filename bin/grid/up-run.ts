@@ -92,10 +92,10 @@ async function deploySample(session: UserSession, nodeId: number, out: Reporter)
   } catch (err) {
     const e = explain(err);
     // A kept --data-dir already has it: show its state instead of failing.
-    const existing = e.code === CliErrorCode.contractNotUnique ? /contract (\d+)$/.exec(e.message) : null;
+    const existing = e.code === CliErrorCode.contractNotUnique ? Number(e.details?.contractId) : 0;
     if (!existing) throw e;
-    out.step('sample deployment', `sample deployment exists: contract ${existing[1]}`);
-    const states = await waitForWorkloads(session, nodeId, Number(existing[1]), (s) => out.detail(formatStates(s)));
+    out.step('sample deployment', `sample deployment exists: contract ${existing}`);
+    const states = await waitForWorkloads(session, nodeId, existing, (s) => out.detail(formatStates(s)));
     out.step('', `sample deployment: all workloads ${formatStates(states)}`);
   }
 }

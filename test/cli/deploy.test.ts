@@ -82,8 +82,9 @@ test('deploy: the same file again names the existing contract and how to cancel 
   if (!requireHost(t, root, 'needs root')) return;
   const id = deployed.get('example-disk');
   assert.ok(id);
-  const r = await zos(['deploy', `${EXAMPLES}disk.yaml`, '--node', String(node.nodeId)]);
+  const r = await zos(['deploy', `${EXAMPLES}disk.yaml`, '--node', String(node.nodeId), '--json']);
   assert.equal(r.code, 1);
+  assert.deepEqual(r.json<{ error: { code: string; details: unknown } }>().error.details, { contractId: id, nodeId: node.nodeId });
   assert.match(r.stderr, new RegExp(`a contract with the same deployment hash exists on node ${node.nodeId}: contract ${id}`));
   assert.match(r.stderr, new RegExp(`zos deployments cancel ${id}`));
 });

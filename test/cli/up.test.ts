@@ -122,6 +122,8 @@ test('up: the sample deployment reaches ok, the printed commands work, and SIGIN
   const r = await proc;
   assert.equal(r.exitCode, 0, String(r.stderr).slice(-2000));
   assert.match(out.text, /stopped: nodes ended, pools unmounted, loop devices detached/);
+  // tsx's esbuild helper exits on its own once its parent's pipe closes: give it a moment.
+  for (let i = 0; i < 50 && (await stillRunning(children)).length; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(await stillRunning(children), [], 'no child process left');
   assert.deepEqual(await mountsUnder(dir), [], 'no mounts under the data dir');
   assert.deepEqual(await loopDevicesUnder(dir), [], 'no loop devices backed by its files');
