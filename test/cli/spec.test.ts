@@ -65,13 +65,26 @@ test('spec: every file in examples/ is valid', async () => {
   }
 });
 
+test('spec: files that do not parse name the format and the file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'zos-cli-spec-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const cases: Array<[string, string, RegExp]> = [
+    ['syntax.yaml', 'node: 1\nworkloads: [\n', /syntax\.yaml is not valid YAML/],
+    ['syntax.json', '{"node": 1,', /syntax\.json is not valid JSON/],
+    ['list.yaml', '- 1\n- 2\n', /\(top level\): expected a mapping/],
+  ];
+  for (const [file, text, re] of cases) {
+    await writeFile(join(dir, file), text);
+    await assert.rejects(loadSpecFile(join(dir, file)), (e: unknown) => e instanceof CliError && e.exitCode === 2 && re.test(e.message));
+  }
+  await assert.rejects(loadSpecFile(join(dir, 'missing.yaml')), /cannot read .*missing\.yaml: ENOENT/);
+});
+
 test('deploy: a bad file exits 2 with the field named, before any connection', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'zos-cli-spec-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const cases: Array<[string, string, RegExp]> = [
     ['size.yaml', 'node: 1\nworkloads:\n  - {name: disk, type: zmount, size: 10GiB}\n  - {name: data, type: volume, size: lots}\n', /workloads\[1\]\.size: expected a size like 10GiB/],
-    ['syntax.yaml', 'node: 1\nworkloads: [\n', /is not valid YAML/],
-    ['syntax.json', '{"node": 1,', /is not valid JSON/],
     ['nonode.yaml', 'workloads:\n  - {name: disk, type: zmount, size: 1GiB}\n', /node: required/],
   ];
   for (const [file, text, re] of cases) {
