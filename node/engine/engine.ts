@@ -107,7 +107,9 @@ export class Engine {
     switch (job.op) {
       case 'provision':
       case 'provision-no-validation':
-        return this.install(key, job.op === 'provision', signal);
+        // The job carries the deployment as signed: the store keeps workloads by name, which
+        // loses their order, and the hash depends on it.
+        return this.install(key, job.op === 'provision', signal, job.payload ? parseDeployment(job.payload) : undefined);
       case 'update':
         return this.update(key, parseDeployment(job.payload), signal);
       case 'deprovision':
@@ -130,9 +132,9 @@ export class Engine {
     }
   }
 
-  private async install(key: DeploymentKey, checkHash: boolean, signal: AbortSignal): Promise<void> {
+  private async install(key: DeploymentKey, checkHash: boolean, signal: AbortSignal, asSigned?: Deployment): Promise<void> {
     const dl = this.o.store.get(key.twin, key.contract);
-    if (!(await this.validated(dl, checkHash))) return;
+    if (!(await this.validated(asSigned ?? dl, checkHash))) return;
     for (const wl of installOrder(dl.workloads)) {
       if (SKIP_STATES.has(wl.result.state)) continue;
       await this.provisionOne(key, wl, signal);

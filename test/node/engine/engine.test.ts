@@ -220,3 +220,13 @@ test('engine: after a restart stored deployments are replayed without losing pen
   assert.equal(g.objects.get(`${TWIN}-7-a`), GiB);
   assert.deepEqual(g.states(7), { a: 'ok' });
 });
+
+test('engine: the hash is checked on the deployment as signed, whatever the order of its workloads', async (t) => {
+  const g = setup(t);
+  const dl = deployment(8, 0, { zeta: GiB, alpha: GiB }); // not in name order: the store sorts by name
+  g.contract(8, dl);
+  g.engine.start();
+  await g.api.deploy(TWIN, dl);
+  await g.settled();
+  assert.deepEqual(g.states(8), { alpha: 'ok', zeta: 'ok' });
+});
