@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
-import { Devnet } from '../../chain/devnet/index.ts';
 
 const optionsSchema = z
   .object({
@@ -28,6 +27,8 @@ export function register(program: Command): void {
       }
       const opts = parsed.data!;
       const log = createLogger({ name: 'devnet' });
+      // Imported here: loading the devnet costs seconds, and every other zos command would pay it.
+      const { Devnet } = await import('../../chain/devnet/index.ts');
       const devnet = new Devnet({ host: opts.host, port: opts.port, dataDir: opts.dataDir, blockMs: opts.blockMs, logger: log });
       let stopping = false;
       const stop = (signal: string) => {

@@ -6,9 +6,9 @@ const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((
 
 const optionsSchema = z
   .object({
-    chain: z.array(z.string().regex(/^wss?:\/\//, 'chain URLs must be ws:// or wss://')).min(1, '--chain is required'),
-    relay: z.array(z.string().regex(/^wss?:\/\//, 'relay URLs must be ws:// or wss://')).min(1, '--relay is required'),
-    farm: z.coerce.number().int().positive(),
+    chain: z.preprocess((v) => v ?? [], z.array(z.string().regex(/^wss?:\/\//, 'chain URLs must be ws:// or wss://')).min(1, '--chain is required')),
+    relay: z.preprocess((v) => v ?? [], z.array(z.string().regex(/^wss?:\/\//, 'relay URLs must be ws:// or wss://')).min(1, '--relay is required')),
+    farm: z.coerce.number({ message: '--farm is required' }).int().positive('--farm must be a farm id'),
     dataDir: z.string().min(1),
     seed: z.string().optional(),
     mnemonic: z.string().optional(),
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .description('run the zos node daemon (outbound connections only: chain and relay)')
     .option('--chain <urls>', 'tfchain WebSocket URL(s), comma separated or repeated', list)
     .option('--relay <urls>', 'RMB relay URL(s), comma separated or repeated', list)
-    .requiredOption('--farm <id>', 'farm id to register the node in')
+    .option('--farm <id>', 'farm id to register the node in (required)')
     .option('--data-dir <dir>', 'state directory (identity, engine, storage pools)', '/var/lib/zos')
     .option('--seed <hex>', 'ed25519 seed (32 bytes hex) instead of the one in the data dir')
     .option('--mnemonic <words>', 'mnemonic instead of a seed')

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { ApiPromise, WsProvider } from '@polkadot/api';
+import type { ApiPromise } from '@polkadot/api';
 import { createLogger } from '../../lib/log.ts';
-import { ChainTwinDirectory } from '../../relay-client/chain-twins.ts';
-import { CachedTwinDirectory } from '../../relay-client/twins.ts';
-import { RelayServer } from '../../relay/server.ts';
+import type { RelayServer } from '../../relay/server.ts';
 
 const optionsSchema = z
   .object({
@@ -42,6 +40,11 @@ export function register(program: Command): void {
     .option('--limit <count_size...>', 'per-twin limit per minute: COUNT SIZE (messages, bytes)')
     .option('--max-message-size <bytes>', 'largest accepted message (default 1 MiB)')
     .action(async (raw: Record<string, unknown>) => {
+      // Imported here so other zos commands don't pay for loading the relay and polkadot.
+      const { ApiPromise, WsProvider } = await import('@polkadot/api');
+      const { ChainTwinDirectory } = await import('../../relay-client/chain-twins.ts');
+      const { CachedTwinDirectory } = await import('../../relay-client/twins.ts');
+      const { RelayServer } = await import('../../relay/server.ts');
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
         program.error(`invalid relay options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
