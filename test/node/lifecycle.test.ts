@@ -20,17 +20,21 @@ test('no inbound: the node owns no listening or bound socket through deploy, upd
   const pid = node.proc.pid!;
   assert.ok((await inboundSockets(process.pid)).length > 0, 'control: the test process itself does listen (devnet, relay)');
   const watch = watchInbound(() => pid);
+  const phase = async (name: string) => assert.deepEqual(await inboundSockets(pid), [], `inbound sockets ${name}`);
   const dl = await withContract(user, node.nodeId, (id) => diskDeployment(user, id));
   await rmb(user, node.twinId, 'zos.deployment.deploy', dl);
   const got = await waitStates(user, node.twinId, dl.contract_id, (s) => s.disk === 'ok' && s.vol === 'ok', 'ok');
+  await phase('after deploy');
   const next = signed(user, { ...got, version: 1, workloads: got.workloads.map((w) => ({ ...w, version: 1, data: { size: 2 * (w.data as { size: number }).size } })) } as Deployment);
   await user.account.updateNodeContract(dl.contract_id, hashHex(next), '');
   await rmb(user, node.twinId, 'zos.deployment.update', next);
   await waitStates(user, node.twinId, dl.contract_id, (s) => s.disk === 'ok', 'ok after update');
+  await phase('after update');
   await user.account.cancelContract(dl.contract_id);
   await waitFor(async () => (await fileSize(vdiskPath(node.dataDir, `${user.twinId}-${dl.contract_id}-disk`))) === null, 'deprovisioned');
+  await phase('after cancel');
   const { samples, seen } = await watch.stop();
-  assert.ok(samples > 10, `sampled ${samples} times`);
+  assert.ok(samples >= 3, `sampled ${samples} times in the background`);
   assert.deepEqual(seen, []);
 });
 
