@@ -1,3 +1,4 @@
+import { requireHost } from '../helpers/host.ts';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, chmod, open, readFile, rm, writeFile, stat, unlink, symlink } from 'node:fs/promises';
@@ -86,7 +87,7 @@ for (const tc of cacheTampers) {
 }
 
 test('tamper: a changed xattr on a cached file is refused', async (t) => {
-  if (!(await hasTool('setfattr'))) return t.skip('setfattr missing');
+  if (!requireHost(t, await hasTool('setfattr'), 'setfattr missing (apt-get install attr)')) return;
   const { node } = await setup(t);
   const m = await node.materialize('app');
   await execa('setfattr', ['-n', 'user.purpose', '-v', 'evil', join(m.path, 'etc/hostname')]);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import type { SubmittableExtrinsic } from '@polkadot/api/types';
@@ -62,12 +62,7 @@ async function createTwin(api: ApiPromise, id: Identity, relay: string): Promise
 }
 
 test('devnet: twins published on chain drive relay auth, routing and peer verification', async (t) => {
-  const devnetPath = new URL('../../chain/devnet/index.ts', import.meta.url);
-  if (!existsSync(devnetPath)) {
-    console.warn('SKIP devnet twin test: chain/devnet does not exist yet');
-    return t.skip('chain/devnet does not exist yet');
-  }
-  const { Devnet } = (await import(devnetPath.href)) as typeof import('../../chain/devnet/index.ts');
+  const { Devnet } = await import('../../chain/devnet/index.ts');
   const a = await createIdentity('bottom drive obey lake curtain smoke basket hold race lonely fit walk', 'sr25519');
   const b = await createIdentity('0x' + '42'.repeat(32), 'ed25519');
   const devnet = new Devnet({ port: 0, genesis: { endowed: [[u8aToHex(a.accountId), 10n ** 15n], [u8aToHex(b.accountId), 10n ** 15n]] } });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import WebSocket from 'ws';
@@ -16,12 +15,7 @@ test('zos relay: refuses bad options with a clear message', async () => {
 });
 
 test('zos relay: prints "ready ws://HOST:PORT", checks JWTs against the chain, stops on SIGTERM', async (t) => {
-  const devnetPath = new URL('../../chain/devnet/index.ts', import.meta.url);
-  if (!existsSync(devnetPath)) {
-    console.warn('SKIP zos relay CLI test: chain/devnet does not exist yet');
-    return t.skip('chain/devnet does not exist yet');
-  }
-  const { Devnet } = (await import(devnetPath.href)) as typeof import('../../chain/devnet/index.ts');
+  const { Devnet } = await import('../../chain/devnet/index.ts');
   const devnet = new Devnet({ port: 0 });
   const chainUrl = await devnet.start();
   t.after(() => devnet.close());
