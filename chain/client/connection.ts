@@ -53,6 +53,9 @@ interface Live extends Connection {
   controller: AbortController;
 }
 
+/** tfchain's own signed extension: empty both ways (declared so polkadot-js doesn't warn on every connect). */
+export const TFCHAIN_SIGNED_EXTENSIONS = { ContractIdProvides: { extrinsic: {}, payload: {} } };
+
 export class ChainClient extends EventEmitter<{ connected: [url: string]; disconnected: [url: string] }> {
   readonly query: BoundQueries;
   private readonly opts: Required<Omit<ConnectChainOptions, 'backoff'>> & { backoff: Backoff };
@@ -234,7 +237,7 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
 
   private async dial(url: string): Promise<Live> {
     const provider = new WsProvider(url, false);
-    const api = new ApiPromise({ provider, noInitWarn: true });
+    const api = new ApiPromise({ provider, noInitWarn: true, signedExtensions: TFCHAIN_SIGNED_EXTENSIONS });
     let cleanup = () => {};
     const ready = new Promise<void>((resolve, reject) => {
       const timer = this.opts.clock.setTimeout(() => reject(new ChainError(ChainErrorCode.timeout, `connect to ${url} timed out`)), this.opts.connectTimeoutMs);

@@ -5,6 +5,9 @@ import { PortableRegistryBuilder } from './portable-registry.ts';
 import { enumType, fields, type Ty } from './scale-info.ts';
 import { Runtime, RuntimeCall, RuntimeEvent, signedExtensions, UncheckedExtrinsic } from './outer-types.ts';
 
+/** tfchain's ContractIdProvides extension is empty both ways; declaring it silences polkadot-js. */
+const CONTRACT_ID_PROVIDES = { ContractIdProvides: { extrinsic: {}, payload: {} } };
+
 const MAGIC = new Uint8Array([0x6d, 0x65, 0x74, 0x61, 14]);
 
 export interface BuiltMetadata {
@@ -141,7 +144,7 @@ export function buildMetadata(pallets: PalletDecl[]): BuiltMetadata {
   // Pass 1 gives a registry able to encode values of our own types.
   const draftRegistry = new TypeRegistry();
   const draft = new Metadata(draftRegistry, toBytes(assemble(null)));
-  draftRegistry.setMetadata(draft);
+  draftRegistry.setMetadata(draft, undefined, CONTRACT_ID_PROVIDES);
   // SCALE bytes via toU8a(): toHex() on integers is big-endian, not SCALE.
   const encode = (typeId: number, value: unknown): string => {
     const typeName = draftRegistry.createLookupType(typeId);
@@ -151,7 +154,7 @@ export function buildMetadata(pallets: PalletDecl[]): BuiltMetadata {
 
   const registry = new TypeRegistry();
   const metadata = new Metadata(registry, bytes);
-  registry.setMetadata(metadata);
+  registry.setMetadata(metadata, undefined, CONTRACT_ID_PROVIDES);
   return { bytes, registry, metadata, palletTypes: ids };
 }
 
