@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
+import { stopOnSignals } from '../../lib/shutdown.ts';
 
 const optionsSchema = z
   .object({
@@ -30,21 +31,7 @@ export function register(program: Command): void {
       // Imported here: loading the devnet costs seconds, and every other zos command would pay it.
       const { Devnet } = await import('../../chain/devnet/index.ts');
       const devnet = new Devnet({ host: opts.host, port: opts.port, dataDir: opts.dataDir, blockMs: opts.blockMs, logger: log });
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'stopping devnet');
-        devnet.close().then(
-          () => process.exit(0),
-          (err) => {
-            log.error({ err }, 'devnet did not close cleanly');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      stopOnSignals(log, 'devnet', () => devnet.close());
       try {
         const url = await devnet.start();
         process.stdout.write(`ready ${url}\n`);

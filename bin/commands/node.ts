@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
+import { stopOnSignals } from '../../lib/shutdown.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -55,16 +56,7 @@ export function register(program: Command): void {
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
         log,
       });
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'stopping');
-        await node.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
+      stopOnSignals(log, 'node', () => node.close());
       try {
         const { nodeId, twinId } = await node.start();
         process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);

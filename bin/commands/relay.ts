@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ApiPromise } from '@polkadot/api';
 import { createLogger } from '../../lib/log.ts';
+import { stopOnSignals } from '../../lib/shutdown.ts';
 import type { RelayServer } from '../../relay/server.ts';
 
 const optionsSchema = z
@@ -53,21 +54,7 @@ export function register(program: Command): void {
       const log = createLogger({ name: 'relay' });
       let api: ApiPromise | null = null;
       let relay: RelayServer | null = null;
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'stopping relay');
-        Promise.all([relay?.close(), api?.disconnect()]).then(
-          () => process.exit(0),
-          (err: unknown) => {
-            log.error({ err }, 'relay did not close cleanly');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      stopOnSignals(log, 'relay', () => Promise.all([relay?.close(), api?.disconnect()]));
       try {
         api = await ApiPromise.create({ provider: new WsProvider(opts.chain), noInitWarn: true });
         relay = new RelayServer({
