@@ -1,5 +1,5 @@
 import { cpus, totalmem } from 'node:os';
-import { addCapacity, GiB, zeroCapacity, type Capacity } from './model/index.ts';
+import { GiB, zeroCapacity, type Capacity } from './model/index.ts';
 
 /** Resources registered on chain (tfchain Resources {hru, sru, cru, mru}, bytes and cores). */
 export interface Resources {
@@ -27,11 +27,4 @@ export function measureResources(pools: readonly PoolSummary[], machine = { cpus
 /** What the system keeps for itself: SRU = the cache (5 GiB), MRU = max(10 % of RAM, 2 GiB). */
 export function systemReserve(total: Resources): Capacity {
   return { ...zeroCapacity(), sru: 5 * GiB, mru: Math.max(Math.floor(total.mru / 10), 2 * GiB) };
-}
-
-/** Σ capacity of the given workloads' capacities plus the reserve. */
-export function usedCapacity(reserve: Capacity, workloads: Iterable<Capacity>): Capacity {
-  let used = reserve;
-  for (const c of workloads) used = addCapacity(used, c);
-  return used;
 }

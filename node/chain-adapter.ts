@@ -1,4 +1,3 @@
-import { hexToU8a } from '@polkadot/util';
 import type { AccountClient, ChainClient } from '../chain/client/index.ts';
 import type { ContractResourcesReport, NodeChain, NodeContractInfo, NruReport } from './chain-port.ts';
 
@@ -33,9 +32,7 @@ export class ChainAdapter implements NodeChain {
   }
 
   async twinAccountId(twinId: number): Promise<Uint8Array | null> {
-    const t = await this.client.query.twin(twinId);
-    if (!t) return null;
-    return typeof t.accountId === 'string' ? hexToU8a(t.accountId) : t.accountId;
+    return (await this.client.query.twin(twinId))?.accountId ?? null;
   }
 
   async farmTwinId(farmId: number): Promise<number | null> {

@@ -93,7 +93,7 @@ export class Registrar {
 
 /** The "zos" interface zos registers: the host's first non-internal interface with its IPs. */
 export function zosInterfaces(): Array<{ name: string; mac: string; ips: string[] }> {
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+  for (const addrs of Object.values(networkInterfaces())) {
     const usable = (addrs ?? []).filter((a) => !a.internal);
     if (!usable.length) continue;
     return [{ name: 'zos', mac: usable[0]!.mac, ips: usable.map((a) => a.address).slice(0, 10) }];

@@ -3,9 +3,6 @@ import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NodeChain, NruReport } from './chain-port.ts';
 import type { DeploymentStore } from './engine/store.ts';
-import { addCapacity, zeroCapacity } from './model/model.ts';
-import { modelOf } from './model/types.ts';
-import { parseWorkloadData } from './model/workload.ts';
 
 export interface ReporterOptions {
   chain: NodeChain;
@@ -78,15 +75,8 @@ export class Reporter {
 
   /** Σ capacity of ok/paused workloads of one deployment, without IPv4 (zos cap.go). */
   used(twin: number, contract: number): { hru: number; sru: number; cru: number; mru: number } {
-    let total = zeroCapacity();
-    if (this.o.store.has(twin, contract)) {
-      for (const wl of this.o.store.get(twin, contract).workloads) {
-        if (wl.result.state !== 'ok' && wl.result.state !== 'paused') continue;
-        const model = modelOf(wl.type);
-        if (model) total = addCapacity(total, model.capacity(parseWorkloadData(wl)));
-      }
-    }
-    return { hru: total.hru, sru: total.sru, cru: total.cru, mru: total.mru };
+    const { hru, sru, cru, mru } = this.o.store.usedCapacity((k) => k.twin !== twin || k.contract !== contract);
+    return { hru, sru, cru, mru };
   }
 
   async reportNru(): Promise<void> {

@@ -4,7 +4,7 @@ import type { StorageHost } from '../host/storage/index.ts';
 import type { DeploymentStore } from '../engine/store.ts';
 import type { NodeChain } from '../chain-port.ts';
 import type { Resources } from '../capacity.ts';
-import type { Capacity } from '../model/model.ts';
+import { addCapacity, type Capacity } from '../model/model.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
 
 export const ZOS_VERSION = '0.1.0';
@@ -36,15 +36,8 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
   return {
     deployments: o.deployments,
     statistics(): Statistics {
-      const workloadsUsed = o.store.usedCapacity();
+      const used = addCapacity(o.store.usedCapacity(), o.reserve);
       const active = o.store.listActive();
-      const used = {
-        cru: workloadsUsed.cru + o.reserve.cru,
-        sru: workloadsUsed.sru + o.reserve.sru,
-        hru: workloadsUsed.hru + o.reserve.hru,
-        mru: workloadsUsed.mru + o.reserve.mru,
-        ipv4u: workloadsUsed.ipv4u,
-      };
       return {
         total: counters(o.total),
         used: counters(used),
