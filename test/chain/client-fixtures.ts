@@ -143,3 +143,14 @@ export async function startChain(): Promise<ChainEnv | string> {
   }
   return { devnet, url, client, close };
 }
+
+/** The official client logs every event; keep test output readable. */
+export async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+  }
+}

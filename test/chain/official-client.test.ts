@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import { requireHost } from '../helpers/host.ts';
-import { HASH, registerNode, startChain, type ChainEnv } from './client-fixtures.ts';
+import { HASH, quietly, registerNode, startChain, type ChainEnv } from './client-fixtures.ts';
 
 /**
  * The unmodified official npm client (@threefold/tfchain_client 2.9.2, its CommonJS build)
@@ -50,17 +50,6 @@ async function officialClient(secret: string): Promise<any> {
   official.push(c);
   await c.connect();
   return c;
-}
-
-/** The official client logs every event; keep test output readable. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-  }
 }
 
 test('official client: T&C -> createTwin -> getMyTwinId -> batchAll(createNodeContract) -> by hash -> duplicate -> cancel', { timeout: 60_000 }, async (t) => {

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { silentLogger } from '../../lib/log.ts';
 import { connectChain, type ChainClient } from '../../chain/client/connection.ts';
 import { requireHost } from '../helpers/host.ts';
-import { loadDevnet, registerNode, type DevnetLike } from './client-fixtures.ts';
+import { loadDevnet, quietly, registerNode, type DevnetLike } from './client-fixtures.ts';
 import { HASH_A, HASH_B } from './smart-contract-fixtures.ts';
 
 /** SmartContractModule through the unmodified official client (@threefold/tfchain_client 2.9.2) on a live devnet. */
@@ -46,17 +46,6 @@ after(async () => {
 });
 
 const ready = (t: TestContext): boolean => requireHost(t, skipReason === '' && devnet !== null, skipReason || 'devnet not started');
-
-/** The official client logs every event; keep test output readable. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await fn();
-  } finally {
-    console.log = log;
-  }
-}
 
 test('official client: batchAll [createNameContract, createNodeContract x2] returns the three contracts; cancel returns each id', { timeout: 60_000 }, async (t) => {
   if (!ready(t)) return;
