@@ -10,11 +10,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
-import { encodeEnvelope } from '../relay-client/envelope.ts';
+import { encodeEnvelope } from '../rmb/envelope.ts';
 import { createIdentity, type Identity } from '../relay-client/identity.ts';
-import { createJwt } from '../relay-client/jwt.ts';
+import { createJwt } from '../rmb/jwt.ts';
 import { RelayPeer } from '../relay-client/peer.ts';
-import { MemoryTwinDirectory } from '../relay-client/twins.ts';
+import { MemoryTwinDirectory } from '../rmb/twins.ts';
 import { RelayServer } from '../relay/server.ts';
 
 const quick = process.argv.includes('--quick');

@@ -1,5 +1,5 @@
 import type { ChainClient } from '../chain/client/index.ts';
-import { CachedTwinDirectory, type Twin, type TwinDirectory } from '../relay-client/twins.ts';
+import { CachedTwinDirectory, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
 /** Twin lookups for the relay peer over the failover chain client, cached. */
 export function chainTwins(client: ChainClient): TwinDirectory {

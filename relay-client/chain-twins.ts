@@ -1,7 +1,7 @@
 import type { ApiPromise } from '@polkadot/api';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { stringToU8a, u8aEq, u8aToHex, u8aToString } from '@polkadot/util';
-import type { Twin, TwinDirectory } from './twins.ts';
+import type { Twin, TwinDirectory } from '../rmb/twins.ts';
 
 /**
  * tfchain-backed twin lookups and the publisher that keeps our own twin's relay/pk on chain.

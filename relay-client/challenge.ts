@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Address, Envelope } from './envelope.ts';
+import type { Address, Envelope } from '../rmb/envelope.ts';
 
 /**
  * The bytes an envelope signature covers (reference §3): MD5 over the items below, in order,

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
-import { decodeEnvelope, type Envelope } from './envelope.ts';
+import { decodeEnvelope, type Envelope } from '../rmb/envelope.ts';
+import { wsDataToBytes } from '../rmb/ws.ts';
 import { RelayClientError } from './errors.ts';
 
 /**
@@ -151,11 +152,4 @@ export class RelayConnection {
     this.waiter = null;
     this.markDead(err);
   }
-}
-
-/** A ws 'message' payload as one Uint8Array view. */
-export function wsDataToBytes(data: WebSocket.RawData): Uint8Array {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -4,7 +4,7 @@ import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, isHex } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicToMiniSecret, mnemonicValidate } from '@polkadot/util-crypto';
 import { secpPublicKey } from './e2e.ts';
-import type { KeyType, Signer } from './signature.ts';
+import type { KeyType, Signer } from '../rmb/signature.ts';
 
 /**
  * A twin's keys: the sr25519/ed25519 account key (signs JWTs and envelopes) and the secp256k1

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { u8aEq } from '@polkadot/util';
 import { Backoff } from '../lib/backoff.ts';
-import { bounded } from './bounded.ts';
+import { bounded } from '../lib/bounded.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { type Logger, silentLogger } from '../lib/log.ts';
 import { relayField } from './chain-twins.ts';
 import { RelayConnection } from './connection.ts';
 import { SharedKeyCache } from './e2e.ts';
-import { encodeEnvelope, type Envelope } from './envelope.ts';
+import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
 import { RelayClientError, RmbError, TimeoutError, PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
-import { createJwt, DEFAULT_JWT_TTL_S } from './jwt.ts';
-import { RateLimitedLog } from './ratelog.ts';
+import { createJwt, DEFAULT_JWT_TTL_S } from '../rmb/jwt.ts';
+import { RateLimitedLog } from '../lib/ratelog.ts';
 import { ReplayCache } from './replay.ts';
 import { Router, type Handler } from './router.ts';
 import { openEnvelope, sealReply, sealRequest, type SealContext } from './seal.ts';
-import type { TwinDirectory } from './twins.ts';
+import type { TwinDirectory } from '../rmb/twins.ts';
 
 /**
  * An outbound-only RMB peer: all connection policy lives here. One connection per relay;

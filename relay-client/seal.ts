@@ -1,10 +1,10 @@
 import { challenge } from './challenge.ts';
 import { decrypt, E2eError, encrypt, type SharedKeyCache } from './e2e.ts';
-import { SCHEMA_JSON, type Address, type Envelope, type Message } from './envelope.ts';
+import { SCHEMA_JSON, type Address, type Envelope, type Message } from '../rmb/envelope.ts';
 import { PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
-import { signPrefixed, verifyPrefixed } from './signature.ts';
-import type { Twin, TwinDirectory } from './twins.ts';
+import { signPrefixed, verifyPrefixed } from '../rmb/signature.ts';
+import type { Twin, TwinDirectory } from '../rmb/twins.ts';
 
 /**
  * Building signed (and encrypted) envelopes, and opening received ones: expiry, the sender's

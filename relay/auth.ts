@@ -1,6 +1,6 @@
-import type { Address } from '../relay-client/envelope.ts';
-import { JwtError, parseJwt, verifyJwt } from '../relay-client/jwt.ts';
-import type { TwinDirectory } from '../relay-client/twins.ts';
+import type { Address } from '../rmb/envelope.ts';
+import { JwtError, parseJwt, verifyJwt } from '../rmb/jwt.ts';
+import type { TwinDirectory } from '../rmb/twins.ts';
 import { RelayHttpError } from './errors.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
-import type { RateLimitedLog } from '../relay-client/ratelog.ts';
-import type { Envelope } from '../relay-client/envelope.ts';
+import type { RateLimitedLog } from '../lib/ratelog.ts';
+import type { Envelope } from '../rmb/envelope.ts';
 import { RelayWireError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
 

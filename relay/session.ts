@@ -1,6 +1,6 @@
 import type WebSocket from 'ws';
-import { wsDataToBytes } from '../relay-client/connection.ts';
-import { addressKey, type Address } from '../relay-client/envelope.ts';
+import { wsDataToBytes } from '../rmb/ws.ts';
+import { addressKey, type Address } from '../rmb/envelope.ts';
 
 /**
  * One authenticated WebSocket, shaped like derpserver's client: frames are handed to the

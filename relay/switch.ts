@@ -1,8 +1,8 @@
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
-import { addressKey, decodeEnvelope, encodeEnvelope, sameAddress, type Address, type Envelope } from '../relay-client/envelope.ts';
-import type { RateLimitedLog } from '../relay-client/ratelog.ts';
-import { twinRelays, type TwinDirectory } from '../relay-client/twins.ts';
+import { addressKey, decodeEnvelope, encodeEnvelope, sameAddress, type Address, type Envelope } from '../rmb/envelope.ts';
+import type { RateLimitedLog } from '../lib/ratelog.ts';
+import { twinRelays, type TwinDirectory } from '../rmb/twins.ts';
 import { RelayWireError } from './errors.ts';
 import type { Federator } from './federation.ts';
 import type { RelayMetrics } from './metrics.ts';

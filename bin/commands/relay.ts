@@ -44,7 +44,7 @@ export function register(program: Command): void {
       // Imported here so other zos commands don't pay for loading the relay and polkadot.
       const { ApiPromise, WsProvider } = await import('@polkadot/api');
       const { ChainTwinDirectory } = await import('../../relay-client/chain-twins.ts');
-      const { CachedTwinDirectory } = await import('../../relay-client/twins.ts');
+      const { CachedTwinDirectory } = await import('../../rmb/twins.ts');
       const { RelayServer } = await import('../../relay/server.ts');
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {

@@ -9,7 +9,7 @@ import { u8aToHex } from '@polkadot/util';
 import { ChainTwinDirectory, ChainTwinError, relayField, TwinPublisher } from '../../relay-client/chain-twins.ts';
 import { createIdentity, type Identity } from '../../relay-client/identity.ts';
 import { RelayPeer } from '../../relay-client/peer.ts';
-import { CachedTwinDirectory } from '../../relay-client/twins.ts';
+import { CachedTwinDirectory } from '../../rmb/twins.ts';
 import { RelayServer } from '../../relay/server.ts';
 
 const relayFields = [

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { challenge } from '../../relay-client/challenge.ts';
-import { decodeEnvelope, encodeEnvelope, EnvelopeDecodeError, type Envelope } from '../../relay-client/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, EnvelopeDecodeError, type Envelope } from '../../rmb/envelope.ts';
 import { createIdentity } from '../../relay-client/identity.ts';
-import { signPrefixed, verifyPrefixed } from '../../relay-client/signature.ts';
+import { signPrefixed, verifyPrefixed } from '../../rmb/signature.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const ascii = (s: string) => Buffer.from(s, 'ascii').toString('hex');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createIdentity } from '../../relay-client/identity.ts';
-import { createJwt, JwtError, parseJwt, verifyJwt } from '../../relay-client/jwt.ts';
+import { createJwt, JwtError, parseJwt, verifyJwt } from '../../rmb/jwt.ts';
 
 const MNEMONIC_A = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
 const SEED_42 = '0x' + '42'.repeat(32);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { challenge } from '../../relay-client/challenge.ts';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../relay-client/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../rmb/envelope.ts';
 import { createIdentity } from '../../relay-client/identity.ts';
-import { signPrefixed } from '../../relay-client/signature.ts';
+import { signPrefixed } from '../../rmb/signature.ts';
 
 /**
  * Offline cross-checks against the official npm client (@threefold/rmb_direct_client, a

@@ -3,9 +3,9 @@ import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { createIdentity } from '../../relay-client/identity.ts';
-import { parseJwt } from '../../relay-client/jwt.ts';
+import { parseJwt } from '../../rmb/jwt.ts';
 import { RelayPeer } from '../../relay-client/peer.ts';
-import { MemoryTwinDirectory } from '../../relay-client/twins.ts';
+import { MemoryTwinDirectory } from '../../rmb/twins.ts';
 import { FakeClock } from './fake-clock.ts';
 
 const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

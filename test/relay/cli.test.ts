@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import WebSocket from 'ws';
-import { createJwt } from '../../relay-client/jwt.ts';
+import { createJwt } from '../../rmb/jwt.ts';
 import { makeTwin, nowS } from './fixture.ts';
 
 const BIN = new URL('../../bin/zos', import.meta.url).pathname;

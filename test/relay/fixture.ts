@@ -2,12 +2,12 @@ import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { silentLogger } from '../../lib/log.ts';
 import { challenge } from '../../relay-client/challenge.ts';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../relay-client/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../rmb/envelope.ts';
 import { createIdentity, type Identity } from '../../relay-client/identity.ts';
-import { createJwt } from '../../relay-client/jwt.ts';
+import { createJwt } from '../../rmb/jwt.ts';
 import { RelayPeer, type RelayPeerOptions } from '../../relay-client/peer.ts';
-import { signPrefixed, type KeyType } from '../../relay-client/signature.ts';
-import { MemoryTwinDirectory, type Twin } from '../../relay-client/twins.ts';
+import { signPrefixed, type KeyType } from '../../rmb/signature.ts';
+import { MemoryTwinDirectory, type Twin } from '../../rmb/twins.ts';
 import { RelayServer, type RelayServerOptions } from '../../relay/server.ts';
 
 /** Test grid pieces: twins from real keys in a lookup table, relays and peers on loopback. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { challenge } from '../../relay-client/challenge.ts';
 import { decrypt, sharedKey } from '../../relay-client/e2e.ts';
 import { RelayClientError, RmbError, TimeoutError } from '../../relay-client/errors.ts';
-import { signPrefixed } from '../../relay-client/signature.ts';
+import { signPrefixed } from '../../rmb/signature.ts';
 import { directory, makeTwin, RawClient, signedRequest, sleep, startPeer, startRelay, twoTwins } from './fixture.ts';
 
 test('request: two peers exchange signed, encrypted requests through the relay', async (t) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../relay-client/envelope.ts';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../rmb/envelope.ts';
 import { DOMAIN, directory, makeTwin, nowS, RawClient, signedRequest, sleep, startRelay, twoTwins } from './fixture.ts';
 
 const metricsOf = async (url: string) => (await fetch(`${url.replace('ws', 'http')}/metrics`)).text();

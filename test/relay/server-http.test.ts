@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { encodeEnvelope } from '../../relay-client/envelope.ts';
-import { createJwt } from '../../relay-client/jwt.ts';
+import { encodeEnvelope } from '../../rmb/envelope.ts';
+import { createJwt } from '../../rmb/jwt.ts';
 import { makeTwin, nowS, twoTwins } from './fixture.ts';
 
 /** The HTTP status and body the relay answers an upgrade with. */

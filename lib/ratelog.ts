@@ -1,5 +1,5 @@
-import type { Logger } from '../lib/log.ts';
-import { type Clock, systemClock } from '../lib/clock.ts';
+import type { Logger } from './log.ts';
+import { type Clock, systemClock } from './clock.ts';
 
 /**
  * Rate limit for log lines remote input can trigger: at most `burst` lines per key per window;
