@@ -9,6 +9,7 @@ import { ChainAdapter } from './chain-adapter.ts';
 import type { NodeChainEvent } from './chain-port.ts';
 import { measureResources, systemReserve } from './capacity.ts';
 import { StorageHost, type StorageHostOptions } from './host/storage/index.ts';
+import { HostSystem } from './host/system/index.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { nodeServices } from './api/node-services.ts';
 import { routes } from './api/routes.ts';
@@ -78,8 +79,9 @@ export class ZosNode {
 
     // Relay hosts are published without ports, as rmb-peer does (tfchain rejects ':' in the relay field).
     const relayHosts = o.relayUrls.map((u) => new URL(u).hostname);
+    const host = new HostSystem();
     const registrar = new Registrar({
-      client: this.chain, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
+      client: this.chain, host, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
       resources: async () => measureResources(await storage.poolsInfo()), activationUrl: o.activationUrl, log,
     });
     ({ twinId: this.twinId, nodeId: this.nodeId } = await registrar.register());
@@ -109,7 +111,7 @@ export class ZosNode {
     const api = routes(
       nodeServices({
         deployments: new Deployments(db, store, queue, chain), store, storage, chain, farmId: o.farmId, total, reserve,
-        features: [...Object.keys(registry)], hypervisor: 'qemu', openConnections: () => 0,
+        features: [...Object.keys(registry)], host,
       }),
     );
     for (const [command, handler] of Object.entries(api)) peer.handle(command, handler);

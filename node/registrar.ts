@@ -3,6 +3,7 @@ import type { Logger } from '../lib/log.ts';
 import type { AccountClient, ChainClient } from '../chain/client/index.ts';
 import type { Identity } from './identity.ts';
 import type { Resources } from './capacity.ts';
+import type { HostSystem } from './host/system/index.ts';
 
 export interface RegistrarOptions {
   client: ChainClient;
@@ -11,6 +12,8 @@ export interface RegistrarOptions {
   farmId: number;
   relays: string[];
   resources: () => Promise<Resources>;
+  /** Secure boot, virtualization and serial come from the host, as zos reads them. */
+  host: Pick<HostSystem, 'registrationFacts'>;
   /** grid activation service (POST {substrateAccountID}) used when the account cannot pay fees. */
   activationUrl?: string;
   log: Logger;
@@ -60,9 +63,7 @@ export class Registrar {
       resources: await this.o.resources(),
       location: { city: 'Unknown', country: 'Unknown', latitude: 'Unknown', longitude: 'Unknown' },
       interfaces: zosInterfaces(),
-      secureBoot: false,
-      virtualized: true,
-      serialNumber: null,
+      ...(await this.o.host.registrationFacts()),
     });
     if (node.change !== 'unchanged') log.info({ node: node.nodeId, change: node.change }, 'node registered');
     return { twinId: twin.twinId, nodeId: node.nodeId };

@@ -1,13 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { freemem } from 'node:os';
 import type { StorageHost } from '../host/storage/index.ts';
 import type { DeploymentStore } from '../engine/store.ts';
 import type { NodeChain } from '../chain-port.ts';
 import type { Resources } from '../capacity.ts';
 import { addCapacity, type Capacity } from '../model/model.ts';
+import type { HostSystem } from '../host/system/index.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
-
-export const ZOS_VERSION = '0.1.0';
+import { systemDmi, systemHypervisor, systemVersion } from './system.ts';
 
 export interface NodeServicesOptions {
   deployments: DeploymentService;
@@ -19,8 +17,8 @@ export interface NodeServicesOptions {
   reserve: Capacity;
   /** Workload types this node runs. */
   features: string[];
-  hypervisor: string;
-  openConnections: () => number;
+  /** The host's own facts (DMI, hypervisor, interfaces, connections, GPUs). */
+  host: HostSystem;
 }
 
 const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u?: number }): Counters => ({
@@ -35,7 +33,7 @@ const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u
 export function nodeServices(o: NodeServicesOptions): ApiServices {
   return {
     deployments: o.deployments,
-    statistics(): Statistics {
+    async statistics(): Promise<Statistics> {
       const used = addCapacity(o.store.usedCapacity(), o.reserve);
       const active = o.store.listActive();
       return {
@@ -47,15 +45,15 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
           workloads: active.reduce((n, d) => n + d.workloads.length, 0),
           last_deployment_timestamp: Math.max(0, ...active.flatMap((d) => d.workloads.map((w) => w.result.created))),
         },
-        open_connections: o.openConnections(),
+        open_connections: await o.host.openConnections(),
       };
     },
     storagePools: () => o.storage.poolsInfo(),
     system: {
-      version: () => ({ zos: ZOS_VERSION, zinit: 'none' }),
-      dmi: async () => ({ tooling: { version: 'sysfs' }, sections: await dmiSections() }),
-      hypervisor: () => o.hypervisor,
-      diagnostics: () => ({ system_status_ok: true, modules: [], healthy: true, free_memory: freemem() }),
+      version: () => systemVersion(o.host),
+      dmi: () => systemDmi(o.host),
+      hypervisor: () => systemHypervisor(o.host),
+      diagnostics: () => ({ system_status_ok: true, modules: [], healthy: true }),
       features: () => o.features,
     },
     network: {
@@ -79,11 +77,4 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
       },
     },
   };
-}
-
-/** DMI strings from sysfs (no dmidecode needed); missing files are left out. */
-async function dmiSections(): Promise<Array<{ type_str: string; subsections: unknown[] }>> {
-  const read = async (f: string) => (await readFile(`/sys/class/dmi/id/${f}`, 'utf8').catch(() => '')).trim();
-  const items = { Manufacturer: await read('sys_vendor'), 'Product Name': await read('product_name'), Version: await read('product_version') };
-  return [{ type_str: 'System', subsections: [{ title: 'System Information', properties: items }] }];
 }
