@@ -12,7 +12,8 @@ const program = new Command('zos')
   .showHelpAfterError();
 
 const dir = fileURLToPath(new URL('./commands/', import.meta.url));
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts')).sort() : [];
+// .ts when run from sources, .js when run from the compiled dist/cli.
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.[jt]s$/.test(f) && !f.endsWith('.d.ts')).sort() : [];
 for (const file of files) {
   const mod = (await import(new URL(`./commands/${file}`, import.meta.url).href)) as {
     register: (p: Command) => void;

@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { repoPath } from '../../lib/paths.ts';
 import { cleanupHostState } from './cleanup.ts';
 import { CliError, CliErrorCode } from './errors.ts';
 
 /** The `zos` entry point, to run nodes as child processes. */
-export const ZOS_BIN = new URL('../zos', import.meta.url).pathname;
+export const ZOS_BIN = repoPath('bin', 'zos');
 
 export interface NodeSpawnOptions {
   chainUrl: string;

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { repoPath } from '../../lib/paths.ts';
 import type { Deployment } from '../../node/model/index.ts';
 import { nameFromMetadata } from './build.ts';
 import { assertHostCanRunNodes } from './cleanup.ts';
@@ -26,7 +26,7 @@ const upOptions = z.object({
 const sampleSpec = (node: number) =>
   parseSpec({ node, name: 'sample', workloads: [{ name: 'disk', type: 'zmount', size: '1GiB' }, { name: 'data', type: 'volume', size: '256MiB' }] }, 'sample');
 
-const EXAMPLE = fileURLToPath(new URL('../../examples/disk.yaml', import.meta.url));
+const EXAMPLE = repoPath('examples', 'disk.yaml');
 
 /** `zos up` itself: start the grid, deploy the sample, watch until a signal, stop everything. */
 export async function runUp(raw: Record<string, unknown>): Promise<void> {
