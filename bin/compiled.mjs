@@ -9,8 +9,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Folders compiled into dist/cli (tests and benchmarks keep running from TypeScript). */
-const DIRS = ['bin', 'lib', 'chain', 'relay', 'relay-client', 'node', 'image'];
+/** Folders compiled into dist/cli: tsconfig's, less tests and benchmarks (they keep running from TypeScript). */
+const DIRS = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')).include.filter((d) => d !== 'test' && d !== 'bench');
 const OUT = join(ROOT, 'dist', 'cli');
 const STAMP = 'SOURCES';
 
@@ -61,7 +61,7 @@ export function compiledEntry() {
  * Every other package is pre-bundled into vendor/ (ESM, shared chunks): loading @polkadot/api
  * or zod from a few files instead of hundreds is most of a cold start.
  */
-const EXTERNAL = new Set(['ws', 'better-sqlite3', 'pino', 'pino-pretty', 'ioredis', 'protobufjs', 'hash-wasm', '@bokuweb/zstd-wasm', 'cli-progress', 'esbuild', 'tsx']);
+const EXTERNAL = new Set(['ws', 'better-sqlite3', '@polkadot-labs/schnorrkel-wasm', 'pino', 'pino-pretty', 'ioredis', 'protobufjs', 'hash-wasm', '@bokuweb/zstd-wasm', 'cli-progress', 'esbuild', 'tsx']);
 const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 const vendorName = (spec) => spec.replace(/[^A-Za-z0-9_-]/g, '_');
 
