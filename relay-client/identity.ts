@@ -1,8 +1,9 @@
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
-import { hexToU8a, isHex } from '@polkadot/util';
+import { hexToU8a, isHex, u8aEq } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicToMiniSecret, mnemonicValidate } from '@polkadot/util-crypto';
+import { sr25519_pubkey, sr25519_secret_from_seed, sr25519_sign } from '@polkadot-labs/schnorrkel-wasm';
 import { secpPublicKey } from './e2e.ts';
 import type { KeyType, Signer } from '../rmb/signature.ts';
 
@@ -46,7 +47,7 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
     secpSecret,
     secpPublic: secpPublicKey(secpSecret),
     pair,
-    sign: keyType === 'ed25519' ? ed25519Signer(secpSecret, pair.publicKey) : (msg) => pair.sign(msg),
+    sign: keyType === 'ed25519' ? ed25519Signer(secpSecret, pair.publicKey) : sr25519Signer(secpSecret, pair),
   };
 }
 
@@ -58,4 +59,16 @@ function ed25519Signer(seed: Uint8Array, publicKey: Uint8Array): (msg: Uint8Arra
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
   const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64(seed), x: b64(publicKey) }, format: 'jwk' });
   return (msg) => new Uint8Array(nodeSign(null, msg, key));
+}
+
+/**
+ * sr25519 through schnorrkel's own wasm build (about 2x the keyring's per signature, see
+ * rmb/signature.ts). The keyring derives a seed's or mnemonic's pair from that same 32-byte
+ * mini-secret; the derived public key is compared, and the keyring signs if it ever differs.
+ */
+function sr25519Signer(seed: Uint8Array, pair: KeyringPair): (msg: Uint8Array) => Uint8Array {
+  const secret = sr25519_secret_from_seed(seed);
+  const publicKey = sr25519_pubkey(secret);
+  if (!u8aEq(publicKey, pair.publicKey)) return (msg) => pair.sign(msg);
+  return (msg) => sr25519_sign(publicKey, secret, msg);
 }

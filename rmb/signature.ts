@@ -1,9 +1,11 @@
-import { createPublicKey, verify } from 'node:crypto';
-import { sr25519Verify } from '@polkadot/util-crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { sr25519_verify } from '@polkadot-labs/schnorrkel-wasm';
 
 /**
  * RMB signatures: one type byte ('s' sr25519, 'e' ed25519) followed by the 64-byte signature,
- * used both for JWTs and envelopes. sr25519 needs `cryptoWaitReady()` to have resolved.
+ * used both for JWTs and envelopes. Verification is on every message's path, so each scheme
+ * uses the fastest implementation we measured (bench/relay.ts): sr25519 in schnorrkel's own
+ * wasm build (about 2x @polkadot/wasm-crypto), ed25519 in OpenSSL with the parsed key cached.
  */
 export type KeyType = 'sr25519' | 'ed25519';
 
@@ -31,16 +33,29 @@ export function verifyPrefixed(sig: Uint8Array | undefined, msg: Uint8Array, acc
   if (!sig || sig.length !== SIGNATURE_LENGTH || accountId.length !== 32) return false;
   const raw = sig.subarray(1);
   try {
-    if (sig[0] === PREFIX.sr25519) return sr25519Verify(msg, raw, accountId);
-    if (sig[0] === PREFIX.ed25519) return ed25519VerifyNative(msg, raw, accountId);
+    if (sig[0] === PREFIX.sr25519) return sr25519_verify(accountId, msg, raw);
+    if (sig[0] === PREFIX.ed25519) return verify(null, msg, ed25519Key(accountId), raw);
   } catch {
     return false;
   }
   return false;
 }
 
-/** ed25519 through OpenSSL: an order of magnitude cheaper than the JS/wasm path. */
-function ed25519VerifyNative(msg: Uint8Array, sig: Uint8Array, publicKey: Uint8Array): boolean {
-  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
-  return verify(null, msg, key, sig);
+const ED25519_KEYS_MAX = 4096;
+const ed25519Keys = new Map<string, KeyObject>();
+
+/**
+ * The OpenSSL key object for a 32-byte ed25519 public key. Parsing it costs about as much as
+ * the verification itself, and a peer sees the same few twins again and again: bounded cache,
+ * oldest entry out first.
+ */
+function ed25519Key(publicKey: Uint8Array): KeyObject {
+  const x = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64url');
+  let key = ed25519Keys.get(x);
+  if (!key) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    if (ed25519Keys.size >= ED25519_KEYS_MAX) ed25519Keys.delete(ed25519Keys.keys().next().value!);
+    ed25519Keys.set(x, key);
+  }
+  return key;
 }
