@@ -13,6 +13,7 @@ export const USER_ERROR_CODES = [
   'NOT_VERIFIED',
   'INVALID_VERSION',
   'INVALID_DEPLOYMENT',
+  'UNSUPPORTED_WORKLOAD',
   'INVALID_SIGNATURE',
   'UPGRADE_INVALID',
   'BAD_REQUEST',
@@ -74,6 +75,12 @@ export const zosErrors = {
   versionNotZero: () =>
     new ZosError('INVALID_VERSION', 'expected version to be 0 on deployment creation: invalid version'),
   invalidDeployment: (message: string, cause?: unknown) => new ZosError('INVALID_DEPLOYMENT', message, { cause }),
+  /** One clause per workload: `workload 'vm': type 'zmachine' is not provisioned by this node`. */
+  unsupportedWorkloads: (workloads: ReadonlyArray<{ name: string; type: string }>) =>
+    new ZosError(
+      'UNSUPPORTED_WORKLOAD',
+      workloads.map((wl) => `workload '${wl.name}': type '${wl.type}' is not provisioned by this node`).join('; '),
+    ),
   invalidSignature: (message: string, cause?: unknown) => new ZosError('INVALID_SIGNATURE', message, { cause }),
   /** zos wraps the reason with ErrDeploymentUpgradeValidationError: "<reason>: upgrade validation error". */
   upgradeInvalid: (reason: string, cause?: unknown) =>

@@ -8,13 +8,12 @@ import { RelayPeer } from '../relay-client/peer.ts';
 import { ChainAdapter } from './chain-adapter.ts';
 import type { NodeChainEvent } from './chain-port.ts';
 import { measureResources, systemReserve } from './capacity.ts';
-import { StorageHost, type StorageHostOptions } from './host/storage/index.ts';
-import { HostSystem } from './host/system/index.ts';
+import { startHosts, type HostOptions } from './host/index.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
+import { Deployments } from './api/deployments.ts';
 import { nodeServices } from './api/node-services.ts';
 import { routes } from './api/routes.ts';
 import { ContractEvents } from './engine/contract-events.ts';
-import { Deployments } from './engine/deployments.ts';
 import { Engine } from './engine/engine.ts';
 import { Provisioner } from './engine/provisioner.ts';
 import { JobQueue } from './engine/queue.ts';
@@ -33,7 +32,7 @@ export interface NodeOptions {
   seed?: string;
   mnemonic?: string;
   activationUrl?: string;
-  storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
+  storage?: HostOptions['storage'];
   uptimeEveryMs?: number;
   syncEveryMs?: number;
   registrationEveryMs?: number;
@@ -70,18 +69,17 @@ export class ZosNode {
     const account = this.chain.as(this.identity.pair);
     const chain = new ChainAdapter(this.chain, account);
 
-    const storage = new StorageHost({ ...(o.storage ?? {}), dataDir: join(o.dataDir, 'storage'), keepMounted: true, log });
-    await storage.start();
-    this.closers.push(() => storage.close());
+    const hosts = await startHosts({ dataDir: o.dataDir, storage: o.storage, log });
+    this.closers.push(() => hosts.close());
+    const { storage } = hosts;
     const pools = await storage.poolsInfo();
     const total = measureResources(pools);
     const reserve = systemReserve(total);
 
     // Relay hosts are published without ports, as rmb-peer does (tfchain rejects ':' in the relay field).
     const relayHosts = o.relayUrls.map((u) => new URL(u).hostname);
-    const host = new HostSystem();
     const registrar = new Registrar({
-      client: this.chain, host, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
+      client: this.chain, host: hosts.system, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
       resources: async () => measureResources(await storage.poolsInfo()), activationUrl: o.activationUrl, log,
     });
     ({ twinId: this.twinId, nodeId: this.nodeId } = await registrar.register());
@@ -94,24 +92,22 @@ export class ZosNode {
     const store = new DeploymentStore(db, { clock });
     const queue = new JobQueue(db, { clock });
     const reporter = new Reporter({ chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs });
-    const registry = primitives({ storage });
+    const provisioner = new Provisioner({ primitives: primitives(hosts), store, clock, log: nlog.child({ component: 'primitives' }) });
     const engine = new Engine({
-      store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }),
-      provisioner: new Provisioner(registry, clock, nlog.child({ component: 'primitives' })),
+      store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
       capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },
       onChanged: (k) => reporter.resourcesChanged(k.twin, k.contract),
     });
-    const removed = store.cleanDeleted();
-    const replayed = engine.replayStored();
-    nlog.info({ removed: removed.length, replayed, queued: queue.size() }, 'engine recovered');
-    engine.start();
     this.closers.push(() => engine.close());
+    const recovered = await engine.recover();
+    nlog.info({ ...recovered, queued: queue.size() }, 'engine recovered');
+    engine.start();
 
     const peer = new RelayPeer({ identity: this.identity, twinId: this.twinId, relays: o.relayUrls, twins: chainTwins(this.chain), clock, log: nlog.child({ component: 'relay' }) });
     const api = routes(
       nodeServices({
-        deployments: new Deployments(db, store, queue, chain), store, storage, chain, farmId: o.farmId, total, reserve,
-        features: [...Object.keys(registry)], host,
+        deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t) }), store, storage, chain, farmId: o.farmId, total, reserve,
+        features: provisioner.types(), host: hosts.system,
       }),
     );
     for (const [command, handler] of Object.entries(api)) peer.handle(command, handler);

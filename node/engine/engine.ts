@@ -6,11 +6,12 @@ import { ZosError } from '../errors.ts';
 import { parseDeployment, type Deployment } from '../model/deployment.ts';
 import { modelOf } from '../model/types.ts';
 import { installOrder, uninstallOrder } from '../model/order.ts';
+import type { DeploymentKey } from '../model/ids.ts';
 import { diffUpgrade } from '../model/upgrade.ts';
 import { parseWorkloadData, type Workload } from '../model/workload.ts';
 import { admitDisk, admitMemory } from './admission.ts';
 import { checkContract } from './contract-check.ts';
-import type { Provisioner, DeploymentKey } from './provisioner.ts';
+import type { Provisioner } from './provisioner.ts';
 import type { Job, JobQueue } from './queue.ts';
 import type { DeploymentStore } from './store.ts';
 
@@ -59,6 +60,16 @@ export class Engine {
   async close(): Promise<void> {
     this.abort.abort(new Error('engine closed'));
     await this.loop?.catch(() => undefined);
+  }
+
+  /**
+   * Once at node start, before start(): drop what nothing holds any more, let primitives adopt
+   * what still runs on the host (init), then queue the stored deployments again (replayStored).
+   */
+  async recover(): Promise<{ removed: number; replayed: number }> {
+    const removed = this.o.store.cleanDeleted().length;
+    await this.o.provisioner.init(this.abort.signal);
+    return { removed, replayed: this.replayStored() };
   }
 
   /**

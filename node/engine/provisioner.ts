@@ -1,15 +1,23 @@
 import type { Logger } from '../../lib/log.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { parseWorkloadData, type Result, type Workload } from '../model/workload.ts';
-import { workloadId } from '../model/ids.ts';
-import { NoActionNeeded, type Primitive, type PrimitiveContext } from '../primitives/types.ts';
+import { workloadId, type DeploymentKey } from '../model/ids.ts';
+import { isWorkloadType, WORKLOAD_TYPES, type WorkloadType } from '../model/types.ts';
+import { holdsResources, parseWorkloadData, type Result, type Workload } from '../model/workload.ts';
+import { NoActionNeeded, type PrimitiveContext, type PrimitiveOf, type PrimitiveRegistry, type WorkloadState } from '../primitives/types.ts';
+import type { DeploymentStore } from './store.ts';
+import { deploymentView, workloadState } from './view.ts';
 
-/** The primitives a node runs, keyed by workload type (node/primitives/index.ts builds it). */
-export type PrimitiveRegistry = Readonly<Record<string, Primitive<any, any>>>;
+/**
+ * A primitive with its type erased. The registry maps each type to its own Primitive<T>; the engine
+ * only ever calls it with data parsed by that same type's schema (parseWorkloadData(wl) for wl.type).
+ */
+type AnyPrimitive = PrimitiveOf<WorkloadType>;
 
-export interface DeploymentKey {
-  twin: number;
-  contract: number;
+export interface ProvisionerOptions {
+  primitives: PrimitiveRegistry;
+  store: DeploymentStore;
+  clock: Clock;
+  log: Logger;
 }
 
 /**
@@ -18,34 +26,68 @@ export interface DeploymentKey {
  * with the primitive's message, as zos reports them.
  */
 export class Provisioner {
-  constructor(
-    private readonly primitives: PrimitiveRegistry,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly o: ProvisionerOptions) {}
+
+  /** The workload types this node provisions, in zos' type order. */
+  types(): WorkloadType[] {
+    return WORKLOAD_TYPES.filter((t) => this.o.primitives[t] !== undefined);
+  }
 
   supports(type: string): boolean {
-    return Object.hasOwn(this.primitives, type);
+    return this.primitive(type) !== undefined;
   }
 
-  private ctx(key: DeploymentKey, wl: Workload, signal: AbortSignal): PrimitiveContext {
-    const id = workloadId(key.twin, key.contract, wl.name);
-    return { workload: { twin: key.twin, contract: key.contract, name: wl.name, id }, log: this.log.child({ twin: key.twin, contract: key.contract, workload: wl.name }), signal };
+  private primitive(type: string): AnyPrimitive | undefined {
+    return isWorkloadType(type) ? (this.o.primitives[type] as AnyPrimitive | undefined) : undefined;
   }
 
-  private result(state: Result['state'], data: unknown = null, message = ''): Result {
-    return { created: Math.floor(this.clock.now() / 1000), state, message, data: data ?? null };
-  }
-
-  private primitive(type: string): Primitive<any, any> {
-    const p = this.primitives[type];
+  private required(type: string): AnyPrimitive {
+    const p = this.primitive(type);
     if (!p) throw new Error(`workload type '${type}' is not supported by this node`);
     return p;
   }
 
+  /**
+   * Once at node start, before stored deployments are replayed: each primitive's init gets the
+   * workloads of its type that hold resources, to adopt what still runs. A failing init is logged.
+   */
+  async init(signal: AbortSignal): Promise<void> {
+    const byType = new Map<WorkloadType, WorkloadState<WorkloadType>[]>();
+    for (const key of this.o.store.keys()) {
+      for (const wl of this.o.store.get(key.twin, key.contract).workloads) {
+        const s = holdsResources(wl.result.state) ? workloadState(key, wl) : undefined;
+        if (s) byType.set(s.type, [...(byType.get(s.type) ?? []), s]);
+      }
+    }
+    for (const type of this.types()) {
+      const p = this.required(type);
+      if (!p.init) continue;
+      const log = this.o.log.child({ type });
+      try {
+        await p.init({ workloads: byType.get(type) ?? [], log, signal });
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'primitive init failed; replay continues');
+      }
+    }
+  }
+
+  private ctx(key: DeploymentKey, wl: Workload, signal: AbortSignal): PrimitiveContext {
+    const id = workloadId(key.twin, key.contract, wl.name);
+    return {
+      workload: { ...key, name: wl.name, id },
+      deployment: deploymentView(this.o.store, key),
+      log: this.o.log.child({ twin: key.twin, contract: key.contract, workload: wl.name }),
+      signal,
+    };
+  }
+
+  private result(state: Result['state'], data: unknown = null, message = ''): Result {
+    return { created: Math.floor(this.o.clock.now() / 1000), state, message, data: data ?? null };
+  }
+
   async provision(key: DeploymentKey, wl: Workload, signal: AbortSignal): Promise<Result> {
     try {
-      const data = await this.primitive(wl.type).provision(this.ctx(key, wl, signal), parseWorkloadData(wl));
+      const data = await this.required(wl.type).provision(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('ok', data);
     } catch (err) {
       if (err instanceof NoActionNeeded) return this.result('ok', err.result ?? wl.result.data);
@@ -55,7 +97,7 @@ export class Provisioner {
 
   async update(key: DeploymentKey, wl: Workload, previous: Workload, signal: AbortSignal): Promise<Result> {
     try {
-      const p = this.primitive(wl.type);
+      const p = this.required(wl.type);
       if (!p.update) throw new Error(`workload '${wl.type}' does not support upgrade`);
       const data = await p.update(this.ctx(key, wl, signal), parseWorkloadData(wl), parseWorkloadData(previous));
       return this.result('ok', data);
@@ -68,7 +110,7 @@ export class Provisioner {
 
   async deprovision(key: DeploymentKey, wl: Workload, reason: string, signal: AbortSignal): Promise<Result> {
     try {
-      if (this.supports(wl.type)) await this.primitive(wl.type).deprovision(this.ctx(key, wl, signal), parseWorkloadData(wl));
+      await this.primitive(wl.type)?.deprovision(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('deleted', null, reason);
     } catch (err) {
       return this.fail(key, wl, 'deprovision', err, 'error');
@@ -77,7 +119,7 @@ export class Provisioner {
 
   async pause(key: DeploymentKey, wl: Workload, signal: AbortSignal): Promise<Result> {
     try {
-      await this.primitive(wl.type).pause?.(this.ctx(key, wl, signal), parseWorkloadData(wl));
+      await this.required(wl.type).pause?.(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('paused', wl.result.data, 'paused');
     } catch (err) {
       return this.fail(key, wl, 'pause', err, 'error');
@@ -86,7 +128,7 @@ export class Provisioner {
 
   async resume(key: DeploymentKey, wl: Workload, signal: AbortSignal): Promise<Result> {
     try {
-      await this.primitive(wl.type).resume?.(this.ctx(key, wl, signal), parseWorkloadData(wl));
+      await this.required(wl.type).resume?.(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('ok', wl.result.data);
     } catch (err) {
       return this.fail(key, wl, 'resume', err, 'error');
@@ -95,7 +137,7 @@ export class Provisioner {
 
   private fail(key: DeploymentKey, wl: Workload, op: string, err: unknown, state: Result['state']): Result {
     const message = err instanceof Error ? err.message : String(err);
-    this.log.warn({ twin: key.twin, contract: key.contract, workload: wl.name, type: wl.type, op, err: message }, 'workload operation failed');
+    this.o.log.warn({ twin: key.twin, contract: key.contract, workload: wl.name, type: wl.type, op, err: message }, 'workload operation failed');
     return this.result(state, state === 'unchanged' ? wl.result.data : null, message);
   }
 }

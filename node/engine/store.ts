@@ -11,14 +11,10 @@ import {
   type Deployment,
   type SignatureRequirement,
 } from '../model/deployment.ts';
+import type { DeploymentKey } from '../model/ids.ts';
 import { modelOf } from '../model/types.ts';
 import { parseWorkloadData, RESULT_STATES, workloadSchema, type Result, type Workload } from '../model/workload.ts';
 import type { EngineDb } from './store-db.ts';
-
-export interface DeploymentKey {
-  twin: number;
-  contract: number;
-}
 
 export interface HeaderFields {
   version?: number;

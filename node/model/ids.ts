@@ -4,6 +4,12 @@ import { base58Encode } from '@polkadot/util-crypto';
 
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest();
 
+/** A deployment on this node: its twin and its contract. */
+export interface DeploymentKey {
+  twin: number;
+  contract: number;
+}
+
 /** Global workload id `twin-contract-name`. */
 export function workloadId(twin: number, contract: number, name: string): string {
   return `${twin}-${contract}-${name}`;

@@ -3,11 +3,21 @@
 import { z } from 'zod';
 import { zosErrors } from '../errors.ts';
 import { goString, goStruct, goTimestamp, goUint, zodMessage } from './gojson.ts';
-import { modelOf } from './types.ts';
+import { modelOf, type WorkloadData, type WorkloadType } from './types.ts';
 import type { WorkloadModel } from './model.ts';
 
 export const RESULT_STATES = ['init', 'unchanged', 'error', 'ok', 'deleted', 'paused'] as const;
 export type ResultState = (typeof RESULT_STATES)[number];
+
+/** The host holds something for a workload in this state (it counts in used capacity, it is adopted at start). */
+export function holdsResources(state: ResultState | ''): boolean {
+  return state === 'ok' || state === 'paused';
+}
+
+/** Neither deleted nor failed: the engine still acts on it (zos Deployment.IsActive counts these). */
+export function isActive(state: ResultState | ''): boolean {
+  return state !== 'deleted' && state !== 'error';
+}
 
 export const resultSchema = goStruct({
   created: goTimestamp(),
@@ -67,14 +77,15 @@ export function workloadModel(type: string): WorkloadModel<unknown> {
 }
 
 /** Decode `wl.data` with its type's strict schema; throws ZosError(INVALID_DEPLOYMENT). */
-export function parseWorkloadData(wl: Pick<Workload, 'type' | 'data'>): unknown {
+export function parseWorkloadData(wl: Pick<Workload, 'type' | 'data'>): WorkloadData<WorkloadType> {
   const model = workloadModel(wl.type);
   const prefix = `failed to load data into object of type '*zos.${GO_TYPES[wl.type]}'`;
   // Go's json.RawMessage is empty when the key is missing, which fails to decode.
   if (wl.data === undefined) throw zosErrors.invalidDeployment(`${prefix}: unexpected end of JSON input`);
   const parsed = model.schema.safeParse(wl.data);
   if (!parsed.success) throw zosErrors.invalidDeployment(`${prefix}: ${zodMessage(parsed.error)}`, parsed.error);
-  return parsed.data;
+  // modelOf erases the data type; the schema that parsed it is the one of wl.type.
+  return parsed.data as WorkloadData<WorkloadType>;
 }
 
 /** Workload challenge: version, name, type, metadata, description, then the data challenge. `result` is excluded. */

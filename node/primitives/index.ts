@@ -1,13 +1,14 @@
-import type { DiskStore, VolumeStore } from '../host/storage/index.ts';
-import type { PrimitiveRegistry } from '../engine/provisioner.ts';
+import type { DiskStore, VolumeStore } from '../host/storage/types.ts';
+import type { PrimitiveRegistry } from './types.ts';
 import { volumePrimitive } from './volume/index.ts';
 import { zmountPrimitive } from './zmount/index.ts';
 
+/** The host services primitives are built with, as interfaces (node/host/index.ts provides them). */
 export interface PrimitiveHosts {
   storage: DiskStore & VolumeStore;
 }
 
-/** The workload types this node runs, keyed by zos type name. */
+/** The workload types this node provisions, keyed by zos type name; what is absent is refused at deploy. */
 export function primitives(hosts: PrimitiveHosts): PrimitiveRegistry {
   return {
     zmount: zmountPrimitive(hosts.storage),

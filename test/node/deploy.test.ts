@@ -87,6 +87,15 @@ test('deploy: bad input gets zos errors and changes nothing', async () => {
   await waitStates(user, node.twinId, dl.contract_id, (s) => s.disk === 'ok' && s.vol === 'ok', 'ok');
 });
 
+test('deploy: node_features_get lists what the node provisions; a deployment with another type is refused per workload', async () => {
+  assert.deepEqual(await rmb(user, node.twinId, 'zos.system.node_features_get'), ['zmount', 'volume']);
+  const draft = diskDeployment(user, 0);
+  const zdb = { ...draft.workloads[0]!, name: 'db', type: 'zdb', data: { size: GiB, mode: 'user', password: '', public: false } };
+  const dl = signed(user, { ...draft, contract_id: 4242, workloads: [...draft.workloads, zdb] } as Deployment);
+  await assert.rejects(rmb(user, node.twinId, 'zos.deployment.deploy', dl), /workload 'db': type 'zdb' is not provisioned by this node/);
+  await assert.rejects(rmb(user, node.twinId, 'zos.deployment.get', { contract_id: 4242 }), /deployment not found/);
+});
+
 test('deploy: another twin cannot read or update a deployment', async () => {
   const other = await grid.user();
   const list = await rmb<Deployment[]>(other, node.twinId, 'zos.deployment.list');

@@ -13,6 +13,8 @@ import { MiB, POOL_SIZE, needBtrfs, startHost } from './storage-env.ts';
 function ctx(name: string, twin = 7, contract = 42): PrimitiveContext {
   return {
     workload: { twin, contract, name, id: `${twin}-${contract}-${name}` },
+    // storage primitives read nothing of their deployment
+    deployment: { key: { twin, contract }, list: () => [], get: () => undefined, byType: () => [], network: () => undefined },
     log: silentLogger(),
     signal: new AbortController().signal,
   };
@@ -44,7 +46,6 @@ test('zmount: provision creates a sparse disk and returns {volume_id: wlid}; aga
   const { host } = await startHost(t);
   const zmount = zmountPrimitive(host);
   const c = ctx('disk');
-  assert.equal(zmount.type, 'zmount');
   const result = await zmount.provision(c, { size: 100 * MiB });
   assert.deepEqual(result, { volume_id: '7-42-disk' });
   assert.equal(JSON.stringify(result), '{"volume_id":"7-42-disk"}');
@@ -93,7 +94,6 @@ test('volume: provision creates a quota subvolume and returns {id: wlid}; again 
   const { host } = await startHost(t);
   const volume = volumePrimitive(host);
   const c = ctx('data');
-  assert.equal(volume.type, 'volume');
   const result = await volume.provision(c, { size: 64 * MiB });
   assert.equal(JSON.stringify(result), '{"id":"7-42-data"}');
   const info = await host.subvolumeInfo('7-42-data');

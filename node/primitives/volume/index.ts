@@ -1,20 +1,10 @@
 import type { VolumeStore } from '../../host/storage/types.ts';
-import type { Primitive } from '../types.ts';
-import { sizedPrimitive } from './sized.ts';
-
-/** Validated volume data (node/model volume); size in bytes. */
-export interface VolumeConfig {
-  size: number;
-}
-
-/** zos result data: `{"id": wlid}`. */
-export interface VolumeResult {
-  id: string;
-}
+import { sizedPrimitive } from '../shared/sized.ts';
+import type { PrimitiveOf } from '../types.ts';
 
 /** A btrfs subvolume named after the workload id with a quota of `size` bytes; resizable, never below used. */
-export function volumePrimitive(volumes: VolumeStore): Primitive<VolumeConfig, VolumeResult> {
-  return sizedPrimitive<VolumeConfig, VolumeResult>(
+export function volumePrimitive(volumes: VolumeStore): PrimitiveOf<'volume'> {
+  return sizedPrimitive(
     'volume',
     {
       size: async (name, opts) => (await volumes.subvolumeInfo(name, opts))?.size,

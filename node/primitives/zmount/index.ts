@@ -1,25 +1,14 @@
 import { StorageError } from '../../host/storage/errors.ts';
 import type { DiskStore } from '../../host/storage/types.ts';
-import type { Primitive } from '../types.ts';
-// The provision/update/deprovision shape is shared with volume (both are `{size}` storage workloads).
-import { sizedPrimitive } from '../volume/sized.ts';
-
-/** Validated zmount data (node/model zmount); size in bytes. */
-export interface ZMountConfig {
-  size: number;
-}
-
-/** zos result data: `{"volume_id": wlid}`. */
-export interface ZMountResult {
-  volume_id: string;
-}
+import { sizedPrimitive } from '../shared/sized.ts';
+import type { PrimitiveOf } from '../types.ts';
 
 /**
  * A raw sparse disk file named after the workload id; it only grows. (zos also refuses to
  * resize while a VM has it mounted; that check belongs to whoever knows the VMs.)
  */
-export function zmountPrimitive(disks: DiskStore): Primitive<ZMountConfig, ZMountResult> {
-  return sizedPrimitive<ZMountConfig, ZMountResult>(
+export function zmountPrimitive(disks: DiskStore): PrimitiveOf<'zmount'> {
+  return sizedPrimitive(
     'zmount',
     {
       size: async (name, opts) => (await disks.diskInfo(name, opts))?.size,

@@ -6,13 +6,15 @@ import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/log.ts';
 import type { NodeChain, NodeContractInfo } from '../../../node/chain-port.ts';
 import { ContractEvents } from '../../../node/engine/contract-events.ts';
-import { Deployments } from '../../../node/engine/deployments.ts';
+import { Deployments } from '../../../node/api/deployments.ts';
 import { Engine } from '../../../node/engine/engine.ts';
 import { Provisioner } from '../../../node/engine/provisioner.ts';
 import { JobQueue } from '../../../node/engine/queue.ts';
 import { DeploymentStore } from '../../../node/engine/store.ts';
+import { ZosError } from '../../../node/errors.ts';
 import { hashHex, sign, type Deployment } from '../../../node/model/index.ts';
-import { NoActionNeeded, type Primitive } from '../../../node/primitives/types.ts';
+import { deploymentView } from '../../../node/engine/view.ts';
+import { NoActionNeeded, type PrimitiveOf, type PrimitiveRegistry } from '../../../node/primitives/types.ts';
 import { openDb, tempDbPath } from './engine-db.testing.ts';
 
 await cryptoWaitReady();
@@ -47,9 +49,8 @@ class ChainTable implements NodeChain {
 }
 
 /** A primitive that keeps its "host objects" in a map, so engine semantics can be checked without a host. */
-function tablePrimitive(type: string, objects: Map<string, number>, calls: string[]): Primitive<{ size: number }, { id: string }> {
+function tablePrimitive(objects: Map<string, number>, calls: string[]): PrimitiveOf<'volume'> {
   return {
-    type,
     async provision(ctx, c) {
       calls.push(`provision ${ctx.workload.name}`);
       if (objects.get(ctx.workload.id) === c.size) throw new NoActionNeeded({ id: ctx.workload.id });
@@ -74,29 +75,34 @@ function tablePrimitive(type: string, objects: Map<string, number>, calls: strin
   };
 }
 
+/** Volumes by name and size; a name `type:name` gives another type with `{size}` data. */
 function deployment(contract: number, version: number, sizes: Record<string, number>): Deployment {
+  const workload = (key: string, size: number) => {
+    const [type, name] = key.includes(':') ? key.split(':') : ['volume', key];
+    return { version, name, type, data: { size }, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } };
+  };
   const dl = {
     version, twin_id: TWIN, contract_id: contract, metadata: '', description: '', expiration: 0,
     signature_requirement: { requests: [{ twin_id: TWIN, required: true, weight: 1 }], weight_required: 1, signatures: [], signature_style: '' },
-    workloads: Object.entries(sizes).map(([name, size]) => ({ version, name, type: 'volume', data: { size }, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } })),
+    workloads: Object.entries(sizes).map(([key, size]) => workload(key, size)),
   } as Deployment;
   return sign(dl, TWIN, pair);
 }
 
-function setup(t: TestContext, memory = 64 * GiB) {
+function setup(t: TestContext, memory = 64 * GiB, extra: PrimitiveRegistry = {}) {
   const db = openDb(t, tempDbPath(t));
   const store = new DeploymentStore(db);
   const queue = new JobQueue(db, { pollMs: 20 });
   const chain = new ChainTable();
   const objects = new Map<string, number>();
   const calls: string[] = [];
+  const provisioner = new Provisioner({ primitives: { volume: tablePrimitive(objects, calls), ...extra }, store, clock: systemClock, log: silentLogger() });
   const engine = new Engine({
-    store, queue, chain, nodeId: NODE, clock: systemClock, log: silentLogger(),
-    provisioner: new Provisioner({ volume: tablePrimitive('volume', objects, calls) }, systemClock, silentLogger()),
+    store, queue, chain, nodeId: NODE, clock: systemClock, log: silentLogger(), provisioner,
     capacity: { totalMru: memory, reservedMru: 2 * GiB, totalSru: 100 * GiB, reservedSru: 5 * GiB, availableMemory: () => memory },
   });
   t.after(() => engine.close());
-  const api = new Deployments(db, store, queue, chain);
+  const api = new Deployments({ db, store, queue, chain, provisions: (type) => provisioner.supports(type) });
   const contract = (id: number, dl: Deployment, state: NodeContractInfo['state'] = 'Created') =>
     chain.contracts.set(id, { contractId: id, twinId: TWIN, state, nodeId: NODE, deploymentHash: hashHex(dl), publicIps: 0, publicIpsList: [] });
   const settled = async () => {
@@ -104,7 +110,7 @@ function setup(t: TestContext, memory = 64 * GiB) {
     assert.equal(queue.size(), 0, 'queue drained');
   };
   const states = (id: number) => Object.fromEntries(store.get(TWIN, id).workloads.map((w) => [w.name, w.result.state]));
-  return { db, store, queue, chain, objects, calls, engine, api, contract, settled, states };
+  return { db, store, queue, chain, objects, calls, provisioner, engine, api, contract, settled, states };
 }
 
 test('engine: update adds, removes and updates workloads by name and version', async (t) => {
@@ -229,4 +235,72 @@ test('engine: the hash is checked on the deployment as signed, whatever the orde
   await g.api.deploy(TWIN, dl);
   await g.settled();
   assert.deepEqual(g.states(8), { alpha: 'ok', zeta: 'ok' });
+});
+
+test('engine: a workload type the node does not provision is refused at deploy, naming each workload', async (t) => {
+  const g = setup(t);
+  assert.deepEqual(g.provisioner.types(), ['volume']);
+  const dl = deployment(9, 0, { a: GiB, 'zmount:d': GiB, 'zmount:e': GiB });
+  g.contract(9, dl);
+  await assert.rejects(g.api.deploy(TWIN, dl), (err: ZosError) => {
+    assert.equal(err.code, 'UNSUPPORTED_WORKLOAD');
+    assert.equal(err.message, "workload 'd': type 'zmount' is not provisioned by this node; workload 'e': type 'zmount' is not provisioned by this node");
+    return true;
+  });
+  assert.equal(g.store.has(TWIN, 9), false, 'nothing stored');
+  assert.equal(g.queue.size(), 0, 'nothing queued');
+});
+
+test('engine: a primitive reads the results of the workloads installed before it in its deployment', async (t) => {
+  const seen: unknown[] = [];
+  const zmount: PrimitiveOf<'zmount'> = {
+    async provision(ctx) {
+      // installOrder puts every zmount before the volumes: the view shows none of them done yet
+      seen.push(ctx.deployment.byType('volume').map((w) => [w.workload.name, w.state, w.result]));
+      return { volume_id: ctx.workload.id };
+    },
+    async deprovision() {},
+  };
+  const g = setup(t, 64 * GiB, { zmount });
+  assert.deepEqual(g.provisioner.types(), ['zmount', 'volume']);
+  const dl = deployment(10, 0, { 'zmount:disk': GiB, v: GiB });
+  g.contract(10, dl);
+  g.engine.start();
+  await g.api.deploy(TWIN, dl);
+  await g.settled();
+  assert.deepEqual(seen, [[['v', 'init', null]]]);
+  const view = deploymentView(g.store, { twin: TWIN, contract: 10 });
+  const disk = view.get('disk');
+  assert.equal(disk?.type, 'zmount');
+  assert.deepEqual(disk?.type === 'zmount' && disk.result, { volume_id: `${TWIN}-10-disk` });
+  assert.deepEqual(disk?.data, { size: GiB });
+  assert.deepEqual(view.byType('volume').map((w) => w.result), [{ id: `${TWIN}-10-v` }]);
+  assert.equal(view.network('nonet'), undefined);
+});
+
+test('engine: recover() runs each init once, with the workloads that hold resources, before the replay', async (t) => {
+  const order: string[] = [];
+  const adopted: string[][] = [];
+  const zmount: PrimitiveOf<'zmount'> = {
+    async init(ctx) {
+      order.push('init');
+      adopted.push(ctx.workloads.map((w) => `${w.workload.id}:${w.data.size}:${w.state}`));
+    },
+    async provision(ctx) {
+      order.push(`provision ${ctx.workload.name}`);
+      return { volume_id: ctx.workload.id };
+    },
+    async deprovision() {},
+  };
+  const g = setup(t, 64 * GiB, { zmount });
+  const dl = deployment(11, 0, { 'zmount:disk': GiB, v: GiB });
+  g.contract(11, dl);
+  await g.api.deploy(TWIN, dl);
+  g.engine.start();
+  await g.settled();
+  order.length = 0;
+  assert.deepEqual(await g.engine.recover(), { removed: 0, replayed: 1 });
+  await g.settled();
+  assert.deepEqual(order, ['init', 'provision disk']);
+  assert.deepEqual(adopted, [[`${TWIN}-11-disk:${GiB}:ok`]]);
 });

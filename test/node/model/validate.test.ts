@@ -103,7 +103,7 @@ test('validate: a public ip must be an ip workload used by one vm only', () => {
 });
 
 test('validate: Go JSON decoding — null is zero, keys match case-insensitively, mycelium Network untagged', () => {
-  const d = parseWorkloadData({ type: 'zmachine', data: vm({ env: null, mounts: null, gpu: null }, { mycelium: { network: 'net', HEX_SEED: 'aabbccddeeff' } }) }) as {
+  const d = parseWorkloadData({ type: 'zmachine', data: vm({ env: null, mounts: null, gpu: null }, { mycelium: { network: 'net', HEX_SEED: 'aabbccddeeff' } }) }) as unknown as {
     env: object;
     network: { mycelium: { Network: string; hex_seed: Uint8Array } };
   };

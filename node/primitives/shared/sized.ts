@@ -1,6 +1,7 @@
 import { StorageError } from '../../host/storage/errors.ts';
 import { storageName } from '../../host/storage/names.ts';
 import type { OpOptions } from '../../host/storage/types.ts';
+import type { Sized } from '../../model/disk.ts';
 import { NoActionNeeded, type Primitive, type PrimitiveContext } from '../types.ts';
 
 /** The host object behind a sized storage workload (a subvolume or a vdisk). */
@@ -19,11 +20,11 @@ export interface SizedObjectStore {
  * provision is idempotent (same size: NoActionNeeded; other size: the update rules apply),
  * update changes the size, deprovision removes. The store's create undoes its own partial work.
  */
-export function sizedPrimitive<Config extends { size: number }, Result>(
-  type: string,
+export function sizedPrimitive<Result>(
+  type: 'zmount' | 'volume',
   store: SizedObjectStore,
   result: (ctx: PrimitiveContext) => Result,
-): Primitive<Config, Result> {
+): Primitive<Sized, Result> {
   const opts = (ctx: PrimitiveContext): OpOptions => ({ signal: ctx.signal, log: ctx.log });
 
   async function change(ctx: PrimitiveContext, name: string, from: number, to: number): Promise<Result> {
@@ -35,8 +36,6 @@ export function sizedPrimitive<Config extends { size: number }, Result>(
   }
 
   return {
-    type,
-
     async provision(ctx, config) {
       const name = storageName(ctx.workload.id);
       const current = await store.size(name, opts(ctx));

@@ -3,10 +3,19 @@ import { zosErrors } from '../errors.ts';
 import { parseDeployment, validateDeployment, type Deployment } from '../model/deployment.ts';
 import { verifySignatures } from '../model/signature.ts';
 import { diffUpgrade } from '../model/upgrade.ts';
-import type { DeploymentService } from '../api/services.ts';
-import type { JobQueue } from './queue.ts';
-import type { EngineDb } from './store-db.ts';
-import type { DeploymentStore } from './store.ts';
+import type { JobQueue } from '../engine/queue.ts';
+import type { EngineDb } from '../engine/store-db.ts';
+import type { DeploymentStore } from '../engine/store.ts';
+import type { DeploymentService } from './services.ts';
+
+export interface DeploymentsOptions {
+  db: EngineDb;
+  store: DeploymentStore;
+  queue: JobQueue;
+  chain: Pick<NodeChain, 'twinAccountId'>;
+  /** Whether this node provisions a workload type (the primitive registry has it). */
+  provisions(type: string): boolean;
+}
 
 /**
  * The synchronous half of zos.deployment.{deploy,update,get,list,changes}: validate,
@@ -14,17 +23,23 @@ import type { DeploymentStore } from './store.ts';
  * engine, as zos does, so deploy returns before the contract is looked at.
  */
 export class Deployments implements DeploymentService {
-  constructor(
-    private readonly db: EngineDb,
-    private readonly store: DeploymentStore,
-    private readonly queue: JobQueue,
-    private readonly chain: Pick<NodeChain, 'twinAccountId'>,
-  ) {}
+  private readonly db: EngineDb;
+  private readonly store: DeploymentStore;
+  private readonly queue: JobQueue;
+  private readonly chain: Pick<NodeChain, 'twinAccountId'>;
+
+  constructor(private readonly o: DeploymentsOptions) {
+    ({ db: this.db, store: this.store, queue: this.queue, chain: this.chain } = o);
+  }
 
   private async accepted(twin: number, payload: unknown): Promise<Deployment> {
     const dl = parseDeployment(payload);
     validateDeployment(dl);
     if (dl.twin_id !== twin) throw zosErrors.twinMismatch(dl.twin_id, twin);
+    // Refused here rather than failing later in the engine: nothing is stored, and the client
+    // learns at once which workloads this node cannot run.
+    const unsupported = dl.workloads.filter((wl) => !this.o.provisions(wl.type));
+    if (unsupported.length) throw zosErrors.unsupportedWorkloads(unsupported);
     await verifySignatures(dl, async (t) => {
       const id = await this.chain.twinAccountId(t);
       if (!id) throw new Error(`twin ${t} not found`);

@@ -1,0 +1,40 @@
+// Host composition: every host service the node runs, started in order and closed in reverse.
+// Primitives get these as interfaces (node/primitives/index.ts PrimitiveHosts); the API and the
+// registrar read facts from them (pools, DMI, interfaces). A new host area (network, vm, …) is added here once.
+import { join } from 'node:path';
+import type { Logger } from '../../lib/log.ts';
+import { StorageHost, type StorageHostOptions } from './storage/index.ts';
+import { HostSystem } from './system/index.ts';
+
+export interface HostOptions {
+  /** The node's data directory; each host keeps its state below it. */
+  dataDir: string;
+  storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
+  log: Logger;
+}
+
+export interface Hosts {
+  storage: StorageHost;
+  /** The machine's own facts (DMI, hypervisor, interfaces, GPUs); reads only, nothing to start. */
+  system: HostSystem;
+  /** Stops every host service, the last started first; pools stay mounted for the next start. */
+  close(): Promise<void>;
+}
+
+/** Starts the host services; if one fails, those already started are closed again. */
+export async function startHosts(o: HostOptions): Promise<Hosts> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c().catch((err: unknown) => o.log.error({ err }, 'host close failed'));
+  };
+  try {
+    // Pools stay mounted across node restarts: workloads keep their disks while the node is down.
+    const storage = new StorageHost({ ...(o.storage ?? {}), dataDir: join(o.dataDir, 'storage'), keepMounted: true, log: o.log });
+    await storage.start();
+    closers.push(() => storage.close());
+    return { storage, system: new HostSystem(), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
