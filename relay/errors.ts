@@ -8,6 +8,9 @@ export const RelayWireError = {
   destinationOffline: 'destination offline',
   remoteRejected: 'remote relay rejected permanently: destination offline',
   expired: 'message has expired',
+  routeFailed: 'failed to route message to peer',
+  /** Ours (federation ingest): the twin exists but lists other relays. */
+  notOurTwin: 'destination twin is not served by this relay',
 } as const;
 
 export const RelayHttpError = {

@@ -3,13 +3,16 @@ import type { Logger } from '../lib/log.ts';
 import type { RateLimitedLog } from '../lib/ratelog.ts';
 import type { Envelope } from '../rmb/envelope.ts';
 import { RelayWireError } from './errors.ts';
+import { DEFAULT_LIMITS, type RelayLimits } from './limits.ts';
 import type { RelayMetrics } from './metrics.ts';
 
 /**
  * Hands envelopes for twins on other relays to those relays with `POST <domain>/` (reference §6):
  * up to 3 passes over the twin's domains with 100/200 ms jittered pauses; 202 = done; 4xx =
  * permanent (error to sender); 5xx or network errors are retried every few seconds until the
- * envelope expires (error "message has expired"). Pending retries live in memory only.
+ * envelope expires (error "message has expired"), but never longer than `maxTtlS` whatever
+ * expiration the envelope claims. Pending sends live in memory only and are bounded in count
+ * and bytes; past the bound a new envelope is refused at once.
  */
 export interface FederatorOptions {
   clock: Clock;
@@ -21,6 +24,7 @@ export interface FederatorOptions {
   /** Called for a request that could not be federated: the relay answers its sender. */
   onReject: (env: Envelope, message: string) => void;
   retryMs?: number;
+  limits?: Pick<RelayLimits, 'federationPending' | 'federationPendingBytes' | 'federationMaxTtlS'>;
 }
 
 type Attempt = 'ok' | 'permanent' | 'retry';
@@ -29,17 +33,29 @@ export class Federator {
   private readonly abort = new AbortController();
   private readonly pending = new Set<Promise<void>>();
   private readonly urlFor: (domain: string) => string;
+  private readonly limits: NonNullable<FederatorOptions['limits']>;
+  private pendingBytes = 0;
 
   constructor(private readonly opts: FederatorOptions) {
     this.urlFor = opts.urlFor ?? ((d) => `https://${d}/`);
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
   }
 
-  send(env: Envelope, bytes: Uint8Array, domains: string[]): void {
+  /** Starts federating; returns why it was refused (pending sends at their bound), else null. */
+  send(env: Envelope, bytes: Uint8Array, domains: string[]): string | null {
+    if (this.pending.size >= this.limits.federationPending || this.pendingBytes + bytes.length > this.limits.federationPendingBytes) {
+      return 'federation queue is full';
+    }
+    this.pendingBytes += bytes.length;
     const p = this.run(env, bytes, domains).catch((err: unknown) =>
       this.opts.log.error({ err }, 'federation failed unexpectedly'),
     );
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    void p.finally(() => {
+      this.pending.delete(p);
+      this.pendingBytes -= bytes.length;
+    });
+    return null;
   }
 
   async close(): Promise<void> {
@@ -50,8 +66,9 @@ export class Federator {
   private async run(env: Envelope, bytes: Uint8Array, domains: string[]): Promise<void> {
     const { clock, metrics } = this.opts;
     const signal = this.abort.signal;
+    const deadlineS = Math.min(env.timestamp + env.expiration, Math.floor(clock.now() / 1000) + this.limits.federationMaxTtlS);
     while (!signal.aborted) {
-      if (env.timestamp + env.expiration <= Math.floor(clock.now() / 1000)) {
+      if (deadlineS <= Math.floor(clock.now() / 1000)) {
         metrics.drops.inc({ reason: 'federation_expired' });
         this.opts.onReject(env, RelayWireError.expired);
         return;

@@ -36,7 +36,8 @@ export class RelayMetrics {
   readonly drops = new Family('rmb_relay_drops_total', 'Envelopes dropped or refused, by reason.', 'counter');
   readonly sessions = new Family('rmb_relay_sessions', 'Connected sessions.', 'gauge');
   readonly connections = new Family('rmb_relay_connections_total', 'WebSocket upgrade attempts, by result.', 'counter');
-  private readonly all = [this.messages, this.drops, this.sessions, this.connections];
+  readonly queueBytes = new Family('rmb_relay_queue_bytes', 'Bytes of messages stored in offline queues (not for Redis).', 'gauge');
+  private readonly all = [this.messages, this.drops, this.sessions, this.connections, this.queueBytes];
 
   render(): string {
     const out: string[] = [];

@@ -8,8 +8,10 @@ import { bounded } from '../lib/bounded.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
 import type { TwinDirectory } from '../rmb/twins.ts';
 import { authenticate } from './auth.ts';
-import { RelayError } from './errors.ts';
+import { RelayError, RelayWireError } from './errors.ts';
+import { addressKey, type Address } from '../relay-client/envelope.ts';
 import { Federator } from './federation.ts';
+import { DEFAULT_LIMITS, KeyedRate, type RelayLimits } from './limits.ts';
 import { RelayMetrics } from './metrics.ts';
 import { TwinRateLimiter, type RateLimit } from './ratelimit.ts';
 import { RedisStore } from './redis-store.ts';
@@ -34,6 +36,8 @@ export interface RelayServerOptions {
   redisUrl?: string;
   tls?: { cert: string | Buffer; key: string | Buffer };
   limit?: RateLimit;
+  /** Resource bounds; each unset field takes its DEFAULT_LIMITS value. */
+  limits?: Partial<RelayLimits>;
   /** Largest accepted frame / federation body; default 1 MiB. */
   maxMessageSize?: number;
   sendQueueCap?: number;
@@ -56,6 +60,11 @@ export class RelayServer {
   private readonly wss: WebSocketServer;
   private readonly federator: Federator;
   private readonly switch: Switch;
+  private readonly limits: RelayLimits;
+  private readonly upgrades: KeyedRate;
+  private readonly federationRate: KeyedRate;
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private lastQueueSweep = 0;
   private readonly sockets = new Set<Socket>();
   private readonly abort = new AbortController();
   private watchLoop: Promise<void> | null = null;
@@ -69,17 +78,21 @@ export class RelayServer {
     this.log = opts.log ?? silentLogger();
     this.rlog = new RateLimitedLog(this.log, { clock: this.clock });
     this.maxSize = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.upgrades = new KeyedRate(this.limits.upgradesPerMinute, this.clock);
+    this.federationRate = new KeyedRate(this.limits.federationPerMinute, this.clock);
     this.store = opts.redisUrl
-      ? new RedisStore(opts.redisUrl)
+      ? new RedisStore(opts.redisUrl, this.limits)
       : opts.dataDir
-        ? new SqliteStore(opts.dataDir, this.clock)
-        : new MemoryStore(this.clock);
+        ? new SqliteStore(opts.dataDir, this.clock, this.limits)
+        : new MemoryStore(this.clock, this.limits);
     this.federator = new Federator({
       clock: this.clock,
       log: this.log,
       rlog: this.rlog,
       metrics: this.metrics,
       urlFor: opts.federationUrl,
+      limits: this.limits,
       onReject: (env, message) => this.switch.rejectFederated(env, message),
     });
     this.switch = new Switch({
@@ -116,6 +129,8 @@ export class RelayServer {
       });
     });
     if (this.store.shared) this.watchLoop = this.watch(this.abort.signal);
+    this.sweeper = setInterval(() => void this.sweep(), Math.min(5_000, Math.max(100, this.limits.slowReaderMs / 4)));
+    this.sweeper.unref();
     return this.url;
   }
 
@@ -141,6 +156,7 @@ export class RelayServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.state = 'closed';
+      if (this.sweeper) clearInterval(this.sweeper);
       this.abort.abort();
       this.http.close();
       await this.federator.close();
@@ -167,6 +183,11 @@ export class RelayServer {
       return;
     }
     if (req.method === 'POST' && path === '/') {
+      if (!this.federationRate.take(req.socket.remoteAddress ?? '')) {
+        this.metrics.drops.inc({ reason: 'federation_rate_limited' });
+        res.writeHead(429, { 'content-type': 'text/plain', connection: 'close' }).end(RelayWireError.rateLimited);
+        return;
+      }
       const body = await readBody(req, this.maxSize);
       if (!body) {
         this.metrics.drops.inc({ reason: 'federation_too_large' });
@@ -186,6 +207,11 @@ export class RelayServer {
 
   private async onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
+    // Before the JWT: its twin lookup is what a flood of made-up subjects would make expensive.
+    if (!this.upgrades.take(socket.remoteAddress ?? '')) {
+      this.metrics.connections.inc({ result: 'rate_limited' });
+      return rejectUpgrade(socket, 429, 'too many connection attempts');
+    }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const auth = await authenticate(q < 0 ? null : url.slice(q + 1), this.opts.twins, Math.floor(this.clock.now() / 1000));
@@ -195,11 +221,55 @@ export class RelayServer {
       return rejectUpgrade(socket, auth.status, auth.body);
     }
     if (this.state !== 'running') return rejectUpgrade(socket, 503, 'relay shutting down');
+    const full = this.sessionLimit(auth.address);
+    if (full) {
+      this.metrics.connections.inc({ result: full.reason });
+      return rejectUpgrade(socket, full.status, full.body);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       this.metrics.connections.inc({ result: 'ok' });
       const session = new Session(auth.address, ws, this.hooks, this.opts.sendQueueCap ?? SEND_QUEUE_CAP);
       this.switch.register(session);
     });
+  }
+
+  /** Why one more session for `address` is refused; a reconnect of an existing session always passes. */
+  private sessionLimit(address: Address): { status: number; body: string; reason: string } | null {
+    if (this.switch.sessions.has(addressKey(address))) return null;
+    if (this.switch.sessions.size >= this.limits.maxSessions) {
+      return { status: 503, body: 'relay is at its session capacity', reason: 'relay_full' };
+    }
+    if (this.switch.twinSessions(address.twin) >= this.limits.sessionsPerTwin) {
+      return { status: 429, body: `too many sessions for twin ${address.twin}`, reason: 'twin_sessions' };
+    }
+    return null;
+  }
+
+  /**
+   * Runs every few seconds (public so tests need not wait): evicts sessions that stopped reading
+   * and, once a minute, deletes expired queued messages whether or not anyone reads them.
+   */
+  async sweep(force = false): Promise<void> {
+    const now = Date.now();
+    for (const s of this.switch.sessions.values()) {
+      if (s.stalledFor(now) > this.limits.slowReaderMs) {
+        this.metrics.drops.inc({ reason: 'slow_reader' });
+        this.rlog.warn('slow_reader', { session: s.key }, 'evicting a session that stopped reading');
+        s.terminate();
+      }
+    }
+    const bytes = this.store.storedBytes();
+    if (bytes !== null) this.metrics.queueBytes.set({}, bytes);
+    if (!force && now - this.lastQueueSweep < 60_000) return;
+    this.lastQueueSweep = now;
+    try {
+      const gone = await this.store.sweep();
+      if (gone > 0) this.metrics.drops.inc({ reason: 'expired' }, gone);
+      const left = this.store.storedBytes();
+      if (left !== null) this.metrics.queueBytes.set({}, left);
+    } catch (err) {
+      this.rlog.warn('store_sweep', { err: (err as Error).message }, 'queue sweep failed');
+    }
   }
 
   private readonly hooks: SessionHooks = {
@@ -237,7 +307,7 @@ export class RelayServer {
 }
 
 function rejectUpgrade(socket: Socket, status: number, body: string): void {
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' }[status] ?? 'Error';
   const text = Buffer.from(body);
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${body}`,

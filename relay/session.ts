@@ -32,6 +32,8 @@ export class Session {
   private paused = false;
   private closed = false;
   private roomWaiters: (() => void)[] = [];
+  /** When the socket last took a frame while more were waiting (for slow-reader eviction). */
+  private lastProgress = Date.now();
   /** False while stored backlog is still being replayed; live traffic then goes via the store. */
   backlogDone = false;
 
@@ -60,6 +62,15 @@ export class Session {
     return this.closed;
   }
 
+  /** Milliseconds frames have been waiting without the socket taking any; 0 when not backlogged. */
+  stalledFor(now: number): number {
+    return this.backlogged ? now - this.lastProgress : 0;
+  }
+
+  private get backlogged(): boolean {
+    return this.out.length > 0 || this.ws.bufferedAmount >= SOCKET_HIGH_WATER;
+  }
+
   /** Free places in the send queue. */
   get room(): number {
     return Math.max(0, this.sendQueueCap - this.out.length);
@@ -68,6 +79,8 @@ export class Session {
   /** Queues a frame; when full, the oldest queued frame is dropped (and counted). */
   enqueue(item: Outgoing): void {
     if (this.closed) return;
+    // An idle socket starts its stall clock now, not at its last write.
+    if (!this.backlogged) this.lastProgress = Date.now();
     this.out.push(item);
     if (this.out.length > this.sendQueueCap) {
       this.out.shift();
@@ -117,6 +130,7 @@ export class Session {
       const item = this.out.shift()!;
       this.ws.send(item.bytes, { binary: true }, (err) => {
         if (err) return this.shutdown();
+        this.lastProgress = Date.now();
         item.ack?.();
         this.pump();
       });

@@ -3,19 +3,25 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Clock } from '../lib/clock.ts';
 import { RelayError } from './errors.ts';
+import { DEFAULT_LIMITS, QueueBytes, type RelayLimits } from './limits.ts';
 import { QUEUE_CAP, QUEUE_TTL_MS, type QueueStore, type StoredMessage } from './store.ts';
 
-/** Durable queues in `<dataDir>/relay-queue.sqlite` so a relay restart loses nothing queued. */
+/**
+ * Durable queues in `<dataDir>/relay-queue.sqlite` so a relay restart loses nothing queued.
+ * Byte accounting is kept in memory (summed from the table at open) so bounds cost no query.
+ */
 export class SqliteStore implements QueueStore {
   readonly shared = false;
   private readonly db: Database.Database;
   private readonly stmts;
-  private lastPurge = 0;
+  private readonly used: QueueBytes;
 
   constructor(
     dataDir: string,
     private readonly clock: Clock,
+    limits: Pick<RelayLimits, 'queueBytes' | 'totalQueueBytes'> = DEFAULT_LIMITS,
   ) {
+    this.used = new QueueBytes(limits);
     try {
       mkdirSync(dataDir, { recursive: true });
       this.db = new Database(join(dataDir, 'relay-queue.sqlite'));
@@ -34,22 +40,23 @@ export class SqliteStore implements QueueStore {
     this.stmts = {
       insert: this.db.prepare('INSERT INTO queue (key, expires_at, bytes) VALUES (?, ?, ?)'),
       count: this.db.prepare('SELECT COUNT(*) AS n FROM queue WHERE key = ?'),
-      trim: this.db.prepare('DELETE FROM queue WHERE id IN (SELECT id FROM queue WHERE key = ? ORDER BY id LIMIT ?)'),
+      trim: this.db.prepare(
+        'DELETE FROM queue WHERE id IN (SELECT id FROM queue WHERE key = ? ORDER BY id LIMIT ?) RETURNING key, length(bytes) AS size',
+      ),
       read: this.db.prepare('SELECT id, bytes FROM queue WHERE key = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT ?'),
-      remove: this.db.prepare('DELETE FROM queue WHERE key = ? AND id = ?'),
-      purge: this.db.prepare('DELETE FROM queue WHERE expires_at <= ?'),
+      remove: this.db.prepare('DELETE FROM queue WHERE key = ? AND id = ? RETURNING key, length(bytes) AS size'),
+      purge: this.db.prepare('DELETE FROM queue WHERE expires_at <= ? RETURNING key, length(bytes) AS size'),
     };
+    const sums = this.db.prepare('SELECT key, SUM(length(bytes)) AS size FROM queue GROUP BY key').all() as Gone[];
+    for (const r of sums) this.used.add(r.key, r.size);
   }
 
   async append(key: string, bytes: Uint8Array): Promise<void> {
-    const now = this.clock.now();
-    this.stmts.insert.run(key, now + QUEUE_TTL_MS, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.used.check(key, bytes.length);
+    this.stmts.insert.run(key, this.clock.now() + QUEUE_TTL_MS, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    this.used.add(key, bytes.length);
     const { n } = this.stmts.count.get(key) as { n: number };
-    if (n > QUEUE_CAP) this.stmts.trim.run(key, n - QUEUE_CAP);
-    if (now - this.lastPurge > 60_000) {
-      this.lastPurge = now;
-      this.stmts.purge.run(now);
-    }
+    if (n > QUEUE_CAP) this.forget(this.stmts.trim.all(key, n - QUEUE_CAP) as Gone[]);
   }
 
   async read(key: string, after: string | null, count: number): Promise<StoredMessage[]> {
@@ -61,13 +68,27 @@ export class SqliteStore implements QueueStore {
   }
 
   async remove(key: string, ids: string[]): Promise<void> {
-    const tx = this.db.transaction((list: string[]) => {
-      for (const id of list) this.stmts.remove.run(key, Number(id));
-    });
-    tx(ids);
+    const tx = this.db.transaction((list: string[]) => list.flatMap((id) => this.stmts.remove.all(key, Number(id)) as Gone[]));
+    this.forget(tx(ids));
+  }
+
+  async sweep(): Promise<number> {
+    const gone = this.stmts.purge.all(this.clock.now()) as Gone[];
+    this.forget(gone);
+    return gone.length;
+  }
+
+  storedBytes(): number {
+    return this.used.total;
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+
+  private forget(gone: Gone[]): void {
+    for (const g of gone) this.used.sub(g.key, g.size);
+  }
 }
+
+type Gone = { key: string; size: number };

@@ -5,6 +5,7 @@ import type { RateLimitedLog } from '../lib/ratelog.ts';
 import { twinRelays, type TwinDirectory } from '../rmb/twins.ts';
 import { RelayWireError } from './errors.ts';
 import type { Federator } from './federation.ts';
+import { QueueFullError } from './limits.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { TwinRateLimiter } from './ratelimit.ts';
 import type { Session } from './session.ts';
@@ -37,6 +38,8 @@ interface Drain {
 
 export class Switch {
   readonly sessions = new Map<string, Session>();
+  /** Sessions per twin, for the per-twin session bound. */
+  private readonly perTwin = new Map<number, number>();
   private readonly drains = new WeakMap<Session, Drain>();
   private readonly work = new Set<Promise<void>>();
 
@@ -46,6 +49,7 @@ export class Switch {
   register(s: Session): void {
     const old = this.sessions.get(s.key);
     this.sessions.set(s.key, s);
+    if (!old) this.perTwin.set(s.address.twin, this.twinSessions(s.address.twin) + 1);
     if (old && old !== s) old.close(4000, 'replaced by a newer connection');
     this.d.metrics.sessions.set({}, this.sessions.size);
     this.drains.set(s, { running: false, cursor: null });
@@ -53,8 +57,17 @@ export class Switch {
   }
 
   unregister(s: Session): void {
-    if (this.sessions.get(s.key) === s) this.sessions.delete(s.key);
+    if (this.sessions.get(s.key) === s) {
+      this.sessions.delete(s.key);
+      const left = this.twinSessions(s.address.twin) - 1;
+      if (left > 0) this.perTwin.set(s.address.twin, left);
+      else this.perTwin.delete(s.address.twin);
+    }
     this.d.metrics.sessions.set({}, this.sessions.size);
+  }
+
+  twinSessions(twin: number): number {
+    return this.perTwin.get(twin) ?? 0;
   }
 
   /** Handles one binary frame from an authenticated session. Returns false when the frame is not an envelope. */
@@ -80,7 +93,11 @@ export class Switch {
     return true;
   }
 
-  /** Federation ingest (`POST /`): returns the HTTP status and body. */
+  /**
+   * Federation ingest (`POST /`, unauthenticated as in rmb-rs): returns the HTTP status and
+   * body. Only a destination with a session here, or a twin on chain that names one of our
+   * domains, is queued, so made-up twins cannot fill the relay.
+   */
   async ingest(bytes: Uint8Array): Promise<{ status: number; body: string }> {
     let env: Envelope;
     try {
@@ -92,17 +109,40 @@ export class Switch {
     const dst = env.destination;
     if (!dst || dst.twin === 0) return { status: 400, body: RelayWireError.missingDestination };
     const key = addressKey(dst);
-    if (!this.sessions.has(key) && failFast(env.tags)) return { status: 404, body: RelayWireError.destinationOffline };
-    await this.deliver(key, bytes);
+    if (!this.sessions.has(key)) {
+      if (failFast(env.tags)) return { status: 404, body: RelayWireError.destinationOffline };
+      const refused = await this.notOurs(dst.twin);
+      if (refused) {
+        this.d.metrics.drops.inc({ reason: refused.reason });
+        return { status: refused.status, body: refused.body };
+      }
+    }
+    const failed = await this.deliver(key, bytes);
+    if (failed) return { status: failed instanceof QueueFullError && failed.scope === 'queue' ? 429 : 503, body: failed.message };
     this.d.metrics.messages.inc({ kind: 'federated_in' });
     return { status: 202, body: '' };
+  }
+
+  /** Why a federated envelope for `twin` must not be queued here; null when it may. */
+  private async notOurs(twin: number): Promise<{ status: number; body: string; reason: string } | null> {
+    let found;
+    try {
+      found = await this.d.twins.getTwin(twin);
+    } catch (err) {
+      return { status: 503, body: `failed to get twin: ${(err as Error).message}`, reason: 'federation_lookup_failed' };
+    }
+    if (!found) return { status: 404, body: RelayWireError.unknownTwin, reason: 'federation_unknown_twin' };
+    if (!twinRelays(found).some((r) => this.d.domains.has(r))) {
+      return { status: 404, body: RelayWireError.notOurTwin, reason: 'federation_not_ours' };
+    }
+    return null;
   }
 
   /** Error envelope for a request that could not be federated; goes to its sender session. */
   rejectFederated(env: Envelope, message: string): void {
     if (env.message?.kind !== 'request' || !env.source) return;
     const err = this.errorEnvelope(env, env.source, message);
-    this.track(this.deliver(addressKey(env.source), encodeEnvelope(err)));
+    this.track(this.deliver(addressKey(env.source), encodeEnvelope(err)).then(() => undefined));
   }
 
   private async forward(env: Envelope, bytes: Uint8Array): Promise<void> {
@@ -110,42 +150,54 @@ export class Switch {
     const dst = env.destination;
     if (!dst || dst.twin === 0) return void this.refuse(env, src, RelayWireError.missingDestination, 'missing_destination');
     const key = addressKey(dst);
-    if (this.sessions.has(key)) return this.deliver(key, bytes);
+    if (this.sessions.has(key)) return this.deliverOrRefuse(env, key, bytes);
     let twin;
     try {
       twin = await this.d.twins.getTwin(dst.twin);
     } catch (err) {
       this.d.rlog.warn('twin_lookup', { twin: dst.twin, err: (err as Error).message }, 'twin lookup failed');
-      return void this.refuse(env, src, `failed to route message to peer: ${(err as Error).message}`, 'lookup_failed');
+      return void this.refuse(env, src, `${RelayWireError.routeFailed}: ${(err as Error).message}`, 'lookup_failed');
     }
     if (!twin) return void this.refuse(env, src, RelayWireError.unknownTwin, 'unknown_twin');
     const relays = twinRelays(twin);
     if (relays.length === 0) return void this.refuse(env, src, RelayWireError.relayNotSet, 'relay_not_set');
-    if (!relays.some((r) => this.d.domains.has(r))) return this.d.federator.send(env, bytes, relays);
+    if (!relays.some((r) => this.d.domains.has(r))) {
+      const full = this.d.federator.send(env, bytes, relays);
+      if (full) this.refuse(env, src, `${RelayWireError.routeFailed}: ${full}`, 'federation_full');
+      return;
+    }
     if (failFast(env.tags) && !this.d.store.shared) {
       return void this.refuse(env, src, RelayWireError.destinationOffline, 'destination_offline');
     }
-    return this.deliver(key, bytes);
+    return this.deliverOrRefuse(env, key, bytes);
   }
 
-  /** To the live session when it is caught up, else into its queue. */
-  private async deliver(key: string, bytes: Uint8Array): Promise<void> {
+  /** Delivers; a request that cannot be stored gets an error envelope back to its sender. */
+  private async deliverOrRefuse(env: Envelope, key: string, bytes: Uint8Array): Promise<void> {
+    const failed = await this.deliver(key, bytes);
+    if (failed) this.refuse(env, env.source!, `${RelayWireError.routeFailed}: ${failed.message}`, 'not_stored');
+  }
+
+  /** To the live session when it is caught up, else into its queue; the error when it could not be stored. */
+  private async deliver(key: string, bytes: Uint8Array): Promise<Error | null> {
     const s = this.sessions.get(key);
     if (s && s.backlogDone && !s.isClosed) {
       s.enqueue({ bytes });
       this.d.metrics.messages.inc({ kind: 'delivered' });
-      return;
+      return null;
     }
     try {
       await this.d.store.append(key, bytes);
       this.d.metrics.messages.inc({ kind: 'queued' });
     } catch (err) {
-      this.d.metrics.drops.inc({ reason: 'store_error' });
-      this.d.rlog.warn('store_append', { key, err: (err as Error).message }, 'queue append failed');
-      return;
+      const full = err instanceof QueueFullError;
+      this.d.metrics.drops.inc({ reason: full ? `${err.scope}_full` : 'store_error' });
+      this.d.rlog.warn(full ? 'store_full' : 'store_append', { key, err: (err as Error).message }, 'queue append failed');
+      return err as Error;
     }
     const now = this.sessions.get(key);
     if (now) this.kick(now);
+    return null;
   }
 
   /** Replays a session's stored queue into its send queue, in order, as room frees up. */
@@ -222,7 +274,7 @@ export class Switch {
     this.d.metrics.drops.inc({ reason });
     // Only requests get an answer (rmb-rs build_error_envelope).
     if (env.message?.kind !== 'request') return true;
-    this.track(this.deliver(addressKey(sender), encodeEnvelope(this.errorEnvelope(env, sender, message))));
+    this.track(this.deliver(addressKey(sender), encodeEnvelope(this.errorEnvelope(env, sender, message))).then(() => undefined));
     return true;
   }
 

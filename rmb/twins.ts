@@ -45,32 +45,39 @@ export interface CachedTwinDirectoryOptions {
   ttlMs?: number;
   /** How long "no such twin" is remembered; short so a fresh registration shows up quickly. */
   negativeTtlMs?: number;
+  /** How long a failed lookup (chain error) is remembered, so a burst of lookups costs one query. */
+  failureTtlMs?: number;
   maxEntries?: number;
   clock?: Clock;
 }
 
 /**
  * Expiring cache in front of a directory. Concurrent lookups of one id share a single
- * backend call; failures are not cached.
+ * backend call; "no such twin" and failures are remembered briefly too.
  */
 export class CachedTwinDirectory implements TwinDirectory {
-  private readonly entries = new Map<number, { twin: Twin | null; expiresAt: number }>();
+  private readonly entries = new Map<number, { twin: Twin | null; failure?: Error; expiresAt: number }>();
   private readonly inflight = new Map<number, Promise<Twin | null>>();
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
+  private readonly failureTtlMs: number;
   private readonly maxEntries: number;
   private readonly clock: Clock;
 
   constructor(private readonly backend: TwinDirectory, opts: CachedTwinDirectoryOptions = {}) {
     this.ttlMs = opts.ttlMs ?? 5 * 60_000;
     this.negativeTtlMs = opts.negativeTtlMs ?? 10_000;
+    this.failureTtlMs = opts.failureTtlMs ?? 2_000;
     this.maxEntries = opts.maxEntries ?? 100_000;
     this.clock = opts.clock ?? systemClock;
   }
 
   async getTwin(id: number): Promise<Twin | null> {
     const hit = this.entries.get(id);
-    if (hit && hit.expiresAt > this.clock.now()) return hit.twin;
+    if (hit && hit.expiresAt > this.clock.now()) {
+      if (hit.failure) throw hit.failure;
+      return hit.twin;
+    }
     const pending = this.inflight.get(id);
     if (pending) return pending;
     const p = this.backend.getTwin(id).then(
@@ -81,6 +88,7 @@ export class CachedTwinDirectory implements TwinDirectory {
       },
       (err: unknown) => {
         this.inflight.delete(id);
+        if (this.failureTtlMs > 0) this.store(id, null, err as Error);
         throw err;
       },
     );
@@ -92,13 +100,14 @@ export class CachedTwinDirectory implements TwinDirectory {
     this.entries.delete(id);
   }
 
-  private store(id: number, twin: Twin | null): void {
+  private store(id: number, twin: Twin | null, failure?: Error): void {
     if (this.entries.size >= this.maxEntries) {
       // Map iteration order is insertion order: drop the oldest entry.
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
     this.entries.delete(id);
-    this.entries.set(id, { twin, expiresAt: this.clock.now() + (twin ? this.ttlMs : this.negativeTtlMs) });
+    const ttl = failure ? this.failureTtlMs : twin ? this.ttlMs : this.negativeTtlMs;
+    this.entries.set(id, { twin, failure, expiresAt: this.clock.now() + ttl });
   }
 }

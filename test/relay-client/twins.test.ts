@@ -55,15 +55,20 @@ test('twin cache: invalidate(id) forces a fresh lookup', async () => {
   assert.equal(backend.calls, 2);
 });
 
-test('twin cache: concurrent lookups share one backend call; failures are not cached', async () => {
-  const { backend, cache } = setup();
+test('twin cache: concurrent lookups share one backend call; a failure is remembered for failureTtlMs only', async () => {
+  const { clock, backend, cache } = setup();
   backend.twins.set(1, twin(1));
   backend.fail = true;
   const all = await Promise.allSettled([cache.getTwin(1), cache.getTwin(1), cache.getTwin(1)]);
   assert.equal(backend.calls, 1);
   assert.ok(all.every((r) => r.status === 'rejected'));
   backend.fail = false;
+  // A burst right after a failure costs no further chain query (default failureTtlMs 2 s).
+  await assert.rejects(cache.getTwin(1), /chain down/);
+  assert.equal(backend.calls, 1);
+  await clock.advance(2_000);
   assert.equal((await cache.getTwin(1))?.id, 1);
+  assert.equal(backend.calls, 2);
 });
 
 test('twin cache: bounded, evicting the oldest entry', async () => {
