@@ -19,7 +19,7 @@ test('zos relay: prints "ready ws://HOST:PORT", checks JWTs against the chain, s
   const devnet = new Devnet({ port: 0 });
   const chainUrl = await devnet.start();
   t.after(() => devnet.close());
-  const proc = execa(BIN, ['relay', '--chain', chainUrl, '--domain', 'relay.test', '--port', '0'], { reject: false });
+  const proc = execa(BIN, ['relay', '--chain', chainUrl, '--domain', 'relay.test', '--port', '0', '--upgrades-per-minute', '6'], { reject: false });
   t.after(() => proc.kill('SIGKILL'));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -31,7 +31,7 @@ test('zos relay: prints "ready ws://HOST:PORT", checks JWTs against the chain, s
     void proc.then((r) => reject(new Error(`exited ${r.exitCode}: ${String(r.stderr).slice(-1000)}`)));
   });
   const stranger = await makeTwin(77);
-  const status = await new Promise<string>((resolve) => {
+  const status = () => new Promise<string>((resolve) => {
     const ws = new WebSocket(`${url}/?${createJwt(stranger.identity, { twin: 77, nowS: nowS() })}`);
     ws.on('unexpected-response', (_q, res) => {
       let body = '';
@@ -40,7 +40,9 @@ test('zos relay: prints "ready ws://HOST:PORT", checks JWTs against the chain, s
     });
     ws.on('error', () => undefined);
   });
-  assert.equal(status, '401 twin not found 77');
+  assert.equal(await status(), '401 twin not found 77');
+  // --upgrades-per-minute 6 is a burst of one attempt per address.
+  assert.equal(await status(), '429 too many connection attempts');
   assert.match(await (await fetch(`${url.replace('ws', 'http')}/metrics`)).text(), /rmb_relay_sessions 0/);
   proc.kill('SIGTERM');
   assert.equal((await proc).exitCode, 0);

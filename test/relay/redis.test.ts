@@ -81,3 +81,26 @@ test('redis: a message queued through one relay while offline is replayed by the
   while ((await redis.xlen('stream:2')) > 0 && Date.now() < deadline) await sleep(20);
   assert.equal(await redis.xlen('stream:2'), 0, 'XDEL after the socket write');
 });
+
+test('redis: a queue past its byte bound refuses new requests; delivered entries free their bytes', async (t) => {
+  const redisUrl = await startRedis(t);
+  if (!redisUrl) return;
+  const a = await makeTwin(1);
+  const b = await makeTwin(2);
+  const relay = await startRelay(t, { twins: directory(a, b), redisUrl, limits: { queueBytes: 300_000 } });
+  const ra = await RawClient.connect(t, relay.url, a);
+  const big = { kind: 'plain' as const, data: new Uint8Array(120_000) };
+  for (const uid of ['b0', 'b1', 'b2']) ra.send(signedRequest(a, 2, { uid, payload: big }));
+  const [full] = await ra.waitFor(1);
+  assert.equal(full!.uid, 'b2');
+  assert.deepEqual(full!.message, { kind: 'error', code: 0, message: 'failed to route message to peer: destination queue is full' });
+  const rb = await RawClient.connect(t, relay.url, b);
+  assert.deepEqual((await rb.waitFor(2)).map((e) => e.uid), ['b0', 'b1']);
+  const redis = new Redis(redisUrl);
+  redis.on('error', () => undefined);
+  t.after(() => redis.disconnect());
+  for (let i = 0; i < 100 && (await redis.exists('bytes:2')) === 1; i++) await sleep(20);
+  assert.equal(await redis.exists('bytes:2'), 0, 'the byte counter goes with the emptied stream');
+  ra.send(signedRequest(a, 2, { uid: 'b3', payload: big }));
+  assert.equal((await rb.waitFor(3))[2]!.uid, 'b3');
+});
