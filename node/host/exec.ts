@@ -8,6 +8,8 @@ export interface RunOptions {
   log?: Logger;
   /** Kill the command after this long (default 60 s): a stuck mount must not wedge the engine. */
   timeoutMs?: number;
+  /** Written to the command's stdin (e.g. an nft ruleset for `nft -f -`); stdin is closed otherwise. */
+  input?: string;
 }
 
 export interface RunResult {
@@ -46,7 +48,7 @@ export async function runResult(cmd: string, args: readonly string[], opts: RunO
     reject: false,
     cancelSignal: opts.signal,
     timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    stdin: 'ignore',
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
     // Parsers below read English, column-formatted output.
     env: { LC_ALL: 'C' },
   });

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../../lib/log.ts';
+import { networkId } from '../../model/ids.ts';
+import { containsNet, formatCidr4, gatewayOf, networkOf, overlaps, parseCidr4, formatIPv4, type Cidr4 } from './addr.ts';
+import { linkDelete, nftApply, sysctl, tapEnsure, type Netns } from './ip.ts';
+import { nrNames, tapName, type NrNames } from './names.ts';
+import { uplinkRuleset } from './nft.ts';
+import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
+import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
+
+/** Ports zos never hands to WireGuard: yggdrasil 9943-9945, mycelium 9651, iperf 300, 80, 443, traefik 8082. */
+export const PRESET_PORTS = [9943, 9944, 9945, 9651, 300, 80, 443, 8082] as const;
+
+export type NrKind = 'network' | 'network-light';
+
+/** What a primitive asks for: one twin's network on this node. */
+export interface NrRequest {
+  kind: NrKind;
+  twin: number;
+  /** The network (workload) name; NetID = networkId(twin, name). */
+  name: string;
+  workloadId: string;
+  subnet: string;
+  ipRange: string | null;
+  /** Absent for network-light (and network-light without a key). */
+  wireguard?: WgInterfaceConfig;
+}
+
+/** A stored NR: the request plus what the host allocated for it. */
+interface NrRecord extends NrRequest {
+  netId: string;
+  names: NrNames;
+  /** The uplink /30. */
+  uplink: string;
+  wgPid?: number;
+}
+
+/** Where a VM finds a network: see NetworkHost.attachTap. */
+export interface NetworkAttachment {
+  netId: string;
+  kind: NrKind;
+  /** The NR namespace (zos `n-<NetID>`). */
+  namespace: string;
+  /** The bridge in the node's namespace that VM taps join (zos `b-<NetID>`). */
+  bridge: string;
+  /** The NR subnet, e.g. `10.20.2.0/24`. */
+  subnet: string;
+  /** The NR gateway (.1), e.g. `10.20.2.1`. */
+  gateway: string;
+  /** The whole user network, e.g. `10.20.0.0/16` (null for network-light without one). */
+  ipRange: string | null;
+}
+
+/** A request the host refuses; the message is the one the user sees. */
+export class NetworkInputError extends Error {
+  override readonly name = 'NetworkInputError';
+}
+
+export interface NetworkHostOptions {
+  /** Node state directory; NRs are kept under `<dataDir>` so they can be rebuilt after a reboot. */
+  dataDir: string;
+  /** The namespace acting as the node's host (tests); undefined = the node's own. */
+  hostNs?: Netns;
+  /** Pool of uplink /30s (default zos' ndmz range 100.127.0.0/16). */
+  uplinkPool?: string;
+  log: Logger;
+}
+
+/**
+ * Network resources on this node: builds, updates and removes them, keeps them in the data dir,
+ * adopts the running ones (and their wireguard-go processes) at start, and rebuilds those whose
+ * namespace is gone (host reboot). One operation at a time: they share ports and leases.
+ */
+export class NetworkHost {
+  private readonly nrs = new Map<string, NrRecord>();
+  private readonly dir: string;
+  private readonly env: NrHostEnv;
+  private readonly pool: Cidr4;
+  private salt = '';
+  private hostReady = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: NetworkHostOptions) {
+    this.dir = o.dataDir;
+    this.env = { hostNs: o.hostNs, runDir: join(o.dataDir, 'run'), log: o.log };
+    const pool = parseCidr4(o.uplinkPool ?? '100.127.0.0/16');
+    if (!pool) throw new Error(`invalid uplink pool ${o.uplinkPool}`);
+    this.pool = pool;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Loads the stored NRs and brings each back: adopted when still running, rebuilt otherwise. */
+  start(): Promise<{ adopted: number; rebuilt: number }> {
+    return this.serial(async () => {
+      await mkdir(join(this.dir, 'nrs'), { recursive: true, mode: 0o700 });
+      await mkdir(this.env.runDir, { recursive: true, mode: 0o700 });
+      this.salt = (await readFile(join(this.dir, 'salt'), 'utf8').catch(() => '')).trim();
+      if (!this.salt) {
+        this.salt = randomBytes(8).toString('hex');
+        await writeFile(join(this.dir, 'salt'), `${this.salt}\n`);
+      }
+      for (const f of await readdir(join(this.dir, 'nrs'))) {
+        if (!f.endsWith('.json')) continue;
+        const rec = JSON.parse(await readFile(join(this.dir, 'nrs', f), 'utf8')) as NrRecord;
+        this.nrs.set(rec.netId, rec);
+      }
+      let adopted = 0;
+      let rebuilt = 0;
+      for (const rec of this.nrs.values()) {
+        await this.prepareHost();
+        const pid = await buildNr(this.spec(rec), this.env, rec.wgPid).catch((err: Error) => {
+          this.o.log.error({ network: rec.workloadId, err: err.message }, 'could not bring network resource back');
+          return rec.wgPid;
+        });
+        if (pid === rec.wgPid) adopted++;
+        else rebuilt++;
+        rec.wgPid = pid;
+        await this.save(rec);
+      }
+      if (this.nrs.size) this.o.log.info({ adopted, rebuilt }, 'network resources restored');
+      return { adopted, rebuilt };
+    });
+  }
+
+  /** Host-wide settings, made only once a node really runs an NR (a node without networks leaves the host alone). */
+  private async prepareHost(): Promise<void> {
+    if (this.hostReady) return;
+    await sysctl(this.o.hostNs, { 'net.ipv4.ip_forward': 1 }, { log: this.o.log });
+    await nftApply(this.o.hostNs, uplinkRuleset(formatCidr4(this.pool)), { log: this.o.log });
+    this.hostReady = true;
+  }
+
+  private spec(rec: NrRecord): NrSpec {
+    return {
+      netId: rec.netId, names: rec.names, subnet: parseCidr4(rec.subnet)!, ipRange: rec.ipRange ? parseCidr4(rec.ipRange) : null,
+      uplink: parseCidr4(rec.uplink)!, wireguard: rec.wireguard,
+    };
+  }
+
+  private async save(rec: NrRecord): Promise<void> {
+    const file = join(this.dir, 'nrs', `${rec.netId}.json`);
+    await writeFile(`${file}.tmp`, JSON.stringify(rec), { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  }
+
+  /** Ports reserved on this node: zos' presets and every NR's WireGuard port (list_wg_ports). */
+  wgPorts(): number[] {
+    return [...PRESET_PORTS, ...[...this.nrs.values()].flatMap((r) => (r.wireguard ? [r.wireguard.listenPort] : []))];
+  }
+
+  private check(req: NrRequest, netId: string): { subnet: Cidr4; ipRange: Cidr4 | null } {
+    const subnet = parseCidr4(req.subnet);
+    if (!subnet) throw new NetworkInputError(`network resource subnet must be an IPv4 network, got '${req.subnet}'`);
+    const ipRange = req.ipRange ? parseCidr4(req.ipRange) : null;
+    if (req.ipRange && !ipRange) throw new NetworkInputError(`network IP range must be an IPv4 network, got '${req.ipRange}'`);
+    if (ipRange && !containsNet(ipRange, subnet)) {
+      throw new NetworkInputError(`network resource subnet ${req.subnet} is not inside the network IP range ${req.ipRange}`);
+    }
+    if (subnet.prefix > 30) throw new NetworkInputError(`network resource subnet ${req.subnet} is too small`);
+    const wg = req.wireguard;
+    if (!wg) return { subnet, ipRange };
+    const bad = checkWgConfig(wg);
+    if (bad) throw new NetworkInputError(`failed to configure wireguard interface: ${bad}`);
+    for (const p of wg.peers) {
+      for (const a of p.allowedIps) {
+        const net = parseCidr4(a);
+        if (net && overlaps(net, subnet)) {
+          throw new NetworkInputError(`peer ${p.publicKey} allowed ip ${a} overlaps the network resource subnet ${req.subnet}`);
+        }
+      }
+    }
+    const taken = new Set<number>(PRESET_PORTS);
+    for (const r of this.nrs.values()) if (r.netId !== netId && r.wireguard) taken.add(r.wireguard.listenPort);
+    if (taken.has(wg.listenPort)) {
+      throw new NetworkInputError(`wireguard listen port already in use, pick another one: port ${wg.listenPort} is already in the set`);
+    }
+    return { subnet, ipRange };
+  }
+
+  private leaseUplink(): string {
+    const used = new Set([...this.nrs.values()].map((r) => r.uplink));
+    const base = networkOf(this.pool);
+    const count = 2 ** (32 - this.pool.prefix) / 4;
+    for (let i = 1; i < count; i++) {
+      const cidr = `${formatIPv4(base + 4 * i)}/30`;
+      if (!used.has(cidr)) return cidr;
+    }
+    throw new Error('no free uplink address left on this node');
+  }
+
+  /**
+   * Creates or updates the NR of (twin, name). An update with the same subnet and range only
+   * re-syncs WireGuard (peers added/removed/changed live); other changes rebuild it. On a
+   * failed create nothing is left behind; a failed update keeps the previous NR.
+   */
+  ensure(req: NrRequest): Promise<NetworkAttachment> {
+    return this.serial(async () => {
+      const netId = networkId(req.twin, req.name);
+      this.check(req, netId);
+      const previous = this.nrs.get(netId);
+      await this.prepareHost();
+      const rec: NrRecord = { ...req, netId, names: nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid };
+      if (previous && (previous.subnet !== rec.subnet || previous.ipRange !== rec.ipRange || previous.kind !== rec.kind)) {
+        await removeNr(previous.names, this.env, previous.wgPid);
+        rec.wgPid = undefined;
+      }
+      this.nrs.set(netId, rec);
+      try {
+        rec.wgPid = await buildNr(this.spec(rec), this.env, rec.wgPid);
+      } catch (err) {
+        if (previous) {
+          this.nrs.set(netId, previous);
+          previous.wgPid = await buildNr(this.spec(previous), this.env, rec.wgPid).catch(() => undefined);
+          await this.save(previous);
+        } else {
+          await removeNr(rec.names, this.env, rec.wgPid).catch(() => undefined);
+          this.nrs.delete(netId);
+        }
+        throw err;
+      }
+      await this.save(rec);
+      return this.attachment(rec);
+    });
+  }
+
+  /** Removes the NR of (twin, name) and everything it held on the host. Unknown is fine. */
+  remove(twin: number, name: string): Promise<void> {
+    return this.serial(async () => {
+      const netId = networkId(twin, name);
+      const rec = this.nrs.get(netId);
+      if (!rec) return;
+      await removeNr(rec.names, this.env, rec.wgPid);
+      this.nrs.delete(netId);
+      await rm(join(this.dir, 'nrs', `${netId}.json`), { force: true });
+    });
+  }
+
+  private attachment(rec: NrRecord): NetworkAttachment {
+    const subnet = parseCidr4(rec.subnet)!;
+    return {
+      netId: rec.netId, kind: rec.kind, namespace: rec.names.ns, bridge: rec.names.bridge, subnet: formatCidr4({ ip: networkOf(subnet), prefix: subnet.prefix }),
+      gateway: formatIPv4(gatewayOf(subnet).ip), ipRange: rec.ipRange,
+    };
+  }
+
+  /** The NR of a twin's network on this node, by network name. */
+  lookup(twin: number, name: string): NetworkAttachment | undefined {
+    const rec = this.nrs.get(networkId(twin, name));
+    return rec && this.attachment(rec);
+  }
+
+  /** Every NR on this node (for tests and diagnostics). */
+  list(): Array<NetworkAttachment & { twin: number; name: string; wgPid?: number; wgInterface?: string; uplink: string }> {
+    return [...this.nrs.values()].map((r) => ({
+      ...this.attachment(r), twin: r.twin, name: r.name, wgPid: r.wgPid, wgInterface: r.wireguard ? r.names.wg : undefined, uplink: r.uplink,
+    }));
+  }
+
+  /**
+   * How a VM attaches to a private network: `attachTap(twin, network, key)` creates (or keeps)
+   * the tap `t-<hash(key)>` in the node's namespace on the NR bridge, up. Pass a key unique per
+   * VM NIC (zos uses `Unique(network)` of the VM workload). QEMU then opens it with
+   * `-netdev tap,id=..,ifname=<tap>,script=no,downscript=no` (in the node's namespace); the
+   * guest takes an address in `subnet` (not .1) with gateway `gateway`, and routes `ipRange`
+   * and 100.64.0.0/16 via `gateway`. `detachTap(tap)` when the VM goes.
+   */
+  async attachTap(twin: number, network: string, key: string): Promise<{ tap: string } & NetworkAttachment> {
+    const nr = this.lookup(twin, network);
+    if (!nr) throw new Error(`could not get network resource subnet: couldn't load network with id (${networkId(twin, network)}): no such network`);
+    const tap = tapName(this.salt, key);
+    await tapEnsure(this.o.hostNs, tap, nr.bridge, { log: this.o.log });
+    return { tap, ...nr };
+  }
+
+  async detachTap(tap: string): Promise<void> {
+    await linkDelete(this.o.hostNs, tap, { log: this.o.log });
+  }
+}

@@ -1,0 +1,40 @@
+// Host object names of network resources. zos names them `n-<NetID>`, `b-<NetID>`, ...; NetID
+// depends only on (twin, network name), so two nodes on one host (tests, `zos up`, the lab)
+// would collide on namespace names and on the host-wide wireguard-go socket directory. Names
+// here hash a per-node salt with the NetID instead, keeping zos' prefixes and the 15-char limit.
+import { createHash } from 'node:crypto';
+import { base58Encode } from '@polkadot/util-crypto';
+
+const HASH_LEN = 13; // prefix (2) + 13 = 15 = IFNAMSIZ - 1
+
+function hashed(salt: string, key: string): string {
+  return base58Encode(createHash('md5').update(`${salt}:${key}`, 'utf8').digest()).slice(0, HASH_LEN);
+}
+
+/** Names of one network resource on the host (and inside its namespace). */
+export interface NrNames {
+  /** The network namespace (zos `n-<NetID>`). */
+  ns: string;
+  /** Host bridge that VM taps join (zos `b-<NetID>`). */
+  bridge: string;
+  /** Host end of the veth whose NR end (`private`) holds the subnet's .1. */
+  bridgePort: string;
+  /** Host end of the uplink veth whose NR end is `public`. */
+  uplink: string;
+  /** WireGuard interface: created in the host namespace (socket stays there), moved into the NR. */
+  wg: string;
+}
+
+/** Interface names inside every NR namespace (they need not be unique on the host). */
+export const NR_PRIVATE_IF = 'private';
+export const NR_PUBLIC_IF = 'public';
+
+export function nrNames(salt: string, netId: string): NrNames {
+  const h = hashed(salt, netId);
+  return { ns: `n-${h}`, bridge: `b-${h}`, bridgePort: `v-${h}`, uplink: `u-${h}`, wg: `w-${h}` };
+}
+
+/** A VM tap on an NR bridge; `key` identifies the NIC (e.g. zos `Unique(network)` of the VM). */
+export function tapName(salt: string, key: string): string {
+  return `t-${hashed(salt, key)}`;
+}

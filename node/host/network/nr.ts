@@ -1,0 +1,110 @@
+import type { Logger } from '../../../lib/log.ts';
+import { convert4to6, formatCidr4, formatIPv4, gatewayOf, networkOf, wgIpOf, type Cidr4 } from './addr.ts';
+import { addrEnsure, ip, linkDelete, linkExists, netnsDelete, netnsEnsure, nftApply, sysctl, type Netns } from './ip.ts';
+import { NR_PRIVATE_IF, NR_PUBLIC_IF, type NrNames } from './names.ts';
+import { nrRuleset } from './nft.ts';
+import { configureWireguard, isWireguardGo, startWireguardGo, stopWireguardGo } from './wireguard.ts';
+import type { WgInterfaceConfig } from './wgconf.ts';
+
+/** Everything needed to build one network resource; network-light has no `wireguard`. */
+export interface NrSpec {
+  netId: string;
+  names: NrNames;
+  subnet: Cidr4;
+  /** The user network (a /16); routed through WireGuard. */
+  ipRange: Cidr4 | null;
+  /** The /30 of the uplink veth: .1 on the node side, .2 in the NR. */
+  uplink: Cidr4;
+  wireguard?: WgInterfaceConfig;
+}
+
+export interface NrHostEnv {
+  /** The node's namespace (undefined: the one the node runs in). */
+  hostNs: Netns;
+  /** Where wireguard-go logs and short-lived config files go. */
+  runDir: string;
+  log: Logger;
+}
+
+/**
+ * Builds (or completes) an NR, idempotently:
+ *
+ *   node ns:  b-<h> bridge (VM taps) --- v-<h> ==veth== private (subnet .1)   } NR namespace n-<h>
+ *             u-<h> (uplink .1/30)   ==veth== public (.2/30, default route)   } + nft rules
+ *             wireguard-go: UDP socket here, its TUN w-<h> moved into the NR  } + route ip_range
+ *
+ * Returns the pid of the wireguard-go serving the NR (the given one when still alive).
+ */
+export async function buildNr(spec: NrSpec, env: NrHostEnv, wgPid?: number): Promise<number | undefined> {
+  const { names: n } = spec;
+  const opts = { log: env.log };
+  const host = env.hostNs;
+  await netnsEnsure(n.ns, opts);
+  await sysctl(n.ns, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 }, opts);
+
+  if (!(await linkExists(host, n.bridge))) {
+    await ip(host, ['link', 'add', 'name', n.bridge, 'type', 'bridge'], opts);
+    await sysctl(host, { [`net.ipv6.conf.${n.bridge}.disable_ipv6`]: 1 }, opts);
+  }
+  await ip(host, ['link', 'set', 'dev', n.bridge, 'up'], opts);
+
+  if (!(await linkExists(host, n.bridgePort))) {
+    await ip(host, ['link', 'add', 'name', n.bridgePort, 'type', 'veth', 'peer', 'name', NR_PRIVATE_IF, 'netns', n.ns], opts);
+  }
+  await ip(host, ['link', 'set', 'dev', n.bridgePort, 'master', n.bridge, 'up'], opts);
+  const gw = gatewayOf(spec.subnet);
+  await addrEnsure(n.ns, NR_PRIVATE_IF, formatCidr4(gw), opts);
+  await addrEnsure(n.ns, NR_PRIVATE_IF, `${convert4to6(spec.netId, gw.ip)}/64`, opts);
+  await addrEnsure(n.ns, NR_PRIVATE_IF, 'fe80::1/64', opts);
+  await ip(n.ns, ['link', 'set', 'dev', NR_PRIVATE_IF, 'up'], opts);
+
+  const upNet = networkOf(spec.uplink);
+  if (!(await linkExists(host, n.uplink))) {
+    await ip(host, ['link', 'add', 'name', n.uplink, 'type', 'veth', 'peer', 'name', NR_PUBLIC_IF, 'netns', n.ns], opts);
+  }
+  await addrEnsure(host, n.uplink, `${formatIPv4(upNet + 1)}/30`, opts);
+  await ip(host, ['link', 'set', 'dev', n.uplink, 'up'], opts);
+  await addrEnsure(n.ns, NR_PUBLIC_IF, `${formatIPv4(upNet + 2)}/30`, opts);
+  await ip(n.ns, ['link', 'set', 'dev', NR_PUBLIC_IF, 'up'], opts);
+  await ip(n.ns, ['route', 'replace', 'default', 'via', formatIPv4(upNet + 1), 'dev', NR_PUBLIC_IF], opts);
+  await nftApply(n.ns, nrRuleset(), opts);
+
+  if (!spec.wireguard) {
+    await stopWireguardGo(wgPid, n.wg);
+    return undefined;
+  }
+  return ensureWireguard(spec, spec.wireguard, env, wgPid);
+}
+
+async function ensureWireguard(spec: NrSpec, wg: WgInterfaceConfig, env: NrHostEnv, wgPid?: number): Promise<number> {
+  const { names: n } = spec;
+  const opts = { log: env.log };
+  let pid = wgPid;
+  if (pid === undefined || !(await isWireguardGo(pid, n.wg)) || !(await linkExists(n.ns, n.wg))) {
+    await stopWireguardGo(pid, n.wg);
+    pid = await startWireguardGo({ iface: n.wg, ns: env.hostNs, logFile: `${env.runDir}/${n.wg}.log`, log: env.log });
+    try {
+      await ip(env.hostNs, ['link', 'set', 'dev', n.wg, 'netns', n.ns], opts);
+    } catch (err) {
+      await stopWireguardGo(pid, n.wg);
+      throw err;
+    }
+  }
+  try {
+    await configureWireguard(n.wg, wg, env.runDir, env.log);
+    await addrEnsure(n.ns, n.wg, formatCidr4(wgIpOf(spec.subnet)), opts);
+    await ip(n.ns, ['link', 'set', 'dev', n.wg, 'up'], opts);
+    if (spec.ipRange) await ip(n.ns, ['route', 'replace', formatCidr4({ ip: networkOf(spec.ipRange), prefix: spec.ipRange.prefix }), 'dev', n.wg], opts);
+  } catch (err) {
+    throw new Error(`failed to configure wireguard interface: ${(err as Error).message}`, { cause: err });
+  }
+  return pid;
+}
+
+/** Removes an NR: wireguard-go, the namespace (with the veth pairs), the bridge. Missing parts are fine. */
+export async function removeNr(names: NrNames, env: NrHostEnv, wgPid?: number): Promise<void> {
+  const opts = { log: env.log };
+  await stopWireguardGo(wgPid, names.wg);
+  await netnsDelete(names.ns, opts);
+  for (const link of [names.bridgePort, names.uplink, names.bridge]) await linkDelete(env.hostNs, link, opts);
+}
