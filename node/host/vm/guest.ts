@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeCpio, type CpioEntry } from './cpio.ts';
+import { VmError } from './errors.ts';
+
+/**
+ * The guest side of container-mode VMs: Debian's cloud kernel (installed by .ci/setup) and our
+ * initramfs (busybox-static, the virtio/fuse modules, guest/init), built once per node and
+ * cached by the hash of its inputs. Each VM's own settings travel separately, as a seed over
+ * fw_cfg (seed.ts), so every VM shares one kernel and one initramfs file.
+ */
+export const DEFAULT_GUEST_KERNEL_DIR = '/var/lib/zos/guest-kernel';
+const BUSYBOX = '/bin/busybox';
+const INIT = new URL('./guest/init', import.meta.url);
+/** The modules guest/init loads, in load order. */
+const MODULES = [
+  'virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk',
+  'failover', 'net_failover', 'virtio_net', 'fuse', 'virtiofs', 'qemu_fw_cfg',
+];
+
+export interface GuestKernel {
+  /** bzImage */
+  kernel: string;
+  /** Uncompressed cpio (TCG decompresses slowly; the file is shared by every VM). */
+  initramfs: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/**
+ * Locate the guest kernel under `kernelDir` (`vmlinuz` + `modules/*.ko`) and build, if missing,
+ * the initramfs in `cacheDir`. Errors name the missing file and how to get it.
+ */
+export async function guestKernel(kernelDir: string, cacheDir: string): Promise<GuestKernel> {
+  const kernel = join(kernelDir, 'vmlinuz');
+  if (!(await exists(kernel))) {
+    throw new VmError('NO_GUEST_KERNEL', `guest kernel ${kernel} not found: run .ci/setup (Debian's linux-image-cloud-amd64) or set ZOS_GUEST_KERNEL`);
+  }
+  if (!(await exists(BUSYBOX))) throw new VmError('NO_GUEST_KERNEL', `${BUSYBOX} not found: apt-get install busybox-static`);
+  const mods = await readdir(join(kernelDir, 'modules')).catch(() => [] as string[]);
+  const missing = MODULES.filter((m) => !mods.includes(`${m}.ko`));
+  if (missing.length) throw new VmError('NO_GUEST_KERNEL', `guest kernel modules missing in ${kernelDir}/modules: ${missing.join(', ')} (re-run .ci/setup)`);
+
+  const files: [string, Buffer, number][] = [
+    ['init', await readFile(INIT), 0o755],
+    ['bin/busybox', await readFile(BUSYBOX), 0o755],
+    ...(await Promise.all(MODULES.map(async (m): Promise<[string, Buffer, number]> => [`mods/${m}.ko`, await readFile(join(kernelDir, 'modules', `${m}.ko`)), 0o644]))),
+  ];
+  const h = createHash('sha256');
+  for (const [p, data] of files) h.update(p).update(data);
+  const initramfs = join(cacheDir, `initramfs-${h.digest('hex').slice(0, 16)}.cpio`);
+  if (!(await exists(initramfs))) {
+    const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'mods', 'newroot'].map((d) => ({ type: 'dir', path: d }));
+    entries.push(...files.map(([path, data, mode]): CpioEntry => ({ type: 'file', path, data, mode })));
+    await mkdir(cacheDir, { recursive: true });
+    const tmp = `${initramfs}.${process.pid}.tmp`;
+    await writeFile(tmp, encodeCpio(entries));
+    await rename(tmp, initramfs);
+  }
+  return { kernel, initramfs };
+}

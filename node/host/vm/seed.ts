@@ -1,0 +1,82 @@
+import { VmError } from './errors.ts';
+
+/**
+ * What a container-mode guest needs from its deployment; the host renders it as a shell script
+ * that guest/init sources (it arrives over fw_cfg as opt/zos/seed). Pure: no I/O here.
+ */
+export interface GuestSeed {
+  hostname: string;
+  nics: { mac: string; cidr: string; gateway: string; routes: string[] }[];
+  dns: string[];
+  /** virtio-blk disks in attach order: vda, vdb ... */
+  disks: { device: string; mountpoint: string }[];
+  /** virtiofs shares other than the root */
+  shares: { tag: string; mountpoint: string }[];
+  sshKeys: string[];
+  env: Record<string, string>;
+  /** argv of the entrypoint; empty means the image's /sbin/init */
+  entrypoint: string[];
+}
+
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** zos splits the entrypoint like a shell (shlex): quotes and backslashes, no expansion. */
+export function splitCommand(cmd: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else cur += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === '\\' && i + 1 < cmd.length && '"\\$`'.includes(cmd[i + 1]!)) cur += cmd[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < cmd.length) {
+      cur += cmd[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new VmError('BAD_SPEC', `entrypoint has an unterminated ${quote} quote: ${cmd}`);
+  if (inWord) out.push(cur);
+  return out;
+}
+
+/** SSH_KEY may hold several keys, separated by newlines or commas (as zos' cloud-init splits it). */
+export function sshKeysOf(env: Record<string, string>): string[] {
+  return (env.SSH_KEY ?? '').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
+}
+
+export function renderSeed(seed: GuestSeed): string {
+  const q = shellQuote;
+  const lines = ['# zos guest seed (sourced by the guest init)', `zos_hostname ${q(seed.hostname)}`];
+  for (const n of seed.nics) lines.push(['zos_nic', n.mac, n.cidr, n.gateway, ...n.routes].map((w, i) => (i ? q(w) : w)).join(' '));
+  if (seed.dns.length) lines.push(['zos_dns', ...seed.dns.map(q)].join(' '));
+  for (const d of seed.disks) lines.push(`zos_disk ${q(d.device)} ${q(d.mountpoint)}`);
+  for (const s of seed.shares) lines.push(`zos_share ${q(s.tag)} ${q(s.mountpoint)}`);
+  if (seed.sshKeys.length) lines.push(['zos_ssh_keys', ...seed.sshKeys.map(q)].join(' '));
+  const exports = Object.entries(seed.env).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new VmError('BAD_SPEC', `invalid env variable name '${k}'`);
+    return `  export ${k}=${q(v)}`;
+  });
+  lines.push('zos_env() {', ...exports, '  :', '}');
+  if (seed.entrypoint.length) lines.push('zos_entrypoint', `set -- ${seed.entrypoint.map(q).join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}

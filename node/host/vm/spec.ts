@@ -1,0 +1,80 @@
+import type { GuestSeed } from './seed.ts';
+
+/** Everything the VM host needs to (re)start one VM; stored as spec.json so a restarted node can adopt it. */
+export interface VmSpec {
+  /** The workload id `twin-contract-name`: names the VM's directory and its QEMU (`-name zos-vm:<id>`). */
+  id: string;
+  cpu: number;
+  memoryBytes: number;
+  boot: VmBoot;
+  /** virtio-blk disks in order (container mode: vda, vdb ... as the seed expects). */
+  disks: { path: string; readonly?: boolean }[];
+  /** virtiofs shares: the root (tag `vroot`) and volumes (tag = workload name). */
+  shares: { tag: string; path: string }[];
+  nics: VmNic[];
+}
+
+export type VmBoot =
+  /** Our kernel and init; the root is the share tagged vroot. */
+  | { kind: 'container'; seed: GuestSeed }
+  /** The image's own kernel (and initrd) with the root over virtiofs. */
+  | { kind: 'kernel'; kernel: string; initrd?: string; init?: string }
+  /** A full VM: the firmware boots disks[0]. */
+  | { kind: 'disk' };
+
+export interface VmNic {
+  /** Host tap device; the caller attaches it to a bridge. */
+  tap: string;
+  mac: string;
+  /** The network namespace holding the tap and its bridge; QEMU runs there to open it. */
+  netns?: string;
+}
+
+export type Accel = 'tcg' | 'kvm';
+
+export interface QemuPaths {
+  dir: string;
+  kernel: string;
+  initramfs: string;
+}
+
+const MiB = 1024 * 1024;
+
+/** The QEMU command line for a spec (pure). The VM daemonizes; its console and QMP live in `dir`. */
+export function qemuArgs(spec: VmSpec, accel: Accel, p: QemuPaths): string[] {
+  const mem = Math.floor(spec.memoryBytes / MiB);
+  const args = [
+    '-name', `zos-vm:${spec.id}`,
+    '-machine', 'q35,memory-backend=mem',
+    '-accel', accel === 'tcg' ? `tcg${spec.cpu > 1 ? ',thread=multi' : ''}` : 'kvm',
+    '-smp', String(spec.cpu),
+    '-m', `${mem}M`,
+    // vhost-user-fs needs guest memory the daemon can map.
+    '-object', `memory-backend-memfd,id=mem,size=${mem}M,share=on`,
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-chardev', `file,id=con0,path=${p.dir}/console.log,append=on`, '-serial', 'chardev:con0',
+    '-qmp', `unix:${p.dir}/qmp.sock,server=on,wait=off`,
+    '-pidfile', `${p.dir}/qemu.pid`,
+    '-daemonize',
+  ];
+  const cmdline = ['console=ttyS0', 'panic=-1', 'reboot=k', 'quiet'];
+  if (spec.boot.kind === 'container') {
+    args.push('-kernel', p.kernel, '-initrd', p.initramfs, '-fw_cfg', `name=opt/zos/seed,file=${p.dir}/seed.sh`);
+  } else if (spec.boot.kind === 'kernel') {
+    args.push('-kernel', spec.boot.kernel);
+    if (spec.boot.initrd) args.push('-initrd', spec.boot.initrd);
+    cmdline.push('rw', 'root=vroot', 'rootfstype=virtiofs', 'rootdelay=30');
+    if (spec.boot.init) cmdline.push(`init=${spec.boot.init}`);
+  }
+  if (spec.boot.kind !== 'disk') args.push('-append', cmdline.join(' '));
+  spec.shares.forEach((s, i) => {
+    args.push('-chardev', `socket,id=fs${i},path=${p.dir}/fs-${i}.sock`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`);
+  });
+  spec.disks.forEach((d, i) => {
+    args.push('-drive', `file=${d.path},format=raw,if=none,id=d${i}${d.readonly ? ',readonly=on' : ''}`, '-device', `virtio-blk-pci,drive=d${i}${i === 0 && spec.boot.kind === 'disk' ? ',bootindex=0' : ''}`);
+  });
+  spec.nics.forEach((n, i) => {
+    args.push('-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n${i},mac=${n.mac}`);
+  });
+  return args;
+}
