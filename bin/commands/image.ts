@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { createLogger } from '../../lib/log.ts';
+import { stopOnSignals } from '../../lib/shutdown.ts';
 import { openImageStore, openStoreAt, type ImageNode } from '../../image/index.ts';
 import { decodeManifest } from '../../image/manifest.ts';
 import { resolveRef } from '../../image/resolve.ts';
@@ -132,6 +133,52 @@ export function register(program: Command): void {
           return await node.pull(ref, o.from, { onProgress: (p) => bar.update(p.chunksDone, p.chunksTotal) });
         } finally {
           bar.stop();
+        }
+      }),
+    );
+
+  image
+    .command('serve')
+    .description('serve a directory store read-only over HTTP; the image tagged NAME is at /NAME.flist')
+    .requiredOption('--store <dir>', 'directory store (written by `zos image build SRC --tag NAME --store DIR`)')
+    .option('--host <host>', 'listen address (an IP: grid clients refuse `localhost` in flist URLs)', '127.0.0.1')
+    .option('--port <port>', 'listen port (0 = any free port)', '8099')
+    .action(async (o: { store: string; host: string; port: string }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) program.error(`bad --port "${o.port}"`);
+      const { serveStore } = await import('../../image/serve.ts');
+      const log = createLogger({ name: 'image-serve' });
+      try {
+        const server = await serveStore(o.store, { host: o.host, port });
+        stopOnSignals(log, 'image server', () => server.close());
+        process.stdout.write(`ready ${server.url}\n`);
+      } catch (err) {
+        process.stderr.write(`error: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  image
+    .command('base')
+    .description('build the base image (busybox + dropbear SSH server, from Debian packages) and tag it')
+    .option('--tag <name>', 'tag the image NAME', 'base')
+    .option('--store <dir>', 'write to this directory store instead of the node store')
+    .option('--debs <dir>', 'where Debian packages are downloaded (apt-get download)', '/var/cache/zos/base-debs')
+    .option(...dirOpt)
+    .action((o: { tag: string; store?: string; debs: string; dir: string }) =>
+      withNode(o, async (node) => {
+        const { buildBaseRoot } = await import('../../image/base.ts');
+        const { mkdtemp, rm } = await import('node:fs/promises');
+        const tmp = await mkdtemp('/tmp/zos-base-');
+        const store = o.store ? await openStoreAt(o.store) : undefined;
+        try {
+          const { packages } = await buildBaseRoot(`${tmp}/root`, { debDir: o.debs });
+          const r = await node.build(`${tmp}/root`, { tag: o.tag, ...(store ? { store } : {}) });
+          const { manifest: _m, ...summary } = r;
+          return { ...summary, packages };
+        } finally {
+          await store?.close();
+          await rm(tmp, { recursive: true, force: true });
         }
       }),
     );
