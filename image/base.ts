@@ -9,7 +9,7 @@ import { ImageError } from './errors.ts';
  * respawns dropbear); `/sbin/zos-sshd` starts dropbear for deployments that set their own
  * entrypoint. Packages come from apt's cache, else `apt-get download` into `debDir`.
  */
-export const BASE_PACKAGES = ['busybox-static', 'dropbear-bin', 'libc6', 'libgcc-s1', 'libcrypt1', 'libtomcrypt1', 'libtommath1', 'zlib1g'];
+export const BASE_PACKAGES = ['busybox-static', 'dropbear-bin', 'libc6', 'libgcc-s1', 'libcrypt1', 'libtomcrypt1', 'libtommath1', 'libgmp10', 'zlib1g'];
 export const DEFAULT_DEB_DIR = '/var/cache/zos/base-debs';
 
 const FILES: Record<string, [string, number]> = {

@@ -10,7 +10,8 @@ export class Qmp {
   private nextId = 1;
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private greeted!: () => void;
-  private readonly greeting = new Promise<void>((r) => (this.greeted = r));
+  private closed!: (err: Error) => void;
+  private readonly greeting = new Promise<void>((resolve, reject) => ((this.greeted = resolve), (this.closed = reject)));
 
   private constructor(private readonly sock: Socket) {
     sock.setEncoding('utf8');
@@ -30,8 +31,16 @@ export class Qmp {
           s.once('error', reject);
         });
         const qmp = new Qmp(sock);
-        await Promise.race([qmp.greeting, new Promise((_, rej) => setTimeout(() => rej(new VmError('QMP', `no QMP greeting on ${path}`)), 5000).unref())]);
-        await qmp.execute('qmp_capabilities');
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await Promise.race([qmp.greeting, new Promise((_, rej) => (timer = setTimeout(() => rej(new VmError('QMP', `no QMP greeting on ${path}`)), 5000)))]);
+          await qmp.execute('qmp_capabilities');
+        } catch (err) {
+          qmp.close();
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
         return qmp;
       } catch (err) {
         if (Date.now() > deadline) throw new VmError('QMP', `cannot connect to QMP at ${path}: ${(err as Error).message}`, { cause: err });
@@ -63,6 +72,7 @@ export class Qmp {
   }
 
   private failAll(err: Error): void {
+    this.closed(err);
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
@@ -74,7 +84,6 @@ export class Qmp {
         this.pending.delete(id);
         reject(new VmError('QMP', `QMP ${command} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      timer.unref();
       this.pending.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),

@@ -28,6 +28,8 @@ export interface VmNic {
   mac: string;
   /** The network namespace holding the tap and its bridge; QEMU runs there to open it. */
   netns?: string;
+  /** Bridge the tap joins when it is created. */
+  bridge?: string;
 }
 
 export type Accel = 'tcg' | 'kvm';

@@ -10,7 +10,7 @@ function ipArgs(nic: VmNic, args: string[]): string[] {
   return nic.netns ? ['-n', nic.netns, ...args] : args;
 }
 
-export async function ensureTap(nic: VmNic & { bridge?: string }, log: Logger): Promise<void> {
+export async function ensureTap(nic: VmNic, log: Logger): Promise<void> {
   const exists = await runResult('ip', ipArgs(nic, ['link', 'show', 'dev', nic.tap]), { log });
   if (exists.exitCode !== 0) await run('ip', ipArgs(nic, ['tuntap', 'add', 'dev', nic.tap, 'mode', 'tap']), { log });
   if (nic.bridge) await run('ip', ipArgs(nic, ['link', 'set', 'dev', nic.tap, 'master', nic.bridge]), { log });
