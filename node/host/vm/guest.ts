@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { repoPath } from '../../../lib/paths.ts';
 import { encodeCpio, type CpioEntry } from './cpio.ts';
 import { VmError } from './errors.ts';
 
@@ -12,7 +13,8 @@ import { VmError } from './errors.ts';
  */
 export const DEFAULT_GUEST_KERNEL_DIR = '/var/lib/zos/guest-kernel';
 const BUSYBOX = '/bin/busybox';
-const INIT = new URL('./guest/init', import.meta.url);
+// A file of the checkout, not a module: found the same way from sources or the compiled CLI.
+const INIT = repoPath('node/host/vm/guest/init');
 /** The modules guest/init loads, in load order. */
 const MODULES = [
   'virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk',
