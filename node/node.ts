@@ -9,6 +9,7 @@ import { ChainAdapter } from './chain-adapter.ts';
 import type { NodeChainEvent } from './chain-port.ts';
 import { measureResources, systemReserve } from './capacity.ts';
 import { startHosts, type HostOptions } from './host/index.ts';
+import { GeoIp } from './geoip.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { Deployments } from './api/deployments.ts';
 import { nodeServices } from './api/node-services.ts';
@@ -32,6 +33,10 @@ export interface NodeOptions {
   seed?: string;
   mnemonic?: string;
   activationUrl?: string;
+  /** geoip services for the location (zos.location.get, registration); none: zos' error text, "Unknown" on chain. */
+  geoipUrls?: string[];
+  /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
+  adminTwins?: number[];
   storage?: HostOptions['storage'];
   uptimeEveryMs?: number;
   syncEveryMs?: number;
@@ -78,8 +83,9 @@ export class ZosNode {
 
     // Relay hosts are published without ports, as rmb-peer does (tfchain rejects ':' in the relay field).
     const relayHosts = o.relayUrls.map((u) => new URL(u).hostname);
+    const geoip = new GeoIp(o.geoipUrls ?? []);
     const registrar = new Registrar({
-      client: this.chain, host: hosts.system, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
+      client: this.chain, host: hosts.system, geoip, account, identity: this.identity, farmId: o.farmId, relays: relayHosts,
       resources: async () => measureResources(await storage.poolsInfo()), activationUrl: o.activationUrl, log,
     });
     ({ twinId: this.twinId, nodeId: this.nodeId } = await registrar.register());
@@ -108,6 +114,8 @@ export class ZosNode {
       nodeServices({
         deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t) }), store, storage, chain, farmId: o.farmId, total, reserve,
         features: provisioner.types(), host: hosts.system,
+        geoip, adminTwins: o.adminTwins ?? [],
+        publicConfig: async () => (await this.chain.query.node(this.nodeId))?.publicConfig ?? null,
       }),
     );
     for (const [command, handler] of Object.entries(api)) peer.handle(command, handler);

@@ -4,6 +4,7 @@ import type { AccountClient, ChainClient } from '../chain/client/index.ts';
 import type { Identity } from './identity.ts';
 import type { Resources } from './capacity.ts';
 import type { HostSystem } from './host/system/index.ts';
+import type { GeoIp } from './geoip.ts';
 
 export interface RegistrarOptions {
   client: ChainClient;
@@ -14,6 +15,8 @@ export interface RegistrarOptions {
   resources: () => Promise<Resources>;
   /** Secure boot, virtualization and serial come from the host, as zos reads them. */
   host: Pick<HostSystem, 'registrationFacts'>;
+  /** The location registered; "Unknown" where no geoip service answers. */
+  geoip: Pick<GeoIp, 'location'>;
   /** grid activation service (POST {substrateAccountID}) used when the account cannot pay fees. */
   activationUrl?: string;
   log: Logger;
@@ -61,12 +64,19 @@ export class Registrar {
     const node = await account.ensureNode({
       farmId: this.o.farmId,
       resources: await this.o.resources(),
-      location: { city: 'Unknown', country: 'Unknown', latitude: 'Unknown', longitude: 'Unknown' },
+      location: await this.location(),
       interfaces: zosInterfaces(),
       ...(await this.o.host.registrationFacts()),
     });
     if (node.change !== 'unchanged') log.info({ node: node.nodeId, change: node.change }, 'node registered');
     return { twinId: twin.twinId, nodeId: node.nodeId };
+  }
+
+  /** zos registers the geoip answer, numbers printed as Go's fmt.Sprint does. */
+  private async location(): Promise<{ city: string; country: string; latitude: string; longitude: string }> {
+    const loc = await this.o.geoip.location().catch(() => null);
+    if (!loc) return { city: 'Unknown', country: 'Unknown', latitude: 'Unknown', longitude: 'Unknown' };
+    return { city: loc.city_name, country: loc.country_name, latitude: String(loc.latitude), longitude: String(loc.longitude) };
   }
 
   private async ensureFunds(): Promise<void> {

@@ -16,6 +16,8 @@ const optionsSchema = z
     activationUrl: z.string().url().optional(),
     poolSize: z.string().optional(),
     uptimeMinutes: z.coerce.number().positive().optional(),
+    geoipUrl: z.preprocess((v) => v ?? [], z.array(z.string().url())),
+    adminTwins: z.preprocess((v) => v ?? [], z.array(z.coerce.number().int().positive('--admin-twins takes twin ids'))),
   })
   .refine((o) => !(o.seed && o.mnemonic), 'use --seed or --mnemonic, not both');
 
@@ -40,6 +42,8 @@ export function register(program: Command): void {
     .option('--activation-url <url>', 'activation service that funds a new account (POST {substrateAccountID})')
     .option('--pool-size <size>', 'size of the default storage pool image (a sparse file; tfchain needs >= 100 GiB SRU)', '128G')
     .option('--uptime-minutes <n>', 'minutes between uptime reports', '40')
+    .option('--geoip-url <urls>', 'geoip service(s) for zos.location.get and the registered location, comma separated or repeated', list)
+    .option('--admin-twins <ids>', 'twins allowed to call zos.debug.* (zos-config admin_twins), comma separated or repeated', list)
     .action(async (raw) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -51,7 +55,7 @@ export function register(program: Command): void {
       const { ZosNode } = await import('../../node/node.ts');
       const node = new ZosNode({
         chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,
-        activationUrl: o.activationUrl,
+        activationUrl: o.activationUrl, geoipUrls: o.geoipUrl, adminTwins: o.adminTwins,
         storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(o.poolSize ?? '128G') } }] },
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
         log,

@@ -5,6 +5,11 @@ import type { Resources } from '../capacity.ts';
 import { addCapacity, type Capacity } from '../model/model.ts';
 import type { HostSystem } from '../host/system/index.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
+import type { PublicConfig } from '../../chain/client/types.ts';
+import type { GeoIp } from '../geoip.ts';
+import { debugAnswers } from './debug.ts';
+import { gpuList } from './gpu.ts';
+import { adminInterfaceList, networkInterfaces, publicConfigAnswer } from './network-answers.ts';
 import { systemDmi, systemHypervisor, systemVersion } from './system.ts';
 
 export interface NodeServicesOptions {
@@ -19,6 +24,11 @@ export interface NodeServicesOptions {
   features: string[];
   /** The host's own facts (DMI, hypervisor, interfaces, connections, GPUs). */
   host: HostSystem;
+  /** The node's public config as it stands on chain (null: none). */
+  publicConfig: () => Promise<PublicConfig | null>;
+  geoip: GeoIp;
+  /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
+  adminTwins: readonly number[];
 }
 
 const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u?: number }): Counters => ({
@@ -58,17 +68,18 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
     },
     network: {
       listWgPorts: () => [],
-      publicConfig: () => {
-        throw new Error('no public config');
-      },
-      interfaces: () => ({}),
+      publicConfig: async () => publicConfigAnswer(await o.publicConfig()),
+      interfaces: () => networkInterfaces(o.host),
       hasIpv6: () => false,
       listPublicIps: () => [],
       listPrivateIps: () => [],
     },
+    gpuList: () => gpuList(o.host, o.store),
+    location: () => o.geoip.location(),
+    debug: { ...debugAnswers(o.store), isAdmin: (twin) => o.adminTwins.includes(twin) },
     admin: {
       isFarmer: async (twin) => (await o.chain.farmTwinId(o.farmId)) === twin,
-      interfaces: () => ({}),
+      interfaces: () => adminInterfaceList(o.host),
       getPublicNic: () => {
         throw new Error('no public nic configured');
       },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Handler, RequestContext } from '../../relay-client/router.ts';
 import { zosErrors } from '../errors.ts';
+import { debugArgs } from './debug.ts';
 import type { ApiServices } from './services.ts';
 
 const contractArgs = z.object({ contract_id: z.number().int().nonnegative() }).passthrough();
@@ -31,6 +32,13 @@ export function routes(s: ApiServices): Record<string, Handler> {
     set_public_nic: farmerOnly((p) => s.admin.setPublicNic(parse(z.string(), p))),
   };
 
+  const adminOnly =
+    (h: Handler): Handler =>
+    (payload, ctx) => {
+      if (!s.debug.isAdmin(ctx.twin)) throw zosErrors.unauthorized();
+      return h(payload, ctx);
+    };
+
   const table: Record<string, Handler> = {
     'zos.deployment.deploy': (p, ctx: RequestContext) => s.deployments.deploy(ctx.twin, p),
     'zos.deployment.update': (p, ctx) => s.deployments.update(ctx.twin, p),
@@ -53,6 +61,13 @@ export function routes(s: ApiServices): Record<string, Handler> {
     'zos.network.has_ipv6': () => s.network.hasIpv6(),
     'zos.network.list_public_ips': () => s.network.listPublicIps(),
     'zos.network.list_private_ips': (p, ctx) => s.network.listPrivateIps(ctx.twin, parse(networkArgs, p).network_name),
+    'zos.gpu.list': () => s.gpuList(),
+    'zos.location.get': () => s.location(),
+    'zos.debug.deployment.list': adminOnly((p) => s.debug.list(parse(debugArgs.list, p ?? {}))),
+    'zos.debug.deployment.get': adminOnly((p) => s.debug.get(parse(debugArgs.deployment, p ?? {}))),
+    'zos.debug.deployment.history': adminOnly((p) => s.debug.history(parse(debugArgs.deployment, p ?? {}))),
+    'zos.debug.deployment.info': adminOnly((p) => s.debug.info(parse(debugArgs.info, p ?? {}))),
+    'zos.debug.deployment.health': adminOnly((p) => s.debug.health(parse(debugArgs.health, p ?? {}))),
   };
   for (const [name, h] of Object.entries(admin)) {
     table[`zos.admin.${name}`] = h;

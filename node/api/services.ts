@@ -1,3 +1,5 @@
+import type { DebugAnswers } from './debug.ts';
+
 /** What the API needs from the rest of the node; node/node.ts wires the real services. */
 export interface DeploymentService {
   deploy(twin: number, payload: unknown): Promise<null>;
@@ -49,6 +51,10 @@ export interface ApiServices {
     listPublicIps(): unknown;
     listPrivateIps(twin: number, network: string): unknown;
   };
+  gpuList(): unknown;
+  location(): unknown;
+  /** zos-config admin_twins: who may call zos.debug.*. */
+  debug: DebugAnswers & { isAdmin(twin: number): boolean };
   admin: {
     isFarmer(twin: number): Promise<boolean>;
     interfaces(): unknown;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { runResult, HostCommandError } from '../exec.ts';
 import { boardSerial, parseDmidecode, type Dmi } from './dmi.ts';
 import { countEstablished, defaultRouteInterface, parseIpAddrJson, type HostLink } from './links.ts';
-import { isGpu, parsePciDevice, pciNames, PCI_ATTRS, type PciAttr, type PciDevice } from './pci.ts';
+import { isGpu, largestMemoryBarMiB, parsePciDevice, pciNames, PCI_ATTRS, type PciAttr, type PciDevice } from './pci.ts';
 import { parseDetectVirt, parseSecureBootVar, parseVirtWhat } from './virt.ts';
 
 export interface SystemPaths {
@@ -39,6 +39,8 @@ const SECURE_BOOT_VAR = 'SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c';
 export interface GpuInfo extends PciDevice {
   vendorName: string;
   deviceName: string;
+  /** MiB: the largest memory BAR. */
+  vram: number;
 }
 
 export class HostSystem {
@@ -131,9 +133,12 @@ export class HostSystem {
     }
     if (!gpus.length) return [];
     const ids = await readFile(this.paths.pciIds, 'utf8').catch(() => '');
-    return gpus.map((g) => {
-      const n = pciNames(ids, g);
-      return { ...g, vendorName: n.vendor, deviceName: n.device };
-    });
+    return Promise.all(
+      gpus.map(async (g) => {
+        const n = pciNames(ids, g);
+        const vram = largestMemoryBarMiB(await readFile(join(dir, g.slot, 'resource'), 'utf8').catch(() => ''));
+        return { ...g, vendorName: n.vendor, deviceName: n.device, vram };
+      }),
+    );
   }
 }

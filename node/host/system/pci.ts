@@ -85,3 +85,22 @@ export function pciNames(ids: string, d: PciDevice): { vendor: string; device: s
   // zos names the vendor only when it knows the device too.
   return found ? out : { vendor: 'unknown', device: 'unknown' };
 }
+
+const IORESOURCE_MEM = 0x200n;
+
+/**
+ * The largest memory BAR of a device in MiB, from sysfs `resource` ("start end flags" a line):
+ * the figure zos reports as a GPU's vram (it reads the same ranges from lshw).
+ */
+export function largestMemoryBarMiB(resource: string): number {
+  let max = 0n;
+  for (const line of resource.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 3) continue;
+    const [start, end, flags] = f.map((x) => BigInt(x)) as [bigint, bigint, bigint];
+    if ((flags & IORESOURCE_MEM) === 0n || end <= start) continue;
+    const size = (end - start + 1n) / (1024n * 1024n);
+    if (size > max) max = size;
+  }
+  return Number(max);
+}

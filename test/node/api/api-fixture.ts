@@ -5,6 +5,7 @@ import { Router } from '../../../relay-client/router.ts';
 import { routes } from '../../../node/api/routes.ts';
 import { nodeServices, type NodeServicesOptions } from '../../../node/api/node-services.ts';
 import { DeploymentStore } from '../../../node/engine/store.ts';
+import { GeoIp } from '../../../node/geoip.ts';
 import { HostSystem } from '../../../node/host/system/index.ts';
 import { zeroCapacity } from '../../../node/model/index.ts';
 import { openDb, tempDbPath } from '../engine/engine-db.testing.ts';
@@ -24,6 +25,7 @@ export function apiFixture(t: TestContext, over: Partial<NodeServicesOptions> = 
   const services = nodeServices({
     deployments: unused('deployments'), store, storage: unused('storage'), chain: unused('chain'), farmId: 1,
     total: { cru: 1, mru: 1, sru: 1, hru: 0 }, reserve: zeroCapacity(), features: ['zmount'], host: new HostSystem(),
+    publicConfig: async () => null, geoip: new GeoIp([]), adminTwins: [],
     ...over,
   });
   const router = new Router();
