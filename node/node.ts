@@ -5,6 +5,7 @@ import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import { connectChain, type ChainClient, type NodeEvent } from '../chain/client/index.ts';
 import { RelayPeer } from '../relay-client/peer.ts';
+import { SqliteReplayBackend } from '../relay-client/replay.ts';
 import { ChainAdapter } from './chain-adapter.ts';
 import type { NodeChainEvent } from './chain-port.ts';
 import { measureResources, systemReserve } from './capacity.ts';
@@ -109,7 +110,11 @@ export class ZosNode {
     nlog.info({ ...recovered, queued: queue.size() }, 'engine recovered');
     engine.start();
 
-    const peer = new RelayPeer({ identity: this.identity, twinId: this.twinId, relays: o.relayUrls, twins: chainTwins(this.chain), clock, log: nlog.child({ component: 'relay' }) });
+    // The replay cache is on disk: a request already run must not run again after a restart.
+    const peer = new RelayPeer({
+      identity: this.identity, twinId: this.twinId, relays: o.relayUrls, twins: chainTwins(this.chain), clock,
+      log: nlog.child({ component: 'relay' }), replay: new SqliteReplayBackend(join(o.dataDir, 'replay.sqlite')),
+    });
     const api = routes(
       nodeServices({
         deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t) }), store, storage, chain, farmId: o.farmId, total, reserve,

@@ -4,7 +4,6 @@ export const RelayClientErrorCode = {
   notStarted: 'ERR_NOT_STARTED',
   handshake: 'ERR_HANDSHAKE',
   connection: 'ERR_CONNECTION',
-  badResponse: 'ERR_BAD_RESPONSE',
   unknownTwin: 'ERR_UNKNOWN_TWIN',
   badPayload: 'ERR_BAD_PAYLOAD',
 } as const;

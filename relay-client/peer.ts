@@ -12,7 +12,7 @@ import { RelayClientError, RmbError, TimeoutError, PeerErrorCode } from './error
 import type { Identity } from './identity.ts';
 import { createJwt, DEFAULT_JWT_TTL_S } from '../rmb/jwt.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
-import { ReplayCache } from './replay.ts';
+import { MAX_FUTURE_EXPIRY_S, ReplayCache, type ReplayBackend } from './replay.ts';
 import { Router, type Handler } from './router.ts';
 import { openEnvelope, sealReply, sealRequest, type SealContext } from './seal.ts';
 import type { TwinDirectory } from '../rmb/twins.ts';
@@ -43,6 +43,10 @@ export interface RelayPeerOptions {
   requestTimeoutMs?: number;
   /** Extra trusted CA certificates (PEM) for wss:// relays. */
   ca?: string | Buffer;
+  /** Where accepted request ids are remembered until they expire (default in memory; a node persists it). */
+  replay?: ReplayBackend;
+  /** Requests whose timestamp + expiration lies further ahead are refused (default MAX_FUTURE_EXPIRY_S). */
+  maxFutureExpiryS?: number;
 }
 
 export interface RequestOptions {
@@ -74,7 +78,7 @@ export class RelayPeer {
   private readonly log: Logger;
   private readonly rlog: RateLimitedLog;
   private readonly router = new Router();
-  private readonly replay = new ReplayCache();
+  private readonly replay: ReplayCache;
   private readonly pending = new Map<string, Pending>();
   private readonly slots: Slot[];
   private readonly ctx: SealContext;
@@ -92,6 +96,7 @@ export class RelayPeer {
     this.log = (opts.log ?? silentLogger()).child({ twin: opts.twinId });
     this.rlog = new RateLimitedLog(this.log, { clock: this.clock });
     this.slots = opts.relays.map((url) => ({ url, conn: null, gen: 0, lastRecv: 0 }));
+    this.replay = new ReplayCache(opts.replay);
     this.ctx = {
       identity: opts.identity,
       twinId: opts.twinId,
@@ -168,6 +173,7 @@ export class RelayPeer {
       for (const [uid, p] of this.pending) this.settle(uid, p, new RelayClientError('ERR_CLOSED', 'peer closed before the reply arrived'));
       for (const w of this.healthyWaiters) w();
       await bounded(Promise.allSettled([...this.loops, ...this.inflight]), 5_000);
+      this.replay.close();
     })();
     return this.closing;
   }
@@ -346,12 +352,10 @@ export class RelayPeer {
       return;
     }
     if (e.source?.twin !== p.dest) return this.drop('wrong_replier', { uid: e.uid, twin: e.source?.twin }, 'reply from another twin');
-    this.pending.delete(e.uid);
     const opened = await openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
-    if (!opened.ok) {
-      this.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
-      return this.settle(e.uid, p, new RelayClientError('ERR_BAD_RESPONSE', `${opened.reason}, discarding response`));
-    }
+    // A reply that fails its checks may be forged: drop it and keep waiting for the real one.
+    if (!opened.ok) return this.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
+    if (this.pending.get(e.uid) !== p) return; // settled by another copy meanwhile
     if (e.message?.kind === 'error') return this.settle(e.uid, p, new RmbError(e.message.code, e.message.message));
     if (opened.payload.length === 0) return this.settle(e.uid, p, null, null);
     try {
@@ -369,6 +373,19 @@ export class RelayPeer {
     else p.resolve(value);
   }
 
+  /**
+   * Replay protection of an authenticated request: null to run it, 'replay' to drop it silently,
+   * else why it is refused. The expiry is capped so that remembered ids always age out.
+   */
+  private admit(e: Envelope): string | null {
+    const maxAhead = this.opts.maxFutureExpiryS ?? MAX_FUTURE_EXPIRY_S;
+    if (e.timestamp + e.expiration > this.nowS() + maxAhead) return `envelope expires more than ${maxAhead} s from now`;
+    const key = `${e.source!.twin}:${e.source!.connection ?? ''}:${e.uid}`;
+    const verdict = this.replay.add(key, (e.timestamp + e.expiration) * 1000, this.clock.now());
+    if (verdict === 'full') return 'node is busy: too many requests in flight, retry later';
+    return verdict === 'replay' ? 'replay' : null;
+  }
+
   private async onRequest(e: Envelope, command: string, slot: Slot): Promise<void> {
     const opened = await openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
     const from = { uid: e.uid, twin: e.source?.twin, command };
@@ -381,9 +398,13 @@ export class RelayPeer {
       return;
     }
     const src = e.source!;
-    const key = `${src.twin}:${src.connection ?? ''}:${e.uid}`;
-    if (!this.replay.add(key, (e.timestamp + e.expiration) * 1000, this.clock.now())) {
-      return this.drop('replay', from, 'replayed request dropped');
+    const refused = this.admit(e);
+    if (refused === 'replay') return this.drop('replay', from, 'replayed request dropped');
+    if (refused) {
+      this.drop('request_refused', { ...from, why: refused }, 'refusing request');
+      const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: PeerErrorCode.other, message: refused }, this.nowS());
+      await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
+      return;
     }
     const result = await this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
     const reply = sealReply(await this.sealContext(), e, opened.twin, result, this.nowS());

@@ -26,6 +26,8 @@ export interface RelayLimits {
   federationPendingBytes: number;
   /** Longest time the relay keeps retrying a federation, whatever expiration the envelope claims. */
   federationMaxTtlS: number;
+  /** Longest JWT lifetime (exp - iat) accepted. */
+  jwtMaxLifetimeS: number;
 }
 
 export const DEFAULT_LIMITS: RelayLimits = {
@@ -39,6 +41,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   federationPending: 10_000,
   federationPendingBytes: 128 << 20,
   federationMaxTtlS: 3_600,
+  jwtMaxLifetimeS: 3_600,
 };
 
 /** Thrown by a queue store when an append would exceed a byte bound; nothing is stored. */

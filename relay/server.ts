@@ -214,7 +214,8 @@ export class RelayServer {
     }
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const auth = await authenticate(q < 0 ? null : url.slice(q + 1), this.opts.twins, Math.floor(this.clock.now() / 1000));
+    const nowS = Math.floor(this.clock.now() / 1000);
+    const auth = await authenticate(q < 0 ? null : url.slice(q + 1), this.opts.twins, nowS, this.limits.jwtMaxLifetimeS);
     if (!auth.ok) {
       this.metrics.connections.inc({ result: auth.reason });
       this.rlog.warn('auth', { status: auth.status, why: auth.body }, 'relay connection refused');

@@ -19,6 +19,7 @@ const LIMIT_FLAGS: { flag: string; key: keyof RelayLimits; what: string; scale?:
   { flag: 'max-federation-pending', key: 'federationPending', what: 'envelopes waiting to be federated' },
   { flag: 'max-federation-pending-bytes', key: 'federationPendingBytes', what: 'bytes waiting to be federated' },
   { flag: 'federation-max-ttl', key: 'federationMaxTtlS', what: 'seconds a federation is retried at most' },
+  { flag: 'jwt-max-lifetime', key: 'jwtMaxLifetimeS', what: 'seconds a connection JWT may live (exp - iat)' },
 ];
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 

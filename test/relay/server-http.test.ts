@@ -27,10 +27,14 @@ test('relay auth: answers each bad JWT with the documented HTTP error', async (t
   const stranger = await makeTwin(99);
   const expired = createJwt(a.identity, { twin: 1, nowS: nowS() - 120, ttlS: 60 });
   const forged = createJwt(b.identity, { twin: 1, nowS: nowS() });
+  const future = createJwt(a.identity, { twin: 1, nowS: nowS() + 600 });
+  const forever = createJwt(a.identity, { twin: 1, nowS: nowS(), ttlS: 10 * 365 * 86_400 });
   const cases = [
     { name: 'no query', url: `${relay.url}/`, status: 400, body: 'missing jwt' },
     { name: 'garbage', url: `${relay.url}/?not-a-jwt`, status: 401, body: 'invalid jwt: expected 3 parts' },
     { name: 'expired', url: `${relay.url}/?${expired}`, status: 401, body: 'invalid jwt: token expired' },
+    { name: 'issued in the future', url: `${relay.url}/?${future}`, status: 401, body: 'invalid jwt: token issued in the future' },
+    { name: 'valid for ten years', url: `${relay.url}/?${forever}`, status: 401, body: 'invalid jwt: token lifetime over 3600 s' },
     { name: 'signed by another twin', url: `${relay.url}/?${forged}`, status: 401, body: 'invalid jwt: invalid signature' },
     { name: 'unknown twin', url: `${relay.url}/?${createJwt(stranger.identity, { twin: 99, nowS: nowS() })}`, status: 401, body: 'twin not found 99' },
     { name: 'valid, any path', url: `${relay.url}/some/path?${createJwt(a.identity, { twin: 1, nowS: nowS() })}`, status: 101, body: '' },
@@ -39,7 +43,7 @@ test('relay auth: answers each bad JWT with the documented HTTP error', async (t
     assert.deepEqual(await upgrade(tc.url), { status: tc.status, body: tc.body }, tc.name);
   }
   const metrics = await (await fetch(`${relay.url.replace('ws', 'http')}/metrics`)).text();
-  assert.match(metrics, /rmb_relay_connections_total\{result="invalid_jwt"\} 3/);
+  assert.match(metrics, /rmb_relay_connections_total\{result="invalid_jwt"\} 5/);
   assert.match(metrics, /rmb_relay_connections_total\{result="unknown_twin"\} 1/);
   assert.match(metrics, /rmb_relay_connections_total\{result="ok"\} 1/);
 });
