@@ -17,11 +17,14 @@ export type NodeEvent =
 
 export type NodeEventKind = NodeEvent['kind'];
 
-/** One finalized block's node events (possibly none: every block is delivered, in order). */
-export interface BlockEvents {
+/**
+ * One finalized block's events (possibly none: every block is delivered, in order). `E` is
+ * what the source decodes: node events for a node, every indexed event for the indexer.
+ */
+export interface BlockEvents<E = NodeEvent> {
   blockNumber: number;
   blockHash: HexString;
-  events: NodeEvent[];
+  events: E[];
 }
 
 /** An event record as polkadot-js gives it: data is the positional JSON of the fields. */
@@ -63,9 +66,9 @@ export function decodeNodeEvent(raw: RawEvent): NodeEvent | null {
 }
 
 /** Where blocks come from; the live one wraps a connection (block-source.ts), tests use tables. */
-export interface BlockSource {
+export interface BlockSource<E = NodeEvent> {
   finalizedHead(): Promise<number>;
-  blockEvents(blockNumber: number): Promise<BlockEvents>;
+  blockEvents(blockNumber: number): Promise<BlockEvents<E>>;
   /** Reports every new finalized head number; onError ends the watch (e.g. connection lost). */
   watchFinalized(onHead: (blockNumber: number) => void, onError: (err: Error) => void): Promise<() => void>;
 }
@@ -110,7 +113,7 @@ class HeadSignal {
  * to the finalized head, then each new finalized head (filling any numbers the head skipped).
  * Ends by throwing when the source fails.
  */
-export async function* followBlocks(source: BlockSource, after: number, signal: AbortSignal): AsyncGenerator<BlockEvents> {
+export async function* followBlocks<E>(source: BlockSource<E>, after: number, signal: AbortSignal): AsyncGenerator<BlockEvents<E>> {
   const heads = new HeadSignal();
   // Watch before reading the head so that no head between the two is missed.
   const unwatch = await source.watchFinalized(
@@ -134,9 +137,9 @@ export async function* followBlocks(source: BlockSource, after: number, signal: 
   }
 }
 
-export interface EventStreamOptions {
+export interface EventStreamOptions<E = NodeEvent> {
   /** Waits for a connected source; rejects when the client closes. */
-  source: (signal: AbortSignal) => Promise<BlockSource>;
+  source: (signal: AbortSignal) => Promise<BlockSource<E>>;
   /** Last block already processed; 'head' starts after the current finalized head. */
   after: number | 'head';
   logger: Logger;
@@ -152,13 +155,13 @@ export interface EventStreamOptions {
  * processed when the consumer asks for the next one, so persisting `blockNumber` after
  * handling a block and passing it back as `after` gives neither loss nor repeats.
  */
-export class EventStream implements AsyncIterable<BlockEvents> {
+export class EventStream<E = NodeEvent> implements AsyncIterable<BlockEvents<E>> {
   private readonly abort = new AbortController();
   private last: number | null;
   private readonly backoff: Backoff;
   private iterating = false;
 
-  constructor(private readonly opts: EventStreamOptions) {
+  constructor(private readonly opts: EventStreamOptions<E>) {
     this.last = opts.after === 'head' ? null : opts.after;
     this.backoff = opts.backoff ?? new Backoff({ initialMs: 500, maxMs: 15_000, clock: opts.clock ?? systemClock });
   }
@@ -175,7 +178,7 @@ export class EventStream implements AsyncIterable<BlockEvents> {
   }
 
   /** One consumer at a time; a new loop after a `break` resumes after `lastProcessed`. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<BlockEvents> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<BlockEvents<E>> {
     if (this.iterating) throw new ChainError(ChainErrorCode.badInput, 'an EventStream has one consumer at a time');
     this.iterating = true;
     try {
@@ -185,7 +188,7 @@ export class EventStream implements AsyncIterable<BlockEvents> {
     }
   }
 
-  private async *follow(): AsyncGenerator<BlockEvents> {
+  private async *follow(): AsyncGenerator<BlockEvents<E>> {
     const signal = this.abort.signal;
     const log = this.opts.logger;
     while (!signal.aborted) {

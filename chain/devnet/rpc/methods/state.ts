@@ -3,7 +3,7 @@ import { blake2AsHex } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import { hexString, optAt } from '../protocol.ts';
 import { RUNTIME_VERSION, stateCall } from '../runtime-api.ts';
-import { stateAt } from './at.ts';
+import { blockAt, stateAt } from './at.ts';
 import type { MethodTable, SubscriptionDef, SubscriptionTable } from './types.ts';
 
 const MAX_KEYS = 1000;
@@ -12,9 +12,10 @@ const hex = (v: Uint8Array | undefined) => (v ? u8aToHex(v) : null);
 const atOnly = z.tuple([optAt]).or(z.tuple([]));
 
 export const stateMethods: MethodTable = {
-  state_getRuntimeVersion: { params: atOnly, run: ([at], b) => (stateAt(b, at), RUNTIME_VERSION) },
-  chain_getRuntimeVersion: { params: atOnly, run: ([at], b) => (stateAt(b, at), RUNTIME_VERSION) },
-  state_getMetadata: { params: atOnly, run: ([at], b) => (stateAt(b, at), u8aToHex(b.runtime.metadataBytes)) },
+  // One runtime for every block: version and metadata need the block, not its (maybe pruned) state.
+  state_getRuntimeVersion: { params: atOnly, run: ([at], b) => (blockAt(b, at), RUNTIME_VERSION) },
+  chain_getRuntimeVersion: { params: atOnly, run: ([at], b) => (blockAt(b, at), RUNTIME_VERSION) },
+  state_getMetadata: { params: atOnly, run: ([at], b) => (blockAt(b, at), u8aToHex(b.runtime.metadataBytes)) },
   state_call: {
     params: z.tuple([z.string().max(256), hexString, optAt]).or(z.tuple([z.string().max(256), hexString])),
     run: ([method, data, at], b) => stateCall(b.runtime, method, data, stateAt(b, at).read),

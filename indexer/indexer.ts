@@ -1,0 +1,90 @@
+import type { Logger } from '../lib/log.ts';
+import { connectChain, type ChainClient } from '../chain/client/index.ts';
+import { ChainFollower } from './follower.ts';
+import { Kyc } from './kyc.ts';
+import { IndexerServer, type NodeCaller } from './server.ts';
+import { DDL, SCHEMA_VERSION } from './store/schema.ts';
+import type { Sql } from './store/sql.ts';
+import { SqliteSql } from './store/sqlite.ts';
+
+export const INDEXER_VERSION = '0.1.0';
+
+export interface IndexerOptions {
+  chainUrls: string[];
+  host?: string;
+  port?: number;
+  /** SQLite store directory; null/absent = a temp store removed on close. */
+  dataDir?: string | null;
+  /** Accounts (SS58) the KYC service reports verified; null = every account (a dev grid). */
+  kycVerified?: string[] | null;
+  /** RMB access to nodes, for /nodes/{id}/statistics and the health poller. */
+  rmb?: NodeCaller | null;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  log: Logger;
+}
+
+/** Opens the store and brings its tables to the current schema. */
+export async function openStore(dataDir: string | null): Promise<Sql> {
+  const sql = new SqliteSql(dataDir);
+  try {
+    for (const ddl of DDL) await sql.run(ddl);
+    const [v] = await sql.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'");
+    if (!v) await sql.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [SCHEMA_VERSION]);
+    else if (v.value !== SCHEMA_VERSION) throw new Error(`indexer store has schema ${v.value}, this indexer needs ${SCHEMA_VERSION}: use a new --data-dir`);
+    return sql;
+  } catch (err) {
+    await sql.close();
+    throw err;
+  }
+}
+
+/**
+ * `zos indexer`: follows tfchain into a store and serves it as gridproxy REST, GraphQL and a
+ * KYC status service on one port. start() resolves with the URL once the store is reconciled
+ * with the chain and the server listens; close() stops in reverse order.
+ */
+export class Indexer {
+  private sql: Sql | null = null;
+  private client: ChainClient | null = null;
+  private follower: ChainFollower | null = null;
+  private server: IndexerServer | null = null;
+
+  constructor(private readonly o: IndexerOptions) {}
+
+  get chain(): ChainFollower {
+    if (!this.follower) throw new Error('indexer is not started');
+    return this.follower;
+  }
+
+  get store(): Sql {
+    if (!this.sql) throw new Error('indexer is not started');
+    return this.sql;
+  }
+
+  async start(): Promise<string> {
+    const log = this.o.log;
+    try {
+      this.sql = await openStore(this.o.dataDir ?? null);
+      this.client = connectChain({ urls: this.o.chainUrls, logger: log.child({ c: 'chain' }) });
+      await this.client.start();
+      this.follower = new ChainFollower(this.client, this.sql, log.child({ c: 'follower' }));
+      await this.follower.start();
+      this.server = new IndexerServer({
+        sql: this.sql, host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 8080, version: INDEXER_VERSION,
+        kyc: new Kyc(this.o.kycVerified ?? null), rmb: this.o.rmb, tls: this.o.tls, log: log.child({ c: 'http' }),
+      });
+      return await this.server.start();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+    await this.follower?.close();
+    await this.client?.close();
+    await this.sql?.close();
+    this.server = this.follower = this.client = this.sql = null;
+  }
+}

@@ -1,0 +1,70 @@
+import type { ApiPromise } from '@polkadot/api';
+import type { EventRecord } from '@polkadot/types/interfaces';
+import type { Logger } from '../lib/log.ts';
+import { ApiBlockSource, ChainError, ChainErrorCode, mapRpcError, type BlockEvents, type BlockSource } from '../chain/client/index.ts';
+import { abortable } from '../chain/client/submit.ts';
+import { decodeIndexerEvent, type IndexerEvent } from './events.ts';
+
+/** One indexed event with where it happened: its index in the block and the block time (unix s). */
+export interface LocatedEvent {
+  index: number;
+  at: number;
+  event: IndexerEvent;
+}
+
+export type IndexedBlock = BlockEvents<LocatedEvent>;
+
+/**
+ * A BlockSource for the indexer over one live connection: for each block its hash, its
+ * System.Events and Timestamp.Now, decoded into IndexerEvents. Like the node's ApiBlockSource,
+ * `signal` is the connection's, so a dropped connection fails the watch and the EventStream
+ * resumes on the next one from the last stored block.
+ */
+export class IndexerBlockSource implements BlockSource<LocatedEvent> {
+  private readonly heads: ApiBlockSource;
+
+  constructor(
+    private readonly api: ApiPromise,
+    private readonly signal: AbortSignal,
+    private readonly log: Logger,
+  ) {
+    this.heads = new ApiBlockSource(api, signal, log);
+  }
+
+  finalizedHead(): Promise<number> {
+    return this.heads.finalizedHead();
+  }
+
+  async blockEvents(blockNumber: number): Promise<IndexedBlock> {
+    const what = `events of block ${blockNumber}`;
+    let hash;
+    let records: EventRecord[];
+    let nowMs: number;
+    try {
+      hash = await abortable(this.api.rpc.chain.getBlockHash(blockNumber), this.signal);
+      if (hash.isEmpty) throw new ChainError(ChainErrorCode.notFound, `${what}: no such block`);
+      const [ev, now] = await abortable(Promise.all([this.api.query.system.events.at(hash), this.api.query.timestamp.now.at(hash)]), this.signal);
+      records = ev as unknown as EventRecord[];
+      nowMs = Number(now.toString());
+    } catch (err) {
+      throw mapRpcError(err, what);
+    }
+    const at = Math.floor(nowMs / 1000);
+    const events: LocatedEvent[] = [];
+    records.forEach(({ event }, index) => {
+      try {
+        const decoded = decodeIndexerEvent({ section: event.section, method: event.method, data: event.data.toJSON() as unknown[] });
+        if (decoded) events.push({ index, at, event: decoded });
+      } catch (err) {
+        // The chain emitted something we cannot read: skip it loudly rather than stall indexing.
+        this.log.error({ err, blockNumber, event: `${event.section}.${event.method}` }, 'undecodable chain event skipped');
+      }
+    });
+    return { blockNumber, blockHash: hash.toHex(), events };
+  }
+
+  /** Head watching is the node's: it fails with the connection so the stream can move on. */
+  watchFinalized(onHead: (n: number) => void, onError: (err: Error) => void): Promise<() => void> {
+    return this.heads.watchFinalized(onHead, onError);
+  }
+}

@@ -1,0 +1,113 @@
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
+import { Devnet } from '../../chain/devnet/devnet.ts';
+import { connectChain, type AccountClient, type ChainClient, type KeyringPair } from '../../chain/client/index.ts';
+import { Indexer } from '../../indexer/indexer.ts';
+import { createLogger, silentLogger, type Logger } from '../../lib/log.ts';
+
+/**
+ * A devnet with real chain entities for indexer tests: //Alice's farm (with two public IPs),
+ * nodes registered by their own accounts the way `zos node` registers (T&C, twin, node,
+ * uptime), users funded by the faucet. No node process: only the chain side matters here.
+ */
+export interface ChainFixture {
+  devnet: Devnet;
+  chainUrl: string;
+  activationUrl: string;
+  client: ChainClient;
+  farmer: AccountClient;
+  farmId: number;
+  log: Logger;
+  account(): Promise<{ pair: KeyringPair; mnemonic: string; chain: AccountClient; twinId: number }>;
+  node(opts?: { city?: string; mru?: number; publicIp?: boolean }): Promise<{ nodeId: number; twinId: number; chain: AccountClient; pair: KeyringPair }>;
+  /** Starts an indexer on this chain (port 0); closed with the fixture. */
+  indexer(opts?: { dataDir?: string; kycVerified?: string[] | null }): Promise<{ indexer: Indexer; url: string }>;
+  close(): Promise<void>;
+}
+
+export const GIB = 1024 ** 3;
+export const FARM_IPS = [
+  { ip: '185.206.122.33/24', gw: '185.206.122.1' },
+  { ip: '185.206.122.34/24', gw: '185.206.122.1' },
+];
+
+export async function startChainFixture(o: { chainDataDir?: string } = {}): Promise<ChainFixture> {
+  await cryptoWaitReady();
+  const log = process.env.ZOS_TEST_LOGS ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
+  const devnet = new Devnet({ port: 0, finalityDelayMs: 0, dataDir: o.chainDataDir, logger: log.child({ c: 'devnet' }) });
+  const chainUrl = await devnet.start();
+  const activationUrl = chainUrl.replace(/^ws/, 'http') + '/activation/activate';
+  const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'client' }) });
+  await client.start();
+  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
+  const farmer = client.as(keyring.addFromUri('//Alice'));
+  await farmer.ensureTermsAccepted();
+  await farmer.ensureTwin({ relay: null, pk: null });
+  const { farmId } = await farmer.ensureFarm('indexerfarm', FARM_IPS);
+  const indexers: Indexer[] = [];
+
+  async function account() {
+    const mnemonic = mnemonicGenerate();
+    const pair = keyring.addFromMnemonic(mnemonic);
+    const res = await fetch(activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: pair.address }) });
+    if (!res.ok) throw new Error(`faucet: ${res.status}`);
+    for (let i = 0; (await client.query.balance(pair.address)).free === 0n; i++) {
+      if (i > 100) throw new Error('account not funded');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const chain = client.as(pair);
+    await chain.ensureTermsAccepted();
+    const { twinId } = await chain.ensureTwin({ relay: ['127.0.0.1'], pk: null });
+    return { pair, mnemonic, chain, twinId };
+  }
+
+  async function node(o: { city?: string; mru?: number; publicIp?: boolean } = {}) {
+    const a = await account();
+    const { nodeId } = await a.chain.ensureNode({
+      farmId,
+      resources: { hru: 0, sru: 512 * GIB, cru: 4, mru: o.mru ?? 16 * GIB },
+      location: { city: o.city ?? 'Ghent', country: 'Belgium', latitude: '51.05', longitude: '3.72' },
+      interfaces: [],
+      secureBoot: false,
+      virtualized: true,
+      serialNumber: null,
+    });
+    if (o.publicIp) {
+      await farmer.addNodePublicConfig(farmId, nodeId, { ip4: { ip: '185.206.122.40/24', gw: '185.206.122.1' }, ip6: { ip: '2a02:1802:5e::40/64', gw: '2a02:1802:5e::1' }, domain: 'gw.example.org' });
+    }
+    await a.chain.reportUptime(60);
+    return { nodeId, twinId: a.twinId, chain: a.chain, pair: a.pair };
+  }
+
+  async function indexer(o: { dataDir?: string; kycVerified?: string[] | null } = {}) {
+    const ix = new Indexer({ chainUrls: [chainUrl], port: 0, dataDir: o.dataDir ?? null, kycVerified: o.kycVerified, log: log.child({ c: 'indexer' }) });
+    indexers.push(ix);
+    const url = await ix.start();
+    return { indexer: ix, url };
+  }
+
+  return {
+    devnet, chainUrl, activationUrl, client, farmer, farmId, log, account, node, indexer,
+    async close() {
+      await Promise.all(indexers.map((i) => i.close()));
+      await client.close();
+      await devnet.close();
+    },
+  };
+}
+
+/** Waits until the indexer has stored the chain's current finalized head. */
+export async function synced(f: ChainFixture, ix: Indexer): Promise<void> {
+  const head = await f.client.query.finalizedBlockNumber();
+  await ix.chain.waitFor(head);
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+export async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  return { status: res.status, ...(await res.json()) };
+}

@@ -1,0 +1,98 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Devnet } from '../../chain/devnet/devnet.ts';
+import { Indexer } from '../../indexer/indexer.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { getJson, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
+
+/** Following the chain across restarts: no block lost, none applied twice, resets and pruned chains rebuilt. */
+describe('indexer follower', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const c of cleanup.reverse()) await c();
+  });
+
+  test('a restart resumes at the block after the stored cursor and picks up what happened meanwhile', async () => {
+    const f = await startChainFixture();
+    cleanup.push(() => f.close());
+    const dir = await mkdtemp(join(tmpdir(), 'zos-ix-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const n = await f.node();
+    const first = await f.indexer({ dataDir: dir });
+    await synced(f, first.indexer);
+    const stopped = first.indexer.chain.last!;
+    await first.indexer.close();
+
+    // While the indexer is down: two more uptime reports and a new farm.
+    await n.chain.reportUptime(120);
+    await n.chain.reportUptime(180);
+    const other = await f.account();
+    await other.chain.ensureFarm('secondfarm');
+
+    const ix = new Indexer({ chainUrls: [f.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
+    cleanup.push(() => ix.close());
+    const blocks: number[] = [];
+    const url = await ix.start();
+    ix.chain.on('block', (c) => blocks.push(c.block));
+    await synced(f, ix);
+    assert.ok(blocks.length > 0);
+    assert.ok(blocks[0]! <= stopped.block + 1 + 0, `resumed at ${blocks[0]}, cursor was ${stopped.block}`);
+    assert.ok(blocks[0]! > stopped.block, 'no block applied twice');
+    assert.deepEqual(blocks, [...blocks].sort((a, b) => a - b));
+    const [node] = (await getJson(`${url}/nodes`)).body;
+    assert.equal(node.uptime, 180);
+    assert.deepEqual((await getJson(`${url}/farms`)).body.map((x: any) => x.name), ['indexerfarm', 'secondfarm']);
+    const events = await ix.store.all<{ c: number }>('SELECT COUNT(*) AS c FROM uptime_events');
+    assert.equal(Number(events[0]!.c), 3, 'each uptime report exactly once');
+  });
+
+  test('a reset chain (the stored block hash differs) is reindexed from scratch', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'zos-ix-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const a = await startChainFixture();
+    await a.node();
+    await a.node();
+    const ia = await a.indexer({ dataDir: dir });
+    await synced(a, ia.indexer);
+    await ia.indexer.close();
+    await a.close();
+
+    const b: ChainFixture = await startChainFixture();
+    cleanup.push(() => b.close());
+    await b.node();
+    const ib = await b.indexer({ dataDir: dir });
+    await synced(b, ib.indexer);
+    assert.equal((await getJson(`${ib.url}/nodes`)).body.length, 1, 'nodes of the old chain are gone');
+  });
+
+  test('a chain that cannot replay old blocks (restarted devnet) is rebuilt from the state at its head', async () => {
+    const chainDir = await mkdtemp(join(tmpdir(), 'zos-ix-chain-'));
+    cleanup.push(() => rm(chainDir, { recursive: true, force: true }));
+    const a = await startChainFixture({ chainDataDir: chainDir });
+    const node = await a.node({ publicIp: true });
+    const user = await a.account();
+    await user.chain.createNameContract('snapname');
+    await a.farmer.changePowerTarget(node.nodeId, 'Down');
+    await a.close();
+
+    // Reloaded from disk, the devnet serves the state at its head but not the old blocks' states.
+    const devnet = new Devnet({ port: 0, dataDir: chainDir, finalityDelayMs: 0 });
+    const chainUrl = await devnet.start();
+    cleanup.push(() => devnet.close());
+    const ix = new Indexer({ chainUrls: [chainUrl], port: 0, log: silentLogger() });
+    cleanup.push(() => ix.close());
+    const url = await ix.start();
+    const [n] = (await getJson(`${url}/nodes`)).body;
+    assert.equal(n.nodeId, node.nodeId);
+    assert.equal(n.publicConfig.ipv4, '185.206.122.40/24');
+    assert.deepEqual(n.power, { state: 'Up', target: 'Down' });
+    assert.equal(n.updatedAt, 0, 'the last uptime report is not in the state: unknown, not invented');
+    assert.equal(n.status, 'down');
+    const [c] = (await getJson(`${url}/contracts?twin_id=${user.twinId}`)).body;
+    assert.deepEqual([c.type, c.details, c.state], ['name', { name: 'snapname' }, 'Created']);
+    assert.equal((await getJson(`${url}/twins`)).body.length, 3);
+  });
+});
