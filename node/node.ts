@@ -118,7 +118,7 @@ export class ZosNode {
     const api = routes(
       nodeServices({
         deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t) }), store, storage, chain, farmId: o.farmId, total, reserve,
-        features: provisioner.types(), host: hosts.system,
+        features: provisioner.types(), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
         geoip, adminTwins: o.adminTwins ?? [],
         publicConfig: async () => (await this.chain.query.node(this.nodeId))?.publicConfig ?? null,
       }),

@@ -4,6 +4,7 @@ import type { NodeChain } from '../chain-port.ts';
 import type { Resources } from '../capacity.ts';
 import { addCapacity, type Capacity } from '../model/model.ts';
 import type { HostSystem } from '../host/system/index.ts';
+import { hasIpv6, listPrivateIps, listPublicIps } from './network.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
 import type { PublicConfig } from '../../chain/client/types.ts';
 import type { GeoIp } from '../geoip.ts';
@@ -29,6 +30,8 @@ export interface NodeServicesOptions {
   geoip: GeoIp;
   /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
   adminTwins: readonly number[];
+  /** Reserved WireGuard ports (presets and every NR's port). */
+  wgPorts: () => number[];
 }
 
 const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u?: number }): Counters => ({
@@ -67,12 +70,12 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
       features: () => o.features,
     },
     network: {
-      listWgPorts: () => [],
+      listWgPorts: () => o.wgPorts(),
       publicConfig: async () => publicConfigAnswer(await o.publicConfig()),
       interfaces: () => networkInterfaces(o.host),
-      hasIpv6: () => false,
-      listPublicIps: () => [],
-      listPrivateIps: () => [],
+      hasIpv6,
+      listPublicIps: () => listPublicIps(o.store),
+      listPrivateIps: (twin, network) => listPrivateIps(o.store, twin, network),
     },
     gpuList: () => gpuList(o.host, o.store),
     location: () => o.geoip.location(),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
 import { StorageHost, type StorageHostOptions } from './storage/index.ts';
 import { HostSystem } from './system/index.ts';
+import { NetworkHost } from './network/index.ts';
 
 export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
@@ -17,6 +18,8 @@ export interface Hosts {
   storage: StorageHost;
   /** The machine's own facts (DMI, hypervisor, interfaces, GPUs); reads only, nothing to start. */
   system: HostSystem;
+  /** Private networks: network resources (adopted or rebuilt at start) and VM taps. */
+  network: NetworkHost;
   /** Stops every host service, the last started first; pools stay mounted for the next start. */
   close(): Promise<void>;
 }
@@ -32,7 +35,10 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     const storage = new StorageHost({ ...(o.storage ?? {}), dataDir: join(o.dataDir, 'storage'), keepMounted: true, log: o.log });
     await storage.start();
     closers.push(() => storage.close());
-    return { storage, system: new HostSystem(), close };
+    // Loads and brings back stored network resources; touches the host only if there are any.
+    const network = new NetworkHost({ dataDir: join(o.dataDir, 'network'), log: o.log });
+    await network.start();
+    return { storage, system: new HostSystem(), network, close };
   } catch (err) {
     await close();
     throw err;

@@ -53,6 +53,30 @@ export interface NetworkAttachment {
   ipRange: string | null;
 }
 
+/** One NR as listed by the host. */
+export interface NrInfo extends NetworkAttachment {
+  twin: number;
+  name: string;
+  /** The uplink /30 (node side .1, NR side .2). */
+  uplink: string;
+  wgPid?: number;
+  wgInterface?: string;
+}
+
+/** What the network primitives need from the host. */
+export interface NetworkResources {
+  ensure(req: NrRequest): Promise<NetworkAttachment>;
+  remove(twin: number, name: string): Promise<void>;
+  list(): NrInfo[];
+}
+
+/** What VMs need from the host to join a private network (see NetworkHost.attachTap). */
+export interface NetworkTaps {
+  lookup(twin: number, name: string): NetworkAttachment | undefined;
+  attachTap(twin: number, network: string, key: string): Promise<{ tap: string } & NetworkAttachment>;
+  detachTap(tap: string): Promise<void>;
+}
+
 /** A request the host refuses; the message is the one the user sees. */
 export class NetworkInputError extends Error {
   override readonly name = 'NetworkInputError';
@@ -73,7 +97,7 @@ export interface NetworkHostOptions {
  * adopts the running ones (and their wireguard-go processes) at start, and rebuilds those whose
  * namespace is gone (host reboot). One operation at a time: they share ports and leases.
  */
-export class NetworkHost {
+export class NetworkHost implements NetworkResources, NetworkTaps {
   private readonly nrs = new Map<string, NrRecord>();
   private readonly dir: string;
   private readonly env: NrHostEnv;
@@ -167,7 +191,7 @@ export class NetworkHost {
     const wg = req.wireguard;
     if (!wg) return { subnet, ipRange };
     const bad = checkWgConfig(wg);
-    if (bad) throw new NetworkInputError(`failed to configure wireguard interface: ${bad}`);
+    if (bad) throw new NetworkInputError(`failed to configure network resource: failed to configure wireguard interface: ${bad}`);
     for (const p of wg.peers) {
       for (const a of p.allowedIps) {
         const net = parseCidr4(a);
@@ -257,7 +281,7 @@ export class NetworkHost {
   }
 
   /** Every NR on this node (for tests and diagnostics). */
-  list(): Array<NetworkAttachment & { twin: number; name: string; wgPid?: number; wgInterface?: string; uplink: string }> {
+  list(): NrInfo[] {
     return [...this.nrs.values()].map((r) => ({
       ...this.attachment(r), twin: r.twin, name: r.name, wgPid: r.wgPid, wgInterface: r.wireguard ? r.names.wg : undefined, uplink: r.uplink,
     }));

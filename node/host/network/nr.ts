@@ -96,7 +96,7 @@ async function ensureWireguard(spec: NrSpec, wg: WgInterfaceConfig, env: NrHostE
     await ip(n.ns, ['link', 'set', 'dev', n.wg, 'up'], opts);
     if (spec.ipRange) await ip(n.ns, ['route', 'replace', formatCidr4({ ip: networkOf(spec.ipRange), prefix: spec.ipRange.prefix }), 'dev', n.wg], opts);
   } catch (err) {
-    throw new Error(`failed to configure wireguard interface: ${(err as Error).message}`, { cause: err });
+    throw new Error(`failed to configure network resource: failed to configure wireguard interface: ${(err as Error).message}`, { cause: err });
   }
   return pid;
 }

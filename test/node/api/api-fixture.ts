@@ -24,7 +24,7 @@ export function apiFixture(t: TestContext, over: Partial<NodeServicesOptions> = 
     new Proxy({}, { get: () => { throw new Error(`${what} is not part of this fixture`); } }) as T;
   const services = nodeServices({
     deployments: unused('deployments'), store, storage: unused('storage'), chain: unused('chain'), farmId: 1,
-    total: { cru: 1, mru: 1, sru: 1, hru: 0 }, reserve: zeroCapacity(), features: ['zmount'], host: new HostSystem(),
+    total: { cru: 1, mru: 1, sru: 1, hru: 0 }, reserve: zeroCapacity(), features: ['zmount'], host: new HostSystem(), wgPorts: () => [],
     publicConfig: async () => null, geoip: new GeoIp([]), adminTwins: [],
     ...over,
   });
