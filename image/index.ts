@@ -100,12 +100,3 @@ export async function openImageStore(dir: string, opts: { log?: Logger; rootMode
   const store = await DirStore.open(join(abs, 'store'));
   return new ImageNode(abs, store, opts.log, opts.rootMode);
 }
-
-/** Free-function forms of the ImageNode methods, for callers holding an ImageNode. */
-export function materialize(node: ImageNode, ref: string | ImageRef): Promise<MaterializeResult> {
-  return node.materialize(ref);
-}
-
-export function prepareRoot(node: ImageNode, ref: string | ImageRef, workloadId: string): Promise<WorkloadRoot & { digest: string }> {
-  return node.prepareRoot(ref, workloadId);
-}

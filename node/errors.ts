@@ -8,9 +8,7 @@ export const USER_ERROR_CODES = [
   'CONFLICT',
   'TWIN_MISMATCH',
   'DELETION_DISABLED',
-  'FUNCTION_NOT_FOUND',
   'UNAUTHORIZED',
-  'NOT_VERIFIED',
   'INVALID_VERSION',
   'INVALID_DEPLOYMENT',
   'UNSUPPORTED_WORKLOAD',
@@ -69,9 +67,7 @@ export const zosErrors = {
     new ZosError('TWIN_MISMATCH', `twin id mismatch (deployment: ${deploymentTwin}, message: ${messageTwin})`),
   deletionDisabled: () =>
     new ZosError('DELETION_DISABLED', 'deletion over the api is disabled, please cancel your contract instead'),
-  functionNotFound: () => new ZosError('FUNCTION_NOT_FOUND', 'function is not found'),
   unauthorized: () => new ZosError('UNAUTHORIZED', 'unauthorized'),
-  notVerified: (twin: number) => new ZosError('NOT_VERIFIED', `user with twin id ${twin} is not verified`),
   versionNotZero: () =>
     new ZosError('INVALID_VERSION', 'expected version to be 0 on deployment creation: invalid version'),
   invalidDeployment: (message: string, cause?: unknown) => new ZosError('INVALID_DEPLOYMENT', message, { cause }),

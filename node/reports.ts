@@ -75,7 +75,7 @@ export class Reporter {
 
   /** Σ capacity of ok/paused workloads of one deployment, without IPv4 (zos cap.go). */
   used(twin: number, contract: number): { hru: number; sru: number; cru: number; mru: number } {
-    const { hru, sru, cru, mru } = this.o.store.usedCapacity((k) => k.twin !== twin || k.contract !== contract);
+    const { hru, sru, cru, mru } = this.o.store.usedCapacity({ of: { twin, contract } });
     return { hru, sru, cru, mru };
   }
 

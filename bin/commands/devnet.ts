@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
 import { stopOnSignals } from '../../lib/shutdown.ts';
+import { zodMessage } from '../../lib/zod-issues.ts';
 
 const optionsSchema = z
   .object({
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
-        program.error(`invalid devnet options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        program.error(`invalid devnet options: ${zodMessage(parsed.error)}`);
       }
       const opts = parsed.data!;
       const log = createLogger({ name: 'devnet' });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ApiPromise } from '@polkadot/api';
 import { createLogger } from '../../lib/log.ts';
 import { stopOnSignals } from '../../lib/shutdown.ts';
+import { zodMessage } from '../../lib/zod-issues.ts';
 import type { RelayServer } from '../../relay/server.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../../relay/limits.ts';
 
@@ -69,7 +70,7 @@ export function register(program: Command): void {
       const { RelayServer } = await import('../../relay/server.ts');
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
-        program.error(`invalid relay options: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+        program.error(`invalid relay options: ${zodMessage(parsed.error, { root: 'options' })}`);
       }
       const opts = parsed.data!;
       const log = createLogger({ name: 'relay' });

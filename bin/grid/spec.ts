@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { zodIssues } from '../../lib/zod-issues.ts';
 import { validateName } from '../../node/model/workload.ts';
 import { CliError, CliErrorCode } from './errors.ts';
 
@@ -94,19 +95,7 @@ const topSchema = z
   })
   .strict();
 
-/** `workloads[1].size` from a zod path. */
-export function fieldPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
-}
-
-function issues(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): string[] {
-  return error.issues.map((i) => {
-    if (i.code === 'unrecognized_keys') {
-      return `${fieldPath([...prefix, ...i.path]) || '(top level)'}: unknown field ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
-    }
-    return `${fieldPath([...prefix, ...i.path]) || '(top level)'}: ${i.message}`;
-  });
-}
+const issues = (error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []) => zodIssues(error, { prefix, root: '(top level)' });
 
 /** Validates a parsed file; throws CliError(ERR_BAD_FILE) listing every bad field. */
 export function parseSpec(input: unknown, source = 'deployment file'): DeploymentSpec {

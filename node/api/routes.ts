@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodMessage } from '../../lib/zod-issues.ts';
 import type { Handler, RequestContext } from '../../relay-client/router.ts';
 import { zosErrors } from '../errors.ts';
 import { debugArgs } from './debug.ts';
@@ -9,7 +10,7 @@ const networkArgs = z.object({ network_name: z.string() }).passthrough();
 
 function parse<T>(schema: z.ZodType<T>, payload: unknown): T {
   const r = schema.safeParse(payload);
-  if (!r.success) throw zosErrors.badRequest(`invalid request payload: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw zosErrors.badRequest(`invalid request payload: ${zodMessage(r.error, { root: '(root)' })}`);
   return r.data;
 }
 

@@ -1,9 +1,8 @@
 import type { Logger } from '../../lib/log.ts';
 import type { NodeChain, NodeChainEvent } from '../chain-port.ts';
+import { isActive } from '../model/workload.ts';
 import type { JobQueue } from './queue.ts';
 import type { DeploymentStore } from './store.ts';
-
-const ACTIVE = new Set(['ok', 'paused', 'init']);
 
 /**
  * Turns the chain's view of contracts into engine jobs: a cancelled contract is
@@ -43,7 +42,7 @@ export class ContractEvents {
     for (const k of this.store.keys()) {
       if (this.queue.hasPending(k.twin, k.contract)) continue;
       const states = this.store.get(k.twin, k.contract).workloads.map((w) => w.result.state);
-      if (!states.some((s) => ACTIVE.has(s))) continue;
+      if (!states.some(isActive)) continue;
       if (!active.has(k.contract)) {
         this.queue.enqueue({ op: 'deprovision', ...k, message: 'contract not active on chain' });
         out.deprovisioned++;

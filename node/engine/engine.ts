@@ -8,7 +8,7 @@ import { modelOf } from '../model/types.ts';
 import { installOrder, uninstallOrder } from '../model/order.ts';
 import type { DeploymentKey } from '../model/ids.ts';
 import { diffUpgrade } from '../model/upgrade.ts';
-import { parseWorkloadData, type Workload } from '../model/workload.ts';
+import { isActive, parseWorkloadData, type Workload } from '../model/workload.ts';
 import { admitDisk, admitMemory } from './admission.ts';
 import { checkContract } from './contract-check.ts';
 import type { Provisioner } from './provisioner.ts';
@@ -35,8 +35,6 @@ export interface EngineOptions {
   /** Called after every job that changed a deployment (resource reports hang off this). */
   onChanged?: (key: DeploymentKey, op: Job['op']) => void;
 }
-
-const SKIP_STATES = new Set(['deleted', 'error']);
 
 /**
  * The provisioning engine (zos provision/engine.go): one worker over a persistent FIFO.
@@ -82,7 +80,7 @@ export class Engine {
     for (const k of this.o.store.keys()) {
       if (this.o.queue.hasPending(k.twin, k.contract)) continue;
       const dl = this.o.store.get(k.twin, k.contract);
-      if (!dl.workloads.some((w) => !SKIP_STATES.has(w.result.state))) continue;
+      if (!dl.workloads.some((w) => isActive(w.result.state))) continue;
       this.o.queue.enqueue({ op: 'provision-no-validation', twin: k.twin, contract: k.contract });
       n++;
     }
@@ -147,7 +145,7 @@ export class Engine {
     const dl = this.o.store.get(key.twin, key.contract);
     if (!(await this.validated(asSigned ?? dl, checkHash))) return;
     for (const wl of installOrder(dl.workloads)) {
-      if (SKIP_STATES.has(wl.result.state)) continue;
+      if (!isActive(wl.result.state)) continue;
       await this.provisionOne(key, wl, signal);
     }
   }
@@ -169,7 +167,7 @@ export class Engine {
     const model = modelOf(wl.type);
     if (!model) return;
     const required = model.capacity(parseWorkloadData(wl));
-    const used = this.o.store.usedCapacity((k, w) => k.twin === key.twin && k.contract === key.contract && w.name === wl.name);
+    const used = this.o.store.usedCapacity({ except: { ...key, name: wl.name } });
     const c = this.o.capacity;
     admitMemory(required, used.mru, { total: c.totalMru, available: c.availableMemory(), reserved: c.reservedMru });
     admitDisk(required, used.sru, c.totalSru, c.reservedSru);
@@ -227,7 +225,7 @@ export class Engine {
   }
 
   private record(key: DeploymentKey, wl: Workload, result: Workload['result']): void {
-    this.o.store.transaction(key.twin, key.contract, { ...wl, result });
+    this.o.store.appendState(key.twin, key.contract, { ...wl, result });
   }
 
   private now(): number {

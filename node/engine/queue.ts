@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../lib/clock.ts';
 import { zosErrors } from '../errors.ts';
-import { zodMessage } from '../model/gojson.ts';
+import { zodMessage } from '../../lib/zod-issues.ts';
 import type { EngineDb } from './store-db.ts';
 
 export const JOB_OPS = ['provision', 'update', 'deprovision', 'pause', 'resume', 'provision-no-validation'] as const;
@@ -136,10 +136,5 @@ export class JobQueue {
 
   hasPending(twin: number, contract: number): boolean {
     return !!this.#db.sql.prepare('SELECT 1 FROM jobs WHERE twin = ? AND contract = ? LIMIT 1').get(twin, contract);
-  }
-
-  /** Drop every job (first start after boot re-enqueues all deployments instead). Returns how many. */
-  clear(): number {
-    return this.#db.sql.prepare('DELETE FROM jobs').run().changes;
   }
 }

@@ -102,10 +102,6 @@ export class EngineDb {
     return this.#db;
   }
 
-  get isOpen(): boolean {
-    return this.#db !== undefined;
-  }
-
   /** Run fn atomically, taking the write lock up front (nested calls become savepoints). */
   transaction<T>(fn: () => T): T {
     const db = this.sql;

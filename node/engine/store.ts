@@ -3,7 +3,7 @@
 // network names. The current state of a workload is its last transaction that is not `unchanged`.
 import { systemClock, type Clock } from '../../lib/clock.ts';
 import { ZosError, zosErrors } from '../errors.ts';
-import { zodMessage } from '../model/gojson.ts';
+import { zodMessage } from '../../lib/zod-issues.ts';
 import { addCapacity, zeroCapacity, type Capacity } from '../model/model.ts';
 import {
   deploymentSchema,
@@ -13,7 +13,7 @@ import {
 } from '../model/deployment.ts';
 import type { DeploymentKey } from '../model/ids.ts';
 import { modelOf } from '../model/types.ts';
-import { parseWorkloadData, RESULT_STATES, workloadSchema, type Result, type Workload } from '../model/workload.ts';
+import { holdsResources, isActive, parseWorkloadData, RESULT_STATES, workloadSchema, type Result, type Workload } from '../model/workload.ts';
 import type { EngineDb } from './store-db.ts';
 
 export interface HeaderFields {
@@ -22,8 +22,6 @@ export interface HeaderFields {
   description?: string;
   signature_requirement?: SignatureRequirement;
 }
-
-const ACTIVE_STATES = new Set(['ok', 'paused']);
 
 function parseOrReject<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import('zod').ZodError } }, v: unknown, what: string): T {
   const r = schema.safeParse(v);
@@ -112,10 +110,10 @@ export class DeploymentStore {
   }
 
   /**
-   * Append a state for an active workload. Its type must match the index. A `deleted` state
-   * also takes the workload out of the index (and frees its network name).
+   * Append a state (zos' "transaction") to an indexed workload's log. Its type must match the
+   * index. A `deleted` state also takes the workload out of the index (and frees its network name).
    */
-  transaction(twin: number, contract: number, input: Workload): void {
+  appendState(twin: number, contract: number, input: Workload): void {
     const wl = parseOrReject(workloadSchema, input, 'workload');
     checkResult(wl.result);
     this.#db.transaction(() => {
@@ -134,11 +132,6 @@ export class DeploymentStore {
     this.#db.sql
       .prepare('INSERT INTO transactions (twin, contract, name, type, state, workload) VALUES (?, ?, ?, ?, ?, ?)')
       .run(twin, contract, wl.name, wl.type, wl.result.state, JSON.stringify(wl));
-  }
-
-  /** Drop a workload from the active index (its log stays). */
-  remove(twin: number, contract: number, name: string): void {
-    this.#db.transaction(() => this.#remove(twin, contract, name));
   }
 
   #remove(twin: number, contract: number, name: string): void {
@@ -242,13 +235,13 @@ export class DeploymentStore {
     return row?.contract;
   }
 
-  /** Deployments with at least one workload neither deleted nor error (zos Deployment.IsActive). */
+  /** Deployments with at least one active workload (zos Deployment.IsActive). */
   listActive(twin?: number): Deployment[] {
     return this.#db.read(() => {
       const keys = twin === undefined ? this.keys() : this.byTwin(twin).map((contract) => ({ twin, contract }));
       return keys
         .map((k) => this.get(k.twin, k.contract))
-        .filter((dl) => dl.workloads.some((w) => w.result.state !== 'deleted' && w.result.state !== 'error'));
+        .filter((dl) => dl.workloads.some((w) => isActive(w.result.state)));
     });
   }
 
@@ -263,7 +256,7 @@ export class DeploymentStore {
         const pending = this.#db.sql.prepare('SELECT 1 FROM jobs WHERE twin = ? AND contract = ? LIMIT 1').get(k.twin, k.contract);
         if (pending) continue;
         const wls = this.#workloads(k.twin, k.contract);
-        if (wls.some((w) => ACTIVE_STATES.has(w.result.state))) continue;
+        if (wls.some((w) => holdsResources(w.result.state))) continue;
         this.delete(k.twin, k.contract);
         removed.push(k);
       }
@@ -271,12 +264,18 @@ export class DeploymentStore {
     });
   }
 
-  /** Σ capacity of ok/paused workloads (what zos reports as used, before the system reserve). */
-  usedCapacity(exclude?: (key: DeploymentKey, wl: Workload) => boolean): Capacity {
+  /**
+   * Σ capacity of the workloads holding resources (ok/paused): of the whole node (what zos reports
+   * as used, before the system reserve) or only of deployment `of`; `except` names one workload
+   * left out (the one being admitted, so it does not count against itself).
+   */
+  usedCapacity(o: { of?: DeploymentKey; except?: DeploymentKey & { name: string } } = {}): Capacity {
     let total = zeroCapacity();
-    for (const k of this.keys()) {
+    for (const k of o.of ? [o.of] : this.keys()) {
+      if (!this.has(k.twin, k.contract)) continue;
       for (const wl of this.get(k.twin, k.contract).workloads) {
-        if (!ACTIVE_STATES.has(wl.result.state) || exclude?.(k, wl)) continue;
+        const excepted = o.except?.twin === k.twin && o.except.contract === k.contract && o.except.name === wl.name;
+        if (!holdsResources(wl.result.state) || excepted) continue;
         try {
           total = addCapacity(total, modelOf(wl.type)!.capacity(parseWorkloadData(wl)));
         } catch (e) {

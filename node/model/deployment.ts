@@ -2,8 +2,9 @@
 // and structural validation. Signatures live in signature.ts, upgrades in upgrade.ts.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ZosError, zosErrors } from '../errors.ts';
-import { goArray, goBool, goString, goStruct, goTimestamp, goUint, zodMessage } from './gojson.ts';
+import { zosErrors } from '../errors.ts';
+import { goArray, goBool, goString, goStruct, goTimestamp, goUint } from './gojson.ts';
+import { zodMessage } from '../../lib/zod-issues.ts';
 import { contextOf, type WorkloadRef } from './model.ts';
 import { parseWorkloadData, validateName, workloadChallenge, workloadModel, workloadSchema } from './workload.ts';
 
@@ -66,12 +67,6 @@ export function hashHex(dl: Deployment): string {
   return Buffer.from(challengeHash(dl)).toString('hex');
 }
 
-/** Does a contract's deployment_hash (32 bytes of ASCII hex, or that string) match the deployment? */
-export function contractHashMatches(dl: Deployment, contractHash: Uint8Array | string): boolean {
-  const text = typeof contractHash === 'string' ? contractHash : Buffer.from(contractHash).toString('latin1');
-  return text === hashHex(dl);
-}
-
 export function workloadRefs(dl: Deployment): WorkloadRef[] {
   return dl.workloads.map((w) => ({ name: w.name, type: w.type, data: w.data }));
 }
@@ -97,16 +92,5 @@ export function validateDeployment(dl: Deployment): void {
     const data = parseWorkloadData(wl);
     const err = model.validate(data, ctx);
     if (err) throw zosErrors.invalidDeployment(err);
-  }
-}
-
-/** Boolean form of validateDeployment, with the reason. */
-export function valid(dl: Deployment): { ok: true } | { ok: false; error: ZosError } {
-  try {
-    validateDeployment(dl);
-    return { ok: true };
-  } catch (e) {
-    if (e instanceof ZosError) return { ok: false, error: e };
-    throw e;
   }
 }

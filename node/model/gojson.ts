@@ -1,7 +1,7 @@
 // zod building blocks that decode JSON the way Go's encoding/json fills zos structs:
 // a missing key or `null` leaves the zero value, object keys match their field
-// case-insensitively (so `network` fills the untagged mycelium `Network`), and
-// unsigned integers are range-checked. Unknown keys are rejected (strict input).
+// case-insensitively (so `network` fills the untagged mycelium `Network`),
+// unsigned integers are range-checked, and unknown keys are dropped as Go ignores them.
 import { z } from 'zod';
 import { decodeHex, parseIP, parseIPNet, type GoIP, type GoIPNet } from './goformat.ts';
 
@@ -100,11 +100,4 @@ export function goStruct<S extends z.ZodRawShape>(shape: S) {
 /** A pointer-to-struct field (`*T` with omitempty): missing or `null` stays undefined. */
 export function goOptional<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => (v === null ? undefined : v), schema.optional());
-}
-
-/** Flatten a zod error into one readable line (path: message). */
-export function zodMessage(err: z.ZodError): string {
-  return err.issues
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
 }

@@ -2,7 +2,8 @@
 // workload part of the challenge. `data` stays the raw JSON value the client sent.
 import { z } from 'zod';
 import { zosErrors } from '../errors.ts';
-import { goString, goStruct, goTimestamp, goUint, zodMessage } from './gojson.ts';
+import { goString, goStruct, goTimestamp, goUint } from './gojson.ts';
+import { zodMessage } from '../../lib/zod-issues.ts';
 import { modelOf, type WorkloadData, type WorkloadType } from './types.ts';
 import type { WorkloadModel } from './model.ts';
 
@@ -92,11 +93,4 @@ export function parseWorkloadData(wl: Pick<Workload, 'type' | 'data'>): Workload
 export function workloadChallenge(wl: Workload): string {
   const data = parseWorkloadData(wl);
   return `${wl.version}${wl.name}${wl.type}${wl.metadata}${wl.description}${workloadModel(wl.type).challenge(data)}`;
-}
-
-/** Parse an untrusted workload envelope; throws ZosError(BAD_REQUEST). */
-export function parseWorkload(input: unknown): Workload {
-  const r = workloadSchema.safeParse(input);
-  if (!r.success) throw zosErrors.badRequest(`invalid workload: ${zodMessage(r.error)}`, r.error);
-  return r.data;
 }

@@ -19,7 +19,7 @@ test('zos.network answers: private IPs per twin and network, public IPs, wg port
   const api = apiFixture(t, { wgPorts: () => [...PRESET_PORTS, 4567] });
   const put = (d: Deployment) => {
     api.store.create(d);
-    for (const w of d.workloads) api.store.transaction(d.twin_id, d.contract_id, w);
+    for (const w of d.workloads) api.store.appendState(d.twin_id, d.contract_id, w);
   };
   put(dl(7, 1, [vm('a', [['net1', '10.20.2.5']]), vm('b', [['net1', '10.20.2.6']], 'error'), vm('c', [['net2', '10.30.2.2']]),
     wl('l', 'zmachine-light', { flist: 'x', network: { interfaces: [{ network: 'net1', ip: '10.20.3.4' }] } })]));

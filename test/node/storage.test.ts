@@ -125,7 +125,7 @@ test('storage host: start is idempotent, use before start or after close is refu
 test('storage host: rejects invalid configuration with a clear error', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['bad pool name', [{ name: 'Bad Name', image: { size: POOL_SIZE } }], /pool name must match/],
-    ['tiny image', [{ name: 'p', image: { size: 1024 } }], /pools\.0\.image\.size/],
+    ['tiny image', [{ name: 'p', image: { size: 1024 } }], /pools\[0\]\.image\.size/],
     ['duplicate names', [{ name: 'p' }, { name: 'p' }], /pool names must be unique/],
     ['device not under /dev', [{ name: 'p', devices: ['/tmp/x'] }], /device must be a \/dev path/],
   ];

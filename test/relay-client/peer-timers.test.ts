@@ -6,7 +6,7 @@ import { createIdentity } from '../../relay-client/identity.ts';
 import { parseJwt } from '../../rmb/jwt.ts';
 import { RelayPeer } from '../../relay-client/peer.ts';
 import { MemoryTwinDirectory } from '../../rmb/twins.ts';
-import { FakeClock } from './fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 
 const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CachedTwinDirectory, twinRelays, type Twin, type TwinDirectory } from '../../rmb/twins.ts';
-import { FakeClock } from './fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 
 const twin = (id: number, relay: string | null = 'r.test'): Twin => ({ id, accountId: new Uint8Array(32).fill(id), relay, pk: null });
 

@@ -10,7 +10,7 @@ import { encodeEnvelope, type Envelope } from '../../rmb/envelope.ts';
 import { createJwt } from '../../rmb/jwt.ts';
 import { QUEUE_TTL_MS } from '../../relay/store.ts';
 import type { RelayServerOptions } from '../../relay/server.ts';
-import { FakeClock } from '../relay-client/fake-clock.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 import { directory, makeTwin, nowS, RawClient, signedRequest, sleep, startRelay } from './fixture.ts';
 
 /** Relay bounds (issue 14 item 1): bytes, sessions, upgrade and federation rates, slow readers. */

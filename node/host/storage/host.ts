@@ -1,5 +1,6 @@
 // StorageHost: the node's pools, capacity figures, and volume/disk placement across pools.
 import type { Logger } from '../../../lib/log.ts';
+import { zodMessage } from '../../../lib/zod-issues.ts';
 import { StorageError } from './errors.ts';
 import { assertObjectName, assertSize } from './names.ts';
 import { BtrfsPool } from './pool.ts';
@@ -32,7 +33,7 @@ export class StorageHost implements VolumeStore, DiskStore {
     const { log, ...raw } = opts;
     const parsed = storageHostConfigSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new StorageError('HOST', `invalid storage configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new StorageError('HOST', `invalid storage configuration: ${zodMessage(parsed.error)}`);
     }
     const cfg = parsed.data;
     this.#log = log.child({ component: 'storage' });

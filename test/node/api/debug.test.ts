@@ -19,8 +19,8 @@ function seeded(t: import('node:test').TestContext) {
   api.store.create(dl(2, 20, ['a', 'b']));
   const wl = api.store.current(1, 10, 'disk');
   const state = (s: Workload['result']['state'], message: string): Workload => ({ ...wl, result: { created: 1_700_000_100, state: s, message, data: null } });
-  api.store.transaction(1, 10, state('error', 'no space'));
-  api.store.transaction(2, 20, { ...api.store.current(2, 20, 'a'), result: { created: 1_700_000_200, state: 'ok', message: '', data: { volume_id: '2-20-a' } } });
+  api.store.appendState(1, 10, state('error', 'no space'));
+  api.store.appendState(2, 20, { ...api.store.current(2, 20, 'a'), result: { created: 1_700_000_200, state: 'ok', message: '', data: { volume_id: '2-20-a' } } });
   return api;
 }
 

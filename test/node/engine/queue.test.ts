@@ -53,8 +53,9 @@ test('queue: next() waits for an enqueue and rejects when aborted', async (t) =>
   const q = new JobQueue(openDb(t, tempDbPath(t)), { pollMs: 60_000 });
   const waiting = q.next(AbortSignal.timeout(5000));
   setTimeout(() => q.enqueue({ op: 'pause', twin: 1, contract: 2 }), 20);
-  assert.equal((await waiting).op, 'pause');
-  q.clear();
+  const job = await waiting;
+  assert.equal(job.op, 'pause');
+  q.done(job.id);
   const ac = new AbortController();
   const aborted = q.next(ac.signal);
   ac.abort(new Error('shutting down'));

@@ -54,8 +54,8 @@ test('store: the current state is the last transaction that is not unchanged', (
   const { store } = setup(t);
   store.create(dl(1, 10, [disk]));
   const wl = store.current(1, 10, 'disk');
-  store.transaction(1, 10, withState(wl, 'ok', '', { volume_id: '1-10-disk' }));
-  store.transaction(1, 10, withState({ ...wl, data: { size: 2048 } }, 'unchanged', 'cannot shrink'));
+  store.appendState(1, 10, withState(wl, 'ok', '', { volume_id: '1-10-disk' }));
+  store.appendState(1, 10, withState({ ...wl, data: { size: 2048 } }, 'unchanged', 'cannot shrink'));
   const cur = store.current(1, 10, 'disk');
   assert.equal(cur.result.state, 'ok');
   assert.deepEqual(cur.data, { size: 1024 });
@@ -66,7 +66,7 @@ test('store: the current state is the last transaction that is not unchanged', (
 test('store: a deleted state takes the workload out of the deployment but keeps the log', (t) => {
   const { store } = setup(t);
   store.create(dl(1, 10, [disk, net()]));
-  store.transaction(1, 10, withState(store.current(1, 10, 'net'), 'deleted', 'removed'));
+  store.appendState(1, 10, withState(store.current(1, 10, 'net'), 'deleted', 'removed'));
   assert.deepEqual(store.get(1, 10).workloads.map((w) => w.name), ['disk']);
   assert.equal(store.networkOwner(1, 'net'), undefined);
   assert.deepEqual(store.changes(1, 10).map((w) => `${w.name}:${w.result.state}`), ['disk:init', 'net:init', 'net:deleted']);
@@ -101,12 +101,12 @@ test('store: bad input is rejected without touching stored rows', (t) => {
   const before = store.changes(1, 10);
   const wl = store.current(1, 10, 'disk');
   const cases: [string, () => void, RegExp][] = [
-    ['zero created', () => store.transaction(1, 10, { ...wl, result: { ...wl.result, created: 0, state: 'ok' } }), /created time must be set/],
-    ['empty state', () => store.transaction(1, 10, { ...wl, result: { ...wl.result, state: '' } }), /invalid result state/],
-    ['wrong type', () => store.transaction(1, 10, withState({ ...wl, type: 'volume' }, 'ok')), /expecting 'zmount'/],
-    ['unknown workload', () => store.transaction(1, 10, withState({ ...wl, name: 'nope' }, 'ok')), /workload does not exist/],
-    ['unknown deployment', () => store.transaction(1, 99, withState(wl, 'ok')), /deployment not found/],
-    ['malformed workload', () => store.transaction(1, 10, { ...wl, version: -1 } as Workload), /invalid workload/],
+    ['zero created', () => store.appendState(1, 10, { ...wl, result: { ...wl.result, created: 0, state: 'ok' } }), /created time must be set/],
+    ['empty state', () => store.appendState(1, 10, { ...wl, result: { ...wl.result, state: '' } }), /invalid result state/],
+    ['wrong type', () => store.appendState(1, 10, withState({ ...wl, type: 'volume' }, 'ok')), /expecting 'zmount'/],
+    ['unknown workload', () => store.appendState(1, 10, withState({ ...wl, name: 'nope' }, 'ok')), /workload does not exist/],
+    ['unknown deployment', () => store.appendState(1, 99, withState(wl, 'ok')), /deployment not found/],
+    ['malformed workload', () => store.appendState(1, 10, { ...wl, version: -1 } as Workload), /invalid workload/],
     ['malformed deployment', () => store.create({ twin_id: 'x' } as unknown as Deployment), /invalid deployment/],
   ];
   for (const [name, fn, re] of cases) assert.throws(fn, re, name);
@@ -153,7 +153,7 @@ test('store: cleanDeleted drops deployments without ok/paused workloads unless a
   const { db, store } = setup(t);
   const queue = new JobQueue(db, { clock });
   store.create(dl(1, 10, [disk]));
-  store.transaction(1, 10, withState(store.current(1, 10, 'disk'), 'ok'));
+  store.appendState(1, 10, withState(store.current(1, 10, 'disk'), 'ok'));
   store.create(dl(1, 11, [disk]));
   store.setError(1, 11, 'failed');
   store.create(dl(1, 12, [disk]));
@@ -165,10 +165,12 @@ test('store: cleanDeleted drops deployments without ok/paused workloads unless a
 test('store: usedCapacity sums ok and paused workloads only', (t) => {
   const { store } = setup(t);
   store.create(dl(1, 10, [disk, { name: 'vol', type: 'volume', data: { size: 10 } }, { name: 'db', type: 'zdb', data: { size: 7, mode: 'user' } }]));
-  store.transaction(1, 10, withState(store.current(1, 10, 'disk'), 'ok'));
-  store.transaction(1, 10, withState(store.current(1, 10, 'db'), 'paused'));
+  store.appendState(1, 10, withState(store.current(1, 10, 'disk'), 'ok'));
+  store.appendState(1, 10, withState(store.current(1, 10, 'db'), 'paused'));
   assert.deepEqual(store.usedCapacity(), { cru: 0, mru: 0, sru: 1024, hru: 7, ipv4u: 0 });
-  assert.deepEqual(store.usedCapacity((_k, wl) => wl.name === 'disk'), { cru: 0, mru: 0, sru: 0, hru: 7, ipv4u: 0 });
+  assert.deepEqual(store.usedCapacity({ except: { twin: 1, contract: 10, name: 'disk' } }), { cru: 0, mru: 0, sru: 0, hru: 7, ipv4u: 0 });
+  assert.deepEqual(store.usedCapacity({ of: { twin: 1, contract: 10 } }), { cru: 0, mru: 0, sru: 1024, hru: 7, ipv4u: 0 });
+  assert.deepEqual(store.usedCapacity({ of: { twin: 1, contract: 11 } }), { cru: 0, mru: 0, sru: 0, hru: 0, ipv4u: 0 });
 });
 
 test('store: two handles on one file see each other and a racing create yields exists', (t) => {
@@ -178,7 +180,7 @@ test('store: two handles on one file see each other and a racing create yields e
   a.create(dl(1, 10, [disk]));
   assert.equal(b.get(1, 10).workloads.length, 1);
   assert.throws(() => b.create(dl(1, 10, [disk])), /exists/);
-  b.transaction(1, 10, withState(b.current(1, 10, 'disk'), 'ok'));
+  b.appendState(1, 10, withState(b.current(1, 10, 'disk'), 'ok'));
   assert.equal(a.current(1, 10, 'disk').result.state, 'ok');
 });
 

@@ -83,7 +83,7 @@ test('validate: deployment-level rules in zos order with zos texts', () => {
     ['unknown type', [{ name: 'a', type: 'teapot', data: {} }], "invalid reservation type 'teapot'"],
     ['missing data', [{ name: 'a', type: 'zmount', data: undefined }], "failed to load data into object of type '*zos.ZMount': unexpected end of JSON input"],
     ['negative size', [{ name: 'a', type: 'volume', data: { size: -1 } }], "failed to load data into object of type '*zos.Volume': size: Too small: expected number to be >=0"],
-    ['bad ip', [{ name: 'a', type: 'zmachine', data: vm({}, { interfaces: [{ network: 'n', ip: '10.0.0.256' }] }) }], "failed to load data into object of type '*zos.ZMachine': network.interfaces.0.ip: invalid IP address: 10.0.0.256"],
+    ['bad ip', [{ name: 'a', type: 'zmachine', data: vm({}, { interfaces: [{ network: 'n', ip: '10.0.0.256' }] }) }], "failed to load data into object of type '*zos.ZMachine': network.interfaces[0].ip: invalid IP address: 10.0.0.256"],
   ];
   for (const [name, wls, want] of rules) {
     assert.throws(() => validateDeployment(deployment(wls)), (e) => ZosError.is(e, 'INVALID_DEPLOYMENT') && e.message === want, name);
