@@ -6,6 +6,7 @@ import type { Logger } from '../lib/log.ts';
 import { connectChain, type ChainClient, type NodeEvent } from '../chain/client/index.ts';
 import { RelayPeer } from '../relay-client/peer.ts';
 import { SqliteReplayBackend } from '../relay-client/replay.ts';
+import type { CachedTwinDirectory } from '../rmb/twins.ts';
 import { ChainAdapter } from './chain-adapter.ts';
 import type { NodeChainEvent } from './chain-port.ts';
 import { measureResources, systemReserve } from './capacity.ts';
@@ -111,8 +112,9 @@ export class ZosNode {
     engine.start();
 
     // The replay cache is on disk: a request already run must not run again after a restart.
+    const twins = chainTwins(this.chain);
     const peer = new RelayPeer({
-      identity: this.identity, twinId: this.twinId, relays: o.relayUrls, twins: chainTwins(this.chain), clock,
+      identity: this.identity, twinId: this.twinId, relays: o.relayUrls, twins, clock,
       log: nlog.child({ component: 'relay' }), replay: new SqliteReplayBackend(join(o.dataDir, 'replay.sqlite')),
     });
     const api = routes(
@@ -130,19 +132,21 @@ export class ZosNode {
     reporter.start();
     this.closers.push(() => reporter.close());
     const contracts = new ContractEvents(store, queue, chain, this.nodeId, nlog.child({ component: 'contracts' }));
-    this.loops.push(this.followEvents(contracts, nlog), this.syncLoop(contracts, clock, nlog));
+    this.loops.push(this.followEvents(contracts, twins, clock, nlog), this.syncLoop(contracts, clock, nlog));
     return { nodeId: this.nodeId, twinId: this.twinId };
   }
 
   /** Follows finalized blocks from the last processed one (kept in the data dir), so restarts lose no event. */
-  private async followEvents(contracts: ContractEvents, log: Logger): Promise<void> {
+  private async followEvents(contracts: ContractEvents, twins: CachedTwinDirectory, clock: Clock, log: Logger): Promise<void> {
     const file = join(this.o.dataDir, 'events.block');
     const saved = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10);
     const stream = this.chain.events({ after: Number.isFinite(saved) ? saved : 'head', logger: log });
     this.closers.push(() => stream.close());
     try {
       for await (const block of stream) {
+        if (block.missed) await this.resync(contracts, block.missed, clock, log);
         for (const ev of block.events) {
+          if (ev.kind === 'TwinUpdated') twins.invalidate(ev.twin.id);
           const mapped = toNodeEvent(ev);
           if (mapped) contracts.handle(mapped);
         }
@@ -151,6 +155,20 @@ export class ZosNode {
       }
     } catch (err) {
       if (!this.abort.signal.aborted) log.error({ err }, 'event stream ended');
+    }
+  }
+
+  /** Blocks whose events are unknown (state gone): a full contract sync stands in for them, retried until it works. */
+  private async resync(contracts: ContractEvents, missed: { from: number; to: number }, clock: Clock, log: Logger): Promise<void> {
+    log.warn(missed, 'chain state of these blocks is gone; full contract sync instead');
+    while (!this.abort.signal.aborted) {
+      try {
+        log.info(await contracts.sync(), 'contract sync after missed blocks');
+        return;
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'contract sync failed; retrying');
+        await clock.sleep(5_000, this.abort.signal).catch(() => undefined);
+      }
     }
   }
 

@@ -1,8 +1,11 @@
 import type { ChainClient } from '../chain/client/index.ts';
 import { CachedTwinDirectory, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
-/** Twin lookups for the relay peer over the failover chain client, cached. */
-export function chainTwins(client: ChainClient): TwinDirectory {
+/**
+ * Twin lookups for the relay peer over the failover chain client, cached for an hour; the
+ * node's event follower invalidates a twin on `TwinUpdated` so a changed key works at once.
+ */
+export function chainTwins(client: ChainClient): CachedTwinDirectory {
   const backend: TwinDirectory = {
     async getTwin(id: number): Promise<Twin | null> {
       const t = await client.query.twin(id);

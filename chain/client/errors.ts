@@ -18,6 +18,8 @@ export const ChainErrorCode = {
   decode: 'ERR_DECODE',
   badInput: 'ERR_BAD_INPUT',
   notFound: 'ERR_NOT_FOUND',
+  /** The block's state is gone (pruned, or a restored devnet): asking again will not help. */
+  stateGone: 'ERR_STATE_GONE',
   rpc: 'ERR_RPC',
 } as const;
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode];
@@ -113,6 +115,9 @@ export function mapRpcError(err: unknown, call: string): ChainError {
     // Stale/future nonces come from another process using the same account: a retry fetches a fresh nonce.
     const retriable = /outdated|stale|future|Priority is too low/i.test(message);
     return new ChainError(ChainErrorCode.invalidTransaction, `${call}: ${message}`, { call, cause: err, retriable });
+  }
+  if (/State already discarded|UnknownBlock|Unknown block/i.test(message)) {
+    return new ChainError(ChainErrorCode.stateGone, `${call}: ${message}`, { call, cause: err });
   }
   if (/disconnected from|WebSocket is not connected|No response received from RPC endpoint|Abnormal Closure/i.test(message)) {
     return new ChainError(ChainErrorCode.disconnected, `${call}: connection lost: ${message}`, { call, cause: err });

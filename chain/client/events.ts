@@ -3,7 +3,7 @@ import type { Logger } from '../../lib/log.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import { decode, publicConfigSchema, twinSchema, uint } from './codec.ts';
-import { ChainError, ChainErrorCode } from './errors.ts';
+import { ChainError, ChainErrorCode, isChainError } from './errors.ts';
 import type { HexString, Power, PublicConfig, Twin } from './types.ts';
 
 /** The chain events a zos node reacts to (zos-node reference §6), decoded. */
@@ -25,6 +25,11 @@ export interface BlockEvents<E = NodeEvent> {
   blockNumber: number;
   blockHash: HexString;
   events: E[];
+  /**
+   * Set when the state of blocks `from`..`to` is gone (pruned, or a devnet restored from disk):
+   * their events are unknown and the consumer must resynchronise in full before this block.
+   */
+  missed?: { from: number; to: number };
 }
 
 /** An event record as polkadot-js gives it: data is the positional JSON of the fields. */
@@ -111,7 +116,8 @@ class HeadSignal {
 /**
  * Every block after `after` from one source, in order and exactly once: first the backlog up
  * to the finalized head, then each new finalized head (filling any numbers the head skipped).
- * Ends by throwing when the source fails.
+ * A block whose state is gone is not retried: the stream jumps to the finalized head and marks
+ * the skipped range as `missed`. Ends by throwing when the source fails.
  */
 export async function* followBlocks<E>(source: BlockSource<E>, after: number, signal: AbortSignal): AsyncGenerator<BlockEvents<E>> {
   const heads = new HeadSignal();
@@ -127,7 +133,16 @@ export async function* followBlocks<E>(source: BlockSource<E>, after: number, si
       const target = await heads.above(next - 1, signal);
       while (next <= target) {
         signal.throwIfAborted();
-        const block = await source.blockEvents(next);
+        let block: BlockEvents<E>;
+        try {
+          block = await source.blockEvents(next);
+        } catch (err) {
+          if (!isChainError(err, ChainErrorCode.stateGone)) throw err;
+          const head = await source.finalizedHead();
+          if (head <= next) throw err; // even the head has no state yet: retry later
+          block = { ...(await source.blockEvents(head)), missed: { from: next, to: head - 1 } };
+          next = head;
+        }
         yield block;
         next++;
       }

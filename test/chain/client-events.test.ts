@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backoff } from '../../lib/backoff.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { ChainError } from '../../chain/client/errors.ts';
+import { ChainError, mapRpcError } from '../../chain/client/errors.ts';
 import { decodeNodeEvent, EventStream, followBlocks, type BlockEvents, type BlockSource, type NodeEvent } from '../../chain/client/events.ts';
 import { ALICE_HEX, ALICE_SS58 } from './client-fixtures.ts';
 
@@ -84,6 +84,8 @@ class FakeChain {
   fetched: number[] = [];
   /** Kill the current connection when this block is fetched. */
   failAt: number | null = null;
+  /** Blocks below this number have no state any more (pruned, or a restored devnet). */
+  goneBelow = 0;
   connections = 0;
   /** Called once a stream watches heads (to finalize deterministically after subscription). */
   onWatch: (() => void) | null = null;
@@ -119,6 +121,7 @@ class FakeChain {
       blockEvents: async (n) => {
         alive();
         if (n > this.head) throw new Error(`block ${n} is not finalized (head ${this.head})`);
+        if (n < this.goneBelow) throw new ChainError('ERR_STATE_GONE', `block ${n}: State already discarded`);
         if (this.failAt === n) {
           this.failAt = null;
           this.kill();
@@ -170,6 +173,29 @@ test('events: stream survives a dropped connection without losing or repeating b
   assert.deepEqual(seen, [2, 3, 4, 5, 6, 7, 8, 9]);
   assert.ok(chain.connections >= 3, `expected reconnects, got ${chain.connections} connections`);
   await stream.close();
+});
+
+test('events: a block whose state is gone is not retried: the stream jumps to the head and marks the gap as missed', async () => {
+  const chain = new FakeChain(10);
+  chain.goneBelow = 8;
+  const stream = new EventStream({ source: async () => chain.source(), after: 1, logger: silentLogger(), backoff: fastBackoff() });
+  const seen: BlockEvents[] = [];
+  const timer = setTimeout(() => void stream.close(), 2_000); // on main this retried block 2 forever
+  for await (const b of stream) {
+    seen.push(b);
+    if (b.blockNumber === 10) setImmediate(() => chain.finalize(11));
+    if (b.blockNumber === 11) break;
+  }
+  clearTimeout(timer);
+  assert.deepEqual(seen.map((b) => [b.blockNumber, b.missed]), [[10, { from: 2, to: 9 }], [11, undefined]]);
+  assert.deepEqual(chain.fetched, [10, 11], 'no block was asked for twice');
+  await stream.close();
+});
+
+test('events: mapRpcError names a discarded state ERR_STATE_GONE (not retriable)', () => {
+  const e = mapRpcError(new Error('4003: Client error: UnknownBlock: State already discarded for 0xabc'), 'events of block 2');
+  assert.equal(e.code, 'ERR_STATE_GONE');
+  assert.equal(e.retriable, false);
 });
 
 test('events: a restarted stream resumes after the saved block number', async () => {

@@ -99,3 +99,32 @@ test('devnet: the zos devnet CLI prints one ready line, closes on signals and re
   second.proc.kill('SIGINT');
   assert.equal((await second.proc).exitCode, 0);
 });
+
+test('chain client events on a devnet restored from disk: the discarded history is reported once as missed, not retried', async (t) => {
+  const { connectChain } = await import('../../chain/client/index.ts');
+  const { silentLogger } = await import('../../lib/log.ts');
+  const dataDir = tempDir(t);
+  const first = new Devnet({ port: 0, dataDir, finalityDelayMs: 0 });
+  const rpc1 = await RawRpc.open(await first.start());
+  await rpc1.call('dev_newBlock', [{ count: 4 }]);
+  rpc1.close();
+  await first.close();
+
+  const second = new Devnet({ port: 0, dataDir, finalityDelayMs: 0 });
+  const url = await second.start();
+  t.after(() => second.close());
+  const client = connectChain({ urls: [url], logger: silentLogger() });
+  await client.start();
+  t.after(() => client.close());
+  const head = await client.query.finalizedBlockNumber();
+  assert.ok(head >= 4);
+  const stream = client.events({ after: 1 });
+  const timer = setTimeout(() => void stream.close(), 10_000);
+  let got;
+  for await (const b of stream) {
+    got = b;
+    break;
+  }
+  clearTimeout(timer);
+  assert.deepEqual([got?.blockNumber, got?.missed], [head, { from: 2, to: head - 1 }]);
+});

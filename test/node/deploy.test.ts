@@ -104,3 +104,24 @@ test('deploy: another twin cannot read or update a deployment', async () => {
   assert.ok(mine.length >= 1);
   await assert.rejects(rmb(other, node.twinId, 'zos.deployment.get', { contract_id: mine[0]!.contract_id }), /deployment not found/);
 });
+
+test('deploy: the node follows TwinUpdated, so a user who rotates its encryption key is understood at once', async (t) => {
+  const { RelayPeer } = await import('../../relay-client/peer.ts');
+  const { createIdentity } = await import('../../relay-client/identity.ts');
+  const { chainTwins } = await import('../../node/twins.ts');
+  const { mnemonicGenerate } = await import('@polkadot/util-crypto');
+  const u = await grid.user();
+  assert.deepEqual(await rmb(u, node.twinId, 'zos.deployment.list'), []); // the node now caches u's pk
+  const other = await createIdentity(mnemonicGenerate());
+  const rotated = { ...u.identity, secpSecret: other.secpSecret, secpPublic: other.secpPublic };
+  await u.account.ensureTwin({ relay: ['127.0.0.1'], pk: rotated.secpPublic });
+  const peer = new RelayPeer({ identity: rotated, twinId: u.twinId, relays: [grid.relayUrl], twins: chainTwins(grid.client) });
+  await peer.start();
+  t.after(() => peer.close());
+  // Before, the node kept the old pk for an hour and answered 106 (cannot decrypt) meanwhile.
+  let last: unknown;
+  await waitFor(async () => {
+    last = await peer.request(node.twinId, 'zos.deployment.list', undefined, { timeoutMs: 5_000 }).catch((e: Error) => e.message);
+    return Array.isArray(last);
+  }, 'a request encrypted for the new key is answered', 20_000, 500).catch((err: Error) => assert.fail(`${err.message}: ${String(last)}`));
+});
