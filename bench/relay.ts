@@ -1,15 +1,20 @@
 /**
- * RMB relay benchmark, loopback only, bounded to well under two minutes.
+ * RMB relay benchmark, loopback only, bounded to about two minutes.
  *  1. Request/response round trips through our relay between two RelayPeers (sr25519 and
  *     ed25519 signatures, secp256k1/AES-GCM payload encryption): rate and p50/p99 latency,
  *     sequential and with 32 in flight.
- *  2. Baseline in the same run: a plain WebSocket echo with the same payload. The ratio of the
- *     two is the figure to watch.
+ *  2. Baselines in the same run: a plain WebSocket echo with the same payload, and the crypto
+ *     floor (bench/parts/crypto-floor.ts) plus one echo round trip (two raw WebSocket hops).
  *  3. Relay forwarding rate without any crypto: pre-encoded envelopes from one raw socket to another.
- * Usage: node --import tsx bench/relay.ts [--quick]
+ *  4. 10 000 authenticated idle sessions on one relay process (bench/parts/relay-idle.ts).
+ * The last line holds the ratios against the goals of issue 16, PASS/MISS beside each.
+ * Usage: node --import tsx bench/relay.ts [--quick]   (--quick: 2 s phases, 1 000 idle sessions)
  */
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
+import { cryptoFloor } from './parts/crypto-floor.ts';
+import { idleSessions } from './parts/relay-idle.ts';
 import { encodeEnvelope } from '../rmb/envelope.ts';
 import { createIdentity, type Identity } from '../relay-client/identity.ts';
 import { createJwt } from '../rmb/jwt.ts';
@@ -20,6 +25,8 @@ import { RelayServer } from '../relay/server.ts';
 const quick = process.argv.includes('--quick');
 const PHASE_MS = quick ? 2_000 : 8_000;
 const PAYLOAD = { contract_id: 12345, name: 'x'.repeat(200) };
+const IDLE_SESSIONS = quick ? 1_000 : 10_000;
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 interface Stats {
   n: number;
@@ -96,8 +103,14 @@ async function main(): Promise<void> {
   const rpc = () => pa.request(2, 'zos.deployment.get', PAYLOAD, { timeoutMs: 30_000 });
   for (let i = 0; i < 50; i++) await rpc(); // warm-up (JIT, shared-key cache)
 
-  console.log(`payload ${JSON.stringify(PAYLOAD).length} B JSON, ${PHASE_MS / 1000} s per phase, loopback`);
+  console.log(`payload ${JSON.stringify(PAYLOAD).length} B JSON, ${PHASE_MS / 1000} s per phase, loopback; load average ${load()} (2 cores shared)`);
+  const floorOps = cryptoFloor(a, b, Buffer.from(JSON.stringify(PAYLOAD)));
   const echo = await echoBaseline();
+  const cryptoMs = floorOps.reduce((t, o) => t + o.count * o.ms, 0);
+  const floorMs = cryptoMs + echo.seq.p50;
+  console.log('crypto floor of one round trip (medians, one thread):');
+  for (const o of floorOps) console.log(`  ${o.name.padEnd(18)} ${o.count} x ${o.ms.toFixed(4)} ms`);
+  console.log(`  + two raw WebSocket hops (echo p50) ${echo.seq.p50.toFixed(3)} ms  =>  floor ${floorMs.toFixed(3)} ms, ${(1000 / floorMs).toFixed(0)} rt/s`);
   const rmbSeq = await measure(rpc, 1);
   const rmbPar = await measure(rpc, 32);
   console.log(`plain WS echo, 1 in flight        ${fmt(echo.seq)}`);
@@ -137,10 +150,32 @@ async function main(): Promise<void> {
   }
   while (got < sent && performance.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 5));
   const secs = (performance.now() - start) / 1000;
-  console.log(`relay forwarding (no e2e crypto): ${(got / secs).toFixed(0)} msg/s (${got}/${sent} delivered, ${frame.length} B frames)`);
+  const forwardRate = got / secs;
+  console.log(`relay forwarding (no e2e crypto): ${forwardRate.toFixed(0)} msg/s (${got}/${sent} delivered, ${frame.length} B frames)`);
   wa.terminate();
   wb.terminate();
   await relay.close();
+
+  const idle = await idleSessions(IDLE_SESSIONS);
+  console.log(
+    `idle sessions: ${idle.connected}/${idle.sessions} authenticated, ${idle.pongs} answered a ping; relay RSS ${idle.rssMb.toFixed(0)} MB (${idle.baseRssMb.toFixed(0)} MB before they connected)`,
+  );
+  console.log(`load average at the end: ${load()}`);
+
+  const goals = [
+    goal('p50(1 in flight)/floor', rmbSeq.p50 / floorMs, '<=', 1.25, 'x'),
+    goal('rate(32 in flight)/floor rate', rmbPar.perSec / (1000 / floorMs), '>=', 0.5, 'x'),
+    goal('forwarding/echo rate', forwardRate / echo.par.perSec, '>=', 0.5, 'x'),
+    `${idle.sessions} idle sessions ${idle.rssMb.toFixed(0)} MB RSS, ${idle.pongs} pongs (goal <= 300 MB, all answer) ${
+      idle.rssMb <= 300 && idle.pongs === idle.sessions ? 'PASS' : 'MISS'
+    }`,
+  ];
+  console.log(`RESULT relay: ${goals.join(' | ')}`);
+}
+
+function goal(name: string, value: number, op: '<=' | '>=', target: number, unit: string): string {
+  const ok = op === '<=' ? value <= target : value >= target;
+  return `${name} ${value.toFixed(2)}${unit} (goal ${op} ${target}${unit}) ${ok ? 'PASS' : 'MISS'}`;
 }
 
 await main();

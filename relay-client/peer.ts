@@ -73,6 +73,8 @@ interface Pending {
   done: AbortController;
 }
 
+const SETTLED = new Error('request settled');
+
 export class RelayPeer {
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -219,8 +221,12 @@ export class RelayPeer {
     });
   }
 
-  /** Sends on `preferred` when healthy, else on the first healthy connection, waiting for one if needed. */
-  private async send(bytes: Uint8Array, preferred: Slot | null, signal?: AbortSignal): Promise<{ slot: Slot; gen: number }> {
+  /**
+   * Sends on `preferred` when healthy, else on the first healthy connection, waiting for one if
+   * needed: until `wait` aborts, or for `wait` ms (its timer is only made when there is a wait).
+   */
+  private async send(bytes: Uint8Array, preferred: Slot | null, wait?: AbortSignal | number): Promise<{ slot: Slot; gen: number }> {
+    let signal = typeof wait === 'number' ? undefined : wait;
     for (;;) {
       const slot = preferred && this.isHealthy(preferred) ? preferred : this.slots.find((s) => this.isHealthy(s));
       if (slot?.conn) {
@@ -233,6 +239,7 @@ export class RelayPeer {
           continue; // that connection is now dead; try another one
         }
       }
+      if (typeof wait === 'number') signal ??= AbortSignal.timeout(wait);
       await this.waitHealthy(signal);
     }
   }
@@ -368,7 +375,7 @@ export class RelayPeer {
   private settle(uid: string, p: Pending, err: Error | null, value?: unknown): void {
     this.pending.delete(uid);
     p.timer.cancel();
-    p.done.abort();
+    p.done.abort(SETTLED); // a fixed reason: the default one builds a DOMException per request
     if (err) p.reject(err);
     else p.resolve(value);
   }
@@ -394,7 +401,7 @@ export class RelayPeer {
       // Like the Go peer, stay silent on expired or non-JSON requests; other checks answer with rmb-peer codes.
       if (opened.code === PeerErrorCode.expired || opened.code === PeerErrorCode.other) return;
       const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
-      await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
+      await this.send(encodeEnvelope(reply), slot, 10_000).catch(() => undefined);
       return;
     }
     const src = e.source!;
@@ -408,7 +415,7 @@ export class RelayPeer {
     }
     const result = await this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
     const reply = sealReply(await this.sealContext(), e, opened.twin, result, this.nowS());
-    await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(30_000)).catch((err: Error) =>
+    await this.send(encodeEnvelope(reply), slot, 30_000).catch((err: Error) =>
       this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'),
     );
   }
