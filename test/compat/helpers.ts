@@ -56,6 +56,7 @@ export const { Deployment, SignatureRequest, SignatureRequirement } = zos('deplo
 export const { Workload, WorkloadTypes } = zos('workload.js');
 export const { Zmount } = zos('zmount.js');
 export const { Volume } = zos('volume.js');
+export const { Znet } = zos('znet.js');
 // grid_client's own JSON -> class decoding uses these two (DeploymentFactory.fromObj).
 const fromGrid = createRequire(join(gridZos, 'deployment.js'));
 const { plainToInstance } = fromGrid('class-transformer') as { plainToInstance: (cls: unknown, plain: unknown) => any };
@@ -120,13 +121,13 @@ export async function withUnverifiedTls<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A self-signed P-256 certificate for 127.0.0.1 (IP SAN), written to `dir`. */
-export async function selfSignedCert(dir: string): Promise<{ certPath: string; cert: Buffer; key: Buffer }> {
+/** A self-signed P-256 certificate for `ip` (IP SAN; default 127.0.0.1), written to `dir`. */
+export async function selfSignedCert(dir: string, ip = '127.0.0.1'): Promise<{ certPath: string; keyPath: string; cert: Buffer; key: Buffer }> {
   const certPath = join(dir, 'relay.crt');
   const keyPath = join(dir, 'relay.key');
   await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath]);
-  return { certPath, cert: await readFile(certPath), key: await readFile(keyPath) };
+    '-subj', `/CN=${ip}`, '-addext', `subjectAltName=IP:${ip}`, '-keyout', keyPath, '-out', certPath]);
+  return { certPath, keyPath, cert: await readFile(certPath), key: await readFile(keyPath) };
 }
 
 /** Why we cannot listen on host:port (null when we can). */

@@ -9,9 +9,19 @@ import { silentLogger } from '../../lib/log.ts';
 import { BIN } from './grid.ts';
 import { cleanupHostState } from './host.ts';
 import { Lab, SERVICES_IP, waitOutput, type LabHost, type LabOptions } from './lab.ts';
+import { selfSignedCert } from '../compat/helpers.ts';
 
 const CHAIN_PORT = 9944;
 const RELAY_PORT = 8080;
+
+export interface LabGridOptions extends LabOptions {
+  /**
+   * Serve the relay as wss://198.18.0.2/ (port 443, a self-signed certificate the nodes trust):
+   * the official RMB client needs a relay on the default port. Clients in the lab set
+   * NODE_EXTRA_CA_CERTS to `certPath`.
+   */
+  relayTls?: boolean;
+}
 
 export interface LabNode {
   host: LabHost;
@@ -36,24 +46,35 @@ export class LabGrid {
   relayUrl = '';
   activationUrl = '';
   /** The same services as the nodes see them. */
-  readonly inside = { chain: `ws://${SERVICES_IP}:${CHAIN_PORT}`, relay: `ws://${SERVICES_IP}:${RELAY_PORT}`, activation: `http://${SERVICES_IP}:${CHAIN_PORT}/activation/activate` };
+  readonly inside: { chain: string; relay: string; activation: string } = { chain: `ws://${SERVICES_IP}:${CHAIN_PORT}`, relay: `ws://${SERVICES_IP}:${RELAY_PORT}`, activation: `http://${SERVICES_IP}:${CHAIN_PORT}/activation/activate` };
+  /** The relay's certificate with relayTls. */
+  certPath = '';
   client!: ChainClient;
   farmer!: AccountClient;
   farmId = 0;
   private dirs: string[] = [];
 
-  async start(o: LabOptions = {}): Promise<this> {
+  async start(o: LabGridOptions = {}): Promise<this> {
     await cryptoWaitReady();
     await this.lab.start(o);
     try {
       const devnet = this.lab.spawn(this.lab.services, BIN, ['devnet', '--host', SERVICES_IP, '--port', String(CHAIN_PORT)], { env: { ZOS_LOG_LEVEL: 'warn' } });
       await waitOutput(devnet, /ready ws:/);
-      const relay = this.lab.spawn(this.lab.services, BIN, ['relay', '--host', SERVICES_IP, '--port', String(RELAY_PORT), '--chain', this.inside.chain, '--domain', SERVICES_IP, '--domain', '127.0.0.1'], { env: { ZOS_LOG_LEVEL: 'warn' } });
-      await waitOutput(relay, /ready ws:/);
+      const tls: string[] = [];
+      if (o.relayTls) {
+        const cert = await selfSignedCert(this.lab.dir, SERVICES_IP);
+        this.certPath = cert.certPath;
+        tls.push('--tls-cert', cert.certPath, '--tls-key', cert.keyPath);
+        this.inside.relay = `wss://${SERVICES_IP}/`;
+      }
+      const relayPort = o.relayTls ? 443 : RELAY_PORT;
+      const relay = this.lab.spawn(this.lab.services, BIN, ['relay', '--host', SERVICES_IP, '--port', String(relayPort), '--chain', this.inside.chain,
+        '--domain', SERVICES_IP, '--domain', '127.0.0.1', ...tls], { env: { ZOS_LOG_LEVEL: 'warn' } });
+      await waitOutput(relay, /ready wss?:/);
       const chainPort = await this.lab.forward(CHAIN_PORT);
       this.chainUrl = `ws://127.0.0.1:${chainPort}`;
       this.activationUrl = `http://127.0.0.1:${chainPort}/activation/activate`;
-      this.relayUrl = `ws://127.0.0.1:${await this.lab.forward(RELAY_PORT)}`;
+      this.relayUrl = `${o.relayTls ? 'wss' : 'ws'}://127.0.0.1:${await this.lab.forward(relayPort)}`;
       this.client = connectChain({ urls: [this.chainUrl], logger: silentLogger() });
       await this.client.start();
       this.farmer = this.client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
@@ -74,7 +95,7 @@ export class LabGrid {
     const host = this.lab.nodes[i]!;
     const proc = this.lab.spawn(host, BIN, ['node', '--chain', this.inside.chain, '--relay', this.inside.relay, '--farm', String(this.farmId),
       '--data-dir', dataDir, '--activation-url', this.inside.activation, '--pool-size', '128G'],
-    { env: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...o.env }, stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
+    { env: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...(this.certPath ? { NODE_EXTRA_CA_CERTS: this.certPath } : {}), ...o.env }, stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
     const out = await waitOutput(proc, /ready node (\d+) twin (\d+)/, 'stdout', 120_000);
     const m = /ready node (\d+) twin (\d+)/.exec(out)!;
     const node: LabNode = {

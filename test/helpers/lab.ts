@@ -137,7 +137,7 @@ export class Lab {
   /** Starts tcpdump on the internet bridge; stop() returns the raw capture (pcap bytes). */
   async capture(filter: string[] = []): Promise<{ stop(): Promise<Buffer> }> {
     const file = join(this.dir, `cap-${Date.now()}.pcap`);
-    const p = this.spawn({ role: 'inet', ns: this.internet, ip: '' }, 'tcpdump', ['-i', 'br0', '-U', '-s', '0', '-w', file, ...filter]);
+    const p = this.spawn({ role: 'inet', ns: this.internet, ip: '' }, 'tcpdump', ['-i', 'br0', '--immediate-mode', '-U', '-s', '0', '-w', file, ...filter]);
     await waitOutput(p, /listening on/, 'stderr');
     return {
       async stop() {
