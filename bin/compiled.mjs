@@ -9,8 +9,11 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** Folders compiled into dist/cli: tsconfig's, less tests and benchmarks (they keep running from TypeScript). */
-const DIRS = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')).include.filter((d) => d !== 'test' && d !== 'bench');
+/** Folders compiled into dist/cli: every top-level one but tests and benchmarks (they keep running from TypeScript). */
+const SKIP = new Set(['test', 'bench', 'node_modules', 'dist', 'examples']);
+const DIRS = readdirSync(ROOT, { withFileTypes: true })
+  .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name))
+  .map((e) => e.name);
 const OUT = join(ROOT, 'dist', 'cli');
 const STAMP = 'SOURCES';
 
