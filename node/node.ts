@@ -16,6 +16,9 @@ import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { Deployments } from './api/deployments.ts';
 import { nodeServices } from './api/node-services.ts';
 import { routes } from './api/routes.ts';
+import { nodeModuleChecks, systemDiagnostics } from './api/diagnostics.ts';
+import { NODE_VERSION } from './api/system.ts';
+import { nodePerf, perfHealthy } from './perf/index.ts';
 import { ContractEvents } from './engine/contract-events.ts';
 import { Engine } from './engine/engine.ts';
 import { Provisioner } from './engine/provisioner.ts';
@@ -111,6 +114,10 @@ export class ZosNode {
     nlog.info({ ...recovered, queued: queue.size() }, 'engine recovered');
     engine.start();
 
+    const perf = nodePerf({
+      dataDir: o.dataDir, chainUrls: o.chainUrls, relayUrls: o.relayUrls, activationUrl: o.activationUrl, clock,
+      workloads: () => store.listActive().reduce((n, d) => n + d.workloads.length, 0), log: nlog.child({ component: 'perf' }),
+    });
     // The replay cache is on disk: a request already run must not run again after a restart.
     const twins = chainTwins(this.chain);
     const peer = new RelayPeer({
@@ -123,11 +130,16 @@ export class ZosNode {
         features: provisioner.types(), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
         geoip, adminTwins: o.adminTwins ?? [],
         publicConfig: async () => (await this.chain.query.node(this.nodeId))?.publicConfig ?? null,
+        perf,
+        diagnostics: () =>
+          systemDiagnostics(nodeModuleChecks({ chain: this.chain.query, relay: peer, queue, storage, version: NODE_VERSION }), () => perfHealthy(perf)),
       }),
     );
     for (const [command, handler] of Object.entries(api)) peer.handle(command, handler);
     await peer.start();
     this.closers.push(() => peer.close());
+    await perf.start();
+    this.closers.push(() => perf.close());
 
     reporter.start();
     this.closers.push(() => reporter.close());

@@ -8,7 +8,9 @@ import { hasIpv6, listPrivateIps, listPublicIps } from './network.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
 import type { PublicConfig } from '../../chain/client/types.ts';
 import type { GeoIp } from '../geoip.ts';
+import type { PerfMonitor } from '../perf/monitor.ts';
 import { debugAnswers } from './debug.ts';
+import type { Diagnostics } from './diagnostics.ts';
 import { gpuList } from './gpu.ts';
 import { adminInterfaceList, networkInterfaces, publicConfigAnswer } from './network-answers.ts';
 import { systemDmi, systemHypervisor, systemVersion } from './system.ts';
@@ -32,6 +34,10 @@ export interface NodeServicesOptions {
   adminTwins: readonly number[];
   /** Reserved WireGuard ports (presets and every NR's port). */
   wgPorts: () => number[];
+  /** zos.system.diagnostics: the node's module checks and health verdict. */
+  diagnostics: () => Promise<Diagnostics>;
+  /** Stored results of the node's periodic checks. */
+  perf: Pick<PerfMonitor, 'get' | 'getAll'>;
 }
 
 const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u?: number }): Counters => ({
@@ -66,7 +72,7 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
       version: () => systemVersion(o.host),
       dmi: () => systemDmi(o.host),
       hypervisor: () => systemHypervisor(o.host),
-      diagnostics: () => ({ system_status_ok: true, modules: [], healthy: true }),
+      diagnostics: () => o.diagnostics(),
       features: () => o.features,
     },
     network: {
@@ -78,6 +84,7 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
       listPrivateIps: (twin, network) => listPrivateIps(o.store, twin, network),
     },
     gpuList: () => gpuList(o.host, o.store),
+    perf: { get: (name) => o.perf.get(name), getAll: () => o.perf.getAll() },
     location: () => o.geoip.location(),
     debug: { ...debugAnswers(o.store), isAdmin: (twin) => o.adminTwins.includes(twin) },
     admin: {

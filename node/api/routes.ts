@@ -7,6 +7,11 @@ import type { ApiServices } from './services.ts';
 
 const contractArgs = z.object({ contract_id: z.number().int().nonnegative() }).passthrough();
 const networkArgs = z.object({ network_name: z.string() }).passthrough();
+/** zos decodes {Name} into an untagged Go field: the key matches in any case. */
+const perfArgs = z
+  .record(z.string(), z.unknown())
+  .transform((o) => Object.entries(o).find(([k]) => k.toLowerCase() === 'name')?.[1])
+  .pipe(z.string().default(''));
 
 function parse<T>(schema: z.ZodType<T>, payload: unknown): T {
   const r = schema.safeParse(payload);
@@ -63,6 +68,8 @@ export function routes(s: ApiServices): Record<string, Handler> {
     'zos.network.list_public_ips': () => s.network.listPublicIps(),
     'zos.network.list_private_ips': (p, ctx) => s.network.listPrivateIps(ctx.twin, parse(networkArgs, p).network_name),
     'zos.gpu.list': () => s.gpuList(),
+    'zos.perf.get': (p) => s.perf.get(parse(perfArgs, p ?? {})),
+    'zos.perf.get_all': () => s.perf.getAll(),
     'zos.location.get': () => s.location(),
     'zos.debug.deployment.list': adminOnly((p) => s.debug.list(parse(debugArgs.list, p ?? {}))),
     'zos.debug.deployment.get': adminOnly((p) => s.debug.get(parse(debugArgs.deployment, p ?? {}))),

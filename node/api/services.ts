@@ -52,6 +52,7 @@ export interface ApiServices {
     listPrivateIps(twin: number, network: string): unknown;
   };
   gpuList(): unknown;
+  perf: { get(name: string): unknown; getAll(): unknown };
   location(): unknown;
   /** zos-config admin_twins: who may call zos.debug.*. */
   debug: DebugAnswers & { isAdmin(twin: number): boolean };
