@@ -31,10 +31,14 @@ export const FARM_IPS = [
   { ip: '185.206.122.34/24', gw: '185.206.122.1' },
 ];
 
-export async function startChainFixture(o: { chainDataDir?: string } = {}): Promise<ChainFixture> {
+/**
+ * `officialClients`: keep the devnet's default delay between inBlock and finalized, which the
+ * official tfchain_client needs (it waits for inBlock, see chain/devnet); our client does not.
+ */
+export async function startChainFixture(o: { chainDataDir?: string; officialClients?: boolean } = {}): Promise<ChainFixture> {
   await cryptoWaitReady();
   const log = process.env.ZOS_TEST_LOGS ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
-  const devnet = new Devnet({ port: 0, finalityDelayMs: 0, dataDir: o.chainDataDir, logger: log.child({ c: 'devnet' }) });
+  const devnet = new Devnet({ port: 0, finalityDelayMs: o.officialClients ? undefined : 0, dataDir: o.chainDataDir, logger: log.child({ c: 'devnet' }) });
   const chainUrl = await devnet.start();
   const activationUrl = chainUrl.replace(/^ws/, 'http') + '/activation/activate';
   const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'client' }) });
