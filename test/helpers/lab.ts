@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -206,4 +206,11 @@ export async function labSupported(): Promise<string | null> {
     if ((await execa('sh', ['-c', `command -v ${bin}`], { reject: false })).exitCode !== 0) return `${bin} is not installed`;
   }
   return null;
+}
+
+/** A WireGuard key pair (x25519, base64), as `wg genkey | wg pubkey` makes. */
+export function wgKeyPair(): { priv: string; pub: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('x25519');
+  const b64 = (s: string) => Buffer.from(s, 'base64url').toString('base64');
+  return { priv: b64(privateKey.export({ format: 'jwk' }).d!), pub: b64(publicKey.export({ format: 'jwk' }).x!) };
 }

@@ -1,6 +1,5 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,16 +8,11 @@ import { silentLogger } from '../../lib/log.ts';
 import { NetworkHost, type NrRequest } from '../../node/host/network/index.ts';
 import { isWireguardGo } from '../../node/host/network/wireguard.ts';
 import { requireHost } from '../helpers/host.ts';
-import { Lab, labSupported, nodeIp } from '../helpers/lab.ts';
+import { Lab, labSupported, nodeIp, wgKeyPair } from '../helpers/lab.ts';
 
 // The host layer on its own, each NetworkHost acting for a lab node namespace: real
 // namespaces, bridges, nftables and wireguard-go, no node process.
 
-export function wgKeyPair(): { priv: string; pub: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  const b64 = (s: string) => Buffer.from(s, 'base64url').toString('base64');
-  return { priv: b64(privateKey.export({ format: 'jwk' }).d!), pub: b64(publicKey.export({ format: 'jwk' }).x!) };
-}
 
 let lab: Lab;
 let dirs: string[] = [];
