@@ -10,6 +10,8 @@ const optionsSchema = z
     port: z.coerce.number().int().min(0).max(65535),
     dataDir: z.string().min(1).optional(),
     blockMs: z.coerce.number().int().min(100).optional(),
+    dev: z.boolean().optional(),
+    rpcCors: z.string().min(1).optional(),
   })
   .strict();
 
@@ -22,6 +24,8 @@ export function register(program: Command): void {
     .option('--port <port>', 'listen port (0 = any free port)', '9944')
     .option('--data-dir <dir>', 'keep the chain in this directory (memory only when absent)')
     .option('--block-ms <ms>', 'also produce a block every N ms, even when idle')
+    .option('--dev', 'serve the dev_* RPCs (mint, time travel, seal) and the faucet POST /activation/activate')
+    .option('--rpc-cors <origins>', "browser origins allowed besides localhost, comma separated, or 'all'")
     .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -31,7 +35,10 @@ export function register(program: Command): void {
       const log = createLogger({ name: 'devnet' });
       // Imported here: loading the devnet costs seconds, and every other zos command would pay it.
       const { Devnet } = await import('../../chain/devnet/index.ts');
-      const devnet = new Devnet({ host: opts.host, port: opts.port, dataDir: opts.dataDir, blockMs: opts.blockMs, logger: log });
+      const devnet = new Devnet({
+        host: opts.host, port: opts.port, dataDir: opts.dataDir, blockMs: opts.blockMs, dev: opts.dev, logger: log,
+        allowedOrigins: opts.rpcCors === 'all' ? 'all' : opts.rpcCors?.split(',').map((o) => o.trim()),
+      });
       stopOnSignals(log, 'devnet', () => devnet.close());
       try {
         const url = await devnet.start();

@@ -73,7 +73,7 @@ export class LocalGrid {
     else this.dataDir = this.tempDir = await mkdtemp(join(tmpdir(), 'zos-up-'));
 
     o.step('starting the devnet');
-    this.devnet = new Devnet({ port: o.chainPort, dataDir: o.dataDir ? join(o.dataDir, 'chain') : undefined, logger: o.log.child({ c: 'devnet' }) });
+    this.devnet = new Devnet({ port: o.chainPort, dev: true, dataDir: o.dataDir ? join(o.dataDir, 'chain') : undefined, logger: o.log.child({ c: 'devnet' }) });
     this.chainUrl = await this.devnet.start().catch((err: NodeJS.ErrnoException) => {
       throw portError(err, o.chainPort, '--chain-port');
     });

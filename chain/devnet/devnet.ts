@@ -24,6 +24,13 @@ export interface DevnetOptions {
   logger?: Logger;
   /** Extra genesis endowments and pallet genesis overrides (ignored when dataDir already holds a chain). */
   genesis?: DevGenesisOptions;
+  /**
+   * Serve the `dev_*` RPCs (mint, time travel, seal) and the faucet. Off by default: anyone who
+   * can reach the port could otherwise mint funds or rewrite time (`zos devnet --dev`, `zos up`).
+   */
+  dev?: boolean;
+  /** Origins (scheme://host[:port]) allowed besides localhost ones; 'all' turns the check off. */
+  allowedOrigins?: string[] | 'all';
 }
 
 export const DEVNET_VERSION = '0.1.0';
@@ -90,9 +97,14 @@ export class Devnet {
     this.server = new RpcServer({
       host: this.opts.host ?? '127.0.0.1',
       port: this.opts.port ?? 9944,
-      dispatcher: createDispatcher(backend, rpcLog),
+      dispatcher: createDispatcher(backend, rpcLog, { dev: this.opts.dev ?? false }),
       logger: rpcLog,
-      routes: { '/activation/activate': activationRoute(executive, rpcLog) },
+      routes: {
+        '/activation/activate': this.opts.dev
+          ? activationRoute(executive, rpcLog)
+          : () => ({ status: 404, body: { error: 'the faucet is served only by a devnet started with --dev' } }),
+      },
+      allowedOrigins: this.opts.allowedOrigins,
     });
     const addr = await this.server.start();
     executive.start();

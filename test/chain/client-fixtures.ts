@@ -45,7 +45,7 @@ export interface DevnetLike {
   close(): Promise<void>;
 }
 export interface DevnetModule {
-  Devnet: new (opts: { port: number; dataDir?: string }) => DevnetLike;
+  Devnet: new (opts: { port: number; dataDir?: string; dev?: boolean }) => DevnetLike;
 }
 
 export const DEVNET_PATH = fileURLToPath(new URL('../../chain/devnet/devnet.ts', import.meta.url));
@@ -128,7 +128,7 @@ export interface ChainEnv {
 export async function startChain(): Promise<ChainEnv | string> {
   const mod = await loadDevnet();
   if (typeof mod === 'string') return mod;
-  const devnet = new mod.Devnet({ port: 0 });
+  const devnet = new mod.Devnet({ port: 0, dev: true });
   const url = await devnet.start();
   const client = connectChain({ urls: [url], logger: silentLogger() });
   const close = async () => {

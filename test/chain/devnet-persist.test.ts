@@ -23,7 +23,7 @@ function tempDir(t: { after(fn: () => void): void }): string {
 
 test('devnet: a restart with the same data dir keeps blocks, balances and the genesis hash', async (t) => {
   const dataDir = tempDir(t);
-  const first = new Devnet({ port: 0, dataDir });
+  const first = new Devnet({ port: 0, dev: true, dataDir });
   await first.start();
   const runtime = first.runtimeInstance;
   const daveKey = runtime.storageKey('System', 'Account', [u8aToHex(dave.publicKey)]);
@@ -39,7 +39,7 @@ test('devnet: a restart with the same data dir keeps blocks, balances and the ge
   await first.close();
   await first.close();
 
-  const second = new Devnet({ port: 0, dataDir });
+  const second = new Devnet({ port: 0, dev: true, dataDir });
   const url = await second.start();
   t.after(() => second.close());
   const rpc = await RawRpc.open(url);
@@ -60,7 +60,7 @@ test('devnet: a restart with the same data dir keeps blocks, balances and the ge
 
 /** Spawns `zos devnet` and resolves with the ws URL from its ready line. */
 async function spawnDevnet(dataDir: string): Promise<{ proc: ResultPromise; url: string }> {
-  const proc = execa(ZOS, ['devnet', '--port', '0', '--data-dir', dataDir], { reject: false, env: { ZOS_LOG_LEVEL: 'warn' } });
+  const proc = execa(ZOS, ['devnet', '--dev', '--port', '0', '--data-dir', dataDir], { reject: false, env: { ZOS_LOG_LEVEL: 'warn' } });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (chunk: Buffer) => {
@@ -104,13 +104,13 @@ test('chain client events on a devnet restored from disk: the discarded history 
   const { connectChain } = await import('../../chain/client/index.ts');
   const { silentLogger } = await import('../../lib/log.ts');
   const dataDir = tempDir(t);
-  const first = new Devnet({ port: 0, dataDir, finalityDelayMs: 0 });
+  const first = new Devnet({ port: 0, dev: true, dataDir, finalityDelayMs: 0 });
   const rpc1 = await RawRpc.open(await first.start());
   await rpc1.call('dev_newBlock', [{ count: 4 }]);
   rpc1.close();
   await first.close();
 
-  const second = new Devnet({ port: 0, dataDir, finalityDelayMs: 0 });
+  const second = new Devnet({ port: 0, dev: true, dataDir, finalityDelayMs: 0 });
   const url = await second.start();
   t.after(() => second.close());
   const client = connectChain({ urls: [url], logger: silentLogger() });

@@ -11,7 +11,7 @@ let url: string;
 let rpc: RawRpc;
 
 before(async () => {
-  devnet = new Devnet({ port: 0 });
+  devnet = new Devnet({ port: 0, dev: true });
   url = await devnet.start();
   rpc = await RawRpc.open(url);
 });

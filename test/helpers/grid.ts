@@ -90,7 +90,7 @@ export interface GridOptions {
 export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   await cryptoWaitReady();
   const log = opts.log ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
-  const devnet = new Devnet({ port: 0, finalityDelayMs: opts.finalityDelayMs, logger: log.child({ c: 'devnet' }) });
+  const devnet = new Devnet({ port: 0, dev: true, finalityDelayMs: opts.finalityDelayMs, logger: log.child({ c: 'devnet' }) });
   const chainUrl = await devnet.start();
   const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'grid-client' }) });
   await client.start();

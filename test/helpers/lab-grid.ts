@@ -58,7 +58,7 @@ export class LabGrid {
     await cryptoWaitReady();
     await this.lab.start(o);
     try {
-      const devnet = this.lab.spawn(this.lab.services, BIN, ['devnet', '--host', SERVICES_IP, '--port', String(CHAIN_PORT)], { env: { ZOS_LOG_LEVEL: 'warn' } });
+      const devnet = this.lab.spawn(this.lab.services, BIN, ['devnet', '--dev', '--host', SERVICES_IP, '--port', String(CHAIN_PORT)], { env: { ZOS_LOG_LEVEL: 'warn' } });
       await waitOutput(devnet, /ready ws:/);
       const tls: string[] = [];
       if (o.relayTls) {

@@ -38,7 +38,7 @@ export const FARM_IPS = [
 export async function startChainFixture(o: { chainDataDir?: string; officialClients?: boolean } = {}): Promise<ChainFixture> {
   await cryptoWaitReady();
   const log = process.env.ZOS_TEST_LOGS ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
-  const devnet = new Devnet({ port: 0, finalityDelayMs: o.officialClients ? undefined : 0, dataDir: o.chainDataDir, logger: log.child({ c: 'devnet' }) });
+  const devnet = new Devnet({ port: 0, dev: true, finalityDelayMs: o.officialClients ? undefined : 0, dataDir: o.chainDataDir, logger: log.child({ c: 'devnet' }) });
   const chainUrl = await devnet.start();
   const activationUrl = chainUrl.replace(/^ws/, 'http') + '/activation/activate';
   const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'client' }) });

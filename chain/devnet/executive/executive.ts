@@ -128,7 +128,7 @@ export class Executive {
   submit(bytes: Uint8Array, watcher?: TxWatcher): { hash: string; status: 'ready' | 'future' } {
     if (this.closed) throw new Error(ERR_CLOSED);
     const checked = checkExtrinsic(this.runtime, this.view(), bytes);
-    const status = this.pool.insert(checked, this.accountNonce(checked.signer), watcher);
+    const status = this.pool.insert(checked, this.accountNonce(checked.signer), this.clock.now(), watcher);
     if (status === 'ready') this.scheduleSeal();
     return { hash: checked.hash, status };
   }
@@ -243,6 +243,7 @@ export class Executive {
       for (const { watcher } of this.pool.pruneStale(signer, nonce)) notify(watcher, 'invalid');
       this.pool.refresh(signer, nonce);
     }
+    for (const { watcher } of this.pool.dropAgedFuture(this.clock.now())) notify(watcher, 'dropped');
   }
 }
 

@@ -17,19 +17,33 @@ interface Entry {
   tx: CheckedTx;
   watcher?: TxWatcher;
   ready: boolean;
+  /** When it entered the pool (ms), to drop future txs whose gap never fills. */
+  since: number;
 }
+
+export interface PoolLimits {
+  /** All txs in the pool. */
+  total: number;
+  /** Future (nonce gap) txs of one account: substrate bounds its future queue; one account must not fill it. */
+  futurePerAccount: number;
+  /** A future tx still waiting after this long is dropped. */
+  futureTtlMs: number;
+}
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = { total: 8192, futurePerAccount: 16, futureTtlMs: 10 * 60_000 };
 
 /**
  * Transactions waiting for a block, keyed by (signer, nonce). A tx whose nonce
  * follows the account's nonce and the pool's earlier txs is "ready"; one after a
- * gap is "future" until the gap fills.
+ * gap is "future" until the gap fills; an account holds at most `futurePerAccount` of those and
+ * each is dropped after `futureTtlMs`.
  */
 export class TxPool {
   private readonly byHash = new Map<string, Entry>();
   /** signer -> nonce -> entry; Map insertion order of signers gives block order. */
   private readonly bySigner = new Map<string, Map<number, Entry>>();
 
-  constructor(private readonly limit = 8192) {}
+  constructor(private readonly limits: PoolLimits = DEFAULT_POOL_LIMITS) {}
 
   get size(): number {
     return this.byHash.size;
@@ -40,12 +54,14 @@ export class TxPool {
   }
 
   /** Adds a checked tx; a same-nonce tx is replaced only by a higher tip (its watcher hears `usurped`). */
-  insert(tx: CheckedTx, accountNonce: number, watcher?: TxWatcher): 'ready' | 'future' {
+  insert(tx: CheckedTx, accountNonce: number, nowMs: number, watcher?: TxWatcher): 'ready' | 'future' {
     if (this.byHash.has(tx.hash)) throw alreadyImported();
     let nonces = this.bySigner.get(tx.signer);
     const existing = nonces?.get(tx.nonce);
     if (existing && existing.tx.tip >= tx.tip) throw tooLowPriority(existing.tx.tip, tx.tip);
-    if (!existing && this.byHash.size >= this.limit) throw poolFull();
+    if (!existing && this.byHash.size >= this.limits.total) throw poolFull();
+    const future = tx.nonce > this.nextNonce(tx.signer, accountNonce);
+    if (!existing && future && this.futureCount(tx.signer) >= this.limits.futurePerAccount) throw poolFull();
     if (existing) {
       this.byHash.delete(existing.tx.hash);
       existing.watcher?.({ usurped: tx.hash });
@@ -54,12 +70,25 @@ export class TxPool {
       nonces = new Map();
       this.bySigner.set(tx.signer, nonces);
     }
-    const entry: Entry = { tx, watcher, ready: false };
+    const entry: Entry = { tx, watcher, ready: false, since: nowMs };
     nonces.set(tx.nonce, entry);
     this.byHash.set(tx.hash, entry);
     this.refresh(tx.signer, accountNonce);
     if (!entry.ready) watcher?.('future');
     return entry.ready ? 'ready' : 'future';
+  }
+
+  private futureCount(signer: string): number {
+    let n = 0;
+    for (const e of this.bySigner.get(signer)?.values() ?? []) if (!e.ready) n++;
+    return n;
+  }
+
+  /** Drops future txs that waited longer than futureTtlMs; returns them with their watchers. */
+  dropAgedFuture(nowMs: number): Array<{ tx: CheckedTx; watcher?: TxWatcher }> {
+    const aged = [...this.byHash.values()].filter((e) => !e.ready && nowMs - e.since > this.limits.futureTtlMs);
+    for (const e of aged) this.remove(e.tx.hash);
+    return aged.map((e) => ({ tx: e.tx, watcher: e.watcher }));
   }
 
   /** Next nonce for an account counting its consecutive pool txs (system_accountNextIndex). */

@@ -26,10 +26,10 @@ const paymentMethods = {
   },
 };
 
-/** The devnet's complete JSON-RPC surface. */
-export function createDispatcher(backend: RpcBackend, logger: Logger): Dispatcher {
+/** The devnet's JSON-RPC surface; the `dev_*` methods only when `dev` is set. */
+export function createDispatcher(backend: RpcBackend, logger: Logger, opts: { dev: boolean }): Dispatcher {
   return new Dispatcher(
-    { ...systemMethods, ...chainMethods, ...stateMethods, ...authorMethods, ...devMethods, ...paymentMethods },
+    { ...systemMethods, ...chainMethods, ...stateMethods, ...authorMethods, ...(opts.dev ? devMethods : {}), ...paymentMethods },
     { ...chainSubscriptions, ...stateSubscriptions, ...authorSubscriptions },
     backend,
     logger,

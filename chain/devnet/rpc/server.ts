@@ -18,6 +18,25 @@ export interface RpcServerOptions {
   logger: Logger;
   routes?: Record<string, HttpRoute>;
   maxPayload?: number;
+  /** Origins allowed besides localhost ones (substrate's --rpc-cors); 'all' turns the check off. */
+  allowedOrigins?: string[] | 'all';
+}
+
+/**
+ * Browsers send `Origin`; a web page on another site must not drive the chain through the
+ * visitor's browser (substrate checks --rpc-cors the same way). Clients without the header
+ * (polkadot-js in Node, curl) are not browsers and pass.
+ */
+export function originAllowed(origin: string | undefined, allowed: string[] | 'all' = []): boolean {
+  if (origin === undefined || allowed === 'all') return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) return true;
+  return allowed.some((a) => a.replace(/\/+$/, '') === url.origin);
 }
 
 /**
@@ -35,7 +54,15 @@ export class RpcServer {
   async start(): Promise<AddressInfo> {
     if (this.closed) throw new Error('rpc server is closed');
     const http = createServer((req, res) => this.onHttp(req, res));
-    const wss = new WebSocketServer({ server: http, maxPayload: this.opts.maxPayload ?? MAX_PAYLOAD });
+    const wss = new WebSocketServer({
+      server: http,
+      maxPayload: this.opts.maxPayload ?? MAX_PAYLOAD,
+      verifyClient: (info, done) => {
+        if (originAllowed(info.origin || undefined, this.opts.allowedOrigins)) return done(true);
+        this.opts.logger.warn({ origin: info.origin }, 'websocket upgrade from a foreign origin refused');
+        done(false, 403, 'origin not allowed');
+      },
+    });
     wss.on('connection', (ws) => this.onConnection(ws));
     wss.on('error', (err) => this.opts.logger.warn({ err }, 'websocket server error'));
     this.http = http;
@@ -97,6 +124,10 @@ export class RpcServer {
   private onHttp(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method === 'GET' && path === '/health') return this.reply(res, 200, this.rpcResult('system_health'));
+    if (!originAllowed(req.headers.origin, this.opts.allowedOrigins)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('origin not allowed');
+      return;
+    }
     if (req.method !== 'POST') {
       res.writeHead(405, { 'content-type': 'text/plain' }).end('Used HTTP Method is not allowed. POST is required');
       return;
