@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { CliError, CliErrorCode } from './errors.ts';
+import { join } from 'node:path';
+import { silentLogger } from '../../lib/log.ts';
+import { removeStoredNetworks } from '../../node/host/network/index.ts';
 
 /**
  * Host state a `zos node` leaves behind on purpose: on SIGTERM it keeps its pools mounted so a
@@ -28,10 +31,13 @@ export async function loopDevicesUnder(dir: string): Promise<Array<{ device: str
 }
 
 /**
- * Unmounts everything mounted under `dir` (deepest first) and detaches loop devices backed by
- * files under it: what a node left behind when it was killed or kept its pools mounted.
+ * Removes the network resources of a node whose data dir is `dir` (their namespaces and
+ * wireguard-go processes outlive the node), unmounts everything mounted under `dir` (deepest
+ * first) and detaches loop devices backed by files under it: what a node left behind when it
+ * was killed or kept its pools mounted.
  */
 export async function cleanupHostState(dir: string): Promise<void> {
+  await removeStoredNetworks(join(dir, 'network'), silentLogger()).catch(() => undefined);
   for (const m of await mountsUnder(dir)) await execa('umount', ['-l', m], { reject: false });
   for (const { device } of await loopDevicesUnder(dir)) await execa('losetup', ['-d', device], { reject: false });
 }

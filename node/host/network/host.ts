@@ -307,3 +307,16 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
     await linkDelete(this.o.hostNs, tap, { log: this.o.log });
   }
 }
+
+/**
+ * Removes every NR stored under `dataDir` (wireguard-go, namespace, links) without a running
+ * node: for whoever stops a node for good (`zos up`, test grids), as NRs outlive a node restart.
+ */
+export async function removeStoredNetworks(dataDir: string, log: Logger): Promise<void> {
+  const files = await readdir(join(dataDir, 'nrs')).catch((): string[] => []);
+  for (const f of files.filter((x) => x.endsWith('.json'))) {
+    const rec = JSON.parse(await readFile(join(dataDir, 'nrs', f), 'utf8')) as NrRecord;
+    await removeNr(rec.names, { hostNs: undefined, runDir: join(dataDir, 'run'), log }, rec.wgPid);
+    await rm(join(dataDir, 'nrs', f), { force: true });
+  }
+}

@@ -1,5 +1,5 @@
 // Private networks on the host: network resources (namespace, bridge, uplink, nftables,
 // wireguard-go) and the taps VMs use to join them. Primitives use NetworkHost only.
-export { NetworkHost, NetworkInputError, PRESET_PORTS, type NetworkAttachment, type NetworkResources, type NetworkTaps, type NrInfo, type NetworkHostOptions, type NrKind, type NrRequest } from './host.ts';
+export { NetworkHost, NetworkInputError, removeStoredNetworks, PRESET_PORTS, type NetworkAttachment, type NetworkResources, type NetworkTaps, type NrInfo, type NetworkHostOptions, type NrKind, type NrRequest } from './host.ts';
 export { convert4to6, parseCidr4, formatCidr4, wgIpOf, type Cidr4 } from './addr.ts';
 export { parseWgKey, type WgInterfaceConfig, type WgPeerConfig } from './wgconf.ts';
