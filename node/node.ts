@@ -129,6 +129,7 @@ export class ZosNode {
         deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t) }), store, storage, chain, farmId: o.farmId, total, reserve,
         features: provisioner.types(), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
         geoip, adminTwins: o.adminTwins ?? [],
+        networkResource: (twin, name) => hosts.network.list().find((nr) => nr.twin === twin && nr.name === name),
         publicConfig: async () => (await this.chain.query.node(this.nodeId))?.publicConfig ?? null,
         perf,
         diagnostics: () =>

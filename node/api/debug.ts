@@ -5,6 +5,10 @@
  */
 import { z } from 'zod';
 import type { DeploymentStore } from '../engine/store.ts';
+import { workloadId } from '../model/ids.ts';
+import { networkChecks, networkInfo, type HealthCheck, type NetworkFacts } from './debug-network.ts';
+
+const NETWORK_TYPES = new Set(['network', 'network-light']);
 
 /** Go's strconv.ParseUint(s, 10, bits) error text, or the value. */
 function parseUint(s: string, bits: 32 | 64): number | string {
@@ -33,8 +37,15 @@ export const debugArgs = {
 };
 type Args<K extends keyof typeof debugArgs> = z.infer<(typeof debugArgs)[K]>;
 
-export function debugAnswers(store: DeploymentStore) {
+export function debugAnswers(store: DeploymentStore, network: NetworkFacts) {
   const get = (ref: { twin: number; contract: number }) => store.get(ref.twin, ref.contract);
+  const getWrapped = (ref: { twin: number; contract: number }) => {
+    try {
+      return get(ref);
+    } catch (err) {
+      throw new Error(`failed to get deployment: ${(err as Error).message}`);
+    }
+  };
   return {
     list({ twin_id }: Args<'list'>) {
       const twins = twin_id === 0 ? store.twins() : [twin_id];
@@ -68,19 +79,19 @@ export function debugAnswers(store: DeploymentStore) {
     info(req: Args<'info'>) {
       if (req.workload === '') throw new Error('workload name is required');
       const ref = parseDeploymentRef(req.deployment);
-      let dl;
-      try {
-        dl = get(ref);
-      } catch (err) {
-        throw new Error(`failed to get deployment: ${(err as Error).message}`);
-      }
-      const wl = dl.workloads.find((w) => w.name === req.workload);
+      const wl = getWrapped(ref).workloads.find((w) => w.name === req.workload);
       if (!wl) throw new Error(`workload '${req.workload}' not found in deployment`);
-      // zos inspects VMs and network namespaces here; this node provisions neither yet, and for
-      // every other type zos answers this same text.
-      throw new Error(`workload type '${wl.type}' not supported for info command`);
+      // zos also inspects VMs here (their primitive is not on this node yet); every other type gets this text.
+      if (!NETWORK_TYPES.has(wl.type)) throw new Error(`workload type '${wl.type}' not supported for info command`);
+      return {
+        workload_id: workloadId(ref.twin, ref.contract, wl.name),
+        type: wl.type,
+        name: wl.name,
+        info: networkInfo(network, ref.twin, wl.name, wl.result.state),
+        logs: "Network workloads don't support logs",
+      };
     },
-    health(req: Args<'health'>) {
+    async health(req: Args<'health'>) {
       const probe = req.options?.['system_probe'];
       if (probe !== undefined && probe !== null) {
         // zos runs the probe as a host command; this node runs no command sent over RMB.
@@ -88,14 +99,22 @@ export function debugAnswers(store: DeploymentStore) {
       }
       if (req.deployment === '') throw new Error('deployment is required when system_probe is not specified');
       const ref = parseDeploymentRef(req.deployment);
-      try {
-        get(ref);
-      } catch (err) {
-        throw new Error(`failed to get deployment: ${(err as Error).message}`);
+      const workloads: Array<{ workload_id: string; type: string; name: string; status: 'healthy' | 'unhealthy'; checks: HealthCheck[] }> = [];
+      // zos checks networks and VMs only (VMs are not on this node yet); other workloads add no
+      // entry, and an empty list stays nil: `null` on the wire.
+      for (const wl of getWrapped(ref).workloads) {
+        if (!NETWORK_TYPES.has(wl.type)) continue;
+        const mycelium = wl.type === 'network-light' || (wl.data as { mycelium?: unknown } | null)?.mycelium != null;
+        const checks = await networkChecks(network, ref.twin, wl.name, mycelium);
+        workloads.push({
+          workload_id: workloadId(ref.twin, ref.contract, wl.name),
+          type: wl.type,
+          name: wl.name,
+          status: checks.every((c) => c.ok) ? 'healthy' : 'unhealthy',
+          checks,
+        });
       }
-      // zos checks networks and VMs only (none provisioned here); other workloads add no entry,
-      // so the list stays nil: `null` on the wire.
-      return { twin_id: ref.twin, contract_id: ref.contract, workloads: null };
+      return { twin_id: ref.twin, contract_id: ref.contract, workloads: workloads.length ? workloads : null };
     },
   };
 }

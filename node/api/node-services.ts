@@ -4,6 +4,7 @@ import type { NodeChain } from '../chain-port.ts';
 import type { Resources } from '../capacity.ts';
 import { addCapacity, type Capacity } from '../model/model.ts';
 import type { HostSystem } from '../host/system/index.ts';
+import type { NrInfo } from '../host/network/index.ts';
 import { hasIpv6, listPrivateIps, listPublicIps } from './network.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
 import type { PublicConfig } from '../../chain/client/types.ts';
@@ -32,6 +33,8 @@ export interface NodeServicesOptions {
   geoip: GeoIp;
   /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
   adminTwins: readonly number[];
+  /** A twin's network resource on this node, for zos.debug.* (undefined: none). */
+  networkResource: (twin: number, name: string) => NrInfo | undefined;
   /** Reserved WireGuard ports (presets and every NR's port). */
   wgPorts: () => number[];
   /** zos.system.diagnostics: the node's module checks and health verdict. */
@@ -86,7 +89,7 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
     gpuList: () => gpuList(o.host, o.store),
     perf: { get: (name) => o.perf.get(name), getAll: () => o.perf.getAll() },
     location: () => o.geoip.location(),
-    debug: { ...debugAnswers(o.store), isAdmin: (twin) => o.adminTwins.includes(twin) },
+    debug: { ...debugAnswers(o.store, { nr: o.networkResource, host: o.host }), isAdmin: (twin) => o.adminTwins.includes(twin) },
     admin: {
       isFarmer: async (twin) => (await o.chain.farmTwinId(o.farmId)) === twin,
       interfaces: () => adminInterfaceList(o.host),

@@ -4,7 +4,7 @@
  * pure parser beside it. A fact the host can't give fails with the error text zos itself would
  * answer (Go's exec errors: `exit status N`, `exec: "X": executable file not found in $PATH`).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runResult, HostCommandError } from '../exec.ts';
 import { boardSerial, parseDmidecode, type Dmi } from './dmi.ts';
@@ -88,6 +88,19 @@ export class HostSystem {
   /** Every link of the node's network namespace with its addresses. */
   async links(): Promise<HostLink[]> {
     return parseIpAddrJson(await goExec('ip', ['-j', '-d', 'addr', 'show']));
+  }
+
+  /** Link names inside a named network namespace; null when there is no such namespace. */
+  async namespaceLinks(ns: string): Promise<string[] | null> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(ns)) return null;
+    if (!(await access(join('/run/netns', ns)).then(() => true, () => false))) return null;
+    return parseIpAddrJson(await goExec('ip', ['-n', ns, '-j', 'link', 'show'])).map((l) => l.name);
+  }
+
+  /** Interfaces enslaved to a bridge of the node's namespace; null when there is no such bridge. */
+  async bridgeMembers(bridge: string): Promise<string[] | null> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(bridge)) return null;
+    return readdir(join(this.paths.sys, 'class/net', bridge, 'brif')).catch(() => null);
   }
 
   /** The interface the node reaches the grid through (IPv4 default route): zos' "zos" interface. */

@@ -26,7 +26,7 @@ export function apiFixture(t: TestContext, over: Partial<NodeServicesOptions> = 
     deployments: unused('deployments'), store, storage: unused('storage'), chain: unused('chain'), farmId: 1,
     total: { cru: 1, mru: 1, sru: 1, hru: 0 }, reserve: zeroCapacity(), features: ['zmount'], host: new HostSystem(), wgPorts: () => [],
     publicConfig: async () => null, geoip: new GeoIp([]), adminTwins: [],
-    diagnostics: unused('diagnostics'), perf: unused('perf'),
+    diagnostics: unused('diagnostics'), perf: unused('perf'), networkResource: () => undefined,
     ...over,
   });
   const router = new Router();
