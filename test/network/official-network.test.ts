@@ -10,7 +10,7 @@ import { waitFor } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
 import { LabGrid, type LabNode } from '../helpers/lab-grid.ts';
 import { labSupported, waitOutput } from '../helpers/lab.ts';
-import { Deployment, muteClientChatter, Znet, SignatureRequest, SignatureRequirement, TC_HASH, TC_LINK, TfchainClient, Workload, type OfficialChain } from '../compat/helpers.ts';
+import { decodeLikeGridClient, Deployment, muteClientChatter, Znet, SignatureRequest, SignatureRequirement, TC_HASH, TC_LINK, TfchainClient, Workload, type OfficialChain } from '../compat/helpers.ts';
 
 /**
  * One user network spanning two nodes, end to end with the official clients: grid_client's own
@@ -130,10 +130,11 @@ function ready(t: TestContext): boolean {
 
 const contracts: number[] = [];
 let wgConfig = '';
+let officialNet: any = null;
 
 test('grid_client builds a network over two nodes and an access point; both deploy through the official RMB client', { timeout: 300_000 }, async (t) => {
   if (!ready(t)) return;
-  const net = officialNetwork('labnet');
+  const net = (officialNet = officialNetwork('labnet'));
   const workloads = [await net.addNode(nodes[0]!.nodeId), await net.addNode(nodes[1]!.nodeId)];
   wgConfig = await net.addAccess(nodes[0]!.nodeId, true);
   assert.match(wgConfig, new RegExp(`Endpoint = ${PUBLIC[0]!.replace(/\./g, '\\.')}:\\d+`));
@@ -182,6 +183,38 @@ test('the laptop joins with the access config grid_client wrote; no plaintext on
   const plain = await lab.capture();
   await lab.exec(lab.laptop, 'ping', ['-c1', '-W3', '-p', MARKER, nodes[0]!.host.ip], { reject: false });
   assert.notEqual((await plain.stop()).indexOf(marker), -1, 'the capture does see plaintext');
+});
+
+test('live peer update: a second access point is added on node 2 the way grid_client updates; traffic through the first keeps flowing', { timeout: 180_000 }, async (t) => {
+  if (!ready(t) || !laptopWg) return;
+  const lab = grid!.lab;
+  const pinger = lab.exec(lab.laptop, 'ping', ['-c', '40', '-i', '0.2', '-W', '2', '10.20.3.1'], { reject: false });
+  await officialNet.addAccess(nodes[1]!.nodeId, true);
+  for (const [i, n] of nodes.entries()) {
+    const got = await rmb(n.twinId, 'zos.deployment.get', { contract_id: contracts[i]! });
+    const { deployment: next, errors } = await decodeLikeGridClient(got);
+    assert.deepEqual(errors, []);
+    const wl = next.workloads[0];
+    officialNet.updateWorkload(n.nodeId, wl);
+    wl.version = next.version + 1;
+    next.version += 1;
+    await next.sign(twinId, mnemonic, 'sr25519');
+    await chain.applyAllExtrinsics([await chain.contracts.updateNode({ id: contracts[i]!, hash: next.challenge_hash(), data: '' })]);
+    assert.equal(await rmb(n.twinId, 'zos.deployment.update', JSON.parse(JSON.stringify(next))), null);
+  }
+  for (const [i, n] of nodes.entries()) {
+    let last: Array<[string, string, string]> = [];
+    await waitFor(async () => {
+      const got = await rmb<{ version: number }>(n.twinId, 'zos.deployment.get', { contract_id: contracts[i]! });
+      last = await states(n, contracts[i]!);
+      return got.version === 1 && last.every(([, st]) => st === 'ok');
+    }, `version 1 ok on node ${n.nodeId} (${JSON.stringify(last)})`, 60_000, 500);
+  }
+  const [ns2] = await nrNamespaces(nodes[1]!);
+  const wg2 = (await execa('ip', ['-n', ns2!, '-o', 'link'])).stdout.match(/(w-\S+?):/)![1]!;
+  assert.equal((await execa('wg', ['show', wg2, 'peers'])).stdout.trim().split('\n').length, 2, 'node 2 has node 1 and the new access point as peers');
+  const out = (await pinger).stdout;
+  assert.match(out, / 0% packet loss/, `no loss while both NRs were updated: ${out.split('\n').slice(-3).join(' ')}`);
 });
 
 test('bad input through the official path: a taken port and a subnet outside the range fail per workload, nothing half-made', { timeout: 120_000 }, async (t) => {
