@@ -4,6 +4,7 @@ import { startGrid, type Grid, type GridUser, type NodeProcess, waitFor } from '
 import { requireHost } from '../helpers/host.ts';
 import { diskDeployment, fileSize, GiB, MiB, quotaOf, rmb, signed, vdiskPath, volumePath, waitStates, withContract } from '../helpers/deployments.ts';
 import { hashHex, type Deployment } from '../../node/model/index.ts';
+import { primitives, type PrimitiveHosts } from '../../node/primitives/index.ts';
 
 let grid: Grid;
 let node: NodeProcess;
@@ -88,7 +89,10 @@ test('deploy: bad input gets zos errors and changes nothing', async () => {
 });
 
 test('deploy: node_features_get lists what the node provisions; a deployment with another type is refused per workload', async () => {
-  assert.deepEqual(await rmb(user, node.twinId, 'zos.system.node_features_get'), ['zmount', 'volume']);
+  // exactly the registry's types: constructing the primitives touches no host, so empty hosts do
+  const provisioned = Object.keys(primitives({} as PrimitiveHosts));
+  assert.deepEqual(await rmb(user, node.twinId, 'zos.system.node_features_get'), provisioned);
+  assert.ok(provisioned.includes('zmount') && provisioned.includes('volume') && !provisioned.includes('zdb'));
   const draft = diskDeployment(user, 0);
   const zdb = { ...draft.workloads[0]!, name: 'db', type: 'zdb', data: { size: GiB, mode: 'user', password: '', public: false } };
   const dl = signed(user, { ...draft, contract_id: 4242, workloads: [...draft.workloads, zdb] } as Deployment);
