@@ -71,7 +71,10 @@ export class Indexer {
       await this.follower.start();
       this.server = new IndexerServer({
         sql: this.sql, host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 8080, version: INDEXER_VERSION,
-        kyc: new Kyc(this.o.kycVerified ?? null), rmb: this.o.rmb, tls: this.o.tls, log: log.child({ c: 'http' }),
+        kyc: new Kyc(this.o.kycVerified ?? null, async (twin) => {
+          const [row] = await this.store.all<{ account_id: string }>('SELECT account_id FROM twins WHERE twin_id = ?', [twin]);
+          return row?.account_id ?? null;
+        }), rmb: this.o.rmb, tls: this.o.tls, log: log.child({ c: 'http' }),
       });
       return await this.server.start();
     } catch (err) {

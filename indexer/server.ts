@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../lib/log.ts';
 import type { Sql } from './store/sql.ts';
 import { createGraphqlHandler } from './graphql/handler.ts';
-import { Kyc } from './kyc.ts';
+import type { Kyc } from './kyc.ts';
 import { getContract, listContracts, listTwins } from './rest/contracts.ts';
 import { listFarms } from './rest/farms.ts';
 import { getNode, listNodes, type Page } from './rest/nodes.ts';
@@ -103,7 +103,7 @@ export class IndexerServer {
         },
       ],
       [/^\/stats$/, async (_m, q) => ({ body: await stats(sql, q, this.now()) })],
-      [/^\/api\/v1\/status$/, async (_m, q) => this.o.kyc.status(q.get('client_id'))],
+      [/^\/api\/v1\/status$/, async (_m, q) => this.o.kyc.status(q)],
       [/^\/api\/v1\/health$/, async () => ({ body: { result: { status: 'Healthy' } } })],
     ];
   }

@@ -7,6 +7,7 @@ export const USER_ERROR_CODES = [
   'EXISTS',
   'CONFLICT',
   'TWIN_MISMATCH',
+  'NOT_VERIFIED',
   'DELETION_DISABLED',
   'UNAUTHORIZED',
   'INVALID_VERSION',
@@ -68,6 +69,7 @@ export const zosErrors = {
   deletionDisabled: () =>
     new ZosError('DELETION_DISABLED', 'deletion over the api is disabled, please cancel your contract instead'),
   unauthorized: () => new ZosError('UNAUTHORIZED', 'unauthorized'),
+  notVerified: (twin: number) => new ZosError('NOT_VERIFIED', `user with twin id ${twin} is not verified`),
   versionNotZero: () =>
     new ZosError('INVALID_VERSION', 'expected version to be 0 on deployment creation: invalid version'),
   invalidDeployment: (message: string, cause?: unknown) => new ZosError('INVALID_DEPLOYMENT', message, { cause }),

@@ -27,6 +27,7 @@ import { EngineDb } from './engine/store-db.ts';
 import { DeploymentStore } from './engine/store.ts';
 import { primitives } from './primitives/index.ts';
 import { Registrar } from './registrar.ts';
+import { kycCheck } from './kyc.ts';
 import { Reporter } from './reports.ts';
 import { chainTwins } from './twins.ts';
 
@@ -38,6 +39,8 @@ export interface NodeOptions {
   seed?: string;
   mnemonic?: string;
   activationUrl?: string;
+  /** KYC service checked for each deployer on deploy (zos-config kyc); none: no KYC check. */
+  kycUrl?: string;
   /** geoip services for the location (zos.location.get, registration); none: zos' error text, "Unknown" on chain. */
   geoipUrls?: string[];
   /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
@@ -126,7 +129,7 @@ export class ZosNode {
     });
     const api = routes(
       nodeServices({
-        deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t) }), store, storage, chain, farmId: o.farmId, total, reserve,
+        deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t), kyc: o.kycUrl ? kycCheck(o.kycUrl) : undefined }), store, storage, chain, farmId: o.farmId, total, reserve,
         features: provisioner.types(), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
         geoip, adminTwins: o.adminTwins ?? [],
         networkResource: (twin, name) => hosts.network.list().find((nr) => nr.twin === twin && nr.name === name),

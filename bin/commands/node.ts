@@ -14,6 +14,7 @@ const optionsSchema = z
     seed: z.string().optional(),
     mnemonic: z.string().optional(),
     activationUrl: z.string().url().optional(),
+    kycUrl: z.string().regex(/^https?:\/\//, '--kyc-url must be an http(s) URL').optional(),
     poolSize: z.string().optional(),
     uptimeMinutes: z.coerce.number().positive().optional(),
     geoipUrl: z.preprocess((v) => v ?? [], z.array(z.string().url())),
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--seed <hex>', 'ed25519 seed (32 bytes hex) instead of the one in the data dir')
     .option('--mnemonic <words>', 'mnemonic instead of a seed')
     .option('--activation-url <url>', 'activation service that funds a new account (POST {substrateAccountID})')
+    .option('--kyc-url <url>', 'KYC service: each deployer must be verified (GET URL/api/v1/status?twin_id=N), as zos does; no check when absent')
     .option('--pool-size <size>', 'size of the default storage pool image (a sparse file; tfchain needs >= 100 GiB SRU)', '128G')
     .option('--uptime-minutes <n>', 'minutes between uptime reports', '40')
     .option('--geoip-url <urls>', 'geoip service(s) for zos.location.get and the registered location, comma separated or repeated', list)
@@ -55,7 +57,7 @@ export function register(program: Command): void {
       const { ZosNode } = await import('../../node/node.ts');
       const node = new ZosNode({
         chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,
-        activationUrl: o.activationUrl, geoipUrls: o.geoipUrl, adminTwins: o.adminTwins,
+        activationUrl: o.activationUrl, kycUrl: o.kycUrl, geoipUrls: o.geoipUrl, adminTwins: o.adminTwins,
         storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(o.poolSize ?? '128G') } }] },
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
         log,

@@ -6,6 +6,7 @@ import { diffUpgrade } from '../model/upgrade.ts';
 import type { JobQueue } from '../engine/queue.ts';
 import type { EngineDb } from '../engine/store-db.ts';
 import type { DeploymentStore } from '../engine/store.ts';
+import type { KycCheck } from '../kyc.ts';
 import type { DeploymentService } from './services.ts';
 
 export interface DeploymentsOptions {
@@ -15,6 +16,8 @@ export interface DeploymentsOptions {
   chain: Pick<NodeChain, 'twinAccountId'>;
   /** Whether this node provisions a workload type (the primitive registry has it). */
   provisions(type: string): boolean;
+  /** The deployer's KYC check (zos checks it on deploy when the node has a KYC URL); none: no check. */
+  kyc?: KycCheck;
 }
 
 /**
@@ -50,6 +53,7 @@ export class Deployments implements DeploymentService {
 
   async deploy(twin: number, payload: unknown): Promise<null> {
     const dl = await this.accepted(twin, payload);
+    if (this.o.kyc && !(await this.o.kyc(dl.twin_id))) throw zosErrors.notVerified(dl.twin_id);
     if (dl.version !== 0) throw zosErrors.versionNotZero();
     // One transaction: a crash can't leave a stored deployment without its (validating) job.
     this.db.transaction(() => {
