@@ -79,7 +79,7 @@ describe('indexer follower', () => {
     await a.close();
 
     // Reloaded from disk, the devnet serves the state at its head but not the old blocks' states.
-    const devnet = new Devnet({ port: 0, dataDir: chainDir, finalityDelayMs: 0 });
+    const devnet = new Devnet({ port: 0, dev: true, dataDir: chainDir, finalityDelayMs: 0 });
     const chainUrl = await devnet.start();
     cleanup.push(() => devnet.close());
     const ix = new Indexer({ chainUrls: [chainUrl], port: 0, log: silentLogger() });
