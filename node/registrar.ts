@@ -1,4 +1,3 @@
-import { networkInterfaces } from 'node:os';
 import type { Logger } from '../lib/log.ts';
 import type { AccountClient, ChainClient } from '../chain/client/index.ts';
 import type { Identity } from './identity.ts';
@@ -14,7 +13,7 @@ export interface RegistrarOptions {
   relays: string[];
   resources: () => Promise<Resources>;
   /** Secure boot, virtualization and serial come from the host, as zos reads them. */
-  host: Pick<HostSystem, 'registrationFacts'>;
+  host: Pick<HostSystem, 'registrationFacts' | 'zosInterfaces'>;
   /** The location registered; "Unknown" where no geoip service answers. */
   geoip: Pick<GeoIp, 'location'>;
   /** grid activation service (POST {substrateAccountID}) used when the account cannot pay fees. */
@@ -65,7 +64,7 @@ export class Registrar {
       farmId: this.o.farmId,
       resources: await this.o.resources(),
       location: await this.location(),
-      interfaces: zosInterfaces(),
+      interfaces: await this.o.host.zosInterfaces(),
       ...(await this.o.host.registrationFacts()),
     });
     if (node.change !== 'unchanged') log.info({ node: node.nodeId, change: node.change }, 'node registered');
@@ -100,14 +99,4 @@ export class Registrar {
     }
     throw new Error('activation service accepted the request but the account is still unfunded');
   }
-}
-
-/** The "zos" interface zos registers: the host's first non-internal interface with its IPs. */
-export function zosInterfaces(): Array<{ name: string; mac: string; ips: string[] }> {
-  for (const addrs of Object.values(networkInterfaces())) {
-    const usable = (addrs ?? []).filter((a) => !a.internal);
-    if (!usable.length) continue;
-    return [{ name: 'zos', mac: usable[0]!.mac, ips: usable.map((a) => a.address).slice(0, 10) }];
-  }
-  return [];
 }

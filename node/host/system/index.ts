@@ -8,7 +8,7 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runResult, HostCommandError } from '../exec.ts';
 import { boardSerial, parseDmidecode, type Dmi } from './dmi.ts';
-import { countEstablished, defaultRouteInterface, parseIpAddrJson, type HostLink } from './links.ts';
+import { countEstablished, defaultRouteInterface, linkAddresses, parseIpAddrJson, type HostLink } from './links.ts';
 import { isGpu, largestMemoryBarMiB, parsePciDevice, pciNames, PCI_ATTRS, type PciAttr, type PciDevice } from './pci.ts';
 import { parseDetectVirt, parseSecureBootVar, parseVirtWhat } from './virt.ts';
 
@@ -106,6 +106,20 @@ export class HostSystem {
   /** The interface the node reaches the grid through (IPv4 default route): zos' "zos" interface. */
   async uplink(): Promise<string | null> {
     return defaultRouteInterface(await readFile(join(this.paths.proc, 'net/route'), 'utf8').catch(() => ''));
+  }
+
+  /**
+   * The "zos" interface zos registers on chain: the uplink's MAC and global addresses (the same
+   * fact `zos.network.interfaces` answers); none when the node has no default route.
+   */
+  async zosInterfaces(): Promise<Array<{ name: string; mac: string; ips: string[] }>> {
+    const uplink = await this.uplink();
+    if (!uplink) return [];
+    const links = await this.links();
+    const ips = linkAddresses(links, uplink);
+    const mac = links.find((l) => l.name === uplink)?.mac ?? '';
+    // tfchain keeps at most 10 IPs an interface.
+    return ips ? [{ name: 'zos', mac, ips: ips.slice(0, 10) }] : [];
   }
 
   /** Established TCP connections (IPv4 and IPv6), as zos counts them. */

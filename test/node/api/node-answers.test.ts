@@ -37,6 +37,15 @@ test('registration: secure boot, virtualization, serial and location on chain ar
   if (virt.exitCode === 0) assert.equal(onChain.virtualized, virt.stdout.trim() !== '');
   const serial = await execa('dmidecode', ['-s', 'baseboard-serial-number'], { reject: false });
   assert.equal(onChain.serialNumber, serial.exitCode === 0 && serial.stdout.trim() ? serial.stdout.trim() : null);
+  // The "zos" interface: the default-route link's MAC and global, non-ULA addresses, as ip shows them.
+  const dev = /\bdev (\S+)/.exec((await execa('ip', ['-4', 'route', 'show', 'default'])).stdout)?.[1];
+  if (dev) {
+    const [link] = JSON.parse((await execa('ip', ['-j', 'addr', 'show', 'dev', dev])).stdout);
+    const ips = link.addr_info.map((a: { local: string }) => a.local).filter((a: string) => !/^(127\.|169\.254\.|fe[89ab]|f[cd]|::1$)/i.test(a));
+    assert.deepEqual(onChain.interfaces, [{ name: 'zos', mac: link.address, ips }]);
+  } else {
+    assert.deepEqual(onChain.interfaces, []);
+  }
   assert.deepEqual(
     { city: onChain.location.city, country: onChain.location.country, latitude: onChain.location.latitude, longitude: onChain.location.longitude },
     { city: 'Ghent', country: 'Belgium', latitude: '51.05', longitude: '3.72' },
