@@ -73,9 +73,9 @@ export class ImageNode {
   }
 
   /** Verified, writable root for one workload; the image must be in the local store (pull first). */
-  async prepareRoot(ref: string | ImageRef, workloadId: string): Promise<WorkloadRoot & { digest: string }> {
+  async prepareRoot(ref: string | ImageRef, workloadId: string, opts: { layerDir?: string } = {}): Promise<WorkloadRoot & { digest: string; lower: string }> {
     const { path: lower, digest } = await this.materialize(ref);
-    return { ...(await this.roots.attach(lower, workloadId)), digest };
+    return { ...(await this.roots.attach(lower, workloadId, opts)), digest, lower };
   }
 
   releaseRoot(workloadId: string): Promise<void> {

@@ -48,18 +48,23 @@ export class RootManager {
     return (await overlaySupported()) ? 'overlay' : 'reflink';
   }
 
-  /** Give `workloadId` a writable root over the image tree `lower` (already verified by the caller). */
-  async attach(lower: string, workloadId: string): Promise<WorkloadRoot> {
+  /**
+   * Give `workloadId` a writable root over the image tree `lower` (already verified by the caller).
+   * `layerDir` puts the overlay's upper and work directories elsewhere (e.g. on a volume sized for
+   * the workload); the caller owns that directory and removes it.
+   */
+  async attach(lower: string, workloadId: string, opts: { layerDir?: string } = {}): Promise<WorkloadRoot> {
     const base = this.workloadDir(workloadId);
+    const layer = opts.layerDir ?? base;
     const merged = join(base, 'root');
     const mode = await this.pickMode();
     await mkdir(base, { recursive: true });
     if (mode === 'overlay') {
-      if (/[,:\\]/.test(lower) || /[,:\\]/.test(base)) throw new ImageError('BAD_INPUT', `overlayfs paths may not contain ',', ':' or '\\': ${lower}, ${base}`);
+      if ([lower, base, layer].some((p) => /[,:\\]/.test(p))) throw new ImageError('BAD_INPUT', `overlayfs paths may not contain ',', ':' or '\\': ${lower}, ${layer}`);
       if (!(await isMountPoint(merged))) {
-        for (const d of ['upper', 'work', 'root']) await mkdir(join(base, d), { recursive: true });
-        const opts = `lowerdir=${lower},upperdir=${join(base, 'upper')},workdir=${join(base, 'work')}`;
-        const r = await execa('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged], { reject: false });
+        for (const d of [join(layer, 'upper'), join(layer, 'work'), merged]) await mkdir(d, { recursive: true });
+        const o = `lowerdir=${lower},upperdir=${join(layer, 'upper')},workdir=${join(layer, 'work')}`;
+        const r = await execa('mount', ['-t', 'overlay', 'overlay', '-o', o, merged], { reject: false });
         if (r.exitCode !== 0) throw new ImageError('HOST', `mount overlay for workload ${workloadId} failed: ${r.stderr.trim()}`);
       }
     } else if (!(await stat(merged).then(() => true, () => false))) {

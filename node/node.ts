@@ -26,6 +26,7 @@ import { JobQueue } from './engine/queue.ts';
 import { EngineDb } from './engine/store-db.ts';
 import { DeploymentStore } from './engine/store.ts';
 import { primitives } from './primitives/index.ts';
+import { parseWorkloadId } from './model/ids.ts';
 import { Registrar } from './registrar.ts';
 import { kycCheck } from './kyc.ts';
 import { Reporter } from './reports.ts';
@@ -106,7 +107,8 @@ export class ZosNode {
     const store = new DeploymentStore(db, { clock });
     const queue = new JobQueue(db, { clock });
     const reporter = new Reporter({ chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs });
-    const provisioner = new Provisioner({ primitives: primitives(hosts), store, clock, log: nlog.child({ component: 'primitives' }) });
+    hosts.vm.setFailureHandler((id, message) => markFailed(store, id, message, clock, nlog));
+    const provisioner = new Provisioner({ primitives: primitives({ ...hosts, log: nlog }), store, clock, log: nlog.child({ component: 'primitives' }) });
     const engine = new Engine({
       store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
       capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },
@@ -223,5 +225,20 @@ function toNodeEvent(ev: NodeEvent): NodeChainEvent | null {
       return { kind: 'power-target', nodeId: ev.nodeId, target: ev.target };
     default:
       return null;
+  }
+}
+
+/**
+ * A workload that broke after it was provisioned (a VM in a crash loop): its state becomes
+ * `error` with the reason, keeping its result data, as zos reports it (it never just vanishes).
+ */
+function markFailed(store: DeploymentStore, id: string, message: string, clock: Clock, log: Logger): void {
+  const ref = parseWorkloadId(id);
+  try {
+    if (!ref) throw new Error(`bad workload id ${id}`);
+    const wl = store.current(ref.twin, ref.contract, ref.name);
+    store.transaction(ref.twin, ref.contract, { ...wl, result: { ...wl.result, created: Math.floor(clock.now() / 1000), state: 'error', message } });
+  } catch (err) {
+    log.error({ workload: id, err: (err as Error).message }, 'cannot record a workload failure');
   }
 }

@@ -3,7 +3,9 @@
 // registrar read facts from them (pools, DMI, interfaces). A new host area (network, vm, …) is added here once.
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
+import { openImageStore, type ImageNode } from '../../image/index.ts';
 import { StorageHost, type StorageHostOptions } from './storage/index.ts';
+import { VmHost, type VmHostOptions } from './vm/host.ts';
 import { HostSystem } from './system/index.ts';
 import { NetworkHost } from './network/index.ts';
 
@@ -11,11 +13,17 @@ export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
   dataDir: string;
   storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
+  /** VM settings (accel, guest kernel dir, crash policy); env ZOS_VM_ACCEL=kvm|tcg|auto. */
+  vm?: Omit<VmHostOptions, 'dir' | 'log'>;
   log: Logger;
 }
 
 export interface Hosts {
   storage: StorageHost;
+  /** The node's one image store (store/, verified cache/, per-workload roots/) shared by every VM. */
+  images: ImageNode;
+  /** QEMU VMs; they outlive the node process and are adopted by the primitives' init. */
+  vm: VmHost;
   /** The machine's own facts (DMI, hypervisor, interfaces, GPUs); reads only, nothing to start. */
   system: HostSystem;
   /** Private networks: network resources (adopted or rebuilt at start) and VM taps. */
@@ -38,7 +46,16 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     // Loads and brings back stored network resources; touches the host only if there are any.
     const network = new NetworkHost({ dataDir: join(o.dataDir, 'network'), log: o.log });
     await network.start();
-    return { storage, system: new HostSystem(), network, close };
+    const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
+    closers.push(() => images.close());
+    const accel = process.env.ZOS_VM_ACCEL;
+    const vm = new VmHost({
+      ...(accel === 'kvm' || accel === 'tcg' || accel === 'auto' ? { accel } : {}),
+      ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }),
+    });
+    // VMs keep running when the node stops; only the monitor stops.
+    closers.push(async () => vm.close());
+    return { storage, images, vm, system: new HostSystem(), network, close };
   } catch (err) {
     await close();
     throw err;

@@ -1,23 +1,36 @@
+import type { Logger } from '../../lib/log.ts';
+import type { ImageNode } from '../../image/index.ts';
 import type { DiskStore, VolumeStore } from '../host/storage/types.ts';
-import type { NetworkResources } from '../host/network/index.ts';
+import type { NetworkResources, NetworkTaps } from '../host/network/index.ts';
+import type { VmHost } from '../host/vm/host.ts';
 import type { PrimitiveRegistry } from './types.ts';
 import { networkPrimitive } from './network/index.ts';
 import { networkLightPrimitive } from './network-light/index.ts';
 import { volumePrimitive } from './volume/index.ts';
+import { zlogsPrimitive } from './zlogs/index.ts';
+import { zmachinePrimitive } from './zmachine/index.ts';
+import { zmachineLightPrimitive } from './zmachine-light/index.ts';
 import { zmountPrimitive } from './zmount/index.ts';
 
 /** The host services primitives are built with, as interfaces (node/host/index.ts provides them). */
 export interface PrimitiveHosts {
   storage: DiskStore & VolumeStore;
-  network: NetworkResources;
+  network: NetworkResources & NetworkTaps;
+  images: ImageNode;
+  vm: VmHost;
+  log: Logger;
 }
 
 /** The workload types this node provisions, keyed by zos type name; what is absent is refused at deploy. */
 export function primitives(hosts: PrimitiveHosts): PrimitiveRegistry {
+  const machines = { vm: hosts.vm, images: hosts.images, network: hosts.network, storage: hosts.storage };
   return {
     zmount: zmountPrimitive(hosts.storage),
     volume: volumePrimitive(hosts.storage),
     network: networkPrimitive(hosts.network),
     'network-light': networkLightPrimitive(hosts.network),
+    zmachine: zmachinePrimitive(machines),
+    'zmachine-light': zmachineLightPrimitive(machines),
+    zlogs: zlogsPrimitive(hosts.vm, hosts.log.child({ type: 'zlogs' })),
   };
 }

@@ -46,7 +46,7 @@ interface Vm {
   busy?: Promise<unknown>;
 }
 
-export interface VmInfo {
+export interface VmInfo extends Pick<VmSpec, 'type' | 'twin' | 'network' | 'ip'> {
   id: string;
   state: VmState;
   pid?: number;
@@ -120,8 +120,17 @@ export class VmHost {
         this.opts.log.warn({ vm: id }, 'vm was not running at node start; the monitor restarts it');
       }
     }
+    this.monitor();
+  }
+
+  private monitor(): void {
     this.timer ??= setInterval(() => void this.tick(), this.opts.monitorMs);
     this.timer.unref();
+  }
+
+  /** Who hears about VMs the host gave up on (the node marks their workloads `error`). */
+  setFailureHandler(fn: (id: string, message: string) => void): void {
+    this.opts.onFailure = fn;
   }
 
   /** Stop monitoring (VMs keep running; a later init adopts them). */
@@ -134,7 +143,8 @@ export class VmHost {
   info(id: string): VmInfo | undefined {
     const vm = this.vms.get(id);
     if (!vm) return undefined;
-    return { id, state: vm.state, pid: vm.pid, failure: vm.failure, console: join(vm.dir, 'console.log') };
+    const { type, twin, network, ip } = vm.spec;
+    return { id, type, twin, network, ip, state: vm.state, pid: vm.pid, failure: vm.failure, console: join(vm.dir, 'console.log') };
   }
 
   list(): VmInfo[] {
@@ -168,6 +178,7 @@ export class VmHost {
       vm = { spec, dir, state: 'restarting', crashes: [] };
       this.vms.set(spec.id, vm);
     }
+    this.monitor();
     const v = vm;
     v.spec = spec;
     v.failure = undefined;

@@ -4,6 +4,11 @@ import type { GuestSeed } from './seed.ts';
 export interface VmSpec {
   /** The workload id `twin-contract-name`: names the VM's directory and its QEMU (`-name zos-vm:<id>`). */
   id: string;
+  /** Who owns it, for listings: the workload type, twin, NetID and private IP. */
+  type?: string;
+  twin?: number;
+  network?: string;
+  ip?: string;
   cpu: number;
   memoryBytes: number;
   boot: VmBoot;

@@ -1,0 +1,235 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageNode } from '../../../image/index.ts';
+import { HttpStore } from '../../../image/index.ts';
+import { parseFlistUrl } from '../../../image/serve.ts';
+import { formatIP } from '../../model/goformat.ts';
+import { networkId, uniqueName } from '../../model/ids.ts';
+import { minRootSize } from '../../model/zmachine-common.ts';
+import { runResult } from '../../host/exec.ts';
+import { storageName } from '../../host/storage/names.ts';
+import type { DiskStore, VolumeStore } from '../../host/storage/types.ts';
+import type { VmHost } from '../../host/vm/host.ts';
+import { sshKeysOf, splitCommand, type GuestSeed } from '../../host/vm/seed.ts';
+import type { VmBoot, VmSpec } from '../../host/vm/spec.ts';
+import { NoActionNeeded, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
+import { macOf } from './mac.ts';
+
+/** Where a VM's NIC lands: the network host's tap on the NR bridge (see NetworkHost.attachTap). */
+export interface TapAttacher {
+  attachTap(twin: number, network: string, key: string): Promise<{ tap: string; subnet: string; gateway: string; ipRange: string | null }>;
+  detachTap(tap: string): Promise<void>;
+}
+
+export interface MachineHosts {
+  vm: VmHost;
+  images: ImageNode;
+  network: TapAttacher;
+  /** The namespace the network host puts taps in (undefined: the node's own). */
+  tapNetns?: string;
+  storage: DiskStore & VolumeStore;
+}
+
+/** The fields zmachine and zmachine-light share (validated data from node/model). */
+export interface MachineConfig {
+  flist: string;
+  size: number;
+  compute_capacity: { cpu: number; memory: number };
+  mounts: { name: string; mountpoint: string }[];
+  entrypoint: string;
+  env: Record<string, string>;
+  gpu: string[];
+  network: { interfaces: { network: string; ip: Uint8Array | null }[]; mycelium?: unknown };
+}
+
+export interface MachineResult {
+  id: string;
+  ip: string;
+  mycelium_ip: string;
+  console_url: string;
+}
+
+type Kind = 'zmachine' | 'zmachine-light';
+const DNS = ['8.8.8.8', '1.1.1.1'];
+
+function rootVolume(id: string): string {
+  return `rootfs.${storageName(id)}`;
+}
+
+function ipv4Of(cidr: string): { net: number; bits: number } {
+  const [addr, bits] = cidr.split('/');
+  return { net: toInt(addr!), bits: Number(bits) };
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => (a << 8) + Number(o), 0) >>> 0;
+}
+
+function inSubnet(ip: string, cidr: string): boolean {
+  const { net, bits } = ipv4Of(cidr);
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((toInt(ip) & mask) >>> 0) === ((net & mask) >>> 0);
+}
+
+/**
+ * zmachine and zmachine-light on QEMU: the image named by `flist` (pulled over HTTP into the
+ * node's one store, every file verified when it is materialized), a writable overlay on a btrfs
+ * volume of `size`, zmount disks as virtio-blk, volumes over virtiofs, one NIC on the private
+ * network's bridge. Light differs only in its routes (default via the NR) and result shape.
+ */
+export function machinePrimitive(kind: Kind, h: MachineHosts) {
+  async function resolveImage(flist: string): Promise<{ ref: string; boot: 'container' | 'kernel' | 'disk' }> {
+    let where: { store: string; name: string };
+    try {
+      where = parseFlistUrl(flist);
+    } catch (err) {
+      throw new Error(`invalid flist: ${(err as Error).message}`);
+    }
+    const remote = new HttpStore(where.store, { timeoutMs: 30_000 });
+    let ref: string;
+    try {
+      // Pinned by digest from here on: the tag may move on the server while this VM runs.
+      ref = `blake3:${(await h.images.pull(where.name, remote)).digest}`;
+    } catch (err) {
+      throw new Error(`failed to download flist '${flist}': ${(err as Error).message}`);
+    } finally {
+      await remote.close();
+    }
+    // Materializing verifies every file's fingerprint; a tampered file throws naming its path.
+    const { path } = await h.images.materialize(ref);
+    const has = (p: string) => stat(join(path, p)).then(() => true, () => false);
+    const boot = (await has('image.raw')) ? 'disk' : (await has('boot/vmlinuz')) ? 'kernel' : 'container';
+    return { ref, boot };
+  }
+
+  /** zmount disks (virtio-blk, vda..) and volumes (virtiofs, tag = name), in the order asked. */
+  async function resolveMounts(ctx: PrimitiveContext, config: MachineConfig) {
+    const disks: { path: string; device: string; mountpoint: string }[] = [];
+    const shares: { tag: string; path: string; mountpoint: string }[] = [];
+    for (const m of config.mounts) {
+      if (m.mountpoint === '/' || !m.mountpoint.startsWith('/')) throw new Error(`invalid mount point '${m.mountpoint}' for disk '${m.name}'`);
+      const wl = ctx.deployment.get(m.name);
+      if (wl?.type !== 'zmount' && wl?.type !== 'volume') throw new Error(`expecting a reservation of type 'zmount' or 'qsfs' for disk '${m.name}'`);
+      if (wl.state !== 'ok') throw new Error(`invalid disk '${m.name}' state`);
+      const name = storageName(wl.workload.id);
+      if (wl.type === 'zmount') {
+        const info = await h.storage.diskInfo(name);
+        if (!info) throw new Error(`invalid disk '${m.name}' state`);
+        await ensureFilesystem(info.path, ctx);
+        disks.push({ path: info.path, device: `vd${String.fromCharCode(97 + disks.length)}`, mountpoint: m.mountpoint });
+      } else {
+        const info = await h.storage.subvolumeInfo(name);
+        if (!info) throw new Error(`invalid disk '${m.name}' state`);
+        shares.push({ tag: m.name, path: info.path, mountpoint: m.mountpoint });
+      }
+    }
+    return { disks, shares };
+  }
+
+  /** A fresh zmount gets ext4 (built into the guest kernel); an existing filesystem is kept. */
+  async function ensureFilesystem(path: string, ctx: PrimitiveContext): Promise<void> {
+    const probe = await runResult('blkid', ['-p', path], { log: ctx.log });
+    if (probe.exitCode === 0) return;
+    const r = await runResult('mkfs.ext4', ['-q', '-F', path], { log: ctx.log, timeoutMs: 120_000 });
+    if (r.exitCode !== 0) throw new Error(`failed to prepare mount: mkfs.ext4: ${r.stderr}`);
+  }
+
+  function result(ctx: PrimitiveContext, config: MachineConfig): MachineResult {
+    const ip = formatIP(config.network.interfaces[0]?.ip);
+    return { id: ctx.workload.id, ip, mycelium_ip: '', console_url: '' };
+  }
+
+  async function cleanup(ctx: PrimitiveContext, taps: string[]): Promise<void> {
+    await h.vm.stop(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'vm stop failed'));
+    for (const tap of taps) await h.network.detachTap(tap).catch(() => undefined);
+    await h.images.releaseRoot(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
+    await h.storage.deleteSubvolume(rootVolume(ctx.workload.id)).catch(() => undefined);
+  }
+
+  function othersUsing(network: string, ip: string, self: string, twin: number): boolean {
+    return h.vm.list().some((v) => v.id !== self && v.twin === twin && v.network === network && v.ip === ip && v.state !== 'failed');
+  }
+
+  return {
+    async provision(ctx: PrimitiveContext, config: MachineConfig): Promise<MachineResult> {
+      const id = ctx.workload.id;
+      const res = result(ctx, config);
+      const running = h.vm.info(id);
+      if (running && running.state !== 'failed') throw new NoActionNeeded(res);
+      if (config.gpu.length) throw new Error(`unknown GPU id '${config.gpu[0]}'`);
+      const iface = config.network.interfaces[0]!;
+      const ip = formatIP(iface.ip);
+      const taps: string[] = [];
+      try {
+        const mounts = await resolveMounts(ctx, config);
+        const att = await h.network.attachTap(ctx.workload.twin, iface.network, uniqueName(id, iface.network));
+        taps.push(att.tap);
+        if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error('invalid IPv4 supplied to wg interface');
+        if (!inSubnet(ip, att.subnet)) throw new Error(`IP ${ip} is not part of local nr subnet ${att.subnet}`);
+        if (ip.endsWith('.1') || ip.endsWith('.0') || ip.endsWith('.255')) throw new Error(`ip ${ip} is reserved`);
+        const netId = networkId(ctx.workload.twin, iface.network);
+        if (othersUsing(netId, ip, id, ctx.workload.twin)) throw new Error(`private ip ${ip} is being used by another vm`);
+
+        const image = await resolveImage(config.flist);
+        if (image.boot === 'disk') throw new Error('full VM images (/image.raw) are not supported on this node yet');
+        const size = Math.max(config.size, minRootSize(config.compute_capacity.cpu, config.compute_capacity.memory));
+        const vol = await h.storage.subvolumeInfo(rootVolume(id)) ?? await h.storage.createSubvolume(rootVolume(id), size);
+        const root = await h.images.prepareRoot(image.ref, id, { layerDir: vol.path });
+
+        const routes = kind === 'zmachine-light' ? ['0.0.0.0/0', att.ipRange] : ['0.0.0.0/0', att.ipRange, '100.64.0.0/16'];
+        const mac = macOf(uniqueName(id, iface.network));
+        const seed: GuestSeed = {
+          hostname: ctx.workload.name,
+          nics: [{ mac, cidr: `${ip}/${att.subnet.split('/')[1]}`, gateway: att.gateway, routes: [...new Set(routes.filter((r): r is string => !!r))] }],
+          dns: DNS,
+          disks: mounts.disks.map((d) => ({ device: d.device, mountpoint: d.mountpoint })),
+          shares: mounts.shares.map((s) => ({ tag: s.tag, mountpoint: s.mountpoint })),
+          sshKeys: sshKeysOf(config.env),
+          env: config.env,
+          entrypoint: splitCommand(config.entrypoint),
+        };
+        let boot: VmBoot = { kind: 'container', seed };
+        if (image.boot === 'kernel') {
+          const initrd = await stat(join(root.path, 'boot/initrd.img')).then(() => join(root.path, 'boot/initrd.img'), () => undefined);
+          boot = { kind: 'kernel', kernel: join(root.path, 'boot/vmlinuz'), initrd, init: seed.entrypoint[0] };
+        }
+        const spec: VmSpec = {
+          id, type: kind, twin: ctx.workload.twin, network: netId, ip,
+          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot,
+          disks: mounts.disks.map((d) => ({ path: d.path })),
+          shares: [{ tag: 'vroot', path: root.path }, ...mounts.shares.map((s) => ({ tag: s.tag, path: s.path }))],
+          nics: [{ tap: att.tap, mac, netns: h.tapNetns }],
+        };
+        await h.vm.start(spec);
+        return res;
+      } catch (err) {
+        await cleanup(ctx, taps);
+        throw err;
+      }
+    },
+
+    async deprovision(ctx: PrimitiveContext): Promise<void> {
+      await cleanup(ctx, []);
+    },
+
+    async pause(ctx: PrimitiveContext): Promise<void> {
+      await h.vm.pause(ctx.workload.id);
+    },
+
+    async resume(ctx: PrimitiveContext): Promise<void> {
+      await h.vm.resume(ctx.workload.id);
+    },
+
+    /** Adopt the VMs still running; stop those of this type that no workload owns any more. */
+    async init(ictx: InitContext<MachineConfig, MachineResult>): Promise<void> {
+      await h.vm.init();
+      const owned = new Set(ictx.workloads.map((w: StoredWorkload<MachineConfig, MachineResult>) => w.workload.id));
+      for (const v of h.vm.list()) {
+        if (v.type === kind && !owned.has(v.id)) {
+          ictx.log.warn({ vm: v.id }, 'stopping a vm no workload owns');
+          await h.vm.stop(v.id);
+        }
+      }
+    },
+  };
+}
