@@ -7,6 +7,7 @@ import { buildBaseRoot } from '../../image/base.ts';
 import { DirStore, openImageStore } from '../../image/index.ts';
 import { DEFAULT_GUEST_KERNEL_DIR } from '../../node/host/vm/guest.ts';
 import { requireHost } from '../helpers/host.ts';
+import { defer } from '../node/storage-env.ts';
 
 /** Everything a VM test needs from the host, checked once; false means the test returned (skip). */
 export async function requireVmHost(t: TestContext): Promise<boolean> {
@@ -33,16 +34,9 @@ export async function buildTestImage(dir: string, tag = 'test/base:1'): Promise<
   }
 }
 
-/**
- * Cleanups that run last-registered-first after the test (node:test runs `after` hooks in
- * registration order, but a root must be released before its directory goes).
- */
-export function cleanupStack(t: TestContext): (fn: () => Promise<unknown> | unknown) => void {
-  const fns: (() => Promise<unknown> | unknown)[] = [];
-  t.after(async () => {
-    for (const fn of fns.reverse()) await Promise.resolve().then(fn).catch((err: unknown) => console.error('cleanup:', err));
-  });
-  return (fn) => void fns.push(fn);
+/** Cleanups that run last-registered-first (see storage-env's defer). */
+export function cleanupStack(t: TestContext): (fn: () => unknown) => void {
+  return (fn) => defer(t, async () => fn());
 }
 
 /** A temp dir removed at the end (set ZOS_VM_KEEP=1 to keep it for a post-mortem). */

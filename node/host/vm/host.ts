@@ -52,6 +52,7 @@ export interface VmInfo extends Pick<VmSpec, 'type' | 'twin' | 'network' | 'ip'>
   pid?: number;
   failure?: string;
   console: string;
+  taps: string[];
 }
 
 const READY = 'zos-init: ready';
@@ -144,7 +145,7 @@ export class VmHost {
     const vm = this.vms.get(id);
     if (!vm) return undefined;
     const { type, twin, network, ip } = vm.spec;
-    return { id, type, twin, network, ip, state: vm.state, pid: vm.pid, failure: vm.failure, console: join(vm.dir, 'console.log') };
+    return { id, type, twin, network, ip, state: vm.state, pid: vm.pid, failure: vm.failure, console: join(vm.dir, 'console.log'), taps: vm.spec.nics.map((n) => n.tap) };
   }
 
   list(): VmInfo[] {

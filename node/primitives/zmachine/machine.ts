@@ -139,7 +139,8 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     return { id: ctx.workload.id, ip, mycelium_ip: '', console_url: '' };
   }
 
-  async function cleanup(ctx: PrimitiveContext, taps: string[]): Promise<void> {
+  async function cleanup(ctx: PrimitiveContext, attached: string[]): Promise<void> {
+    const taps = new Set([...attached, ...(h.vm.info(ctx.workload.id)?.taps ?? [])]);
     await h.vm.stop(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'vm stop failed'));
     for (const tap of taps) await h.network.detachTap(tap).catch(() => undefined);
     await h.images.releaseRoot(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));

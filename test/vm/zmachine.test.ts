@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { openImageStore } from '../../image/index.ts';
+import { serveStore } from '../../image/serve.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { parseIP } from '../../node/model/goformat.ts';
+import { StorageHost } from '../../node/host/storage/index.ts';
+import { VmHost } from '../../node/host/vm/host.ts';
+import type { DeploymentView, PrimitiveContext } from '../../node/primitives/types.ts';
+import { machinePrimitive, type MachineConfig, type TapAttacher } from '../../node/primitives/zmachine/machine.ts';
+import { needBtrfs } from '../node/storage-env.ts';
+import { buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, tempDir } from './fixtures.ts';
+
+const MiB = 1024 * 1024;
+const TWIN = 7;
+
+/**
+ * The machine primitive against real hosts (btrfs pool on a loop device, the image store, QEMU)
+ * with a deployment view and a tap attacher of the test's own (the lab bridge stands for the
+ * NR bridge): bad input fails with a clear error and leaves nothing; one VM boots, gets its
+ * root volume and disk, answers on the network, and deprovision removes everything.
+ */
+test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume boots and is removed without a trace', async (t) => {
+  if (!(await requireVmHost(t)) || !(await needBtrfs(t))) return;
+  const defer = cleanupStack(t);
+  const dir = await tempDir(defer);
+  const lab = await labNetns(defer, 78);
+  const image = await buildTestImage(dir);
+  const server = await serveStore(image.store, { host: '127.0.0.1', port: 0 });
+  defer(() => server.close());
+  const flist = `${server.url}/test/base:1.flist`;
+
+  const storage = new StorageHost({ dataDir: join(dir, 'storage'), pools: [{ name: 'default', image: { size: 4096 * MiB } }], log: silentLogger() });
+  await storage.start();
+  defer(() => storage.close());
+  const images = await openImageStore(join(dir, 'images'));
+  defer(() => images.close());
+  const vm = new VmHost({ dir: join(dir, 'vms'), log: silentLogger(), accel: 'tcg', monitorMs: 500 });
+  defer(() => vm.close());
+
+  const taps = new Set<string>();
+  const network: TapAttacher = {
+    async attachTap(twin, name, key) {
+      if (name !== 'net1') throw new Error(`could not get network resource subnet: couldn't load network with id (${name}): no such network`);
+      const tap = `tp${key.slice(0, 8)}`;
+      await execa('ip', ['-n', lab.netns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+      await execa('ip', ['-n', lab.netns, 'link', 'set', tap, 'master', lab.bridge, 'up']);
+      taps.add(tap);
+      return { tap, subnet: lab.subnet, gateway: lab.gateway, ipRange: null };
+    },
+    async detachTap(tap) {
+      await execa('ip', ['-n', lab.netns, 'link', 'del', tap], { reject: false });
+      taps.delete(tap);
+    },
+  };
+  const m = machinePrimitive('zmachine-light', { vm, images, network, tapNetns: lab.netns, storage });
+
+  // The deployment: a zmount `disk` and a volume `vol`, made through the storage host as their primitives do.
+  await storage.createDisk('7-1-disk', 300 * MiB);
+  await storage.createSubvolume('7-1-vol', 100 * MiB);
+  const others: Record<string, { type: string; state: string; id: string }> = {
+    disk: { type: 'zmount', state: 'ok', id: '7-1-disk' },
+    vol: { type: 'volume', state: 'ok', id: '7-1-vol' },
+    broken: { type: 'zmount', state: 'error', id: '7-1-broken' },
+  };
+  const view = {
+    get: (name: string) => {
+      const o = others[name];
+      return o && { type: o.type, state: o.state, workload: { twin: TWIN, contract: 1, name, id: o.id } };
+    },
+  } as unknown as DeploymentView;
+  const ctx = (name: string): PrimitiveContext => ({
+    workload: { twin: TWIN, contract: 1, name, id: `7-1-${name}` }, deployment: view, log: silentLogger(), signal: new AbortController().signal,
+  });
+  const config = (o: Partial<MachineConfig> & { ip?: string; net?: string } = {}): MachineConfig => ({
+    flist, size: 0, compute_capacity: { cpu: 1, memory: 256 * MiB }, entrypoint: '', env: {}, gpu: [],
+    mounts: [{ name: 'disk', mountpoint: '/data' }, { name: 'vol', mountpoint: '/vol' }],
+    network: { interfaces: [{ network: o.net ?? 'net1', ip: parseIP(o.ip ?? '198.18.78.9') }] },
+    ...o,
+  });
+  const nothingLeft = async (name: string) => {
+    assert.deepEqual([...taps], [], `${name}: taps detached`);
+    assert.equal(await storage.subvolumeInfo(`rootfs.7-1-${name}`), undefined, `${name}: root volume removed`);
+    assert.deepEqual(await readdir(join(dir, 'images/roots')).catch(() => []), [], `${name}: no workload root`);
+    assert.deepEqual(await readdir(join(dir, 'vms')).then((l) => l.filter((f) => !f.startsWith('.')), () => []), [], `${name}: no vm dir`);
+  };
+
+  const bad: [string, MachineConfig, RegExp][] = [
+    ['unknownnet', config({ net: 'nope' }), /could not get network resource subnet/],
+    ['outside', config({ ip: '198.18.99.9' }), /IP 198\.18\.99\.9 is not part of local nr subnet 198\.18\.78\.0\/24/],
+    ['gw', config({ ip: '198.18.78.1' }), /ip 198\.18\.78\.1 is reserved/],
+    ['nodisk', config({ mounts: [{ name: 'missing', mountpoint: '/m' }] }), /expecting a reservation of type 'zmount' or 'qsfs' for disk 'missing'/],
+    ['baddisk', config({ mounts: [{ name: 'broken', mountpoint: '/m' }] }), /invalid disk 'broken' state/],
+    ['unreachable', config({ flist: 'http://127.0.0.1:9/x.flist' }), /failed to download flist 'http:\/\/127\.0\.0\.1:9\/x\.flist'/],
+    ['gpu', config({ gpu: ['0000:28:00.0/1002/731f'] }), /unknown GPU id '0000:28:00\.0\/1002\/731f'/],
+  ];
+  for (const [name, cfg, err] of bad) {
+    await assert.rejects(m.provision(ctx(name), cfg), err, name);
+    await nothingLeft(name);
+  }
+
+  // Tampering with a file of the node's verified copy refuses the VM, naming the file.
+  const pulled = await images.pull('test/base:1', image.store);
+  const tree = (await images.materialize(`blake3:${pulled.digest}`)).path;
+  await appendFile(join(tree, 'etc/inittab'), '# tampered\n');
+  await assert.rejects(m.provision(ctx('tampered'), config()), /etc\/inittab/);
+  await nothingLeft('tampered');
+  await images.cache.remove(pulled.digest);
+
+  // A VM: entrypoint with env, the disk formatted and mounted, the volume shared.
+  const entry = `/bin/sh -c 'mkdir -p /www; echo "$MSG" > /www/index.html; df -k /data | tail -1 > /www/df; echo hi > /vol/x; exec httpd -f -p 80 -h /www'`;
+  const cfg = config({ entrypoint: entry, env: { MSG: 'served by the entrypoint' } });
+  const res = await m.provision(ctx('vm'), cfg);
+  assert.deepEqual(res, { id: '7-1-vm', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
+  await assert.rejects(m.provision(ctx('vm'), cfg), (e: Error) => e.message === 'no action needed', 'a running VM is left alone');
+  assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/')).trim(), 'served by the entrypoint');
+  const kib = Number((await curlIn(lab.netns, 'http://198.18.78.9/df')).trim().split(/\s+/)[1]);
+  assert.ok(kib > 250 * 1024 && kib <= 300 * 1024, `disk size ${kib} KiB`);
+  const vol = await storage.subvolumeInfo('7-1-vol');
+  assert.equal((await execa('cat', [join(vol!.path, 'x')])).stdout, 'hi');
+  const rootVol = await storage.subvolumeInfo('rootfs.7-1-vm');
+  assert.equal(rootVol?.size, 500 * MiB, 'root layer on a volume of max(size, minimum root)');
+  await stat(join(rootVol!.path, 'upper/www/index.html'));
+
+  await m.deprovision(ctx('vm'));
+  await nothingLeft('vm');
+  assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu or virtiofsd left');
+});
