@@ -45,6 +45,20 @@ export interface Grid {
   close(): Promise<void>;
 }
 
+/** A funded user with a twin (relay 127.0.0.1) and a started relay peer; the caller closes `peer`. */
+export async function createGridUser(o: { client: ChainClient; activationUrl: string; relayUrl: string; log: Logger; sid?: string; mnemonic?: string }): Promise<GridUser> {
+  const identity = await createIdentity(o.mnemonic ?? mnemonicGenerate(), 'sr25519');
+  const res = await fetch(o.activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: identity.address }) });
+  if (!res.ok) throw new Error(`faucet: ${res.status} ${await res.text()}`);
+  await waitFor(async () => (await o.client.query.balance(identity.address)).free > 0n, 'user funded');
+  const account = o.client.as(identity.pair);
+  await account.ensureTermsAccepted();
+  const { twinId } = await account.ensureTwin({ relay: ['127.0.0.1'], pk: identity.secpPublic });
+  const peer = new RelayPeer({ identity, twinId, relays: [o.relayUrl], twins: chainTwins(o.client), sid: o.sid, log: o.log.child({ c: 'user' }) });
+  await peer.start();
+  return { identity, twinId, account, peer };
+}
+
 /** Waits for a line matching `re` on a child's stdout. */
 export function waitForLine(proc: ResultPromise, re: RegExp, timeoutMs = 120_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -138,17 +152,9 @@ export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   }
 
   async function user(o: { sid?: string; mnemonic?: string } = {}): Promise<GridUser> {
-    const identity = await createIdentity(o.mnemonic ?? mnemonicGenerate(), 'sr25519');
-    const res = await fetch(activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: identity.address }) });
-    if (!res.ok) throw new Error(`faucet: ${res.status} ${await res.text()}`);
-    await waitFor(async () => (await client.query.balance(identity.address)).free > 0n, 'user funded');
-    const account = client.as(identity.pair);
-    await account.ensureTermsAccepted();
-    const { twinId } = await account.ensureTwin({ relay: ['127.0.0.1'], pk: identity.secpPublic });
-    const peer = new RelayPeer({ identity, twinId, relays: [relayUrl], twins: chainTwins(client), sid: o.sid, log: log.child({ c: 'user' }) });
-    await peer.start();
-    peers.push(peer);
-    return { identity, twinId, account, peer };
+    const u = await createGridUser({ client, activationUrl, relayUrl, log, ...o });
+    peers.push(u.peer);
+    return u;
   }
 
   return {

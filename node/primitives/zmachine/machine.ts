@@ -158,6 +158,8 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
       const running = h.vm.info(id);
       if (running && running.state !== 'failed') throw new NoActionNeeded(res);
       if (config.gpu.length) throw new Error(`unknown GPU id '${config.gpu[0]}'`);
+      // This node runs no mycelium (see network-light), so a mycelium NIC cannot be made.
+      if (config.network.mycelium) throw new Error('could not set up tap device: network resource does not support mycelium');
       const iface = config.network.interfaces[0]!;
       const ip = formatIP(iface.ip);
       const taps: string[] = [];
