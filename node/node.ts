@@ -237,7 +237,7 @@ function markFailed(store: DeploymentStore, id: string, message: string, clock: 
   try {
     if (!ref) throw new Error(`bad workload id ${id}`);
     const wl = store.current(ref.twin, ref.contract, ref.name);
-    store.transaction(ref.twin, ref.contract, { ...wl, result: { ...wl.result, created: Math.floor(clock.now() / 1000), state: 'error', message } });
+    store.appendState(ref.twin, ref.contract, { ...wl, result: { ...wl.result, created: Math.floor(clock.now() / 1000), state: 'error', message } });
   } catch (err) {
     log.error({ workload: id, err: (err as Error).message }, 'cannot record a workload failure');
   }
