@@ -108,7 +108,7 @@ export class ZosNode {
     const queue = new JobQueue(db, { clock });
     const reporter = new Reporter({ chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs });
     hosts.vm.setFailureHandler((id, message) => markFailed(store, id, message, clock, nlog));
-    const provisioner = new Provisioner({ primitives: primitives({ ...hosts, log: nlog }), store, clock, log: nlog.child({ component: 'primitives' }) });
+    const provisioner = new Provisioner({ primitives: primitives(hosts), store, clock, log: nlog.child({ component: 'primitives' }) });
     const engine = new Engine({
       store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
       capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },

@@ -1,4 +1,3 @@
-import type { Logger } from '../../lib/log.ts';
 import type { ImageNode } from '../../image/index.ts';
 import type { DiskStore, VolumeStore } from '../host/storage/types.ts';
 import type { NetworkResources, NetworkTaps } from '../host/network/index.ts';
@@ -18,7 +17,6 @@ export interface PrimitiveHosts {
   network: NetworkResources & NetworkTaps;
   images: ImageNode;
   vm: VmHost;
-  log: Logger;
 }
 
 /** The workload types this node provisions, keyed by zos type name; what is absent is refused at deploy. */
@@ -31,6 +29,6 @@ export function primitives(hosts: PrimitiveHosts): PrimitiveRegistry {
     'network-light': networkLightPrimitive(hosts.network),
     zmachine: zmachinePrimitive(machines),
     'zmachine-light': zmachineLightPrimitive(machines),
-    zlogs: zlogsPrimitive(hosts.vm, hosts.log.child({ type: 'zlogs' })),
+    zlogs: zlogsPrimitive(hosts.vm),
   };
 }

@@ -96,6 +96,8 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume 
     ['baddisk', config({ mounts: [{ name: 'broken', mountpoint: '/m' }] }), /invalid disk 'broken' state/],
     ['unreachable', config({ flist: 'http://127.0.0.1:9/x.flist' }), /failed to download flist 'http:\/\/127\.0\.0\.1:9\/x\.flist'/],
     ['gpu', config({ gpu: ['0000:28:00.0/1002/731f'] }), /unknown GPU id '0000:28:00\.0\/1002\/731f'/],
+    ['cpus', config({ compute_capacity: { cpu: 255, memory: 256 * MiB } }), /invalid cpu must be between 1 and \d+/],
+    ['mycelium', config({ network: { interfaces: [{ network: 'net1', ip: parseIP('198.18.78.9') }], mycelium: { Network: 'net1', hex_seed: new Uint8Array(6) } } }), /network resource does not support mycelium/],
   ];
   for (const [name, cfg, err] of bad) {
     await assert.rejects(m.provision(ctx(name), cfg), err, name);

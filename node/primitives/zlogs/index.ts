@@ -13,7 +13,7 @@ export interface ConsoleLogs {
  * only. One stream per zlogs workload, kept in the node process; init restarts them after a
  * node restart. The result is null, as in zos.
  */
-export function zlogsPrimitive(vms: ConsoleLogs, log: Logger): PrimitiveOf<'zlogs'> {
+export function zlogsPrimitive(vms: ConsoleLogs): PrimitiveOf<'zlogs'> {
   const streams = new Map<string, LogStream>();
   const start = (id: string, vmId: string, output: string, l: Logger) => {
     streams.get(id)?.stop();
@@ -34,7 +34,7 @@ export function zlogsPrimitive(vms: ConsoleLogs, log: Logger): PrimitiveOf<'zlog
     },
     async init(ictx) {
       for (const w of ictx.workloads) {
-        start(w.workload.id, workloadId(w.workload.twin, w.workload.contract, w.data.zmachine), w.data.output, log);
+        start(w.workload.id, workloadId(w.workload.twin, w.workload.contract, w.data.zmachine), w.data.output, ictx.log);
       }
     },
   };

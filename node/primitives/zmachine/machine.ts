@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ImageNode } from '../../../image/index.ts';
 import { HttpStore } from '../../../image/index.ts';
@@ -158,6 +159,8 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
       const running = h.vm.info(id);
       if (running && running.state !== 'failed') throw new NoActionNeeded(res);
       if (config.gpu.length) throw new Error(`unknown GPU id '${config.gpu[0]}'`);
+      const cpus = availableParallelism();
+      if (config.compute_capacity.cpu > cpus) throw new Error(`invalid cpu must be between 1 and ${cpus}`);
       // This node runs no mycelium (see network-light), so a mycelium NIC cannot be made.
       if (config.network.mycelium) throw new Error('could not set up tap device: network resource does not support mycelium');
       const iface = config.network.interfaces[0]!;
