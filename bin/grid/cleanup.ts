@@ -4,6 +4,7 @@ import { CliError, CliErrorCode } from './errors.ts';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.ts';
 import { removeStoredNetworks } from '../../node/host/network/index.ts';
+import { stopStoredVms } from '../../node/host/vm/host.ts';
 
 /**
  * Host state a `zos node` leaves behind on purpose: on SIGTERM it keeps its pools mounted so a
@@ -31,12 +32,14 @@ export async function loopDevicesUnder(dir: string): Promise<Array<{ device: str
 }
 
 /**
- * Removes the network resources of a node whose data dir is `dir` (their namespaces and
+ * Stops the VMs and removes the network resources of a node whose data dir is `dir` (VMs, namespaces and
  * wireguard-go processes outlive the node), unmounts everything mounted under `dir` (deepest
  * first) and detaches loop devices backed by files under it: what a node left behind when it
  * was killed or kept its pools mounted.
  */
 export async function cleanupHostState(dir: string): Promise<void> {
+  // VMs first: their QEMU and virtiofsd outlive the node and hold taps and the root overlays.
+  await stopStoredVms(join(dir, 'vms'), silentLogger()).catch(() => undefined);
   await removeStoredNetworks(join(dir, 'network'), silentLogger()).catch(() => undefined);
   for (const m of await mountsUnder(dir)) await execa('umount', ['-l', m], { reject: false });
   for (const { device } of await loopDevicesUnder(dir)) await execa('losetup', ['-d', device], { reject: false });

@@ -102,8 +102,8 @@ export class VmHost {
     return this.accel;
   }
 
-  /** Adopt the VMs a previous node process left running; start the crash monitor. */
-  async init(): Promise<void> {
+  /** Adopt the VMs a previous node process left running; start the crash monitor (unless told not to). */
+  async init(opts: { monitor?: boolean } = {}): Promise<void> {
     await mkdir(this.opts.dir, { recursive: true });
     for (const id of await readdir(this.opts.dir).catch(() => [] as string[])) {
       if (id.startsWith('.')) continue;
@@ -121,7 +121,7 @@ export class VmHost {
         this.opts.log.warn({ vm: id }, 'vm was not running at node start; the monitor restarts it');
       }
     }
-    this.monitor();
+    if (opts.monitor !== false) this.monitor();
   }
 
   private monitor(): void {
@@ -349,4 +349,16 @@ export class VmHost {
 
 function marker(id: string): string {
   return `zos-vm:${id}`;
+}
+
+/** Stop every VM a node with this VM directory left (processes, taps, directories): for whoever retires a node for good. */
+export async function stopStoredVms(dir: string, log: Logger): Promise<void> {
+  if (!(await stat(dir).then(() => true, () => false))) return;
+  const host = new VmHost({ dir, log });
+  try {
+    await host.init({ monitor: false });
+    for (const v of host.list()) await host.stop(v.id);
+  } finally {
+    host.close();
+  }
 }
