@@ -44,16 +44,28 @@ async function loadState(path: string, digest: string): Promise<State | undefine
 
 const MTIME_SLACK_NS = 2000n; // utimes() takes doubles: microsecond precision
 
+export interface VerifyTreeOptions {
+  withOwners: boolean;
+  onBytes?: (n: number) => void;
+  /**
+   * Directories that are mount points in a running system (the OS root's proc, dev, run...):
+   * the manifest holds them as empty directories; what is mounted there is not checked.
+   */
+  mountPoints?: ReadonlySet<string>;
+}
+
+/** `statePath` null: no record is read or written (every file is hashed, e.g. the OS root at boot). */
 export async function verifyTree(
   tree: string,
-  statePath: string,
+  statePath: string | null,
   digest: string,
   m: Manifest,
-  opts: { withOwners: boolean; onBytes?: (n: number) => void },
+  opts: VerifyTreeOptions,
 ): Promise<VerifyTreeResult> {
   const tampered = (path: string, why: string) =>
     new ImageError('FILE_TAMPERED', `image blake3:${digest}: "${path}" in ${tree} ${why}; refusing to use it (remove the cache entry to rebuild it)`);
-  const state = await loadState(statePath, digest);
+  const state = statePath === null ? undefined : await loadState(statePath, digest);
+  const mounts = opts.mountPoints ?? new Set<string>();
   const next: Record<string, Tuple> = {};
   const suspects: Entry[] = [];
   const byPath = new Map<string, Entry>();
@@ -71,6 +83,10 @@ export async function verifyTree(
     }
     result.checked++;
     inodeOf.set(e.path, st.ino);
+    if (mounts.has(e.path)) {
+      if (!st.isDirectory()) throw tampered(e.path, 'is not a directory (mount point)');
+      continue;
+    }
     const why = checkMeta(e, st, opts.withOwners, inodeOf);
     if (why) throw tampered(e.path, why);
     if (e.type === 'symlink' && (await readlink(abs)) !== e.target) throw tampered(e.path, 'points somewhere else');
@@ -88,9 +104,9 @@ export async function verifyTree(
     }
     next[e.path] = tuple;
   }
-  await checkNoExtras(tree, m, byPath, tampered);
+  await checkNoExtras(tree, m, byPath, mounts, tampered);
   await checkXattrs(tree, suspects, tampered);
-  if (!state || suspects.length > 0) await atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries: next }));
+  if (statePath !== null && (!state || suspects.length > 0)) await atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries: next }));
   return result;
 }
 
@@ -118,9 +134,15 @@ function checkMeta(e: Entry, st: BigIntStats, withOwners: boolean, inodeOf: Map<
   return undefined;
 }
 
-async function checkNoExtras(tree: string, m: Manifest, byPath: Map<string, Entry>, tampered: (p: string, why: string) => Error): Promise<void> {
+async function checkNoExtras(
+  tree: string,
+  m: Manifest,
+  byPath: Map<string, Entry>,
+  mounts: ReadonlySet<string>,
+  tampered: (p: string, why: string) => Error,
+): Promise<void> {
   for (const e of m.entries) {
-    if (e.type !== 'dir') continue;
+    if (e.type !== 'dir' || mounts.has(e.path)) continue;
     for (const name of await readdir(e.path === '.' ? tree : join(tree, e.path))) {
       const p = e.path === '.' ? name : `${e.path}/${name}`;
       if (!byPath.has(p)) throw tampered(p, 'is not part of the image (added behind our back)');

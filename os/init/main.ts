@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { createLogger } from '../../lib/log.ts';
+import { parseSize } from '../../bin/commands/node.ts';
+import { RELEASE_PATH } from '../layout.ts';
+import { parseBootConfig, type BootConfig } from './config.ts';
+import { configureNetwork, loadBootModules, mountCacheDisk, mountKernelFilesystems, sealRoot, CACHE_MOUNT } from './system.ts';
+import { verifyRoot } from './verify.ts';
+
+/**
+ * PID 1 of the OS image, run by the image's own node binary (no shell anywhere). Order matters:
+ * the root is verified before any program runs or anything is mounted; then kernel file systems,
+ * modules, the cache disk and the network; then the node daemon, in this process.
+ * Any failure before the daemon runs refuses the boot: a console line naming the cause, then
+ * init exits, which panics the kernel (with panic=-1 the machine resets; QEMU -no-reboot stops).
+ */
+const started = performance.now();
+const say = (s: string) => process.stdout.write(`zos: ${s} (+${Math.round(performance.now() - started)} ms)\n`);
+
+async function boot(): Promise<BootConfig> {
+  process.env.PATH = '/usr/sbin:/usr/bin';
+  const cfg = parseBootConfig(process.env);
+  const v = await verifyRoot(cfg.root);
+  say(`root verified: blake3:${cfg.root}, ${v.files} files, ${v.bytes} bytes hashed`);
+  await mountKernelFilesystems();
+  if (!(await sealRoot())) say('warning: could not remount the root read-only');
+  await loadBootModules();
+  const cache = await mountCacheDisk(cfg.cache);
+  say(`cache disk ${cache.device} ${cache.formatted ? 'formatted (blank disk: new node)' : 'reused'} at ${CACHE_MOUNT}`);
+  const net = await configureNetwork(cfg.net);
+  say(`network ${net.link} ${net.address}${net.gateway ? ` via ${net.gateway}` : ''} (${cfg.net.mode})`);
+  return cfg;
+}
+
+async function runNode(cfg: BootConfig): Promise<void> {
+  const release = (await readFile(`/${RELEASE_PATH}`, 'utf8')).trim();
+  say(`release ${release}`);
+  const log = createLogger({ name: 'zos-node', level: cfg.logLevel, pretty: false });
+  const { ZosNode } = await import('../../node/node.ts');
+  const node = new ZosNode({
+    chainUrls: cfg.chain, relayUrls: cfg.relay, farmId: cfg.farm, dataDir: `${CACHE_MOUNT}/zos`, activationUrl: cfg.activation,
+    storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(cfg.poolSize) } }] },
+    log,
+  });
+  const { nodeId, twinId } = await node.start();
+  process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);
+}
+
+const cfg = await boot().catch((err: Error) => {
+  process.stdout.write(`zos: boot refused: ${err.message}\n`);
+  process.exit(1);
+});
+await runNode(cfg).catch((err: Error) => {
+  process.stdout.write(`zos: node daemon failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

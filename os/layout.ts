@@ -1,0 +1,11 @@
+/** Paths of the OS root that the build and init agree on (no imports: init bundles this). */
+
+/** Directories that are mount points at run time: empty in the image, their contents not verified. */
+export const MOUNT_POINTS = ['dev', 'proc', 'sys', 'run', 'tmp', 'var/cache'] as const;
+/** Where init finds the root manifest inside the initramfs (under a mount point, so outside the tree it checks). */
+export const ROOT_MANIFEST_PATH = 'run/zos/root.manifest';
+export const INIT_PATH = 'usr/lib/zos/init.mjs';
+/** The release label of the image. */
+export const RELEASE_PATH = 'etc/zos-release';
+/** The kernel travels inside the image, so one digest names a whole release. */
+export const KERNEL_PATH = 'boot/vmlinuz';

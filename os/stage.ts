@@ -1,0 +1,132 @@
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { execa } from 'execa';
+import { bundleInit } from './bundle.ts';
+import type { GuestKernel } from './kernel.ts';
+import { BOOT_MODULES, ON_DEMAND_MODULES, moduleClosure } from './modules.ts';
+import { INIT_PATH, KERNEL_PATH, MOUNT_POINTS, RELEASE_PATH } from './layout.ts';
+import { imagePath, imagePrograms, isScript, locateProgram, sharedLibraries, type SourceScan } from './programs.ts';
+
+/**
+ * Assembles the OS root file system in a directory: merged /usr, the Node.js runtime, the init +
+ * node daemon bundle, the programs the node runs with their libraries, kernel modules and the
+ * kernel itself (so one image digest names a whole release). No shell is ever copied.
+ */
+
+/** Fixed mtime of every entry (whole seconds: cpio has no sub-second field); builds are reproducible. */
+export const EPOCH_S = 1_735_689_600; // 2025-01-01T00:00:00Z
+
+const QEMU_DATA = ['bios-256k.bin', 'bios-microvm.bin', 'linuxboot.bin', 'linuxboot_dma.bin', 'pvh.bin', 'kvmvapic.bin', 'multiboot_dma.bin', 'efi-virtio.rom', 'vgabios-stdvga.bin', 'qboot.rom'];
+
+export interface StageOptions {
+  repo: string;
+  kernel: GuestKernel;
+  release: string;
+  log?: (msg: string) => void;
+}
+
+export interface StageResult {
+  programs: string[];
+  scan: SourceScan;
+  libraries: string[];
+  modules: string[];
+}
+
+async function put(root: string, rel: string, from: string): Promise<void> {
+  const dest = join(root, rel);
+  await mkdir(dirname(dest), { recursive: true });
+  await copyFile(from, dest);
+}
+
+async function link(root: string, rel: string, target: string): Promise<void> {
+  await mkdir(dirname(join(root, rel)), { recursive: true });
+  await symlink(target, join(root, rel));
+}
+
+/** A host file at its image path; a symlink on the host becomes a relative symlink to its real file, copied too. */
+async function putHostFile(root: string, hostPath: string): Promise<void> {
+  const rel = imagePath(hostPath);
+  if (await lstat(join(root, rel)).catch(() => null)) return;
+  const real = await realpath(hostPath);
+  const realRel = imagePath(real);
+  if (realRel !== rel) {
+    await link(root, rel, relative(dirname(`/${rel}`), `/${realRel}`));
+    if (await lstat(join(root, realRel)).catch(() => null)) return;
+  }
+  await put(root, realRel, real);
+}
+
+export async function stageRoot(root: string, o: StageOptions): Promise<StageResult> {
+  const log = o.log ?? (() => {});
+  // root/: the kernel creates it in the initramfs before init runs, so the image holds it.
+  for (const d of ['usr/bin', 'usr/sbin', 'usr/lib/zos', 'usr/lib64', 'etc', 'var', 'boot', 'root', ...MOUNT_POINTS]) await mkdir(join(root, d), { recursive: true });
+  for (const [name, target] of [['bin', 'usr/bin'], ['sbin', 'usr/sbin'], ['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['var/run', '../run'], ['etc/resolv.conf', '../run/resolv.conf'], ['init', INIT_PATH]] as const) {
+    await link(root, name, target);
+  }
+  await writeFile(join(root, RELEASE_PATH), `${o.release}\n`);
+  await writeFile(join(root, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost\n');
+  await writeFile(join(root, 'etc/os-release'), `NAME="Zero-OS (TypeScript)"\nID=zos\nVERSION_ID="${o.release}"\n`);
+
+  log('bundling the init and node daemon');
+  const elves: string[] = [process.execPath];
+  await put(root, 'usr/bin/node', process.execPath);
+  await bundleInit(join(root, INIT_PATH));
+  await chmod(join(root, INIT_PATH), 0o755);
+  elves.push(...(await copyNativeDeps(o.repo, join(root, 'usr/lib/zos'))));
+
+  const { programs, scan } = await imagePrograms(o.repo);
+  log(`programs: ${programs.join(' ')}`);
+  for (const cmd of programs) {
+    const host = await locateProgram(cmd);
+    if (await isScript(host)) throw new Error(`program "${cmd}" (${host}) is a script; the OS image has no interpreter for it`);
+    await putHostFile(root, host);
+    elves.push(await realpath(host));
+  }
+  const libraries = await sharedLibraries(elves);
+  for (const lib of libraries) await putHostFile(root, lib);
+
+  if (programs.includes('qemu-system-x86_64')) {
+    for (const f of QEMU_DATA) {
+      const src = join('/usr/share/qemu', f);
+      if (await lstat(src).catch(() => null)) await put(root, join('usr/share/qemu', f), await realpath(src));
+    }
+  }
+
+  log(`kernel ${o.kernel.version} and modules`);
+  await put(root, KERNEL_PATH, o.kernel.vmlinuz);
+  const closure = await moduleClosure(o.kernel.modulesDir, [...BOOT_MODULES, ...ON_DEMAND_MODULES]);
+  const modRoot = join(root, 'usr/lib/modules', o.kernel.version);
+  for (const rel of closure.paths.values()) await put(modRoot, rel, join(o.kernel.modulesDir, rel));
+  for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) await put(modRoot, f, join(o.kernel.modulesDir, f));
+  const dm = await execa('depmod', ['-b', root, o.kernel.version], { reject: false });
+  if (dm.exitCode !== 0) throw new Error(`depmod: ${dm.stderr.trim()}`);
+
+  await normalize(root);
+  return { programs, scan, libraries, modules: closure.order };
+}
+
+/** Native addons the bundle loads with require(): copied as packages next to it. */
+async function copyNativeDeps(repo: string, dest: string): Promise<string[]> {
+  const nm = join(repo, 'node_modules');
+  const addon = 'better-sqlite3/build/Release/better_sqlite3.node';
+  const files = ['better-sqlite3/package.json', addon, 'bindings/package.json', 'bindings/bindings.js', 'file-uri-to-path/package.json', 'file-uri-to-path/index.js'];
+  for (const f of await readdir(join(nm, 'better-sqlite3/lib'), { recursive: true })) {
+    if (f.endsWith('.js')) files.push(`better-sqlite3/lib/${f}`);
+  }
+  for (const f of files) await put(join(dest, 'node_modules'), f, join(nm, f));
+  await put(dest, 'zstd.wasm', join(nm, '@bokuweb/zstd-wasm/dist/common/zstd.wasm'));
+  return [join(nm, addon)];
+}
+
+/** Root-owned, no group/world write, no set-id bits, one fixed mtime: the tree is the same on every build host. */
+async function normalize(root: string): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
+  const walk = async (abs: string): Promise<void> => {
+    const st = await lstat(abs);
+    if (st.isDirectory()) for (const name of await readdir(abs)) await walk(join(abs, name));
+    if (asRoot) await lchown(abs, 0, 0);
+    if (!st.isSymbolicLink()) await chmod(abs, st.isDirectory() ? 0o755 : st.mode & 0o755);
+    await lutimes(abs, EPOCH_S, EPOCH_S);
+  };
+  await walk(root);
+}
