@@ -7,15 +7,16 @@ import { join, relative } from 'node:path';
  * .modinfo `depends=` field, and the build runs depmod on the image's own copy.
  */
 
-/** Loaded by init, in this order, before anything touches a device. */
-export const BOOT_MODULES = [
-  'virtio_pci', 'virtio_blk', 'virtio_net', 'virtio_console', 'btrfs', 'loop', 'overlay', 'squashfs',
-  'tun', 'veth', 'bridge', 'nf_tables', 'fuse', 'virtiofs',
-] as const;
+/** Loaded by init, in this order, before it touches the cache disk and the network. */
+export const BOOT_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_net', 'btrfs', 'loop'] as const;
 
-/** Shipped for the kernel to load on demand (nft expressions, NAT, link types, VM acceleration). */
+/**
+ * Shipped for the kernel to load on demand through /sbin/modprobe and modules.alias (overlay and
+ * squashfs mounts, /dev/net/tun, `ip link add type veth|bridge|...`, nft expressions, VM acceleration).
+ */
 export const ON_DEMAND_MODULES = [
-  'crc32c_intel', 'macvlan', 'macvtap', 'vxlan', 'nft_chain_nat', 'nft_masq', 'nft_nat', 'nft_ct', 'nft_fib_inet', 'nft_fib_ipv4', 'nft_fib_ipv6',
+  'virtio_console', 'overlay', 'squashfs', 'fuse', 'virtiofs', 'tun', 'veth', 'bridge', 'nf_tables', 'crc32c_intel',
+  'macvlan', 'macvtap', 'vxlan', 'nft_chain_nat', 'nft_masq', 'nft_nat', 'nft_ct', 'nft_fib_inet', 'nft_fib_ipv4', 'nft_fib_ipv6',
   'nft_reject_inet', 'nft_limit', 'nft_counter', 'nft_compat', 'nf_nat', 'nf_conntrack', 'br_netfilter', 'nft_redir',
   'vhost_net', 'vhost_vsock', 'kvm_intel', 'kvm_amd',
 ] as const;

@@ -1,4 +1,5 @@
 import type { StorageHost } from '../host/storage/index.ts';
+import { listeningSockets } from '../host/sockets.ts';
 import type { DeploymentStore } from '../engine/store.ts';
 import type { NodeChain } from '../chain-port.ts';
 import type { Resources } from '../capacity.ts';
@@ -75,7 +76,8 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
       version: () => systemVersion(o.host),
       dmi: () => systemDmi(o.host),
       hypervisor: () => systemHypervisor(o.host),
-      diagnostics: () => o.diagnostics(),
+      // Besides zos' fields: every socket open to inbound traffic in the node's namespace (for the OS, the whole machine).
+      diagnostics: async () => ({ ...(await o.diagnostics()), listening_sockets: await listeningSockets() }),
       features: () => o.features,
     },
     network: {

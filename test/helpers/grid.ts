@@ -95,6 +95,8 @@ export interface GridOptions {
   nodeEnv?: Record<string, string>;
   /** Devnet delay between a watched tx's inBlock and finalized updates (see DevnetOptions). */
   finalityDelayMs?: number;
+  /** Relay domains besides 127.0.0.1 (an OS guest under QEMU user networking publishes 10.0.2.2). */
+  extraRelayDomains?: string[];
 }
 
 /**
@@ -108,7 +110,7 @@ export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   const chainUrl = await devnet.start();
   const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'grid-client' }) });
   await client.start();
-  const relay = new RelayServer({ twins: chainTwins(client), domains: ['127.0.0.1'], port: opts.relayPort ?? 0, tls: opts.relayTls, log: log.child({ c: 'relay' }) });
+  const relay = new RelayServer({ twins: chainTwins(client), domains: ['127.0.0.1', ...(opts.extraRelayDomains ?? [])], port: opts.relayPort ?? 0, tls: opts.relayTls, log: log.child({ c: 'relay' }) });
   const relayUrl = await relay.start().catch(async (err: Error) => {
     await Promise.all([relay.close(), client.close()]);
     await devnet.close();

@@ -1,0 +1,156 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, chown, lutimes, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { decodeManifest, manifestDigest } from '../../image/manifest.ts';
+import type { Manifest } from '../../image/index.ts';
+import { REPO } from '../../os/build.ts';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, cpioMember, cpioTrailer, parseCpio } from '../../os/cpio.ts';
+import { parseBootConfig, formatBootConfig, parseNet } from '../../os/init/config.ts';
+import { decodeDhcp, encodeDhcp, DhcpType, maskBits } from '../../os/init/dhcp.ts';
+import { verifyRoot } from '../../os/init/verify.ts';
+import { findGuestKernel } from '../../os/kernel.ts';
+import { ROOT_MANIFEST_PATH, INIT_PATH } from '../../os/layout.ts';
+import { BOOT_MODULES, modinfoDepends, moduleClosure } from '../../os/modules.ts';
+import { FORBIDDEN, imagePrograms } from '../../os/programs.ts';
+import { guestUrl } from '../../os/run.ts';
+import { parseListening } from '../../node/host/sockets.ts';
+import { requireHost } from '../helpers/host.ts';
+import { osHostReason, osImage } from './fixtures.ts';
+
+/** The OS image build, without booting it: contents, no shell, exact programs, and verified boot run on the host. */
+let skip: string | null = null;
+let image: { dir: string; info: { digest: string; programs: string[] } };
+let manifest: Manifest;
+let members: ReturnType<typeof parseCpio>;
+let work = '';
+
+before(async () => {
+  skip = await osHostReason();
+  if (skip) return;
+  image = await osImage();
+  members = parseCpio(await readFile(join(image.dir, 'initrd.img')));
+  const m = members.find((x) => x.name === ROOT_MANIFEST_PATH)!;
+  manifest = decodeManifest(m.data);
+  work = await mkdtemp(join(tmpdir(), 'zos-os-build-'));
+});
+after(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+  if (image && !process.env.ZOS_OS_IMAGE) await rm(image.dir, { recursive: true, force: true });
+});
+
+test('os codecs: cpio newc, boot config, guest URLs, DHCP, /proc/net tables', () => {
+  const a = Buffer.concat([cpioMember({ name: 'etc', mode: S_IFDIR | 0o755, uid: 0, gid: 0, mtime: 7 }, undefined, 1), cpioMember({ name: 'etc/x', mode: S_IFREG | 0o644, uid: 1, gid: 2, mtime: 9 }, Buffer.from('hello'), 2), cpioTrailer()]);
+  assert.equal(a.length % 4, 0);
+  assert.equal(a.subarray(0, 6).toString(), '070701');
+  const got = parseCpio(a);
+  assert.deepEqual(got.map((m) => [m.name, m.mode, m.uid, m.gid, m.mtime, m.data.toString()]), [['etc', S_IFDIR | 0o755, 0, 0, 7, ''], ['etc/x', S_IFREG | 0o644, 1, 2, 9, 'hello']]);
+
+  const env = { zos_root: `blake3:${'ab'.repeat(32)}`, zos_farm: '3', zos_chain: 'ws://10.0.2.2:9944', zos_relay: 'ws://10.0.2.2:1,wss://r.example', zos_net: 'static:10.0.2.15/24,10.0.2.2,10.0.2.3' };
+  const cfg = parseBootConfig(env);
+  assert.deepEqual(cfg.relay, ['ws://10.0.2.2:1', 'wss://r.example']);
+  assert.deepEqual(cfg.net, { mode: 'static', address: '10.0.2.15', prefix: 24, gateway: '10.0.2.2', dns: ['10.0.2.3'] });
+  const again = Object.fromEntries(formatBootConfig(cfg).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  assert.deepEqual(parseBootConfig(again), cfg);
+  assert.throws(() => parseBootConfig({ ...env, zos_root: undefined }), /zos_root=blake3:<hex> is missing/);
+  assert.throws(() => parseBootConfig({ ...env, zos_farm: 'x' }), /zos_farm/);
+  assert.throws(() => parseBootConfig({ ...env, zos_chain: 'http://x' }), /not a ws:\/\/ or wss:\/\/ URL/);
+  assert.throws(() => parseNet('static:10.0.2.300/24,10.0.2.2'), /zos_net/);
+
+  assert.equal(guestUrl('ws://127.0.0.1:9944'), 'ws://10.0.2.2:9944');
+  assert.equal(guestUrl('http://localhost:8080/activation/activate'), 'http://10.0.2.2:8080/activation/activate');
+  assert.equal(guestUrl('wss://relay.dev.grid.tf'), 'wss://relay.dev.grid.tf');
+
+  const mac = Buffer.from([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+  const req = decodeDhcp(encodeDhcp({ type: DhcpType.Request, xid: 0xdeadbeef, mac, requested: '10.0.2.15', server: '10.0.2.2' }))!;
+  assert.equal(req.type, DhcpType.Request);
+  assert.equal(req.xid, 0xdeadbeef);
+  assert.ok(req.mac.equals(mac));
+  assert.equal(req.server, '10.0.2.2');
+  assert.equal(decodeDhcp(Buffer.alloc(100)), undefined);
+  assert.equal(maskBits('255.255.255.0'), 24);
+
+  const tcp = '  sl  local_address rem_address   st\n   0: 0100007F:1F90 00000000:0000 0A 0\n   1: 0F02000A:D2F0 0202000A:1F90 01 0\n';
+  assert.deepEqual(parseListening('tcp', tcp), [{ proto: 'tcp', local: '0100007F:1F90' }]);
+});
+
+test('os build: kernel modules come with their dependencies', async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  const k = await findGuestKernel();
+  const c = await moduleClosure(k.modulesDir, ['btrfs']);
+  assert.ok(c.order.indexOf('raid6_pq') >= 0 && c.order.indexOf('raid6_pq') < c.order.indexOf('btrfs'), 'dependencies first');
+  assert.deepEqual(modinfoDepends(Buffer.from('x\0license=GPL\0depends=virtio,virtio_ring\0name=a\0')), ['virtio', 'virtio_ring']);
+  const paths = new Set(manifest.entries.map((e) => e.path));
+  for (const m of BOOT_MODULES) assert.ok([...paths].some((p) => p.startsWith(`usr/lib/modules/${k.version}/`) && basename(p).replace(/-/g, '_') === `${m}.ko`), `module ${m} in the image`);
+  assert.ok(paths.has(`usr/lib/modules/${k.version}/modules.dep`), 'depmod ran on the image');
+});
+
+test('os build: the root has no shell, exactly the programs the node runs, and a Node init', async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  const paths = manifest.entries.map((e) => e.path);
+  for (const p of paths) assert.ok(!FORBIDDEN.includes(basename(p)), `${p} must not be in the image`);
+  const { programs, scan } = await imagePrograms(REPO);
+  assert.deepEqual(scan.shellUsers, [], 'no node code asks execa for a shell');
+  assert.deepEqual(image.info.programs, programs);
+  assert.ok(programs.includes('btrfs') && programs.includes('losetup') && programs.includes('mount'));
+  const binaries = [...new Set(paths.filter((p) => /^usr\/s?bin\/[^/]+$/.test(p)).map((p) => basename(p)))].sort();
+  assert.deepEqual(binaries, [...new Set([...programs, 'node', 'kmod'])].sort(), 'exactly the programs the node runs (kmod provides modprobe)');
+  for (const e of manifest.entries) {
+    if (e.type === 'hardlink') continue;
+    assert.equal(e.uid, 0, `${e.path} owned by root`);
+    if (e.type === 'file') assert.equal(e.mode & 0o7022, 0, `${e.path}: no set-id bits, no group/world write`);
+  }
+  const init = manifest.entries.find((e) => e.path === 'init');
+  assert.deepEqual(init && init.type === 'symlink' ? init.target : null, INIT_PATH);
+  const initFile = members.find((m) => m.name === INIT_PATH)!;
+  assert.equal(initFile.data.subarray(0, 16).toString(), '#!/usr/bin/node\n');
+  // the initramfs is the image: every manifest entry, then console, null and the manifest itself
+  assert.deepEqual(members.map((m) => m.name), [...paths, 'dev/console', 'dev/null', 'run/zos', ROOT_MANIFEST_PATH]);
+  assert.equal(manifestDigest(members.at(-1)!.data), image.info.digest);
+});
+
+/** Unpacks the initramfs as the kernel does (owners, modes, whole-second mtimes). */
+async function unpack(root: string): Promise<void> {
+  for (const m of members) {
+    const p = join(root, m.name);
+    const type = m.mode & S_IFMT;
+    if (type === S_IFDIR) await mkdir(p, { recursive: true });
+    else if (type === S_IFLNK) await symlink(m.data.toString(), p);
+    else if (type === S_IFREG) await writeFile(p, m.data);
+    else continue; // device nodes live under dev/, a mount point
+    if (type !== S_IFLNK) {
+      await chown(p, m.uid, m.gid);
+      await chmod(p, m.mode & 0o7777);
+    }
+  }
+  for (const m of [...members].reverse()) if ((m.mode & S_IFMT) !== 0o020000) await lutimes(join(root, m.name), m.mtime, m.mtime);
+}
+
+test('os verified boot: init accepts the root as built and names a changed, added or missing file', async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  const root = join(work, 'root');
+  await unpack(root);
+  const ok = await verifyRoot(image.info.digest, root);
+  assert.ok(ok.files > 100 && ok.bytes > 50e6, `hashed ${ok.files} files`);
+  await assert.rejects(verifyRoot('0'.repeat(64), root), /the kernel command line requires blake3:0{64}/);
+
+  const refused = async (re: RegExp) => assert.rejects(verifyRoot(image.info.digest, root), (e: Error) => (assert.equal(e.name, 'BootRefused'), assert.match(e.message, re), true));
+  const target = join(root, 'usr/sbin/losetup');
+  const orig = await readFile(target);
+  const flipped = Buffer.from(orig);
+  flipped[flipped.length - 1] ^= 1;
+  await writeFile(target, flipped);
+  await lutimes(target, 1_735_689_600, 1_735_689_600); // same size and mtime: only the fingerprint tells
+  await refused(/"usr\/sbin\/losetup" in .* was modified \(content does not match its BLAKE3 fingerprint\)/);
+  await writeFile(target, orig);
+  await lutimes(target, 1_735_689_600, 1_735_689_600);
+
+  await writeFile(join(root, 'usr/bin/sh'), '#!/usr/bin/node\n');
+  await refused(/"usr\/bin\/sh" in .* is not part of the image/);
+  await unlink(join(root, 'usr/bin/sh'));
+  await writeFile(join(root, 'run/anything'), 'mount points are not checked');
+
+  await unlink(join(root, 'usr/bin/btrfs'));
+  await refused(/"usr\/bin\/btrfs" in .* is missing/);
+});
