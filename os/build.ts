@@ -1,6 +1,6 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../lib/paths.ts';
 import { buildImage } from '../image/build.ts';
 import { DirStore } from '../image/store/dir-store.ts';
 import { findGuestKernel } from './kernel.ts';
@@ -13,7 +13,7 @@ import { stageRoot } from './stage.ts';
  * OUT/boot.json says which image digest the kernel command line must carry.
  */
 export const OS_TAG = 'zos-os';
-export const REPO = fileURLToPath(new URL('..', import.meta.url));
+export const REPO = REPO_ROOT;
 
 export interface BootInfo {
   /** BLAKE3 of the root manifest (hex); the kernel command line carries it as zos_root=blake3:<hex>. */
@@ -24,6 +24,8 @@ export interface BootInfo {
   bytes: number;
   initrdBytes: number;
   programs: string[];
+  /** Node sources that run a program through a shell: that program cannot run in the OS. */
+  shellUsers: string[];
   modules: string[];
 }
 
@@ -55,7 +57,7 @@ export async function buildOs(o: OsBuildOptions): Promise<BootInfo & { newChunkB
     await copyFile(kernel.vmlinuz, join(out, 'vmlinuz'));
     const info: BootInfo = {
       digest: img.digest, release, kernel: kernel.version, files: img.files, bytes: img.bytes, initrdBytes,
-      programs: staged.programs, modules: staged.modules,
+      programs: staged.programs, shellUsers: staged.scan.shellUsers, modules: staged.modules,
     };
     await writeFile(join(out, 'boot.json'), `${JSON.stringify(info, null, 2)}\n`);
     return { ...info, newChunkBytes: img.newChunkBytes };

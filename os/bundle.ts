@@ -1,5 +1,5 @@
 import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT, repoPath } from '../lib/paths.ts';
 
 /**
  * The init and the node daemon bundled into one ES module run by the image's node binary.
@@ -7,9 +7,11 @@ import { fileURLToPath } from 'node:url';
  * `__filename` are provided for the CommonJS dependencies that use them (zstd-wasm finds its
  * .wasm file next to the bundle).
  */
-const ENTRY = fileURLToPath(new URL('./init/main.ts', import.meta.url));
+// From the TypeScript sources, also when the CLI runs compiled from dist/cli.
+const ENTRY = repoPath('os', 'init', 'main.ts');
 
-export async function bundleInit(outfile: string): Promise<void> {
+/** Bundles the init; returns the repo-relative source files it contains (the daemon's import graph). */
+export async function bundleInit(outfile: string): Promise<string[]> {
   const r = await build({
     entryPoints: [ENTRY],
     outfile,
@@ -23,6 +25,8 @@ export async function bundleInit(outfile: string): Promise<void> {
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'silent',
+    metafile: true,
+    absWorkingDir: REPO_ROOT,
     banner: {
       js: [
         '#!/usr/bin/node',
@@ -35,4 +39,5 @@ export async function bundleInit(outfile: string): Promise<void> {
     },
   });
   if (r.errors.length > 0) throw new Error(`esbuild: ${r.errors.map((e) => e.text).join('; ')}`);
+  return Object.keys(r.metafile.inputs).filter((f) => f.endsWith('.ts') && !f.startsWith('node_modules/')).sort();
 }

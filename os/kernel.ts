@@ -2,10 +2,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * The guest kernel: Debian's cloud kernel package extracted whole by .ci/guest-kernel into
- * $ZOS_GUEST_KERNEL (default /var/cache/zos/guest-kernel): boot/vmlinuz-<v> and lib/modules/<v>/.
+ * The guest kernel, shared with VMs: Debian's cloud kernel package, installed by .ci/setup into
+ * $ZOS_GUEST_KERNEL (default /var/lib/zos/guest-kernel) as vmlinuz plus, for the OS image, the
+ * package's whole module tree in lib/modules/<version>/.
  */
-export const DEFAULT_KERNEL_DIR = '/var/cache/zos/guest-kernel';
+export const DEFAULT_KERNEL_DIR = '/var/lib/zos/guest-kernel';
 
 export interface GuestKernel {
   version: string;
@@ -15,11 +16,10 @@ export interface GuestKernel {
 }
 
 export async function findGuestKernel(dir = process.env.ZOS_GUEST_KERNEL ?? DEFAULT_KERNEL_DIR): Promise<GuestKernel> {
-  const names = await readdir(join(dir, 'boot')).catch(() => [] as string[]);
-  const vmlinuz = names.filter((n) => n.startsWith('vmlinuz-')).sort().at(-1);
-  if (!vmlinuz) throw new Error(`no guest kernel in ${dir}/boot: run .ci/guest-kernel (or set ZOS_GUEST_KERNEL)`);
-  const version = vmlinuz.slice('vmlinuz-'.length);
-  const modulesDir = join(dir, 'lib', 'modules', version);
-  if (!(await stat(modulesDir).catch(() => null))?.isDirectory()) throw new Error(`guest kernel ${version}: no ${modulesDir}`);
-  return { version, vmlinuz: join(dir, 'boot', vmlinuz), modulesDir };
+  const vmlinuz = join(dir, 'vmlinuz');
+  const versions = await readdir(join(dir, 'lib', 'modules')).catch(() => [] as string[]);
+  if (!(await stat(vmlinuz).catch(() => null)) || versions.length !== 1) {
+    throw new Error(`no guest kernel with its module tree in ${dir} (vmlinuz, lib/modules/<version>/): run .ci/setup as root, or set ZOS_GUEST_KERNEL`);
+  }
+  return { version: versions[0]!, vmlinuz, modulesDir: join(dir, 'lib', 'modules', versions[0]!) };
 }

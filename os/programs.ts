@@ -1,65 +1,74 @@
-import { access, constants, open, readdir, readFile, realpath } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { access, constants, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 
 /**
- * Which host programs the OS image carries: exactly those the node's code runs. Literal command
- * names passed to run()/runResult()/execa() under the scanned folders are found by reading the
- * source; programs chosen at run time are declared below with the reason. The build fails when
- * one of them is missing on the build host or is a script (the image has no interpreter for it).
+ * Which host programs the OS image carries: exactly those the node daemon runs. The source files
+ * bundled into the init (esbuild's list of inputs: the daemon's whole import graph) are read for
+ * literal command names passed to the exec helpers; programs chosen at run time are declared
+ * below with the file that runs them, and count only when that file is in the bundle.
  */
-export const SCANNED_DIRS = ['node', 'image', 'lib', 'os/init'] as const;
+export const DECLARED: ReadonlyArray<{ cmd: string; file: string; why: string }> = [
+  { cmd: 'modprobe', file: 'os/init/system.ts', why: 'init loads the boot modules; the kernel runs /sbin/modprobe to load others on demand' },
+  { cmd: 'mknod', file: 'image/materialize.ts', why: 'device entries (command chosen per entry type)' },
+  { cmd: 'mkfifo', file: 'image/materialize.ts', why: 'fifo entries (command chosen per entry type)' },
+  { cmd: 'qemu-system-x86_64', file: 'node/host/vm/host.ts', why: 'the VM hypervisor (a configurable path)' },
+  { cmd: '/usr/lib/qemu/virtiofsd', file: 'node/host/vm/host.ts', why: 'VM root and shares (a configurable path)' },
+  { cmd: 'wireguard-go', file: 'node/host/network/wireguard.ts', why: 'private networks (started through an argv array)' },
+];
 
-/** Programs run with a computed name, or by the kernel, that a source scan cannot see. */
-export const DECLARED: ReadonlyArray<{ cmd: string; why: string }> = [
-  { cmd: 'modprobe', why: 'init loads the boot modules; the kernel runs /sbin/modprobe to load nft expressions and link types on demand' },
-  { cmd: 'ip', why: 'init brings up the network (addresses, default route)' },
-  { cmd: 'mknod', why: 'image/materialize.ts creates device entries (command chosen per entry type)' },
-  { cmd: 'mkfifo', why: 'image/materialize.ts creates fifo entries (command chosen per entry type)' },
+/**
+ * Programs the node may run that the image leaves out on purpose: the node then answers as zos
+ * does when a tool is absent (Go's exec error text).
+ */
+export const LEFT_OUT: ReadonlyArray<{ cmd: string; why: string }> = [
+  { cmd: 'zinit', why: 'there is no zinit: zos.system.version carries the exec error, as zos does without it' },
+  { cmd: 'virt-what', why: 'a shell script (the image has no shell); hypervisor detection reports the exec error' },
+];
+
+/**
+ * Node sources known to run something through `sh -c`. In the OS image that program cannot start
+ * (there is no /bin/sh); each is a bug to fix upstream in that module, listed here so the build
+ * test catches any new one.
+ */
+export const KNOWN_SHELL_USERS: readonly string[] = [
+  'node/host/network/wireguard.ts', // starts wireguard-go as `sh -c 'exec "$@" >>"$WG_LOG" 2>&1'` to redirect its output
 ];
 
 /** Shells and shell-like tools that must never be in the image. */
 export const FORBIDDEN = ['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'toybox', 'getty', 'agetty', 'login', 'sshd', 'dropbear'];
 
-const CALL = /(?<![.\w])(?:run|runResult|execa|execaSync)\(\s*(['"])([^'"\s]+)\1/g;
-const SHELL_OPT = /\bshell\s*:\s*(true|['"])/g;
+const CALL = /(?<![.\w])(?:run|runResult|execa|execaSync|goExec|spawn|spawnDetached)\(\s*(['"])([^'"\s]+)\1/g;
+const NS_CALL = /(?<![.\w])nsExec\(\s*[\w.]+\s*,\s*(['"])([^'"\s]+)\1/g;
+/** execa's shell option, or an explicit `sh -c`: both need /bin/sh, which the image does not have. */
+const SHELL_USE = /\bshell\s*:\s*(true|['"])|(['"])(?:\/bin\/)?(?:ba)?sh\2\s*,\s*(['"])-c\3/g;
 
 export interface SourceScan {
   /** Command -> source files that run it. */
   commands: Map<string, string[]>;
-  /** Files that ask execa for a shell (none allowed: the image has no /bin/sh). */
+  /** Files that run something through a shell (it fails in the image: there is no /bin/sh). */
   shellUsers: string[];
 }
 
-async function tsFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const d of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const abs = join(dir, d.name);
-    if (d.isDirectory()) out.push(...(await tsFiles(abs)));
-    else if (d.name.endsWith('.ts')) out.push(abs);
-  }
-  return out;
-}
-
-export async function scanSources(repo: string): Promise<SourceScan> {
+/** Scans the given repo-relative .ts files (the bundle's inputs). */
+export async function scanSources(repo: string, files: readonly string[]): Promise<SourceScan> {
   const commands = new Map<string, string[]>();
   const shellUsers: string[] = [];
-  for (const dir of SCANNED_DIRS) {
-    for (const file of await tsFiles(join(repo, dir))) {
-      const text = await readFile(file, 'utf8');
-      const rel = relative(repo, file);
-      for (const m of text.matchAll(CALL)) commands.set(m[2]!, [...(commands.get(m[2]!) ?? []), rel]);
-      if (SHELL_OPT.test(text)) shellUsers.push(rel);
-      SHELL_OPT.lastIndex = 0;
-    }
+  for (const rel of files) {
+    const text = await readFile(join(repo, rel), 'utf8');
+    for (const m of [...text.matchAll(CALL), ...text.matchAll(NS_CALL)]) commands.set(m[2]!, [...new Set([...(commands.get(m[2]!) ?? []), rel])]);
+    if ([...text.matchAll(SHELL_USE)].length > 0) shellUsers.push(rel);
   }
   return { commands, shellUsers };
 }
 
-/** The program set of the image: scanned commands plus the declared ones, sorted. */
-export async function imagePrograms(repo: string): Promise<{ programs: string[]; scan: SourceScan }> {
-  const scan = await scanSources(repo);
-  const programs = [...new Set([...scan.commands.keys(), ...DECLARED.map((d) => d.cmd)])].sort();
+/** The program set of the image for a bundle with these inputs: scanned plus declared, minus the left-out ones. */
+export async function imagePrograms(repo: string, inputs: readonly string[]): Promise<{ programs: string[]; scan: SourceScan }> {
+  const scan = await scanSources(repo, inputs);
+  const inBundle = new Set(inputs);
+  const declared = DECLARED.filter((d) => inBundle.has(d.file)).map((d) => d.cmd);
+  const left = new Set(LEFT_OUT.map((l) => l.cmd));
+  const programs = [...new Set([...scan.commands.keys(), ...declared])].filter((c) => !left.has(c)).sort();
   return { programs, scan };
 }
 
@@ -113,8 +122,4 @@ export async function sharedLibraries(files: readonly string[]): Promise<string[
 export function imagePath(hostPath: string): string {
   const rel = hostPath.replace(/^\/+/, '');
   return /^(bin|sbin|lib|lib64)\//.test(rel) ? `usr/${rel}` : rel;
-}
-
-export async function resolveReal(path: string): Promise<string> {
-  return realpath(path);
 }

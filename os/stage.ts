@@ -28,6 +28,8 @@ export interface StageOptions {
 export interface StageResult {
   programs: string[];
   scan: SourceScan;
+  /** Repo-relative sources bundled into the init. */
+  inputs: string[];
   libraries: string[];
   modules: string[];
 }
@@ -70,11 +72,11 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
   log('bundling the init and node daemon');
   const elves: string[] = [process.execPath];
   await put(root, 'usr/bin/node', process.execPath);
-  await bundleInit(join(root, INIT_PATH));
+  const inputs = await bundleInit(join(root, INIT_PATH));
   await chmod(join(root, INIT_PATH), 0o755);
   elves.push(...(await copyNativeDeps(o.repo, join(root, 'usr/lib/zos'))));
 
-  const { programs, scan } = await imagePrograms(o.repo);
+  const { programs, scan } = await imagePrograms(o.repo, inputs);
   log(`programs: ${programs.join(' ')}`);
   for (const cmd of programs) {
     const host = await locateProgram(cmd);
@@ -102,7 +104,7 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
   if (dm.exitCode !== 0) throw new Error(`depmod: ${dm.stderr.trim()}`);
 
   await normalize(root);
-  return { programs, scan, libraries, modules: closure.order };
+  return { programs, scan, inputs, libraries, modules: closure.order };
 }
 
 /** Native addons the bundle loads with require(): copied as packages next to it. */
