@@ -62,6 +62,12 @@ export interface OsVm {
   stop(): Promise<void>;
 }
 
+/** The init's own lines and the last kernel lines: enough to say why a boot stopped. */
+function consoleSummary(text: string): string {
+  const lines = text.split('\n');
+  return [...lines.filter((l) => /^zos: |node daemon failed/.test(l)), '...', ...lines.slice(-8)].join('\n');
+}
+
 export class BootRefusedError extends Error {
   override readonly name = 'BootRefusedError';
 }
@@ -122,7 +128,7 @@ export async function bootOs(o: OsRunOptions): Promise<OsVm> {
         waiters.delete(w);
         clearTimeout(timer);
         const refused = /zos: boot refused: (.*)/.exec(text);
-        rej(refused ? new BootRefusedError(refused[1]!) : new Error(`QEMU exited (${code}) before ${re}${stderr ? `: ${stderr.trim()}` : ''}; console tail:\n${text.split('\n').slice(-25).join('\n')}`));
+        rej(refused ? new BootRefusedError(refused[1]!) : new Error(`QEMU exited (${code}) before ${re}${stderr ? `: ${stderr.trim()}` : ''}; console:\n${consoleSummary(text)}`));
       });
     });
   const ready = waitFor(/ready node (\d+) twin (\d+)/).then((m) => ({ nodeId: Number(m[1]), twinId: Number(m[2]) }));

@@ -1,4 +1,4 @@
-import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
 import { bundleInit } from './bundle.ts';
@@ -66,6 +66,10 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
     await link(root, name, target);
   }
   await writeFile(join(root, RELEASE_PATH), `${o.release}\n`);
+  // node/api/system.ts requires '../../package.json' next to its module: from the bundle in
+  // usr/lib/zos/ that is usr/package.json. Name and version only.
+  const pkg = JSON.parse(await readFile(join(o.repo, 'package.json'), 'utf8')) as { name: string; version: string };
+  await writeFile(join(root, 'usr/package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version })}\n`);
   await writeFile(join(root, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost\n');
   await writeFile(join(root, 'etc/os-release'), `NAME="Zero-OS (TypeScript)"\nID=zos\nVERSION_ID="${o.release}"\n`);
 
