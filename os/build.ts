@@ -24,6 +24,8 @@ export interface BootInfo {
   bytes: number;
   initrdBytes: number;
   programs: string[];
+  /** Programs the node runs that are not in the image (absent on the build host, or scripts). */
+  missing: Array<{ cmd: string; why: string }>;
   /** Node sources that run a program through a shell: that program cannot run in the OS. */
   shellUsers: string[];
   modules: string[];
@@ -57,7 +59,7 @@ export async function buildOs(o: OsBuildOptions): Promise<BootInfo & { newChunkB
     await copyFile(kernel.vmlinuz, join(out, 'vmlinuz'));
     const info: BootInfo = {
       digest: img.digest, release, kernel: kernel.version, files: img.files, bytes: img.bytes, initrdBytes,
-      programs: staged.programs, shellUsers: staged.scan.shellUsers, modules: staged.modules,
+      programs: staged.programs, missing: staged.missing, shellUsers: staged.scan.shellUsers, modules: staged.modules,
     };
     await writeFile(join(out, 'boot.json'), `${JSON.stringify(info, null, 2)}\n`);
     return { ...info, newChunkBytes: img.newChunkBytes };

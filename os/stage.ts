@@ -27,6 +27,8 @@ export interface StageOptions {
 
 export interface StageResult {
   programs: string[];
+  /** Programs the node runs that the image could not carry. */
+  missing: Array<{ cmd: string; why: string }>;
   scan: SourceScan;
   /** Repo-relative sources bundled into the init. */
   inputs: string[];
@@ -80,14 +82,23 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
   await chmod(join(root, INIT_PATH), 0o755);
   elves.push(...(await copyNativeDeps(o.repo, join(root, 'usr/lib/zos'))));
 
-  const { programs, scan } = await imagePrograms(o.repo, inputs);
-  log(`programs: ${programs.join(' ')}`);
-  for (const cmd of programs) {
-    const host = await locateProgram(cmd);
-    if (await isScript(host)) throw new Error(`program "${cmd}" (${host}) is a script; the OS image has no interpreter for it`);
-    await putHostFile(root, host);
-    elves.push(await realpath(host));
+  const wanted = await imagePrograms(o.repo, inputs);
+  const { scan } = wanted;
+  // A program the node runs that this host lacks, or that is a script (no interpreter in the
+  // image), stays out and is listed: the node then gets the exec error, as zos does for a missing tool.
+  const programs: string[] = [];
+  const missing: Array<{ cmd: string; why: string }> = [];
+  for (const cmd of wanted.programs) {
+    const host = await locateProgram(cmd).catch(() => null);
+    if (!host) missing.push({ cmd, why: 'not installed on the build host' });
+    else if (await isScript(host)) missing.push({ cmd, why: `${host} is a script` });
+    else {
+      await putHostFile(root, host);
+      elves.push(await realpath(host));
+      programs.push(cmd);
+    }
   }
+  log(`programs: ${programs.join(' ')}${missing.length ? `; left out: ${missing.map((m) => `${m.cmd} (${m.why})`).join(', ')}` : ''}`);
   const libraries = await sharedLibraries(elves);
   for (const lib of libraries) await putHostFile(root, lib);
 
@@ -108,7 +119,7 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
   if (dm.exitCode !== 0) throw new Error(`depmod: ${dm.stderr.trim()}`);
 
   await normalize(root);
-  return { programs, scan, inputs, libraries, modules: closure.order };
+  return { programs, missing, scan, inputs, libraries, modules: closure.order };
 }
 
 /** Native addons the bundle loads with require(): copied as packages next to it. */

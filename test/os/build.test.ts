@@ -20,7 +20,7 @@ import { osHostReason, osImage } from './fixtures.ts';
 
 /** The OS image build, without booting it: contents, no shell, exact programs, and verified boot run on the host. */
 let skip: string | null = null;
-let image: { dir: string; info: { digest: string; programs: string[]; shellUsers: string[] } };
+let image: { dir: string; info: { digest: string; programs: string[]; shellUsers: string[]; missing: Array<{ cmd: string; why: string }> } };
 let manifest: Manifest;
 let members: ReturnType<typeof parseCpio>;
 let work = '';
@@ -109,6 +109,7 @@ test('os build: the root has no shell, exactly the programs the node runs, and a
   assert.deepEqual(binaries, [...new Set([...programs.filter((p) => !p.startsWith('/')), 'node', 'kmod'])].sort(), 'exactly the programs the node runs (kmod provides modprobe)');
   for (const p of programs.filter((x) => x.startsWith('/'))) assert.ok(paths.includes(p.slice(1)), `${p} in the image`);
   for (const left of LEFT_OUT) assert.ok(!binaries.includes(left.cmd), `${left.cmd} is left out`);
+  for (const m of image.info.missing) t.diagnostic(`left out: ${m.cmd} (${m.why})`);
   for (const f of image.info.shellUsers) assert.ok(KNOWN_SHELL_USERS.includes(f), `${f} runs a program through sh -c, which the OS image does not have`);
   for (const e of manifest.entries) {
     if (e.type === 'hardlink') continue;
