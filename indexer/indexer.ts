@@ -2,6 +2,7 @@ import type { Logger } from '../lib/log.ts';
 import { connectChain, type ChainClient } from '../chain/client/index.ts';
 import { ChainFollower } from './follower.ts';
 import { Kyc } from './kyc.ts';
+import { connectRmb, NodePoller } from './nodes-rmb.ts';
 import { IndexerServer, type NodeCaller } from './server.ts';
 import { DDL, SCHEMA_VERSION } from './store/schema.ts';
 import type { Sql } from './store/sql.ts';
@@ -17,8 +18,8 @@ export interface IndexerOptions {
   dataDir?: string | null;
   /** Accounts (SS58) the KYC service reports verified; null = every account (a dev grid). */
   kycVerified?: string[] | null;
-  /** RMB access to nodes, for /nodes/{id}/statistics and the health poller. */
-  rmb?: NodeCaller | null;
+  /** The indexer's own twin on a relay, to ask nodes over RMB (statistics, health, features); none: no RMB. */
+  rmb?: { relayUrl: string; mnemonic: string; activationUrl?: string; pollEveryMs?: number; pollTickMs?: number } | null;
   tls?: { cert: string | Buffer; key: string | Buffer };
   log: Logger;
 }
@@ -48,6 +49,8 @@ export class Indexer {
   private client: ChainClient | null = null;
   private follower: ChainFollower | null = null;
   private server: IndexerServer | null = null;
+  private rmb: (NodeCaller & { close(): Promise<void> }) | null = null;
+  private poller: NodePoller | null = null;
 
   constructor(private readonly o: IndexerOptions) {}
 
@@ -69,12 +72,18 @@ export class Indexer {
       await this.client.start();
       this.follower = new ChainFollower(this.client, this.sql, log.child({ c: 'follower' }));
       await this.follower.start();
+      const r = this.o.rmb;
+      if (r) {
+        this.rmb = await connectRmb({ client: this.client, relayUrl: r.relayUrl, mnemonic: r.mnemonic, activationUrl: r.activationUrl, log });
+        this.poller = new NodePoller({ sql: this.sql, rmb: this.rmb, everyMs: r.pollEveryMs, tickMs: r.pollTickMs, log: log.child({ c: 'poller' }) });
+        this.poller.start();
+      }
       this.server = new IndexerServer({
         sql: this.sql, host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 8080, version: INDEXER_VERSION,
         kyc: new Kyc(this.o.kycVerified ?? null, async (twin) => {
           const [row] = await this.store.all<{ account_id: string }>('SELECT account_id FROM twins WHERE twin_id = ?', [twin]);
           return row?.account_id ?? null;
-        }), rmb: this.o.rmb, tls: this.o.tls, log: log.child({ c: 'http' }),
+        }), rmb: this.rmb, tls: this.o.tls, log: log.child({ c: 'http' }),
       });
       return await this.server.start();
     } catch (err) {
@@ -83,11 +92,18 @@ export class Indexer {
     }
   }
 
+  /** The RMB poller (when started with `rmb`). */
+  get nodePoller(): NodePoller | null {
+    return this.poller;
+  }
+
   async close(): Promise<void> {
     await this.server?.close();
+    await this.poller?.close();
+    await this.rmb?.close();
     await this.follower?.close();
     await this.client?.close();
     await this.sql?.close();
-    this.server = this.follower = this.client = this.sql = null;
+    this.server = this.follower = this.client = this.sql = this.rmb = this.poller = null;
   }
 }

@@ -15,6 +15,8 @@ export class SqliteSql implements Sql {
   private readonly reader: Database.Database;
   private readonly cache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
   private readonly tempDir: string | null;
+  /** Transactions run one after the other: the follower's and the RMB poller's interleave otherwise. */
+  private last: Promise<unknown> = Promise.resolve();
 
   /** `dir` null keeps the store in a temp directory removed on close (tests, benchmarks). */
   constructor(dir: string | null) {
@@ -60,7 +62,13 @@ export class SqliteSql implements Sql {
     }
   }
 
-  async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const run = this.last.then(() => this.runTransaction(fn));
+    this.last = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     if (this.writer.inTransaction) throw new Error('nested indexer transaction');
     const tx: SqlTx = {
       all: <R extends Row = Row>(sql: string, params: readonly Param[] = []) => Promise.resolve(this.exec(this.writer, sql, params) as R[]),

@@ -1,0 +1,60 @@
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mnemonicGenerate } from '@polkadot/util-crypto';
+import { Indexer } from '../../indexer/indexer.ts';
+import { startGrid, waitFor, type Grid, type GridUser, type NodeProcess } from '../helpers/grid.ts';
+import { requireHost } from '../helpers/host.ts';
+import { getJson } from './fixtures.ts';
+
+/**
+ * Node health, features and statistics the way gridproxy gets them: the indexer asks a real
+ * `zos node` process over RMB through the relay, as its own twin, on a schedule.
+ */
+describe('indexer asks nodes over RMB', () => {
+  const isRoot = process.getuid?.() === 0;
+  let grid: Grid | null = null;
+  let node: NodeProcess;
+  let user: GridUser;
+  let ix: Indexer | null = null;
+  let url = '';
+
+  before(async () => {
+    if (!isRoot) return;
+    grid = await startGrid();
+    node = await grid.startNode();
+    user = await grid.user();
+    ix = new Indexer({
+      chainUrls: [grid.chainUrl], port: 0, log: grid.log.child({ c: 'indexer' }),
+      rmb: { relayUrl: grid.relayUrl, mnemonic: mnemonicGenerate(), activationUrl: grid.activationUrl, pollTickMs: 300 },
+    });
+    url = await ix.start();
+  });
+  after(async () => {
+    await ix?.close();
+    await grid?.close();
+  });
+
+  const ready = (t: TestContext) => requireHost(t, isRoot, 'needs root (zos node: btrfs pool on a loop device)');
+
+  test('healthy and features come from the node over RMB and match what it answers', async (t) => {
+    if (!ready(t)) return;
+    await waitFor(async () => (await getJson(`${url}/nodes/${node.nodeId}`)).body.healthy === true, 'node polled healthy', 60_000);
+    const answer = await user.peer.request<string[]>(node.twinId, 'zos.system.node_features_get');
+    const n = (await getJson(`${url}/nodes/${node.nodeId}`)).body;
+    assert.deepEqual(n.features, answer);
+    assert.ok(answer.includes('zmount'));
+    const feat = (await getJson(`${url}/nodes?features=zmount&healthy=true`)).body.map((x: any) => x.nodeId);
+    assert.deepEqual(feat, [node.nodeId]);
+    assert.deepEqual((await getJson(`${url}/nodes?healthy=false`)).body, []);
+  });
+
+  test('/nodes/{id}/statistics asks the node live', async (t) => {
+    if (!ready(t)) return;
+    const direct = await user.peer.request<any>(node.twinId, 'zos.statistics.get');
+    const r = await getJson(`${url}/nodes/${node.nodeId}/statistics`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.body.total, direct.total);
+    assert.deepEqual(Object.keys(r.body).sort(), Object.keys(direct).sort());
+    assert.deepEqual(await getJson(`${url}/nodes/999/statistics`).then((x) => [x.status, x.body]), [404, { error: 'node not found' }]);
+  });
+});
