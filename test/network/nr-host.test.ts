@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -106,6 +106,18 @@ test('network resources: build, peer over WireGuard, update live, isolate, adopt
     await assert.rejects(bad({ wireguard: { privateKey: Buffer.alloc(31).toString('base64'), listenPort: 4010, peers: [] } }), /wgtypes: incorrect key size: 31/);
     await assert.rejects(bad({ subnet: '10.99.5.0/24' }), /subnet 10\.99\.5\.0\/24 is not inside the network IP range 10\.20\.0\.0\/16/);
     await assert.rejects(bad({ wireguard: { privateKey: k1.priv, listenPort: 4010, peers: [{ publicKey: k2.pub, allowedIps: ['10.20.5.0/25'], endpoint: '' }] } }), /overlaps the network resource subnet/);
+    // A port another program holds on the node: wireguard-go cannot bind it; its process goes too.
+    const holder = lab.spawn(lab.nodes[0]!, process.execPath, ['-e', "require('dgram').createSocket('udp4').bind(4020, () => console.log('bound'))"]);
+    await new Promise((r) => holder.stdout!.once('data', r));
+    const wgInNode = async () => {
+      const pids = (await execa('ip', ['netns', 'pids', lab.nodes[0]!.ns])).stdout.split('\n').filter(Boolean);
+      const cmds = await Promise.all(pids.map((p) => readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')));
+      return cmds.filter((c) => c.startsWith('wireguard-go')).length;
+    };
+    const wgBefore = await wgInNode();
+    await assert.rejects(bad({ wireguard: { privateKey: k1.priv, listenPort: 4020, peers: [] } }), /failed to configure network resource: failed to configure wireguard interface: .*(in use|Address)/i);
+    holder.kill('SIGKILL');
+    assert.equal(await wgInNode(), wgBefore, 'no wireguard-go left behind');
     assert.equal((await execa('ip', ['netns', 'list'])).stdout, before);
     assert.equal(a.list().length, 1);
   });

@@ -1,4 +1,4 @@
-import { run, runResult, type RunOptions } from '../exec.ts';
+import { HostCommandError, run, runResult, type RunOptions } from '../exec.ts';
 
 /**
  * `ip`, sysctl and nft in a given network namespace. `undefined` is the namespace the node
@@ -43,9 +43,15 @@ export async function linkExists(ns: Netns, name: string): Promise<boolean> {
   return (await runResult('ip', inNs(ns, ['link', 'show', 'dev', name]))).exitCode === 0;
 }
 
-/** Deletes a link if it exists. */
+/**
+ * Deletes a link; a missing one is fine. No exists-check first: the host end of a veth whose
+ * peer's namespace was just deleted vanishes on its own, at a moment of the kernel's choosing.
+ */
 export async function linkDelete(ns: Netns, name: string, opts?: RunOptions): Promise<void> {
-  if (await linkExists(ns, name)) await ip(ns, ['link', 'del', 'dev', name], opts);
+  const res = await runResult('ip', inNs(ns, ['link', 'del', 'dev', name]), opts);
+  if (res.exitCode !== 0 && !/Cannot find device/.test(res.stderr)) {
+    throw new HostCommandError(['ip', ...inNs(ns, ['link', 'del', 'dev', name])].join(' '), res.exitCode, res.stderr, `exit code ${res.exitCode}`);
+  }
 }
 
 export async function sysctl(ns: Netns, settings: Record<string, string | number>, opts?: RunOptions): Promise<void> {

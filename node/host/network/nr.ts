@@ -80,22 +80,21 @@ async function ensureWireguard(spec: NrSpec, wg: WgInterfaceConfig, env: NrHostE
   const { names: n } = spec;
   const opts = { log: env.log };
   let pid = wgPid;
-  if (pid === undefined || !(await isWireguardGo(pid, n.wg)) || !(await linkExists(n.ns, n.wg))) {
-    await stopWireguardGo(pid, n.wg);
-    pid = await startWireguardGo({ iface: n.wg, ns: env.hostNs, logFile: `${env.runDir}/${n.wg}.log`, log: env.log });
-    try {
-      await ip(env.hostNs, ['link', 'set', 'dev', n.wg, 'netns', n.ns], opts);
-    } catch (err) {
-      await stopWireguardGo(pid, n.wg);
-      throw err;
-    }
-  }
+  let started = false;
   try {
+    if (pid === undefined || !(await isWireguardGo(pid, n.wg)) || !(await linkExists(n.ns, n.wg))) {
+      await stopWireguardGo(pid, n.wg);
+      pid = await startWireguardGo({ iface: n.wg, ns: env.hostNs, logFile: `${env.runDir}/${n.wg}.log`, log: env.log });
+      started = true;
+      await ip(env.hostNs, ['link', 'set', 'dev', n.wg, 'netns', n.ns], opts);
+    }
     await configureWireguard(n.wg, wg, env.runDir, env.log);
     await addrEnsure(n.ns, n.wg, formatCidr4(wgIpOf(spec.subnet)), opts);
     await ip(n.ns, ['link', 'set', 'dev', n.wg, 'up'], opts);
     if (spec.ipRange) await ip(n.ns, ['route', 'replace', formatCidr4({ ip: networkOf(spec.ipRange), prefix: spec.ipRange.prefix }), 'dev', n.wg], opts);
   } catch (err) {
+    // A process this call started must not outlive its failure (the caller only knows pids it got back).
+    if (started) await stopWireguardGo(pid, n.wg);
     throw new Error(`failed to configure network resource: failed to configure wireguard interface: ${(err as Error).message}`, { cause: err });
   }
   return pid;
