@@ -22,8 +22,16 @@ test('zos.system.dmi: the host dmidecode in zos shape, or zos error text where t
     await assert.rejects(api.call('zos.system.dmi'), { message: goError('dmidecode', host) });
     return;
   }
+  let expected;
+  try {
+    expected = JSON.parse(JSON.stringify(parseDmidecode(host.stdout)));
+  } catch (err) {
+    // A dump zos' decoder rejects gets zos' message, not a partial answer.
+    await assert.rejects(api.call('zos.system.dmi'), { message: (err as Error).message });
+    return;
+  }
   const dmi = await api.call('zos.system.dmi');
-  assert.deepEqual(dmi, JSON.parse(JSON.stringify(parseDmidecode(host.stdout))));
+  assert.deepEqual(dmi, expected);
   assert.deepEqual(Object.keys(dmi.tooling), ['aggregator', 'decoder']);
   assert.match(dmi.tooling.aggregator, /^dmidecode /);
   // Each section the host tool lists by `-t` is there with the same strings.
@@ -36,7 +44,8 @@ test('zos.system.dmi: the host dmidecode in zos shape, or zos error text where t
 test('zos.system.hypervisor: virt-what first fact ("" on bare metal), and the same for the registration', async (t) => {
   const api = apiFixture(t);
   const virtWhat = await tool('virt-what');
-  const detect = await tool('systemd-detect-virt', ['--vm']);
+  // Without --vm: a container counts too, as for virt-what.
+  const detect = await tool('systemd-detect-virt');
   if (virtWhat.exitCode !== 0 && virtWhat.exitCode !== undefined) {
     await assert.rejects(api.call('zos.system.hypervisor'), { message: `could not detect if VM or not: exit status ${virtWhat.exitCode}` });
     return;
