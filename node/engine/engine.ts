@@ -36,15 +36,24 @@ export interface EngineOptions {
   onChanged?: (key: DeploymentKey, op: Job['op']) => void;
 }
 
+/** A failed job is tried this many times (with backoff) before it is parked. */
+export const MAX_JOB_ATTEMPTS = 5;
+
+/** The chain could not be asked (an outage): the job is retried for as long as it lasts, never parked. */
+class ChainOutage extends Error {}
+
 /**
  * The provisioning engine (zos provision/engine.go): one worker over a persistent FIFO.
  * A job stays queued until it is done, so a crash re-runs it; primitives are idempotent.
- * Chain failures (not contract mismatches) keep the job and retry it with backoff.
+ * Chain outages keep the job and retry it with backoff. A job that fails otherwise is parked
+ * with its error (at once for bad input, after MAX_JOB_ATTEMPTS for anything else) so that
+ * one poison job never blocks every tenant's work behind it.
  */
 export class Engine {
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
   private readonly retry: Backoff;
+  private readonly attempts = new Map<number, number>();
 
   constructor(private readonly o: EngineOptions) {
     this.retry = new Backoff({ initialMs: 500, maxMs: 30_000, clock: o.clock });
@@ -101,13 +110,32 @@ export class Engine {
         this.retry.reset();
       } catch (err) {
         if (signal.aborted) return;
-        log.warn({ err: (err as Error).message }, 'job failed on a transient error; retrying');
-        await this.retry.wait(signal).catch(() => undefined);
-        continue; // keep the job queued
+        const tries = (this.attempts.get(job.id) ?? 0) + 1;
+        this.attempts.set(job.id, tries);
+        const hopeless = err instanceof ZosError && err.isUserError; // bad input: no retry can fix it
+        if (err instanceof ChainOutage || (!hopeless && tries < MAX_JOB_ATTEMPTS)) {
+          log.warn({ err: (err as Error).message, tries }, 'job failed; retrying');
+          await this.retry.wait(signal).catch(() => undefined);
+          continue; // keep the job queued
+        }
+        this.park(job, err as Error, log);
+        continue;
       }
+      this.attempts.delete(job.id);
       this.o.queue.done(job.id);
       this.o.onChanged?.({ twin: job.twin, contract: job.contract }, job.op);
     }
+  }
+
+  private park(job: Job, err: Error, log: Logger): void {
+    log.error({ err: err.message }, 'job failed permanently; parked');
+    this.attempts.delete(job.id);
+    this.o.queue.park(job.id, err.message);
+    // The owner sees why: a deployment whose provisioning or update could not run is in error.
+    if ((job.op === 'provision' || job.op === 'update') && this.o.store.has(job.twin, job.contract)) {
+      this.o.store.setError(job.twin, job.contract, `job failed: ${err.message}`);
+    }
+    this.o.onChanged?.({ twin: job.twin, contract: job.contract }, job.op);
   }
 
   private async run(job: Job, signal: AbortSignal): Promise<void> {
@@ -135,7 +163,7 @@ export class Engine {
       await checkContract(this.o.chain, this.o.nodeId, dl, { checkHash });
       return true;
     } catch (err) {
-      if (!(err instanceof ZosError)) throw err;
+      if (!(err instanceof ZosError)) throw new ChainOutage((err as Error).message, { cause: err });
       this.o.store.setError(dl.twin_id, dl.contract_id, err.message);
       return false;
     }

@@ -134,6 +134,29 @@ export class JobQueue {
     return (this.#db.sql.prepare('SELECT * FROM jobs ORDER BY id').all() as JobRow[]).map(toJob);
   }
 
+  /**
+   * Moves a job that can never succeed out of the queue, with its error, so the jobs behind it
+   * (other tenants' work) run. Parked jobs stay for inspection (parked()).
+   */
+  park(id: number, error: string): boolean {
+    const now = Math.floor(this.#clock.now() / 1000);
+    return this.#db.transaction(() => {
+      const moved = this.#db.sql
+        .prepare(
+          `INSERT INTO parked_jobs SELECT id, json_object('id', id, 'version', version, 'op', op, 'twin', twin, 'contract', contract,
+             'payload', payload, 'message', message, 'created', created), ?, ? FROM jobs WHERE id = ?`,
+        )
+        .run(error, now, id).changes;
+      this.#db.sql.prepare('DELETE FROM jobs WHERE id = ?').run(id);
+      return moved > 0;
+    });
+  }
+
+  parked(): Array<Job & { error: string; parked: number }> {
+    const rows = this.#db.sql.prepare('SELECT job, error, parked FROM parked_jobs ORDER BY id').all() as Array<{ job: string; error: string; parked: number }>;
+    return rows.map((r) => ({ ...toJob(JSON.parse(r.job) as JobRow), error: r.error, parked: r.parked }));
+  }
+
   hasPending(twin: number, contract: number): boolean {
     return !!this.#db.sql.prepare('SELECT 1 FROM jobs WHERE twin = ? AND contract = ? LIMIT 1').get(twin, contract);
   }

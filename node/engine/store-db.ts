@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS jobs (
   message TEXT NOT NULL,
   created INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS parked_jobs (
+  id INTEGER PRIMARY KEY,
+  job TEXT NOT NULL,
+  error TEXT NOT NULL,
+  parked INTEGER NOT NULL
+) STRICT;
 `;
 
 export interface EngineDbOptions {

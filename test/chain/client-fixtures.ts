@@ -51,18 +51,11 @@ export interface DevnetModule {
 export const DEVNET_PATH = fileURLToPath(new URL('../../chain/devnet/devnet.ts', import.meta.url));
 
 /**
- * Loads the in-process devnet, or returns the reason it cannot be used yet (the test then skips
- * loudly, and fails under CI=true via requireHost).
+ * Loads the in-process devnet. A devnet that fails to load is a failure of the code under
+ * test, never a missing host feature: it throws (the test fails) rather than skipping.
  */
-export async function loadDevnet(): Promise<DevnetModule | string> {
-  if (!existsSync(DEVNET_PATH)) return `chain/devnet/devnet.ts is absent (the devnet helper has not landed it yet)`;
-  try {
-    const mod = (await import(DEVNET_PATH)) as Partial<DevnetModule>;
-    if (typeof mod.Devnet !== 'function') return 'chain/devnet/devnet.ts does not export a Devnet class';
-    return mod as DevnetModule;
-  } catch (err) {
-    return `chain/devnet/devnet.ts fails to load: ${(err as Error).message}`;
-  }
+export async function loadDevnet(): Promise<DevnetModule> {
+  return (await import(DEVNET_PATH)) as DevnetModule;
 }
 
 /** 1 TFT in chain units. */
@@ -121,13 +114,9 @@ export interface ChainEnv {
   close(): Promise<void>;
 }
 
-/**
- * A fresh in-process devnet with our client connected, or the reason there is none (for a loud
- * skip via requireHost). A devnet that exists but fails to start is an error, not a skip.
- */
-export async function startChain(): Promise<ChainEnv | string> {
+/** A fresh in-process devnet with our client connected; throws (fails the test) when it cannot start. */
+export async function startChain(): Promise<ChainEnv> {
   const mod = await loadDevnet();
-  if (typeof mod === 'string') return mod;
   const devnet = new mod.Devnet({ port: 0, dev: true });
   const url = await devnet.start();
   const client = connectChain({ urls: [url], logger: silentLogger() });
@@ -139,7 +128,7 @@ export async function startChain(): Promise<ChainEnv | string> {
   const hasPallets = await client.run(async (c) => Boolean(c.api.tx.tfgridModule?.createNode && c.api.tx.smartContractModule?.createNodeContract));
   if (!hasPallets) {
     await close();
-    return 'the devnet runs without TfgridModule/SmartContractModule calls';
+    throw new Error('the devnet runs without TfgridModule/SmartContractModule calls');
   }
   return { devnet, url, client, close };
 }

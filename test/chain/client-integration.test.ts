@@ -7,27 +7,22 @@ import { build, canceledFromEvents, contractsFromEvents } from '../../chain/clie
 import { ChainError } from '../../chain/client/errors.ts';
 import type { NodeEvent } from '../../chain/client/events.ts';
 import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
-import { requireHost } from '../helpers/host.ts';
 import { collectUntil, HASH, nodeSpec, registerNode, startChain, TFT, type ChainEnv } from './client-fixtures.ts';
 
 /** Our client over real WebSockets against the in-process devnet. */
 
 let env: ChainEnv | null = null;
 let client: ChainClient | null = null;
-let skipReason = '';
-
 before(async () => {
-  const started = await startChain();
-  if (typeof started === 'string') skipReason = started;
-  else ({ client } = env = started);
+  ({ client } = env = await startChain());
 });
 
 after(async () => {
   await env?.close();
 });
 
-function ready(t: TestContext): ChainClient | null {
-  return requireHost(t, skipReason === '' && client !== null, skipReason || 'devnet not started') ? client : null;
+function ready(_t: TestContext): ChainClient | null {
+  return client;
 }
 
 interface World {

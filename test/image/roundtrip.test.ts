@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { openImageStore } from '../../image/index.ts';
 import { isRoot } from '../../image/fsutil.ts';
-import { requireHost } from '../helpers/host.ts';
+import { hostFeaturesRequired, requireHost } from '../helpers/host.ts';
 import { hasTool, makeRichTree, tempDir } from './fixtures.ts';
 import { assertSameTree } from './tree-compare.ts';
 
@@ -14,7 +14,12 @@ const root = isRoot();
 test('roundtrip: build -> store -> materialize gives an identical tree (modes, owners, links, sparse, unicode, xattrs)', async (t) => {
   const xattrs = await hasTool('setfattr');
   if (!requireHost(t, xattrs, 'setfattr/getfattr missing (Debian package "attr"): cannot test xattrs')) return;
-  requireHost(t, root, 'not root: owners and device nodes are not tested');
+  // Without root the tree has no foreign owners or device nodes; the rest is still checked, so the
+  // test is not marked skipped (a later failure must count as a failure). Under CI root is required.
+  if (!root) {
+    if (hostFeaturesRequired()) requireHost(t, root, 'not root: owners and device nodes are not tested');
+    console.warn(`PARTIAL ${t.name}: not root, owners and device nodes are not compared`);
+  }
   const dir = await tempDir(t);
   const src = join(dir, 'src');
   await makeRichTree(src, { root, xattrs });

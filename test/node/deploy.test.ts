@@ -55,10 +55,8 @@ test('deploy: a signed zmount+volume deployment reaches ok, with the disk and qu
 });
 
 test('deploy: a contract with another hash turns every workload to error', async () => {
-  const dl = diskDeployment(user, 0);
   const contract = await user.account.createNodeContract({ nodeId: node.nodeId, hash: 'f'.repeat(32), data: '' });
   const real = diskDeployment(user, contract.contractId);
-  assert.notEqual(hashHex(real), hashHex(dl).replace(/./g, 'f'));
   await rmb(user, node.twinId, 'zos.deployment.deploy', real);
   const got = await waitStates(user, node.twinId, real.contract_id, (s) => s.disk === 'error' && s.vol === 'error', 'workloads error');
   assert.ok(got.workloads.every((w) => w.result.message === 'contract hash does not match deployment hash'));
@@ -106,7 +104,14 @@ test('deploy: another twin cannot read or update a deployment', async () => {
   assert.deepEqual(list, []);
   const mine = await rmb<Deployment[]>(user, node.twinId, 'zos.deployment.list');
   assert.ok(mine.length >= 1);
-  await assert.rejects(rmb(other, node.twinId, 'zos.deployment.get', { contract_id: mine[0]!.contract_id }), /deployment not found/);
+  const theirs = mine[0]!;
+  await assert.rejects(rmb(other, node.twinId, 'zos.deployment.get', { contract_id: theirs.contract_id }), /deployment not found/);
+  // An update of someone else's deployment, as is and claimed as one's own, changes nothing.
+  const bumped = { ...theirs, version: theirs.version + 1, workloads: theirs.workloads.map((w) => ({ ...w, version: theirs.version + 1 })) } as Deployment;
+  await assert.rejects(rmb(other, node.twinId, 'zos.deployment.update', signed(other, bumped)), /twin id mismatch/);
+  await assert.rejects(rmb(other, node.twinId, 'zos.deployment.update', signed(other, { ...bumped, twin_id: other.twinId } as Deployment)));
+  const after = await rmb<Deployment>(user, node.twinId, 'zos.deployment.get', { contract_id: theirs.contract_id });
+  assert.deepEqual(after, theirs);
 });
 
 test('deploy: the node follows TwinUpdated, so a user who rotates its encryption key is understood at once', async (t) => {

@@ -200,7 +200,7 @@ test('engine: a chain outage keeps the job and retries it; nothing is marked err
   assert.deepEqual(g.states(5), { a: 'ok' });
 });
 
-test('engine: admission refuses a workload that does not fit in memory or disk', async (t) => {
+test('engine: admission refuses a workload that does not fit on disk', async (t) => {
   const g = setup(t);
   const big = deployment(6, 0, { huge: 200 * GiB });
   g.contract(6, big);
@@ -303,4 +303,27 @@ test('engine: recover() runs each init once, with the workloads that hold resour
   await g.settled();
   assert.deepEqual(order, ['init', 'provision disk']);
   assert.deepEqual(adopted, [[`${TWIN}-11-disk:${GiB}:ok`]]);
+});
+
+test('engine: a job that can never succeed is parked with its error and does not block the queue behind it', async (t) => {
+  const g = setup(t);
+  const a = deployment(30, 0, { a: GiB });
+  g.contract(30, a);
+  g.engine.start();
+  await g.api.deploy(TWIN, a);
+  await g.settled();
+  // A stored job whose payload no longer decodes (e.g. written by an older version): before,
+  // the worker retried it forever and every deployment queued behind it waited with it.
+  g.queue.enqueue({ op: 'update', twin: TWIN, contract: 30, payload: { version: 'garbage' } });
+  const b = deployment(31, 0, { b: GiB });
+  g.contract(31, b);
+  await g.api.deploy(TWIN, b);
+  await g.settled();
+  assert.deepEqual(g.states(31), { b: 'ok' });
+  const parked = g.queue.parked();
+  assert.equal(parked.length, 1);
+  assert.equal(parked[0]!.contract, 30);
+  assert.match(parked[0]!.error, /invalid deployment/);
+  assert.deepEqual(g.states(30), { a: 'error' });
+  assert.match(g.store.get(TWIN, 30).workloads[0]!.result.message, /^job failed: invalid deployment/);
 });
