@@ -33,7 +33,8 @@ const VMS = arg('vms', 10);
 const BOOTS = 3;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const du = async (...paths: string[]) => Number((await execa('du', ['-sck', ...paths])).stdout.trim().split('\n').pop()!.split('\t')[0]) * 1024;
+// -x: never count an overlay mount's merged view (that would count the image again per VM).
+const du = async (...paths: string[]) => Number((await execa('du', ['-sckx', ...paths])).stdout.trim().split('\n').pop()!.split('\t')[0]) * 1024;
 
 async function rssOf(pid: number): Promise<{ anon: number; file: number; shmem: number }> {
   const st = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
         const q = await rssOf(pid);
         const vfsPid = await readPid(join(work, 'vms/1-1-vm0/fs-0.pid'));
         const v = vfsPid ? await rssOf(vfsPid) : { anon: 0, file: 0, shmem: 0 };
-        memory = { qemuOverhead: q.anon + q.file, guestTouched: q.shmem, virtiofsd: v.anon + v.file };
+        memory = { qemuOverhead: q.anon, qemuShared: q.file, guestTouched: q.shmem, virtiofsd: v.anon };
       }
       await m.deprovision(ctx(i));
       const ovl = join(work, 'bare-root');
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
     const overhead = mem.qemuOverhead + mem.virtiofsd;
     console.log(`deploy -> ok (pull + verify + root + boot), median of ${BOOTS}: ${(d / 1000).toFixed(2)} s  [${deploy.map((x) => (x / 1000).toFixed(2)).join(', ')}]`);
     console.log(`bare QEMU boot, same kernel/initramfs/root (baseline): ${(b / 1000).toFixed(2)} s  [${bare.map((x) => (x / 1000).toFixed(2)).join(', ')}]`);
-    console.log(`memory per VM (256 MiB guest): QEMU ${(mem.qemuOverhead / MiB).toFixed(1)} MiB + virtiofsd ${(mem.virtiofsd / MiB).toFixed(1)} MiB beyond guest RAM (guest touched ${(mem.guestTouched / MiB).toFixed(1)} MiB)`);
+    console.log(`memory per VM (256 MiB guest): private QEMU ${(mem.qemuOverhead / MiB).toFixed(1)} MiB (TCG code cache, device state) + virtiofsd ${(mem.virtiofsd / MiB).toFixed(1)} MiB beyond guest RAM; file-backed ${(mem.qemuShared / MiB).toFixed(1)} MiB shared by all VMs; guest touched ${(mem.guestTouched / MiB).toFixed(1)} MiB`);
     console.log(`disk: one image ${(imageBytes / MiB).toFixed(1)} MiB; with ${VMS} VM roots ${(withVms / MiB).toFixed(1)} MiB`);
     console.log(`host load: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')} (2 cores)`);
     const r1 = d / b;
@@ -162,5 +163,5 @@ async function main(): Promise<void> {
   }
 }
 
-let memory: { qemuOverhead: number; guestTouched: number; virtiofsd: number } | undefined;
+let memory: { qemuOverhead: number; qemuShared: number; guestTouched: number; virtiofsd: number } | undefined;
 await main();

@@ -13,7 +13,7 @@ export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
   dataDir: string;
   storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
-  /** VM settings (accel, guest kernel dir, crash policy); env ZOS_VM_ACCEL=kvm|tcg|auto. */
+  /** VM settings (accel, guest kernel dir, crash policy); see vmEnv for the environment variables. */
   vm?: Omit<VmHostOptions, 'dir' | 'log'>;
   log: Logger;
 }
@@ -48,11 +48,7 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     await network.start();
     const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
     closers.push(() => images.close());
-    const accel = process.env.ZOS_VM_ACCEL;
-    const vm = new VmHost({
-      ...(accel === 'kvm' || accel === 'tcg' || accel === 'auto' ? { accel } : {}),
-      ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }),
-    });
+    const vm = new VmHost({ ...vmEnv(), ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }) });
     // VMs keep running when the node stops; only the monitor stops.
     closers.push(async () => vm.close());
     return { storage, images, vm, system: new HostSystem(), network, close };
@@ -60,4 +56,17 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     await close();
     throw err;
   }
+}
+
+/**
+ * VM settings from the environment: ZOS_VM_ACCEL=kvm|tcg|auto, and the crash policy
+ * ZOS_VM_MAX_CRASHES (within 2 minutes; default 4) and ZOS_VM_RESTART_BACKOFF_MS (default 1000).
+ */
+function vmEnv(): Partial<VmHostOptions> {
+  const e = process.env;
+  const int = (v: string | undefined) => (v && /^\d+$/.test(v) ? Number(v) : undefined);
+  const accel = e.ZOS_VM_ACCEL === 'kvm' || e.ZOS_VM_ACCEL === 'tcg' || e.ZOS_VM_ACCEL === 'auto' ? e.ZOS_VM_ACCEL : undefined;
+  const maxCrashes = int(e.ZOS_VM_MAX_CRASHES);
+  const restartBackoffMs = int(e.ZOS_VM_RESTART_BACKOFF_MS);
+  return { ...(accel ? { accel } : {}), ...(maxCrashes ? { maxCrashes } : {}), ...(restartBackoffMs !== undefined ? { restartBackoffMs } : {}) };
 }

@@ -37,7 +37,8 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
   defer(() => grid.close());
   await grid.start({ nodes: 1 });
   const { lab } = grid;
-  const node = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' } });
+  const nodeEnv = { ZOS_VM_ACCEL: 'tcg', ZOS_VM_MAX_CRASHES: '2', ZOS_VM_RESTART_BACKOFF_MS: '200' };
+  const node = await grid.startNode(0, { env: nodeEnv });
   const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);
   await waitOutput(serve, /ready http:/);
   const flist = `http://${SERVICES_IP}:8099/test/base:1.flist`;
@@ -106,12 +107,25 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
   assert.match(String(ssh.stdout), /vm$/);
   await waitFor(() => received.includes('zlogs-marker'), `zlogs receiver got the console (so far: ${received.slice(-300)})`, 30_000);
 
+  // A VM whose entrypoint keeps exiting is restarted, then its workload turns error with the console tail.
+  const crash = await withContract(user, node.nodeId, (contractId) => signed(user, {
+    ...build(contractId), workloads: [wl('crashy', 'zmachine', {
+      ...(build(0).workloads[2]!.data as object), network: { public_ip: '', planetary: false, interfaces: [{ network: 'net1', ip: '10.20.2.6' }] },
+      mounts: [], entrypoint: "/bin/sh -c 'exit 3'", env: {},
+    })],
+  } as Deployment));
+  await rmb(user, node.twinId, 'zos.deployment.deploy', crash);
+  const failed = await waitStates(user, node.twinId, crash.contract_id, (s) => s.crashy === 'error', 'crash loop -> error', 120_000);
+  assert.match(failed.workloads[0]!.result.message, /entrypoint exited with status 3[\s\S]*vm crashed 2 times within 120 s$/);
+  assert.deepEqual(await processesWith(`zos-vm:${user.twinId}-${crash.contract_id}-crashy`), [], 'no QEMU left for the failed VM');
+  await user.account.cancelContract(crash.contract_id);
+
   // kill -9: the VM keeps running and the restarted node adopts it (no second QEMU).
   const qemu = await processesWith(`zos-vm:${wlid}`);
   assert.equal(qemu.length, 1);
   await node.kill('SIGKILL');
   assert.deepEqual(await processesWith(`zos-vm:${wlid}`), qemu, 'the VM outlives the node');
-  const node2 = await grid.startNode(0, { dataDir: node.dataDir, env: { ZOS_VM_ACCEL: 'tcg' } });
+  const node2 = await grid.startNode(0, { dataDir: node.dataDir, env: nodeEnv });
   const again = await waitStates(user, node2.twinId, dl.contract_id, (s) => s.vm === 'ok', 'vm still ok');
   assert.equal(again.workloads.find((w) => w.name === 'vm')!.result.state, 'ok');
   assert.equal(await curl(''), 'hello over wireguard');
