@@ -12,7 +12,7 @@ const outputSchema = z.object({ single: z.number(), multi: z.number(), threads: 
 export function cpuBenchTask(workloads: () => number): PerfTask {
   return {
     id: 'cpu-benchmark',
-    description: 'Measures the performance of the node CPU by reporting the timespent of computing a task in seconds.',
+    description: "seconds the node's CPU takes for a fixed task, single- and multi-threaded (zos' cpubench tool)",
     everyMs: 6 * 60 * 60_000,
     async run() {
       const out = await goExec('cpubench', ['-j']).catch((err: Error) => {
