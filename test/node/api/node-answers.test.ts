@@ -58,7 +58,7 @@ test('diagnostics and perf over RMB: every module up, healthy once the health ch
   assert.equal(hc.name, 'healthcheck');
   assert.deepEqual(hc.result, { cache: [], network: [] });
   const d = await rmb<any>(user, node.twinId, 'zos.system.diagnostics');
-  assert.deepEqual(Object.keys(d), ['system_status_ok', 'modules', 'healthy']);
+  assert.deepEqual(Object.keys(d), ['system_status_ok', 'modules', 'healthy', 'listening_sockets']);
   assert.deepEqual(Object.keys(d.modules), ['chain', 'provision', 'relay', 'storage']);
   for (const [name, m] of Object.entries<any>(d.modules)) assert.equal(m.error, undefined, `${name}: ${m.error}`);
   assert.equal(d.system_status_ok, true);
