@@ -172,7 +172,9 @@ export interface Page<T> {
 
 /** ORDER BY / LIMIT for a parsed Limit over the given sort expressions. */
 export function orderAndPage(limit: Limit, sorts: Record<string, string>, fallback: string, first: string[] = []): { sql: string; params: number[] } {
-  const order = limit.randomize ? ['RANDOM()'] : [...first, `${sorts[limit.sortBy ?? ''] ?? fallback} ${limit.sortOrder}`, fallback];
+  const key = sorts[limit.sortBy ?? ''] ?? fallback;
+  // The fallback breaks ties; repeating the sort key itself would cost SQLite an extra sort.
+  const order = limit.randomize ? ['RANDOM()'] : [...first, `${key} ${limit.sortOrder}`, ...(key === fallback ? [] : [fallback])];
   return { sql: `ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`, params: [limit.size, (limit.page - 1) * limit.size] };
 }
 
