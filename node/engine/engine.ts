@@ -228,6 +228,15 @@ export class Engine {
     const previous = new Map(stored.workloads.map((w) => [w.name, w]));
     for (const wl of installOrder(plan.update)) {
       const prev = previous.get(wl.name)!;
+      // A grown workload must fit like a new one (its old size is not counted twice); if it
+      // does not, the host keeps the old one and the workload reports why.
+      try {
+        this.admit(key, wl);
+      } catch (err) {
+        if (!(err instanceof ZosError)) throw err;
+        this.record(key, wl, { created: this.now(), state: 'error', message: err.message, data: prev.result.data });
+        continue;
+      }
       this.record(key, wl, await this.o.provisioner.update(key, wl, prev, signal));
     }
   }

@@ -305,13 +305,19 @@ test('engine: recover() runs each init once, with the workloads that hold resour
   assert.deepEqual(adopted, [[`${TWIN}-11-disk:${GiB}:ok`]]);
 });
 
-test('engine: a job that can never succeed is parked with its error and does not block the queue behind it', async (t) => {
+/** A started engine with deployment `id` (version 0) deployed and settled. */
+async function deployedOne(t: TestContext, id: number, sizes: Record<string, number>) {
   const g = setup(t);
-  const a = deployment(30, 0, { a: GiB });
-  g.contract(30, a);
+  const dl = deployment(id, 0, sizes);
+  g.contract(id, dl);
   g.engine.start();
-  await g.api.deploy(TWIN, a);
+  await g.api.deploy(TWIN, dl);
   await g.settled();
+  return g;
+}
+
+test('engine: a job that can never succeed is parked with its error and does not block the queue behind it', async (t) => {
+  const g = await deployedOne(t, 30, { a: GiB });
   // A stored job whose payload no longer decodes (e.g. written by an older version): before,
   // the worker retried it forever and every deployment queued behind it waited with it.
   g.queue.enqueue({ op: 'update', twin: TWIN, contract: 30, payload: { version: 'garbage' } });
@@ -326,4 +332,22 @@ test('engine: a job that can never succeed is parked with its error and does not
   assert.match(parked[0]!.error, /invalid deployment/);
   assert.deepEqual(g.states(30), { a: 'error' });
   assert.match(g.store.get(TWIN, 30).workloads[0]!.result.message, /^job failed: invalid deployment/);
+});
+
+test('engine: an update passes the same capacity admission as a create; a workload that does not fit keeps its old size', async (t) => {
+  const g = await deployedOne(t, 32, { a: GiB });
+  const v1 = deployment(32, 1, { a: 200 * GiB }); // the node has 100 GiB of disk
+  g.contract(32, v1);
+  await g.api.update(TWIN, v1);
+  await g.settled();
+  // Before, the update skipped admission and grew the disk past what the node has.
+  assert.equal(g.objects.get(`${TWIN}-32-a`), GiB);
+  assert.deepEqual(g.states(32), { a: 'error' });
+  assert.match(g.store.get(TWIN, 32).workloads[0]!.result.message, /cannot fulfil required storage size/);
+  const v2 = deployment(32, 2, { a: 50 * GiB }); // what fits still goes through
+  g.contract(32, v2);
+  await g.api.update(TWIN, v2);
+  await g.settled();
+  assert.equal(g.objects.get(`${TWIN}-32-a`), 50 * GiB);
+  assert.deepEqual(g.states(32), { a: 'ok' });
 });
