@@ -118,7 +118,11 @@ export class VmHost {
         if ((await vm.qmp?.status().catch(() => undefined)) === 'paused') vm.state = 'paused';
         this.opts.log.info({ vm: id, pid }, 'adopted running vm');
       } else {
-        this.opts.log.warn({ vm: id }, 'vm was not running at node start; the monitor restarts it');
+        // After a host reboot its root overlay and taps are gone too: the workload's provision
+        // (replayed at node start) rebuilds them and starts it again, or init stops it.
+        vm.state = 'failed';
+        vm.failure = 'vm was not running at node start';
+        this.opts.log.warn({ vm: id }, vm.failure);
       }
     }
     if (opts.monitor !== false) this.monitor();

@@ -92,7 +92,10 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
       // Pinned by digest from here on: the tag may move on the server while this VM runs.
       ref = `blake3:${(await h.images.pull(where.name, remote)).digest}`;
     } catch (err) {
-      throw new Error(`failed to download flist '${flist}': ${(err as Error).message}`);
+      // A VM restarted while its image server is away boots the copy this node already verified.
+      const local = await h.images.store.getTag(where.name).catch(() => undefined);
+      if (!local) throw new Error(`failed to download flist '${flist}': ${(err as Error).message}`);
+      ref = `blake3:${local}`;
     } finally {
       await remote.close();
     }
