@@ -58,7 +58,7 @@ export class Deployments implements DeploymentService {
     // One transaction: a crash can't leave a stored deployment without its (validating) job.
     this.db.transaction(() => {
       this.store.create(dl);
-      this.queue.enqueue({ op: 'provision', twin: dl.twin_id, contract: dl.contract_id, payload: dl });
+      this.queue.enqueue({ op: 'provision', twin: dl.twin_id, contract: dl.contract_id });
     });
     return null;
   }

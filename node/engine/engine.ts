@@ -144,9 +144,9 @@ export class Engine {
     switch (job.op) {
       case 'provision':
       case 'provision-no-validation':
-        // The job carries the deployment as signed: the store keeps workloads by name, which
-        // loses their order, and the hash depends on it.
-        return this.install(key, job.op === 'provision', signal, job.payload ? parseDeployment(job.payload) : undefined);
+        // The store keeps the deployment as signed (workload order, expiration): its hash is checked
+        // from there. (Jobs queued by older versions still carry a copy; it is not needed.)
+        return this.install(key, job.op === 'provision', signal);
       case 'update':
         return this.update(key, parseDeployment(job.payload), signal);
       case 'deprovision':
@@ -169,9 +169,9 @@ export class Engine {
     }
   }
 
-  private async install(key: DeploymentKey, checkHash: boolean, signal: AbortSignal, asSigned?: Deployment): Promise<void> {
-    const dl = this.o.store.get(key.twin, key.contract);
-    if (!(await this.validated(asSigned ?? dl, checkHash))) return;
+  private async install(key: DeploymentKey, checkHash: boolean, signal: AbortSignal): Promise<void> {
+    const dl = this.o.store.signed(key.twin, key.contract);
+    if (!(await this.validated(dl, checkHash))) return;
     for (const wl of installOrder(dl.workloads)) {
       if (!isActive(wl.result.state)) continue;
       await this.provisionOne(key, wl, signal);
@@ -214,6 +214,7 @@ export class Engine {
     if (!(await this.validated(next, true))) return;
     this.o.store.update(key.twin, key.contract, {
       version: next.version,
+      expiration: next.expiration,
       metadata: next.metadata,
       description: next.description,
       signature_requirement: next.signature_requirement,
@@ -239,6 +240,7 @@ export class Engine {
       }
       this.record(key, wl, await this.o.provisioner.update(key, wl, prev, signal));
     }
+    this.o.store.reorder(key.twin, key.contract, next.workloads.map((w) => w.name));
   }
 
   private async uninstall(key: DeploymentKey, reason: string, signal: AbortSignal): Promise<void> {

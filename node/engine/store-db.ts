@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { ZosError, zosErrors } from '../errors.ts';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -14,14 +14,18 @@ CREATE TABLE IF NOT EXISTS deployments (
   metadata TEXT NOT NULL,
   description TEXT NOT NULL,
   signature_requirement TEXT NOT NULL,
+  -- hashed but deprecated; zos' answers show 0
+  expiration INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (twin, contract)
 ) STRICT;
--- the active workloads (name -> type); a deleted workload leaves this index
+-- the active workloads (name -> type); a deleted workload leaves this index. position is the
+-- workload's index in the deployment as last signed: the deployment hash depends on that order.
 CREATE TABLE IF NOT EXISTS workloads (
   twin INTEGER NOT NULL,
   contract INTEGER NOT NULL,
   name TEXT NOT NULL,
   type TEXT NOT NULL,
+  position INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (twin, contract, name),
   FOREIGN KEY (twin, contract) REFERENCES deployments (twin, contract) ON DELETE CASCADE
 ) STRICT;
@@ -91,10 +95,15 @@ export class EngineDb {
       db.transaction(() => {
         db.exec(SCHEMA);
         const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
-        if (!row) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
-        else if (Number(row.value) > SCHEMA_VERSION) {
+        if (row && Number(row.value) > SCHEMA_VERSION) {
           throw zosErrors.store(`engine database schema ${row.value} is newer than supported ${SCHEMA_VERSION}`);
         }
+        // Schema 1 kept neither workload positions nor expiration: its rows keep name order and 0.
+        if (row && Number(row.value) < 2) {
+          db.exec('ALTER TABLE workloads ADD COLUMN position INTEGER NOT NULL DEFAULT 0');
+          db.exec('ALTER TABLE deployments ADD COLUMN expiration INTEGER NOT NULL DEFAULT 0');
+        }
+        db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
       }).immediate();
     } catch (e) {
       db.close();

@@ -18,6 +18,7 @@ import type { EngineDb } from './store-db.ts';
 
 export interface HeaderFields {
   version?: number;
+  expiration?: number;
   metadata?: string;
   description?: string;
   signature_requirement?: SignatureRequirement;
@@ -66,10 +67,10 @@ export class DeploymentStore {
       if (this.#exists(dl.twin_id, dl.contract_id)) throw zosErrors.exists();
       this.#db.sql
         .prepare(
-          'INSERT INTO deployments (twin, contract, version, metadata, description, signature_requirement) VALUES (?, ?, ?, ?, ?, ?)',
+          'INSERT INTO deployments (twin, contract, version, metadata, description, signature_requirement, expiration) VALUES (?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(dl.twin_id, dl.contract_id, dl.version, dl.metadata, dl.description, sr);
-      for (const wl of dl.workloads) this.#add(dl.twin_id, dl.contract_id, wl);
+        .run(dl.twin_id, dl.contract_id, dl.version, dl.metadata, dl.description, sr, dl.expiration);
+      dl.workloads.forEach((wl, position) => this.#add(dl.twin_id, dl.contract_id, wl, position));
     });
   }
 
@@ -83,19 +84,32 @@ export class DeploymentStore {
       const set = (col: string, v: unknown) =>
         this.#db.sql.prepare(`UPDATE deployments SET ${col} = ? WHERE twin = ? AND contract = ?`).run(v, twin, contract);
       if (fields.version !== undefined) set('version', fields.version);
+      if (fields.expiration !== undefined) set('expiration', fields.expiration);
       if (fields.metadata !== undefined) set('metadata', fields.metadata);
       if (fields.description !== undefined) set('description', fields.description);
       if (sr !== undefined) set('signature_requirement', sr);
     });
   }
 
-  /** Add a workload to an existing deployment (state `init`). */
+  /** Add a workload to an existing deployment (state `init`), last unless placed by reorder(). */
   add(twin: number, contract: number, input: Workload): void {
     const wl = parseOrReject(workloadSchema, input, 'workload');
-    this.#db.transaction(() => this.#add(twin, contract, wl));
+    this.#db.transaction(() => {
+      const row = this.#db.sql.prepare('SELECT MAX(position) AS last FROM workloads WHERE twin = ? AND contract = ?').get(twin, contract) as { last: number | null };
+      this.#add(twin, contract, wl, (row.last ?? -1) + 1);
+    });
   }
 
-  #add(twin: number, contract: number, wl: Workload): void {
+  /** Record the order of the deployment as signed (an update's): `names` in that order. */
+  reorder(twin: number, contract: number, names: readonly string[]): void {
+    this.#db.transaction(() => {
+      this.#requireDeployment(twin, contract);
+      const set = this.#db.sql.prepare('UPDATE workloads SET position = ? WHERE twin = ? AND contract = ? AND name = ?');
+      names.forEach((name, position) => set.run(position, twin, contract, name));
+    });
+  }
+
+  #add(twin: number, contract: number, wl: Workload, position: number): void {
     const sql = this.#db.sql;
     this.#requireDeployment(twin, contract);
     if (modelOf(wl.type)?.sharable) {
@@ -105,7 +119,7 @@ export class DeploymentStore {
     }
     const indexed = sql.prepare('SELECT 1 FROM workloads WHERE twin = ? AND contract = ? AND name = ?').get(twin, contract, wl.name);
     if (indexed) throw zosErrors.exists('workload with same name already exists in deployment');
-    sql.prepare('INSERT INTO workloads (twin, contract, name, type) VALUES (?, ?, ?, ?)').run(twin, contract, wl.name, wl.type);
+    sql.prepare('INSERT INTO workloads (twin, contract, name, type, position) VALUES (?, ?, ?, ?, ?)').run(twin, contract, wl.name, wl.type, position);
     this.#append(twin, contract, { ...wl, result: { created: this.#now(), state: 'init', message: '', data: null } });
   }
 
@@ -154,12 +168,17 @@ export class DeploymentStore {
     return this.#exists(twin, contract);
   }
 
-  /** The stored deployment with the current state of each active workload; expiration is 0. */
+  /** The stored deployment with the current state of each active workload, in signed order; expiration is 0, as zos answers. */
   get(twin: number, contract: number): Deployment {
+    return { ...this.signed(twin, contract), expiration: 0 };
+  }
+
+  /** The deployment as its owner last signed it (what the contract hash is of): get() with its expiration. */
+  signed(twin: number, contract: number): Deployment {
     return this.#db.read(() => {
       const row = this.#db.sql
-        .prepare('SELECT version, metadata, description, signature_requirement FROM deployments WHERE twin = ? AND contract = ?')
-        .get(twin, contract) as { version: number; metadata: string; description: string; signature_requirement: string } | undefined;
+        .prepare('SELECT version, metadata, description, signature_requirement, expiration FROM deployments WHERE twin = ? AND contract = ?')
+        .get(twin, contract) as { version: number; metadata: string; description: string; signature_requirement: string; expiration: number } | undefined;
       if (!row) throw zosErrors.deploymentNotFound();
       return {
         version: row.version,
@@ -167,7 +186,7 @@ export class DeploymentStore {
         contract_id: contract,
         metadata: row.metadata,
         description: row.description,
-        expiration: 0,
+        expiration: row.expiration,
         signature_requirement: JSON.parse(row.signature_requirement) as SignatureRequirement,
         workloads: this.#workloads(twin, contract),
       };
@@ -182,7 +201,7 @@ export class DeploymentStore {
            (SELECT t.workload FROM transactions t
              WHERE t.twin = w.twin AND t.contract = w.contract AND t.name = w.name AND t.state != 'unchanged'
              ORDER BY t.seq DESC LIMIT 1) AS workload
-         FROM workloads w WHERE w.twin = ? AND w.contract = ? ORDER BY w.name`,
+         FROM workloads w WHERE w.twin = ? AND w.contract = ? ORDER BY w.position, w.name`,
       )
       .all(twin, contract) as { name: string; type: string; workload: string | null }[];
     return rows.map((r) => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { test } from 'node:test';
 import { JobQueue } from '../../../node/engine/queue.ts';
 import { EngineDb } from '../../../node/engine/store-db.ts';
 import { DeploymentStore } from '../../../node/engine/store.ts';
 import { ZosError } from '../../../node/errors.ts';
-import { parseDeployment, type Deployment, type Workload } from '../../../node/model/index.ts';
+import { hashHex, parseDeployment, type Deployment, type Workload } from '../../../node/model/index.ts';
 import { fixedClock, openDb, tempDbPath } from './engine-db.testing.ts';
 
 const clock = fixedClock(1_700_000_000_500);
@@ -195,4 +196,35 @@ test('store: opening a non-database file fails with a store error', (t) => {
   const path = tempDbPath(t);
   writeFileSync(path, 'this is not sqlite'.repeat(100));
   assert.throws(() => EngineDb.open(path), (e) => ZosError.is(e));
+});
+
+test('store: the deployment keeps its workloads in signed order and its expiration, so its hash can be checked from the store', (t) => {
+  const { store } = setup(t);
+  const signed = { ...dl(1, 10, [net('zeta'), disk, net('alpha')]), expiration: 1234 };
+  store.create(signed);
+  assert.deepEqual(store.get(1, 10).workloads.map((w) => w.name), ['zeta', 'disk', 'alpha']);
+  assert.equal(store.get(1, 10).expiration, 0, 'answers show 0, as zos');
+  assert.equal(hashHex(store.signed(1, 10)), hashHex(signed));
+  // an update adds a workload at the end, then records the new signed order
+  store.add(1, 10, { ...disk, name: 'extra', version: 0, metadata: '', description: '', result: { created: 0, state: '', message: '', data: null } });
+  assert.deepEqual(store.get(1, 10).workloads.map((w) => w.name), ['zeta', 'disk', 'alpha', 'extra']);
+  store.reorder(1, 10, ['extra', 'alpha', 'disk', 'zeta']);
+  assert.deepEqual(store.get(1, 10).workloads.map((w) => w.name), ['extra', 'alpha', 'disk', 'zeta']);
+});
+
+test('store: a schema 1 database opens as schema 2 (workload positions, expiration) with its rows', (t) => {
+  const path = tempDbPath(t);
+  const raw = new Database(path);
+  raw.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    INSERT INTO meta VALUES ('schema', '1');
+    CREATE TABLE deployments (twin INTEGER NOT NULL, contract INTEGER NOT NULL, version INTEGER NOT NULL, metadata TEXT NOT NULL,
+      description TEXT NOT NULL, signature_requirement TEXT NOT NULL, PRIMARY KEY (twin, contract)) STRICT;
+    CREATE TABLE workloads (twin INTEGER NOT NULL, contract INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+      PRIMARY KEY (twin, contract, name)) STRICT;`);
+  raw.prepare('INSERT INTO deployments VALUES (1, 10, 0, ?, ?, ?)').run('', '', JSON.stringify({ requests: [], weight_required: 0, signatures: [], signature_style: '' }));
+  raw.close();
+  const store = new DeploymentStore(openDb(t, path), { clock });
+  assert.equal(store.signed(1, 10).expiration, 0);
+  store.add(1, 10, { ...disk, version: 0, metadata: '', description: '', result: { created: 0, state: '', message: '', data: null } });
+  assert.deepEqual(store.get(1, 10).workloads.map((w) => w.name), ['disk']);
 });
