@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
+import { sizeSchema } from '../../lib/size.ts';
 import { stopOnSignals } from '../../lib/shutdown.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -10,25 +12,18 @@ const optionsSchema = z
     chain: z.preprocess((v) => v ?? [], z.array(z.string().regex(/^wss?:\/\//, 'chain URLs must be ws:// or wss://')).min(1, '--chain is required')),
     relay: z.preprocess((v) => v ?? [], z.array(z.string().regex(/^wss?:\/\//, 'relay URLs must be ws:// or wss://')).min(1, '--relay is required')),
     farm: z.coerce.number({ message: '--farm is required' }).int().positive('--farm must be a farm id'),
-    dataDir: z.string().min(1),
+    // Absolute: the pools it mounts are found under it again in /proc/mounts.
+    dataDir: z.string().min(1).transform((d) => resolve(d)),
     seed: z.string().optional(),
     mnemonic: z.string().optional(),
     activationUrl: z.string().url().optional(),
     kycUrl: z.string().regex(/^https?:\/\//, '--kyc-url must be an http(s) URL').optional(),
-    poolSize: z.string().optional(),
+    poolSize: sizeSchema('--pool-size'),
     uptimeMinutes: z.coerce.number().positive().optional(),
     geoipUrl: z.preprocess((v) => v ?? [], z.array(z.string().url())),
     adminTwins: z.preprocess((v) => v ?? [], z.array(z.coerce.number().int().positive('--admin-twins takes twin ids'))),
   })
   .refine((o) => !(o.seed && o.mnemonic), 'use --seed or --mnemonic, not both');
-
-const SIZE = /^(\d+)([KMGT]?)i?B?$/i;
-export function parseSize(s: string): number {
-  const m = SIZE.exec(s.trim());
-  if (!m) throw new Error(`invalid size ${JSON.stringify(s)} (e.g. 20G)`);
-  const unit = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
-  return Number(m[1]) * unit;
-}
 
 export function register(program: Command): void {
   program
@@ -58,7 +53,7 @@ export function register(program: Command): void {
       const node = new ZosNode({
         chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,
         activationUrl: o.activationUrl, kycUrl: o.kycUrl, geoipUrls: o.geoipUrl, adminTwins: o.adminTwins,
-        storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(o.poolSize ?? '128G') } }] },
+        storage: { pools: [{ name: 'default', type: 'ssd', image: { size: o.poolSize } }] },
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
         log,
       });

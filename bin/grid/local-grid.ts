@@ -1,33 +1,47 @@
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 import { Devnet } from '../../chain/devnet/devnet.ts';
-import { connectChain, type ChainClient } from '../../chain/client/index.ts';
+import { connectChain, type AccountClient, type ChainClient } from '../../chain/client/index.ts';
 import { RelayServer } from '../../relay/server.ts';
 import { chainTwins } from '../../node/twins.ts';
 import type { Logger } from '../../lib/log.ts';
+import { formatSize } from '../../lib/size.ts';
 import { CliError, CliErrorCode, explain, faucetUrl } from './errors.ts';
 import { fundFromFaucet } from './faucet.ts';
 import { NodeProcess } from './nodes.ts';
 
 /**
- * A whole grid on this machine, for `zos up`: an in-process devnet and relay, a farm owned by
- * //Alice, N `zos node` child processes and a funded user account. Everything it creates is
- * tracked as it is created, so close() undoes a partial start too.
+ * A whole grid on this machine, for `zos up` and the tests (test/helpers/grid.ts): an in-process
+ * devnet and relay, a farm owned by //Alice, `zos node` child processes and, for `zos up`, a funded
+ * user account. Everything it creates is tracked as it is created, so close() undoes a partial
+ * start too, and leaves no mount or loop device behind.
  */
 
 export interface LocalGridOptions {
   /** Keep state here (chain in DIR/chain, nodes in DIR/nodes/N); a temp dir, removed on close, when null. */
   dataDir: string | null;
-  nodes: number;
-  chainPort: number;
-  relayPort: number;
-  poolSize: string;
+  /** Nodes start() starts (more with startNode()); default 0. */
+  nodes?: number;
+  /** Devnet and relay ports; 0 (the default) takes free ones. */
+  chainPort?: number;
+  relayPort?: number;
+  /** Relay domains besides 127.0.0.1. */
+  relayDomains?: string[];
+  /** Serve the relay over TLS (wss://). */
+  relayTls?: { cert: string | Buffer; key: string | Buffer };
+  /** Devnet delay between a watched tx's inBlock and finalized updates (see DevnetOptions). */
+  finalityDelayMs?: number;
+  /** Bytes of each node's sparse pool image; default 128 GiB (tfchain needs >= 100 GiB SRU). */
+  poolSize?: number;
+  farmName?: string;
+  /** Extra environment for node processes. */
+  nodeEnv?: Record<string, string>;
   log: Logger;
   /** Progress: a step starts, or ends with `done`. */
-  step(text: string, done?: string): void;
+  step?(text: string, done?: string): void;
 }
 
 export interface GridInfo {
@@ -51,12 +65,32 @@ export class LocalGrid {
   private tempDir: string | null = null;
   private devnet: Devnet | null = null;
   private relay: RelayServer | null = null;
-  client: ChainClient | null = null;
+  #client: ChainClient | null = null;
+  #farmer: AccountClient | null = null;
+  private nodeDirs = 0;
   private closing: Promise<void> | null = null;
   private readonly abort = new AbortController();
   private readonly spawning = new Set<Promise<void>>();
 
-  constructor(private readonly o: LocalGridOptions) {}
+  private readonly poolSize: number;
+  private readonly step: (text: string, done?: string) => void;
+
+  constructor(private readonly o: LocalGridOptions) {
+    this.poolSize = o.poolSize ?? 128 * 2 ** 30;
+    this.step = o.step ?? (() => undefined);
+  }
+
+  /** The grid's chain client; after start(). */
+  get client(): ChainClient {
+    if (!this.#client) throw new Error('local grid not started');
+    return this.#client;
+  }
+
+  /** //Alice, owner of the farm; after start(). */
+  get farmer(): AccountClient {
+    if (!this.#farmer) throw new Error('local grid not started');
+    return this.#farmer;
+  }
 
   get activationUrl(): string {
     return faucetUrl(this.chainUrl);
@@ -67,74 +101,82 @@ export class LocalGrid {
   }
 
   async start(): Promise<void> {
-    const { o } = this;
+    const { o, step } = this;
+    const farmName = o.farmName ?? FARM_NAME;
     await cryptoWaitReady();
-    if (o.dataDir) await mkdir((this.dataDir = o.dataDir), { recursive: true });
-    else this.dataDir = this.tempDir = await mkdtemp(join(tmpdir(), 'zos-up-'));
+    // Absolute: node data dirs below it are matched against /proc/mounts when they are cleaned up.
+    if (o.dataDir) await mkdir((this.dataDir = resolve(o.dataDir)), { recursive: true });
+    else this.dataDir = this.tempDir = await mkdtemp(join(tmpdir(), 'zos-grid-'));
 
-    o.step('starting the devnet');
-    this.devnet = new Devnet({ port: o.chainPort, dev: true, dataDir: o.dataDir ? join(o.dataDir, 'chain') : undefined, logger: o.log.child({ c: 'devnet' }) });
+    step('starting the devnet');
+    const chainDir = o.dataDir ? join(this.dataDir, 'chain') : undefined;
+    this.devnet = new Devnet({ port: o.chainPort ?? 0, dev: true, dataDir: chainDir, finalityDelayMs: o.finalityDelayMs, logger: o.log.child({ c: 'devnet' }) });
     this.chainUrl = await this.devnet.start().catch((err: NodeJS.ErrnoException) => {
-      throw portError(err, o.chainPort, '--chain-port');
+      throw portError(err, o.chainPort ?? 0, '--chain-port');
     });
-    this.client = connectChain({ urls: [this.chainUrl], logger: o.log.child({ c: 'chain' }) });
-    await this.client.start();
-    o.step('starting the devnet', `devnet ${this.chainUrl}${o.dataDir ? ` (chain kept in ${join(o.dataDir, 'chain')})` : ' (in memory)'}`);
+    this.#client = connectChain({ urls: [this.chainUrl], logger: o.log.child({ c: 'chain' }) });
+    await this.#client.start();
+    step('starting the devnet', `devnet ${this.chainUrl}${chainDir ? ` (chain kept in ${chainDir})` : ' (in memory)'}`);
     this.checkOpen();
 
-    this.relay = new RelayServer({ twins: chainTwins(this.client), domains: ['127.0.0.1'], port: o.relayPort, log: o.log.child({ c: 'relay' }) });
+    this.relay = new RelayServer({ twins: chainTwins(this.#client), domains: ['127.0.0.1', ...(o.relayDomains ?? [])], port: o.relayPort ?? 0, tls: o.relayTls, log: o.log.child({ c: 'relay' }) });
     this.relayUrl = await this.relay.start().catch((err: NodeJS.ErrnoException) => {
-      throw portError(err, o.relayPort, '--relay-port');
+      throw portError(err, o.relayPort ?? 0, '--relay-port');
     });
-    o.step('', `relay ${this.relayUrl}`);
+    step('', `relay ${this.relayUrl}`);
 
-    o.step('creating the farm');
-    const farmer = this.client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
+    step('creating the farm');
+    this.#farmer = this.#client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
     try {
-      await farmer.ensureTermsAccepted();
-      await farmer.ensureTwin({ relay: null, pk: null });
-      this.farmId = (await farmer.ensureFarm(FARM_NAME)).farmId;
+      await this.#farmer.ensureTermsAccepted();
+      await this.#farmer.ensureTwin({ relay: null, pk: null });
+      this.farmId = (await this.#farmer.ensureFarm(farmName)).farmId;
     } catch (err) {
       throw explain(err, { chainUrl: this.chainUrl });
     }
-    o.step('creating the farm', `farm ${this.farmId} (${FARM_NAME}, owned by //Alice)`);
+    step('creating the farm', `farm ${this.farmId} (${farmName}, owned by //Alice)`);
     this.checkOpen();
 
-    o.step(`starting ${o.nodes} node${o.nodes > 1 ? 's' : ''} (a ${o.poolSize} sparse btrfs pool each)`);
-    const started = await Promise.allSettled(
-      Array.from({ length: o.nodes }, (_, i) => this.track(this.startNode(join(this.dataDir, 'nodes', String(i + 1))))),
-    );
+    const n = o.nodes ?? 0;
+    if (!n) return;
+    step(`starting ${n} node${n > 1 ? 's' : ''} (a ${formatSize(this.poolSize)} sparse btrfs pool each)`);
+    const started = await Promise.allSettled(Array.from({ length: n }, () => this.startNode()));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     this.nodes.sort((a, b) => a.nodeId - b.nodeId);
-    for (const n of this.nodes) o.step('', `node ${n.nodeId} twin ${n.twinId} pid ${n.pid} (data ${n.dataDir})`);
+    for (const node of this.nodes) step('', `node ${node.nodeId} twin ${node.twinId} pid ${node.pid} (data ${node.dataDir})`);
   }
 
-  private track(p: Promise<void>): Promise<void> {
-    this.spawning.add(p);
-    void p.finally(() => this.spawning.delete(p)).catch(() => {});
-    return p;
-  }
-
-  private async startNode(dataDir: string): Promise<void> {
+  /**
+   * Starts a `zos node` in `dataDir` (default: the next DIR/nodes/N); a data dir a stopped node
+   * used restarts that node. A node still starting when the grid closes is killed.
+   */
+  startNode(o: { dataDir?: string; extraArgs?: readonly string[] } = {}): Promise<NodeProcess> {
     this.checkOpen();
-    const node = await NodeProcess.spawn({
-      chainUrl: this.chainUrl, relayUrl: this.relayUrl, activationUrl: this.activationUrl, farmId: this.farmId, dataDir,
-      poolSize: this.o.poolSize, signal: this.abort.signal,
+    const spawned = NodeProcess.spawn({
+      chainUrl: this.chainUrl, relayUrl: this.relayUrl, activationUrl: this.activationUrl, farmId: this.farmId,
+      dataDir: o.dataDir ?? join(this.dataDir, 'nodes', String(++this.nodeDirs)), extraArgs: o.extraArgs,
+      poolSize: this.poolSize, env: this.o.nodeEnv, signal: this.abort.signal,
+    }).then((node) => {
+      this.nodes.push(node);
+      return node;
     });
-    this.nodes.push(node);
+    const tracked = spawned.then(() => undefined, () => undefined);
+    this.spawning.add(tracked);
+    void tracked.finally(() => this.spawning.delete(tracked));
+    return spawned;
   }
 
   /**
    * The user account `zos up` deploys with: its mnemonic is kept in DIR/user.mnemonic (reused
    * on the next start) and it is funded from the devnet faucet.
    */
-  async user(): Promise<{ mnemonic: string; mnemonicFile: string }> {
+  async upUser(): Promise<{ mnemonic: string; mnemonicFile: string }> {
     const mnemonicFile = join(this.dataDir, 'user.mnemonic');
     const mnemonic = (await readFile(mnemonicFile, 'utf8').catch(() => '')).trim() || mnemonicGenerate();
     await writeFile(mnemonicFile, `${mnemonic}\n`, { mode: 0o600 });
     const address = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(mnemonic).address;
-    await fundFromFaucet(this.client!, this.activationUrl, address);
+    await fundFromFaucet(this.client, this.activationUrl, address);
     return { mnemonic, mnemonicFile };
   }
 
@@ -154,7 +196,7 @@ export class LocalGrid {
       await Promise.allSettled([...this.spawning]);
       await Promise.all(this.nodes.map((n) => n.stop()));
       await this.relay?.close();
-      await this.client?.close();
+      await this.#client?.close();
       await this.devnet?.close();
       if (this.tempDir) await rm(this.tempDir, { recursive: true, force: true });
     })();

@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { repoPath } from '../../lib/paths.ts';
 import { cleanupHostState } from './cleanup.ts';
@@ -14,7 +14,12 @@ export interface NodeSpawnOptions {
   activationUrl: string;
   farmId: number;
   dataDir: string;
-  poolSize: string;
+  /** Bytes of the node's sparse pool image. */
+  poolSize: number;
+  /** More `zos node` flags. */
+  extraArgs?: readonly string[];
+  /** Environment of the node process (ZOS_LOG_LEVEL defaults to $ZOS_NODE_LOG_LEVEL or info). */
+  env?: Record<string, string>;
   /** How long to wait for `ready node N twin T`. */
   readyTimeoutMs?: number;
   /** Aborting kills a node that is still starting. */
@@ -46,17 +51,19 @@ export class NodeProcess {
   }
 
   static async spawn(o: NodeSpawnOptions): Promise<NodeProcess> {
-    await mkdir(o.dataDir, { recursive: true });
-    const logFile = join(o.dataDir, 'node.log');
-    const proc = execa(ZOS_BIN, ['node', '--chain', o.chainUrl, '--relay', o.relayUrl, '--farm', String(o.farmId), '--data-dir', o.dataDir,
-      '--activation-url', o.activationUrl, '--pool-size', o.poolSize], {
+    // Absolute, so the mounts and loop devices it creates can be found again under it (/proc/mounts).
+    const dataDir = resolve(o.dataDir);
+    await mkdir(dataDir, { recursive: true });
+    const logFile = join(dataDir, 'node.log');
+    const proc = execa(ZOS_BIN, ['node', '--chain', o.chainUrl, '--relay', o.relayUrl, '--farm', String(o.farmId), '--data-dir', dataDir,
+      '--activation-url', o.activationUrl, '--pool-size', String(o.poolSize), ...(o.extraArgs ?? [])], {
       reject: false,
       stdin: 'ignore',
       stderr: { file: logFile, append: true },
-      env: { ZOS_LOG_LEVEL: process.env.ZOS_NODE_LOG_LEVEL ?? 'info' },
+      env: { ZOS_LOG_LEVEL: process.env.ZOS_NODE_LOG_LEVEL ?? 'info', ...o.env },
       ...(o.signal ? { cancelSignal: o.signal } : {}),
     });
-    const node = new NodeProcess(o.dataDir, logFile, proc);
+    const node = new NodeProcess(dataDir, logFile, proc);
     try {
       const [nodeId, twinId] = await node.waitReady(o.readyTimeoutMs ?? 180_000);
       node.nodeId = nodeId;
@@ -71,7 +78,7 @@ export class NodeProcess {
   private waitReady(timeoutMs: number): Promise<[number, number]> {
     return new Promise((resolve, reject) => {
       let buf = '';
-      const timer = setTimeout(() => reject(this.failure(`not ready after ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+      const timer = setTimeout(() => void this.failure(`not ready after ${Math.round(timeoutMs / 1000)} s`).then(reject), timeoutMs);
       this.proc.stdout!.on('data', (d: Buffer) => {
         buf += d.toString();
         const m = /ready node (\d+) twin (\d+)/.exec(buf);
@@ -82,13 +89,21 @@ export class NodeProcess {
       });
       void this.proc.then((r) => {
         clearTimeout(timer);
-        reject(this.failure(`exited (${r.exitCode ?? r.signal}) before it was ready`));
+        void this.failure(`exited (${r.exitCode ?? r.signal}) before it was ready`).then(reject);
       });
     });
   }
 
-  private failure(what: string): CliError {
-    return new CliError(CliErrorCode.startFailed, `zos node in ${this.dataDir} ${what}`, `see its log: ${this.logFile}`);
+  /** The error names the log and quotes its end: a temporary data dir is gone once the grid closes. */
+  private async failure(what: string): Promise<CliError> {
+    const tail = (await readFile(this.logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n').trim();
+    return new CliError(CliErrorCode.startFailed, `zos node in ${this.dataDir} ${what}${tail ? `; its log ends:\n${tail}` : ''}`, `see its log: ${this.logFile}`);
+  }
+
+  /** Sends `signal` and waits for the exit; its mounts stay, so a node started on the same data dir adopts them. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.running) this.proc.kill(signal);
+    await this.proc;
   }
 
   /** Stops the process and releases its host state; idempotent. */

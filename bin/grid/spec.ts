@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { sizeSchema } from '../../lib/size.ts';
 import { zodIssues } from '../../lib/zod-issues.ts';
 import { validateName } from '../../node/model/workload.ts';
 import { CliError, CliErrorCode } from './errors.ts';
@@ -19,36 +20,7 @@ import { CliError, CliErrorCode } from './errors.ts';
  * becomes), so other types slot in without touching the rest. Pure: no I/O but loadSpecFile.
  */
 
-const UNITS: Record<string, number> = { b: 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tib: 2 ** 40 };
-const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i;
-const SIZE_HINT = 'expected a size like 10GiB (units B, KiB, MiB, GiB, TiB)';
-
-/** "10GiB" / "512 MiB" / "1G" / 1073741824 -> bytes; null when it is not a positive whole size. */
-export function parseSize(input: unknown): number | null {
-  if (typeof input === 'number') return Number.isSafeInteger(input) && input > 0 ? input : null;
-  if (typeof input !== 'string') return null;
-  const m = SIZE.exec(input);
-  const unit = m && UNITS[(m[2] || 'b').toLowerCase()];
-  if (!m || !unit) return null;
-  const bytes = Number(m[1]) * unit;
-  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : null;
-}
-
-export function formatSize(bytes: number): string {
-  for (const [unit, n] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
-    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
-  }
-  return `${bytes}B`;
-}
-
-const size = z.unknown().transform((v, ctx) => {
-  const bytes = parseSize(v);
-  if (bytes === null) {
-    ctx.addIssue({ code: 'custom', message: `${SIZE_HINT}, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return bytes;
-});
+const size = sizeSchema();
 
 const common = {
   name: z.string({ error: 'required: a workload name' }).superRefine((n, ctx) => {

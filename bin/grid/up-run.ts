@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { repoPath } from '../../lib/paths.ts';
+import { sizeSchema } from '../../lib/size.ts';
 import type { Deployment } from '../../node/model/index.ts';
 import { nameFromMetadata } from './build.ts';
 import { assertHostCanRunNodes } from './cleanup.ts';
@@ -18,7 +19,7 @@ const upOptions = z.object({
   nodes: z.coerce.number({ error: '--nodes must be a number' }).int().min(1, '--nodes must be 1..8').max(8, '--nodes must be 1..8'),
   chainPort: z.coerce.number().int().min(0).max(65535, '--chain-port must be a port'),
   relayPort: z.coerce.number().int().min(0).max(65535, '--relay-port must be a port'),
-  poolSize: z.string().regex(/^\d+[KMGT]?$/i, '--pool-size looks like 128G'),
+  poolSize: sizeSchema('--pool-size'),
   refresh: z.coerce.number().min(1, '--refresh is seconds >= 1'),
 });
 
@@ -59,7 +60,7 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
     await grid.start();
 
     out.step('funding a user account');
-    const user = await grid.user();
+    const user = await grid.upUser();
     session = await UserSession.open({ chainUrl: grid.chainUrl, relayUrl: grid.relayUrl, secret: user.mnemonic, log });
     out.step('funding a user account', `user ${session.address} funded (mnemonic in ${user.mnemonicFile})`);
 

@@ -1,4 +1,5 @@
 import type { DebugAnswers } from './debug.ts';
+import type { PoolInfo } from '../host/storage/types.ts';
 
 /** What the API needs from the rest of the node; node/node.ts wires the real services. */
 export interface DeploymentService {
@@ -23,13 +24,6 @@ export interface Counters {
   hru: number;
   mru: number;
   ipv4u: number;
-}
-
-export interface PoolInfo {
-  name: string;
-  type: 'ssd' | 'hdd';
-  size: number;
-  used: number;
 }
 
 export interface ApiServices {

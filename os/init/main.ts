@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../../lib/log.ts';
-import { parseSize } from '../../bin/commands/node.ts';
+import { parseSize, SIZE_HINT } from '../../lib/size.ts';
 import { RELEASE_PATH } from '../layout.ts';
 import { parseBootConfig, type BootConfig } from './config.ts';
 import { configureNetwork, loadBootModules, mountCacheDisk, mountKernelFilesystems, sealRoot, CACHE_MOUNT } from './system.ts';
@@ -35,10 +35,12 @@ async function runNode(cfg: BootConfig): Promise<void> {
   const release = (await readFile(`/${RELEASE_PATH}`, 'utf8')).trim();
   say(`release ${release}`);
   const log = createLogger({ name: 'zos-node', level: cfg.logLevel, pretty: false });
+  const poolSize = parseSize(cfg.poolSize);
+  if (poolSize === null) throw new Error(`zos_pool_size: ${SIZE_HINT}, got ${JSON.stringify(cfg.poolSize)}`);
   const { ZosNode } = await import('../../node/node.ts');
   const node = new ZosNode({
     chainUrls: cfg.chain, relayUrls: cfg.relay, farmId: cfg.farm, dataDir: `${CACHE_MOUNT}/zos`, activationUrl: cfg.activation,
-    storage: { pools: [{ name: 'default', type: 'ssd', image: { size: parseSize(cfg.poolSize) } }] },
+    storage: { pools: [{ name: 'default', type: 'ssd', image: { size: poolSize } }] },
     log,
   });
   const { nodeId, twinId } = await node.start();

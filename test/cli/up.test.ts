@@ -86,16 +86,18 @@ async function stillRunning(procs: Proc[]): Promise<Proc[]> {
 
 const netns = async () => String((await execa('ip', ['netns', 'list'], { reject: false })).stdout).split('\n').filter(Boolean).sort();
 
-test('up: the sample deployment reaches ok, the printed commands work, and SIGINT leaves nothing behind', async (t) => {
+test('up: the sample deployment reaches ok, the printed commands work, and Ctrl-C leaves nothing behind', async (t) => {
   if (!requireHost(t, root, 'needs root: zos up runs nodes with btrfs pools on loop devices')) return;
-  const dir = await mkdtemp(join(tmpdir(), 'zos-up-test-'));
+  const parent = await mkdtemp(join(tmpdir(), 'zos-up-test-'));
+  const dir = join(parent, 'grid');
   const nsBefore = await netns();
-  const proc = execa(BIN, ['up', '--data-dir', dir, '--chain-port', '0', '--relay-port', '0', '--refresh', '1'], { reject: false, env: { ZOS_NODE_LOG_LEVEL: 'warn' } });
+  // A relative --data-dir, in its own process group so Ctrl-C can be sent to the group as a terminal does.
+  const proc = execa(BIN, ['up', '--data-dir', 'grid', '--chain-port', '0', '--relay-port', '0', '--refresh', '1'], { cwd: parent, detached: true, reject: false, env: { ZOS_NODE_LOG_LEVEL: 'warn' } });
   t.after(async () => {
     if (proc.exitCode === null) proc.kill('SIGKILL');
     await proc;
     await cleanupHostState(dir);
-    await rm(dir, { recursive: true, force: true });
+    await rm(parent, { recursive: true, force: true });
   });
   const out = watchOutput(proc);
 
@@ -118,7 +120,7 @@ test('up: the sample deployment reaches ok, the printed commands work, and SIGIN
   assert.ok(children.some((c) => c.pid === info.nodes[0]!.pid), `node pid ${info.nodes[0]!.pid} among ${JSON.stringify(children)}`);
   assert.ok((await mountsUnder(dir)).length > 0, 'the node pool is mounted while running');
 
-  proc.kill('SIGINT');
+  process.kill(-proc.pid!, 'SIGINT'); // Ctrl-C: the whole foreground group, nodes included
   const r = await proc;
   assert.equal(r.exitCode, 0, String(r.stderr).slice(-2000));
   assert.match(out.text, /stopped: nodes ended, pools unmounted, loop devices detached/);
@@ -128,6 +130,7 @@ test('up: the sample deployment reaches ok, the printed commands work, and SIGIN
   assert.deepEqual(await mountsUnder(dir), [], 'no mounts under the data dir');
   assert.deepEqual(await loopDevicesUnder(dir), [], 'no loop devices backed by its files');
   assert.deepEqual(await netns(), nsBefore, 'no network namespaces left');
+  await rm(dir, { recursive: true }); // nothing busy: removing the data dir just works
 });
 
 test('up: a host without btrfs/losetup/mount is told what to install, exit 1', async (t) => {

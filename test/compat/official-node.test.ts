@@ -50,7 +50,7 @@ before(async () => {
     });
   } catch (err) {
     // Another process took 443 between the probe and the relay's listen.
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if ((err as { code?: string }).code !== 'ERR_PORT_IN_USE') throw err;
     skipReason = `cannot listen on 127.0.0.1:443: EADDRINUSE`;
     return;
   }

@@ -1,19 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
-import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
-import { cleanupHostState } from './host.ts';
-import { Devnet } from '../../chain/devnet/devnet.ts';
-import { connectChain, type ChainClient, type AccountClient } from '../../chain/client/index.ts';
-import { RelayServer } from '../../relay/server.ts';
-import { RelayPeer } from '../../relay-client/peer.ts';
+import type { ResultPromise } from 'execa';
 import { createIdentity, type Identity } from '../../relay-client/identity.ts';
+import { mnemonicGenerate } from '@polkadot/util-crypto';
+import type { AccountClient, ChainClient } from '../../chain/client/index.ts';
+import { RelayPeer } from '../../relay-client/peer.ts';
 import { chainTwins } from '../../node/twins.ts';
 import { silentLogger, createLogger, type Logger } from '../../lib/log.ts';
+import { fundFromFaucet } from '../../bin/grid/faucet.ts';
+import { LocalGrid } from '../../bin/grid/local-grid.ts';
+import { ZOS_BIN, type NodeProcess } from '../../bin/grid/nodes.ts';
 
-export const BIN = new URL('../../bin/zos', import.meta.url).pathname;
+export type { NodeProcess };
+export const BIN = ZOS_BIN;
 
 export interface GridUser {
   identity: Identity;
@@ -22,25 +19,16 @@ export interface GridUser {
   peer: RelayPeer;
 }
 
-export interface NodeProcess {
-  nodeId: number;
-  twinId: number;
-  dataDir: string;
-  proc: ResultPromise;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
 export interface Grid {
   chainUrl: string;
   relayUrl: string;
   activationUrl: string;
-  devnet: Devnet;
-  relay: RelayServer;
   client: ChainClient;
   farmId: number;
-  farmer: AccountClient;
   log: Logger;
+  /** A `zos node` process; a dataDir a stopped node used restarts that node. */
   startNode(opts?: { dataDir?: string; extraArgs?: string[] }): Promise<NodeProcess>;
+  /** A fresh funded twin with a relay peer connected. */
   user(opts?: { sid?: string; mnemonic?: string }): Promise<GridUser>;
   close(): Promise<void>;
 }
@@ -48,9 +36,7 @@ export interface Grid {
 /** A funded user with a twin (relay 127.0.0.1) and a started relay peer; the caller closes `peer`. */
 export async function createGridUser(o: { client: ChainClient; activationUrl: string; relayUrl: string; log: Logger; sid?: string; mnemonic?: string }): Promise<GridUser> {
   const identity = await createIdentity(o.mnemonic ?? mnemonicGenerate(), 'sr25519');
-  const res = await fetch(o.activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: identity.address }) });
-  if (!res.ok) throw new Error(`faucet: ${res.status} ${await res.text()}`);
-  await waitFor(async () => (await o.client.query.balance(identity.address)).free > 0n, 'user funded');
+  await fundFromFaucet(o.client, o.activationUrl, identity.address);
   const account = o.client.as(identity.pair);
   await account.ensureTermsAccepted();
   const { twinId } = await account.ensureTwin({ relay: ['127.0.0.1'], pk: identity.secpPublic });
@@ -100,78 +86,35 @@ export interface GridOptions {
 }
 
 /**
- * A whole local grid for tests: an in-process devnet and relay, a farm owned by //Alice,
- * and nodes started as real `zos node` processes (tailscale NewTestEnv style).
+ * A whole local grid for tests (tailscale NewTestEnv style): the same LocalGrid `zos up` runs,
+ * in a temp dir, with nodes started on demand and test users that talk RMB.
  */
 export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
-  await cryptoWaitReady();
   const log = opts.log ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
-  const devnet = new Devnet({ port: 0, dev: true, finalityDelayMs: opts.finalityDelayMs, logger: log.child({ c: 'devnet' }) });
-  const chainUrl = await devnet.start();
-  const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'grid-client' }) });
-  await client.start();
-  const relay = new RelayServer({ twins: chainTwins(client), domains: ['127.0.0.1', ...(opts.extraRelayDomains ?? [])], port: opts.relayPort ?? 0, tls: opts.relayTls, log: log.child({ c: 'relay' }) });
-  const relayUrl = await relay.start().catch(async (err: Error) => {
-    await Promise.all([relay.close(), client.close()]);
-    await devnet.close();
-    throw err;
+  const grid = new LocalGrid({
+    dataDir: null, relayTls: opts.relayTls, relayPort: opts.relayPort, relayDomains: opts.extraRelayDomains, finalityDelayMs: opts.finalityDelayMs, farmName: 'testfarm',
+    nodeEnv: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...opts.nodeEnv }, log,
   });
-  const activationUrl = chainUrl.replace(/^ws/, 'http') + '/activation/activate';
-
-  const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-  const farmer = client.as(keyring.addFromUri('//Alice'));
-  await farmer.ensureTermsAccepted();
-  await farmer.ensureTwin({ relay: null, pk: null });
-  const { farmId } = await farmer.ensureFarm('testfarm');
-
-  const tmpDirs: string[] = [];
-  const nodes: NodeProcess[] = [];
+  try {
+    await grid.start();
+  } catch (err) {
+    await grid.close();
+    throw err;
+  }
   const peers: RelayPeer[] = [];
 
-  async function startNode(o: { dataDir?: string; extraArgs?: string[] } = {}): Promise<NodeProcess> {
-    const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'zos-node-')));
-    if (!o.dataDir) tmpDirs.push(dataDir);
-    const proc = execa(BIN, ['node', '--chain', chainUrl, '--relay', relayUrl, '--farm', String(farmId), '--data-dir', dataDir,
-      '--activation-url', activationUrl, '--pool-size', '128G', ...(o.extraArgs ?? [])], { reject: false, env: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...opts.nodeEnv }, stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
-    let m: RegExpExecArray;
-    try {
-      m = await waitForLine(proc, /ready node (\d+) twin (\d+)/);
-    } catch (err) {
-      proc.kill('SIGKILL');
-      await proc;
-      await cleanupHostState(dataDir);
-      throw err;
-    }
-    const node: NodeProcess = {
-      nodeId: Number(m[1]), twinId: Number(m[2]), dataDir, proc,
-      async kill(signal = 'SIGTERM') {
-        proc.kill(signal);
-        await proc;
-      },
-    };
-    nodes.push(node);
-    return node;
-  }
-
   async function user(o: { sid?: string; mnemonic?: string } = {}): Promise<GridUser> {
-    const u = await createGridUser({ client, activationUrl, relayUrl, log, ...o });
+    const u = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log, ...o });
     peers.push(u.peer);
     return u;
   }
 
   return {
-    chainUrl, relayUrl, activationUrl, devnet, relay, client, farmId, farmer, log, startNode, user,
+    chainUrl: grid.chainUrl, relayUrl: grid.relayUrl, activationUrl: grid.activationUrl, client: grid.client, farmId: grid.farmId, log,
+    startNode: (o) => grid.startNode(o), user,
     async close() {
       for (const p of peers) await p.close();
-      for (const n of nodes) if (n.proc.exitCode === null) await n.kill('SIGTERM');
-      for (const n of nodes) await cleanupHostState(n.dataDir);
-      await relay.close();
-      await client.close();
-      await devnet.close();
-      for (const d of tmpDirs) {
-        await cleanupHostState(d);
-        await rm(d, { recursive: true, force: true });
-      }
+      await grid.close();
     },
   };
 }

@@ -17,7 +17,7 @@ before(async () => {
 after(async () => grid?.close());
 
 test('no inbound: the node owns no listening or bound socket through deploy, update and cancel', async () => {
-  const pid = node.proc.pid!;
+  const pid = node.pid!;
   assert.ok((await inboundSockets(process.pid)).length > 0, 'control: the test process itself does listen (devnet, relay)');
   const watch = watchInbound(() => pid);
   const phase = async (name: string) => assert.deepEqual(await inboundSockets(pid), [], `inbound sockets ${name}`);
