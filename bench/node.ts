@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const node = await grid.startNode();
     const user = await grid.user();
     await user.peer.connected();
-    const pid = node.proc.pid!;
+    const pid = node.pid!;
     await new Promise((r) => setTimeout(r, 2_000)); // let start-up work (registration, first reports) settle
     const idleMb = await rssMb(pid);
     console.log(`node RSS idle: ${idleMb.toFixed(1)} MB`);
