@@ -129,7 +129,8 @@ test('up: the sample deployment reaches ok, the printed commands work, and Ctrl-
   assert.deepEqual(await stillRunning(children), [], 'no child process left');
   assert.deepEqual(await mountsUnder(dir), [], 'no mounts under the data dir');
   assert.deepEqual(await loopDevicesUnder(dir), [], 'no loop devices backed by its files');
-  assert.deepEqual(await netns(), nsBefore, 'no network namespaces left');
+  // Only what appeared meanwhile counts: other processes on the host add and remove their own.
+  assert.deepEqual((await netns()).filter((n) => !nsBefore.includes(n)), [], 'no network namespaces left');
   await rm(dir, { recursive: true }); // nothing busy: removing the data dir just works
 });
 
