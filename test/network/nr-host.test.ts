@@ -97,6 +97,20 @@ test('network resources: build, peer over WireGuard, update live, isolate, adopt
     await a.remove(8, 'net1');
   });
 
+  await t.test('network-light: bridge and .1 without WireGuard, NAT out to the internet', async () => {
+    const light = await b.ensure(req({ kind: 'network-light', twin: 9, name: 'light', workloadId: '9-3-light', subnet: '10.50.2.0/24', ipRange: null }));
+    assert.match((await execa('ip', ['-n', light.namespace, '-o', 'addr'])).stdout, /private\s+inet 10\.50\.2\.1\/24/);
+    assert.doesNotMatch((await execa('ip', ['-n', light.namespace, '-o', 'link'])).stdout, /w-/);
+    assert.equal((await ping(light.namespace, lab.services.ip)).exitCode, 0, 'masqueraded out through the node');
+    assert.equal(b.lookup(9, 'light')?.bridge, light.bridge);
+    const { tap } = await b.attachTap(9, 'light', '9-4-vm:light');
+    assert.match((await execa('ip', ['-n', lab.nodes[1]!.ns, 'link', 'show', tap])).stdout, new RegExp(`master ${light.bridge}`), 'a VM tap joins the NR bridge');
+    await b.detachTap(tap);
+    await assert.rejects(b.attachTap(9, 'nope', 'x'), /couldn't load network with id/);
+    await b.remove(9, 'light');
+    assert.doesNotMatch((await execa('ip', ['netns', 'list'])).stdout, new RegExp(light.namespace));
+  });
+
   await t.test('bad input is refused with nothing made', async () => {
     const before = (await execa('ip', ['netns', 'list'])).stdout;
     const bad = (o: Partial<NrRequest>) => a.ensure(req({ name: 'bad', subnet: '10.20.5.0/24', wireguard: { privateKey: k1.priv, listenPort: 4010, peers: [] }, ...o }));
