@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .option('--nodes <n>', 'number of nodes', '1')
     .option('--chain-port <port>', 'devnet port (0 = any free port)', '9944')
     .option('--relay-port <port>', 'relay port (0 = any free port)', '8080')
+    .option('--indexer-port <port>', 'indexer port: gridproxy REST, /graphql and KYC (0 = any free port)', '8081')
     .option('--pool-size <size>', 'sparse storage pool image per node (tfchain needs >= 100G SRU)', '128G')
     .option('--refresh <seconds>', 'how often the grid state is refreshed', '3')
     .action(async (raw: Record<string, unknown>) => {

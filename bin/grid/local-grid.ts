@@ -8,6 +8,7 @@ import { connectChain, type AccountClient, type ChainClient } from '../../chain/
 import { RelayServer } from '../../relay/server.ts';
 import { chainTwins } from '../../node/twins.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { Indexer } from '../../indexer/indexer.ts';
 import { formatSize } from '../../lib/size.ts';
 import { CliError, CliErrorCode, explain, faucetUrl } from './errors.ts';
 import { fundFromFaucet } from './faucet.ts';
@@ -28,6 +29,8 @@ export interface LocalGridOptions {
   /** Devnet and relay ports; 0 (the default) takes free ones. */
   chainPort?: number;
   relayPort?: number;
+  /** Start an indexer (gridproxy REST, /graphql, KYC) on this port (0: a free one); none when absent. */
+  indexerPort?: number;
   /** Relay domains besides 127.0.0.1. */
   relayDomains?: string[];
   /** Serve the relay over TLS (wss://). */
@@ -49,6 +52,8 @@ export interface GridInfo {
   chainUrl: string;
   relayUrl: string;
   activationUrl: string;
+  /** gridproxy REST (GridClient proxyURL), GraphQL at `${indexerUrl}/graphql`, KYC status; '' without an indexer. */
+  indexerUrl: string;
   farmId: number;
   nodes: Array<{ nodeId: number; twinId: number; pid: number | undefined; dataDir: string; log: string }>;
   user: { address: string; mnemonicFile: string };
@@ -61,10 +66,12 @@ export class LocalGrid {
   dataDir = '';
   chainUrl = '';
   relayUrl = '';
+  indexerUrl = '';
   farmId = 0;
   private tempDir: string | null = null;
   private devnet: Devnet | null = null;
   private relay: RelayServer | null = null;
+  private indexer: Indexer | null = null;
   #client: ChainClient | null = null;
   #farmer: AccountClient | null = null;
   private nodeDirs = 0;
@@ -125,6 +132,21 @@ export class LocalGrid {
     });
     step('', `relay ${this.relayUrl}`);
 
+    if (o.indexerPort !== undefined) {
+      step('starting the indexer');
+      // It asks the nodes over RMB as its own twin (a fresh account funded by the devnet faucet).
+      const { Indexer } = await import('../../indexer/indexer.ts');
+      this.indexer = new Indexer({
+        chainUrls: [this.chainUrl], port: o.indexerPort, dataDir: o.dataDir ? join(this.dataDir, 'indexer') : null, log: o.log.child({ c: 'indexer' }),
+        rmb: { relayUrl: this.relayUrl, mnemonic: mnemonicGenerate(), activationUrl: this.activationUrl },
+      });
+      this.indexerUrl = await this.indexer.start().catch((err: NodeJS.ErrnoException) => {
+        throw portError(err, o.indexerPort ?? 0, '--indexer-port');
+      });
+      step('starting the indexer', `indexer ${this.indexerUrl} (gridproxy REST, ${this.indexerUrl}/graphql, KYC status)`);
+      this.checkOpen();
+    }
+
     step('creating the farm');
     this.#farmer = this.#client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
     try {
@@ -182,7 +204,7 @@ export class LocalGrid {
 
   info(user: { address: string; mnemonicFile: string }): GridInfo {
     return {
-      dataDir: this.dataDir, chainUrl: this.chainUrl, relayUrl: this.relayUrl, activationUrl: this.activationUrl, farmId: this.farmId,
+      dataDir: this.dataDir, chainUrl: this.chainUrl, relayUrl: this.relayUrl, activationUrl: this.activationUrl, indexerUrl: this.indexerUrl, farmId: this.farmId,
       nodes: this.nodes.map((n) => ({ nodeId: n.nodeId, twinId: n.twinId, pid: n.pid, dataDir: n.dataDir, log: n.logFile })),
       user,
     };
@@ -195,6 +217,7 @@ export class LocalGrid {
       this.abort.abort();
       await Promise.allSettled([...this.spawning]);
       await Promise.all(this.nodes.map((n) => n.stop()));
+      await this.indexer?.close();
       await this.relay?.close();
       await this.#client?.close();
       await this.devnet?.close();

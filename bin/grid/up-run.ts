@@ -19,6 +19,7 @@ const upOptions = z.object({
   nodes: z.coerce.number({ error: '--nodes must be a number' }).int().min(1, '--nodes must be 1..8').max(8, '--nodes must be 1..8'),
   chainPort: z.coerce.number().int().min(0).max(65535, '--chain-port must be a port'),
   relayPort: z.coerce.number().int().min(0).max(65535, '--relay-port must be a port'),
+  indexerPort: z.coerce.number().int().min(0).max(65535, '--indexer-port must be a port'),
   poolSize: sizeSchema('--pool-size'),
   refresh: z.coerce.number().min(1, '--refresh is seconds >= 1'),
 });
@@ -72,6 +73,7 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
     out.line();
     out.line(`grid is up (state in ${grid.dataDir}). From another shell:`);
     out.line(`  zos deploy ${relative(process.cwd(), EXAMPLE) || EXAMPLE} --node ${first} --chain ${grid.chainUrl} --relay ${grid.relayUrl} --mnemonic "${user.mnemonic}"`);
+    out.line(`  GridClient: network "dev", substrateURL ${grid.chainUrl}, relayURL ${grid.relayUrl}, proxyURL ${grid.indexerUrl}, graphqlURL ${grid.indexerUrl}/graphql, activationURL ${grid.activationUrl}`);
     out.line(`  zos deployments list --chain ${grid.chainUrl} --relay ${grid.relayUrl} --key-file ${user.mnemonicFile}`);
     out.line(`  zos node stats ${first} --chain ${grid.chainUrl} --relay ${grid.relayUrl} --key-file ${user.mnemonicFile}`);
     out.line(`  (grid details: ${join(grid.dataDir, 'grid.json')}; node logs: <node dir>/node.log)`);
