@@ -11,7 +11,7 @@ test('zos relay: refuses bad options with a clear message', async () => {
   const r = await execa(BIN, ['relay', '--chain', 'http://x', '--domain', 'a/b'], { reject: false });
   assert.notEqual(r.exitCode, 0);
   assert.match(r.stderr, /chain: must be a ws:\/\/ or wss:\/\/ URL/);
-  assert.match(r.stderr, /domain\.0: a host name/);
+  assert.match(r.stderr, /domain\[0\]: a host name/);
 });
 
 test('zos relay: prints "ready ws://HOST:PORT", checks JWTs against the chain, stops on SIGTERM', async (t) => {
