@@ -45,6 +45,14 @@ async function runNode(cfg: BootConfig): Promise<void> {
   });
   const { nodeId, twinId } = await node.start();
   process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);
+  // One figure for people and bench/os.ts: the whole OS's memory in use once the node has settled.
+  setTimeout(() => void memoryUsedMiB().then((mib) => say(`memory used ${mib} MiB (idle, 10 s after ready)`)), 10_000).unref();
+}
+
+async function memoryUsedMiB(): Promise<number> {
+  const info = await readFile('/proc/meminfo', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? 0);
+  return Math.round((kb('MemTotal') - kb('MemAvailable')) / 1024);
 }
 
 const cfg = await boot().catch((err: Error) => {
