@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ImageError, isNotFound } from '../errors.ts';
@@ -8,6 +8,19 @@ import type { ListableStore } from './types.ts';
 
 const MARKER = 'zos-image-store';
 const LAYOUT_VERSION = 'v1\n';
+
+/** Written to a temp file, fsynced, renamed: after a power cut the marker is whole or absent. */
+async function writeDurably(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
 
 /**
  * A store in a directory (SPEC.md §5): the node's local store shared by all images, and the same
@@ -27,12 +40,15 @@ export class DirStore implements ListableStore {
     const marker = join(dir, MARKER);
     try {
       const v = await readFile(marker, 'utf8');
+      // Empty: a power cut right after creation lost the marker's bytes (seen on the OS's cache
+      // disk); no other layout writes an empty marker, so the store is set up again.
+      if (v === '') throw Object.assign(new Error('empty store marker'), { code: 'ENOENT' });
       if (v !== LAYOUT_VERSION) throw new ImageError('STORE_IO', `store ${dir}: unsupported layout ${JSON.stringify(v.trim())}`);
     } catch (err) {
       if (!isNotFound(err)) throw err;
       if (opts.create === false) throw new ImageError('NOT_FOUND', `no image store at ${dir}`);
       for (const sub of ['chunks', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
-      await writeFile(marker, LAYOUT_VERSION);
+      await writeDurably(marker, LAYOUT_VERSION);
     }
     return new DirStore(dir);
   }
