@@ -43,7 +43,7 @@ try {
   const hostNode = await grid.startNode();
   const hostReadyMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 10_000));
-  const hostRss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${hostNode.proc.pid}/status`, 'utf8'))![1]) * 1024;
+  const hostRss = Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${hostNode.pid}/status`, 'utf8'))![1]) * 1024;
   await hostNode.kill();
   console.log(`baseline zos node process: ready in ${hostReadyMs.toFixed(0)} ms, RSS ${mb(hostRss)} MiB idle`);
 
