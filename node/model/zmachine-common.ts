@@ -25,7 +25,8 @@ export const machineFields = {
   gpu: goArray(goString()),
 };
 
-interface MachineBase {
+/** The fields zmachine and zmachine-light share, as validated. */
+export interface MachineBase {
   flist: string;
   size: number;
   compute_capacity: { cpu: number; memory: number };

@@ -6,7 +6,7 @@ import { HttpStore } from '../../../image/index.ts';
 import { parseFlistUrl } from '../../../image/serve.ts';
 import { formatIP } from '../../model/goformat.ts';
 import { networkId, uniqueName } from '../../model/ids.ts';
-import { minRootSize } from '../../model/zmachine-common.ts';
+import { minRootSize, type MachineBase } from '../../model/zmachine-common.ts';
 import { runResult } from '../../host/exec.ts';
 import { storageName } from '../../host/storage/names.ts';
 import type { DiskStore, VolumeStore } from '../../host/storage/types.ts';
@@ -32,14 +32,7 @@ export interface MachineHosts {
 }
 
 /** The fields zmachine and zmachine-light share (validated data from node/model). */
-export interface MachineConfig {
-  flist: string;
-  size: number;
-  compute_capacity: { cpu: number; memory: number };
-  mounts: { name: string; mountpoint: string }[];
-  entrypoint: string;
-  env: Record<string, string>;
-  gpu: string[];
+export interface MachineConfig extends MachineBase {
   network: { interfaces: { network: string; ip: Uint8Array | null }[]; mycelium?: unknown };
 }
 
