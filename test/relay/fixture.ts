@@ -154,3 +154,17 @@ export function signedRequest(from: TestTwin, to: number, overrides: Partial<Env
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** The HTTP status and body the relay answers an upgrade with; on 101 the open socket, which the caller closes. */
+export function upgrade(url: string): Promise<{ status: number; body: string; ws?: WebSocket }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('open', () => resolve({ status: 101, body: '', ws }));
+    ws.on('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
+  });
+}

@@ -11,7 +11,7 @@ import { createJwt } from '../../rmb/jwt.ts';
 import { QUEUE_TTL_MS } from '../../relay/store.ts';
 import type { RelayServerOptions } from '../../relay/server.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
-import { directory, makeTwin, nowS, RawClient, signedRequest, sleep, startRelay } from './fixture.ts';
+import { directory, makeTwin, nowS, RawClient, signedRequest, sleep, startRelay, upgrade } from './fixture.ts';
 
 /** Relay bounds (issue 14 item 1): bytes, sessions, upgrade and federation rates, slow readers. */
 
@@ -33,19 +33,6 @@ const post = async (http: string, body: Uint8Array) => {
 const metric = (relay: { metrics: { render(): string } }, re: RegExp) => Number(re.exec(relay.metrics.render())?.[1] ?? 0);
 const queueBytes = (relay: { metrics: { render(): string } }) => metric(relay, /rmb_relay_queue_bytes (\d+)/);
 const errorText = (e: Envelope | undefined) => (e?.message?.kind === 'error' ? e.message.message : `not an error: ${e?.message?.kind}`);
-
-function upgrade(url: string): Promise<{ status: number; body: string; ws?: WebSocket }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.on('open', () => resolve({ status: 101, body: '', ws }));
-    ws.on('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
-  });
-}
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'relay-limits-'));

@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import WebSocket from 'ws';
 import { encodeEnvelope } from '../../rmb/envelope.ts';
 import { createJwt } from '../../rmb/jwt.ts';
-import { makeTwin, nowS, twoTwins } from './fixture.ts';
+import { makeTwin, nowS, twoTwins, upgrade } from './fixture.ts';
 
-/** The HTTP status and body the relay answers an upgrade with. */
-function upgrade(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.on('open', () => {
-      ws.terminate();
-      resolve({ status: 101, body: '' });
-    });
-    ws.on('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
-  });
+/** The HTTP status and body the relay answers an upgrade with (an opened socket is closed at once). */
+async function upgradeStatus(url: string): Promise<{ status: number; body: string }> {
+  const { status, body, ws } = await upgrade(url);
+  ws?.terminate();
+  return { status, body };
 }
 
 test('relay auth: answers each bad JWT with the documented HTTP error', async (t) => {
@@ -40,7 +29,7 @@ test('relay auth: answers each bad JWT with the documented HTTP error', async (t
     { name: 'valid, any path', url: `${relay.url}/some/path?${createJwt(a.identity, { twin: 1, nowS: nowS() })}`, status: 101, body: '' },
   ];
   for (const tc of cases) {
-    assert.deepEqual(await upgrade(tc.url), { status: tc.status, body: tc.body }, tc.name);
+    assert.deepEqual(await upgradeStatus(tc.url), { status: tc.status, body: tc.body }, tc.name);
   }
   const metrics = await (await fetch(`${relay.url.replace('ws', 'http')}/metrics`)).text();
   assert.match(metrics, /rmb_relay_connections_total\{result="invalid_jwt"\} 5/);
