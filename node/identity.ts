@@ -1,7 +1,8 @@
-import { chmod, mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { u8aToHex } from '@polkadot/util';
+import { writeFileDurably } from '../lib/durable.ts';
 import { createIdentity, type Identity } from '../relay-client/identity.ts';
 
 export type { Identity };
@@ -25,9 +26,8 @@ export async function loadOrCreateIdentity(dataDir: string, override?: { seed?: 
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     seed = u8aToHex(randomBytes(32));
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.tmp`;
-    await writeFile(tmp, `${seed}\n`, { mode: 0o600 });
-    await rename(tmp, file);
+    // durably: an empty seed file after a power cut would lose the node's identity for good
+    await writeFileDurably(file, `${seed}\n`, 0o600);
   }
   await chmod(file, 0o600);
   return createIdentity(seed, 'ed25519');

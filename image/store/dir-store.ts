@@ -4,23 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { ImageError, isNotFound } from '../errors.ts';
 import { blake3Hex, initHash, isDigestHex } from '../hash.ts';
 import { isValidName } from '../ref.ts';
+import { writeFileDurably } from '../../lib/durable.ts';
 import type { ListableStore } from './types.ts';
 
 const MARKER = 'zos-image-store';
 const LAYOUT_VERSION = 'v1\n';
-
-/** Written to a temp file, fsynced, renamed: after a power cut the marker is whole or absent. */
-async function writeDurably(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
 
 /**
  * A store in a directory (SPEC.md §5): the node's local store shared by all images, and the same
@@ -48,7 +36,7 @@ export class DirStore implements ListableStore {
       if (!isNotFound(err)) throw err;
       if (opts.create === false) throw new ImageError('NOT_FOUND', `no image store at ${dir}`);
       for (const sub of ['chunks', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
-      await writeDurably(marker, LAYOUT_VERSION);
+      await writeFileDurably(marker, LAYOUT_VERSION);
     }
     return new DirStore(dir);
   }
