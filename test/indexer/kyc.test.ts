@@ -11,6 +11,7 @@ import { ZosError } from '../../node/errors.ts';
 import { kycCheck } from '../../node/kyc.ts';
 import { sign, type Deployment } from '../../node/model/index.ts';
 import { hasOpenssl, selfSignedCert, withUnverifiedTls } from '../compat/helpers.ts';
+import { requireHost } from '../helpers/host.ts';
 import { openDb, tempDbPath } from '../node/engine/engine-db.testing.ts';
 import { getJson, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
 
@@ -61,7 +62,7 @@ describe('KYC', () => {
   });
 
   test("grid_client's KYC class over https reads VERIFIED and UNVERIFIED", async (t) => {
-    if (!tlsUrl) return t.skip('openssl is not installed');
+    if (!requireHost(t, tlsUrl !== '', 'openssl is not installed (apt-get install openssl)')) return;
     const require = createRequire(import.meta.url);
     const { KYC, KycStatus } = require('@threefold/grid_client') as { KYC: new (domain: string, mnemonic: string) => any; KycStatus: Record<string, string> };
     const domain = tlsUrl.replace('https://', '');
