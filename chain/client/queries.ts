@@ -76,6 +76,12 @@ export async function contractIdByNodeAndHash(api: ApiPromise, nodeId: number, h
   return decode(idOrZero, json, 'contract id by node and hash');
 }
 
+/** The live name contract holding `name` (ContractIDByNameRegistration), or null. */
+export async function contractIdByName(api: ApiPromise, name: string): Promise<number | null> {
+  const json = await read(`contractIDByNameRegistration(${name})`, () => api.query.smartContractModule.contractIDByNameRegistration(name));
+  return decode(idOrZero, json, 'contract id by name');
+}
+
 export async function activeNodeContracts(api: ApiPromise, nodeId: number): Promise<number[]> {
   const json = await read(`activeNodeContracts(${nodeId})`, () => api.query.smartContractModule.activeNodeContracts(nodeId));
   return decode(z.array(uint), json, 'active node contracts');
@@ -122,6 +128,7 @@ export const queries = {
   farmIdByName,
   contract,
   contractIdByNodeAndHash,
+  contractIdByName,
   activeNodeContracts,
   activeRentContractForNode,
   nodePower,

@@ -177,13 +177,16 @@ test('client: batchAll creates contracts atomically, and a duplicate hash fails 
   if (!c) return;
   const w = await registered(c);
   const user = c.as(w.user);
+  const gwName = `client-name-${Date.now()}`;
   const res = await user.batchAll((api) => [
-    build.createNameContract(api, `client-name-${Date.now()}`),
+    build.createNameContract(api, gwName),
     build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
     build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000002', data: '' }),
   ]);
   const made = contractsFromEvents(res.events);
   assert.deepEqual(made.map((k) => k.contractType.kind), ['NameContract', 'NodeContract', 'NodeContract']);
+  assert.equal(await c.query.contractIdByName(gwName), made[0]!.contractId, 'the gateway name resolves to its contract');
+  assert.equal(await c.query.contractIdByName(`${gwName}-unknown`), null);
 
   const dup = await user.createNodeContract({ nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }).catch((e: unknown) => e);
   assert.ok(dup instanceof ChainError, String(dup));

@@ -1,0 +1,113 @@
+// haproxy configuration of the node's web gateway, rendered as text (pure: no I/O). zos runs
+// traefik with one file per gateway workload; here one haproxy serves every route and is
+// reloaded as a whole (proxy.ts), so the routes are rendered together.
+
+/** One gateway workload as the proxy serves it. */
+export interface ProxyRoute {
+  /** The workload id (`twin-contract-name`); it names the haproxy backend. */
+  id: string;
+  /** The host name clients ask for (Host header, or TLS SNI with passthrough). */
+  fqdn: string;
+  /** Forward the TLS stream untouched, routed by SNI (zos `tls_passthrough`); else HTTP by Host. */
+  tlsPassthrough: boolean;
+  /** Backend addresses `ip:port` (IPv6 as `[ip]:port`). */
+  servers: string[];
+  /**
+   * The network namespace the proxy opens backend connections in: the owner's network resource
+   * when the workload names a network (zos runs nnc there), none for the proxy's own namespace.
+   */
+  namespace?: string;
+}
+
+export interface ProxyConfigOptions {
+  /** Bumped on every render; `show info` reports it as the description, so a reload can be confirmed. */
+  generation: number;
+  /** The admin socket (stats and counters). */
+  statsSocket: string;
+  /** haproxy bind addresses of the HTTP entrypoint, e.g. `:80`. */
+  httpBinds: string[];
+  /** haproxy bind addresses of the TLS entrypoint, e.g. `:443`. */
+  tlsBinds: string[];
+}
+
+/** A workload id as an haproxy proxy name (letters, digits, `-_.:` only; zos ids already fit). */
+export function backendName(id: string): string {
+  return `gw-${id.replace(/[^A-Za-z0-9_.:-]/g, (c) => `%${c.charCodeAt(0).toString(16)}`)}`;
+}
+
+/** `ip:port` / `[ip6]:port` in haproxy's address syntax (`ipv6@` keeps the port after the last colon). */
+function serverAddress(addr: string): string {
+  const v6 = /^\[([^\]]+)\]:(\d+)$/.exec(addr);
+  return v6 ? `ipv6@${v6[1]}:${v6[2]}` : `ipv4@${addr}`;
+}
+
+/** The generation a rendered config carries (see ProxyConfigOptions.generation). */
+const generationTag = (generation: number) => `zos-gateway-${generation}`;
+
+/** The generation the running worker serves, from `show info`. */
+export function servedGeneration(info: string): number | undefined {
+  const m = /^description: zos-gateway-(\d+)$/m.exec(info);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** 404 for a Host no route serves, with traefik's text (what a zos gateway answers). */
+const NOT_FOUND = 'zos-no-route';
+
+export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigOptions): string {
+  const http = [...routes].filter((r) => !r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
+  const tls = [...routes].filter((r) => r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
+  const lines: string[] = [
+    'global',
+    `  stats socket ${o.statsSocket} mode 600 level admin expose-fd listeners`,
+    `  description ${generationTag(o.generation)}`,
+    // Workers of an older generation finish their connections, but not forever.
+    '  hard-stop-after 60s',
+    '',
+    'defaults',
+    '  timeout connect 5s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    '  timeout tunnel 1h',
+    '',
+    'frontend web',
+    '  mode http',
+    ...o.httpBinds.map((b) => `  bind ${b}`),
+    '  option forwardfor',
+    ...http.map((r) => `  use_backend ${backendName(r.id)} if { req.hdr(host),field(1,:),lower -m str ${r.fqdn.toLowerCase()} }`),
+    `  default_backend ${NOT_FOUND}`,
+    '',
+    'frontend web-secure',
+    '  mode tcp',
+    ...o.tlsBinds.map((b) => `  bind ${b}`),
+    '  tcp-request inspect-delay 5s',
+    '  tcp-request content accept if { req.ssl_hello_type 1 }',
+    ...tls.map((r) => `  use_backend ${backendName(r.id)} if { req.ssl_sni,lower -m str ${r.fqdn.toLowerCase()} }`),
+    '',
+    `backend ${NOT_FOUND}`,
+    '  mode http',
+    '  http-request return status 404 content-type text/plain string "404 page not found"',
+  ];
+  for (const r of [...http, ...tls]) {
+    lines.push('', `backend ${backendName(r.id)}`, `  mode ${r.tlsPassthrough ? 'tcp' : 'http'}`, '  balance roundrobin');
+    r.servers.forEach((s, i) => lines.push(`  server b${i} ${serverAddress(s)}${r.namespace ? ` namespace ${r.namespace}` : ''}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Bytes through each backend (request + response) from `show stat` CSV: the BACKEND rows'
+ * `bin` and `bout`, keyed by proxy name.
+ */
+export function parseBackendBytes(csv: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const lines = csv.split('\n');
+  const header = lines[0]?.replace(/^# /, '').split(',') ?? [];
+  const [px, sv, bin, bout] = ['pxname', 'svname', 'bin', 'bout'].map((k) => header.indexOf(k));
+  if ([px, sv, bin, bout].some((i) => i === undefined || i < 0)) return out;
+  for (const line of lines.slice(1)) {
+    const f = line.split(',');
+    if (f[sv!] !== 'BACKEND') continue;
+    out.set(f[px!]!, Number(f[bin!] ?? 0) + Number(f[bout!] ?? 0));
+  }
+  return out;
+}

@@ -1,0 +1,3 @@
+// The node's web gateway on the host: haproxy in the public namespace serving gateway routes.
+export { GatewayProxy, stopHaproxy, type GatewayProxyOptions, type GatewayRoutes } from './proxy.ts';
+export { backendName, renderProxyConfig, type ProxyRoute } from './config.ts';

@@ -1,0 +1,254 @@
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from '../../../lib/log.ts';
+import { runResult } from '../exec.ts';
+import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
+import { backendName, parseBackendBytes, renderProxyConfig, servedGeneration, type ProxyRoute } from './config.ts';
+
+export interface GatewayProxyOptions {
+  /** State directory: routes, the haproxy config, pid file, sockets, traffic counters. */
+  dataDir: string;
+  /**
+   * The network namespace haproxy listens in (the node's public namespace); undefined: the one
+   * the node runs in. Read when haproxy starts, so it may be set up after the node started.
+   */
+  namespace: () => string | undefined;
+  /** Default `:80` and `:443`. */
+  httpBinds?: string[];
+  tlsBinds?: string[];
+  log: Logger;
+}
+
+/** What the gateway primitives need from the host. */
+export interface GatewayRoutes {
+  /** Adds or replaces a route; the proxy serves it when this resolves. Nothing changes on failure. */
+  set(route: ProxyRoute): Promise<void>;
+  /** Removes a route (unknown is fine); haproxy stops when none is left. */
+  remove(id: string): Promise<void>;
+  list(): ProxyRoute[];
+}
+
+interface Counter {
+  /** Bytes counted and not yet taken. */
+  pending: number;
+  /** The last value read from the running haproxy generation (counters restart at 0 on reload). */
+  seen: number;
+}
+
+const CONFIG = 'haproxy.cfg';
+const RELOAD_TIMEOUT_MS = 10_000;
+
+/**
+ * The node's reverse proxy: one haproxy (master-worker) in the public namespace serving every
+ * gateway route. A change renders the whole config, checks it with `haproxy -c`, then reloads
+ * (SIGUSR2 to the master: a new worker takes the listeners, the old one finishes its
+ * connections), so other gateways keep serving. haproxy outlives the node, like VMs, and is
+ * adopted by its pid file. Backends in a user network are dialled from that network's
+ * namespace by haproxy itself (`server … namespace n-…`), which is what zos' nnc does.
+ * Traffic per route (haproxy's backend bytes in + out) is folded into counters kept on disk
+ * before every reload, because a new worker starts from zero.
+ */
+export class GatewayProxy implements GatewayRoutes {
+  private routes = new Map<string, ProxyRoute>();
+  private counters = new Map<string, Counter>();
+  private generation = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly dir: string;
+
+  constructor(private readonly o: GatewayProxyOptions) {
+    this.dir = o.dataDir;
+  }
+
+  private path(f: string): string {
+    return join(this.dir, f);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Loads the stored routes and counters; adopts a running haproxy, or starts one if routes exist. */
+  start(): Promise<void> {
+    return this.serial(async () => {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const stored = JSON.parse(await readFile(this.path('routes.json'), 'utf8').catch(() => '{}')) as { generation?: number; routes?: ProxyRoute[] };
+      this.generation = stored.generation ?? 0;
+      for (const r of stored.routes ?? []) this.routes.set(r.id, r);
+      const counters = JSON.parse(await readFile(this.path('traffic.json'), 'utf8').catch(() => '{}')) as Record<string, Counter>;
+      for (const [id, c] of Object.entries(counters)) this.counters.set(id, c);
+      if (await this.running()) {
+        this.o.log.info({ routes: this.routes.size }, 'gateway proxy adopted');
+      } else if (this.routes.size) {
+        for (const c of this.counters.values()) c.seen = 0;
+        await this.apply();
+      }
+    });
+  }
+
+  list(): ProxyRoute[] {
+    return [...this.routes.values()];
+  }
+
+  set(route: ProxyRoute): Promise<void> {
+    return this.serial(async () => {
+      const previous = this.routes.get(route.id);
+      if (previous && JSON.stringify(previous) === JSON.stringify(route) && (await this.running())) return;
+      this.routes.set(route.id, route);
+      try {
+        await this.apply();
+      } catch (err) {
+        if (previous) this.routes.set(route.id, previous);
+        else this.routes.delete(route.id);
+        await this.apply().catch((e: Error) => this.o.log.error({ err: e.message }, 'gateway proxy: restoring the previous config failed'));
+        throw err;
+      }
+    });
+  }
+
+  remove(id: string): Promise<void> {
+    return this.serial(async () => {
+      if (!this.routes.has(id)) return;
+      // Its bytes so far are counted while haproxy still has its backend; takeTraffic reports them once more.
+      if (await this.running()) await this.fold();
+      this.routes.delete(id);
+      await this.apply();
+    });
+  }
+
+  /**
+   * Bytes each route carried since the last call (request + response), for NRU reports. Routes
+   * removed since then are reported once more with what they carried before removal.
+   */
+  takeTraffic(): Promise<Array<{ id: string; bytes: number }>> {
+    return this.serial(async () => {
+      await this.fold();
+      const out: Array<{ id: string; bytes: number }> = [];
+      for (const [id, c] of this.counters) {
+        if (c.pending > 0) out.push({ id, bytes: c.pending });
+        c.pending = 0;
+        if (!this.routes.has(id)) this.counters.delete(id);
+      }
+      await this.saveCounters();
+      return out;
+    });
+  }
+
+  /** Stops haproxy and forgets every route (the node is leaving this host for good). */
+  stopAll(): Promise<void> {
+    return this.serial(async () => {
+      await stopHaproxy(this.dir);
+      this.routes.clear();
+      this.counters.clear();
+      await rm(this.dir, { recursive: true, force: true });
+    });
+  }
+
+  private async running(): Promise<boolean> {
+    return aliveWith(await readPid(this.path('haproxy.pid')), this.path(CONFIG));
+  }
+
+  /** Renders, checks and loads the current routes; haproxy stops when there are none. */
+  private async apply(): Promise<void> {
+    const up = await this.running();
+    if (up) await this.fold();
+    if (this.routes.size === 0) {
+      if (up) await stopHaproxy(this.dir);
+      await this.save();
+      return;
+    }
+    const generation = this.generation + 1;
+    const routes: ProxyRoute[] = [];
+    for (const r of this.routes.values()) {
+      // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
+      const nsGone = r.namespace !== undefined && !(await access(`/run/netns/${r.namespace}`).then(() => true, () => false));
+      routes.push(nsGone ? { ...r, servers: [] } : r);
+    }
+    const text = renderProxyConfig(routes, {
+      generation, statsSocket: this.path('stats.sock'), httpBinds: this.o.httpBinds ?? [':80'], tlsBinds: this.o.tlsBinds ?? [':443'],
+    });
+    const next = this.path(`${CONFIG}.next`);
+    await writeFile(next, text, { mode: 0o600 });
+    const check = await runResult('haproxy', ['-c', '-q', '-f', next], { log: this.o.log });
+    if (check.exitCode !== 0) throw new Error(`gateway proxy config rejected: ${check.stderr || check.stdout}`);
+    await rename(next, this.path(CONFIG));
+    if (up) process.kill((await readPid(this.path('haproxy.pid')))!, 'SIGUSR2');
+    else await this.spawn();
+    const served = async () => (await this.generationServed()) === generation;
+    await waitFor(async () => (await served()) || !(await this.running()), RELOAD_TIMEOUT_MS, 50);
+    if (!(await served())) {
+      throw new Error(`gateway proxy did not ${up ? 'reload' : 'start'}: ${await this.logTail()}`);
+    }
+    this.generation = generation;
+    for (const c of this.counters.values()) c.seen = 0;
+    await this.save();
+  }
+
+  private async spawn(): Promise<void> {
+    const ns = this.o.namespace();
+    const haproxy = ['haproxy', '-W', '-db', '-f', this.path(CONFIG), '-p', this.path('haproxy.pid')];
+    // nsenter without --pid execs in place: the pid is haproxy's master (it writes the same to -p).
+    const [cmd, ...args] = ns ? ['nsenter', `--net=/run/netns/${ns}`, ...haproxy] : haproxy;
+    await writeFile(this.path('haproxy.pid'), `${spawnDetached(cmd!, args, this.path('haproxy.log'))}\n`);
+  }
+
+  private async generationServed(): Promise<number | undefined> {
+    return servedGeneration(await this.admin('show info').catch(() => ''));
+  }
+
+  private async logTail(): Promise<string> {
+    return (await readFile(this.path('haproxy.log'), 'utf8').catch(() => '')).split('\n').slice(-10).join('\n').trim();
+  }
+
+  /** Adds what each backend carried since the last read to its counter. */
+  private async fold(): Promise<void> {
+    const csv = await this.admin('show stat').catch(() => '');
+    if (!csv) return;
+    const bytes = parseBackendBytes(csv);
+    for (const id of this.routes.keys()) {
+      const live = bytes.get(backendName(id));
+      if (live === undefined) continue;
+      const c = this.counters.get(id) ?? { pending: 0, seen: 0 };
+      // A counter below the last reading means haproxy restarted: everything it shows is new.
+      c.pending += live >= c.seen ? live - c.seen : live;
+      c.seen = live;
+      this.counters.set(id, c);
+    }
+    await this.saveCounters();
+  }
+
+  private admin(command: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const s = connect(this.path('stats.sock'));
+      let out = '';
+      s.setTimeout(3000, () => s.destroy(new Error('haproxy admin socket timed out')));
+      s.on('data', (d) => (out += d.toString()));
+      s.on('end', () => resolve(out));
+      s.on('error', reject);
+      s.end(`${command}\n`);
+    });
+  }
+
+  private async save(): Promise<void> {
+    await writeJson(this.path('routes.json'), { generation: this.generation, routes: [...this.routes.values()] });
+    await this.saveCounters();
+  }
+
+  private async saveCounters(): Promise<void> {
+    await writeJson(this.path('traffic.json'), Object.fromEntries(this.counters));
+  }
+}
+
+async function writeJson(file: string, value: unknown): Promise<void> {
+  await writeFile(`${file}.tmp`, JSON.stringify(value), { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
+/** Stops the haproxy a gateway state dir runs (master and workers); none running is fine. */
+export async function stopHaproxy(dir: string): Promise<void> {
+  const pid = await readPid(join(dir, 'haproxy.pid'));
+  await terminate(pid, join(dir, CONFIG));
+  await rm(join(dir, 'haproxy.pid'), { force: true });
+}

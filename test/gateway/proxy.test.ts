@@ -1,0 +1,132 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { silentLogger } from '../../lib/log.ts';
+import { GatewayProxy, renderProxyConfig, type ProxyRoute } from '../../node/host/gateway/index.ts';
+import { parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
+import { aliveWith, readPid } from '../../node/host/vm/procs.ts';
+import { selfSignedCert } from '../compat/helpers.ts';
+import { labSupported, waitOutput } from '../helpers/lab.ts';
+import { requireHost } from '../helpers/host.ts';
+import { cleanupStack } from '../vm/fixtures.ts';
+
+const routes: ProxyRoute[] = [
+  { id: '7-12-web', fqdn: 'Web.gw.example', tlsPassthrough: false, servers: ['10.20.2.5:80', '[fd00::5]:8080'], namespace: 'n-abc' },
+  { id: '7-13-tls', fqdn: 'tls.example.org', tlsPassthrough: true, servers: ['10.20.2.6:443'] },
+];
+
+test('gateway config: Host and SNI routes, servers in the owner namespace, checked by haproxy -c', async () => {
+  const text = renderProxyConfig(routes, { generation: 3, statsSocket: '/run/x.sock', httpBinds: [':80'], tlsBinds: [':443'] });
+  assert.match(text, /use_backend gw-7-12-web if \{ req\.hdr\(host\),field\(1,:\),lower -m str web\.gw\.example \}/);
+  assert.match(text, /use_backend gw-7-13-tls if \{ req\.ssl_sni,lower -m str tls\.example\.org \}/);
+  assert.match(text, /server b0 ipv4@10\.20\.2\.5:80 namespace n-abc\n  server b1 ipv6@fd00::5:8080 namespace n-abc\n/);
+  assert.match(text, /backend gw-7-13-tls\n  mode tcp\n  balance roundrobin\n  server b0 ipv4@10\.20\.2\.6:443\n/);
+  assert.equal(servedGeneration(`Pid: 3\ndescription: zos-gateway-3\n`), 3);
+  // haproxy itself accepts it (it opens namespaces while parsing, so without one here).
+  const dir = await mkdtemp(join(tmpdir(), 'zos-gw-cfg-'));
+  try {
+    await writeFile(join(dir, 'h.cfg'), text.replaceAll(' namespace n-abc', ''));
+    const r = await execa('haproxy', ['-c', '-q', '-f', join(dir, 'h.cfg')], { reject: false });
+    assert.equal(r.exitCode, 0, r.stderr);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('gateway config: backend bytes from show stat', () => {
+  const csv = '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq\nweb,FRONTEND,,,0,1,,3,500,900,0\ngw-7-12-web,b0,0,0,0,1,,3,120,340,\ngw-7-12-web,BACKEND,0,0,0,1,,3,120,340,0\n';
+  assert.deepEqual([...parseBackendBytes(csv)], [['gw-7-12-web', 460]]);
+});
+
+/**
+ * haproxy in a "public" namespace, backends in a separate "user network" namespace reached
+ * through haproxy's per-server namespace, a client in a third: HTTP by Host, TLS passthrough by
+ * SNI, a reload that does not cut an in-flight request, traffic counted, adoption by a new
+ * manager, removal, and no haproxy left when the last route goes.
+ */
+test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seamless reload, traffic, removal', async (t) => {
+  const why = await labSupported();
+  if (!requireHost(t, why === null, why ?? '')) return;
+  const defer = cleanupStack(t);
+  const id = randomBytes(3).toString('hex');
+  const [pub, user, client] = ['p', 'u', 'c'].map((r) => `zgw${id}-${r}`) as [string, string, string];
+  const dir = await mkdtemp(join(tmpdir(), `zgw${id}-`));
+  defer(() => rm(dir, { recursive: true, force: true }));
+  for (const n of [pub, user, client]) {
+    await execa('ip', ['netns', 'add', n]);
+    defer(async () => {
+      for (const pid of String((await execa('ip', ['netns', 'pids', n], { reject: false })).stdout).split(/\s+/).filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+      await execa('ip', ['netns', 'del', n], { reject: false });
+    });
+    await execa('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
+  }
+  await execa('ip', ['-n', pub, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client]);
+  await execa('ip', ['-n', pub, 'addr', 'add', '198.18.9.1/24', 'dev', 'eth0']);
+  await execa('ip', ['-n', client, 'addr', 'add', '198.18.9.2/24', 'dev', 'eth0']);
+  for (const n of [pub, client]) await execa('ip', ['-n', n, 'link', 'set', 'eth0', 'up']);
+  await execa('ip', ['-n', user, 'addr', 'add', '10.20.2.5/32', 'dev', 'lo']);
+
+  // The backends: HTTP (with a slow path) and HTTPS, inside the user namespace only.
+  const cert = await selfSignedCert(dir, '10.20.2.5');
+  const backend = execa('nsenter', [`--net=/run/netns/${user}`, process.execPath, '-e', `
+    const http = require('http'), https = require('https'), fs = require('fs');
+    http.createServer((q, s) => setTimeout(() => s.end('web:' + q.headers.host + ':' + q.url), q.url === '/slow' ? 1500 : 0)).listen(8080, '10.20.2.5', () =>
+      https.createServer({ cert: fs.readFileSync(process.argv[1]), key: fs.readFileSync(process.argv[2]) }, (q, s) => s.end('tls:' + q.url))
+        .listen(8443, '10.20.2.5', () => console.log('ready')));`, cert.certPath, cert.keyPath], { reject: false });
+  defer(() => backend.kill('SIGKILL'));
+  await waitOutput(backend, /ready/);
+
+  const curl = async (args: string[]) => {
+    const r = await execa('ip', ['netns', 'exec', client, 'curl', '-s', '--max-time', '5', ...args], { reject: false });
+    return r.exitCode === 0 ? String(r.stdout) : `curl exit ${r.exitCode}`;
+  };
+  const web = (host: string, path = '/') => curl(['-H', `Host: ${host}`, `http://198.18.9.1${path}`]);
+  const tls = (host: string) => curl(['-k', '--resolve', `${host}:443:198.18.9.1`, `https://${host}/x`]);
+
+  let proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, log: silentLogger() });
+  defer(() => proxy.stopAll());
+  await proxy.start();
+  await proxy.set({ id: '1-2-web', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
+  assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
+  assert.equal(await web('WEB.gw.test:80', '/a'), 'web:WEB.gw.test:80:/a');
+  assert.equal(await web('other.gw.test'), '404 page not found');
+  assert.equal(await tls('web.gw.test'), 'curl exit 35', 'no TLS route for an HTTP gateway');
+
+  // A reload (new TLS route) while a request is in flight: the request completes.
+  const slow = web('web.gw.test', '/slow');
+  await new Promise((r) => setTimeout(r, 300));
+  await proxy.set({ id: '1-3-tls', fqdn: 'tls.gw.test', tlsPassthrough: true, servers: ['10.20.2.5:8443'], namespace: user });
+  assert.equal(await slow, 'web:web.gw.test:/slow');
+  assert.equal(await tls('tls.gw.test'), 'tls:/x');
+  const served = await execa('ip', ['netns', 'exec', client, 'sh', '-c', 'echo | openssl s_client -connect 198.18.9.1:443 -servername tls.gw.test 2>/dev/null | openssl x509 -noout -subject'], { reject: false });
+  assert.match(String(served.stdout), /CN ?= ?10\.20\.2\.5/, 'the backend\'s own certificate: TLS passed through');
+
+  // A route whose network namespace is gone answers 503 and does not break reloads of others.
+  await proxy.set({ id: '1-4-gone', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });
+  assert.match(await web('gone.gw.test'), /503/);
+
+  const traffic = new Map((await proxy.takeTraffic()).map((x) => [x.id, x.bytes]));
+  assert.ok((traffic.get('1-2-web') ?? 0) > 200, `web traffic counted across reloads: ${[...traffic]}`);
+  assert.ok((traffic.get('1-3-tls') ?? 0) > 1000, `tls traffic counted: ${[...traffic]}`);
+  assert.deepEqual(await proxy.takeTraffic(), [], 'taken once');
+
+  // A new manager (node restart) adopts the running haproxy.
+  const pid = await readPid(join(dir, 'gw', 'haproxy.pid'));
+  proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, log: silentLogger() });
+  await proxy.start();
+  assert.equal(await readPid(join(dir, 'gw', 'haproxy.pid')), pid);
+  assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
+
+  await proxy.remove('1-2-web');
+  assert.equal(await web('web.gw.test'), '404 page not found');
+  assert.equal(await tls('tls.gw.test'), 'tls:/x', 'other gateways keep serving');
+  assert.ok(((await proxy.takeTraffic()).find((x) => x.id === '1-2-web')?.bytes ?? 0) > 0, 'a removed route reports its last bytes');
+  await proxy.remove('1-3-tls');
+  await proxy.remove('1-4-gone');
+  assert.equal(await aliveWith(pid, join(dir, 'gw', 'haproxy.cfg')), false, 'no haproxy without routes');
+  assert.equal(await web('web.gw.test'), 'curl exit 7');
+});
