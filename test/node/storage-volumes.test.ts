@@ -123,6 +123,21 @@ test('storage host: refuses bad names and sizes, and requests larger than what i
   assert.equal(await host.subvolumeInfo('more'), undefined);
 });
 
+test('storage host: a resize that grows past what the pool has left is refused like a create (NO_SPACE), the object keeps its size', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const { host } = await startHost(t);
+  await host.createDisk('d', 64 * MiB);
+  await host.createSubvolume('v', 64 * MiB);
+  // Before, resizes skipped the pool check: both grew past the pool, promising more than it holds.
+  await assert.rejects(host.resizeDisk('d', POOL_SIZE), (e) => StorageError.is(e, 'NO_SPACE'));
+  await assert.rejects(host.resizeSubvolume('v', POOL_SIZE), (e) => StorageError.is(e, 'NO_SPACE'));
+  assert.equal((await host.diskInfo('d'))?.size, 64 * MiB);
+  assert.equal((await host.subvolumeInfo('v'))?.size, 64 * MiB);
+  // growing within what is left still works, and shrinking needs no room
+  assert.equal((await host.resizeDisk('d', 128 * MiB)).size, 128 * MiB);
+  assert.equal((await host.resizeSubvolume('v', 32 * MiB)).size, 32 * MiB);
+});
+
 test('volume: a create whose quota cannot be set is undone (no subvolume left)', async (t) => {
   if (!(await needBtrfs(t))) return;
   const { host } = await startHost(t);

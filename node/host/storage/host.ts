@@ -99,21 +99,34 @@ export class StorageHost implements VolumeStore, DiskStore {
   }
 
   /**
-   * The SSD pool with the most room left after what is already promised (volume quotas plus
-   * disk sizes): the filesystem itself would happily overcommit sparse files and quotas.
+   * Bytes of a pool not yet promised (volume quotas plus disk sizes): the filesystem itself would
+   * happily overcommit sparse files and quotas.
    */
+  private async unpromised(pool: BtrfsPool, opts?: OpOptions): Promise<number> {
+    const [vols, disks] = await Promise.all([pool.listSubvolumes(opts), pool.listDisks(opts)]);
+    return pool.size - vols.reduce((a, v) => a + v.size, 0) - disks.reduce((a, d) => a + d.size, 0);
+  }
+
+  private noSpace(size: number, free: number): StorageError {
+    return new StorageError('NO_SPACE', `not enough storage space: ${size} bytes requested, ${Math.max(0, free)} available`);
+  }
+
+  /** The SSD pool with the most room left after what is already promised. */
   private async placeFor(size: number, opts?: OpOptions): Promise<BtrfsPool> {
     let best: { pool: BtrfsPool; free: number } | undefined;
     for (const pool of this.pools.filter((p) => p.type === 'ssd')) {
-      const [vols, disks] = await Promise.all([pool.listSubvolumes(opts), pool.listDisks(opts)]);
-      const promised = vols.reduce((a, v) => a + v.size, 0) + disks.reduce((a, d) => a + d.size, 0);
-      const free = pool.size - promised;
+      const free = await this.unpromised(pool, opts);
       if (!best || free > best.free) best = { pool, free };
     }
-    if (!best || best.free < size) {
-      throw new StorageError('NO_SPACE', `not enough storage space: ${size} bytes requested, ${Math.max(0, best?.free ?? 0)} available`);
-    }
+    if (!best || best.free < size) throw this.noSpace(size, best?.free ?? 0);
     return best.pool;
+  }
+
+  /** A grown object must fit in its own pool like a new one (a resize cannot move it). */
+  private async growIn(pool: BtrfsPool, from: number, to: number, opts?: OpOptions): Promise<void> {
+    if (to <= from) return;
+    const free = await this.unpromised(pool, opts);
+    if (to - from > free) throw this.noSpace(to - from, free);
   }
 
   private async findSubvolume(name: string, opts?: OpOptions): Promise<[BtrfsPool, VolumeInfo] | undefined> {
@@ -145,6 +158,7 @@ export class StorageHost implements VolumeStore, DiskStore {
     return this.exclusive(async () => {
       const found = await this.findSubvolume(name, opts);
       if (!found) throw new StorageError('NOT_FOUND', `subvolume ${name} not found`);
+      await this.growIn(found[0], found[1].size, quotaBytes, opts);
       return found[0].resizeSubvolume(name, quotaBytes, opts);
     });
   }
@@ -177,6 +191,7 @@ export class StorageHost implements VolumeStore, DiskStore {
     return this.exclusive(async () => {
       const found = await this.findDisk(name, opts);
       if (!found) throw new StorageError('NOT_FOUND', `disk ${name} not found`);
+      await this.growIn(found[0], found[1].size, sizeBytes, opts);
       return found[0].resizeDisk(name, sizeBytes, opts);
     });
   }
