@@ -110,7 +110,7 @@ export class ZosNode {
     hosts.vm.setFailureHandler((id, message) => markFailed(store, id, message, clock, nlog));
     const provisioner = new Provisioner({ primitives: primitives(hosts), store, clock, log: nlog.child({ component: 'primitives' }) });
     const engine = new Engine({
-      store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
+      db, store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
       capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },
       onChanged: (k) => reporter.resourcesChanged(k.twin, k.contract),
     });

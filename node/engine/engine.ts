@@ -7,13 +7,14 @@ import { parseDeployment, type Deployment } from '../model/deployment.ts';
 import { modelOf } from '../model/types.ts';
 import { installOrder, uninstallOrder } from '../model/order.ts';
 import type { DeploymentKey } from '../model/ids.ts';
-import { diffUpgrade } from '../model/upgrade.ts';
-import { isActive, parseWorkloadData, type Workload } from '../model/workload.ts';
+import { holdsResources, isActive, parseWorkloadData, type Result, type Workload } from '../model/workload.ts';
 import { admitDisk, admitMemory } from './admission.ts';
 import { checkContract } from './contract-check.ts';
 import type { Provisioner } from './provisioner.ts';
 import type { Job, JobQueue } from './queue.ts';
+import type { EngineDb } from './store-db.ts';
 import type { DeploymentStore } from './store.ts';
+import { planUpdate, UpdatePlans, type PlanStep, type UpdatePlan } from './update-plan.ts';
 
 export interface EngineCapacity {
   totalMru: number;
@@ -24,6 +25,8 @@ export interface EngineCapacity {
 }
 
 export interface EngineOptions {
+  /** The database of `store` and `queue` (update plans live there too). */
+  db: EngineDb;
   store: DeploymentStore;
   queue: JobQueue;
   chain: NodeChain;
@@ -34,6 +37,13 @@ export interface EngineOptions {
   log: Logger;
   /** Called after every job that changed a deployment (resource reports hang off this). */
   onChanged?: (key: DeploymentKey, op: Job['op']) => void;
+  /**
+   * Rows of deployments that hold nothing on the host (a failed contract check, a cancelled
+   * contract) are kept this long for their owner to read, then dropped (default 1 h).
+   */
+  retainSec?: number;
+  /** How often those rows are looked for (default 10 min). */
+  sweepEveryMs?: number;
 }
 
 /** A failed job is tried this many times (with backoff) before it is parked. */
@@ -54,14 +64,36 @@ export class Engine {
   private loop: Promise<void> | null = null;
   private readonly retry: Backoff;
   private readonly attempts = new Map<number, number>();
+  private readonly plans: UpdatePlans;
 
   constructor(private readonly o: EngineOptions) {
     this.retry = new Backoff({ initialMs: 500, maxMs: 30_000, clock: o.clock });
+    this.plans = new UpdatePlans(o.db, o.store);
   }
 
   start(): void {
     if (this.loop) return;
-    this.loop = this.work(this.abort.signal);
+    const signal = this.abort.signal;
+    this.loop = Promise.all([this.work(signal), this.sweeping(signal)]).then(() => undefined);
+  }
+
+  /** Drops the rows of deployments that have held nothing for `retainSec`; returns their keys. */
+  sweep(): DeploymentKey[] {
+    const removed = this.o.store.cleanDeleted({ idleSec: this.o.retainSec ?? 3600 });
+    if (removed.length) this.o.log.info({ removed: removed.length }, 'dropped rows of deployments that hold nothing');
+    return removed;
+  }
+
+  private async sweeping(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.o.clock.sleep(this.o.sweepEveryMs ?? 10 * 60_000, signal).catch(() => undefined);
+      if (signal.aborted) return;
+      try {
+        this.sweep();
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'sweep failed');
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -131,9 +163,15 @@ export class Engine {
     log.error({ err: err.message }, 'job failed permanently; parked');
     this.attempts.delete(job.id);
     this.o.queue.park(job.id, err.message);
-    // The owner sees why: a deployment whose provisioning or update could not run is in error.
-    if ((job.op === 'provision' || job.op === 'update') && this.o.store.has(job.twin, job.contract)) {
-      this.o.store.setError(job.twin, job.contract, `job failed: ${err.message}`);
+    const key = { twin: job.twin, contract: job.contract };
+    // The owner sees why: a deployment whose provisioning could not run is in error; one whose
+    // update could not run keeps what runs (and holds its host objects), the update recorded as
+    // failed (`unchanged`), and its plan is given up.
+    if (job.op === 'provision' && this.o.store.has(key.twin, key.contract)) {
+      this.o.store.setError(key.twin, key.contract, `job failed: ${err.message}`);
+    } else if (job.op === 'update' && this.o.store.has(key.twin, key.contract)) {
+      this.plans.drop(key);
+      this.unchanged(key, `job failed: ${err.message}`);
     }
     this.o.onChanged?.({ twin: job.twin, contract: job.contract }, job.op);
   }
@@ -148,7 +186,7 @@ export class Engine {
         // from there. (Jobs queued by older versions still carry a copy; it is not needed.)
         return this.install(key, job.op === 'provision', signal);
       case 'update':
-        return this.update(key, parseDeployment(job.payload), signal);
+        return this.update(key, job, signal);
       case 'deprovision':
         return this.uninstall(key, job.message || 'deprovisioned', signal);
       case 'pause':
@@ -157,90 +195,102 @@ export class Engine {
     }
   }
 
-  /** Contract mismatch marks every workload `error` and ends the job; a chain outage rethrows (retry). */
-  private async validated(dl: Deployment, checkHash: boolean): Promise<boolean> {
+  /** Checks the contract; a mismatch is returned as its error, a chain outage is thrown (retry). */
+  private async contractError(dl: Deployment, checkHash: boolean): Promise<ZosError | undefined> {
     try {
       await checkContract(this.o.chain, this.o.nodeId, dl, { checkHash });
-      return true;
+      return undefined;
     } catch (err) {
       if (!(err instanceof ZosError)) throw new ChainOutage((err as Error).message, { cause: err });
-      this.o.store.setError(dl.twin_id, dl.contract_id, err.message);
-      return false;
+      return err;
     }
   }
 
   private async install(key: DeploymentKey, checkHash: boolean, signal: AbortSignal): Promise<void> {
     const dl = this.o.store.signed(key.twin, key.contract);
-    if (!(await this.validated(dl, checkHash))) return;
+    const refused = await this.contractError(dl, checkHash);
+    if (refused && dl.workloads.some((w) => holdsResources(w.result.state))) {
+      // A replay after a restart whose contract is gone: what it holds is released, not left
+      // behind under rows in error that the next boot would drop.
+      return this.uninstall(key, refused.message, signal);
+    }
+    if (refused) return this.o.store.setError(key.twin, key.contract, refused.message);
     for (const wl of installOrder(dl.workloads)) {
       if (!isActive(wl.result.state)) continue;
-      await this.provisionOne(key, wl, signal);
+      const refusal = wl.result.state === 'init' ? this.refusal(key, wl) : undefined;
+      this.record(key, wl, refusal ? this.result('error', refusal, null) : await this.o.provisioner.provision(key, wl, signal));
     }
   }
 
-  private async provisionOne(key: DeploymentKey, wl: Workload, signal: AbortSignal): Promise<void> {
-    if (wl.result.state === 'init') {
-      try {
-        this.admit(key, wl);
-      } catch (err) {
-        if (!(err instanceof ZosError)) throw err;
-        this.record(key, wl, { created: this.now(), state: 'error', message: err.message, data: null });
-        return;
-      }
-    }
-    this.record(key, wl, await this.o.provisioner.provision(key, wl, signal));
-  }
-
-  private admit(key: DeploymentKey, wl: Workload): void {
+  /** Why a workload does not fit (memory, disk), as zos' admission says it; undefined if it fits. */
+  private refusal(key: DeploymentKey, wl: Workload): string | undefined {
     const model = modelOf(wl.type);
-    if (!model) return;
-    const required = model.capacity(parseWorkloadData(wl));
-    const used = this.o.store.usedCapacity({ except: { ...key, name: wl.name } });
-    const c = this.o.capacity;
-    admitMemory(required, used.mru, { total: c.totalMru, available: c.availableMemory(), reserved: c.reservedMru });
-    admitDisk(required, used.sru, c.totalSru, c.reservedSru);
-  }
-
-  private async update(key: DeploymentKey, next: Deployment, signal: AbortSignal): Promise<void> {
-    const stored = this.o.store.get(key.twin, key.contract);
-    let plan;
+    if (!model) return undefined;
     try {
-      plan = diffUpgrade(stored, next);
+      const required = model.capacity(parseWorkloadData(wl));
+      const used = this.o.store.usedCapacity({ except: { ...key, name: wl.name } });
+      const c = this.o.capacity;
+      admitMemory(required, used.mru, { total: c.totalMru, available: c.availableMemory(), reserved: c.reservedMru });
+      admitDisk(required, used.sru, c.totalSru, c.reservedSru);
+      return undefined;
     } catch (err) {
       if (!(err instanceof ZosError)) throw err;
-      this.o.log.warn({ ...key, err: err.message }, 'update rejected at job time');
-      return;
+      return err.message;
     }
-    if (!(await this.validated(next, true))) return;
-    this.o.store.update(key.twin, key.contract, {
-      version: next.version,
-      expiration: next.expiration,
-      metadata: next.metadata,
-      description: next.description,
-      signature_requirement: next.signature_requirement,
-    });
-    for (const wl of uninstallOrder(plan.remove)) {
-      this.record(key, wl, await this.o.provisioner.deprovision(key, wl, 'deleted by an update', signal));
-    }
-    for (const wl of installOrder(plan.add)) {
-      this.o.store.add(key.twin, key.contract, wl);
-      await this.provisionOne(key, this.o.store.current(key.twin, key.contract, wl.name), signal);
-    }
-    const previous = new Map(stored.workloads.map((w) => [w.name, w]));
-    for (const wl of installOrder(plan.update)) {
-      const prev = previous.get(wl.name)!;
-      // A grown workload must fit like a new one (its old size is not counted twice); if it
-      // does not, the host keeps the old one and the workload reports why.
+  }
+
+  /**
+   * Applies an update as one recorded plan (update-plan.ts). The first run diffs, checks the
+   * contract and records the plan with the new header; a run after a crash resumes that plan.
+   * A refused update (bad diff, contract without the new hash) changes nothing: every workload
+   * keeps running as it was, the refusal recorded as `unchanged` with its reason.
+   */
+  private async update(key: DeploymentKey, job: Job, signal: AbortSignal): Promise<void> {
+    let plan: UpdatePlan | undefined = this.plans.get(key);
+    if (plan?.job !== job.id) {
+      const next = parseDeployment(job.payload);
       try {
-        this.admit(key, wl);
+        plan = planUpdate(job.id, this.o.store.get(key.twin, key.contract), next);
       } catch (err) {
         if (!(err instanceof ZosError)) throw err;
-        this.record(key, wl, { created: this.now(), state: 'error', message: err.message, data: prev.result.data });
-        continue;
+        this.o.log.warn({ ...key, err: err.message }, 'update rejected at job time');
+        return this.unchanged(key, err.message);
       }
-      this.record(key, wl, await this.o.provisioner.update(key, wl, prev, signal));
+      const refused = await this.contractError(next, true);
+      if (refused) return this.unchanged(key, refused.message);
+      this.plans.begin(key, plan);
     }
-    this.o.store.reorder(key.twin, key.contract, next.workloads.map((w) => w.name));
+    for (let i = plan.done; i < plan.steps.length; i++) {
+      const step = plan.steps[i]!;
+      const result = await this.stepResult(key, step, signal);
+      this.plans.step(key, i, () => this.record(key, step.workload, result));
+    }
+    this.plans.finish(key, plan);
+  }
+
+  private async stepResult(key: DeploymentKey, step: PlanStep, signal: AbortSignal): Promise<Result> {
+    switch (step.op) {
+      case 'remove':
+        return this.o.provisioner.deprovision(key, step.workload, 'deleted by an update', signal);
+      case 'add': {
+        const refusal = this.refusal(key, step.workload);
+        return refusal ? this.result('error', refusal, null) : this.o.provisioner.provision(key, step.workload, signal);
+      }
+      case 'update': {
+        // A grown workload must fit like a new one (its old size is not counted twice); if it
+        // does not, the host keeps the old one, as after a failed primitive update.
+        const refusal = this.refusal(key, step.workload);
+        if (refusal) return this.result('unchanged', refusal, step.previous.result.data);
+        return this.o.provisioner.update(key, step.workload, step.previous, signal);
+      }
+    }
+  }
+
+  /** An update that did not happen: each workload's log says why; its current state stays. */
+  private unchanged(key: DeploymentKey, message: string): void {
+    for (const wl of this.o.store.get(key.twin, key.contract).workloads) {
+      this.record(key, wl, this.result('unchanged', message, wl.result.data));
+    }
   }
 
   private async uninstall(key: DeploymentKey, reason: string, signal: AbortSignal): Promise<void> {
@@ -267,7 +317,7 @@ export class Engine {
     this.o.store.appendState(key.twin, key.contract, { ...wl, result });
   }
 
-  private now(): number {
-    return Math.floor(this.o.clock.now() / 1000);
+  private result(state: Result['state'], message: string, data: unknown): Result {
+    return { created: Math.floor(this.o.clock.now() / 1000), state, message, data: data ?? null };
   }
 }

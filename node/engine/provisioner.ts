@@ -91,7 +91,7 @@ export class Provisioner {
       return this.result('ok', data);
     } catch (err) {
       if (err instanceof NoActionNeeded) return this.result('ok', err.result ?? wl.result.data);
-      return this.fail(key, wl, 'provision', err, 'error');
+      return this.fail(key, wl, 'provision', err, 'error', signal);
     }
   }
 
@@ -104,7 +104,7 @@ export class Provisioner {
     } catch (err) {
       if (err instanceof NoActionNeeded) return this.result('ok', err.result ?? previous.result.data);
       // zos keeps the previous state on a failed update and records it as `unchanged`.
-      return this.fail(key, wl, 'update', err, 'unchanged');
+      return this.fail(key, wl, 'update', err, 'unchanged', signal);
     }
   }
 
@@ -113,7 +113,7 @@ export class Provisioner {
       await this.primitive(wl.type)?.deprovision(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('deleted', null, reason);
     } catch (err) {
-      return this.fail(key, wl, 'deprovision', err, 'error');
+      return this.fail(key, wl, 'deprovision', err, 'error', signal);
     }
   }
 
@@ -122,7 +122,7 @@ export class Provisioner {
       await this.required(wl.type).pause?.(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('paused', wl.result.data, 'paused');
     } catch (err) {
-      return this.fail(key, wl, 'pause', err, 'error');
+      return this.fail(key, wl, 'pause', err, 'error', signal);
     }
   }
 
@@ -131,11 +131,13 @@ export class Provisioner {
       await this.required(wl.type).resume?.(this.ctx(key, wl, signal), parseWorkloadData(wl));
       return this.result('ok', wl.result.data);
     } catch (err) {
-      return this.fail(key, wl, 'resume', err, 'error');
+      return this.fail(key, wl, 'resume', err, 'error', signal);
     }
   }
 
-  private fail(key: DeploymentKey, wl: Workload, op: string, err: unknown, state: Result['state']): Result {
+  private fail(key: DeploymentKey, wl: Workload, op: string, err: unknown, state: Result['state'], signal: AbortSignal): Result {
+    // Stopped (node shutting down), not failed: nothing is recorded and the job runs again at start.
+    if (signal.aborted) throw err;
     const message = err instanceof Error ? err.message : String(err);
     this.o.log.warn({ twin: key.twin, contract: key.contract, workload: wl.name, type: wl.type, op, err: message }, 'workload operation failed');
     return this.result(state, state === 'unchanged' ? wl.result.data : null, message);

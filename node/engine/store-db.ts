@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { ZosError, zosErrors } from '../errors.ts';
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -58,6 +58,15 @@ CREATE TABLE IF NOT EXISTS jobs (
   payload TEXT NOT NULL,
   message TEXT NOT NULL,
   created INTEGER NOT NULL
+) STRICT;
+-- an update being applied (update-plan.ts): its steps, recorded before the first runs, and how many are done
+CREATE TABLE IF NOT EXISTS update_plans (
+  twin INTEGER NOT NULL,
+  contract INTEGER NOT NULL,
+  plan TEXT NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (twin, contract),
+  FOREIGN KEY (twin, contract) REFERENCES deployments (twin, contract) ON DELETE CASCADE
 ) STRICT;
 CREATE TABLE IF NOT EXISTS parked_jobs (
   id INTEGER PRIMARY KEY,

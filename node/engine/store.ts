@@ -265,10 +265,13 @@ export class DeploymentStore {
   }
 
   /**
-   * Boot cleanup: drop deployments with no ok/paused workload. A deployment that still has a
-   * queued job is kept (its workloads may be `init`, waiting for that job).
+   * Drop deployments with no ok/paused workload: at boot (zos) every one, later (`idleSec`) those
+   * whose last change is older than that, so rows nothing holds (a failed contract check, a
+   * cancelled contract) do not pile up. A deployment with a queued job is kept (its workloads
+   * may be `init`, waiting for that job).
    */
-  cleanDeleted(): DeploymentKey[] {
+  cleanDeleted(o: { idleSec?: number } = {}): DeploymentKey[] {
+    const cutoff = this.#now() - (o.idleSec ?? 0);
     return this.#db.transaction(() => {
       const removed: DeploymentKey[] = [];
       for (const k of this.keys()) {
@@ -276,11 +279,20 @@ export class DeploymentStore {
         if (pending) continue;
         const wls = this.#workloads(k.twin, k.contract);
         if (wls.some((w) => holdsResources(w.result.state))) continue;
+        if (o.idleSec !== undefined && this.#lastChange(k) > cutoff) continue;
         this.delete(k.twin, k.contract);
         removed.push(k);
       }
       return removed;
     });
+  }
+
+  /** Unix seconds of the newest state of any workload of the deployment (0: none). */
+  #lastChange(k: DeploymentKey): number {
+    const row = this.#db.sql
+      .prepare(`SELECT MAX(json_extract(workload, '$.result.created')) AS last FROM transactions WHERE twin = ? AND contract = ?`)
+      .get(k.twin, k.contract) as { last: number | null };
+    return row.last ?? 0;
   }
 
   /**

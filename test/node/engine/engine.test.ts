@@ -7,7 +7,7 @@ import { silentLogger } from '../../../lib/log.ts';
 import type { NodeChain, NodeContractInfo } from '../../../node/chain-port.ts';
 import { ContractEvents } from '../../../node/engine/contract-events.ts';
 import { Deployments } from '../../../node/api/deployments.ts';
-import { Engine } from '../../../node/engine/engine.ts';
+import { Engine, type EngineOptions } from '../../../node/engine/engine.ts';
 import { Provisioner } from '../../../node/engine/provisioner.ts';
 import { JobQueue } from '../../../node/engine/queue.ts';
 import { DeploymentStore } from '../../../node/engine/store.ts';
@@ -96,12 +96,18 @@ function setup(t: TestContext, memory = 64 * GiB, extra: PrimitiveRegistry = {})
   const chain = new ChainTable();
   const objects = new Map<string, number>();
   const calls: string[] = [];
-  const provisioner = new Provisioner({ primitives: { volume: tablePrimitive(objects, calls), ...extra }, store, clock: systemClock, log: silentLogger() });
-  const engine = new Engine({
-    store, queue, chain, nodeId: NODE, clock: systemClock, log: silentLogger(), provisioner,
-    capacity: { totalMru: memory, reservedMru: 2 * GiB, totalSru: 100 * GiB, reservedSru: 5 * GiB, availableMemory: () => memory },
-  });
-  t.after(() => engine.close());
+  /** An engine over this database (a restarted node makes a second one over the same file). */
+  const engineWith = (primitives: PrimitiveRegistry, more: Partial<EngineOptions> = {}) => {
+    const provisioner = new Provisioner({ primitives, store, clock: systemClock, log: silentLogger() });
+    const engine = new Engine({
+      db, store, queue, chain, nodeId: NODE, clock: systemClock, log: silentLogger(), provisioner,
+      capacity: { totalMru: memory, reservedMru: 2 * GiB, totalSru: 100 * GiB, reservedSru: 5 * GiB, availableMemory: () => memory },
+      ...more,
+    });
+    t.after(() => engine.close());
+    return { engine, provisioner };
+  };
+  const { engine, provisioner } = engineWith({ volume: tablePrimitive(objects, calls), ...extra });
   const api = new Deployments({ db, store, queue, chain, provisions: (type) => provisioner.supports(type) });
   const contract = (id: number, dl: Deployment, state: NodeContractInfo['state'] = 'Created') =>
     chain.contracts.set(id, { contractId: id, twinId: TWIN, state, nodeId: NODE, deploymentHash: hashHex(dl), publicIps: 0, publicIpsList: [] });
@@ -110,7 +116,7 @@ function setup(t: TestContext, memory = 64 * GiB, extra: PrimitiveRegistry = {})
     assert.equal(queue.size(), 0, 'queue drained');
   };
   const states = (id: number) => Object.fromEntries(store.get(TWIN, id).workloads.map((w) => [w.name, w.result.state]));
-  return { db, store, queue, chain, objects, calls, provisioner, engine, api, contract, settled, states };
+  return { db, store, queue, chain, objects, calls, provisioner, engine, engineWith, api, contract, settled, states };
 }
 
 test('engine: update adds, removes and updates workloads by name and version', async (t) => {
@@ -130,18 +136,29 @@ test('engine: update adds, removes and updates workloads by name and version', a
   assert.deepEqual(g.calls.slice(2), ['deprovision b', 'provision c', 'update a']);
 });
 
-test('engine: an update whose hash is not on the contract marks workloads error and keeps the host as it was', async (t) => {
+test('engine: an update whose hash is not on the contract changes nothing: the deployment keeps its version and its workloads run on', async (t) => {
   const g = setup(t);
   const v0 = deployment(2, 0, { a: GiB });
   g.contract(2, v0);
   g.engine.start();
   await g.api.deploy(TWIN, v0);
   await g.settled();
-  await g.api.update(TWIN, deployment(2, 1, { a: 3 * GiB })); // contract still holds v0's hash
+  const v1 = deployment(2, 1, { a: 3 * GiB });
+  await g.api.update(TWIN, v1); // contract still holds v0's hash
   await g.settled();
-  assert.deepEqual(g.states(2), { a: 'error' });
-  assert.equal(g.store.get(TWIN, 2).workloads[0]!.result.message, 'contract hash does not match deployment hash');
+  // Before, every workload turned `error` while its host object stayed: the next boot dropped
+  // the rows and the object was left behind with nothing tracking it.
+  assert.deepEqual(g.states(2), { a: 'ok' });
+  assert.equal(g.store.get(TWIN, 2).version, 0);
+  const last = g.store.changes(TWIN, 2).at(-1)!;
+  assert.deepEqual([last.result.state, last.result.message], ['unchanged', 'contract hash does not match deployment hash']);
   assert.equal(g.objects.get(`${TWIN}-2-a`), GiB);
+  // the owner fixes the contract and sends the same update again
+  g.contract(2, v1);
+  await g.api.update(TWIN, v1);
+  await g.settled();
+  assert.equal(g.objects.get(`${TWIN}-2-a`), 3 * GiB);
+  assert.equal(g.store.get(TWIN, 2).version, 1);
 });
 
 test('engine: a contract of another node is refused with zos text', async (t) => {
@@ -330,8 +347,9 @@ test('engine: a job that can never succeed is parked with its error and does not
   assert.equal(parked.length, 1);
   assert.equal(parked[0]!.contract, 30);
   assert.match(parked[0]!.error, /invalid deployment/);
-  assert.deepEqual(g.states(30), { a: 'error' });
-  assert.match(g.store.get(TWIN, 30).workloads[0]!.result.message, /^job failed: invalid deployment/);
+  // an update that could not run leaves what runs as it was; its log says why
+  assert.deepEqual(g.states(30), { a: 'ok' });
+  assert.match(g.store.changes(TWIN, 30).at(-1)!.result.message, /^job failed: invalid deployment/);
 });
 
 test('engine: an update passes the same capacity admission as a create; a workload that does not fit keeps its old size', async (t) => {
@@ -342,12 +360,113 @@ test('engine: an update passes the same capacity admission as a create; a worklo
   await g.settled();
   // Before, the update skipped admission and grew the disk past what the node has.
   assert.equal(g.objects.get(`${TWIN}-32-a`), GiB);
-  assert.deepEqual(g.states(32), { a: 'error' });
-  assert.match(g.store.get(TWIN, 32).workloads[0]!.result.message, /cannot fulfil required storage size/);
+  // as after a failed primitive update: `unchanged` with the reason, the workload still holds its object
+  assert.deepEqual(g.states(32), { a: 'ok' });
+  const last = g.store.changes(TWIN, 32).at(-1)!;
+  assert.equal(last.result.state, 'unchanged');
+  assert.match(last.result.message, /cannot fulfil required storage size/);
   const v2 = deployment(32, 2, { a: 50 * GiB }); // what fits still goes through
   g.contract(32, v2);
   await g.api.update(TWIN, v2);
   await g.settled();
   assert.equal(g.objects.get(`${TWIN}-32-a`), 50 * GiB);
   assert.deepEqual(g.states(32), { a: 'ok' });
+});
+
+/**
+ * The table primitive, except that its call number `at` (counting from when `arm()` is called)
+ * stops inside the primitive, after (`effect`) or before changing the host, until the engine is
+ * stopped: a node killed in the middle of that step.
+ */
+function stoppingPrimitive(objects: Map<string, number>, calls: string[]) {
+  const inner = tablePrimitive(objects, calls);
+  let n = -1;
+  let at = -1;
+  let effect = false;
+  let reached: () => void = () => undefined;
+  const hit = new Promise<void>((r) => (reached = r));
+  const maybeStop = async <T>(ctx: { signal: AbortSignal }, run: () => Promise<T>): Promise<T> => {
+    if (n < 0 || n++ !== at) return run();
+    if (effect) await run().catch(() => undefined);
+    reached();
+    await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }));
+    throw new Error('unreachable');
+  };
+  const primitive: PrimitiveOf<'volume'> = {
+    provision: (ctx, c) => maybeStop(ctx, () => inner.provision(ctx, c)),
+    update: (ctx, c, p) => maybeStop(ctx, () => inner.update!(ctx, c, p)),
+    deprovision: (ctx, c) => maybeStop(ctx, () => inner.deprovision(ctx, c)),
+  };
+  return { primitive, hit, arm: (call: number, withEffect: boolean) => ((n = 0), (at = call), (effect = withEffect)) };
+}
+
+test('engine: an update stopped inside any of its steps resumes the same plan at restart and ends as if never stopped', async (t) => {
+  // v0 {a, b} -> v1 {a grown, c new, b gone}: three steps (deprovision b, provision c, update a).
+  for (const step of [0, 1, 2]) {
+    for (const effect of [false, true]) {
+      await t.test(`stopped in step ${step}, ${effect ? 'after' : 'before'} the host changed`, async (t) => {
+        const contract = 40 + step * 2 + Number(effect);
+        const objects = new Map<string, number>();
+        const calls: string[] = [];
+        const stopping = stoppingPrimitive(objects, calls);
+        const g = setup(t);
+        const first = g.engineWith({ volume: stopping.primitive });
+        const v0 = deployment(contract, 0, { a: GiB, b: GiB });
+        g.contract(contract, v0);
+        first.engine.start();
+        await g.api.deploy(TWIN, v0);
+        await g.settled();
+        const v1 = deployment(contract, 1, { a: 2 * GiB, c: GiB });
+        g.contract(contract, v1);
+        stopping.arm(step, effect);
+        await g.api.update(TWIN, v1);
+        await stopping.hit;
+        await first.engine.close(); // the node dies inside the primitive
+        assert.equal(g.queue.size(), 1, 'the update job is still queued');
+        // Before, the restarted job diffed v1 against a header already at v1 ("expecting
+        // deployment version 2") and was dropped with the update half done.
+        const second = g.engineWith({ volume: tablePrimitive(objects, calls) });
+        second.engine.start();
+        await g.settled();
+        assert.deepEqual(g.states(contract), { a: 'ok', c: 'ok' });
+        assert.equal(g.store.get(TWIN, contract).version, 1);
+        assert.deepEqual([...objects].sort(), [[`${TWIN}-${contract}-a`, 2 * GiB], [`${TWIN}-${contract}-c`, GiB]]);
+        assert.deepEqual(g.store.get(TWIN, contract).workloads.map((w) => [w.name, w.version]), [['a', 1], ['c', 1]], 'in signed order');
+        assert.deepEqual(g.queue.parked(), []);
+        assert.equal((g.db.sql.prepare('SELECT COUNT(*) AS n FROM update_plans').get() as { n: number }).n, 0, 'plan gone');
+        // no step is recorded twice nor skipped: one result per step after the plan was recorded
+        const states = g.store.changes(TWIN, contract).slice(-3).map((w) => `${w.name} ${w.result.state}`);
+        assert.deepEqual(states, ['b deleted', 'c ok', 'a ok']);
+      });
+    }
+  }
+});
+
+test('engine: rows of a deployment whose contract check failed are dropped once idle for the retention; held ones stay', async (t) => {
+  const g = setup(t);
+  const good = deployment(50, 0, { a: GiB });
+  g.contract(50, good);
+  const bad = deployment(51, 0, { a: GiB }); // no contract on chain
+  g.engine.start();
+  await g.api.deploy(TWIN, good);
+  await g.api.deploy(TWIN, bad);
+  await g.settled();
+  assert.deepEqual(g.states(51), { a: 'error' });
+  const sweeper = g.engineWith({}).engine; // not started: sweep() by hand
+  assert.deepEqual(sweeper.sweep(), [], 'kept for its owner to read within the retention (1 h)');
+  assert.deepEqual(g.engineWith({}, { retainSec: 0 }).engine.sweep(), [{ twin: TWIN, contract: 51 }]);
+  assert.equal(g.store.has(TWIN, 51), false);
+  assert.deepEqual(g.states(50), { a: 'ok' });
+});
+
+test('engine: a replay whose contract is gone releases what the deployment holds instead of marking it error over its host objects', async (t) => {
+  const g = await deployedOne(t, 52, { a: GiB, b: GiB });
+  g.chain.contracts.delete(52); // cancelled while the node was down
+  assert.equal(g.engine.replayStored(), 1);
+  await g.settled();
+  // Before, the workloads turned `error` with their objects still on the host; the next boot
+  // dropped the rows and nothing tracked the objects any more.
+  assert.equal(g.objects.size, 0);
+  assert.deepEqual(g.store.get(TWIN, 52).workloads, []);
+  assert.match(g.store.changes(TWIN, 52).at(-1)!.result.message, /contract 52 not found/);
 });
