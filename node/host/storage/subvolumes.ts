@@ -1,6 +1,7 @@
 // Btrfs subvolumes with a qgroup limit on referenced bytes, directly under a pool's mountpoint.
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { failpoint } from '../../../lib/failpoints.ts';
 import { run, type RunOptions } from '../exec.ts';
 import { StorageError } from './errors.ts';
 import { VDISKS_SUBVOLUME, assertObjectName, assertSize } from './names.ts';
@@ -57,6 +58,7 @@ export class Subvolumes {
     }
     await run('btrfs', ['subvolume', 'create', this.path(name)], opts);
     try {
+      await failpoint('storage.subvolume.created', opts.signal); // crash tests: a subvolume without its quota
       await run('btrfs', ['qgroup', 'limit', String(quotaBytes), this.path(name)], opts);
       return this.toInfo(name, await this.qgroup(name, false, opts));
     } catch (err) {
@@ -81,6 +83,7 @@ export class Subvolumes {
         `cannot resize volume ${name} to ${quotaBytes} bytes: ${row.referenced} bytes are in use`,
       );
     }
+    await failpoint('storage.subvolume.resize', opts.signal);
     // Addressing the qgroup from the pool root: run inside a subvolume over its limit, the
     // ioctl's own transaction would fail with EDQUOT.
     await run('btrfs', ['qgroup', 'limit', String(quotaBytes), row.qgroupid, this.mountpoint], opts);
