@@ -7,7 +7,7 @@ import { openImageStore, type ImageNode } from '../../image/index.ts';
 import { StorageHost, type StorageHostOptions } from './storage/index.ts';
 import { VmHost, type VmHostOptions } from './vm/host.ts';
 import { HostSystem } from './system/index.ts';
-import { NetworkHost } from './network/index.ts';
+import { NetworkHost, type NetworkHostOptions } from './network/index.ts';
 
 export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
@@ -15,6 +15,8 @@ export interface HostOptions {
   storage?: Omit<StorageHostOptions, 'dataDir' | 'log'>;
   /** VM settings (accel, guest kernel dir, crash policy); see vmEnv for the environment variables. */
   vm?: Omit<VmHostOptions, 'dir' | 'log'>;
+  /** Private network settings (uplink pool, egress). */
+  network?: Pick<NetworkHostOptions, 'uplinkPool' | 'egress'>;
   log: Logger;
 }
 
@@ -44,7 +46,7 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     await storage.start();
     closers.push(() => storage.close());
     // Loads and brings back stored network resources; touches the host only if there are any.
-    const network = new NetworkHost({ dataDir: join(o.dataDir, 'network'), log: o.log });
+    const network = new NetworkHost({ ...(o.network ?? {}), dataDir: join(o.dataDir, 'network'), log: o.log });
     await network.start();
     const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
     closers.push(() => images.close());
@@ -59,8 +61,9 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
 }
 
 /**
- * VM settings from the environment: ZOS_VM_ACCEL=kvm|tcg|auto, and the crash policy
- * ZOS_VM_MAX_CRASHES (within 2 minutes; default 4) and ZOS_VM_RESTART_BACKOFF_MS (default 1000).
+ * VM settings from the environment: ZOS_VM_ACCEL=kvm|tcg|auto, the crash policy
+ * ZOS_VM_MAX_CRASHES (within 2 minutes; default 4) and ZOS_VM_RESTART_BACKOFF_MS (default 1000),
+ * and ZOS_VM_TB_SIZE (TCG code cache per VM in MiB; default 16).
  */
 function vmEnv(): Partial<VmHostOptions> {
   const e = process.env;
@@ -68,5 +71,8 @@ function vmEnv(): Partial<VmHostOptions> {
   const accel = e.ZOS_VM_ACCEL === 'kvm' || e.ZOS_VM_ACCEL === 'tcg' || e.ZOS_VM_ACCEL === 'auto' ? e.ZOS_VM_ACCEL : undefined;
   const maxCrashes = int(e.ZOS_VM_MAX_CRASHES);
   const restartBackoffMs = int(e.ZOS_VM_RESTART_BACKOFF_MS);
-  return { ...(accel ? { accel } : {}), ...(maxCrashes ? { maxCrashes } : {}), ...(restartBackoffMs !== undefined ? { restartBackoffMs } : {}) };
+  const tbSizeMiB = int(e.ZOS_VM_TB_SIZE);
+  return {
+    ...(accel ? { accel } : {}), ...(maxCrashes ? { maxCrashes } : {}), ...(restartBackoffMs !== undefined ? { restartBackoffMs } : {}), ...(tbSizeMiB ? { tbSizeMiB } : {}),
+  };
 }

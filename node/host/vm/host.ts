@@ -9,7 +9,7 @@ import { probeAccel } from './probe.ts';
 import { aliveWith, fileSize, readPid, removeFile, spawnDetached, terminate, waitFor } from './procs.ts';
 import { Qmp } from './qmp.ts';
 import { renderSeed } from './seed.ts';
-import { qemuArgs, type Accel, type VmSpec } from './spec.ts';
+import { DEFAULT_TB_SIZE_MIB, qemuArgs, type Accel, type VmSpec } from './spec.ts';
 import { deleteTap, ensureTap } from './taps.ts';
 
 export interface VmHostOptions {
@@ -28,6 +28,8 @@ export interface VmHostOptions {
   monitorMs?: number;
   /** How long a container-mode boot may take to reach the guest init's `ready`. */
   readyTimeoutMs?: number;
+  /** TCG translation cache per VM (see DEFAULT_TB_SIZE_MIB). */
+  tbSizeMiB?: number;
   /** A VM the host gave up on (crash loop); `message` ends with the last console lines. */
   onFailure?: (id: string, message: string) => void;
 }
@@ -81,6 +83,7 @@ export class VmHost {
       restartBackoffMs: 1000,
       monitorMs: 2000,
       readyTimeoutMs: 120_000,
+      tbSizeMiB: DEFAULT_TB_SIZE_MIB,
       ...opts,
     };
   }
@@ -207,7 +210,7 @@ export class VmHost {
       await Promise.all(spec.shares.map((s, i) => this.startVirtiofsd(vm, s.path, i)));
       const consoleFile = join(dir, 'console.log');
       const offset = await fileSize(consoleFile);
-      const args = qemuArgs(spec, accel, { dir, ...guest });
+      const args = qemuArgs(spec, accel, { dir, ...guest }, this.opts.tbSizeMiB);
       const netns = spec.nics.find((n) => n.netns)?.netns;
       const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, this.opts.qemu, ...args]] : [this.opts.qemu, args];
       const r = await runResult(cmd, argv, { log: this.opts.log, timeoutMs: 30_000 });
