@@ -35,9 +35,31 @@ test('spec: a good file becomes zos workloads (disk is an alias of zmount)', () 
   assert.equal(dl.metadata, '{"type":"zos-cli","name":"x"}');
 });
 
+const KEY = 'aGVsbG8gd29ybGQgaGVsbG8gd29ybGQgaGVsbG8gd28=';
+const net = { name: 'net', type: 'network', ip_range: '10.20.0.0/16', subnet: '10.20.2.0/24', wireguard_private_key: KEY, wireguard_listen_port: 4567,
+  peers: [{ subnet: '10.20.3.0/24', wireguard_public_key: KEY, allowed_ips: ['10.20.3.0/24'] }] };
+const vm = { name: 'vm', type: 'zmachine', flist: 'http://198.18.0.2:8099/base.flist', network: 'net', ip: '10.20.2.5', memory: '256MiB', mounts: [{ name: 'disk', mountpoint: '/data' }], env: { SSH_KEY: 'ssh-ed25519 AAAA' } };
+
+test('spec: network and zmachine become zos data (defaults filled: one vCPU, root size 0, no public IP)', () => {
+  const spec = parseSpec({ node: 1, workloads: [good.workloads[0], net, vm] });
+  assert.deepEqual(spec.workloads[1]!.data, {
+    ip_range: '10.20.0.0/16', subnet: '10.20.2.0/24', wireguard_private_key: KEY, wireguard_listen_port: 4567,
+    peers: [{ subnet: '10.20.3.0/24', wireguard_public_key: KEY, allowed_ips: ['10.20.3.0/24'], endpoint: '' }],
+  });
+  assert.deepEqual(spec.workloads[2]!.data, {
+    flist: vm.flist, network: { public_ip: '', planetary: false, interfaces: [{ network: 'net', ip: '10.20.2.5' }] }, size: 0,
+    compute_capacity: { cpu: 1, memory: 256 * MiB }, mounts: [{ name: 'disk', mountpoint: '/data' }], entrypoint: '', env: { SSH_KEY: 'ssh-ed25519 AAAA' }, corex: false,
+  });
+  assert.equal(buildDeployment(spec, 7, 3).workloads.map((w) => w.type).join(), 'zmount,network,zmachine');
+});
+
 const bad: Array<{ name: string; input: unknown; field: RegExp }> = [
+  { name: 'a mount of a disk not in the file', input: { node: 1, workloads: [net, vm] }, field: /workloads\[1\]\.mounts\[0\]\.name: no zmount, disk or volume named "disk"/ },
+  { name: 'a bad VM address', input: { node: 1, workloads: [good.workloads[0], net, { ...vm, ip: '10.20.2' }] }, field: /workloads\[2\]\.ip: expected an IPv4 address/ },
+  { name: 'a bad WireGuard key', input: { node: 1, workloads: [{ ...net, wireguard_private_key: 'nope' }] }, field: /workloads\[0\]\.wireguard_private_key: expected a WireGuard key/ },
+  { name: 'a VM without memory', input: { node: 1, workloads: [good.workloads[0], net, { ...vm, memory: undefined }] }, field: /workloads\[2\]\.memory: expected a size/ },
   { name: 'bad size', input: { ...good, workloads: [good.workloads[0], { name: 'data', type: 'volume', size: '512MB' }] }, field: /workloads\[1\]\.size: expected a size like 10GiB/ },
-  { name: 'unknown type', input: { ...good, workloads: [{ name: 'vm', type: 'zmachine2', size: '1GiB' }] }, field: /workloads\[0\]\.type: unknown workload type "zmachine2" \(supported: zmount, disk, volume\)/ },
+  { name: 'unknown type', input: { ...good, workloads: [{ name: 'vm', type: 'zmachine2', size: '1GiB' }] }, field: /workloads\[0\]\.type: unknown workload type "zmachine2" \(supported: zmount, disk, volume, network, zmachine\)/ },
   { name: 'missing type', input: { ...good, workloads: [{ name: 'vm', size: '1GiB' }] }, field: /workloads\[0\]\.type: required/ },
   { name: 'bad workload name', input: { ...good, workloads: [{ name: 'my disk', type: 'zmount', size: '1GiB' }] }, field: /workloads\[0\]\.name: unsupported character/ },
   { name: 'duplicate names', input: { ...good, workloads: [good.workloads[0], good.workloads[0]] }, field: /workloads\[1\]\.name: "disk" is already used by workloads\[0\]/ },
