@@ -47,6 +47,8 @@ export interface NodeOptions {
   /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
   adminTwins?: number[];
   storage?: HostOptions['storage'];
+  /** Private networks: uplink pool and whether NRs may go out through the node. */
+  network?: HostOptions['network'];
   uptimeEveryMs?: number;
   syncEveryMs?: number;
   registrationEveryMs?: number;
@@ -83,7 +85,7 @@ export class ZosNode {
     const account = this.chain.as(this.identity.pair);
     const chain = new ChainAdapter(this.chain, account);
 
-    const hosts = await startHosts({ dataDir: o.dataDir, storage: o.storage, log });
+    const hosts = await startHosts({ dataDir: o.dataDir, storage: o.storage, network: o.network, log });
     this.closers.push(() => hosts.close());
     const { storage } = hosts;
     const pools = await storage.poolsInfo();

@@ -21,6 +21,8 @@ const optionsSchema = z
     poolSize: sizeSchema('--pool-size'),
     uptimeMinutes: z.coerce.number().positive().optional(),
     geoipUrl: z.preprocess((v) => v ?? [], z.array(z.string().url())),
+    nrUplinks: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, '--nr-uplinks must be an IPv4 network like 100.127.0.0/16').optional(),
+    nrEgress: z.boolean(),
     adminTwins: z.preprocess((v) => v ?? [], z.array(z.coerce.number().int().positive('--admin-twins takes twin ids'))),
   })
   .refine((o) => !(o.seed && o.mnemonic), 'use --seed or --mnemonic, not both');
@@ -41,6 +43,8 @@ export function register(program: Command): void {
     .option('--uptime-minutes <n>', 'minutes between uptime reports', '40')
     .option('--geoip-url <urls>', 'geoip service(s) for zos.location.get and the registered location, comma separated or repeated', list)
     .option('--admin-twins <ids>', 'twins allowed to call zos.debug.* (zos-config admin_twins), comma separated or repeated', list)
+    .option('--nr-uplinks <cidr>', 'pool of the /30 uplinks of private network resources (zos: 100.127.0.0/16)')
+    .option('--no-nr-egress', 'private networks reach only their WireGuard peers: no NAT out through this machine (zos up on a person\'s machine)')
     .action(async (raw) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) {
@@ -53,6 +57,7 @@ export function register(program: Command): void {
       const node = new ZosNode({
         chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,
         activationUrl: o.activationUrl, kycUrl: o.kycUrl, geoipUrls: o.geoipUrl, adminTwins: o.adminTwins,
+        network: { uplinkPool: o.nrUplinks, egress: o.nrEgress },
         storage: { pools: [{ name: 'default', type: 'ssd', image: { size: o.poolSize } }] },
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
         log,

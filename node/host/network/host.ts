@@ -89,6 +89,8 @@ export interface NetworkHostOptions {
   hostNs?: Netns;
   /** Pool of uplink /30s (default zos' ndmz range 100.127.0.0/16). */
   uplinkPool?: string;
+  /** Whether NRs may go out through the node (NAT, as zos); false keeps them to their WireGuard peers. Default true. */
+  egress?: boolean;
   log: Logger;
 }
 
@@ -156,8 +158,10 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
   /** Host-wide settings, made only once a node really runs an NR (a node without networks leaves the host alone). */
   private async prepareHost(): Promise<void> {
     if (this.hostReady) return;
-    await sysctl(this.o.hostNs, { 'net.ipv4.ip_forward': 1 }, { log: this.o.log });
-    await nftApply(this.o.hostNs, uplinkRuleset(formatCidr4(this.pool)), { log: this.o.log });
+    const egress = this.o.egress ?? true;
+    // Without egress nothing is routed by the node's namespace: wireguard-go's socket is local and its TUN sits in the NR.
+    if (egress) await sysctl(this.o.hostNs, { 'net.ipv4.ip_forward': 1 }, { log: this.o.log });
+    await nftApply(this.o.hostNs, uplinkRuleset(formatCidr4(this.pool), 'u-*', egress), { log: this.o.log });
     this.hostReady = true;
   }
 

@@ -27,12 +27,18 @@ function replaceTable(family: string, name: string, chains: Record<string, strin
  * In the node's namespace: the uplink veths of all NRs (`u-*`, each a /30 from `pool`). An NR
  * may go out (masqueraded again behind the node's address) but may not open anything on the
  * node itself (its loopback-bound services, its own connections) nor reach another NR's
- * uplink: that is what keeps tenants apart on one node.
+ * uplink: that is what keeps tenants apart on one node. Without `egress` (a node sharing a
+ * person's machine, as `zos up` runs them) nothing is forwarded to or from an uplink at all:
+ * user networks reach only their WireGuard peers.
  */
-export function uplinkRuleset(pool: string, uplinkGlob = 'u-*'): string {
+export function uplinkRuleset(pool: string, uplinkGlob = 'u-*', egress = true): string {
   const up = `"${uplinkGlob}"`;
+  const input = ['type filter hook input priority filter; policy accept;', `iifname ${up} ct state established,related accept`, `iifname ${up} drop`];
+  if (!egress) {
+    return replaceTable('ip', UPLINK_TABLE, { input, forward: ['type filter hook forward priority filter; policy accept;', `iifname ${up} drop`, `oifname ${up} drop`] });
+  }
   return replaceTable('ip', UPLINK_TABLE, {
-    input: ['type filter hook input priority filter; policy accept;', `iifname ${up} ct state established,related accept`, `iifname ${up} drop`],
+    input,
     forward: ['type filter hook forward priority filter; policy accept;', `iifname ${up} oifname ${up} drop`, `oifname ${up} ct state established,related accept`, `oifname ${up} drop`],
     postrouting: ['type nat hook postrouting priority srcnat; policy accept;', `ip saddr ${pool} oifname != ${up} masquerade fully-random`],
   });
