@@ -11,6 +11,8 @@ import { ChainAdapter } from './chain-adapter.ts';
 import type { NodeChainEvent } from './chain-port.ts';
 import { measureResources, systemReserve } from './capacity.ts';
 import { startHosts, type HostOptions } from './host/index.ts';
+import type { PublicHost, PublicSetup } from './host/network/index.ts';
+import type { PublicConfig } from '../chain/client/types.ts';
 import { GeoIp } from './geoip.ts';
 import { loadOrCreateIdentity, type Identity } from './identity.ts';
 import { Deployments } from './api/deployments.ts';
@@ -103,6 +105,9 @@ export class ZosNode {
     registrar.start(o.registrationEveryMs ?? 24 * 60 * 60_000, clock);
     this.closers.push(() => registrar.close());
     const nlog = log.child({ node: this.nodeId, twin: this.twinId });
+    // Before the engine replays deployments: VMs with a public IP need the public bridge.
+    const publicConfig = (await this.chain.query.node(this.nodeId))?.publicConfig ?? null;
+    await hosts.public.apply(publicSetup(publicConfig)).catch((err: Error) => nlog.error({ err: err.message }, 'public config not applied'));
 
     const db = EngineDb.open(join(o.dataDir, 'engine.sqlite'));
     this.closers.push(() => db.close());
@@ -137,7 +142,7 @@ export class ZosNode {
         features: provisioner.types(), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
         geoip, adminTwins: o.adminTwins ?? [],
         networkResource: (twin, name) => hosts.network.list().find((nr) => nr.twin === twin && nr.name === name),
-        publicConfig: async () => (await this.chain.query.node(this.nodeId))?.publicConfig ?? null,
+        publicNet: hosts.public,
         perf,
         diagnostics: () =>
           systemDiagnostics(nodeModuleChecks({ chain: this.chain.query, relay: peer, queue, storage, version: NODE_VERSION }), () => perfHealthy(perf)),
@@ -152,21 +157,24 @@ export class ZosNode {
     reporter.start();
     this.closers.push(() => reporter.close());
     const contracts = new ContractEvents(store, queue, chain, this.nodeId, nlog.child({ component: 'contracts' }));
-    this.loops.push(this.followEvents(contracts, twins, clock, nlog), this.syncLoop(contracts, clock, nlog));
+    this.loops.push(this.followEvents(contracts, twins, hosts.public, nlog), this.syncLoop(contracts, clock, nlog));
     return { nodeId: this.nodeId, twinId: this.twinId };
   }
 
   /** Follows finalized blocks from the last processed one (kept in the data dir), so restarts lose no event. */
-  private async followEvents(contracts: ContractEvents, twins: CachedTwinDirectory, clock: Clock, log: Logger): Promise<void> {
+  private async followEvents(contracts: ContractEvents, twins: CachedTwinDirectory, pub: PublicHost, log: Logger): Promise<void> {
     const file = join(this.o.dataDir, 'events.block');
     const saved = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10);
     const stream = this.chain.events({ after: Number.isFinite(saved) ? saved : 'head', logger: log });
     this.closers.push(() => stream.close());
     try {
       for await (const block of stream) {
-        if (block.missed) await this.resync(contracts, block.missed, clock, log);
+        if (block.missed) await this.resync(contracts, block.missed, log);
         for (const ev of block.events) {
           if (ev.kind === 'TwinUpdated') twins.invalidate(ev.twin.id);
+          if (ev.kind === 'NodePublicConfigStored' && ev.nodeId === this.nodeId) {
+            await pub.apply(publicSetup(ev.config)).catch((err: Error) => log.error({ err: err.message }, 'public config not applied'));
+          }
           const mapped = toNodeEvent(ev);
           if (mapped) contracts.handle(mapped);
         }
@@ -179,7 +187,8 @@ export class ZosNode {
   }
 
   /** Blocks whose events are unknown (state gone): a full contract sync stands in for them, retried until it works. */
-  private async resync(contracts: ContractEvents, missed: { from: number; to: number }, clock: Clock, log: Logger): Promise<void> {
+  private async resync(contracts: ContractEvents, missed: { from: number; to: number }, log: Logger): Promise<void> {
+    const clock = this.o.clock ?? systemClock;
     log.warn(missed, 'chain state of these blocks is gone; full contract sync instead');
     while (!this.abort.signal.aborted) {
       try {
@@ -213,6 +222,11 @@ export class ZosNode {
     this.closers.length = 0;
     await Promise.allSettled(this.loops);
   }
+}
+
+/** The chain's node public config as the host applies it. */
+function publicSetup(c: PublicConfig | null): PublicSetup | null {
+  return c && { ipv4: c.ip4.ip, gw4: c.ip4.gw, ipv6: c.ip6?.ip ?? null, gw6: c.ip6?.gw ?? null, domain: c.domain };
 }
 
 function toNodeEvent(ev: NodeEvent): NodeChainEvent | null {

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { CliError, CliErrorCode } from './errors.ts';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.ts';
-import { removeStoredNetworks } from '../../node/host/network/index.ts';
+import { removeStoredNetworks, removeStoredPublic } from '../../node/host/network/index.ts';
 import { stopStoredVms } from '../../node/host/vm/host.ts';
 
 /**
@@ -41,6 +41,7 @@ export async function cleanupHostState(dir: string): Promise<void> {
   // VMs first: their QEMU and virtiofsd outlive the node and hold taps and the root overlays.
   await stopStoredVms(join(dir, 'vms'), silentLogger()).catch(() => undefined);
   await removeStoredNetworks(join(dir, 'network'), silentLogger()).catch(() => undefined);
+  await removeStoredPublic(join(dir, 'network'), silentLogger()).catch(() => undefined);
   for (const m of await mountsUnder(dir)) await execa('umount', ['-l', m], { reject: false });
   for (const { device } of await loopDevicesUnder(dir)) await execa('losetup', ['-d', device], { reject: false });
 }

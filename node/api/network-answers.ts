@@ -1,6 +1,9 @@
 import { formatIP, formatIPNet, parseIP, parseIPNet } from '../model/goformat.ts';
-import type { PublicConfig } from '../../chain/client/types.ts';
 import type { HostSystem } from '../host/system/index.ts';
+import type { PublicHost } from '../host/network/index.ts';
+
+/** The public setup as the API reads it (node/host/network/public.ts). */
+export type PublicNet = Pick<PublicHost, 'live' | 'setup' | 'exitDevice' | 'setExitNic'>;
 import { adminInterfaces, linkAddresses } from '../host/system/links.ts';
 
 /** zos' text when its "zos" interface is missing (the node has no uplink here). */
@@ -23,29 +26,17 @@ export async function adminInterfaceList(host: HostSystem): Promise<ReturnType<t
   return adminInterfaces(await host.links());
 }
 
-/** zos' text when the node has no public configuration. */
-export const NO_PUBLIC_CONFIG = 'no public configuration';
-
-const goIPNet = (s: string | undefined) => {
-  if (!s) return '';
-  const n = parseIPNet(s);
-  if (!n) throw new Error(`invalid public config address '${s}'`);
-  return formatIPNet(n);
-};
-const goIP = (s: string | undefined) => {
-  const ip = s ? parseIP(s) : null;
-  return ip ? formatIP(ip) : '';
-};
-
-/** `zos.network.public_config_get`: the node's public config on chain in zos' shape (pkg.PublicConfig). */
-export function publicConfigAnswer(cfg: PublicConfig | null) {
-  if (!cfg) throw new Error(NO_PUBLIC_CONFIG);
-  return {
-    type: 'macvlan',
-    ipv4: goIPNet(cfg.ip4.ip),
-    ipv6: goIPNet(cfg.ip6?.ip),
-    gw4: goIP(cfg.ip4.gw),
-    gw6: goIP(cfg.ip6?.gw),
-    domain: cfg.domain ?? '',
+/**
+ * `zos.network.public_config_get` (zos pkg.PublicConfig): addresses and gateways as they are in the
+ * public namespace (zos reads them from reality, `type` stays empty), the domain from the applied
+ * config; zos' `no public configuration` without a namespace.
+ */
+export async function publicConfigAnswer(pub: PublicNet) {
+  const live = await pub.live();
+  const goIPNet = (s: string) => (s ? formatIPNet(parseIPNet(s)) : '');
+  const goIP = (s: string) => {
+    const ip = s ? parseIP(s) : null;
+    return ip ? formatIP(ip) : '';
   };
+  return { type: '', ipv4: goIPNet(live.ipv4), ipv6: goIPNet(live.ipv6), gw4: goIP(live.gw4), gw6: goIP(live.gw6), domain: pub.setup()?.domain ?? '' };
 }

@@ -35,9 +35,10 @@ export function listPublicIps(store: DeploymentSource): string[] {
 }
 
 /**
- * `has_ipv6`: zos answers true or, instead of false, the error `no public ipv6 found`. This node
- * has no public (ndmz) IPv6 prefix to hand out, so it gives zos' error.
+ * `has_ipv6`: zos answers true or, instead of false, the error `no public ipv6 found`; the node's
+ * public IPv6 prefix comes from its public config.
  */
-export function hasIpv6(): never {
-  throw new Error('no public ipv6 found');
+export function hasIpv6(setup: { ipv6: string | null } | null): true {
+  if (!setup?.ipv6) throw new Error('no public ipv6 found');
+  return true;
 }

@@ -8,13 +8,12 @@ import type { HostSystem } from '../host/system/index.ts';
 import type { NrInfo } from '../host/network/index.ts';
 import { hasIpv6, listPrivateIps, listPublicIps } from './network.ts';
 import type { ApiServices, Counters, DeploymentService, Statistics } from './services.ts';
-import type { PublicConfig } from '../../chain/client/types.ts';
 import type { GeoIp } from '../geoip.ts';
 import type { PerfMonitor } from '../perf/monitor.ts';
 import { debugAnswers } from './debug.ts';
 import type { Diagnostics } from './diagnostics.ts';
 import { gpuList } from './gpu.ts';
-import { adminInterfaceList, networkInterfaces, publicConfigAnswer } from './network-answers.ts';
+import { adminInterfaceList, networkInterfaces, publicConfigAnswer, type PublicNet } from './network-answers.ts';
 import { systemDmi, systemHypervisor, systemVersion } from './system.ts';
 
 export interface NodeServicesOptions {
@@ -29,8 +28,8 @@ export interface NodeServicesOptions {
   features: string[];
   /** The host's own facts (DMI, hypervisor, interfaces, connections, GPUs). */
   host: HostSystem;
-  /** The node's public config as it stands on chain (null: none). */
-  publicConfig: () => Promise<PublicConfig | null>;
+  /** The node's public namespace and exit NIC (public_config_get, has_ipv6, admin get/set_public_nic). */
+  publicNet: PublicNet;
   geoip: GeoIp;
   /** Twins allowed to call zos.debug.* (zos-config admin_twins). */
   adminTwins: readonly number[];
@@ -82,9 +81,9 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
     },
     network: {
       listWgPorts: () => o.wgPorts(),
-      publicConfig: async () => publicConfigAnswer(await o.publicConfig()),
+      publicConfig: () => publicConfigAnswer(o.publicNet),
       interfaces: () => networkInterfaces(o.host),
-      hasIpv6,
+      hasIpv6: () => hasIpv6(o.publicNet.setup()),
       listPublicIps: () => listPublicIps(o.store),
       listPrivateIps: (twin, network) => listPrivateIps(o.store, twin, network),
     },
@@ -95,11 +94,10 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
     admin: {
       isFarmer: async (twin) => (await o.chain.farmTwinId(o.farmId)) === twin,
       interfaces: () => adminInterfaceList(o.host),
-      getPublicNic: () => {
-        throw new Error('no public nic configured');
-      },
-      setPublicNic: () => {
-        throw new Error('setting the public nic is not supported on this node');
+      getPublicNic: () => o.publicNet.exitDevice(),
+      setPublicNic: async (iface) => {
+        await o.publicNet.setExitNic(iface);
+        return null;
       },
     },
   };

@@ -13,6 +13,15 @@ const perfArgs = z
   .transform((o) => Object.entries(o).find(([k]) => k.toLowerCase() === 'name')?.[1])
   .pipe(z.string().default(''));
 
+/** zos decodes the payload into a Go string: Go's json errors, and null leaves it empty. */
+function publicNicArg(p: unknown): string {
+  if (typeof p === 'string') return p;
+  if (p === null) return '';
+  const why = p === undefined ? 'unexpected end of JSON input'
+    : `json: cannot unmarshal ${Array.isArray(p) ? 'array' : typeof p === 'boolean' ? 'bool' : typeof p} into Go value of type string`;
+  throw new Error(`failed to decode input, expecting string: ${why}`);
+}
+
 function parse<T>(schema: z.ZodType<T>, payload: unknown): T {
   const r = schema.safeParse(payload);
   if (!r.success) throw zosErrors.badRequest(`invalid request payload: ${zodMessage(r.error, { root: '(root)' })}`);
@@ -35,7 +44,7 @@ export function routes(s: ApiServices): Record<string, Handler> {
   const admin: Record<string, Handler> = {
     interfaces: farmerOnly(() => s.admin.interfaces()),
     get_public_nic: farmerOnly(() => s.admin.getPublicNic()),
-    set_public_nic: farmerOnly((p) => s.admin.setPublicNic(parse(z.string(), p))),
+    set_public_nic: farmerOnly((p) => s.admin.setPublicNic(publicNicArg(p))),
   };
 
   const adminOnly =

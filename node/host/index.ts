@@ -7,7 +7,7 @@ import { openImageStore, type ImageNode } from '../../image/index.ts';
 import { StorageHost, type StorageHostOptions } from './storage/index.ts';
 import { VmHost, type VmHostOptions } from './vm/host.ts';
 import { HostSystem } from './system/index.ts';
-import { NetworkHost, type NetworkHostOptions } from './network/index.ts';
+import { NetworkHost, PublicHost, type NetworkHostOptions } from './network/index.ts';
 
 export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
@@ -30,6 +30,8 @@ export interface Hosts {
   system: HostSystem;
   /** Private networks: network resources (adopted or rebuilt at start) and VM taps. */
   network: NetworkHost;
+  /** The node's public namespace and bridge (public config, exit NIC, VM public taps). */
+  public: PublicHost;
   /** Stops every host service, the last started first; pools stay mounted for the next start. */
   close(): Promise<void>;
 }
@@ -48,12 +50,14 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     // Loads and brings back stored network resources; touches the host only if there are any.
     const network = new NetworkHost({ ...(o.network ?? {}), dataDir: join(o.dataDir, 'network'), log: o.log });
     await network.start();
+    const pub = new PublicHost({ dataDir: join(o.dataDir, 'network'), log: o.log.child({ component: 'public' }) });
+    await pub.start();
     const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
     closers.push(() => images.close());
     const vm = new VmHost({ ...vmEnv(), ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }) });
     // VMs keep running when the node stops; only the monitor stops.
     closers.push(async () => vm.close());
-    return { storage, images, vm, system: new HostSystem(), network, close };
+    return { storage, images, vm, system: new HostSystem(), network, public: pub, close };
   } catch (err) {
     await close();
     throw err;

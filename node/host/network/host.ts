@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
 import { networkId } from '../../model/ids.ts';
 import { containsNet, formatCidr4, gatewayOf, networkOf, overlaps, parseCidr4, formatIPv4, type Cidr4 } from './addr.ts';
 import { linkDelete, nftApply, sysctl, tapEnsure, type Netns } from './ip.ts';
-import { nrNames, tapName, type NrNames } from './names.ts';
+import { nodeSalt, nrNames, tapName, type NrNames } from './names.ts';
 import { uplinkRuleset } from './nft.ts';
 import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
 import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
@@ -127,11 +126,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
     return this.serial(async () => {
       await mkdir(join(this.dir, 'nrs'), { recursive: true, mode: 0o700 });
       await mkdir(this.env.runDir, { recursive: true, mode: 0o700 });
-      this.salt = (await readFile(join(this.dir, 'salt'), 'utf8').catch(() => '')).trim();
-      if (!this.salt) {
-        this.salt = randomBytes(8).toString('hex');
-        await writeFile(join(this.dir, 'salt'), `${this.salt}\n`);
-      }
+      this.salt = await nodeSalt(this.dir);
       for (const f of await readdir(join(this.dir, 'nrs'))) {
         if (!f.endsWith('.json')) continue;
         const rec = JSON.parse(await readFile(join(this.dir, 'nrs', f), 'utf8')) as NrRecord;

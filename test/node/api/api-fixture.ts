@@ -25,7 +25,11 @@ export function apiFixture(t: TestContext, over: Partial<NodeServicesOptions> = 
   const services = nodeServices({
     deployments: unused('deployments'), store, storage: unused('storage'), chain: unused('chain'), farmId: 1,
     total: { cru: 1, mru: 1, sru: 1, hru: 0 }, reserve: zeroCapacity(), features: ['zmount'], host: new HostSystem(), wgPorts: () => [],
-    publicConfig: async () => null, geoip: new GeoIp([]), adminTwins: [],
+    publicNet: {
+      live: async () => { throw new Error('no public configuration'); }, setup: () => null,
+      exitDevice: async () => { throw new Error('no public bridge found: Link not found'); }, setExitNic: async () => { throw new Error('Link not found'); },
+    },
+    geoip: new GeoIp([]), adminTwins: [],
     diagnostics: unused('diagnostics'), perf: unused('perf'), networkResource: () => undefined,
     ...over,
   });

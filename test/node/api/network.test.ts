@@ -1,5 +1,6 @@
 // zos.network.interfaces, zos.admin.interfaces, zos.network.public_config_get, zos.gpu.list and
 // zos.location.get against the host's own facts (ip, /sys/bus/pci, pci.ids) or a local service.
+import type { PublicSetup } from '../../../node/host/network/index.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -66,15 +67,20 @@ test('zos.admin.interfaces: every physical link but lo with its MAC and global C
   });
 });
 
-test('zos.network.public_config_get: the node public config on chain in zos shape, or zos text without one', async (t) => {
+test('zos.network.public_config_get: the public namespace as it is in zos shape (type empty, domain from the config), or zos text without one', async (t) => {
   await assert.rejects(apiFixture(t).call('zos.network.public_config_get'), { message: 'no public configuration' });
-  const onChain = { ip4: { ip: '198.18.5.10/24', gw: '198.18.5.1' }, ip6: { ip: '2001:DB8:0:0::10/64', gw: '2001:db8::1' }, domain: 'node.example' };
-  const api = apiFixture(t, { publicConfig: async () => onChain });
+  await assert.rejects(apiFixture(t).call('zos.network.has_ipv6'), { message: 'no public ipv6 found' });
+  const setup: PublicSetup = { ipv4: '198.18.5.10/24', gw4: '198.18.5.1', ipv6: '2001:db8::10/64', gw6: '2001:db8::1', domain: 'node.example' };
+  const publicNet = (live: { ipv4: string; gw4: string; ipv6: string; gw6: string }, s: PublicSetup | null) => ({
+    live: async () => live, setup: () => s, exitDevice: async () => ({ is_single: true, is_dual: false, dual_interface: '' }), setExitNic: async () => undefined,
+  });
+  const api = apiFixture(t, { publicNet: publicNet({ ipv4: '198.18.5.10/24', gw4: '198.18.5.1', ipv6: '2001:DB8:0:0::10/64', gw6: '2001:db8::1' }, setup) });
   assert.equal(await api.raw('zos.network.public_config_get'),
-    '{"type":"macvlan","ipv4":"198.18.5.10/24","ipv6":"2001:db8::10/64","gw4":"198.18.5.1","gw6":"2001:db8::1","domain":"node.example"}');
-  const v4only = apiFixture(t, { publicConfig: async () => ({ ip4: onChain.ip4, ip6: null, domain: null }) });
-  assert.deepEqual(await v4only.call('zos.network.public_config_get'),
-    { type: 'macvlan', ipv4: '198.18.5.10/24', ipv6: '', gw4: '198.18.5.1', gw6: '', domain: '' });
+    '{"type":"","ipv4":"198.18.5.10/24","ipv6":"2001:db8::10/64","gw4":"198.18.5.1","gw6":"2001:db8::1","domain":"node.example"}');
+  assert.equal(await api.call('zos.network.has_ipv6'), true);
+  const v4only = apiFixture(t, { publicNet: publicNet({ ipv4: '198.18.5.10/24', gw4: '198.18.5.1', ipv6: '', gw6: '' }, { ...setup, ipv6: null, gw6: null, domain: null }) });
+  assert.deepEqual(await v4only.call('zos.network.public_config_get'), { type: '', ipv4: '198.18.5.10/24', ipv6: '', gw4: '198.18.5.1', gw6: '', domain: '' });
+  await assert.rejects(v4only.call('zos.network.has_ipv6'), { message: 'no public ipv6 found' });
 });
 
 const PCI_IDS = '/usr/share/misc/pci.ids';
