@@ -53,6 +53,10 @@ const TOOLS = [
   { bin: 'losetup', pkg: 'util-linux' },
   { bin: 'mount', pkg: 'mount' },
   { bin: 'umount', pkg: 'mount' },
+  // The sample VM on its private network.
+  { bin: 'wg', pkg: 'wireguard-tools' },
+  { bin: 'wireguard-go', pkg: 'wireguard-go' },
+  { bin: 'qemu-system-x86_64', pkg: 'qemu-system-x86' },
 ] as const;
 
 /** What is missing on this host to run nodes: empty when everything is there. */

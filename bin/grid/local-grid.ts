@@ -40,6 +40,8 @@ export interface LocalGridOptions {
   /** Bytes of each node's sparse pool image; default 128 GiB (tfchain needs >= 100 GiB SRU). */
   poolSize?: number;
   farmName?: string;
+  /** More `zos node` flags for the node in DIR/nodes/N (N from 1). */
+  nodeArgs?: (n: number) => readonly string[];
   /** Extra environment for node processes. */
   nodeEnv?: Record<string, string>;
   log: Logger;
@@ -175,9 +177,10 @@ export class LocalGrid {
    */
   startNode(o: { dataDir?: string; extraArgs?: readonly string[] } = {}): Promise<NodeProcess> {
     this.checkOpen();
+    const n = o.dataDir ? 0 : ++this.nodeDirs;
     const spawned = NodeProcess.spawn({
       chainUrl: this.chainUrl, relayUrl: this.relayUrl, activationUrl: this.activationUrl, farmId: this.farmId,
-      dataDir: o.dataDir ?? join(this.dataDir, 'nodes', String(++this.nodeDirs)), extraArgs: o.extraArgs,
+      dataDir: o.dataDir ?? join(this.dataDir, 'nodes', String(n)), extraArgs: [...(n && this.o.nodeArgs ? this.o.nodeArgs(n) : []), ...(o.extraArgs ?? [])],
       poolSize: this.poolSize, env: this.o.nodeEnv, signal: this.abort.signal,
     }).then((node) => {
       this.nodes.push(node);

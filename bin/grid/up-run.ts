@@ -1,6 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { execa } from 'execa';
 import { z } from 'zod';
+import { UPLINK_TABLE } from '../../node/host/network/nft.ts';
 import { repoPath } from '../../lib/paths.ts';
 import { sizeSchema } from '../../lib/size.ts';
 import type { Deployment } from '../../node/model/index.ts';
@@ -12,7 +14,8 @@ import { CliErrorCode, explain, formatError } from './errors.ts';
 import { LocalGrid } from './local-grid.ts';
 import { Reporter } from './render.ts';
 import { UserSession } from './session.ts';
-import { parseSpec } from './spec.ts';
+import { nodeUplinkPool, prepareSample, type Sample } from './sample.ts';
+import type { DeploymentSpec } from './spec.ts';
 
 const upOptions = z.object({
   dataDir: z.string().min(1).optional(),
@@ -20,13 +23,11 @@ const upOptions = z.object({
   chainPort: z.coerce.number().int().min(0).max(65535, '--chain-port must be a port'),
   relayPort: z.coerce.number().int().min(0).max(65535, '--relay-port must be a port'),
   indexerPort: z.coerce.number().int().min(0).max(65535, '--indexer-port must be a port'),
+  imagePort: z.coerce.number().int().min(0).max(65535, '--image-port must be a port'),
+  sshKey: z.string().min(1).optional(),
   poolSize: sizeSchema('--pool-size'),
   refresh: z.coerce.number().min(1, '--refresh is seconds >= 1'),
 });
-
-/** The sample deployment `zos up` makes: a 1 GiB disk and a 256 MiB volume. */
-const sampleSpec = (node: number) =>
-  parseSpec({ node, name: 'sample', workloads: [{ name: 'disk', type: 'zmount', size: '1GiB' }, { name: 'data', type: 'volume', size: '256MiB' }] }, 'sample');
 
 const EXAMPLE = repoPath('examples', 'disk.yaml');
 
@@ -36,6 +37,7 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
   const log = cliLogger('zos-up');
   let grid: LocalGrid | null = null;
   let session: UserSession | null = null;
+  let sample: Sample | null = null;
   let stopping: Promise<void> | null = null;
   let exitCode = 0;
   const stopped = new AbortController();
@@ -46,6 +48,9 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
       out.line(`stopping (${why}): nodes, relay, devnet…`);
       await session?.close().catch(() => {});
       await grid?.close();
+      await sample?.image.close().catch(() => {});
+      // The nodes' shared uplink table (their networks are gone with them).
+      await execa('nft', ['delete', 'table', 'ip', UPLINK_TABLE], { reject: false }).catch(() => {});
       out.line('stopped: nodes ended, pools unmounted, loop devices detached');
       process.exit(exitCode);
     })();
@@ -57,7 +62,9 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
   try {
     const o = parseOptions(upOptions, raw);
     await assertHostCanRunNodes();
-    grid = new LocalGrid({ ...o, dataDir: o.dataDir ?? null, log, step: (t, d) => out.step(t, d) });
+    // Nodes on this machine: their private networks reach only the user's WireGuard peer (lab addresses, no NAT out).
+    const nodeArgs = (n: number) => ['--nr-uplinks', nodeUplinkPool(n), '--no-nr-egress'];
+    grid = new LocalGrid({ ...o, dataDir: o.dataDir ?? null, nodeArgs, log, step: (t, d) => out.step(t, d) });
     await grid.start();
 
     out.step('funding a user account');
@@ -66,12 +73,19 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
     out.step('funding a user account', `user ${session.address} funded (mnemonic in ${user.mnemonicFile})`);
 
     const first = grid.nodes[0]!.nodeId;
-    await deploySample(session, first, out);
+    out.step('building and serving the sample VM image');
+    sample = await prepareSample({ dataDir: grid.dataDir, node: first, imagePort: o.imagePort, sshKey: o.sshKey });
+    out.step('sample VM image', `base image (busybox + dropbear, zos image base) served at ${sample.spec.workloads.find((w) => w.name === 'vm')!.data.flist as string}`);
+    await deploySample(session, sample.spec, first, out);
 
-    const info = grid.info({ address: session.address, mnemonicFile: user.mnemonicFile });
+    const info = { ...grid.info({ address: session.address, mnemonicFile: user.mnemonicFile }), sample: { vmIp: sample.vmIp, wgConfig: sample.wgConfig, ssh: sample.ssh } };
     await writeFile(join(grid.dataDir, 'grid.json'), `${JSON.stringify(info, null, 2)}\n`);
     out.line();
-    out.line(`grid is up (state in ${grid.dataDir}). From another shell:`);
+    out.line(`grid is up (state in ${grid.dataDir}). The sample VM (${sample.vmIp}, network 198.19.0.0/16): WireGuard from this machine into its network, then ssh:`);
+    out.line(`  wg-quick up ${sample.wgConfig}`);
+    out.line(`  ${sample.ssh}`);
+    out.line(`  wg-quick down ${sample.wgConfig}`);
+    out.line('From another shell:');
     out.line(`  zos deploy ${relative(process.cwd(), EXAMPLE) || EXAMPLE} --node ${first} --chain ${grid.chainUrl} --relay ${grid.relayUrl} --mnemonic "${user.mnemonic}"`);
     out.line(`  GridClient: network "dev", substrateURL ${grid.chainUrl}, relayURL ${grid.relayUrl}, proxyURL ${grid.indexerUrl}, graphqlURL ${grid.indexerUrl}/graphql, activationURL ${grid.activationUrl}`);
     out.line(`  zos deployments list --chain ${grid.chainUrl} --relay ${grid.relayUrl} --key-file ${user.mnemonicFile}`);
@@ -89,16 +103,19 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
   }
 }
 
-async function deploySample(session: UserSession, nodeId: number, out: Reporter): Promise<void> {
+/** A VM boot under TCG on a busy machine takes a while. */
+const SAMPLE_TIMEOUT_MS = 300_000;
+
+async function deploySample(session: UserSession, spec: DeploymentSpec, nodeId: number, out: Reporter): Promise<void> {
   try {
-    await deploySpec(session, sampleSpec(nodeId), nodeId, { step: (t, d) => out.step(`sample deployment: ${t}`, d && `sample deployment: ${d}`), states: (s) => out.detail(formatStates(s)) });
+    await deploySpec(session, spec, nodeId, { step: (t, d) => out.step(`sample deployment: ${t}`, d && `sample deployment: ${d}`), states: (s) => out.detail(formatStates(s)) }, SAMPLE_TIMEOUT_MS);
   } catch (err) {
     const e = explain(err);
     // A kept --data-dir already has it: show its state instead of failing.
     const existing = e.code === CliErrorCode.contractNotUnique ? Number(e.details?.contractId) : 0;
     if (!existing) throw e;
     out.step('sample deployment', `sample deployment exists: contract ${existing}`);
-    const states = await waitForWorkloads(session, nodeId, existing, (s) => out.detail(formatStates(s)));
+    const states = await waitForWorkloads(session, nodeId, existing, (s) => out.detail(formatStates(s)), SAMPLE_TIMEOUT_MS);
     out.step('', `sample deployment: all workloads ${formatStates(states)}`);
   }
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BIN } from '../helpers/grid.ts';
 import { cleanupHostState, loopDevicesUnder, mountsUnder, requireHost } from '../helpers/host.ts';
+import { requireVmHost, sshKey } from '../vm/fixtures.ts';
 
 // `zos up` as a real child process: a whole grid, its sample deployment, and a clean stop.
 
@@ -84,16 +85,20 @@ async function stillRunning(procs: Proc[]): Promise<Proc[]> {
   return procs.filter((p) => now.some((q) => q.pid === p.pid && q.start === p.start));
 }
 
-const netns = async () => String((await execa('ip', ['netns', 'list'], { reject: false })).stdout).split('\n').filter(Boolean).sort();
+const netns = async () => String((await execa('ip', ['netns', 'list'], { reject: false })).stdout).split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
 
-test('up: the sample deployment reaches ok, the printed commands work, and Ctrl-C leaves nothing behind', async (t) => {
+test('up: the sample VM reaches ok and is reached over WireGuard + ssh as printed, the printed commands work, and Ctrl-C leaves nothing behind', async (t) => {
   if (!requireHost(t, root, 'needs root: zos up runs nodes with btrfs pools on loop devices')) return;
+  if (!(await requireVmHost(t))) return;
   const parent = await mkdtemp(join(tmpdir(), 'zos-up-test-'));
   const dir = join(parent, 'grid');
-  const nsBefore = await netns();
+  const { key } = await sshKey(parent);
   // A relative --data-dir, in its own process group so Ctrl-C can be sent to the group as a terminal does.
-  const proc = execa(BIN, ['up', '--data-dir', 'grid', '--chain-port', '0', '--relay-port', '0', '--refresh', '1'], { cwd: parent, detached: true, reject: false, env: { ZOS_NODE_LOG_LEVEL: 'warn' } });
+  const proc = execa(BIN, ['up', '--data-dir', 'grid', '--chain-port', '0', '--relay-port', '0', '--indexer-port', '0', '--image-port', '0', '--ssh-key', `${key}.pub`, '--refresh', '1'],
+    { cwd: parent, detached: true, reject: false, env: { ZOS_NODE_LOG_LEVEL: 'warn', ZOS_VM_ACCEL: 'tcg' } });
+  let wgConf = '';
   t.after(async () => {
+    if (wgConf) await execa('wg-quick', ['down', wgConf], { reject: false });
     if (proc.exitCode === null) proc.kill('SIGKILL');
     await proc;
     await cleanupHostState(dir);
@@ -101,10 +106,12 @@ test('up: the sample deployment reaches ok, the printed commands work, and Ctrl-
   });
   const out = watchOutput(proc);
 
-  await out.waitFor(/✔ sample deployment: all workloads ok: data=ok disk=ok/);
+  await out.waitFor(/✔ sample deployment: all workloads ok: data=ok disk=ok net=ok vm=ok/, 400_000);
+  wgConf = (await out.waitFor(/^ {2}wg-quick up (\S+)$/m))[1]!;
+  const sshLine = (await out.waitFor(/^ {2}ssh -i (\S+) root@([\d.]+)$/m));
   const deployLine = await out.waitFor(/zos deploy \S+ --node (\d+) --chain (ws:\S+) --relay (ws:\S+) --mnemonic "([a-z ]+)"/);
-  await out.waitFor(/contract (\d+) {2}sample {2}data=ok disk=ok/);
-  const info = JSON.parse(await readFile(join(dir, 'grid.json'), 'utf8')) as { chainUrl: string; relayUrl: string; nodes: Array<{ nodeId: number; pid: number }>; user: { mnemonicFile: string } };
+  await out.waitFor(/contract (\d+) {2}sample {2}data=ok disk=ok net=ok vm=ok/);
+  const info = JSON.parse(await readFile(join(dir, 'grid.json'), 'utf8')) as { chainUrl: string; relayUrl: string; nodes: Array<{ nodeId: number; pid: number; dataDir: string }>; user: { mnemonicFile: string } };
   assert.equal(info.chainUrl, deployLine[2]);
   assert.equal(info.relayUrl, deployLine[3]);
   assert.equal(info.nodes.length, 1);
@@ -114,11 +121,32 @@ test('up: the sample deployment reaches ok, the printed commands work, and Ctrl-
   const list = await execa(BIN, ['deployments', 'list', '--chain', info.chainUrl, '--relay', info.relayUrl, '--key-file', info.user.mnemonicFile, '--json'], { reject: false });
   assert.equal(list.exitCode, 0, String(list.stderr));
   const rows = JSON.parse(String(list.stdout)) as Array<{ name: string; nodeId: number; workloads: Array<{ state: string }> }>;
-  assert.deepEqual(rows.map((r) => [r.name, r.nodeId, r.workloads.map((w) => w.state)]), [['sample', info.nodes[0]!.nodeId, ['ok', 'ok']]]);
+  assert.deepEqual(rows.map((r) => [r.name, r.nodeId, r.workloads.map((w) => w.state)]), [['sample', info.nodes[0]!.nodeId, ['ok', 'ok', 'ok', 'ok']]]);
+
+  // As the README says: WireGuard from this machine into the sample network, then ssh with the user's key.
+  const up = await execa('wg-quick', ['up', wgConf], { reject: false });
+  assert.equal(up.exitCode, 0, String(up.stderr));
+  const ssh = async (cmd: string) => execa('ssh', ['-i', sshLine[1]!, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+    '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `root@${sshLine[2]}`, cmd], { reject: false, timeout: 60_000 });
+  const vm = await ssh('hostname; df -k /data | tail -1; grep " /srv " /proc/mounts; ping -c 1 -W 2 198.18.241.1 >/dev/null 2>&1; echo uplink=$?');
+  assert.equal(vm.exitCode, 0, String(vm.stderr));
+  const [hostname, df, srv, uplink] = String(vm.stdout).trim().split('\n');
+  assert.equal(hostname, 'vm');
+  const kib = Number(df!.split(/\s+/)[1]);
+  assert.ok(kib > 900 * 1024 && kib <= 1024 * 1024, `the 1 GiB disk at /data (${df})`);
+  assert.match(srv!, /^data \/srv virtiofs /, 'the volume at /srv');
+  // --no-nr-egress: the network cannot open anything on this machine (the node side of its uplink).
+  assert.equal(uplink, 'uplink=1');
+  assert.equal((await execa('wg-quick', ['down', wgConf], { reject: false })).exitCode, 0);
+  wgConf = '';
 
   const children = await descendants(proc.pid!);
   assert.ok(children.some((c) => c.pid === info.nodes[0]!.pid), `node pid ${info.nodes[0]!.pid} among ${JSON.stringify(children)}`);
   assert.ok((await mountsUnder(dir)).length > 0, 'the node pool is mounted while running');
+  const nrDir = join(info.nodes[0]!.dataDir, 'network', 'nrs');
+  const nrs = await Promise.all((await readdir(nrDir)).map(async (f) => (JSON.parse(await readFile(join(nrDir, f), 'utf8')) as { names: Record<string, string> }).names));
+  assert.equal(nrs.length, 1, 'the sample network has its network resource');
+  assert.ok((await netns()).includes(nrs[0]!.ns!));
 
   process.kill(-proc.pid!, 'SIGINT'); // Ctrl-C: the whole foreground group, nodes included
   const r = await proc;
@@ -129,8 +157,12 @@ test('up: the sample deployment reaches ok, the printed commands work, and Ctrl-
   assert.deepEqual(await stillRunning(children), [], 'no child process left');
   assert.deepEqual(await mountsUnder(dir), [], 'no mounts under the data dir');
   assert.deepEqual(await loopDevicesUnder(dir), [], 'no loop devices backed by its files');
-  // Only what appeared meanwhile counts: other processes on the host add and remove their own.
-  assert.deepEqual((await netns()).filter((n) => !nsBefore.includes(n)), [], 'no network namespaces left');
+  // Other engineers' tests add and remove their own namespaces meanwhile: the NR's must be gone, and its links.
+  assert.ok(!(await netns()).includes(nrs[0]!.ns!), 'the network resource namespace is gone');
+  for (const link of [nrs[0]!.bridge!, nrs[0]!.uplink!, nrs[0]!.wg!]) {
+    assert.notEqual((await execa('ip', ['link', 'show', 'dev', link], { reject: false })).exitCode, 0, `link ${link} is gone`);
+  }
+  assert.doesNotMatch(String((await execa('nft', ['list', 'tables'])).stdout), /zos-uplink/, 'the nodes\' uplink table is gone');
   await rm(dir, { recursive: true }); // nothing busy: removing the data dir just works
 });
 
