@@ -3,7 +3,8 @@ import { decrypt, E2eError, encrypt, type SharedKeyCache } from './e2e.ts';
 import { SCHEMA_JSON, type Address, type Envelope, type Message } from '../rmb/envelope.ts';
 import { PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
-import { signPrefixed, verifyPrefixed } from '../rmb/signature.ts';
+import { signPrefixed } from '../rmb/signature.ts';
+import { verifyPrefixedAsync } from '../rmb/verify-pool.ts';
 import type { Twin, TwinDirectory } from '../rmb/twins.ts';
 
 /**
@@ -90,7 +91,7 @@ export async function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDir
   if (isExpired(e, nowS)) return { ok: false, code: PeerErrorCode.expired, reason: 'envelope has expired', twin: null };
   const twin = await twins.getTwin(e.source.twin);
   if (!twin) return { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${e.source.twin}`, twin: null };
-  if (!verifyPrefixed(e.signature, challenge(e), twin.accountId)) {
+  if (!(await verifyPrefixedAsync(e.signature, challenge(e), twin.accountId))) {
     return { ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin };
   }
   if (e.schema !== SCHEMA_JSON) return { ok: false, code: PeerErrorCode.other, reason: `unsupported schema ${JSON.stringify(e.schema)}`, twin };

@@ -5,6 +5,7 @@ import { cryptoWaitReady, ed25519Verify, sr25519Verify } from '@polkadot/util-cr
 import { challenge } from '../../relay-client/challenge.ts';
 import { createIdentity } from '../../relay-client/identity.ts';
 import { signPrefixed, verifyPrefixed, type KeyType } from '../../rmb/signature.ts';
+import { verifyPrefixedAsync, verifyStats } from '../../rmb/verify-pool.ts';
 
 /**
  * The hot-path signers and verifiers (schnorrkel wasm for sr25519, OpenSSL for ed25519) against
@@ -88,4 +89,25 @@ test('verify: the envelope challenge path (sign with one twin, verify against it
   const signature = signPrefixed(id, challenge(env));
   assert.ok(verifyPrefixed(signature, challenge({ ...env, signature }), id.accountId));
   assert.equal(verifyPrefixed(signature, challenge({ ...env, uid: 'v' }), id.accountId), false);
+});
+
+test('checks on worker threads (verify-pool): a burst gives the same verdicts as inline checks, bad signatures included', async () => {
+  const sr = await createIdentity(SEEDS[1]!, 'sr25519');
+  const ed = await createIdentity(SEEDS[2]!, 'ed25519');
+  const cases = Array.from({ length: 64 }, (_, i) => {
+    const id = i % 2 ? sr : ed;
+    const msg = new Uint8Array([i, 1, 2, 3]);
+    const sig = signPrefixed(id, msg);
+    if (i % 3 === 0) sig[10]! ^= 1; // every third one forged
+    return { sig, msg, key: id.accountId, want: i % 3 !== 0 };
+  });
+  // The first bursts run inline while the pool starts; keep sending until the pool took some.
+  const deadline = Date.now() + 60_000;
+  while (verifyStats.pooled === 0 && Date.now() < deadline) {
+    const got = await Promise.all(cases.map((c) => verifyPrefixedAsync(c.sig, c.msg, c.key)));
+    assert.deepEqual(got, cases.map((c) => c.want));
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(verifyStats.pooled > 0, 'the pool checked some signatures');
+  assert.equal(await verifyPrefixedAsync(undefined, MSG, sr.accountId), false);
 });
