@@ -63,10 +63,17 @@ export class MemoryReplayBackend implements ReplayBackend {
   }
 }
 
-/** Entries in SQLite (WAL; NORMAL sync survives a process crash such as kill -9). */
+/**
+ * Entries in SQLite (WAL; NORMAL sync survives a process crash such as kill -9). Writes are
+ * gathered and committed together once the event loop turns: one transaction per burst of
+ * requests instead of one per request. Until then they are answered from memory.
+ */
 export class SqliteReplayBackend implements ReplayBackend {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly unwritten = new Map<string, number>();
+  private readonly flushAll: () => void;
+  private flushing: NodeJS.Immediate | null = null;
   private count: number;
 
   constructor(path: string) {
@@ -82,19 +89,24 @@ export class SqliteReplayBackend implements ReplayBackend {
       prune: this.db.prepare('DELETE FROM replay WHERE expires_at <= ?'),
       count: this.db.prepare('SELECT COUNT(*) AS n FROM replay'),
     };
+    this.flushAll = this.db.transaction(() => {
+      for (const [key, exp] of this.unwritten) this.stmts.put.run(key, exp);
+    });
     this.count = this.counted();
   }
 
   get(key: string): number | undefined {
-    return (this.stmts.get.get(key) as { e: number } | undefined)?.e;
+    return this.unwritten.get(key) ?? (this.stmts.get.get(key) as { e: number } | undefined)?.e;
   }
 
   put(key: string, expiresAtMs: number, fresh: boolean): void {
-    this.stmts.put.run(key, expiresAtMs);
+    this.unwritten.set(key, expiresAtMs);
     if (fresh) this.count++;
+    this.flushing ??= setImmediate(() => this.flush());
   }
 
   prune(nowMs: number): void {
+    this.flush();
     this.stmts.prune.run(nowMs);
     this.count = this.counted();
   }
@@ -104,7 +116,17 @@ export class SqliteReplayBackend implements ReplayBackend {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
+  }
+
+  private flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = null;
+    if (this.unwritten.size === 0) return;
+    this.flushAll();
+    this.unwritten.clear();
   }
 
   private counted(): number {

@@ -81,3 +81,20 @@ test('peer: a request claiming to expire more than an hour ahead is refused with
   assert.equal(byUid.ok?.kind, 'response');
   assert.equal(calls, 1);
 });
+
+test('replay cache (sqlite): a burst is written in one go once the event loop turns, and close() writes what is left', async (t) => {
+  const path = join(tempDir(t), 'replay.sqlite');
+  const now = Date.now();
+  const cache = new ReplayCache(new SqliteReplayBackend(path));
+  for (let i = 0; i < 50; i++) assert.equal(cache.add(`k${i}`, now + 60_000, now), 'new');
+  assert.equal(cache.add('k7', now + 60_000, now), 'replay', 'an unwritten entry already counts');
+  await new Promise((r) => setImmediate(r));
+  const other = new SqliteReplayBackend(path);
+  assert.equal(other.size(), 50, 'written after the turn');
+  other.close();
+  cache.add('last', now + 60_000, now);
+  cache.close();
+  const again = new ReplayCache(new SqliteReplayBackend(path));
+  t.after(() => again.close());
+  assert.equal(again.add('last', now + 60_000, now), 'replay');
+});
