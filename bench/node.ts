@@ -26,6 +26,13 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
+/** CPU time (user + system) a process has used, in ms (from /proc, clock ticks of 10 ms). */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10; // utime, stime
+}
+
 /** Polls zos.deployment.get (every 10 ms) until every workload is ok; throws on an error state. */
 async function untilOk(user: GridUser, nodeTwin: number, contractId: number): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -76,6 +83,7 @@ async function main(): Promise<void> {
     const get = () => rmb(user, node.twinId, 'zos.deployment.get', { contract_id: someContract });
     for (let i = 0; i < 50; i++) await get();
     let n = 0;
+    const cpu0 = { node: await cpuMs(pid), here: await cpuMs(process.pid) };
     const start = performance.now();
     await Promise.all(
       Array.from({ length: 32 }, async () => {
@@ -86,7 +94,10 @@ async function main(): Promise<void> {
       }),
     );
     const getRate = (n * 1000) / (performance.now() - start);
-    console.log(`zos.deployment.get via relay, 32 in flight: ${getRate.toFixed(0)} req/s (n=${n})`);
+    // CPU per request tells where the time goes even when a loaded machine caps the rate.
+    const nodeCpu = (await cpuMs(pid)) - cpu0.node;
+    const hereCpu = (await cpuMs(process.pid)) - cpu0.here;
+    console.log(`zos.deployment.get via relay, 32 in flight: ${getRate.toFixed(0)} req/s (n=${n}); CPU per request: node ${(nodeCpu / n).toFixed(3)} ms, client + relay + devnet ${(hereCpu / n).toFixed(3)} ms`);
 
     while (made < DEPLOYMENTS) await deployOne(false);
     await new Promise((r) => setTimeout(r, 2_000));
