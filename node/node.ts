@@ -19,7 +19,7 @@ import { Deployments } from './api/deployments.ts';
 import { nodeServices } from './api/node-services.ts';
 import { routes } from './api/routes.ts';
 import { nodeModuleChecks, systemDiagnostics } from './api/diagnostics.ts';
-import { NODE_VERSION } from './api/system.ts';
+import { NODE_VERSION, nodeFeatures } from './api/system.ts';
 import { nodePerf, perfHealthy } from './perf/index.ts';
 import { ContractEvents } from './engine/contract-events.ts';
 import { Engine } from './engine/engine.ts';
@@ -139,7 +139,7 @@ export class ZosNode {
     const api = routes(
       nodeServices({
         deployments: new Deployments({ db, store, queue, chain, provisions: (t) => provisioner.supports(t), kyc: o.kycUrl ? kycCheck(o.kycUrl) : undefined }), store, storage, chain, farmId: o.farmId, total, reserve,
-        features: provisioner.types(), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
+        features: nodeFeatures(provisioner.types()), host: hosts.system, wgPorts: () => hosts.network.wgPorts(),
         geoip, adminTwins: o.adminTwins ?? [],
         networkResource: (twin, name) => hosts.network.list().find((nr) => nr.twin === twin && nr.name === name),
         publicNet: hosts.public,

@@ -20,3 +20,12 @@ export function systemDmi(host: HostSystem): Promise<Dmi> {
 export function systemHypervisor(host: HostSystem): Promise<string> {
   return host.hypervisor();
 }
+
+/**
+ * `zos.system.node_features_get`: the workload types this node provisions plus the network
+ * capabilities zos lists beside them. `wireguard` comes with the `network` type (its NRs are
+ * WireGuard meshes); grid_client reads it to choose a full Network (zos3) over NetworkLight.
+ */
+export function nodeFeatures(types: readonly string[]): string[] {
+  return types.includes('network') ? [...types, 'wireguard'] : [...types];
+}

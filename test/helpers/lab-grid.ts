@@ -47,8 +47,9 @@ export class LabGrid {
   activationUrl = '';
   /** The same services as the nodes see them. */
   readonly inside: { chain: string; relay: string; activation: string } = { chain: `ws://${SERVICES_IP}:${CHAIN_PORT}`, relay: `ws://${SERVICES_IP}:${RELAY_PORT}`, activation: `http://${SERVICES_IP}:${CHAIN_PORT}/activation/activate` };
-  /** The relay's certificate with relayTls. */
+  /** The relay's certificate and key with relayTls (for 198.18.0.2: other lab services may serve https with them). */
   certPath = '';
+  keyPath = '';
   client!: ChainClient;
   farmer!: AccountClient;
   farmId = 0;
@@ -64,6 +65,7 @@ export class LabGrid {
       if (o.relayTls) {
         const cert = await selfSignedCert(this.lab.dir, SERVICES_IP);
         this.certPath = cert.certPath;
+        this.keyPath = cert.keyPath;
         tls.push('--tls-cert', cert.certPath, '--tls-key', cert.keyPath);
         this.inside.relay = `wss://${SERVICES_IP}/`;
       }

@@ -4,12 +4,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { startWireguardGo, stopWireguardGo, isWireguardGo } from '../../node/host/network/wireguard.ts';
 import { waitFor } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
 import { LabGrid, type LabNode } from '../helpers/lab-grid.ts';
-import { labSupported, waitOutput } from '../helpers/lab.ts';
+import { labSupported } from '../helpers/lab.ts';
+import { LineAgent } from '../helpers/line-agent.ts';
 import { decodeLikeGridClient, Deployment, muteClientChatter, Znet, SignatureRequest, SignatureRequirement, TC_HASH, TC_LINK, TfchainClient, Workload, type OfficialChain } from '../compat/helpers.ts';
 
 /**
@@ -29,19 +30,15 @@ let skip: string | null = null;
 let grid: LabGrid | null = null;
 let nodes: LabNode[] = [];
 let chain: OfficialChain | null = null;
-let agent: ResultPromise | null = null;
+let agent: LineAgent | null = null;
 let twinId = 0;
 let laptopWg: { pid: number; iface: string } | null = null;
 const mnemonic = mnemonicGenerate();
 const unmute = muteClientChatter();
 
-let seq = 0;
-const pending = new Map<number, (r: { ok: boolean; value?: unknown; error?: string }) => void>();
 /** One request through the official RMB client in the laptop namespace. */
 function rmb<T = unknown>(twin: number, cmd: string, payload?: unknown): Promise<T> {
-  const id = ++seq;
-  agent!.stdin!.write(`${JSON.stringify({ id, twin, cmd, payload })}\n`);
-  return new Promise((resolve, reject) => pending.set(id, (r) => (r.ok ? resolve(r.value as T) : reject(new Error(r.error)))));
+  return agent!.request<T>({ twin, cmd, payload });
 }
 
 before(async () => {
@@ -59,24 +56,14 @@ before(async () => {
   await waitFor(async () => BigInt((await chain.balances.getMyBalance()).free) > 0n, 'user funded', 30_000);
   await (await chain.termsAndConditions.accept({ documentLink: TC_LINK, documentHash: TC_HASH })).apply();
   twinId = (await (await chain.twins.create({ relay: grid.lab.services.ip, pk: null })).apply()).id;
-  agent = grid.lab.spawn(grid.lab.laptop, process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'rmb-agent.ts'), grid.inside.chain, grid.inside.relay, mnemonic],
+  const proc = grid.lab.spawn(grid.lab.laptop, process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'rmb-agent.ts'), grid.inside.chain, grid.inside.relay, mnemonic],
     { env: { NODE_EXTRA_CA_CERTS: grid.certPath }, stdin: 'pipe' });
-  await waitOutput(agent, /"ready":true/);
-  let buf = '';
-  agent.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const msg = JSON.parse(line) as { id?: number };
-      if (msg.id) pending.get(msg.id)?.(msg as never);
-    }
-  });
+  ({ agent } = await LineAgent.start(proc));
 });
 
 after(async () => {
   if (laptopWg) await stopWireguardGo(laptopWg.pid, laptopWg.iface);
-  agent?.stdin?.end();
+  agent?.close();
   await chain?.disconnect().catch(() => undefined);
   await grid?.close();
   unmute();

@@ -89,7 +89,7 @@ test('deploy: bad input gets zos errors and changes nothing', async () => {
 test('deploy: node_features_get lists what the node provisions; a deployment with another type is refused per workload', async () => {
   // exactly the registry's types: constructing the primitives touches no host, so empty hosts do
   const provisioned = Object.keys(primitives({} as PrimitiveHosts));
-  assert.deepEqual(await rmb(user, node.twinId, 'zos.system.node_features_get'), provisioned);
+  assert.deepEqual(await rmb(user, node.twinId, 'zos.system.node_features_get'), [...provisioned, 'wireguard'], 'wireguard with the network type, as zos lists it');
   assert.ok(provisioned.includes('zmount') && provisioned.includes('volume') && !provisioned.includes('zdb'));
   const draft = diskDeployment(user, 0);
   const zdb = { ...draft.workloads[0]!, name: 'db', type: 'zdb', data: { size: GiB, mode: 'user', password: '', public: false } };
