@@ -24,10 +24,11 @@ async function wgKeys(): Promise<{ priv: string; pub: string }> {
 /**
  * A VM deployed through a node in the lab, the way a user does it: a network with the laptop as
  * a WireGuard peer, a disk, a zmachine from an image served in the lab, and zlogs to a WebSocket
- * receiver. The laptop reaches the VM's entrypoint over WireGuard and logs in with its SSH key;
- * the node is killed with -9 and its successor adopts the VM; cancelling leaves nothing behind.
+ * and a Redis receiver. The laptop reaches the VM's entrypoint over WireGuard and logs in with its SSH key;
+ * a grace period pauses it and its end resumes it; the node is killed with -9 and its successor
+ * adopts the VM; cancelling leaves nothing behind.
  */
-test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH, zlogs, kill -9 adopted, cancel leaves nothing', async (t) => {
+test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH, zlogs (ws, redis), grace pause/resume, kill -9 adopted, cancel leaves nothing', async (t) => {
   const why = await labSupported();
   if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return;
   const defer = cleanupStack(t);
@@ -48,6 +49,14 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
   await waitOutput(receiver, /listening/);
   let received = '';
   receiver.stdout!.on('data', (d: Buffer) => (received += String(d)));
+  // And a Redis receiver (zlogs PUBLISHes to the channel the URL names).
+  const redis = lab.spawn(lab.services, 'redis-server', ['--bind', SERVICES_IP, '--port', '6379', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']);
+  await waitFor(async () => (await lab.exec(lab.services, 'redis-cli', ['-h', SERVICES_IP, 'ping'], { reject: false })).stdout === 'PONG', 'redis up', 20_000);
+  const sub = lab.spawn(lab.services, 'redis-cli', ['-h', SERVICES_IP, 'subscribe', 'vmlogs']);
+  defer(() => (sub.kill('SIGTERM'), redis.kill('SIGTERM')));
+  let published = '';
+  sub.stdout!.on('data', (d: Buffer) => (published += String(d)));
+  await waitFor(async () => published.includes('vmlogs'), 'redis subscriber ready', 10_000);
 
   const user = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log: silentLogger() });
   defer(() => user.peer.close());
@@ -70,6 +79,7 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
         entrypoint: entry, env: { MSG: 'hello over wireguard', SSH_KEY: pub }, corex: false,
       }),
       wl('logs', 'zlogs', { zmachine: 'vm', output: `ws://${SERVICES_IP}:8098/` }),
+      wl('logs2', 'zlogs', { zmachine: 'vm', output: `redis://${SERVICES_IP}:6379/vmlogs` }),
     ],
   } as Deployment);
   const dl = await withContract(user, node.nodeId, build);
@@ -106,6 +116,7 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
   assert.equal(ssh.exitCode, 0, String(ssh.stderr));
   assert.match(String(ssh.stdout), /vm$/);
   await waitFor(() => received.includes('zlogs-marker'), `zlogs receiver got the console (so far: ${received.slice(-300)})`, 30_000);
+  await waitFor(() => published.includes('zlogs-marker'), `zlogs redis channel got the console (so far: ${published.slice(-300)})`, 30_000);
 
   // A VM whose entrypoint keeps exiting is restarted, then its workload turns error with the console tail.
   const crash = await withContract(user, node.nodeId, (contractId) => signed(user, {
@@ -119,6 +130,22 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
   assert.match(failed.workloads[0]!.result.message, /entrypoint exited with status 3[\s\S]*vm crashed 2 times within 120 s$/);
   assert.deepEqual(await processesWith(`zos-vm:${user.twinId}-${crash.contract_id}-crashy`), [], 'no QEMU left for the failed VM');
   await user.account.cancelContract(crash.contract_id);
+
+  // Grace period: the owner runs dry, the node pauses the VM (contract GracePeriod -> paused, QEMU
+  // stopped, the page no longer answers); funded again (Created) it resumes and answers again.
+  const dev = (method: string, params: unknown[]) => grid.client.run((c) => c.provider.send(method, params));
+  await dev('dev_setBalance', [user.identity.address, 1]);
+  await dev('dev_timeTravel', [{ byMs: 6 * 3600_000 }]);
+  await dev('dev_newBlock', [{ count: 12 }]);
+  await waitStates(user, node.twinId, dl.contract_id, (s) => s.vm === 'paused', 'grace period -> vm paused', 90_000);
+  assert.equal((await grid.client.query.contract(dl.contract_id))?.state.kind, 'GracePeriod');
+  const paused = await lab.exec(lab.laptop, 'curl', ['-sf', '--max-time', '3', 'http://10.20.2.5/'], { reject: false });
+  assert.notEqual(paused.exitCode, 0, 'a paused VM does not answer');
+  await dev('dev_setBalance', [user.identity.address, (10n ** 15n).toString()]);
+  await dev('dev_newBlock', [{ count: 12 }]);
+  await waitStates(user, node.twinId, dl.contract_id, (s) => s.vm === 'ok', 'grace ended -> vm resumed', 90_000);
+  assert.equal((await grid.client.query.contract(dl.contract_id))?.state.kind, 'Created');
+  assert.equal(await curl(''), 'hello over wireguard');
 
   // kill -9: the VM keeps running and the restarted node adopts it (no second QEMU).
   const qemu = await processesWith(`zos-vm:${wlid}`);
