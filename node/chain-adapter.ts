@@ -1,5 +1,5 @@
 import type { AccountClient, ChainClient } from '../chain/client/index.ts';
-import type { ContractResourcesReport, NodeChain, NodeContractInfo, NruReport } from './chain-port.ts';
+import type { ContractResourcesReport, NameContractInfo, NodeChain, NodeContractInfo, NruReport } from './chain-port.ts';
 
 /** NodeChain over the typed chain client, signing as the node's account. */
 export class ChainAdapter implements NodeChain {
@@ -21,6 +21,15 @@ export class ChainAdapter implements NodeChain {
       publicIps: c.contractType.publicIps,
       publicIpsList: c.contractType.publicIpsList.map((p) => ({ ip: p.ip, gateway: p.gateway })),
     };
+  }
+
+  /** The live name contract of a gateway name, or null (zos validateNameContract reads the same two maps). */
+  async nameContract(name: string): Promise<NameContractInfo | null> {
+    const id = await this.client.query.contractIdByName(name);
+    if (id === null) return null;
+    const c = await this.client.query.contract(id);
+    if (!c) throw new Error(`contract by name returned ${id}, but retrieving it results in 'not found' error`);
+    return { contractId: id, twinId: c.twinId, state: c.state.kind };
   }
 
   activeNodeContracts(nodeId: number): Promise<number[]> {

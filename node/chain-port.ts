@@ -15,6 +15,13 @@ export interface NodeContractInfo {
   publicIpsList: Array<{ ip: string; gateway: string }>;
 }
 
+/** A name contract (a gateway name) as gateways check it. */
+export interface NameContractInfo {
+  contractId: number;
+  twinId: number;
+  state: ContractStateName;
+}
+
 export interface ContractResourcesReport {
   contractId: number;
   used: { hru: number; sru: number; cru: number; mru: number };

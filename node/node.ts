@@ -28,6 +28,8 @@ import { JobQueue } from './engine/queue.ts';
 import { EngineDb } from './engine/store-db.ts';
 import { DeploymentStore } from './engine/store.ts';
 import { primitives } from './primitives/index.ts';
+import { gatewayPublicConfig } from './primitives/gateway-name-proxy/routing.ts';
+import { hostLookup } from './host/gateway/resolver.ts';
 import { parseWorkloadId } from './model/ids.ts';
 import { Registrar } from './registrar.ts';
 import { kycCheck } from './kyc.ts';
@@ -52,6 +54,10 @@ export interface NodeOptions {
   /** Private networks: uplink pool and whether NRs may go out through the node. */
   network?: HostOptions['network'];
   uptimeEveryMs?: number;
+  /** How often public traffic (gateways) is reported with add_nru_reports (zos: hourly). */
+  nruEveryMs?: number;
+  /** The DNS server (`ip:port`) gateway FQDNs are checked against (zos: 8.8.8.8:53). */
+  dnsResolver?: string;
   syncEveryMs?: number;
   registrationEveryMs?: number;
   clock?: Clock;
@@ -113,9 +119,17 @@ export class ZosNode {
     this.closers.push(() => db.close());
     const store = new DeploymentStore(db, { clock });
     const queue = new JobQueue(db, { clock });
-    const reporter = new Reporter({ chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs });
+    const reporter = new Reporter({
+      chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs, nruEveryMs: o.nruEveryMs,
+      nruSource: async () => Reporter.perContract(await hosts.gateway.takeTraffic()),
+    });
     hosts.vm.setFailureHandler((id, message) => markFailed(store, id, message, clock, nlog));
-    const provisioner = new Provisioner({ primitives: primitives(hosts), store, clock, log: nlog.child({ component: 'primitives' }) });
+    const gateway = {
+      routes: hosts.gateway, networks: hosts.network, nameContract: (name: string) => chain.nameContract(name), lookupHost: hostLookup(o.dnsResolver),
+      // What is applied in the public namespace (haproxy runs there), as zos asks networkd.
+      publicConfig: async () => gatewayPublicConfig(hosts.public.setup()),
+    };
+    const provisioner = new Provisioner({ primitives: primitives({ ...hosts, gateway }), store, clock, log: nlog.child({ component: 'primitives' }) });
     const engine = new Engine({
       db, store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
       capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },

@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/log.ts';
 import type { NodeChain, NruReport } from './chain-port.ts';
 import type { DeploymentStore } from './engine/store.ts';
+import { parseWorkloadId } from './model/ids.ts';
 
 export interface ReporterOptions {
   chain: NodeChain;
@@ -77,6 +78,16 @@ export class Reporter {
   used(twin: number, contract: number): { hru: number; sru: number; cru: number; mru: number } {
     const { hru, sru, cru, mru } = this.o.store.usedCapacity({ of: { twin, contract } });
     return { hru, sru, cru, mru };
+  }
+
+  /** Sums bytes per workload (`twin-contract-name` ids) into NRU per contract. */
+  static perContract(traffic: Array<{ id: string; bytes: number }>): Array<{ contractId: number; nru: number }> {
+    const sums = new Map<number, number>();
+    for (const t of traffic) {
+      const contract = parseWorkloadId(t.id)?.contract;
+      if (contract !== undefined) sums.set(contract, (sums.get(contract) ?? 0) + t.bytes);
+    }
+    return [...sums].map(([contractId, nru]) => ({ contractId, nru }));
   }
 
   async reportNru(): Promise<void> {

@@ -20,6 +20,8 @@ const optionsSchema = z
     kycUrl: z.string().regex(/^https?:\/\//, '--kyc-url must be an http(s) URL').optional(),
     poolSize: sizeSchema('--pool-size'),
     uptimeMinutes: z.coerce.number().positive().optional(),
+    nruMinutes: z.coerce.number().positive().optional(),
+    dnsResolver: z.string().regex(/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d+$/, '--dns-resolver takes ip:port').optional(),
     geoipUrl: z.preprocess((v) => v ?? [], z.array(z.string().url())),
     nrUplinks: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, '--nr-uplinks must be an IPv4 network like 100.127.0.0/16').optional(),
     nrEgress: z.boolean(),
@@ -41,6 +43,8 @@ export function register(program: Command): void {
     .option('--kyc-url <url>', 'KYC service: each deployer must be verified (GET URL/api/v1/status?twin_id=N), as zos does; no check when absent')
     .option('--pool-size <size>', 'size of the default storage pool image (a sparse file; tfchain needs >= 100 GiB SRU)', '128G')
     .option('--uptime-minutes <n>', 'minutes between uptime reports', '40')
+    .option('--nru-minutes <n>', 'minutes between public traffic (NRU) reports', '60')
+    .option('--dns-resolver <ip:port>', 'DNS server that gateway FQDNs must resolve through to this node', '8.8.8.8:53')
     .option('--geoip-url <urls>', 'geoip service(s) for zos.location.get and the registered location, comma separated or repeated', list)
     .option('--admin-twins <ids>', 'twins allowed to call zos.debug.* (zos-config admin_twins), comma separated or repeated', list)
     .option('--nr-uplinks <cidr>', 'pool of the /30 uplinks of private network resources (zos: 100.127.0.0/16)')
@@ -60,6 +64,8 @@ export function register(program: Command): void {
         network: { uplinkPool: o.nrUplinks, egress: o.nrEgress },
         storage: { pools: [{ name: 'default', type: 'ssd', image: { size: o.poolSize } }] },
         uptimeEveryMs: (o.uptimeMinutes ?? 40) * 60_000,
+        nruEveryMs: (o.nruMinutes ?? 60) * 60_000,
+        dnsResolver: o.dnsResolver,
         log,
       });
       stopOnSignals(log, 'node', () => node.close());

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { CliError, CliErrorCode } from './errors.ts';
 import { join } from 'node:path';
 import { silentLogger } from '../../lib/log.ts';
+import { stopHaproxy } from '../../node/host/gateway/index.ts';
 import { removeStoredNetworks, removeStoredPublic } from '../../node/host/network/index.ts';
 import { stopStoredVms } from '../../node/host/vm/host.ts';
 
@@ -32,14 +33,15 @@ export async function loopDevicesUnder(dir: string): Promise<Array<{ device: str
 }
 
 /**
- * Stops the VMs and removes the network resources of a node whose data dir is `dir` (VMs, namespaces and
- * wireguard-go processes outlive the node), unmounts everything mounted under `dir` (deepest
+ * Stops the VMs and the gateway's haproxy and removes the network resources of a node whose
+ * data dir is `dir` (VMs, haproxy, namespaces and wireguard-go processes outlive the node), unmounts everything mounted under `dir` (deepest
  * first) and detaches loop devices backed by files under it: what a node left behind when it
  * was killed or kept its pools mounted.
  */
 export async function cleanupHostState(dir: string): Promise<void> {
   // VMs first: their QEMU and virtiofsd outlive the node and hold taps and the root overlays.
   await stopStoredVms(join(dir, 'vms'), silentLogger()).catch(() => undefined);
+  await stopHaproxy(join(dir, 'gateway')).catch(() => undefined);
   await removeStoredNetworks(join(dir, 'network'), silentLogger()).catch(() => undefined);
   await removeStoredPublic(join(dir, 'network'), silentLogger()).catch(() => undefined);
   for (const m of await mountsUnder(dir)) await execa('umount', ['-l', m], { reject: false });

@@ -8,6 +8,7 @@ import { StorageHost, type StorageHostOptions } from './storage/index.ts';
 import { VmHost, type VmHostOptions } from './vm/host.ts';
 import { HostSystem } from './system/index.ts';
 import { NetworkHost, PublicHost, type NetworkHostOptions } from './network/index.ts';
+import { GatewayProxy } from './gateway/index.ts';
 
 export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
@@ -32,6 +33,8 @@ export interface Hosts {
   network: NetworkHost;
   /** The node's public namespace and bridge (public config, exit NIC, VM public taps). */
   public: PublicHost;
+  /** The web gateway: haproxy serving gateway routes; it outlives the node and is adopted. */
+  gateway: GatewayProxy;
   /** Stops every host service, the last started first; pools stay mounted for the next start. */
   close(): Promise<void>;
 }
@@ -52,12 +55,16 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     await network.start();
     const pub = new PublicHost({ dataDir: join(o.dataDir, 'network'), log: o.log.child({ component: 'public' }) });
     await pub.start();
+    // haproxy runs in the public namespace (none: gateways are refused, a stored route waits for it).
+    const gateway = new GatewayProxy({ dataDir: join(o.dataDir, 'gateway'), namespace: () => pub.namespace(), log: o.log.child({ component: 'gateway' }) });
+    await gateway.start();
+    pub.onChange(() => void gateway.follow().catch((err: Error) => o.log.error({ err: err.message }, 'gateway proxy did not follow the public namespace')));
     const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
     closers.push(() => images.close());
     const vm = new VmHost({ ...vmEnv(), ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }) });
     // VMs keep running when the node stops; only the monitor stops.
     closers.push(async () => vm.close());
-    return { storage, images, vm, system: new HostSystem(), network, public: pub, close };
+    return { storage, images, vm, system: new HostSystem(), network, public: pub, gateway, close };
   } catch (err) {
     await close();
     throw err;

@@ -3,6 +3,9 @@ import type { DiskStore, VolumeStore } from '../host/storage/types.ts';
 import type { NetworkResources, NetworkTaps } from '../host/network/index.ts';
 import type { VmHost } from '../host/vm/host.ts';
 import type { PrimitiveRegistry } from './types.ts';
+import { gatewayFqdnPrimitive } from './gateway-fqdn-proxy/index.ts';
+import { gatewayNamePrimitive } from './gateway-name-proxy/index.ts';
+import type { GatewayServices } from './gateway-name-proxy/routing.ts';
 import { networkPrimitive } from './network/index.ts';
 import { networkLightPrimitive } from './network-light/index.ts';
 import { volumePrimitive } from './volume/index.ts';
@@ -17,6 +20,8 @@ export interface PrimitiveHosts {
   network: NetworkResources & NetworkTaps;
   images: ImageNode;
   vm: VmHost;
+  /** The proxy on the host plus what gateways check on chain and in DNS. */
+  gateway: GatewayServices;
 }
 
 /** The workload types this node provisions, keyed by zos type name; what is absent is refused at deploy. */
@@ -29,6 +34,8 @@ export function primitives(hosts: PrimitiveHosts): PrimitiveRegistry {
     'network-light': networkLightPrimitive(hosts.network),
     zmachine: zmachinePrimitive(machines),
     'zmachine-light': zmachineLightPrimitive(machines),
+    'gateway-name-proxy': gatewayNamePrimitive(hosts.gateway),
+    'gateway-fqdn-proxy': gatewayFqdnPrimitive(hosts.gateway),
     zlogs: zlogsPrimitive(hosts.vm),
   };
 }

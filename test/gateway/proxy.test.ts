@@ -15,8 +15,8 @@ import { requireHost } from '../helpers/host.ts';
 import { cleanupStack } from '../vm/fixtures.ts';
 
 const routes: ProxyRoute[] = [
-  { id: '7-12-web', fqdn: 'Web.gw.example', tlsPassthrough: false, servers: ['10.20.2.5:80', '[fd00::5]:8080'], namespace: 'n-abc' },
-  { id: '7-13-tls', fqdn: 'tls.example.org', tlsPassthrough: true, servers: ['10.20.2.6:443'] },
+  { id: '7-12-web', kind: 'gateway-name-proxy', fqdn: 'Web.gw.example', tlsPassthrough: false, servers: ['10.20.2.5:80', '[fd00::5]:8080'], namespace: 'n-abc' },
+  { id: '7-13-tls', kind: 'gateway-fqdn-proxy', fqdn: 'tls.example.org', tlsPassthrough: true, servers: ['10.20.2.6:443'] },
 ];
 
 test('gateway config: Host and SNI routes, servers in the owner namespace, checked by haproxy -c', async () => {
@@ -90,7 +90,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   let proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, log: silentLogger() });
   defer(() => proxy.stopAll());
   await proxy.start();
-  await proxy.set({ id: '1-2-web', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
+  await proxy.set({ id: '1-2-web', kind: 'gateway-name-proxy', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
   assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
   assert.equal(await web('WEB.gw.test:80', '/a'), 'web:WEB.gw.test:80:/a');
   assert.equal(await web('other.gw.test'), '404 page not found');
@@ -99,14 +99,14 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   // A reload (new TLS route) while a request is in flight: the request completes.
   const slow = web('web.gw.test', '/slow');
   await new Promise((r) => setTimeout(r, 300));
-  await proxy.set({ id: '1-3-tls', fqdn: 'tls.gw.test', tlsPassthrough: true, servers: ['10.20.2.5:8443'], namespace: user });
+  await proxy.set({ id: '1-3-tls', kind: 'gateway-name-proxy', fqdn: 'tls.gw.test', tlsPassthrough: true, servers: ['10.20.2.5:8443'], namespace: user });
   assert.equal(await slow, 'web:web.gw.test:/slow');
   assert.equal(await tls('tls.gw.test'), 'tls:/x');
   const served = await execa('ip', ['netns', 'exec', client, 'sh', '-c', 'echo | openssl s_client -connect 198.18.9.1:443 -servername tls.gw.test 2>/dev/null | openssl x509 -noout -subject'], { reject: false });
   assert.match(String(served.stdout), /CN ?= ?10\.20\.2\.5/, 'the backend\'s own certificate: TLS passed through');
 
   // A route whose network namespace is gone answers 503 and does not break reloads of others.
-  await proxy.set({ id: '1-4-gone', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });
+  await proxy.set({ id: '1-4-gone', kind: 'gateway-name-proxy', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });
   assert.match(await web('gone.gw.test'), /503/);
 
   const traffic = new Map((await proxy.takeTraffic()).map((x) => [x.id, x.bytes]));

@@ -90,13 +90,13 @@ export class LabGrid {
     return this;
   }
 
-  /** Starts `zos node` in lab node `i` (0-based); a given dataDir restarts that node. */
-  async startNode(i: number, o: { dataDir?: string; env?: Record<string, string> } = {}): Promise<LabNode> {
+  /** Starts `zos node` in lab node `i` (0-based); a given dataDir restarts that node; `args` go to `zos node`. */
+  async startNode(i: number, o: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<LabNode> {
     const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), `${this.lab.id}-node${i}-`)));
     if (!o.dataDir) this.dirs.push(dataDir);
     const host = this.lab.nodes[i]!;
     const proc = this.lab.spawn(host, BIN, ['node', '--chain', this.inside.chain, '--relay', this.inside.relay, '--farm', String(this.farmId),
-      '--data-dir', dataDir, '--activation-url', this.inside.activation, '--pool-size', '128G'],
+      '--data-dir', dataDir, '--activation-url', this.inside.activation, '--pool-size', '128G', ...(o.args ?? [])],
     { env: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...(this.certPath ? { NODE_EXTRA_CA_CERTS: this.certPath } : {}), ...o.env }, stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
     const out = await waitOutput(proc, /ready node (\d+) twin (\d+)/, 'stdout', 120_000);
     const m = /ready node (\d+) twin (\d+)/.exec(out)!;

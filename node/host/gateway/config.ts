@@ -6,6 +6,8 @@
 export interface ProxyRoute {
   /** The workload id (`twin-contract-name`); it names the haproxy backend. */
   id: string;
+  /** Which workload type made it (each type's init drops only its own unowned routes). */
+  kind: string;
   /** The host name clients ask for (Host header, or TLS SNI with passthrough). */
   fqdn: string;
   /** Forward the TLS stream untouched, routed by SNI (zos `tls_passthrough`); else HTTP by Host. */

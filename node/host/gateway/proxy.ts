@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
@@ -10,11 +10,11 @@ export interface GatewayProxyOptions {
   /** State directory: routes, the haproxy config, pid file, sockets, traffic counters. */
   dataDir: string;
   /**
-   * The network namespace haproxy listens in (the node's public namespace); undefined: the one
-   * the node runs in. Read when haproxy starts, so it may be set up after the node started.
+   * The network namespace haproxy listens in (the node's public namespace); null while there is
+   * none (routes then wait: see follow()). Read when haproxy starts.
    */
-  namespace: () => string | undefined;
-  /** Default `:80` and `:443`. */
+  namespace: () => string | null;
+  /** Default `:80` and `:443`, IPv4 and IPv6. */
   httpBinds?: string[];
   tlsBinds?: string[];
   log: Logger;
@@ -79,13 +79,28 @@ export class GatewayProxy implements GatewayRoutes {
       for (const r of stored.routes ?? []) this.routes.set(r.id, r);
       const counters = JSON.parse(await readFile(this.path('traffic.json'), 'utf8').catch(() => '{}')) as Record<string, Counter>;
       for (const [id, c] of Object.entries(counters)) this.counters.set(id, c);
-      if (await this.running()) {
-        this.o.log.info({ routes: this.routes.size }, 'gateway proxy adopted');
-      } else if (this.routes.size) {
-        for (const c of this.counters.values()) c.seen = 0;
-        await this.apply();
-      }
+      if (await this.running()) this.o.log.info({ routes: this.routes.size }, 'gateway proxy adopted');
+      await this.followNamespace();
     });
+  }
+
+  /** Follows the public namespace: haproxy moves into a new one, stops without one, starts when it comes. */
+  follow(): Promise<void> {
+    return this.serial(() => this.followNamespace());
+  }
+
+  private async followNamespace(): Promise<void> {
+    const ns = this.o.namespace();
+    const pid = await readPid(this.path('haproxy.pid'));
+    if (await this.running()) {
+      const [mine, want] = await Promise.all([stat(`/proc/${pid}/ns/net`).catch(() => null), ns ? stat(`/run/netns/${ns}`).catch(() => null) : null]);
+      if (mine && want && mine.ino === want.ino && mine.dev === want.dev) return;
+      await this.fold();
+      await stopHaproxy(this.dir);
+    }
+    if (!ns || this.routes.size === 0) return;
+    for (const c of this.counters.values()) c.seen = 0;
+    await this.apply().catch((err: Error) => this.o.log.error({ err: err.message }, 'gateway proxy could not start'));
   }
 
   list(): ProxyRoute[] {
@@ -167,7 +182,7 @@ export class GatewayProxy implements GatewayRoutes {
       routes.push(nsGone ? { ...r, servers: [] } : r);
     }
     const text = renderProxyConfig(routes, {
-      generation, statsSocket: this.path('stats.sock'), httpBinds: this.o.httpBinds ?? [':80'], tlsBinds: this.o.tlsBinds ?? [':443'],
+      generation, statsSocket: this.path('stats.sock'), httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
     });
     const next = this.path(`${CONFIG}.next`);
     await writeFile(next, text, { mode: 0o600 });
@@ -188,10 +203,10 @@ export class GatewayProxy implements GatewayRoutes {
 
   private async spawn(): Promise<void> {
     const ns = this.o.namespace();
-    const haproxy = ['haproxy', '-W', '-db', '-f', this.path(CONFIG), '-p', this.path('haproxy.pid')];
+    if (!ns) throw new Error('gateway is not supported on this node: no public configuration');
     // nsenter without --pid execs in place: the pid is haproxy's master (it writes the same to -p).
-    const [cmd, ...args] = ns ? ['nsenter', `--net=/run/netns/${ns}`, ...haproxy] : haproxy;
-    await writeFile(this.path('haproxy.pid'), `${spawnDetached(cmd!, args, this.path('haproxy.log'))}\n`);
+    const args = [`--net=/run/netns/${ns}`, 'haproxy', '-W', '-db', '-f', this.path(CONFIG), '-p', this.path('haproxy.pid')];
+    await writeFile(this.path('haproxy.pid'), `${spawnDetached('nsenter', args, this.path('haproxy.log'))}\n`);
   }
 
   private async generationServed(): Promise<number | undefined> {
