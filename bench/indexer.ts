@@ -63,7 +63,7 @@ function contract(id: number): Contract {
 }
 
 async function queries(): Promise<Array<[string, number, number]>> {
-  const sql = await openStore(null);
+  const sql = await openStore({ dataDir: null });
   const now = Math.floor(Date.now() / 1000);
   const t0 = performance.now();
   let events = 0;

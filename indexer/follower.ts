@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { ApiPromise } from '@polkadot/api';
 import type { Logger } from '../lib/log.ts';
 import { EventStream, type ChainClient } from '../chain/client/index.ts';
-import { applyEvent } from './store/apply.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { applyEvent, type EventPlace } from './store/apply.ts';
+import type { IndexerEvent } from './events.ts';
 import { CHAIN_TABLES } from './store/schema.ts';
-import type { Sql, SqlTx } from './store/sql.ts';
+import type { Param, Sql, SqlTx } from './store/sql.ts';
 import { stateAsEvents } from './snapshot.ts';
 import { IndexerBlockSource, type IndexedBlock, type LocatedEvent } from './source.ts';
 
@@ -37,6 +39,7 @@ async function writeCursor(tx: SqlTx, c: Cursor): Promise<void> {
 export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
   private stream: EventStream<LocatedEvent> | null = null;
   private loop: Promise<void> | null = null;
+  private following: Promise<void> | null = null;
   private cursor: Cursor | null = null;
   private readonly abort = new AbortController();
 
@@ -53,8 +56,29 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
     return this.cursor;
   }
 
-  /** Reconciles the store with the chain, then follows it in the background. */
+  /**
+   * Reconciles the store with the chain, then follows it in the background. When another
+   * process follows into the same (shared) store, this one stands by and takes over when that
+   * process's writer lock goes.
+   */
   async start(): Promise<void> {
+    if (await this.sql.tryWriterLock()) return this.begin();
+    this.log.info('another indexer process follows the chain into this store: standing by');
+    this.loop = this.standby();
+  }
+
+  private async standby(): Promise<void> {
+    const signal = this.abort.signal;
+    try {
+      while (!(await this.sql.tryWriterLock())) await sleep(STANDBY_POLL_MS, undefined, { signal });
+      await this.begin();
+      await this.following;
+    } catch (err) {
+      if (!signal.aborted) this.log.error({ err }, 'standby indexer stopped');
+    }
+  }
+
+  private async begin(): Promise<void> {
     const c = await this.client.connection(this.abort.signal, Infinity);
     this.cursor = await this.reconcile(c.api, new IndexerBlockSource(c.api, c.signal, this.log));
     const stream = new EventStream<LocatedEvent>({
@@ -66,7 +90,8 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
       },
     });
     this.stream = stream;
-    this.loop = this.follow(stream);
+    this.following = this.follow(stream);
+    this.loop ??= this.following;
   }
 
   private async follow(stream: EventStream<LocatedEvent>): Promise<void> {
@@ -79,14 +104,30 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
 
   private async store(block: IndexedBlock): Promise<void> {
     const cursor = { block: block.blockNumber, hash: block.blockHash };
-    await this.sql.transaction(async (tx) => {
-      for (const { index, at, event } of block.events) {
-        await applyEvent(tx, event, { block: block.blockNumber, blockHash: block.blockHash, index, at });
+    // A gap whose events are gone (a devnet restored from disk, pruned states): the store is
+    // brought to the state at this block instead, which already holds this block's effects.
+    const state = block.missed ? await this.stateAt(block.blockHash) : null;
+    if (state) this.log.warn({ missed: block.missed, block: cursor.block }, 'the chain lost the events of a range of blocks: resynchronising from the state');
+    const stored = await this.sql.transaction(async (tx) => {
+      const [row] = await tx.all<{ value: string }>(`SELECT value FROM meta WHERE key = 'cursor_block'${this.sql.kind === 'postgres' ? ' FOR UPDATE' : ''}`);
+      if (row && Number(row.value) >= cursor.block) return false;
+      if (state) await resyncFromState(tx, state, { block: cursor.block, blockHash: cursor.hash, index: 0, at: 0 });
+      else {
+        for (const { index, at, event } of block.events) {
+          await applyEvent(tx, event, { block: block.blockNumber, blockHash: block.blockHash, index, at });
+        }
       }
       await writeCursor(tx, cursor);
+      return true;
     });
+    if (!stored) this.log.warn({ block: cursor.block }, 'block already in the store (written by another indexer process): skipped');
     this.cursor = cursor;
     this.emit('block', cursor);
+  }
+
+  private async stateAt(hash: string): Promise<IndexerEvent[]> {
+    const c = await this.client.connection(this.abort.signal, Infinity);
+    return stateAsEvents(c.api, hash);
   }
 
   /** The cursor to follow from, after rebuilding the store when the chain can't continue it. */
@@ -107,9 +148,7 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
       const events = await stateAsEvents(api, hash);
       const snap = { block: head, hash };
       await this.sql.transaction(async (tx) => {
-        await clearChainTables(tx);
-        let index = 0;
-        for (const event of events) await applyEvent(tx, event, { block: head, blockHash: hash, index: index++, at: 0 });
+        await resyncFromState(tx, events, { block: head, blockHash: hash, index: 0, at: 0 });
         await writeCursor(tx, snap);
       });
       return snap;
@@ -142,6 +181,30 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
     await this.loop;
   }
 }
+
+/**
+ * Replaces the chain entities with the state at one block (snapshot.ts) and keeps what the
+ * state does not hold but the store knew: uptime and bill history, each node's last uptime
+ * report and RMB answers, contracts' creation times. Contracts gone from the state are gone.
+ */
+async function resyncFromState(tx: SqlTx, events: IndexerEvent[], place: EventPlace): Promise<void> {
+  const nodes = await tx.all<Record<string, Param>>(`SELECT node_id, ${KEPT_NODE_COLUMNS.join(', ')} FROM nodes`);
+  const created = await tx.all<{ t: string; contract_id: number; created_at: number }>(
+    CONTRACT_TABLES.map((t) => `SELECT '${t}' AS t, contract_id, created_at FROM ${t}`).join(' UNION ALL '),
+  );
+  for (const t of CHAIN_TABLES) if (!HISTORY_TABLES.includes(t)) await tx.run(`DELETE FROM ${t}`);
+  let index = place.index;
+  for (const event of events) await applyEvent(tx, event, { ...place, index: index++ });
+  const set = KEPT_NODE_COLUMNS.map((c) => `${c} = ?`).join(', ');
+  for (const n of nodes) await tx.run(`UPDATE nodes SET ${set} WHERE node_id = ?`, [...KEPT_NODE_COLUMNS.map((c) => n[c] ?? null), n.node_id ?? null]);
+  for (const c of created) await tx.run(`UPDATE ${c.t} SET created_at = ? WHERE contract_id = ? AND created_at = 0`, [c.created_at, c.contract_id]);
+}
+
+/** Node columns the chain state does not hold (event times, RMB answers). */
+const KEPT_NODE_COLUMNS = ['uptime', 'created_at', 'updated_at', 'healthy', 'has_ipv6', 'features', 'workloads', 'rmb_checked_at'];
+const CONTRACT_TABLES = ['node_contracts', 'name_contracts', 'rent_contracts'];
+const HISTORY_TABLES: readonly string[] = ['uptime_events', 'contract_bill_reports'];
+const STANDBY_POLL_MS = 1000;
 
 async function clearChainTables(tx: SqlTx): Promise<void> {
   for (const t of CHAIN_TABLES) await tx.run(`DELETE FROM ${t}`);

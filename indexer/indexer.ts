@@ -24,14 +24,15 @@ export interface IndexerOptions {
   log: Logger;
 }
 
-/** Opens the store and brings its tables to the current schema. */
-export async function openStore(dataDir: string | null): Promise<Sql> {
-  const sql = new SqliteSql(dataDir);
+/** Opens the store (SQLite in `dataDir`) and brings its tables to the current schema. */
+export async function openStore(o: { dataDir: string | null }): Promise<Sql> {
+  const sql: Sql = new SqliteSql(o.dataDir);
   try {
-    for (const ddl of DDL) await sql.run(ddl);
-    const [v] = await sql.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'");
-    if (!v) await sql.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [SCHEMA_VERSION]);
-    else if (v.value !== SCHEMA_VERSION) throw new Error(`indexer store has schema ${v.value}, this indexer needs ${SCHEMA_VERSION}: use a new --data-dir`);
+    await sql.migrate(DDL, async (tx) => {
+      const [v] = await tx.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'");
+      if (!v) await tx.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [SCHEMA_VERSION]);
+      else if (v.value !== SCHEMA_VERSION) throw new Error(`indexer store has schema ${v.value}, this indexer needs ${SCHEMA_VERSION}: use a new store`);
+    });
     return sql;
   } catch (err) {
     await sql.close();
@@ -67,7 +68,7 @@ export class Indexer {
   async start(): Promise<string> {
     const log = this.o.log;
     try {
-      this.sql = await openStore(this.o.dataDir ?? null);
+      this.sql = await openStore({ dataDir: this.o.dataDir ?? null });
       this.client = connectChain({ urls: this.o.chainUrls, logger: log.child({ c: 'chain' }) });
       await this.client.start();
       this.follower = new ChainFollower(this.client, this.sql, log.child({ c: 'follower' }));

@@ -40,6 +40,9 @@ export class IndexerBlockSource implements BlockSource<LocatedEvent> {
     let hash;
     let records: EventRecord[];
     let nowMs: number;
+    // A call on a dropped socket is rejected by polkadot a second time where nobody listens: ask
+    // only a connected API, and let the stream move to the next connection otherwise.
+    if (!this.api.isConnected) throw new ChainError(ChainErrorCode.disconnected, `${what}: not connected`);
     try {
       hash = await abortable(this.api.rpc.chain.getBlockHash(blockNumber), this.signal);
       if (hash.isEmpty) throw new ChainError(ChainErrorCode.notFound, `${what}: no such block`);

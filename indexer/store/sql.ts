@@ -14,6 +14,13 @@ export interface SqlTx {
 export interface Sql extends SqlTx {
   /** Runs `fn` in one transaction: all of it is committed, or none. Reads outside see only committed data. */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  /** Runs the schema statements and then `check`, in one transaction no other process runs at the same time. */
+  migrate(ddl: readonly string[], check: (tx: SqlTx) => Promise<void>): Promise<void>;
+  /**
+   * Whether this process is (now) the store's one chain follower; true at once for an embedded
+   * store, which one process owns. A shared store grants it to one process at a time.
+   */
+  tryWriterLock(): Promise<boolean>;
   close(): Promise<void>;
   readonly kind: 'sqlite' | 'postgres';
 }

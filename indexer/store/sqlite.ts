@@ -88,6 +88,17 @@ export class SqliteSql implements Sql {
     }
   }
 
+  migrate(ddl: readonly string[], check: (tx: SqlTx) => Promise<void>): Promise<void> {
+    return this.transaction(async (tx) => {
+      for (const d of ddl) await tx.run(d);
+      await check(tx);
+    });
+  }
+
+  tryWriterLock(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
   close(): Promise<void> {
     if (this.reader.open) this.reader.close();
     if (this.writer.open) this.writer.close();

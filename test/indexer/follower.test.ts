@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Devnet } from '../../chain/devnet/devnet.ts';
+import { Keyring } from '@polkadot/keyring';
+import { connectChain } from '../../chain/client/index.ts';
 import { Indexer } from '../../indexer/indexer.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { getJson, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
@@ -94,5 +96,59 @@ describe('indexer follower', () => {
     const [c] = (await getJson(`${url}/contracts?twin_id=${user.twinId}`)).body;
     assert.deepEqual([c.type, c.details, c.state], ['name', { name: 'snapname' }, 'Created']);
     assert.equal((await getJson(`${url}/twins`)).body.length, 3);
+  });
+  test("a gap the chain lost while following (devnet restored from disk) is resynchronised from the state, history kept; a restart resumes", async () => {
+    const chainDir = await mkdtemp(join(tmpdir(), 'zos-ix-chain-'));
+    const dir = await mkdtemp(join(tmpdir(), 'zos-ix-'));
+    cleanup.push(() => rm(chainDir, { recursive: true, force: true }), () => rm(dir, { recursive: true, force: true }));
+    const a = await startChainFixture({ chainDataDir: chainDir });
+    const node = await a.node();
+    const user = await a.account();
+    const owner = await a.account();
+    const doomed = (await user.chain.createNameContract('gapdoomed')).contractId;
+    let ix = new Indexer({ chainUrls: [a.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
+    let url = await ix.start();
+    await synced(a, ix);
+    const seen = (await getJson(`${url}/nodes/${node.nodeId}`)).body.updatedAt;
+    assert.ok(seen > 0);
+
+    // The follower's next block waits behind this transaction while the chain moves on and is
+    // then restored from disk on the same port: the states of the blocks in between are gone.
+    let release = () => {};
+    const held = ix.store.transaction(() => new Promise<void>((r) => (release = r)));
+    const fresh = (await user.chain.createNameContract('gapnew')).contractId;
+    await owner.chain.ensureFarm('gapfarm');
+    await user.chain.cancelContract(doomed);
+    const port = Number(new URL(a.chainUrl).port);
+    await a.close();
+    const devnet = new Devnet({ port, dev: true, dataDir: chainDir, finalityDelayMs: 0 });
+    await devnet.start();
+    cleanup.push(() => devnet.close());
+    const client = connectChain({ urls: [a.chainUrl], logger: silentLogger() });
+    await client.start();
+    cleanup.push(() => client.close());
+    release();
+    await held;
+    await ix.chain.waitFor(await client.query.finalizedBlockNumber());
+
+    assert.deepEqual((await getJson(`${url}/farms`)).body.map((x: any) => x.name), ['indexerfarm', 'gapfarm'], 'a farm made in the gap');
+    assert.deepEqual((await getJson(`${url}/contracts?contract_id=${fresh}`)).body.map((c: any) => c.state), ['Created'], 'a contract made in the gap');
+    assert.deepEqual((await getJson(`${url}/contracts?contract_id=${doomed}&state=Created`)).body, [], 'a contract cancelled in the gap is not active');
+    const n = (await getJson(`${url}/nodes/${node.nodeId}`)).body;
+    assert.equal(n.updatedAt, seen, 'the last uptime report known before the gap is kept');
+    assert.equal(n.status, 'up');
+    assert.equal(Number((await ix.store.all<{ c: number }>('SELECT COUNT(*) AS c FROM uptime_events'))[0]!.c), 1, 'uptime history kept');
+
+    // Lossless across a restart after the resync: the cursor holds, new blocks are indexed once.
+    await ix.close();
+    ix = new Indexer({ chainUrls: [a.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
+    cleanup.push(() => ix.close());
+    url = await ix.start();
+    const alice = client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
+    const after = (await alice.createNameContract('aftergap')).contractId;
+    await ix.chain.waitFor(await client.query.finalizedBlockNumber());
+    assert.deepEqual((await getJson(`${url}/contracts?contract_id=${after}`)).body.map((c: any) => c.details.name), ['aftergap']);
+    assert.deepEqual((await getJson(`${url}/farms`)).body.map((x: any) => x.name), ['indexerfarm', 'gapfarm']);
+    assert.equal((await getJson(`${url}/nodes/${node.nodeId}`)).body.updatedAt, seen);
   });
 });
