@@ -29,6 +29,7 @@ import { EngineDb } from './engine/store-db.ts';
 import { DeploymentStore } from './engine/store.ts';
 import { primitives } from './primitives/index.ts';
 import { gatewayPublicConfig } from './primitives/gateway-name-proxy/routing.ts';
+import { invalidNameRoutes } from './primitives/gateway-name-proxy/index.ts';
 import { hostLookup } from './host/gateway/resolver.ts';
 import { parseWorkloadId } from './model/ids.ts';
 import { Registrar } from './registrar.ts';
@@ -76,6 +77,8 @@ export class ZosNode {
   twinId = 0;
   nodeId = 0;
   chain!: ChainClient;
+  /** Removes gateway names whose name contract no longer entitles their twin (set once the engine exists). */
+  private nameUpkeep: () => Promise<void> = async () => undefined;
 
   constructor(private readonly o: NodeOptions) {}
 
@@ -130,6 +133,12 @@ export class ZosNode {
       publicConfig: async () => gatewayPublicConfig(hosts.public.setup()),
     };
     const provisioner = new Provisioner({ primitives: primitives({ ...hosts, gateway }), store, clock, log: nlog.child({ component: 'primitives' }) });
+    this.nameUpkeep = async () => {
+      for (const { id, reason } of await invalidNameRoutes(gateway)) {
+        await hosts.gateway.remove(id);
+        markFailed(store, id, `workload decommissioned by system, reason: ${reason}`, clock, nlog);
+      }
+    };
     const engine = new Engine({
       db, store, queue, chain, nodeId: this.nodeId, clock, log: nlog.child({ component: 'engine' }), provisioner,
       capacity: { totalMru: total.mru, reservedMru: reserve.mru, totalSru: total.sru, reservedSru: reserve.sru, availableMemory: freemem },
@@ -186,6 +195,7 @@ export class ZosNode {
         if (block.missed) await this.resync(contracts, block.missed, log);
         for (const ev of block.events) {
           if (ev.kind === 'TwinUpdated') twins.invalidate(ev.twin.id);
+          if (ev.kind === 'NameContractCanceled') void this.nameUpkeep().catch((err: Error) => log.warn({ err: err.message }, 'name contract check failed'));
           if (ev.kind === 'NodePublicConfigStored' && ev.nodeId === this.nodeId) {
             await pub.apply(publicSetup(ev.config)).catch((err: Error) => log.error({ err: err.message }, 'public config not applied'));
           }
@@ -224,6 +234,7 @@ export class ZosNode {
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'contract sync failed');
       }
+      await this.nameUpkeep().catch((err: Error) => log.warn({ err: err.message }, 'name contract check failed'));
       await clock.sleep(every, this.abort.signal).catch(() => undefined);
     }
   }

@@ -9,6 +9,7 @@ import type { HexString, Power, PublicConfig, Twin } from './types.ts';
 /** The chain events a zos node reacts to (zos-node reference §6), decoded. */
 export type NodeEvent =
   | { kind: 'NodeContractCanceled'; contractId: number; nodeId: number; twinId: number }
+  | { kind: 'NameContractCanceled'; contractId: number }
   | { kind: 'ContractGracePeriodStarted'; contractId: number; nodeId: number; twinId: number; blockNumber: number }
   | { kind: 'ContractGracePeriodEnded'; contractId: number; nodeId: number; twinId: number }
   | { kind: 'PowerTargetChanged'; farmId: number; nodeId: number; target: Power }
@@ -45,6 +46,7 @@ const decoders: Record<string, (data: unknown[]) => NodeEvent> = {
     const [contractId, nodeId, twinId] = decode(ids3, d, 'NodeContractCanceled');
     return { kind: 'NodeContractCanceled', contractId, nodeId, twinId };
   },
+  'smartContractModule.NameContractCanceled': (d) => ({ kind: 'NameContractCanceled', contractId: decode(z.tuple([uint]), d, 'NameContractCanceled')[0] }),
   'smartContractModule.ContractGracePeriodStarted': (d) => {
     const [contractId, nodeId, twinId, blockNumber] = decode(z.tuple([uint, uint, uint, uint]), d, 'ContractGracePeriodStarted');
     return { kind: 'ContractGracePeriodStarted', contractId, nodeId, twinId, blockNumber };

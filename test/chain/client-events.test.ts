@@ -14,6 +14,7 @@ const decodeCases: Array<{ name: string; section: string; method: string; data: 
     data: [12, 3, 4],
     want: { kind: 'NodeContractCanceled', contractId: 12, nodeId: 3, twinId: 4 },
   },
+  { name: 'NameContractCanceled', section: 'smartContractModule', method: 'NameContractCanceled', data: [7], want: { kind: 'NameContractCanceled', contractId: 7 } },
   {
     name: 'ContractGracePeriodStarted',
     section: 'smartContractModule',

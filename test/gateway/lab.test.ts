@@ -66,7 +66,8 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   const [user, other] = [await newUser(), await newUser()];
   defer(() => user.peer.close());
   defer(() => other.peer.close());
-  for (const name of ['app1', 'tls1', 'out1']) await user.account.createNameContract(name);
+  const names = new Map<string, number>();
+  for (const name of ['app1', 'tls1', 'out1']) names.set(name, (await user.account.createNameContract(name)).contractId);
   await other.account.createNameContract('theirs');
 
   // The owner's network and a VM serving HTTP on 10.20.2.5.
@@ -151,6 +152,13 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   const stored = async () => (JSON.parse(await readFile(join(node.dataDir, 'gateway', 'routes.json'), 'utf8')) as { routes: Array<{ fqdn: string }> }).routes.map((r) => r.fqdn).sort();
   assert.deepEqual(await stored(), ['app.example.org', 'app1.gw.lab', 'tls1.gw.lab'], 'only the good gateways have routes');
   await user.account.cancelContract(badDl.contract_id);
+
+  // The owner cancels a name contract: the node drops that name at once (zos checks hourly), the others stay.
+  await user.account.cancelContract(names.get('tls1')!);
+  const dropped = await waitStates(user, node.twinId, gwDl.contract_id, (s) => s.tls1 === 'error', 'tls1 decommissioned');
+  assert.equal(dropped.workloads.find((w) => w.name === 'tls1')!.result.message, 'workload decommissioned by system, reason: a name contract with the given name must be reserved first');
+  assert.deepEqual(await stored(), ['app.example.org', 'app1.gw.lab']);
+  assert.equal(await web('app1.gw.lab'), 'hello through the gateway');
 
   // Traffic through the gateways reaches the chain as NRU of their contract.
   const nru = async () => grid.client.run(async (c) => {
