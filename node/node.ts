@@ -132,7 +132,8 @@ export class ZosNode {
       // What is applied in the public namespace (haproxy runs there), as zos asks networkd.
       publicConfig: async () => gatewayPublicConfig(hosts.public.setup()),
     };
-    const provisioner = new Provisioner({ primitives: primitives({ ...hosts, gateway }), store, clock, log: nlog.child({ component: 'primitives' }) });
+    const contractIps = async (id: number) => (await chain.nodeContract(id))?.publicIpsList ?? [];
+    const provisioner = new Provisioner({ primitives: primitives({ ...hosts, gateway, contractIps }), store, clock, log: nlog.child({ component: 'primitives' }) });
     this.nameUpkeep = async () => {
       for (const { id, reason } of await invalidNameRoutes(gateway)) {
         await hosts.gateway.remove(id);

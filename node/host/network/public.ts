@@ -16,9 +16,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
-import { addrEnsure, ip, linkDelete, linkExists, netnsDelete, netnsEnsure, netnsExists, sysctl, tapEnsure, type Netns } from './ip.ts';
+import { runResult } from '../exec.ts';
+import { addrEnsure, ip, linkDelete, linkExists, netnsDelete, netnsEnsure, netnsExists, nftApply, nftDeleteTable, sysctl, tapEnsure, type Netns } from './ip.ts';
 import { nodeSalt, PUBLIC_IF, publicNames, pubTapName, type PublicNames } from './names.ts';
 import { checkExit, currentExit, type ExitDevice, type IpLink } from './public-nic.ts';
+import { pubFilterRuleset, pubFilterTable } from './public-nft.ts';
 
 /** The node's public config as applied on the host (from chain `add_node_public_config`). */
 export interface PublicSetup {
@@ -271,6 +273,24 @@ export class PublicHost {
   /** The tap name a key gets (for filters set up before the VM creates its tap). */
   tapName(key: string): string {
     return pubTapName(this.salt, key);
+  }
+
+  /** Pins the tap of `key` to the `ip` workload's IPv4 (a bare address, or null) and MAC (zos SetupPubIPFilter). */
+  async pinTap(key: string, ipv4: string | null, mac: string): Promise<void> {
+    await nftApply(this.o.hostNs, pubFilterRuleset(this.tapName(key), ipv4, mac), this.opts);
+  }
+
+  /** Whether the tap of `key` is pinned (zos PubIPFilterExists: the workload needs no action). */
+  async pinned(key: string): Promise<boolean> {
+    const r = await runResult(this.o.hostNs ? 'ip' : 'nft', [...(this.o.hostNs ? ['netns', 'exec', this.o.hostNs, 'nft'] : []), 'list', 'table', 'bridge', pubFilterTable(this.tapName(key))]);
+    return r.exitCode === 0;
+  }
+
+  /** Removes the filter and the tap of `key` (zos RemovePubIPFilter + DisconnectPubTap); missing is fine. */
+  async unpinTap(key: string): Promise<void> {
+    const tap = this.tapName(key);
+    await nftDeleteTable(this.o.hostNs, 'bridge', pubFilterTable(tap), this.opts);
+    await linkDelete(this.o.hostNs, tap, this.opts);
   }
 }
 

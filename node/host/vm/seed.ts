@@ -6,7 +6,11 @@ import { VmError } from './errors.ts';
  */
 export interface GuestSeed {
   hostname: string;
-  nics: { mac: string; cidr: string; gateway: string; routes: string[] }[];
+  /**
+   * One entry per NIC, found by MAC: an IPv4 `cidr` ('' for none) with `routes` via `gateway`, and
+   * optionally an IPv6 `cidr6` with `routes6` via `gateway6` (a VM's public NIC).
+   */
+  nics: { mac: string; cidr: string; gateway: string; routes: string[]; cidr6?: string; gateway6?: string; routes6?: string[] }[];
   dns: string[];
   /** virtio-blk disks in attach order: vda, vdb ... */
   disks: { device: string; mountpoint: string }[];
@@ -67,7 +71,10 @@ export function sshKeysOf(env: Record<string, string>): string[] {
 export function renderSeed(seed: GuestSeed): string {
   const q = shellQuote;
   const lines = ['# zos guest seed (sourced by the guest init)', `zos_hostname ${q(seed.hostname)}`];
-  for (const n of seed.nics) lines.push(['zos_nic', n.mac, n.cidr, n.gateway, ...n.routes].map((w, i) => (i ? q(w) : w)).join(' '));
+  for (const n of seed.nics) {
+    lines.push(['zos_nic', n.mac, n.cidr, n.gateway, ...n.routes].map((w, i) => (i ? q(w) : w)).join(' '));
+    if (n.cidr6) lines.push(['zos_nic6', n.mac, n.cidr6, n.gateway6 ?? '', ...(n.routes6 ?? [])].map((w, i) => (i ? q(w) : w)).join(' '));
+  }
   if (seed.dns.length) lines.push(['zos_dns', ...seed.dns.map(q)].join(' '));
   for (const d of seed.disks) lines.push(`zos_disk ${q(d.device)} ${q(d.mountpoint)}`);
   for (const s of seed.shares) lines.push(`zos_share ${q(s.tag)} ${q(s.mountpoint)}`);

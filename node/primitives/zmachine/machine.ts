@@ -22,10 +22,29 @@ export interface TapAttacher {
   detachTap(tap: string): Promise<void>;
 }
 
+/** Where a VM's public NIC lands: the public bridge (see PublicHost.attachTap). */
+export interface PublicTapAttacher {
+  attachTap(key: string): Promise<{ tap: string }>;
+}
+
+/**
+ * A VM's public NIC as its `ip` workload gave it: `key` names tap and MAC; CIDRs and gateways
+ * ('' where absent). The default routes take it: the private NIC then routes only its network.
+ */
+export interface PublicNic {
+  key: string;
+  ip: string;
+  gateway: string;
+  ip6: string;
+  gw6: string;
+}
+
 export interface MachineHosts {
   vm: VmHost;
   images: ImageNode;
   network: TapAttacher;
+  /** Absent where public IPs are not offered (zmachine-light). */
+  public?: PublicTapAttacher;
   /** The namespace the network host puts taps in (undefined: the node's own). */
   tapNetns?: string;
   storage: DiskStore & VolumeStore;
@@ -149,7 +168,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
   }
 
   return {
-    async provision(ctx: PrimitiveContext, config: MachineConfig): Promise<MachineResult> {
+    async provision(ctx: PrimitiveContext, config: MachineConfig, pub?: PublicNic): Promise<MachineResult> {
       const id = ctx.workload.id;
       const res = result(ctx, config);
       const running = h.vm.info(id);
@@ -178,11 +197,25 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
         const vol = await h.storage.subvolumeInfo(rootVolume(id)) ?? await h.storage.createSubvolume(rootVolume(id), size);
         const root = await h.images.prepareRoot(image.ref, id, { layerDir: vol.path });
 
-        const routes = kind === 'zmachine-light' ? ['0.0.0.0/0', att.ipRange] : ['0.0.0.0/0', att.ipRange, '100.64.0.0/16'];
+        const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
+        const routes = kind === 'zmachine-light' ? [defaultRoute, att.ipRange] : [defaultRoute, att.ipRange, '100.64.0.0/16'];
         const mac = macOf(uniqueName(id, iface.network));
+        const nics: GuestSeed['nics'] = [{ mac, cidr: `${ip}/${att.subnet.split('/')[1]}`, gateway: att.gateway, routes: [...new Set(routes.filter((r): r is string => !!r))] }];
+        const vmNics: VmSpec['nics'] = [{ tap: att.tap, mac, netns: h.tapNetns }];
+        if (pub) {
+          if (!h.public) throw new Error('public ipv4 is requested, but not supported on this node');
+          const { tap } = await h.public.attachTap(pub.key);
+          taps.push(tap);
+          const pmac = macOf(pub.key);
+          nics.push({
+            mac: pmac, cidr: pub.ip, gateway: pub.gateway, routes: pub.ip ? ['0.0.0.0/0'] : [],
+            ...(pub.ip6 ? { cidr6: pub.ip6, gateway6: pub.gw6, routes6: pub.gw6 ? ['::/0'] : [] } : {}),
+          });
+          vmNics.push({ tap, mac: pmac, netns: h.tapNetns });
+        }
         const seed: GuestSeed = {
           hostname: ctx.workload.name,
-          nics: [{ mac, cidr: `${ip}/${att.subnet.split('/')[1]}`, gateway: att.gateway, routes: [...new Set(routes.filter((r): r is string => !!r))] }],
+          nics,
           dns: DNS,
           disks: mounts.disks.map((d) => ({ device: d.device, mountpoint: d.mountpoint })),
           shares: mounts.shares.map((s) => ({ tag: s.tag, mountpoint: s.mountpoint })),
@@ -200,7 +233,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot,
           disks: mounts.disks.map((d) => ({ path: d.path })),
           shares: [{ tag: 'vroot', path: root.path }, ...mounts.shares.map((s) => ({ tag: s.tag, path: s.path }))],
-          nics: [{ tap: att.tap, mac, netns: h.tapNetns }],
+          nics: vmNics,
         };
         await h.vm.start(spec);
         return res;
