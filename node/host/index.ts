@@ -58,6 +58,7 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     // haproxy runs in the public namespace (none: gateways are refused, a stored route waits for it).
     const gateway = new GatewayProxy({ dataDir: join(o.dataDir, 'gateway'), namespace: () => pub.namespace(), log: o.log.child({ component: 'gateway' }) });
     await gateway.start();
+    closers.push(async () => gateway.close());
     pub.onChange(() => void gateway.follow().catch((err: Error) => o.log.error({ err: err.message }, 'gateway proxy did not follow the public namespace')));
     const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
     closers.push(() => images.close());

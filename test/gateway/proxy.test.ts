@@ -10,6 +10,7 @@ import { GatewayProxy, renderProxyConfig, type ProxyRoute } from '../../node/hos
 import { parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
 import { aliveWith, readPid } from '../../node/host/vm/procs.ts';
 import { selfSignedCert } from '../compat/helpers.ts';
+import { waitFor } from '../helpers/grid.ts';
 import { labSupported, waitOutput } from '../helpers/lab.ts';
 import { requireHost } from '../helpers/host.ts';
 import { cleanupStack } from '../vm/fixtures.ts';
@@ -68,17 +69,22 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await execa('ip', ['-n', pub, 'addr', 'add', '198.18.9.1/24', 'dev', 'eth0']);
   await execa('ip', ['-n', client, 'addr', 'add', '198.18.9.2/24', 'dev', 'eth0']);
   for (const n of [pub, client]) await execa('ip', ['-n', n, 'link', 'set', 'eth0', 'up']);
-  await execa('ip', ['-n', user, 'addr', 'add', '10.20.2.5/32', 'dev', 'lo']);
 
   // The backends: HTTP (with a slow path) and HTTPS, inside the user namespace only.
   const cert = await selfSignedCert(dir, '10.20.2.5');
-  const backend = execa('nsenter', [`--net=/run/netns/${user}`, process.execPath, '-e', `
-    const http = require('http'), https = require('https'), fs = require('fs');
-    http.createServer((q, s) => setTimeout(() => s.end('web:' + q.headers.host + ':' + q.url), q.url === '/slow' ? 1500 : 0)).listen(8080, '10.20.2.5', () =>
-      https.createServer({ cert: fs.readFileSync(process.argv[1]), key: fs.readFileSync(process.argv[2]) }, (q, s) => s.end('tls:' + q.url))
-        .listen(8443, '10.20.2.5', () => console.log('ready')));`, cert.certPath, cert.keyPath], { reject: false });
-  defer(() => backend.kill('SIGKILL'));
-  await waitOutput(backend, /ready/);
+  const startBackend = async () => {
+    await execa('ip', ['-n', user, 'link', 'set', 'lo', 'up']);
+    await execa('ip', ['-n', user, 'addr', 'add', '10.20.2.5/32', 'dev', 'lo']);
+    const p = execa('nsenter', [`--net=/run/netns/${user}`, process.execPath, '-e', `
+      const http = require('http'), https = require('https'), fs = require('fs');
+      http.createServer((q, s) => setTimeout(() => s.end('web:' + q.headers.host + ':' + q.url), q.url === '/slow' ? 1500 : 0)).listen(8080, '10.20.2.5', () =>
+        https.createServer({ cert: fs.readFileSync(process.argv[1]), key: fs.readFileSync(process.argv[2]) }, (q, s) => s.end('tls:' + q.url))
+          .listen(8443, '10.20.2.5', () => console.log('ready')));`, cert.certPath, cert.keyPath], { reject: false });
+    defer(() => p.kill('SIGKILL'));
+    await waitOutput(p, /ready/);
+    return { p }; // wrapped: an async function would wait for a returned process to end
+  };
+  const backend = (await startBackend()).p;
 
   const curl = async (args: string[]) => {
     const r = await execa('ip', ['netns', 'exec', client, 'curl', '-s', '--max-time', '5', ...args], { reject: false });
@@ -87,7 +93,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   const web = (host: string, path = '/') => curl(['-H', `Host: ${host}`, `http://198.18.9.1${path}`]);
   const tls = (host: string) => curl(['-k', '--resolve', `${host}:443:198.18.9.1`, `https://${host}/x`]);
 
-  let proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, log: silentLogger() });
+  let proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, recheckMs: 200, log: silentLogger() });
   defer(() => proxy.stopAll());
   await proxy.start();
   await proxy.set({ id: '1-2-web', kind: 'gateway-name-proxy', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
@@ -109,6 +115,15 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.set({ id: '1-4-gone', kind: 'gateway-name-proxy', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });
   assert.match(await web('gone.gw.test'), /503/);
 
+  // The user network is rebuilt (same name, a new namespace): the proxy reloads into the new one.
+  backend.kill('SIGKILL');
+  await backend;
+  await execa('ip', ['netns', 'del', user]);
+  await execa('ip', ['netns', 'add', user]);
+  await startBackend();
+  let again = '';
+  await waitFor(async () => (again = await web('web.gw.test')) === 'web:web.gw.test:/', `served from the rebuilt network (last: ${again})`, 10_000, 200);
+
   const traffic = new Map((await proxy.takeTraffic()).map((x) => [x.id, x.bytes]));
   assert.ok((traffic.get('1-2-web') ?? 0) > 200, `web traffic counted across reloads: ${[...traffic]}`);
   assert.ok((traffic.get('1-3-tls') ?? 0) > 1000, `tls traffic counted: ${[...traffic]}`);
@@ -116,6 +131,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
 
   // A new manager (node restart) adopts the running haproxy.
   const pid = await readPid(join(dir, 'gw', 'haproxy.pid'));
+  proxy.close();
   proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, log: silentLogger() });
   await proxy.start();
   assert.equal(await readPid(join(dir, 'gw', 'haproxy.pid')), pid);

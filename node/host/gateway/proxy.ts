@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
@@ -14,6 +14,8 @@ export interface GatewayProxyOptions {
    * none (routes then wait: see follow()). Read when haproxy starts.
    */
   namespace: () => string | null;
+  /** How often backend namespaces are checked for a rebuild (default 30 s). */
+  recheckMs?: number;
   /** Default `:80` and `:443`, IPv4 and IPv6. */
   httpBinds?: string[];
   tlsBinds?: string[];
@@ -53,6 +55,9 @@ export class GatewayProxy implements GatewayRoutes {
   private routes = new Map<string, ProxyRoute>();
   private counters = new Map<string, Counter>();
   private generation = 0;
+  /** The backend namespaces as the loaded config saw them (see recheck). */
+  private rendered = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly dir: string;
 
@@ -81,7 +86,15 @@ export class GatewayProxy implements GatewayRoutes {
       for (const [id, c] of Object.entries(counters)) this.counters.set(id, c);
       if (await this.running()) this.o.log.info({ routes: this.routes.size }, 'gateway proxy adopted');
       await this.followNamespace();
+      // An adopted haproxy may hold namespaces rebuilt while the node was down: the first recheck reloads it.
+      this.timer = setInterval(() => void this.recheck().catch((err: Error) => this.o.log.warn({ err: err.message }, 'gateway recheck failed')), this.o.recheckMs ?? 30_000);
+      this.timer.unref();
     });
+  }
+
+  /** Stops watching backend namespaces; haproxy keeps running (adopted by the next start). */
+  close(): void {
+    clearInterval(this.timer);
   }
 
   /** Follows the public namespace: haproxy moves into a new one, stops without one, starts when it comes. */
@@ -153,6 +166,7 @@ export class GatewayProxy implements GatewayRoutes {
 
   /** Stops haproxy and forgets every route (the node is leaving this host for good). */
   stopAll(): Promise<void> {
+    this.close();
     return this.serial(async () => {
       await stopHaproxy(this.dir);
       this.routes.clear();
@@ -175,12 +189,9 @@ export class GatewayProxy implements GatewayRoutes {
       return;
     }
     const generation = this.generation + 1;
-    const routes: ProxyRoute[] = [];
-    for (const r of this.routes.values()) {
-      // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
-      const nsGone = r.namespace !== undefined && !(await access(`/run/netns/${r.namespace}`).then(() => true, () => false));
-      routes.push(nsGone ? { ...r, servers: [] } : r);
-    }
+    const namespaces = await this.backendNamespaces();
+    // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
+    const routes = [...this.routes.values()].map((r) => (r.namespace && !namespaces.get(r.namespace) ? { ...r, servers: [] } : r));
     const text = renderProxyConfig(routes, {
       generation, statsSocket: this.path('stats.sock'), httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
     });
@@ -197,8 +208,32 @@ export class GatewayProxy implements GatewayRoutes {
       throw new Error(`gateway proxy did not ${up ? 'reload' : 'start'}: ${await this.logTail()}`);
     }
     this.generation = generation;
+    this.rendered = namespaces;
     for (const c of this.counters.values()) c.seen = 0;
     await this.save();
+  }
+
+  /** Each backend namespace's identity (`dev:ino`, "" when missing): haproxy holds the one it opened at load. */
+  private async backendNamespaces(): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const r of this.routes.values()) {
+      if (r.namespace && !out.has(r.namespace)) out.set(r.namespace, await stat(`/run/netns/${r.namespace}`).then((st) => `${st.dev}:${st.ino}`, () => ''));
+    }
+    return out;
+  }
+
+  /**
+   * Reloads when a backend namespace was deleted or made anew since the last load (a network
+   * resource rebuilt after a reboot or an update): haproxy would still dial into the old one.
+   */
+  recheck(): Promise<void> {
+    return this.serial(async () => {
+      if (!(await this.running())) return;
+      const now = await this.backendNamespaces();
+      if ([...now].every(([ns, id]) => this.rendered.get(ns) === id)) return;
+      this.o.log.info('a gateway backend network changed; reloading the proxy');
+      await this.apply();
+    });
   }
 
   private async spawn(): Promise<void> {
