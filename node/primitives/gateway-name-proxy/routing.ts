@@ -1,9 +1,10 @@
 // What both gateway proxies share (zos pkg/gateway setupRouting): the node's public config,
 // backend checks, the owner's network, and the route handed to the proxy on the host.
 import type { GatewayRoutes, ProxyRoute } from '../../host/gateway/index.ts';
-import { containsNet, parseCidr4 } from '../../host/network/addr.ts';
-import type { NetworkTaps, PublicSetup } from '../../host/network/index.ts';
+import { containsNet, convert4to6, networkOf, parseCidr4 } from '../../host/network/addr.ts';
+import type { NetworkAttachment, NetworkTaps, PublicSetup } from '../../host/network/index.ts';
 import { splitHostPort, type GatewayBase } from '../../model/gateway.ts';
+import { parseIP } from '../../model/goformat.ts';
 import { networkId } from '../../model/ids.ts';
 import type { NameContractInfo } from '../../chain-port.ts';
 import type { InitContext, Primitive, PrimitiveContext } from '../types.ts';
@@ -46,6 +47,17 @@ export function canonicalIp(ip: string): string {
   return ip.includes(':') ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
 }
 
+/** An IPv4 in the user's network (its range, else the NR subnet), or an IPv6 in the NR's ULA /64 (zos Convert4to6, where VMs' IPv6 live). */
+function inNetwork(ip: string, nr: NetworkAttachment): boolean {
+  const subnet = parseCidr4(nr.subnet)!;
+  if (!ip.includes(':')) {
+    const host = parseCidr4(`${ip}/32`);
+    return host !== null && containsNet(parseCidr4(nr.ipRange ?? nr.subnet)!, host);
+  }
+  const [want, got] = [parseIP(convert4to6(nr.netId, networkOf(subnet))), parseIP(ip)];
+  return want !== null && got !== null && want.subarray(0, 8).every((byte, i) => byte === got[i]);
+}
+
 /** zos Backend.AsAddress with the IP apart: `ip:port` as given, or an http URL's host (port 80 by default). */
 function backendAddress(b: string, tlsPassthrough: boolean): { ip: string; address: string } {
   if (tlsPassthrough) {
@@ -75,12 +87,8 @@ export async function setupRouting(ctx: PrimitiveContext, s: GatewayServices, ki
   if (d.network !== undefined) {
     const nr = s.networks.lookup(ctx.workload.twin, d.network);
     if (!nr) throw new Error(`failed to get user network: couldn't load network with id (${networkId(ctx.workload.twin, d.network)}): no such network`);
-    const range = parseCidr4(nr.ipRange ?? nr.subnet)!;
     for (const { b, ip } of backends) {
-      const host = ip.includes(':') ? null : parseCidr4(`${ip}/32`);
-      if (!host || !containsNet(range, host)) {
-        throw new Error(`failed to ensure local gateway: backend ${b} is not in network ${d.network} (${nr.ipRange ?? nr.subnet})`);
-      }
+      if (!inNetwork(ip, nr)) throw new Error(`failed to ensure local gateway: backend ${b} is not in network ${d.network} (${nr.ipRange ?? nr.subnet})`);
     }
     namespace = nr.namespace;
   }
