@@ -6,6 +6,7 @@ import { connectRmb, NodePoller } from './nodes-rmb.ts';
 import { IndexerServer, type NodeCaller } from './server.ts';
 import { DDL, SCHEMA_VERSION } from './store/schema.ts';
 import type { Sql } from './store/sql.ts';
+import { PostgresSql } from './store/postgres.ts';
 import { SqliteSql } from './store/sqlite.ts';
 
 export const INDEXER_VERSION = '0.1.0';
@@ -16,6 +17,8 @@ export interface IndexerOptions {
   port?: number;
   /** SQLite store directory; null/absent = a temp store removed on close. */
   dataDir?: string | null;
+  /** A PostgreSQL URL instead: a store several indexer processes share (one follows the chain at a time). */
+  db?: string | null;
   /** Accounts (SS58) the KYC service reports verified; null = every account (a dev grid). */
   kycVerified?: string[] | null;
   /** The indexer's own twin on a relay, to ask nodes over RMB (statistics, health, features); none: no RMB. */
@@ -24,9 +27,9 @@ export interface IndexerOptions {
   log: Logger;
 }
 
-/** Opens the store (SQLite in `dataDir`) and brings its tables to the current schema. */
-export async function openStore(o: { dataDir: string | null }): Promise<Sql> {
-  const sql: Sql = new SqliteSql(o.dataDir);
+/** Opens the store (SQLite in `dataDir`, or the PostgreSQL at `db`) and brings its tables to the current schema. */
+export async function openStore(o: { dataDir: string | null; db?: string | null }): Promise<Sql> {
+  const sql: Sql = o.db ? new PostgresSql(o.db) : new SqliteSql(o.dataDir);
   try {
     await sql.migrate(DDL, async (tx) => {
       const [v] = await tx.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'");
@@ -68,7 +71,7 @@ export class Indexer {
   async start(): Promise<string> {
     const log = this.o.log;
     try {
-      this.sql = await openStore({ dataDir: this.o.dataDir ?? null });
+      this.sql = await openStore({ dataDir: this.o.dataDir ?? null, db: this.o.db });
       this.client = connectChain({ urls: this.o.chainUrls, logger: log.child({ c: 'chain' }) });
       await this.client.start();
       this.follower = new ChainFollower(this.client, this.sql, log.child({ c: 'follower' }));

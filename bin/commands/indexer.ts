@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--port <port>', 'listen port (0 = any free port)', '8081')
     .option('--data-dir <dir>', 'keep the SQLite store here, so a restart resumes where it stopped (temporary when absent)')
-    .option('--db <url>', 'PostgreSQL URL for a store shared by several indexer processes')
+    .option('--db <url>', 'PostgreSQL URL (postgres://...) for a store shared by several indexer processes (one follows the chain at a time, the others serve it and take over)')
     .option('--kyc-verified <ss58>', 'only these accounts are KYC-verified (repeatable; default: every account, as on a dev grid)', list)
     .option('--relay <url>', 'RMB relay to ask nodes for statistics, health and features (needs --mnemonic)')
     .option('--mnemonic <words>', "the indexer's account on chain (its twin is created with --relay when missing)")
@@ -50,15 +50,11 @@ export function register(program: Command): void {
         process.exit(2);
       }
       const o = parsed.data;
-      if (o.db) {
-        process.stderr.write('zos indexer: --db (PostgreSQL) is not supported by this build yet; use --data-dir (SQLite)\n');
-        process.exit(2);
-      }
       const log = createLogger({ name: 'indexer' });
       // Imported here so other zos commands don't pay for loading polkadot and graphql.
       const { Indexer } = await import('../../indexer/indexer.ts');
       const indexer = new Indexer({
-        chainUrls: o.chain, host: o.host, port: o.port, dataDir: o.dataDir ?? null, kycVerified: o.kycVerified ?? null,
+        chainUrls: o.chain, host: o.host, port: o.port, dataDir: o.dataDir ?? null, db: o.db ?? null, kycVerified: o.kycVerified ?? null,
         rmb: o.relay ? { relayUrl: o.relay, mnemonic: o.mnemonic!, activationUrl: o.activationUrl, pollEveryMs: (o.pollMinutes ?? 5) * 60_000 } : null,
         tls: o.tlsCert ? { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey!) } : undefined,
         log,

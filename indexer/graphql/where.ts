@@ -56,10 +56,11 @@ export function whereSql(entity: Entity, where: Record<string, unknown> | null |
       const not = op.startsWith('not_') ? 'NOT ' : '';
       const base = op.replace(/^not_/, '');
       const pattern = base === 'startsWith' ? `${v}%` : base === 'endsWith' ? `%${v}` : `%${v}%`;
-      // contains is case-sensitive in OpenReader; SQLite's LIKE is not, so compare with instr().
+      // contains is case-sensitive in OpenReader; SQLite's LIKE is not, so compare with instr() (PostgreSQL gets one, store/postgres.ts).
       if (base === 'contains') parts.push(`${not}(instr(${s}, ?) > 0)`), params.push(String(value));
       else if (base === 'containsInsensitive') parts.push(`LOWER(${s}) LIKE LOWER(?) ESCAPE '\\'`), params.push(pattern);
-      else parts.push(`${not}(substr(${s}, ${base === 'startsWith' ? '1, ?' : '-?'}) = ?)`), params.push(String(value).length, String(value));
+      // substr(s, length(s) - n + 1): SQLite's negative start has no PostgreSQL twin.
+      else parts.push(`${not}(substr(${s}, ${base === 'startsWith' ? '1, ?' : `length(${s}) - ? + 1`}) = ?)`), params.push(String(value).length, String(value));
     } else {
       throw new GraphQLError(`unknown filter ${key} on ${entity.name}`);
     }

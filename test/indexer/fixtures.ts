@@ -21,7 +21,7 @@ export interface ChainFixture {
   account(): Promise<{ pair: KeyringPair; mnemonic: string; chain: AccountClient; twinId: number }>;
   node(opts?: { city?: string; mru?: number; publicIp?: boolean }): Promise<{ nodeId: number; twinId: number; chain: AccountClient; pair: KeyringPair }>;
   /** Starts an indexer on this chain (port 0); closed with the fixture. */
-  indexer(opts?: { dataDir?: string; kycVerified?: string[] | null; tls?: { cert: Buffer; key: Buffer } }): Promise<{ indexer: Indexer; url: string }>;
+  indexer(opts?: { dataDir?: string; db?: string; kycVerified?: string[] | null; tls?: { cert: Buffer; key: Buffer } }): Promise<{ indexer: Indexer; url: string }>;
   close(): Promise<void>;
 }
 
@@ -83,8 +83,10 @@ export async function startChainFixture(o: { chainDataDir?: string; officialClie
     return { nodeId, twinId: a.twinId, chain: a.chain, pair: a.pair };
   }
 
-  async function indexer(o: { dataDir?: string; kycVerified?: string[] | null; tls?: { cert: Buffer; key: Buffer } } = {}) {
-    const ix = new Indexer({ chainUrls: [chainUrl], port: 0, dataDir: o.dataDir ?? null, kycVerified: o.kycVerified, tls: o.tls, log: log.child({ c: 'indexer' }) });
+  async function indexer(o: { dataDir?: string; db?: string; kycVerified?: string[] | null; tls?: { cert: Buffer; key: Buffer } } = {}) {
+    // ZOS_TEST_INDEXER_DB runs the indexer tests on a PostgreSQL store instead (a check by hand; CI runs postgres.test.ts).
+    const db = o.db ?? (o.dataDir ? undefined : process.env.ZOS_TEST_INDEXER_DB);
+    const ix = new Indexer({ chainUrls: [chainUrl], port: 0, dataDir: o.dataDir ?? null, db, kycVerified: o.kycVerified, tls: o.tls, log: log.child({ c: 'indexer' }) });
     indexers.push(ix);
     const url = await ix.start();
     return { indexer: ix, url };

@@ -1,0 +1,103 @@
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import type { Indexer } from '../../indexer/indexer.ts';
+import { requireHost } from '../helpers/host.ts';
+import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { getJson, gql, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
+
+/**
+ * `zos indexer --db postgres://...`: a store shared by two indexer processes (here two Indexer
+ * instances, each with its own connection pool, as two processes have) on a real PostgreSQL
+ * started in a temp dir. One follows the chain, the other stands by and serves the same
+ * answers; nothing is indexed twice; when the follower goes the other takes over. Every
+ * answer equals the embedded SQLite store's for the same chain.
+ */
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+
+describe('indexer on PostgreSQL', () => {
+  let skip: string | null = null;
+  let pg: TestPostgres | null = null;
+  let f: ChainFixture;
+  let first: { indexer: Indexer; url: string };
+  let second: { indexer: Indexer; url: string };
+  let sqlite: { indexer: Indexer; url: string };
+  let node: Awaited<ReturnType<ChainFixture['node']>>;
+  let user: Awaited<ReturnType<ChainFixture['account']>>;
+
+  before(async () => {
+    skip = await postgresUnavailable();
+    if (skip) return;
+    pg = await startPostgres();
+    f = await startChainFixture();
+    node = await f.node({ publicIp: true });
+    await f.node({ city: 'Cairo' });
+    user = await f.account();
+    const data = (type: string, name: string) => JSON.stringify({ version: 3, type, name, projectName: type === 'vm' ? `vm/${name}` : '' });
+    await user.chain.createNodeContract({ nodeId: node.nodeId, hash: md5('net'), data: data('network', 'pgnet') });
+    await user.chain.createNodeContract({ nodeId: node.nodeId, hash: md5('vm'), data: data('vm', 'pgvm') });
+    await user.chain.createNameContract('pgname');
+    first = await f.indexer({ db: pg.url });
+    second = await f.indexer({ db: pg.url });
+    sqlite = await f.indexer();
+    await synced(f, first.indexer);
+    await synced(f, sqlite.indexer);
+  });
+  after(async () => {
+    await f?.close();
+    await pg?.close();
+  });
+
+  const ready = (t: TestContext) => requireHost(t, skip === null, skip ?? '');
+  const uptimeRows = async () => Number((await first.indexer.store.all<{ c: number }>('SELECT COUNT(*) AS c FROM uptime_events'))[0]!.c);
+
+  test('one process follows, the other stands by; both answer from the shared store', async (t) => {
+    if (!ready(t)) return;
+    assert.equal(first.indexer.store.kind, 'postgres');
+    assert.equal(second.indexer.chain.last, null, 'the second process does not follow while the first does');
+    assert.equal(await uptimeRows(), 2, 'each uptime report stored once');
+    const nodes = (await getJson(`${second.url}/nodes`)).body;
+    assert.deepEqual(nodes.map((n: any) => n.nodeId), [node.nodeId, node.nodeId + 1]);
+    assert.deepEqual((await getJson(`${first.url}/nodes`)).body, nodes);
+  });
+
+  test('REST and GraphQL answers equal the SQLite store’s, field by field', async (t) => {
+    if (!ready(t)) return;
+    const t0 = user.twinId;
+    const paths = [
+      '/nodes?status=up&sort_by=free_cru&sort_order=desc&features=', `/nodes/${node.nodeId}`, '/nodes?ipv4=true&ipv6=true&page=1',
+      '/nodes?city=cairo&ret_count=true', '/nodes?free_mru=1073741824&dedicated=false', '/farms', '/farms?node_free_mru=1&free_ips=1',
+      `/contracts?twin_id=${t0}`, `/contracts?twin_id=${t0}&type=node&state=created`, '/twins', '/stats', '/gateways',
+    ];
+    for (const p of paths) {
+      const [a, b] = [await getJson(`${first.url}${p}`), await getJson(`${sqlite.url}${p}`)];
+      assert.equal(a.status, b.status, p);
+      assert.deepEqual(a.body, b.body, p);
+      assert.equal(a.headers.get('count'), b.headers.get('count'), `${p} count header`);
+    }
+    const queries = [
+      ['query getNodeTwinId($nodeId: Int!){ nodes(where: { nodeID_eq: $nodeId }) { twinID } }', { nodeId: node.nodeId }],
+      ['query { items: nodesConnection(orderBy: nodeID_ASC){count: totalCount} }', {}],
+      [`query { items: nodeContractsConnection(where: {twinID_eq: ${t0}, state_in: [Created, GracePeriod]}, orderBy: twinID_ASC){count: totalCount} }`, {}],
+      [`query getContracts($nodeContractsCount: Int!){ nodeContracts(where: {twinID_eq: ${t0}, state_in: [Created, GracePeriod] , AND: [{ deploymentData_contains: "\\"type\\":\\"vm\\"" },{ deploymentData_contains: "\\"projectName\\":\\"vm/pgvm" }]}, limit: $nodeContractsCount){contractID deploymentData state createdAt nodeID numberOfPublicIPs} }`, { nodeContractsCount: 5 }],
+      ['query { farms(orderBy: farmID_ASC) { farmID name certification publicIPs { ip contractId } } nameContracts { contractID name state } }', {}],
+      ['query { nodes(where: { city_endsWith: "iro" }) { nodeID city } twins(where: { relay_startsWith: "127" }, orderBy: twinID_DESC, limit: 2) { twinID } }', {}],
+    ] as const;
+    for (const [q, v] of queries) {
+      const [a, b] = [await gql(first.url, q, v), await gql(sqlite.url, q, v)];
+      assert.equal(a.errors, undefined, q);
+      assert.deepEqual(a, b, q);
+    }
+  });
+
+  test('when the following process goes, the standby takes over and goes on from the stored cursor', async (t) => {
+    if (!ready(t)) return;
+    await first.indexer.close();
+    await node.chain.reportUptime(120);
+    const after = (await user.chain.createNameContract('pgafter')).contractId;
+    await synced(f, second.indexer);
+    assert.deepEqual((await getJson(`${second.url}/contracts?contract_id=${after}`)).body.map((c: any) => c.details.name), ['pgafter']);
+    assert.equal((await getJson(`${second.url}/nodes/${node.nodeId}`)).body.uptime, 120);
+    assert.equal(Number((await second.indexer.store.all<{ c: number }>('SELECT COUNT(*) AS c FROM uptime_events'))[0]!.c), 3, 'no report lost or stored twice');
+  });
+});
