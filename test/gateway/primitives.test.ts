@@ -13,16 +13,9 @@ import { networkId } from '../../node/model/ids.ts';
 import { gatewayFqdnPrimitive } from '../../node/primitives/gateway-fqdn-proxy/index.ts';
 import { gatewayNamePrimitive, invalidNameRoutes } from '../../node/primitives/gateway-name-proxy/index.ts';
 import type { GatewayPublicConfig, GatewayServices } from '../../node/primitives/gateway-name-proxy/routing.ts';
-import type { PrimitiveContext } from '../../node/primitives/types.ts';
+import { primitiveContext } from '../helpers/primitive-context.ts';
 
-function ctx(name: string, twin = 7, contract = 42): PrimitiveContext {
-  return {
-    workload: { twin, contract, name, id: `${twin}-${contract}-${name}` },
-    deployment: { key: { twin, contract }, list: () => [], get: () => undefined, byType: () => [], network: () => undefined },
-    log: silentLogger(),
-    signal: new AbortController().signal,
-  };
-}
+const ctx = primitiveContext;
 
 const NR: NetworkAttachment = {
   netId: '7aH1SRREnwwbr', kind: 'network', namespace: 'n-test', bridge: 'b-test', subnet: '10.20.2.0/24', gateway: '10.20.2.1', ipRange: '10.20.0.0/16',

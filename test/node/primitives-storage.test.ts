@@ -3,22 +3,15 @@ import assert from 'node:assert/strict';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'node:test';
-import { silentLogger } from '../../lib/log.ts';
 import { StorageError, storageName } from '../../node/host/storage/index.ts';
-import { NoActionNeeded, type PrimitiveContext } from '../../node/primitives/types.ts';
+import { NoActionNeeded } from '../../node/primitives/types.ts';
+import { primitiveContext } from '../helpers/primitive-context.ts';
 import { volumePrimitive } from '../../node/primitives/volume/index.ts';
 import { zmountPrimitive } from '../../node/primitives/zmount/index.ts';
 import { MiB, POOL_SIZE, needBtrfs, startHost } from './storage-env.ts';
 
-function ctx(name: string, twin = 7, contract = 42): PrimitiveContext {
-  return {
-    workload: { twin, contract, name, id: `${twin}-${contract}-${name}` },
-    // storage primitives read nothing of their deployment
-    deployment: { key: { twin, contract }, list: () => [], get: () => undefined, byType: () => [], network: () => undefined },
-    log: silentLogger(),
-    signal: new AbortController().signal,
-  };
-}
+// storage primitives read nothing of their deployment
+const ctx = primitiveContext;
 
 async function noActionResult(p: Promise<unknown>): Promise<unknown> {
   try {
