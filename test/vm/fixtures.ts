@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { execa } from 'execa';
 import { buildBaseRoot } from '../../image/base.ts';
 import { DirStore, openImageStore } from '../../image/index.ts';
+import { encodeCpio, type CpioEntry } from '../../node/host/vm/cpio.ts';
 import { DEFAULT_GUEST_KERNEL_DIR } from '../../node/host/vm/guest.ts';
 import { requireHost } from '../helpers/host.ts';
 import { defer } from '../node/storage-env.ts';
@@ -28,6 +29,45 @@ export async function buildTestImage(dir: string, tag = 'test/base:1'): Promise<
   try {
     const r = await builder.build(src, { tag, store: remote });
     return { store, digest: r.digest, src };
+  } finally {
+    await builder.close();
+    await remote.close();
+  }
+}
+
+/**
+ * A full-VM image (zos: the image has /image.raw): a 64 MiB ext4 disk image whose /sbin/init
+ * says where its root is, with its own kernel (the guest kernel) and an initrd that loads the
+ * virtio block driver and switches to /dev/vda. Built into the directory store `store`.
+ */
+export async function buildFullVmImage(dir: string, store: string, tag = 'test/full:1'): Promise<{ digest: string; rawBytes: number }> {
+  const kernelDir = process.env.ZOS_GUEST_KERNEL ?? DEFAULT_GUEST_KERNEL_DIR;
+  const busybox = await readFile('/bin/busybox');
+  const disk = join(dir, 'full-disk');
+  await mkdir(join(disk, 'bin'), { recursive: true });
+  for (const d of ['sbin', 'proc', 'dev']) await mkdir(join(disk, d), { recursive: true });
+  await writeFile(join(disk, 'bin/busybox'), busybox, { mode: 0o755 });
+  await writeFile(join(disk, 'sbin/init'), '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' +
+    'echo "fullvm: up, root $(/bin/busybox awk \'$2 == "/" { print $1 }\' /proc/mounts)"\nexec /bin/busybox sleep 3600\n', { mode: 0o755 });
+  const src = join(dir, 'full-src');
+  await mkdir(join(src, 'boot'), { recursive: true });
+  const rawBytes = 64 * 1024 * 1024;
+  await execa('mkfs.ext4', ['-q', '-F', '-d', disk, join(src, 'image.raw'), '64M']);
+  await copyFile(join(kernelDir, 'vmlinuz'), join(src, 'boot/vmlinuz'));
+  const mods = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk'];
+  const init = '#!/bin/busybox sh\nB=/bin/busybox\n$B mount -t proc proc /proc\n$B mount -t devtmpfs dev /dev\n' +
+    `for m in ${mods.join(' ')}; do $B insmod /mods/$m.ko; done\n` +
+    'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; $B sleep 1; done\n' +
+    '$B mount -t ext4 /dev/vda /newroot || echo "fullvm: cannot mount /dev/vda"\n$B umount /proc\nexec $B switch_root /newroot /sbin/init\n';
+  const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'mods', 'newroot'].map((d) => ({ type: 'dir', path: d }));
+  entries.push({ type: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 }, { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 });
+  for (const m of mods) entries.push({ type: 'file', path: `mods/${m}.ko`, data: await readFile(join(kernelDir, 'modules', `${m}.ko`)), mode: 0o644 });
+  await writeFile(join(src, 'boot/initrd.img'), encodeCpio(entries));
+  await chmod(join(src, 'boot/vmlinuz'), 0o644);
+  const remote = await DirStore.open(store);
+  const builder = await openImageStore(join(dir, 'full-builder'));
+  try {
+    return { digest: (await builder.build(src, { tag, store: remote })).digest, rawBytes };
   } finally {
     await builder.close();
     await remote.close();

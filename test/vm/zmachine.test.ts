@@ -12,7 +12,7 @@ import { VmHost } from '../../node/host/vm/host.ts';
 import type { DeploymentView, PrimitiveContext } from '../../node/primitives/types.ts';
 import { machinePrimitive, type MachineConfig, type TapAttacher } from '../../node/primitives/zmachine/machine.ts';
 import { needBtrfs } from '../node/storage-env.ts';
-import { buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, tempDir } from './fixtures.ts';
+import { buildFullVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, tempDir } from './fixtures.ts';
 
 const MiB = 1024 * 1024;
 const TWIN = 7;
@@ -23,15 +23,17 @@ const TWIN = 7;
  * NR bridge): bad input fails with a clear error and leaves nothing; one VM boots, gets its
  * root volume and disk, answers on the network, and deprovision removes everything.
  */
-test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume boots and is removed without a trace', async (t) => {
+test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume, and a full VM from its own disk image and kernel, boot and are removed without a trace', async (t) => {
   if (!(await requireVmHost(t)) || !(await needBtrfs(t))) return;
   const defer = cleanupStack(t);
   const dir = await tempDir(defer);
   const lab = await labNetns(defer, 78);
   const image = await buildTestImage(dir);
+  const fullImage = await buildFullVmImage(dir, image.store);
   const server = await serveStore(image.store, { host: '127.0.0.1', port: 0 });
   defer(() => server.close());
   const flist = `${server.url}/test/base:1.flist`;
+  const fullFlist = `${server.url}/test/full:1.flist`;
 
   const storage = new StorageHost({ dataDir: join(dir, 'storage'), pools: [{ name: 'default', image: { size: 4096 * MiB } }], log: silentLogger() });
   await storage.start();
@@ -61,10 +63,14 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume 
   // The deployment: a zmount `disk` and a volume `vol`, made through the storage host as their primitives do.
   await storage.createDisk('7-1-disk', 300 * MiB);
   await storage.createSubvolume('7-1-vol', 100 * MiB);
+  await storage.createDisk('7-1-boot', 128 * MiB);
+  await storage.createDisk('7-1-tiny', 16 * MiB);
   const others: Record<string, { type: string; state: string; id: string }> = {
     disk: { type: 'zmount', state: 'ok', id: '7-1-disk' },
     vol: { type: 'volume', state: 'ok', id: '7-1-vol' },
     broken: { type: 'zmount', state: 'error', id: '7-1-broken' },
+    boot: { type: 'zmount', state: 'ok', id: '7-1-boot' },
+    tiny: { type: 'zmount', state: 'ok', id: '7-1-tiny' },
   };
   const view = {
     get: (name: string) => {
@@ -97,6 +103,10 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume 
     ['unreachable', config({ flist: 'http://127.0.0.1:9/x.flist' }), /failed to download flist 'http:\/\/127\.0\.0\.1:9\/x\.flist'/],
     ['gpu', config({ gpu: ['0000:28:00.0/1002/731f'] }), /unknown GPU id '0000:28:00\.0\/1002\/731f'/],
     ['cpus', config({ compute_capacity: { cpu: 255, memory: 256 * MiB } }), /invalid cpu must be between 1 and \d+/],
+    ['fullnomount', config({ flist: fullFlist, mounts: [] }), /^Error: at least one mount has to be attached for Vm mode$/],
+    ['fullvolume', config({ flist: fullFlist, mounts: [{ name: 'vol', mountpoint: '/' }] }), /^Error: mount is not a valid disk workload$/],
+    ['fullbroken', config({ flist: fullFlist, mounts: [{ name: 'broken', mountpoint: '/' }] }), /^Error: boot disk was not deployed correctly$/],
+    ['fullsmall', config({ flist: fullFlist, mounts: [{ name: 'tiny', mountpoint: '/' }] }), /^Error: image size is bigger than disk$/],
     ['mycelium', config({ network: { interfaces: [{ network: 'net1', ip: parseIP('198.18.78.9') }], mycelium: { Network: 'net1', hex_seed: new Uint8Array(6) } } }), /network resource does not support mycelium/],
   ];
   for (const [name, cfg, err] of bad) {
@@ -118,6 +128,10 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume 
   const res = await m.provision(ctx('vm'), cfg);
   assert.deepEqual(res, { id: '7-1-vm', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
   await assert.rejects(m.provision(ctx('vm'), cfg), (e: Error) => e.message === 'no action needed', 'a running VM is left alone');
+  // Its IP is taken for another VM on the network; nothing of that one is left.
+  await assert.rejects(m.provision(ctx('vm2'), cfg), /private ip 198\.18\.78\.9 is being used by another vm/);
+  assert.equal(taps.size, 1, 'only the running VM keeps a tap');
+  assert.equal(vm.info('7-1-vm2'), undefined);
   assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/')).trim(), 'served by the entrypoint');
   const kib = Number((await curlIn(lab.netns, 'http://198.18.78.9/df')).trim().split(/\s+/)[1]);
   assert.ok(kib > 250 * 1024 && kib <= 300 * 1024, `disk size ${kib} KiB`);
@@ -130,4 +144,23 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume 
   await m.deprovision(ctx('vm'));
   await nothingLeft('vm');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu or virtiofsd left');
+
+  // A full VM: its image.raw written onto the boot disk (mounts[0]), booted with the image's own kernel and initrd.
+  const bootDisk = (await storage.diskInfo('7-1-boot'))!.path;
+  const full = await m.provision(ctx('full'), config({ flist: fullFlist, mounts: [{ name: 'boot', mountpoint: '/' }] }));
+  assert.deepEqual(full, { id: '7-1-full', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
+  assert.match((await execa('blkid', ['-p', bootDisk])).stdout, /TYPE="ext4"/, 'the image is on the boot disk');
+  assert.equal((await execa('stat', ['-c', '%s', bootDisk])).stdout, String(128 * MiB), 'the disk keeps its size');
+  assert.ok(fullImage.rawBytes < 128 * MiB);
+  let consoleText = '';
+  const deadline = Date.now() + 120_000;
+  while (!/fullvm: up, root \/dev\/vda/.test(consoleText) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    consoleText = await vm.consoleTail('7-1-full', 8192);
+  }
+  assert.match(consoleText, /fullvm: up, root \/dev\/vda/, 'the image\'s own init runs from /dev/vda');
+  assert.equal(await storage.subvolumeInfo('rootfs.7-1-full'), undefined, 'a full VM has no virtiofs root layer');
+  await m.deprovision(ctx('full'));
+  await nothingLeft('full');
+  assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu left');
 });

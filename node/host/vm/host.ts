@@ -205,7 +205,7 @@ export class VmHost {
     await this.killProcesses(vm);
     try {
       const [guest, accel] = await Promise.all([this.kernel(), this.pickAccel()]);
-      if (spec.boot.kind === 'container') await writeFile(join(dir, 'seed.sh'), renderSeed(spec.boot.seed));
+      if (spec.boot.seed) await writeFile(join(dir, 'seed.sh'), renderSeed(spec.boot.seed));
       for (const nic of spec.nics) await ensureTap(nic, this.opts.log);
       await Promise.all(spec.shares.map((s, i) => this.startVirtiofsd(vm, s.path, i)));
       const consoleFile = join(dir, 'console.log');

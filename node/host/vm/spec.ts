@@ -22,10 +22,13 @@ export interface VmSpec {
 export type VmBoot =
   /** Our kernel and init; the root is the share tagged vroot. */
   | { kind: 'container'; seed: GuestSeed }
-  /** The image's own kernel (and initrd) with the root over virtiofs. */
-  | { kind: 'kernel'; kernel: string; initrd?: string; init?: string }
-  /** A full VM: the firmware boots disks[0]. */
-  | { kind: 'disk' };
+  /**
+   * The image's own kernel (and initrd): the root over virtiofs, or (a full VM, `root: 'disk'`)
+   * disks[0] as /dev/vda. A seed, when given, is offered over fw_cfg as in container mode.
+   */
+  | { kind: 'kernel'; kernel: string; initrd?: string; init?: string; root?: 'virtiofs' | 'disk'; seed?: GuestSeed }
+  /** A full VM without a kernel of its own: the firmware boots disks[0]. */
+  | { kind: 'disk'; seed?: GuestSeed };
 
 export interface VmNic {
   /** Host tap device; the caller attaches it to a bridge. */
@@ -79,9 +82,10 @@ export function qemuArgs(spec: VmSpec, accel: Accel, p: QemuPaths, tbSizeMiB = D
   } else if (spec.boot.kind === 'kernel') {
     args.push('-kernel', spec.boot.kernel);
     if (spec.boot.initrd) args.push('-initrd', spec.boot.initrd);
-    cmdline.push('rw', 'root=vroot', 'rootfstype=virtiofs', 'rootdelay=30');
+    cmdline.push('rw', ...(spec.boot.root === 'disk' ? ['root=/dev/vda'] : ['root=vroot', 'rootfstype=virtiofs', 'rootdelay=30']));
     if (spec.boot.init) cmdline.push(`init=${spec.boot.init}`);
   }
+  if (spec.boot.kind !== 'container' && spec.boot.seed) args.push('-fw_cfg', `name=opt/zos/seed,file=${p.dir}/seed.sh`);
   if (spec.boot.kind !== 'disk') args.push('-append', cmdline.join(' '));
   spec.shares.forEach((s, i) => {
     args.push('-chardev', `socket,id=fs${i},path=${p.dir}/fs-${i}.sock`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`);

@@ -91,7 +91,7 @@ function inSubnet(ip: string, cidr: string): boolean {
  * network's bridge. Light differs only in its routes (default via the NR) and result shape.
  */
 export function machinePrimitive(kind: Kind, h: MachineHosts) {
-  async function resolveImage(flist: string): Promise<{ ref: string; boot: 'container' | 'kernel' | 'disk' }> {
+  async function resolveImage(flist: string): Promise<{ ref: string; tree: string; boot: 'container' | 'kernel' | 'full' }> {
     let where: { store: string; name: string };
     try {
       where = parseFlistUrl(flist);
@@ -114,15 +114,18 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     // Materializing verifies every file's fingerprint; a tampered file throws naming its path.
     const { path } = await h.images.materialize(ref);
     const has = (p: string) => stat(join(path, p)).then(() => true, () => false);
-    const boot = (await has('image.raw')) ? 'disk' : (await has('boot/vmlinuz')) ? 'kernel' : 'container';
-    return { ref, boot };
+    const boot = (await has('image.raw')) ? 'full' : (await has('boot/vmlinuz')) ? 'kernel' : 'container';
+    return { ref, tree: path, boot };
   }
 
-  /** zmount disks (virtio-blk, vda..) and volumes (virtiofs, tag = name), in the order asked. */
-  async function resolveMounts(ctx: PrimitiveContext, config: MachineConfig) {
+  /**
+   * zmount disks (virtio-blk, vda..) and volumes (virtiofs, tag = name), in the order asked;
+   * `format` gives blank disks a filesystem (container mode; a full VM's disks are its own).
+   */
+  async function resolveMounts(ctx: PrimitiveContext, mounts: MachineConfig['mounts'], format: boolean, first = 0) {
     const disks: { path: string; device: string; mountpoint: string }[] = [];
     const shares: { tag: string; path: string; mountpoint: string }[] = [];
-    for (const m of config.mounts) {
+    for (const m of mounts) {
       if (m.mountpoint === '/' || !m.mountpoint.startsWith('/')) throw new Error(`invalid mount point '${m.mountpoint}' for disk '${m.name}'`);
       const wl = ctx.deployment.get(m.name);
       if (wl?.type !== 'zmount' && wl?.type !== 'volume') throw new Error(`expecting a reservation of type 'zmount' or 'qsfs' for disk '${m.name}'`);
@@ -131,8 +134,8 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
       if (wl.type === 'zmount') {
         const info = await h.storage.diskInfo(name);
         if (!info) throw new Error(`invalid disk '${m.name}' state`);
-        await ensureFilesystem(info.path, ctx);
-        disks.push({ path: info.path, device: `vd${String.fromCharCode(97 + disks.length)}`, mountpoint: m.mountpoint });
+        if (format) await ensureFilesystem(info.path, ctx);
+        disks.push({ path: info.path, device: `vd${String.fromCharCode(97 + first + disks.length)}`, mountpoint: m.mountpoint });
       } else {
         const info = await h.storage.subvolumeInfo(name);
         if (!info) throw new Error(`invalid disk '${m.name}' state`);
@@ -150,6 +153,26 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     if (r.exitCode !== 0) throw new Error(`failed to prepare mount: mkfs.ext4: ${r.stderr}`);
   }
 
+  /**
+   * A full VM (the image has /image.raw) boots from mounts[0], a zmount of this deployment: the
+   * image is written onto it only while it holds no filesystem, as zos does (a restart keeps what
+   * the VM wrote). zos' errors.
+   */
+  async function bootDisk(ctx: PrimitiveContext, config: MachineConfig, tree: string): Promise<string> {
+    const first = config.mounts[0];
+    if (!first) throw new Error('at least one mount has to be attached for Vm mode');
+    const wl = ctx.deployment.get(first.name);
+    if (wl?.type !== 'zmount') throw new Error('mount is not a valid disk workload');
+    const info = wl.state === 'ok' ? await h.storage.diskInfo(storageName(wl.workload.id)) : undefined;
+    if (!info) throw new Error('boot disk was not deployed correctly');
+    if ((await runResult('blkid', ['-p', info.path], { log: ctx.log })).exitCode === 0) return info.path;
+    const image = join(tree, 'image.raw');
+    if ((await stat(image)).size > (await stat(info.path)).size) throw new Error('image size is bigger than disk');
+    const r = await runResult('dd', [`if=${image}`, `of=${info.path}`, 'bs=1M', 'conv=notrunc,sparse,fsync'], { log: ctx.log, timeoutMs: 600_000 });
+    if (r.exitCode !== 0) throw new Error(`failed to write the image to the boot disk: ${r.stderr}`);
+    return info.path;
+  }
+
   function result(ctx: PrimitiveContext, config: MachineConfig): MachineResult {
     const ip = formatIP(config.network.interfaces[0]?.ip);
     return { id: ctx.workload.id, ip, mycelium_ip: '', console_url: '' };
@@ -161,6 +184,21 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     for (const tap of taps) await h.network.detachTap(tap).catch(() => undefined);
     await h.images.releaseRoot(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
     await h.storage.deleteSubvolume(rootVolume(ctx.workload.id)).catch(() => undefined);
+  }
+
+  /**
+   * How the VM boots: our kernel and init (container); the image's kernel over the virtiofs root;
+   * a full VM's kernel (its files, verified) with root /dev/vda, or the firmware from its disk.
+   * Kernel and full modes get the seed over fw_cfg too, for images that read it.
+   */
+  async function vmBoot(image: { tree: string; boot: 'container' | 'kernel' | 'full' }, root: string | undefined, seed: GuestSeed): Promise<VmBoot> {
+    if (image.boot === 'container') return { kind: 'container', seed };
+    const base = root ?? image.tree;
+    const file = (p: string) => stat(join(base, p)).then(() => join(base, p), () => undefined);
+    const kernel = await file('boot/vmlinuz');
+    const initrd = await file('boot/initrd.img');
+    if (image.boot === 'kernel') return { kind: 'kernel', kernel: kernel!, initrd, init: seed.entrypoint[0], seed };
+    return kernel ? { kind: 'kernel', kernel, initrd, root: 'disk', seed } : { kind: 'disk', seed };
   }
 
   function othersUsing(network: string, ip: string, self: string, twin: number): boolean {
@@ -182,7 +220,6 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
       const ip = formatIP(iface.ip);
       const taps: string[] = [];
       try {
-        const mounts = await resolveMounts(ctx, config);
         const att = await h.network.attachTap(ctx.workload.twin, iface.network, uniqueName(id, iface.network));
         taps.push(att.tap);
         if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip)) throw new Error('invalid IPv4 supplied to wg interface');
@@ -191,11 +228,19 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
         const netId = networkId(ctx.workload.twin, iface.network);
         if (othersUsing(netId, ip, id, ctx.workload.twin)) throw new Error(`private ip ${ip} is being used by another vm`);
 
+        // As zos: NICs, then the image, then the mounts.
         const image = await resolveImage(config.flist);
-        if (image.boot === 'disk') throw new Error('full VM images (/image.raw) are not supported on this node yet');
-        const size = Math.max(config.size, minRootSize(config.compute_capacity.cpu, config.compute_capacity.memory));
-        const vol = await h.storage.subvolumeInfo(rootVolume(id)) ?? await h.storage.createSubvolume(rootVolume(id), size);
-        const root = await h.images.prepareRoot(image.ref, id, { layerDir: vol.path });
+        const full = image.boot === 'full';
+        // A full VM: mounts[0] is its boot disk (vda), the rest follow (zos attaches them without mount entries).
+        const mounts = await resolveMounts(ctx, full ? config.mounts.slice(1) : config.mounts, !full, full ? 1 : 0);
+
+        // Container and kernel modes: the image over virtiofs with a writable layer on a volume of `size`.
+        let root: { path: string } | undefined;
+        if (!full) {
+          const size = Math.max(config.size, minRootSize(config.compute_capacity.cpu, config.compute_capacity.memory));
+          const vol = await h.storage.subvolumeInfo(rootVolume(id)) ?? await h.storage.createSubvolume(rootVolume(id), size);
+          root = await h.images.prepareRoot(image.ref, id, { layerDir: vol.path });
+        }
 
         const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
         const routes = kind === 'zmachine-light' ? [defaultRoute, att.ipRange] : [defaultRoute, att.ipRange, '100.64.0.0/16'];
@@ -223,16 +268,13 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           env: config.env,
           entrypoint: splitCommand(config.entrypoint),
         };
-        let boot: VmBoot = { kind: 'container', seed };
-        if (image.boot === 'kernel') {
-          const initrd = await stat(join(root.path, 'boot/initrd.img')).then(() => join(root.path, 'boot/initrd.img'), () => undefined);
-          boot = { kind: 'kernel', kernel: join(root.path, 'boot/vmlinuz'), initrd, init: seed.entrypoint[0] };
-        }
+        // The image is written onto a full VM's boot disk last, once everything else is in order.
+        const boot = full ? await bootDisk(ctx, config, image.tree) : undefined;
         const spec: VmSpec = {
           id, type: kind, twin: ctx.workload.twin, network: netId, ip,
-          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot,
-          disks: mounts.disks.map((d) => ({ path: d.path })),
-          shares: [{ tag: 'vroot', path: root.path }, ...mounts.shares.map((s) => ({ tag: s.tag, path: s.path }))],
+          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot: await vmBoot(image, root?.path, seed),
+          disks: [...(boot ? [{ path: boot }] : []), ...mounts.disks.map((d) => ({ path: d.path }))],
+          shares: [...(root ? [{ tag: 'vroot', path: root.path }] : []), ...mounts.shares.map((s) => ({ tag: s.tag, path: s.path }))],
           nics: vmNics,
         };
         await h.vm.start(spec);
