@@ -12,7 +12,7 @@ import { LabGrid, type LabNode } from '../helpers/lab-grid.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
 import { requireHost } from '../helpers/host.ts';
 import { MiB, rmb, signed, waitStates } from '../helpers/deployments.ts';
-import { buildTestImage, cleanupStack, processesWith, requireVmHost, tempDir } from './fixtures.ts';
+import { buildTestImage, cleanupStack, processesWith, requireVmHost, sshKey, sshRun, tempDir } from './fixtures.ts';
 
 const wl = (name: string, type: string, data: unknown) => ({ version: 0, name, type, data, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } });
 
@@ -87,6 +87,7 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);
   await waitOutput(serve, /ready http:/);
   const netKey = await wgKey();
+  const ssh = await sshKey(dir);
   const deployment = (contractId: number, workloads: unknown[]): Deployment => signed(user, {
     version: 0, twin_id: user.twinId, contract_id: contractId, metadata: '', description: 'public ip test', expiration: 0,
     signature_requirement: { requests: [{ twin_id: user.twinId, required: false, weight: 1 }], weight_required: 1, signatures: [], signature_style: '' },
@@ -95,8 +96,8 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   const net = (subnet: string) => wl('net1', 'network', { ip_range: '10.20.0.0/16', subnet, wireguard_private_key: netKey, wireguard_listen_port: 4567, peers: [] });
   const machine = (name: string, ip: string, publicIp: string) => wl(name, 'zmachine', {
     flist: `http://${SERVICES_IP}:8099/test/base:1.flist`, network: { public_ip: publicIp, planetary: false, interfaces: [{ network: 'net1', ip }] },
-    size: 0, compute_capacity: { cpu: 1, memory: 256 * MiB }, mounts: [], env: {},
-    entrypoint: `/bin/sh -c 'mkdir -p /www; echo hello-public > /www/index.html; exec httpd -f -p 80 -h /www'`, corex: false,
+    size: 0, compute_capacity: { cpu: 1, memory: 256 * MiB }, mounts: [], env: { SSH_KEY: ssh.pub },
+    entrypoint: `/bin/sh -c 'mkdir -p /www; echo hello-public > /www/index.html; /sbin/zos-sshd; exec httpd -f -p 80 -h /www'`, corex: false,
   });
   const withIps = async (publicIps: number, build: (c: number) => Deployment) => {
     const c = await user.account.createNodeContract({ nodeId: node.nodeId, hash: hashHex(build(0)), data: '', publicIps });
@@ -124,6 +125,16 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   assert.equal(await curl('http://185.206.122.20/'), 'hello-public', 'the farm IPv4 through the upstream router');
   assert.equal(await curl(`http://[${ip6}]/`), 'hello-public', 'the IPv6 through the upstream router');
   assert.deepEqual(await rmb(user, node.twinId, 'zos.network.list_public_ips'), ['185.206.122.20/24']);
+  // Inside, over SSH on the public IP: the default route leaves by the public NIC; an address the
+  // VM was not given gets nothing through (the tap filter drops its IPv4 and ARP).
+  const probe = await sshRun(lab.laptop.ns, ssh.key, '185.206.122.20', [
+    "dev=$(ip -o -4 addr show | awk '/185.206.122.20/{print $2}')", 'ip route show default', 'ip addr add 185.206.122.99/24 dev $dev',
+    `ping -c1 -W2 ${FARM_NET.gw4} >/dev/null && echo own-ok`, `ping -c1 -W2 -I 185.206.122.99 ${FARM_NET.gw4} >/dev/null && echo spoof-ok`, 'true',
+  ].join('; '));
+  assert.equal(probe.exitCode, 0, probe.stderr);
+  assert.match(probe.stdout, new RegExp(`default via ${FARM_NET.gw4.replace(/\./g, '\\.')} dev eth1`));
+  assert.match(probe.stdout, /own-ok/);
+  assert.doesNotMatch(probe.stdout, /spoof-ok/, 'a spoofed source address is dropped at the tap');
 
   // Bad input. A public_ip naming no workload: refused at deploy, nothing stored.
   const missing = deployment(999_999, [net('10.20.2.0/24'), machine('vm2', '10.20.2.6', 'nope')]);
