@@ -92,6 +92,38 @@ test('public setup: exit NIC chosen like zos, public namespace from the config r
   assert.equal((await execa('ip', ['netns', 'list'])).stdout.includes(ns), false, 'namespace removed');
 });
 
+test('public setup in single-NIC mode: with no NIC chosen, the bridge joins the node uplink bridge (zos `zos`) over a veth pair', async (t) => {
+  if (!requireHost(t, skip === null, skip ?? '')) return;
+  // A node whose uplink is a bridge `zos` (as on zos), and a farm router on that same segment.
+  const id = `zs${process.pid.toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  const [host, rtr] = [`${id}-h`, `${id}-r`];
+  const dir1 = await mkdtemp(join(tmpdir(), 'zos-public1-'));
+  const pub = new PublicHost({ dataDir: dir1, hostNs: host, log: silentLogger() });
+  t.after(async () => {
+    await removeStoredPublic(dir1, silentLogger()).catch(() => undefined);
+    for (const n of [host, rtr]) await execa('ip', ['netns', 'del', n], { reject: false });
+    await rm(dir1, { recursive: true, force: true });
+  });
+  const sh = (ns: string, args: string[]) => execa('ip', ['-n', ns, ...args]);
+  for (const n of [host, rtr]) await execa('ip', ['netns', 'add', n]);
+  await sh(host, ['link', 'add', 'zos', 'type', 'bridge']);
+  await sh(host, ['addr', 'add', '198.18.9.2/24', 'dev', 'zos']);
+  await sh(host, ['link', 'set', 'zos', 'up']);
+  await sh(host, ['route', 'add', 'default', 'via', '198.18.9.1']);
+  await sh(host, ['link', 'add', 'r0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', rtr]);
+  await sh(host, ['link', 'set', 'r0', 'master', 'zos', 'up']);
+  await sh(rtr, ['addr', 'add', `${FARM_NET.gw4}/24`, 'dev', 'eth0']);
+  await sh(rtr, ['link', 'set', 'eth0', 'up']);
+
+  await pub.start();
+  await pub.apply({ ...setup, ipv6: null, gw6: null });
+  assert.deepEqual(await pub.exitDevice(), { is_single: true, is_dual: false, dual_interface: '' });
+  await pub.setExitNic('zos');
+  assert.deepEqual(await pub.exitDevice(), { is_single: true, is_dual: false, dual_interface: '' });
+  const ping = await execa('ip', ['netns', 'exec', rtr, 'ping', '-c1', '-W2', '185.206.122.10'], { reject: false });
+  assert.equal(ping.exitCode, 0, 'the router on the uplink segment reaches the public namespace');
+});
+
 test('public exit rules: the uplink bridge is zos single mode; a NIC in another bridge or holding addresses is in use', () => {
   const links: IpLink[] = [
     { ifname: 'lo' }, { ifname: 'zos', linkinfo: { info_kind: 'bridge' }, addr_info: [{ local: '185.1.2.3' }] },
