@@ -124,7 +124,7 @@ export class ZosNode {
     const queue = new JobQueue(db, { clock });
     const reporter = new Reporter({
       chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs, nruEveryMs: o.nruEveryMs,
-      nruSource: async () => Reporter.perContract(await hosts.gateway.takeTraffic()),
+      nruSource: async () => Reporter.perContract([...(await hosts.gateway.takeTraffic()), ...(await hosts.public.takeTraffic())]),
     });
     hosts.vm.setFailureHandler((id, message) => markFailed(store, id, message, clock, nlog));
     const gateway = {

@@ -49,7 +49,7 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   defer(() => farmer.peer.close());
   const { farmId } = await farmer.account.ensureFarm('pubfarm', FARM_NET.farmIps);
   grid.farmId = farmId;
-  const node: LabNode = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' } });
+  const node: LabNode = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' }, args: ['--nru-minutes', '0.05'] });
   const user = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log });
   defer(() => user.peer.close());
 
@@ -135,6 +135,13 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   assert.match(probe.stdout, new RegExp(`default via ${FARM_NET.gw4.replace(/\./g, '\\.')} dev eth1`));
   assert.match(probe.stdout, /own-ok/);
   assert.doesNotMatch(probe.stdout, /spoof-ok/, 'a spoofed source address is dropped at the tap');
+
+  // The public NIC's traffic reaches the chain as NRU of the contract (zos counts a VM's public NIC).
+  const nru = async () => grid.client.run(async (c) => {
+    const info = (await c.api.query.smartContractModule.contractBillingInformationByID(dl.contract_id)).toJSON() as { previousNuReported?: number };
+    return info.previousNuReported ?? 0;
+  });
+  await waitFor(async () => (await nru()) > 0, 'add_nru_reports for the public IP contract', 30_000, 500);
 
   // Bad input. A public_ip naming no workload: refused at deploy, nothing stored.
   const missing = deployment(999_999, [net('10.20.2.0/24'), machine('vm2', '10.20.2.6', 'nope')]);

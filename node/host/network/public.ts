@@ -46,6 +46,8 @@ interface Saved {
   /** The exit NIC the farmer chose (set_public_nic); null: single-NIC mode over the uplink bridge. */
   nic: string | null;
   setup: PublicSetup | null;
+  /** Pinned public taps: the workload each belongs to and its rx+tx bytes at the last traffic report. */
+  taps?: Record<string, { owner: string; bytes: number }>;
 }
 
 export interface PublicHostOptions {
@@ -275,9 +277,38 @@ export class PublicHost {
     return pubTapName(this.salt, key);
   }
 
-  /** Pins the tap of `key` to the `ip` workload's IPv4 (a bare address, or null) and MAC (zos SetupPubIPFilter). */
-  async pinTap(key: string, ipv4: string | null, mac: string): Promise<void> {
-    await nftApply(this.o.hostNs, pubFilterRuleset(this.tapName(key), ipv4, mac), this.opts);
+  /**
+   * Pins the tap of `key` to the `ip` workload's IPv4 (a bare address, or null) and MAC (zos
+   * SetupPubIPFilter); its traffic counts for `owner` (the workload id) in takeTraffic.
+   */
+  pinTap(key: string, ipv4: string | null, mac: string, owner: string): Promise<void> {
+    return this.serial(async () => {
+      const tap = this.tapName(key);
+      await nftApply(this.o.hostNs, pubFilterRuleset(tap, ipv4, mac), this.opts);
+      this.saved.taps = { ...this.saved.taps, [tap]: { owner, bytes: this.saved.taps?.[tap]?.bytes ?? 0 } };
+      await this.save();
+    });
+  }
+
+  /**
+   * Bytes each pinned tap carried (rx + tx) since the last call, by owner workload id: what zos
+   * reports as NRU of a VM's public NIC. A tap made anew (VM restarted) counts from zero again.
+   */
+  takeTraffic(): Promise<Array<{ id: string; bytes: number }>> {
+    return this.serial(async () => {
+      const out: Array<{ id: string; bytes: number }> = [];
+      for (const [tap, t] of Object.entries(this.saved.taps ?? {})) {
+        const r = await runResult('ip', [...(this.o.hostNs ? ['-n', this.o.hostNs] : []), '-j', '-s', 'link', 'show', 'dev', tap]);
+        if (r.exitCode !== 0) continue;
+        const [link] = JSON.parse(r.stdout || '[]') as Array<{ stats64?: { rx?: { bytes?: number }; tx?: { bytes?: number } } }>;
+        const now = (link?.stats64?.rx?.bytes ?? 0) + (link?.stats64?.tx?.bytes ?? 0);
+        const bytes = now >= t.bytes ? now - t.bytes : now;
+        t.bytes = now;
+        if (bytes > 0) out.push({ id: t.owner, bytes });
+      }
+      await this.save();
+      return out;
+    });
   }
 
   /** Whether the tap of `key` is pinned (zos PubIPFilterExists: the workload needs no action). */
@@ -287,10 +318,16 @@ export class PublicHost {
   }
 
   /** Removes the filter and the tap of `key` (zos RemovePubIPFilter + DisconnectPubTap); missing is fine. */
-  async unpinTap(key: string): Promise<void> {
-    const tap = this.tapName(key);
-    await nftDeleteTable(this.o.hostNs, 'bridge', pubFilterTable(tap), this.opts);
-    await linkDelete(this.o.hostNs, tap, this.opts);
+  unpinTap(key: string): Promise<void> {
+    return this.serial(async () => {
+      const tap = this.tapName(key);
+      await nftDeleteTable(this.o.hostNs, 'bridge', pubFilterTable(tap), this.opts);
+      await linkDelete(this.o.hostNs, tap, this.opts);
+      if (this.saved.taps?.[tap]) {
+        delete this.saved.taps[tap];
+        await this.save();
+      }
+    });
   }
 }
 

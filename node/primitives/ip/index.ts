@@ -10,7 +10,7 @@ import { predictedSlaac } from './slaac.ts';
 export interface PublicIpHosts {
   public: {
     setup(): PublicSetup | null;
-    pinTap(key: string, ipv4: string | null, mac: string): Promise<void>;
+    pinTap(key: string, ipv4: string | null, mac: string, owner: string): Promise<void>;
     pinned(key: string): Promise<boolean>;
     unpinTap(key: string): Promise<void>;
   };
@@ -69,7 +69,7 @@ export function ipPrimitive(h: PublicIpHosts): PrimitiveOf<'ip'> {
       }
       const v4 = config.v4 ? await assignedV4(ctx, h) : { ip: '', gateway: '' };
       const bare = v4.ip ? formatIP(ipTo4(parseIPNet(v4.ip)!.ip)) : null;
-      await h.public.pinTap(key, bare, mac);
+      await h.public.pinTap(key, bare, mac, ctx.workload.id);
       const result: PublicIPResult = { ip: v4.ip, ip6, gateway: v4.gateway };
       return result;
     },
