@@ -22,6 +22,9 @@ export type IndexedBlock = BlockEvents<LocatedEvent>;
  */
 export class IndexerBlockSource implements BlockSource<LocatedEvent> {
   private readonly heads: ApiBlockSource;
+  /** The highest finalized head seen, and the next block already being fetched. */
+  private head = -1;
+  private ahead: { n: number; block: Promise<IndexedBlock> } | null = null;
 
   constructor(
     private readonly api: ApiPromise,
@@ -31,11 +34,31 @@ export class IndexerBlockSource implements BlockSource<LocatedEvent> {
     this.heads = new ApiBlockSource(api, signal, log);
   }
 
-  finalizedHead(): Promise<number> {
-    return this.heads.finalizedHead();
+  async finalizedHead(): Promise<number> {
+    const head = await this.heads.finalizedHead();
+    this.head = Math.max(this.head, head);
+    return head;
   }
 
+  /**
+   * Block `n`, with block `n + 1` fetched meanwhile when the chain already has it: while the
+   * follower stores one block the next is on its way, so a backlog is read at store speed
+   * instead of store + round trips per block.
+   */
   async blockEvents(blockNumber: number): Promise<IndexedBlock> {
+    const ahead = this.ahead?.n === blockNumber ? this.ahead.block : this.fetch(blockNumber);
+    this.ahead = null;
+    const block = await ahead;
+    const next = blockNumber + 1;
+    if (next <= this.head) {
+      const pending = this.fetch(next);
+      pending.catch(() => undefined); // read (and thrown) when asked for; a stale one is dropped
+      this.ahead = { n: next, block: pending };
+    }
+    return block;
+  }
+
+  private async fetch(blockNumber: number): Promise<IndexedBlock> {
     const what = `events of block ${blockNumber}`;
     let hash;
     let records: EventRecord[];
@@ -68,6 +91,9 @@ export class IndexerBlockSource implements BlockSource<LocatedEvent> {
 
   /** Head watching is the node's: it fails with the connection so the stream can move on. */
   watchFinalized(onHead: (n: number) => void, onError: (err: Error) => void): Promise<() => void> {
-    return this.heads.watchFinalized(onHead, onError);
+    return this.heads.watchFinalized((n) => {
+      this.head = Math.max(this.head, n);
+      onHead(n);
+    }, onError);
   }
 }
