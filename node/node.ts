@@ -122,9 +122,12 @@ export class ZosNode {
     this.closers.push(() => db.close());
     const store = new DeploymentStore(db, { clock });
     const queue = new JobQueue(db, { clock });
+    let gatewayBytes: Array<{ id: string; bytes: number }> = [];
     const reporter = new Reporter({
       chain, store, clock, log: nlog.child({ component: 'reports' }), uptimeEveryMs: o.uptimeEveryMs, nruEveryMs: o.nruEveryMs,
-      nruSource: async () => Reporter.perContract([...(await hosts.gateway.takeTraffic()), ...(await hosts.public.takeTraffic())]),
+      // Gateway bytes stay counted on the host until the chain took them; public taps' are taken as read.
+      nruSource: async () => Reporter.perContract([...(gatewayBytes = await hosts.gateway.unreportedTraffic()), ...(await hosts.public.takeTraffic())]),
+      nruReported: () => hosts.gateway.trafficReported(gatewayBytes),
     });
     hosts.vm.setFailureHandler((id, message) => markFailed(store, id, message, clock, nlog));
     const gateway = {

@@ -12,8 +12,10 @@ export interface ReporterOptions {
   log: Logger;
   uptimeEveryMs?: number;
   nruEveryMs?: number;
-  /** Public traffic per contract since the last report (bytes); none when the node has no public NICs. */
+  /** Public traffic per contract not reported yet (bytes); none when the node has no public NICs. */
   nruSource?: () => Promise<Array<{ contractId: number; nru: number }>>;
+  /** Called once add_nru_reports took what nruSource gave (a failed report leaves it to the next one). */
+  nruReported?: () => Promise<void>;
 }
 
 /**
@@ -96,6 +98,7 @@ export class Reporter {
     const usage = (await this.o.nruSource?.()) ?? [];
     const reports: NruReport[] = usage.filter((u) => u.nru > 0).map((u) => ({ contractId: u.contractId, timestamp: now, window, nru: u.nru }));
     if (reports.length) await this.o.chain.addNruReports(reports);
+    await this.o.nruReported?.();
     this.lastNru = now;
   }
 

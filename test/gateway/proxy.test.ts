@@ -124,10 +124,13 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   let again = '';
   await waitFor(async () => (again = await web('web.gw.test')) === 'web:web.gw.test:/', `served from the rebuilt network (last: ${again})`, 10_000, 200);
 
-  const traffic = new Map((await proxy.takeTraffic()).map((x) => [x.id, x.bytes]));
+  const unreported = await proxy.unreportedTraffic();
+  const traffic = new Map(unreported.map((x) => [x.id, x.bytes]));
   assert.ok((traffic.get('1-2-web') ?? 0) > 200, `web traffic counted across reloads: ${[...traffic]}`);
   assert.ok((traffic.get('1-3-tls') ?? 0) > 1000, `tls traffic counted: ${[...traffic]}`);
-  assert.deepEqual(await proxy.takeTraffic(), [], 'taken once');
+  assert.deepEqual(await proxy.unreportedTraffic(), unreported, 'kept until reported');
+  await proxy.trafficReported(unreported);
+  assert.deepEqual(await proxy.unreportedTraffic(), [], 'reported once');
 
   // A new manager (node restart) adopts the running haproxy.
   const pid = await readPid(join(dir, 'gw', 'haproxy.pid'));
@@ -140,7 +143,9 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.remove('1-2-web');
   assert.equal(await web('web.gw.test'), '404 page not found');
   assert.equal(await tls('tls.gw.test'), 'tls:/x', 'other gateways keep serving');
-  assert.ok(((await proxy.takeTraffic()).find((x) => x.id === '1-2-web')?.bytes ?? 0) > 0, 'a removed route reports its last bytes');
+  const last = await proxy.unreportedTraffic();
+  assert.ok((last.find((x) => x.id === '1-2-web')?.bytes ?? 0) > 0, 'a removed route reports its last bytes');
+  await proxy.trafficReported(last);
   await proxy.remove('1-3-tls');
   await proxy.remove('1-4-gone');
   assert.equal(await aliveWith(pid, join(dir, 'gw', 'haproxy.cfg')), false, 'no haproxy without routes');

@@ -139,7 +139,7 @@ export class GatewayProxy implements GatewayRoutes {
   remove(id: string): Promise<void> {
     return this.serial(async () => {
       if (!this.routes.has(id)) return;
-      // Its bytes so far are counted while haproxy still has its backend; takeTraffic reports them once more.
+      // Its bytes so far are counted while haproxy still has its backend; unreportedTraffic lists them until reported.
       if (await this.running()) await this.fold();
       this.routes.delete(id);
       await this.apply();
@@ -147,20 +147,27 @@ export class GatewayProxy implements GatewayRoutes {
   }
 
   /**
-   * Bytes each route carried since the last call (request + response), for NRU reports. Routes
-   * removed since then are reported once more with what they carried before removal.
+   * Bytes each route carried and not yet reported (request + response), for NRU reports; they
+   * stay counted until trafficReported(what this returned) confirms the report. Routes removed
+   * since are still listed with what they carried before removal.
    */
-  takeTraffic(): Promise<Array<{ id: string; bytes: number }>> {
+  unreportedTraffic(): Promise<Array<{ id: string; bytes: number }>> {
     return this.serial(async () => {
       await this.fold();
-      const out: Array<{ id: string; bytes: number }> = [];
-      for (const [id, c] of this.counters) {
-        if (c.pending > 0) out.push({ id, bytes: c.pending });
-        c.pending = 0;
-        if (!this.routes.has(id)) this.counters.delete(id);
+      return [...this.counters].filter(([, c]) => c.pending > 0).map(([id, c]) => ({ id, bytes: c.pending }));
+    });
+  }
+
+  /** Takes reported bytes off the counters (whatever came in meanwhile stays); removed routes are forgotten. */
+  trafficReported(reported: Array<{ id: string; bytes: number }>): Promise<void> {
+    return this.serial(async () => {
+      for (const { id, bytes } of reported) {
+        const c = this.counters.get(id);
+        if (!c) continue;
+        c.pending = Math.max(0, c.pending - bytes);
+        if (c.pending === 0 && !this.routes.has(id)) this.counters.delete(id);
       }
       await this.saveCounters();
-      return out;
     });
   }
 
