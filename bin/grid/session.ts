@@ -77,28 +77,39 @@ export class UserSession {
   }
 
   static async open(opts: SessionOptions): Promise<UserSession> {
+    // The key's wasm set-up and the chain handshake (socket, metadata) overlap: each is a good
+    // part of a command's start. The chain is dialled only once its port answers.
+    const identityP = createIdentity(opts.secret, opts.keyType ?? 'sr25519');
+    const chainProbe = probe(opts.chainUrl).then(() => null, (err: Error) => err);
+    const relayProbe = probe(opts.relayUrl).then(() => null, (err: Error) => err);
+    const client = connectChain({ urls: [opts.chainUrl], logger: opts.log.child({ c: 'chain' }) });
+    const timeoutMs = opts.connectTimeoutMs ?? 20_000;
+    let timer: NodeJS.Timeout | undefined;
+    const started = chainProbe.then((err) =>
+      err
+        ? err
+        : Promise.race([
+            client.start().then(() => null),
+            new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`no chain handshake within ${timeoutMs} ms`)), timeoutMs).unref())),
+          ]).catch((e: Error) => e),
+    );
     let identity: Identity;
     try {
-      identity = await createIdentity(opts.secret, opts.keyType ?? 'sr25519');
+      identity = await identityP;
     } catch (err) {
+      await client.close(); // also ends a handshake under way
+      clearTimeout(timer);
       if (err instanceof IdentityError) throw new CliError(CliErrorCode.badInput, `bad key: ${err.message}`, 'pass a 12/24-word mnemonic or a 0x + 64 hex seed');
       throw err;
     }
     const ctx = { chainUrl: opts.chainUrl, relayUrl: opts.relayUrl, address: identity.address };
-    await probe(opts.chainUrl).catch((err: Error) => {
-      throw chainUnreachable(ctx, err.message);
-    });
-    await probe(opts.relayUrl).catch((err: Error) => {
-      throw relayUnreachable(ctx, err.message);
-    });
-    const client = connectChain({ urls: [opts.chainUrl], logger: opts.log.child({ c: 'chain' }) });
-    const timeoutMs = opts.connectTimeoutMs ?? 20_000;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        client.start(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(chainUnreachable(ctx, `no chain handshake within ${timeoutMs} ms`)), timeoutMs))),
-      ]);
+      const probeErr = await chainProbe;
+      if (probeErr) throw chainUnreachable(ctx, probeErr.message);
+      const relayErr = await relayProbe;
+      if (relayErr) throw relayUnreachable(ctx, relayErr.message);
+      const startErr = await started;
+      if (startErr) throw startErr.message.startsWith('no chain handshake') ? chainUnreachable(ctx, startErr.message) : startErr;
     } catch (err) {
       await client.close();
       throw explain(err, ctx);
