@@ -8,6 +8,13 @@ import { CliError, CliErrorCode } from './errors.ts';
 /** The `zos` entry point, to run nodes as child processes. */
 export const ZOS_BIN = repoPath('bin', 'zos');
 
+/**
+ * V8 settings for the long-running node (issue 16, memory): a small young generation (V8 grows
+ * it to 16 MiB per semi-space, resident for good once touched) and one V8 helper thread
+ * instead of one per core. Together about 30 MB less resident; the node's allocation rate is low.
+ */
+export const NODE_DAEMON_V8_FLAGS = '--max-semi-space-size=2 --v8-pool-size=1';
+
 export interface NodeSpawnOptions {
   chainUrl: string;
   relayUrl: string;
@@ -60,7 +67,11 @@ export class NodeProcess {
       reject: false,
       stdin: 'ignore',
       stderr: { file: logFile, append: true },
-      env: { ZOS_LOG_LEVEL: process.env.ZOS_NODE_LOG_LEVEL ?? 'info', ...o.env },
+      env: {
+        ZOS_LOG_LEVEL: process.env.ZOS_NODE_LOG_LEVEL ?? 'info',
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, NODE_DAEMON_V8_FLAGS].filter(Boolean).join(' '),
+        ...o.env,
+      },
       ...(o.signal ? { cancelSignal: o.signal } : {}),
     });
     const node = new NodeProcess(dataDir, logFile, proc);
