@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
+import { mapLimit } from '../lib/parallel.ts';
 import { ChunkStream, CHUNKING_ALGO, DEFAULT_CHUNKING, type ChunkingParams } from './chunker.ts';
-import { initChunkCodec, sealChunk } from './chunk-codec.ts';
+import { initChunkCodec } from './chunk-codec.ts';
+import { sealChunkOff } from './codec-pool.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
 import { ENCRYPTION, checkManifest, encodeManifest, type Entry, type Extent, type Manifest } from './manifest.ts';
@@ -47,6 +49,10 @@ export interface BuildResult {
 }
 
 const READ_BLOCK = 1 << 20;
+/** Files read at once: keeps the workers fed across small files and overlaps the reads. */
+const FILES_IN_FLIGHT = 4;
+/** Chunks of one file being sealed at once (bounds memory for a large file). */
+const CHUNKS_IN_FLIGHT = 32;
 
 /** Build an image from a directory, or from a tarball (extracted with the system tar first). */
 export async function buildImage(source: string, opts: BuildOptions): Promise<BuildResult> {
@@ -76,6 +82,8 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const progress: BuildProgress = { bytesDone: 0, bytesTotal: files.reduce((n, f) => n + Number(f.st.size), 0), filesDone: 0, filesTotal: files.length };
   const stats = { chunks: 0, newChunks: 0, newChunkBytes: 0, holeBytes: 0, unique: new Set<string>() };
   const entries: Entry[] = [];
+  /** Files are stored FILES_IN_FLIGHT at a time (their chunks sealed on worker threads); each fills its own slot. */
+  const fileJobs: Array<{ slot: number; it: ScanItem; mode: number; owned: Omit<Extract<Entry, { type: 'file' }>, 'type' | 'mode' | 'size' | 'blake3' | 'extents'> }> = [];
   for (const it of items) {
     if (it.kind === 'socket') {
       log.warn({ path: it.path }, 'skipping socket: sockets cannot be stored in an image');
@@ -99,18 +107,21 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
       case 'block':
         entries.push({ type: it.kind, mode, ...owned, ...splitRdev(it.st.rdev) });
         break;
-      case 'file': {
-        const { size, blake3, extents } = await storeFile(it, chunking, opts, stats, (n) => {
-          progress.bytesDone += n;
-          opts.onProgress?.(progress);
-        });
-        entries.push({ type: 'file', mode, ...owned, size, blake3, extents });
-        progress.filesDone++;
-        opts.onProgress?.(progress);
+      case 'file':
+        fileJobs.push({ slot: entries.length, it, mode, owned });
+        entries.push(undefined as unknown as Entry); // filled in below
         break;
-      }
     }
   }
+  await mapLimit(fileJobs, FILES_IN_FLIGHT, async ({ slot, it, mode, owned }) => {
+    const { size, blake3, extents } = await storeFile(it, chunking, opts, stats, (n) => {
+      progress.bytesDone += n;
+      opts.onProgress?.(progress);
+    });
+    entries[slot] = { type: 'file', mode, ...owned, size, blake3, extents };
+    progress.filesDone++;
+    opts.onProgress?.(progress);
+  });
   const manifest: Manifest = {
     version: 1,
     chunking: { algo: CHUNKING_ALGO, ...chunking },
@@ -161,7 +172,7 @@ function zeros(n: number): Buffer {
   return zeroBuf.subarray(0, n);
 }
 
-/** Stream one file: whole-file BLAKE3, CDC chunks sealed and stored, all-zero chunks as holes. */
+/** Stream one file: whole-file BLAKE3, CDC chunks sealed (on worker threads) and stored, all-zero chunks as holes. */
 async function storeFile(
   it: ScanItem,
   chunking: ChunkingParams,
@@ -172,22 +183,33 @@ async function storeFile(
   const hasher = newHasher();
   const stream = new ChunkStream(chunking);
   const extents: Extent[] = [];
-  const emit = async (chunk: Uint8Array) => {
-    if (isZero(chunk)) {
-      const last = extents[extents.length - 1];
-      if (last && 'hole' in last) last.hole += chunk.length;
-      else extents.push({ hole: chunk.length });
-      stats.holeBytes += chunk.length;
-      return;
-    }
-    const sealed = sealChunk(chunk, { encrypt: opts.encrypt ?? false });
+  // Chunks being sealed, oldest first; their extents are appended in file order as they finish.
+  const sealing: Array<Promise<Extent> | Extent> = [];
+  const append = (x: Extent) => {
+    const last = extents[extents.length - 1];
+    if ('hole' in x && last && 'hole' in last) last.hole += x.hole;
+    else extents.push(x);
+  };
+  const seal = async (plain: Uint8Array): Promise<Extent> => {
+    const sealed = await sealChunkOff(plain, opts.encrypt ?? false);
     stats.chunks++;
     stats.unique.add(sealed.id);
     if (await opts.store.putChunk(sealed.id, sealed.blob)) {
       stats.newChunks++;
       stats.newChunkBytes += sealed.blob.length;
     }
-    extents.push({ id: sealed.id, size: chunk.length, ...(sealed.key ? { key: sealed.key } : {}) });
+    return { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
+  };
+  const emit = async (chunk: Uint8Array) => {
+    if (isZero(chunk)) {
+      stats.holeBytes += chunk.length;
+      sealing.push({ hole: chunk.length });
+    } else {
+      const p = seal(chunk);
+      p.catch(() => {}); // awaited in order below; this only keeps an early failure from counting as unhandled
+      sealing.push(p);
+    }
+    while (sealing.length > CHUNKS_IN_FLIGHT) append(await sealing.shift()!);
   };
   const fh = await open(it.abs, 'r');
   let size = 0;
@@ -203,7 +225,9 @@ async function storeFile(
       advanced(bytesRead);
     }
     for (const c of stream.end()) await emit(c);
+    while (sealing.length > 0) append(await sealing.shift()!);
   } finally {
+    await Promise.allSettled(sealing); // none left running after a failure
     await fh.close();
   }
   if (BigInt(size) !== it.st.size) throw new ImageError('BAD_INPUT', `${it.abs} changed while it was being read (${it.st.size} -> ${size} bytes)`);

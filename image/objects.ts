@@ -1,7 +1,8 @@
 import { chmod, chown, link, mkdir, open, rename, rm, stat, utimes } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { openChunk } from './chunk-codec.ts';
+import { mapLimit } from '../lib/parallel.ts';
+import { hashFileOff, openChunkOff } from './codec-pool.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { blake3Hex, newHasher } from './hash.ts';
@@ -51,28 +52,28 @@ export class ObjectPool {
     await mkdir(staging, { recursive: true });
     try {
       const created: Array<[string, FileEntry]> = [];
-      for (const [key, f] of byKey) {
+      await mapLimit([...byKey], FILES_IN_FLIGHT, async ([key, f]) => {
         const existing = this.path(key);
         if (await stat(existing).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)))) {
-          const actual = await hashFile(existing, onBytes);
-          if (actual === f.blake3) continue;
+          const actual = await hashFileOff(existing, onBytes);
+          if (actual === f.blake3) return;
           await rm(existing, { force: true }); // damaged: rebuild it from chunks below
         }
         await writeObject(join(staging, key), f, chunks, onBytes);
         created.push([key, f]);
-      }
+      });
       await writeXattrs(
         staging,
         created.filter(([, f]) => f.xattrs && Object.keys(f.xattrs).length > 0).map(([key, f]) => [key, f.xattrs!]),
       );
-      for (const [key, f] of created) {
+      await mapLimit(created, FILES_IN_FLIGHT, async ([key, f]) => {
         const p = join(staging, key);
         if (this.withOwners) await chown(p, f.uid, f.gid);
         await chmod(p, f.mode); // after chown, which clears set-id bits
         await utimes(p, ...nsToTimes(f.mtime));
         await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
         await rename(p, this.path(key));
-      }
+      });
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -98,52 +99,50 @@ export function nsToTimes(ns: string): [number, number] {
 }
 
 const ZERO = new Uint8Array(1 << 20);
+/** Objects written at once, and chunks of one object read ahead of its writes. */
+const FILES_IN_FLIGHT = 4;
+const CHUNKS_AHEAD = 16;
 
+/** Writes a file object from its chunks (read and opened on worker threads a few ahead) and checks its fingerprint. */
 async function writeObject(path: string, f: FileEntry, chunks: ChunkStore, onBytes: (n: number) => void): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
   const hasher = newHasher();
+  const opened: Array<{ hole: number } | { at: number; plain: Promise<Uint8Array> }> = [];
+  let pos = 0;
+  const take = async () => {
+    const next = opened.shift()!;
+    if ('hole' in next) {
+      for (let left = next.hole; left > 0; left -= ZERO.length) hasher.update(ZERO.subarray(0, Math.min(left, ZERO.length)));
+      onBytes(next.hole);
+      return;
+    }
+    const plain = await next.plain;
+    hasher.update(plain);
+    await fh.write(plain, 0, plain.length, next.at);
+    onBytes(plain.length);
+  };
   try {
-    let pos = 0;
     for (const x of f.extents) {
       if ('hole' in x) {
-        for (let left = x.hole; left > 0; left -= ZERO.length) hasher.update(ZERO.subarray(0, Math.min(left, ZERO.length)));
+        opened.push({ hole: x.hole });
         pos += x.hole;
-        onBytes(x.hole);
-        continue;
+      } else {
+        const plain = chunks.getChunk(x.id).then((blob) => openChunkOff(blob, x, { digestChecked: true }));
+        plain.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
+        opened.push({ at: pos, plain });
+        pos += x.size;
       }
-      let plain: Uint8Array;
-      try {
-        plain = openChunk(await chunks.getChunk(x.id), x, { digestChecked: true });
-      } catch (err) {
-        if (err instanceof ImageError) throw new ImageError(err.code, `file "${f.path}": ${err.message}`, { cause: err });
-        throw err;
-      }
-      hasher.update(plain);
-      await fh.write(plain, 0, plain.length, pos);
-      pos += plain.length;
-      onBytes(plain.length);
+      while (opened.length > CHUNKS_AHEAD) await take();
     }
+    while (opened.length > 0) await take();
     await fh.truncate(f.size);
+  } catch (err) {
+    await Promise.allSettled(opened.map((o) => ('plain' in o ? o.plain : null)));
+    if (err instanceof ImageError) throw new ImageError(err.code, `file "${f.path}": ${err.message}`, { cause: err });
+    throw err;
   } finally {
     await fh.close();
   }
   const got = hasher.digestHex();
   if (got !== f.blake3) throw new ImageError('FILE_TAMPERED', `file "${f.path}": content assembled from chunks has BLAKE3 ${got}, manifest says ${f.blake3}`);
-}
-
-export async function hashFile(path: string, onBytes: (n: number) => void = () => {}): Promise<string> {
-  const fh = await open(path, 'r');
-  try {
-    const h = newHasher();
-    const buf = Buffer.alloc(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      h.update(buf.subarray(0, bytesRead));
-      onBytes(bytesRead);
-    }
-    return h.digestHex();
-  } finally {
-    await fh.close();
-  }
 }

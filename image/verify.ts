@@ -1,10 +1,15 @@
-import { initChunkCodec, openChunk } from './chunk-codec.ts';
+import { mapLimit } from '../lib/parallel.ts';
+import { initChunkCodec } from './chunk-codec.ts';
+import { openChunkOff } from './codec-pool.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
 import { decodeManifest, type Manifest } from './manifest.ts';
 import type { ImageRef } from './ref.ts';
 import { resolveRef } from './resolve.ts';
 import type { ImageStore } from './store/types.ts';
+
+const FILES_IN_FLIGHT = 4;
+const CHUNKS_AHEAD = 16;
 
 export interface VerifyProgress {
   bytesDone: number;
@@ -34,27 +39,43 @@ export async function verifyImage(
   const seen = new Set<string>();
   let files = 0;
   const zero = new Uint8Array(1 << 20);
-  for (const e of m.entries) {
-    if (e.type !== 'file') continue;
+  const fileEntries = m.entries.filter((e) => e.type === 'file');
+  // Files FILES_IN_FLIGHT at a time; within a file, chunks are read and opened (on worker threads)
+  // a few ahead of the hash, which must take them in order.
+  await mapLimit(fileEntries, FILES_IN_FLIGHT, async (e) => {
     const h = newHasher();
-    for (const x of e.extents) {
-      if ('hole' in x) {
-        for (let left = x.hole; left > 0; left -= zero.length) h.update(zero.subarray(0, Math.min(left, zero.length)));
-        p.bytesDone += x.hole;
-        continue;
+    const opened: Array<Promise<Uint8Array> | number> = [];
+    const take = async () => {
+      const next = opened.shift()!;
+      if (typeof next === 'number') {
+        for (let left = next; left > 0; left -= zero.length) h.update(zero.subarray(0, Math.min(left, zero.length)));
+        p.bytesDone += next;
+      } else {
+        const plain = await next;
+        h.update(plain);
+        p.bytesDone += plain.length;
       }
-      try {
-        h.update(openChunk(await store.getChunk(x.id), x, { digestChecked: true }));
-      } catch (err) {
-        if (err instanceof ImageError) throw new ImageError(err.code, `image blake3:${digest}, file "${e.path}": ${err.message}`, { cause: err });
-        throw err;
-      }
-      seen.add(x.id);
-      p.bytesDone += x.size;
       opts.onProgress?.(p);
+    };
+    try {
+      for (const x of e.extents) {
+        if ('hole' in x) opened.push(x.hole);
+        else {
+          const o = store.getChunk(x.id).then((blob) => openChunkOff(blob, x, { digestChecked: true }));
+          o.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
+          opened.push(o);
+          seen.add(x.id);
+        }
+        while (opened.length > CHUNKS_AHEAD) await take();
+      }
+      while (opened.length > 0) await take();
+    } catch (err) {
+      await Promise.allSettled(opened);
+      if (err instanceof ImageError) throw new ImageError(err.code, `image blake3:${digest}, file "${e.path}": ${err.message}`, { cause: err });
+      throw err;
     }
     if (h.digestHex() !== e.blake3) throw new ImageError('FILE_TAMPERED', `image blake3:${digest}, file "${e.path}": content does not match its BLAKE3 fingerprint`);
     files++;
-  }
+  });
   return { digest, files, bytes: p.bytesTotal, chunks: seen.size };
 }

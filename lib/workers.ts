@@ -65,7 +65,8 @@ function workerModule(url: URL): URL {
 
 /**
  * The worker's entry, evaluated as a script: register tsx for a .ts module, import it, then
- * answer each batch with one outcome per job. Uint8Array results go back transferred.
+ * answer each batch with one outcome per job. Byte results (a Uint8Array, or one as a field of a
+ * result object) that own their whole buffer go back transferred, not copied.
  */
 function bootstrap(moduleUrl: URL): string {
   const tsx = moduleUrl.pathname.endsWith('.ts') ? JSON.stringify(import.meta.resolve('tsx/esm/api')) : 'null';
@@ -85,7 +86,9 @@ parentPort.on('message', async (jobs) => {
   for (const job of jobs) {
     try {
       const value = await mod.work(job);
-      if (value instanceof Uint8Array && value.byteLength === value.buffer.byteLength && !transfer.includes(value.buffer)) transfer.push(value.buffer);
+      for (const v of value instanceof Uint8Array ? [value] : value && typeof value === 'object' ? Object.values(value) : []) {
+        if (v instanceof Uint8Array && v.byteLength === v.buffer.byteLength && !transfer.includes(v.buffer)) transfer.push(v.buffer);
+      }
       results.push({ ok: true, value });
     } catch (e) {
       results.push({ ok: false, error: e && e.message ? e.message : String(e) });
