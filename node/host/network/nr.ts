@@ -100,10 +100,12 @@ async function ensureWireguard(spec: NrSpec, wg: WgInterfaceConfig, env: NrHostE
   return pid;
 }
 
-/** Removes an NR: wireguard-go, the namespace (with the veth pairs), the bridge. Missing parts are fine. */
+/** Removes an NR: wireguard-go, its links on the host (veth pairs, bridge), the namespace. Missing parts are fine. */
 export async function removeNr(names: NrNames, env: NrHostEnv, wgPid?: number): Promise<void> {
   const opts = { log: env.log };
   await stopWireguardGo(wgPid, names.wg);
-  await netnsDelete(names.ns, opts);
+  // Links first, the namespace last: a namespace gone is what callers (and the node's own
+  // restart) take as "this NR is gone", so nothing of it may outlive that.
   for (const link of [names.bridgePort, names.uplink, names.bridge]) await linkDelete(env.hostNs, link, opts);
+  await netnsDelete(names.ns, opts);
 }
