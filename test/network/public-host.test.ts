@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import { PublicHost, removeStoredPublic, type PublicSetup } from '../../node/host/network/index.ts';
 import { checkExit, currentExit, type IpLink } from '../../node/host/network/public-nic.ts';
+import { ipPrimitive } from '../../node/primitives/ip/index.ts';
 import { requireHost } from '../helpers/host.ts';
 import { Lab, labSupported } from '../helpers/lab.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
@@ -69,6 +70,22 @@ test('public setup: exit NIC chosen like zos, public namespace from the config r
   }
   srv.kill();
   assert.match(got, /hello-public/);
+
+  // Tap filters (ip workloads): pinned with their owner; at start the ip primitive drops those of its
+  // type that no workload owns (a node killed mid-cancel), leaving the others.
+  const nft = async () => (await execa('ip', ['netns', 'exec', node, 'nft', 'list', 'tables', 'bridge'])).stdout.split('\n').filter((l) => l.includes('zos-pub-')).length;
+  await pub.pinTap('k-kept', '185.206.122.20', '02:00:00:00:00:01', { id: '7-1-pub', type: 'ip' });
+  await pub.pinTap('k-gone', '185.206.122.21', '02:00:00:00:00:02', { id: '7-2-pub', type: 'ip' });
+  await pub.pinTap('k-v4', null, '02:00:00:00:00:03', { id: '7-3-pub', type: 'ipv4' });
+  assert.equal(await nft(), 3);
+  assert.equal(await pub.pinned('k-gone'), true);
+  const owned = { workload: { twin: 7, contract: 1, name: 'pub', id: '7-1-pub' }, data: { v4: true, v6: false }, state: 'ok' as const, result: null };
+  await ipPrimitive({ public: pub, contractIps: async () => [] }).init!({ workloads: [owned], log: silentLogger(), signal: new AbortController().signal });
+  assert.deepEqual(pub.pins().map((p) => p.owner).sort(), ['7-1-pub', '7-3-pub']);
+  assert.equal(await pub.pinned('k-gone'), false);
+  assert.equal(await nft(), 2);
+  for (const k of ['k-kept', 'k-v4']) await pub.unpinTap(k);
+  assert.equal(await nft(), 0);
 
   // A change on chain moves the address; the old one is gone.
   await pub.apply({ ...setup, ipv4: '185.206.122.11/24', ipv6: null, gw6: null });

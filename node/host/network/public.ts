@@ -42,12 +42,19 @@ export interface LivePublic {
   gw6: string;
 }
 
+/** A pinned public tap: the key it was made from and the workload (id, type) it belongs to. */
+export interface PublicPin {
+  key: string;
+  owner: string;
+  type: string;
+}
+
 interface Saved {
   /** The exit NIC the farmer chose (set_public_nic); null: single-NIC mode over the uplink bridge. */
   nic: string | null;
   setup: PublicSetup | null;
   /** Pinned public taps: the workload each belongs to and its rx+tx bytes at the last traffic report. */
-  taps?: Record<string, { owner: string; bytes: number }>;
+  taps?: Record<string, PublicPin & { bytes: number }>;
 }
 
 export interface PublicHostOptions {
@@ -279,13 +286,13 @@ export class PublicHost {
 
   /**
    * Pins the tap of `key` to the `ip` workload's IPv4 (a bare address, or null) and MAC (zos
-   * SetupPubIPFilter); its traffic counts for `owner` (the workload id) in takeTraffic.
+   * SetupPubIPFilter); its traffic counts for `owner` (the workload id, of `type`) in takeTraffic.
    */
-  pinTap(key: string, ipv4: string | null, mac: string, owner: string): Promise<void> {
+  pinTap(key: string, ipv4: string | null, mac: string, owner: { id: string; type: string }): Promise<void> {
     return this.serial(async () => {
       const tap = this.tapName(key);
       await nftApply(this.o.hostNs, pubFilterRuleset(tap, ipv4, mac), this.opts);
-      this.saved.taps = { ...this.saved.taps, [tap]: { owner, bytes: this.saved.taps?.[tap]?.bytes ?? 0 } };
+      this.saved.taps = { ...this.saved.taps, [tap]: { key, owner: owner.id, type: owner.type, bytes: this.saved.taps?.[tap]?.bytes ?? 0 } };
       await this.save();
     });
   }
@@ -309,6 +316,11 @@ export class PublicHost {
       await this.save();
       return out;
     });
+  }
+
+  /** Every pinned tap (for dropping those no workload owns any more). */
+  pins(): PublicPin[] {
+    return Object.values(this.saved.taps ?? {}).map(({ key, owner, type }) => ({ key, owner, type }));
   }
 
   /** Whether the tap of `key` is pinned (zos PubIPFilterExists: the workload needs no action). */

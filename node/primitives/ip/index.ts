@@ -1,7 +1,7 @@
 import { formatIP, formatIPNet, ipTo4, parseIP, parseIPNet } from '../../model/goformat.ts';
 import type { PublicIP, PublicIPResult } from '../../model/ip.ts';
 import { uniqueName } from '../../model/ids.ts';
-import type { PublicSetup } from '../../host/network/index.ts';
+import type { PublicPin, PublicSetup } from '../../host/network/index.ts';
 import { macOf } from '../zmachine/mac.ts';
 import { NoActionNeeded, type PrimitiveContext, type PrimitiveOf } from '../types.ts';
 import { predictedSlaac } from './slaac.ts';
@@ -10,8 +10,9 @@ import { predictedSlaac } from './slaac.ts';
 export interface PublicIpHosts {
   public: {
     setup(): PublicSetup | null;
-    pinTap(key: string, ipv4: string | null, mac: string, owner: string): Promise<void>;
+    pinTap(key: string, ipv4: string | null, mac: string, owner: { id: string; type: string }): Promise<void>;
     pinned(key: string): Promise<boolean>;
+    pins(): PublicPin[];
     unpinTap(key: string): Promise<void>;
   };
   /** The farm IPs the contract reserved on chain (its `public_ips_list`), in order. */
@@ -54,7 +55,7 @@ async function assignedV4(ctx: PrimitiveContext, h: PublicIpHosts): Promise<{ ip
  * The host part is zos' filter pinning the VM's future public tap to those addresses and its MAC;
  * the VM makes the tap (zmachine), deprovision removes filter and tap.
  */
-export function ipPrimitive(h: PublicIpHosts): PrimitiveOf<'ip'> {
+export function ipPrimitive(h: PublicIpHosts, type: 'ip' | 'ipv4' = 'ip'): PrimitiveOf<'ip'> {
   return {
     async provision(ctx, config) {
       const key = publicNicKey(ctx.workload.id);
@@ -69,12 +70,21 @@ export function ipPrimitive(h: PublicIpHosts): PrimitiveOf<'ip'> {
       }
       const v4 = config.v4 ? await assignedV4(ctx, h) : { ip: '', gateway: '' };
       const bare = v4.ip ? formatIP(ipTo4(parseIPNet(v4.ip)!.ip)) : null;
-      await h.public.pinTap(key, bare, mac, ctx.workload.id);
+      await h.public.pinTap(key, bare, mac, { id: ctx.workload.id, type });
       const result: PublicIPResult = { ip: v4.ip, ip6, gateway: v4.gateway };
       return result;
     },
     async deprovision(ctx) {
       await h.public.unpinTap(publicNicKey(ctx.workload.id));
+    },
+    /** At start: filters and taps of this type no workload owns any more (a crash mid-cancel) go. */
+    async init(ictx) {
+      const owned = new Set(ictx.workloads.map((w) => w.workload.id));
+      for (const pin of h.public.pins()) {
+        if (pin.type !== type || owned.has(pin.owner)) continue;
+        ictx.log.warn({ workload: pin.owner }, 'removing a public ip filter no workload owns');
+        await h.public.unpinTap(pin.key);
+      }
     },
   };
 }
