@@ -101,7 +101,10 @@ test('up: the sample VM reaches ok and is reached over WireGuard + ssh as printe
     if (wgConf) await execa('wg-quick', ['down', wgConf], { reject: false });
     if (proc.exitCode === null) proc.kill('SIGKILL');
     await proc;
+    // After a failure zos up was killed: its nodes' VMs, networks, mounts and loop devices are each node's to clean.
+    for (const n of await readdir(join(dir, 'nodes')).catch((): string[] => [])) await cleanupHostState(join(dir, 'nodes', n));
     await cleanupHostState(dir);
+    await execa('nft', ['delete', 'table', 'ip', 'zos-uplink'], { reject: false });
     await rm(parent, { recursive: true, force: true });
   });
   const out = watchOutput(proc);
