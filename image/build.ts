@@ -193,8 +193,10 @@ async function storeFile(
   const seal = async (plain: Uint8Array): Promise<Extent> => {
     const sealed = await sealChunkOff(plain, opts.encrypt ?? false);
     stats.chunks++;
+    // Files are stored concurrently: a chunk already met in this build is not put (or counted) twice.
+    const first = !stats.unique.has(sealed.id);
     stats.unique.add(sealed.id);
-    if (await opts.store.putChunk(sealed.id, sealed.blob)) {
+    if (first && (await opts.store.putChunk(sealed.id, sealed.blob))) {
       stats.newChunks++;
       stats.newChunkBytes += sealed.blob.length;
     }
