@@ -470,3 +470,51 @@ test('engine: a replay whose contract is gone releases what the deployment holds
   assert.deepEqual(g.store.get(TWIN, 52).workloads, []);
   assert.match(g.store.changes(TWIN, 52).at(-1)!.result.message, /contract 52 not found/);
 });
+
+test('engine: primitive errors on provision, update and deprovision become the workload results (zos texts), never stop the job nor the queue', async (t) => {
+  const objects = new Map<string, number>();
+  const inner = tablePrimitive(objects, []);
+  const failing = new Set<string>();
+  const fail = (op: string, name: string) => {
+    if (failing.has(`${op} ${name}`)) throw new Error(`${op} of ${name} failed on the host`);
+  };
+  const volume: PrimitiveOf<'volume'> = {
+    provision: async (ctx, c) => (fail('provision', ctx.workload.name), inner.provision(ctx, c)),
+    update: async (ctx, c, p) => (fail('update', ctx.workload.name), inner.update!(ctx, c, p)),
+    deprovision: async (ctx, c) => (fail('deprovision', ctx.workload.name), inner.deprovision(ctx, c)),
+  };
+  const g = setup(t);
+  const engine = g.engineWith({ volume }).engine;
+  engine.start();
+  failing.add('provision b');
+  const v0 = deployment(60, 0, { a: GiB, b: GiB, c: GiB });
+  g.contract(60, v0);
+  await g.api.deploy(TWIN, v0);
+  await g.settled();
+  assert.deepEqual(g.states(60), { a: 'ok', b: 'error', c: 'ok' }, 'the one failure does not stop the others');
+  assert.equal(g.store.get(TWIN, 60).workloads[1]!.result.message, 'provision of b failed on the host');
+
+  failing.add('update a');
+  const v1 = deployment(60, 1, { a: 2 * GiB, c: 2 * GiB });
+  g.contract(60, v1);
+  await g.api.update(TWIN, v1);
+  await g.settled();
+  assert.deepEqual(g.states(60), { a: 'ok', c: 'ok' });
+  assert.equal(objects.get(`${TWIN}-60-a`), GiB, 'a failed update keeps the old object');
+  assert.equal(objects.get(`${TWIN}-60-c`), 2 * GiB);
+  const lastA = g.store.changes(TWIN, 60).filter((w) => w.name === 'a').at(-1)!;
+  assert.deepEqual([lastA.result.state, lastA.result.message], ['unchanged', 'update of a failed on the host']);
+
+  failing.add('deprovision c');
+  const events = new ContractEvents(g.store, g.queue, g.chain, NODE, silentLogger());
+  events.handle({ kind: 'contract-canceled', contractId: 60, nodeId: NODE, twinId: TWIN });
+  const other = deployment(61, 0, { z: GiB });
+  g.contract(61, other);
+  await g.api.deploy(TWIN, other);
+  await g.settled();
+  assert.deepEqual(g.states(60), { c: 'error' }, 'a failed deprovision says so and keeps the workload listed');
+  assert.equal(g.store.get(TWIN, 60).workloads[0]!.result.message, 'deprovision of c failed on the host');
+  assert.equal(objects.has(`${TWIN}-60-a`), false, 'the others were removed');
+  assert.deepEqual(g.states(61), { z: 'ok' }, 'the queue behind it ran');
+  assert.deepEqual(g.queue.parked(), []);
+});
