@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createDecipheriv } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { challenge } from '../../relay-client/challenge.ts';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../rmb/envelope.ts';
+import { decrypt, encrypt, sharedKey } from '../../relay-client/e2e.ts';
 import { createIdentity } from '../../relay-client/identity.ts';
 import { signPrefixed } from '../../rmb/signature.ts';
 
@@ -27,6 +29,14 @@ const ClientEnvelope = (require(`${dist}envelope.js`) as {
   default: new (signer: undefined, env: unknown, chainUrl: string, tfclient: unknown, twins: Map<number, unknown>) => { challenge(): Uint8Array };
 }).default;
 
+/** The official envelope's end-to-end cipher calls (mnemonic of self; peer's secp256k1 key as hex). */
+type OfficialCipher = {
+  encrypt(data: string, mnemonic: string, peerPkHex: string): Promise<Uint8Array>;
+  decrypt(mnemonic: string): Promise<Uint8Array>;
+  twin: { pk: string };
+  cipher: Uint8Array;
+};
+
 const base = {
   uid: '11111111-2222-3333-4444-555555555555', tags: '', timestamp: 1700000000, expiration: 300,
   schema: 'application/json', relays: ['relay.dev.grid.tf'],
@@ -49,3 +59,24 @@ for (const tc of cases) {
     assert.deepEqual(decodeEnvelope(theirs.serializeBinary()), decodeEnvelope(bytes));
   });
 }
+
+test('official client: its AES-GCM cipher decrypts on our side, ours on its side and with a bare createDecipheriv', async () => {
+  const A = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
+  const B = 'tackle blouse grain dawn adult loyal tattoo price access tilt chimney silk';
+  const [a, b] = [await createIdentity(A), await createIdentity(B)];
+  const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
+  const plain = '{"contract_id":42,"note":"é ✓"}';
+  const wrapped = new ClientEnvelope(undefined, types.Envelope.deserializeBinary(new Uint8Array()), 'ws://unused', undefined, new Map()) as unknown as OfficialCipher;
+  // theirs -> ours: A encrypts to B with the official client; B decrypts with ours
+  const theirs = await wrapped.encrypt(plain, A, hex(b.secpPublic));
+  assert.equal(Buffer.from(decrypt(sharedKey(b.secpSecret, a.secpPublic), theirs)).toString(), plain);
+  // ours -> theirs: A encrypts to B with ours; the official client decrypts as B
+  const ours = encrypt(sharedKey(a.secpSecret, b.secpPublic), Buffer.from(plain));
+  wrapped.twin = { pk: hex(a.secpPublic) };
+  wrapped.cipher = ours;
+  assert.equal(Buffer.from(await wrapped.decrypt(B)).toString(), plain);
+  // ours with node:crypto alone, reading the documented layout nonce(12) | ciphertext | tag(16)
+  const d = createDecipheriv('aes-256-gcm', sharedKey(b.secpSecret, a.secpPublic), ours.subarray(0, 12));
+  d.setAuthTag(ours.subarray(ours.length - 16));
+  assert.equal(Buffer.concat([d.update(ours.subarray(12, ours.length - 16)), d.final()]).toString(), plain);
+});
