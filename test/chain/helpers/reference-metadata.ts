@@ -2,8 +2,13 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Metadata, TypeRegistry } from '@polkadot/types';
 
-/** The real tfchain spec-152 metadata from the shared folder (read at test time, never copied). */
-export const REFERENCE_PATH = fileURLToPath(new URL('../../../../shared/tfchain/chainMeta-spec152.json', import.meta.url));
+/**
+ * The real tfchain spec-152 metadata from the shared folder next to the checkout (read at test
+ * time, never copied); ZOS_SHARED_DIR names that folder for a checkout elsewhere (a git worktree).
+ */
+export const REFERENCE_PATH = process.env.ZOS_SHARED_DIR
+  ? `${process.env.ZOS_SHARED_DIR}/tfchain/chainMeta-spec152.json`
+  : fileURLToPath(new URL('../../../../shared/tfchain/chainMeta-spec152.json', import.meta.url));
 
 export function loadReferenceV14(): any | null {
   if (!existsSync(REFERENCE_PATH)) return null;
