@@ -175,13 +175,13 @@ export class LocalGrid {
    * Starts a `zos node` in `dataDir` (default: the next DIR/nodes/N); a data dir a stopped node
    * used restarts that node. A node still starting when the grid closes is killed.
    */
-  startNode(o: { dataDir?: string; extraArgs?: readonly string[] } = {}): Promise<NodeProcess> {
+  startNode(o: { dataDir?: string; extraArgs?: readonly string[]; env?: Record<string, string> } = {}): Promise<NodeProcess> {
     this.checkOpen();
     const n = o.dataDir ? 0 : ++this.nodeDirs;
     const spawned = NodeProcess.spawn({
       chainUrl: this.chainUrl, relayUrl: this.relayUrl, activationUrl: this.activationUrl, farmId: this.farmId,
       dataDir: o.dataDir ?? join(this.dataDir, 'nodes', String(n)), extraArgs: [...(n && this.o.nodeArgs ? this.o.nodeArgs(n) : []), ...(o.extraArgs ?? [])],
-      poolSize: this.poolSize, env: this.o.nodeEnv, signal: this.abort.signal,
+      poolSize: this.poolSize, env: { ...this.o.nodeEnv, ...o.env }, signal: this.abort.signal,
     }).then((node) => {
       this.nodes.push(node);
       return node;

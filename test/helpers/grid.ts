@@ -26,8 +26,8 @@ export interface Grid {
   client: ChainClient;
   farmId: number;
   log: Logger;
-  /** A `zos node` process; a dataDir a stopped node used restarts that node. */
-  startNode(opts?: { dataDir?: string; extraArgs?: string[] }): Promise<NodeProcess>;
+  /** A `zos node` process; a dataDir a stopped node used restarts that node; `env` adds to its environment (e.g. ZOS_FAILPOINTS). */
+  startNode(opts?: { dataDir?: string; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess>;
   /** A fresh funded twin with a relay peer connected. */
   user(opts?: { sid?: string; mnemonic?: string }): Promise<GridUser>;
   close(): Promise<void>;
