@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ApiPromise } from '@polkadot/api';
 import { createLogger } from '../../lib/log.ts';
-import { stopOnSignals } from '../../lib/shutdown.ts';
+import { logUnhandledRejections, stopOnSignals } from '../../lib/shutdown.ts';
 import { zodMessage } from '../../lib/zod-issues.ts';
 import type { RelayServer } from '../../relay/server.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../../relay/limits.ts';
@@ -77,6 +77,7 @@ export function register(program: Command): void {
       let api: ApiPromise | null = null;
       let relay: RelayServer | null = null;
       stopOnSignals(log, 'relay', () => Promise.all([relay?.close(), api?.disconnect()]));
+      logUnhandledRejections(log);
       try {
         api = await ApiPromise.create({ provider: new WsProvider(opts.chain), noInitWarn: true });
         relay = new RelayServer({
