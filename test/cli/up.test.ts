@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { BIN } from '../helpers/grid.ts';
 import { cleanupHostState, loopDevicesUnder, mountsUnder, requireHost } from '../helpers/host.ts';
-import { requireVmHost, sshKey } from '../vm/fixtures.ts';
+import { processesWith, requireVmHost, sshKey } from '../vm/fixtures.ts';
 
 // `zos up` as a real child process: a whole grid, its sample deployment, and a clean stop.
 
@@ -158,6 +158,7 @@ test('up: the sample VM reaches ok and is reached over WireGuard + ssh as printe
   // tsx's esbuild helper exits on its own once its parent's pipe closes: give it a moment.
   for (let i = 0; i < 50 && (await stillRunning(children)).length; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(await stillRunning(children), [], 'no child process left');
+  assert.deepEqual(await processesWith(dir), [], 'no QEMU or virtiofsd of the sample VM left (they daemonize, outside the tree)');
   assert.deepEqual(await mountsUnder(dir), [], 'no mounts under the data dir');
   assert.deepEqual(await loopDevicesUnder(dir), [], 'no loop devices backed by its files');
   // Other engineers' tests add and remove their own namespaces meanwhile: the NR's must be gone, and its links.
