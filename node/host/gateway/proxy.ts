@@ -246,8 +246,10 @@ export class GatewayProxy implements GatewayRoutes {
   private async spawn(): Promise<void> {
     const ns = this.o.namespace();
     if (!ns) throw new Error('gateway is not supported on this node: no public configuration');
-    // nsenter without --pid execs in place: the pid is haproxy's master (it writes the same to -p).
-    const args = [`--net=/run/netns/${ns}`, 'haproxy', '-W', '-db', '-f', this.path(CONFIG), '-p', this.path('haproxy.pid')];
+    // nsenter without --pid execs in place: the pid is haproxy's master, which keeps it across
+    // reloads (it re-executes itself). No `-p`: haproxy rewrites that file on every reload, and a
+    // read at that moment would find no haproxy and start a second one.
+    const args = [`--net=/run/netns/${ns}`, 'haproxy', '-W', '-db', '-f', this.path(CONFIG)];
     await writeFile(this.path('haproxy.pid'), `${spawnDetached('nsenter', args, this.path('haproxy.log'))}\n`);
   }
 
