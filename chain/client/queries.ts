@@ -107,6 +107,12 @@ export async function pricingPolicy(api: ApiPromise, id = 1): Promise<PricingPol
   return decode(pricingPolicySchema.nullable(), json, `pricing policy ${id}`);
 }
 
+/** TfgridModule.ZosVersion: the release the council set for every node, as text ('' when never set). */
+export async function zosVersion(api: ApiPromise): Promise<string> {
+  const hex = decode(z.string().regex(/^0x([0-9a-f]{2})*$/), await read('zosVersion', () => api.query.tfgridModule.zosVersion()), 'zos version');
+  return Buffer.from(hex.slice(2), 'hex').toString('utf8');
+}
+
 /** Number of the latest finalized block. */
 export async function finalizedBlockNumber(api: ApiPromise): Promise<number> {
   try {
@@ -134,5 +140,6 @@ export const queries = {
   nodePower,
   balance,
   pricingPolicy,
+  zosVersion,
   finalizedBlockNumber,
 } as const;

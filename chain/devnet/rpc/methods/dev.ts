@@ -1,3 +1,4 @@
+import type { Call } from '@polkadot/types/interfaces';
 import { hexToU8a } from '@polkadot/util';
 import { z } from 'zod';
 import { account, mint, withdraw } from '../../pallets/balances.ts';
@@ -52,6 +53,28 @@ export const devMethods: MethodTable = {
           else b.runtime.state.set(key.toLowerCase(), hexToU8a(value));
         }
       }).hash,
+  },
+  /**
+   * Dispatches a SCALE-encoded call with the root origin, in a block of its own: the devnet's
+   * stand-in for what tfchain's council (or sudo) approves, e.g. TfgridModule.set_zos_version.
+   * The pallet's own checks run; like the other dev mutations, the block carries no events.
+   */
+  dev_rootCall: {
+    params: z.tuple([hexString.max(1 << 20)]),
+    run: ([hex], b) => {
+      let call: Call;
+      try {
+        call = b.runtime.registry.createType('Call', hexToU8a(hex as string));
+      } catch (err) {
+        throw invalidParams(`not a call of this runtime: ${(err as Error).message}`);
+      }
+      try {
+        return b.executive.mutate(() => b.runtime.dispatchCall(call, { kind: 'root' })).hash;
+      } catch (err) {
+        if (!(err instanceof DispatchFailure)) throw err;
+        throw invalidParams(`root call failed: ${err.message}`);
+      }
+    },
   },
   dev_timeTravel: {
     params: z.tuple([timeTravel]),

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { keyPairFromSecret } from '../../chain/client/keys.ts';
+import { setZosVersion } from '../helpers/zos-version.ts';
+import { startChain } from './client-fixtures.ts';
+
+/** Root-only calls on a live devnet: dev_rootCall stands in for tfchain's council (set_zos_version). */
+test('devnet: dev_rootCall runs set_zos_version with the pallet checks; a signed origin is refused', { timeout: 60_000 }, async () => {
+  const env = await startChain();
+  const c = env.client;
+  try {
+    assert.equal(await c.query.zosVersion(), '');
+    const ref = '{"version":"2","digest":"blake3:' + 'ab'.repeat(32) + '"}';
+    await setZosVersion(c, ref);
+    assert.equal(await c.query.zosVersion(), ref);
+    await assert.rejects(setZosVersion(c, ref), /root call failed: TfgridModule\.InvalidZosVersion/);
+    await assert.rejects(c.run((x) => x.provider.send('dev_rootCall', ['0xffff'])), /not a call of this runtime/);
+
+    const alice = await keyPairFromSecret('//Alice');
+    const signed = c.run((x) => new Promise((resolve, reject) => {
+      void x.api.tx.tfgridModule.setZosVersion('v9').signAndSend(alice, ({ status, dispatchError }) => {
+        if (!status.isInBlock) return;
+        if (dispatchError) reject(new Error(dispatchError.toString()));
+        else resolve(null);
+      }).catch(reject);
+    }));
+    await assert.rejects(signed, /BadOrigin/);
+    assert.equal(await c.query.zosVersion(), ref);
+  } finally {
+    await env.close();
+  }
+});
