@@ -6,6 +6,7 @@ import * as image from './commands/image.ts';
 import * as indexer from './commands/indexer.ts';
 import * as nodeStats from './commands/node-stats.ts';
 import * as node from './commands/node.ts';
+import * as os from './commands/os.ts';
 import * as relay from './commands/relay.ts';
 import * as up from './commands/up.ts';
 
@@ -14,7 +15,7 @@ import * as up from './commands/up.ts';
  * subcommand(s), so each component owns its command; a new command is added to this list.
  * Command modules load their heavy dependencies inside their actions, so `zos --help` stays fast.
  */
-const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [deploy, deployments, devnet, image, indexer, nodeStats, node, relay, up];
+const COMMANDS: ReadonlyArray<{ register(program: Command): void }> = [deploy, deployments, devnet, image, indexer, nodeStats, node, os, relay, up];
 
 const program = new Command('zos')
   .description('Zero-OS in TypeScript: devnet, relay, node and tools')

@@ -61,6 +61,8 @@ export interface NodeOptions {
   dnsResolver?: string;
   syncEveryMs?: number;
   registrationEveryMs?: number;
+  /** The running release (zos.system.version); the OS passes its image's label. Default: the package version. */
+  version?: string;
   clock?: Clock;
   log: Logger;
 }
@@ -170,9 +172,9 @@ export class ZosNode {
         geoip, adminTwins: o.adminTwins ?? [],
         networkResource: (twin, name) => hosts.network.list().find((nr) => nr.twin === twin && nr.name === name),
         publicNet: hosts.public,
-        perf,
+        perf, version: o.version,
         diagnostics: () =>
-          systemDiagnostics(nodeModuleChecks({ chain: this.chain.query, relay: peer, queue, storage, version: NODE_VERSION }), () => perfHealthy(perf)),
+          systemDiagnostics(nodeModuleChecks({ chain: this.chain.query, relay: peer, queue, storage, version: o.version ?? NODE_VERSION }), () => perfHealthy(perf)),
       }),
     );
     for (const [command, handler] of Object.entries(api)) peer.handle(command, handler);

@@ -6,13 +6,13 @@ import { DirStore } from '../image/store/dir-store.ts';
 import { findGuestKernel } from './kernel.ts';
 import { writeInitramfs } from './initramfs.ts';
 import { stageRoot } from './stage.ts';
+import { OS_IMAGE_TAG } from './layout.ts';
 
 /**
  * `zos os build`: the OS root assembled, built as a content-addressed image into OUT/store
  * (tag `zos-os`), and the boot artefacts: OUT/vmlinuz and OUT/initrd.img made from that image.
  * OUT/boot.json says which image digest the kernel command line must carry.
  */
-export const OS_TAG = 'zos-os';
 export const REPO = REPO_ROOT;
 
 export interface BootInfo {
@@ -52,7 +52,7 @@ export async function buildOs(o: OsBuildOptions): Promise<BootInfo & { newChunkB
   try {
     const staged = await stageRoot(join(staging, 'root'), { repo: REPO, kernel, release, log });
     log('building the root image');
-    const img = await buildImage(join(staging, 'root'), { store, tag: OS_TAG, xattrs: 'skip' });
+    const img = await buildImage(join(staging, 'root'), { store, tag: OS_IMAGE_TAG, xattrs: 'skip' });
     log(`image blake3:${img.digest}: ${img.files} files, ${img.bytes} bytes`);
     const manifestBytes = await store.getManifest(img.digest);
     const { bytes: initrdBytes } = await writeInitramfs(join(staging, 'root'), img.manifest, manifestBytes, join(out, 'initrd.img'));

@@ -9,3 +9,9 @@ export const INIT_PATH = 'usr/lib/zos/init.mjs';
 export const RELEASE_PATH = 'etc/zos-release';
 /** The kernel travels inside the image, so one digest names a whole release. */
 export const KERNEL_PATH = 'boot/vmlinuz';
+/** Tag of the OS root image in a store (the build's and, after an upgrade, the node's). */
+export const OS_IMAGE_TAG = 'zos-os';
+/** The A/B release slots on the cache disk (CACHE/os/<name>; os/upgrade/slots.ts). */
+export const SLOT_NAMES = ['a', 'b'] as const;
+export type SlotName = (typeof SLOT_NAMES)[number];
+export const isSlotName = (s: string | undefined): s is SlotName => (SLOT_NAMES as readonly string[]).includes(s ?? '');

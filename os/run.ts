@@ -36,6 +36,10 @@ export interface OsRunOptions {
   onConsole?: (line: string) => void;
   /** Boot this initramfs instead of the image's (tests: the image's with a tampered archive appended). */
   initrd?: string;
+  /** Image store URL (as the host sees it) that releases named on chain are pulled from. */
+  hub?: string;
+  /** Seconds between checks of the release on chain (default 600). */
+  releaseCheckS?: number;
 }
 
 /**
@@ -92,6 +96,7 @@ export async function bootOs(o: OsRunOptions): Promise<OsVm> {
     root: info.digest, farm: o.farm, chain: o.chain.map(guestUrl), relay: o.relay.map(guestUrl),
     ...(o.activation ? { activation: guestUrl(o.activation) } : {}),
     net: o.net ?? { mode: 'dhcp' }, poolSize: '128G', logLevel: o.logLevel ?? 'warn',
+    ...(o.hub ? { hub: guestUrl(o.hub) } : {}), releaseCheckS: o.releaseCheckS ?? 600,
   };
   const args = qemuArgs({
     kernel: join(dir, 'vmlinuz'), initrd: o.initrd ?? join(dir, 'initrd.img'), cacheDisk: resolve(o.cacheDisk),

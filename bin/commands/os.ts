@@ -13,6 +13,8 @@ const runSchema = z.object({
   memory: z.coerce.number().int().min(2304, '--memory must be at least 2304 (MB): tfchain refuses nodes with less than 2 GiB'),
   net: z.string(),
   logLevel: z.string(),
+  hub: z.string().regex(/^https?:\/\//, '--hub must be an http:// or https:// URL').optional(),
+  releaseCheck: z.coerce.number().int().min(1, '--release-check must be at least 1 (seconds)'),
 });
 
 /** `zos os build|run`: the node as an operating system image (see os/ and README "The OS image"). */
@@ -42,6 +44,8 @@ export function register(program: Command): void {
     .option('--memory <mb>', 'guest memory in MB (tfchain needs a node to have at least 2 GiB)', '3072')
     .option('--net <mode>', 'dhcp, or static:<addr>/<len>,<gateway>[,<dns>]', 'dhcp')
     .option('--log-level <level>', 'node daemon log level on the console', 'warn')
+    .option('--hub <url>', 'image store the node pulls releases named on chain (ZosVersion) from, e.g. `zos image serve`; none: no upgrades')
+    .option('--release-check <seconds>', 'seconds between checks of the release on chain', '600')
     .action(async (raw: Record<string, unknown>) => {
       const parsed = runSchema.safeParse(raw);
       if (!parsed.success) {
@@ -55,6 +59,7 @@ export function register(program: Command): void {
       const vm = await bootOs({
         image: o.image, farm: o.farm, chain: o.chain, relay: o.relay, activation: o.activationUrl,
         cacheDisk: o.cacheDisk || join(o.image, 'cache.raw'), memoryMb: o.memory, net: parseNet(o.net), logLevel: o.logLevel,
+        hub: o.hub, releaseCheckS: o.releaseCheck,
         onConsole: (l) => process.stderr.write(`${l}\n`),
       });
       const stop = () => void vm.stop().then(() => process.exit(130));

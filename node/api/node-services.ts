@@ -41,6 +41,8 @@ export interface NodeServicesOptions {
   diagnostics: () => Promise<Diagnostics>;
   /** Stored results of the node's periodic checks. */
   perf: Pick<PerfMonitor, 'get' | 'getAll'>;
+  /** The running release for zos.system.version (the OS image's label); default: the package version. */
+  version?: string;
 }
 
 const counters = (c: { cru: number; sru: number; hru: number; mru: number; ipv4u?: number }): Counters => ({
@@ -72,7 +74,7 @@ export function nodeServices(o: NodeServicesOptions): ApiServices {
     },
     storagePools: () => o.storage.poolsInfo(),
     system: {
-      version: () => systemVersion(o.host),
+      version: () => systemVersion(o.host, o.version),
       dmi: () => systemDmi(o.host),
       hypervisor: () => systemHypervisor(o.host),
       // Besides zos' fields: every socket open to inbound traffic in the node's namespace (for the OS, the whole machine).

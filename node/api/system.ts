@@ -6,9 +6,12 @@ import type { Dmi } from '../host/system/dmi.ts';
 /** The version in package.json: the one version of this node's code. */
 export const NODE_VERSION: string = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { version: string }).version;
 
-/** `zos.system.version`: {zos, zinit}; zinit carries the exec error text where there is no zinit, as in zos. */
-export async function systemVersion(host: HostSystem): Promise<{ zos: string; zinit: string }> {
-  return { zos: NODE_VERSION, zinit: await host.zinitVersion() };
+/**
+ * `zos.system.version`: {zos, zinit}; zinit carries the exec error text where there is no zinit, as in zos.
+ * `release` is the OS image's release label when the node runs as the OS.
+ */
+export async function systemVersion(host: HostSystem, release = NODE_VERSION): Promise<{ zos: string; zinit: string }> {
+  return { zos: release, zinit: await host.zinitVersion() };
 }
 
 /** `zos.system.dmi`: the host's DMI in zos' shape, or zos' error text where the host has none. */

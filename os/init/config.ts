@@ -12,7 +12,12 @@
  *   zos_cache=<device>         cache disk (default: the first virtio disk)
  *   zos_pool_size=<size>       sparse storage pool image on the cache disk (default 128G)
  *   zos_log=<level>            daemon log level on the console (default warn)
+ *   zos_hub=<url>              image store that releases are pulled from (none: no upgrades)
+ *   zos_release_check=<s>      seconds between checks of the release on chain (default 600)
+ *   zos_slot=a|b               set by init itself when it boots a release from a cache disk slot
  */
+import { isSlotName, type SlotName } from '../layout.ts';
+
 export type NetConfig = { mode: 'dhcp' } | { mode: 'static'; address: string; prefix: number; gateway: string; dns: string[] };
 
 export interface BootConfig {
@@ -25,6 +30,9 @@ export interface BootConfig {
   cache?: string;
   poolSize: string;
   logLevel: string;
+  hub?: string;
+  releaseCheckS: number;
+  slot?: SlotName;
 }
 
 export class BootConfigError extends Error {
@@ -55,6 +63,11 @@ export function parseBootConfig(env: Record<string, string | undefined>): BootCo
   if (!root) throw new BootConfigError('zos_root=blake3:<hex> is missing from the kernel command line: nothing to verify the root against');
   const farm = Number(env.zos_farm);
   if (!Number.isSafeInteger(farm) || farm <= 0) throw new BootConfigError(`zos_farm: "${env.zos_farm ?? ''}" is not a farm id`);
+  const hub = env.zos_hub;
+  if (hub !== undefined && !/^https?:\/\/[^/\s]+/.test(hub)) throw new BootConfigError(`zos_hub: "${hub}" is not an http:// or https:// URL`);
+  const releaseCheckS = Number(env.zos_release_check ?? 600);
+  if (!Number.isSafeInteger(releaseCheckS) || releaseCheckS < 1) throw new BootConfigError(`zos_release_check: "${env.zos_release_check}" is not a number of seconds`);
+  if (env.zos_slot !== undefined && !isSlotName(env.zos_slot)) throw new BootConfigError(`zos_slot: "${env.zos_slot}" is not a or b`);
   const cache = env.zos_cache;
   if (cache !== undefined && !/^\/dev\/[\w/-]+$/.test(cache)) throw new BootConfigError(`zos_cache: "${cache}" is not a /dev path`);
   return {
@@ -62,6 +75,7 @@ export function parseBootConfig(env: Record<string, string | undefined>): BootCo
     ...(env.zos_activation ? { activation: env.zos_activation } : {}),
     net: parseNet(env.zos_net), ...(cache ? { cache } : {}),
     poolSize: env.zos_pool_size ?? '128G', logLevel: env.zos_log ?? 'warn',
+    ...(hub ? { hub } : {}), releaseCheckS, ...(env.zos_slot ? { slot: env.zos_slot as SlotName } : {}),
   };
 }
 
@@ -71,6 +85,7 @@ export function formatBootConfig(c: BootConfig): string[] {
   return [
     `zos_root=blake3:${c.root}`, `zos_farm=${c.farm}`, `zos_chain=${c.chain.join(',')}`, `zos_relay=${c.relay.join(',')}`,
     ...(c.activation ? [`zos_activation=${c.activation}`] : []), `zos_net=${net}`, ...(c.cache ? [`zos_cache=${c.cache}`] : []),
-    `zos_pool_size=${c.poolSize}`, `zos_log=${c.logLevel}`,
+    `zos_pool_size=${c.poolSize}`, `zos_log=${c.logLevel}`, ...(c.hub ? [`zos_hub=${c.hub}`] : []),
+    `zos_release_check=${c.releaseCheckS}`, ...(c.slot ? [`zos_slot=${c.slot}`] : []),
   ];
 }

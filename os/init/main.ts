@@ -5,6 +5,10 @@ import { RELEASE_PATH } from '../layout.ts';
 import { parseBootConfig, type BootConfig } from './config.ts';
 import { configureNetwork, loadBootModules, mountCacheDisk, mountKernelFilesystems, sealRoot, CACHE_MOUNT } from './system.ts';
 import { verifyRoot } from './verify.ts';
+import { bootNewestSlot } from './slot-boot.ts';
+import { run } from '../../node/host/exec.ts';
+import { followReleases } from '../upgrade/follow.ts';
+import { Slots } from '../upgrade/slots.ts';
 
 /**
  * PID 1 of the OS image, run by the image's own node binary (no shell anywhere). Order matters:
@@ -14,6 +18,7 @@ import { verifyRoot } from './verify.ts';
  * init exits, which panics the kernel (with panic=-1 the machine resets; QEMU -no-reboot stops).
  */
 const started = performance.now();
+const slots = new Slots(`${CACHE_MOUNT}/os`);
 const say = (s: string) => process.stdout.write(`zos: ${s} (+${Math.round(performance.now() - started)} ms)\n`);
 
 async function boot(): Promise<BootConfig> {
@@ -26,6 +31,11 @@ async function boot(): Promise<BootConfig> {
   await loadBootModules();
   const cache = await mountCacheDisk(cfg.cache);
   say(`cache disk ${cache.device} ${cache.formatted ? 'formatted (blank disk: new node)' : 'reused'} at ${CACHE_MOUNT}`);
+  await bootNewestSlot(cfg, slots, {
+    say,
+    unmountCache: () => run('umount', [CACHE_MOUNT]).then(() => undefined),
+    remountCache: () => mountCacheDisk(cfg.cache).then(() => undefined),
+  }).catch((err: Error) => say(`release slots: ${err.message}; the boot medium's release runs`));
   const net = await configureNetwork(cfg.net);
   say(`network ${net.link} ${net.address}${net.gateway ? ` via ${net.gateway}` : ''} (${cfg.net.mode})`);
   return cfg;
@@ -38,13 +48,25 @@ async function runNode(cfg: BootConfig): Promise<void> {
   const poolSize = parseSize(cfg.poolSize);
   if (poolSize === null) throw new Error(`zos_pool_size: ${SIZE_HINT}, got ${JSON.stringify(cfg.poolSize)}`);
   const { ZosNode } = await import('../../node/node.ts');
+  const dataDir = `${CACHE_MOUNT}/zos`;
   const node = new ZosNode({
-    chainUrls: cfg.chain, relayUrls: cfg.relay, farmId: cfg.farm, dataDir: `${CACHE_MOUNT}/zos`, activationUrl: cfg.activation,
+    chainUrls: cfg.chain, relayUrls: cfg.relay, farmId: cfg.farm, dataDir, activationUrl: cfg.activation,
     storage: { pools: [{ name: 'default', type: 'ssd', image: { size: poolSize } }] },
-    log,
+    version: release, log,
   });
   const { nodeId, twinId } = await node.start();
   process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);
+  if (cfg.slot) {
+    await slots.update(cfg.slot, (r) => ({ ...r, attempts: 0, confirmed: true }));
+    say(`release ${release} confirmed in slot ${cfg.slot}`);
+  }
+  if (cfg.hub) {
+    // The node's image directory (node/host/index.ts): releases share its chunk store with workloads.
+    void followReleases({
+      zosVersion: () => node.chain.query.zosVersion(), hub: cfg.hub, imagesDir: `${dataDir}/images`, slots,
+      running: { digest: cfg.root, release, ...(cfg.slot ? { slot: cfg.slot } : {}) }, everyMs: cfg.releaseCheckS * 1000, say,
+    }).catch((err: Error) => say(`release checks stopped: ${err.message}`));
+  } else say('no zos_hub on the kernel command line: releases named on chain are not followed');
   // One figure for people and bench/os.ts: the whole OS's memory in use once the node has settled.
   setTimeout(() => void memoryUsedMiB().then((mib) => say(`memory used ${mib} MiB (idle, 10 s after ready)`)), 10_000).unref();
 }

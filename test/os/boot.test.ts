@@ -9,20 +9,33 @@ import { diskDeployment, rmb, waitStates, withContract } from '../helpers/deploy
 import { bootOs, BootRefusedError, GUEST_HOST, type OsVm } from '../../os/run.ts';
 import { cpioMember, cpioTrailer, S_IFREG } from '../../os/cpio.ts';
 import { osHostReason, osImage } from './fixtures.ts';
+import { buildOs, type BootInfo } from '../../os/build.ts';
+import { RELEASE_PATH } from '../../os/layout.ts';
+import { formatReleaseRef } from '../../os/upgrade/release.ts';
+import { decodeManifest } from '../../image/manifest.ts';
+import { serveStore, type ImageServer } from '../../image/serve.ts';
+import { DirStore } from '../../image/store/dir-store.ts';
+import { setZosVersion } from '../helpers/zos-version.ts';
 
 /**
  * The OS image booted in QEMU (TCG) against a devnet and relay on this host, over QEMU user
- * networking with no host forward. Three boots in all: a blank cache disk (register, deploy,
- * no listening socket), the same disk again (same node, deployment kept), a tampered root.
+ * networking with no host forward. Four boots in all, each reused for as much as it can show:
+ * a blank cache disk (register, deploy, no listening socket); the same disk again (same node,
+ * deployment kept), which then follows the release on chain: a tampered copy of a second build
+ * on the hub is refused while the running release keeps serving, the genuine one is staged; a
+ * third boot runs the second build (kexec from the slot); a tampered root is refused.
  */
 // Under TCG one boot takes 1-2 min on an idle 2-core machine (hashing ~200 MB of root); far more under load.
 const BOOT_MS = 420_000;
 let skip: string | null = null;
 let grid: Grid;
 let user: GridUser;
-let image: { dir: string; info: { digest: string } };
+let image: { dir: string; info: BootInfo };
 let vm: OsVm | undefined;
 let work = '';
+/** The second build, served as the hub the node pulls releases from. */
+let next: { dir: string; info: BootInfo };
+let hub: ImageServer;
 const first: { nodeId: number; twinId: number; contract: number } = { nodeId: 0, twinId: 0, contract: 0 };
 
 before(async () => {
@@ -30,12 +43,15 @@ before(async () => {
   if (skip) return;
   image = await osImage();
   work = await mkdtemp(join(tmpdir(), 'zos-os-boot-'));
+  next = { dir: join(work, 'next'), info: await buildOs({ out: join(work, 'next'), release: `${image.info.release}-next` }) };
+  hub = await serveStore(join(next.dir, 'store'));
   grid = await startGrid({ extraRelayDomains: [GUEST_HOST] });
   user = await grid.user();
 });
 
 after(async () => {
   await vm?.stop();
+  await hub?.close();
   await grid?.close();
   if (work) await rm(work, { recursive: true, force: true });
   if (image && !process.env.ZOS_OS_IMAGE) await rm(image.dir, { recursive: true, force: true });
@@ -44,7 +60,7 @@ after(async () => {
 const boot = (o: { initrd?: string } = {}) =>
   bootOs({
     image: image.dir, farm: grid.farmId, chain: [grid.chainUrl], relay: [grid.relayUrl], activation: grid.activationUrl,
-    cacheDisk: join(work, 'cache.raw'), ...(process.env.ZOS_TEST_LOGS ? { onConsole: (l: string) => process.stderr.write(`[guest] ${l}\n`) } : {}), ...o,
+    cacheDisk: join(work, 'cache.raw'), hub: hub.url, releaseCheckS: 2, ...(process.env.ZOS_TEST_LOGS ? { onConsole: (l: string) => process.stderr.write(`[guest] ${l}\n`) } : {}), ...o,
   });
 
 test('os: a blank cache disk boots a verified root, registers, and takes a deployment through the relay', { timeout: BOOT_MS + 120_000 }, async (t) => {
@@ -75,6 +91,46 @@ test('os: the same cache disk after a reboot gives the same node and keeps the d
   const ready = await vm.ready;
   assert.match(vm.console(), /cache disk \/dev\/vda reused/);
   assert.deepEqual(ready, { nodeId: first.nodeId, twinId: first.twinId });
+  await waitStates(user, ready.twinId, first.contract, (s) => s.disk === 'ok' && s.vol === 'ok', 'deployment still ok', 180_000);
+});
+
+test('os upgrade: a tampered release on the hub is refused and the running one keeps going; the genuine one is staged', { timeout: BOOT_MS }, async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  assert.ok(vm && first.twinId, 'needs the node of the reboot test running');
+  const ref = formatReleaseRef({ version: next.info.release, digest: next.info.digest });
+  // the hub serves a changed chunk of the new release (the one holding etc/zos-release)
+  const store = await DirStore.open(join(next.dir, 'store'));
+  const e = decodeManifest(await store.getManifest(next.info.digest)).entries.find((x) => x.path === RELEASE_PATH)!;
+  assert.ok(e.type === 'file' && e.extents[0] && 'id' in e.extents[0]);
+  const chunk = store.chunkPath(e.extents[0].id);
+  await store.close();
+  const orig = await readFile(chunk);
+  await writeFile(chunk, Buffer.concat([orig.subarray(0, -1), Buffer.from([orig.at(-1)! ^ 1])]));
+  try {
+    await setZosVersion(grid.client, ref);
+    const refused = await vm.waitFor(/zos: release (\S+) \(blake3:([0-9a-f]{64})\) refused: (.*); release (\S+) keeps running/, 300_000);
+    assert.deepEqual([refused[1], refused[2], refused[4]], [next.info.release, next.info.digest, image.info.release]);
+    assert.match(refused[3]!, /does not match its digest/);
+    assert.equal((await rmb<{ zos: string }>(user, first.twinId, 'zos.system.version')).zos, image.info.release, 'the running release keeps serving');
+  } finally {
+    await writeFile(chunk, orig);
+  }
+  // the next check pulls it again, now intact
+  const staged = await vm.waitFor(new RegExp(`zos: release ${next.info.release.replace(/[.+]/g, '\\$&')} \\(blake3:${next.info.digest}\\) verified and staged in slot (a|b)`), 600_000);
+  assert.equal(staged[1], 'a', 'the boot medium runs: the first free slot');
+  await vm.stop();
+});
+
+test('os upgrade: after a reboot the node runs the new release (kexec from the slot), same node, deployment kept', { timeout: BOOT_MS + 120_000 }, async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  vm = await boot();
+  const ready = await vm.ready;
+  const text = vm.console();
+  assert.match(text, new RegExp(`booting release \\S+ \\(blake3:${next.info.digest}\\) from slot a, attempt 1 of 2 \\(kexec\\)`));
+  assert.match(text, new RegExp(`root verified: blake3:${next.info.digest}`), 'the new release verified its own root');
+  assert.match(text, /confirmed in slot a/);
+  assert.deepEqual(ready, { nodeId: first.nodeId, twinId: first.twinId });
+  assert.equal((await rmb<{ zos: string }>(user, ready.twinId, 'zos.system.version')).zos, next.info.release);
   await waitStates(user, ready.twinId, first.contract, (s) => s.disk === 'ok' && s.vol === 'ok', 'deployment still ok', 180_000);
   await vm.stop();
 });
