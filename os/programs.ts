@@ -28,15 +28,6 @@ export const LEFT_OUT: ReadonlyArray<{ cmd: string; why: string }> = [
   { cmd: 'cpubench', why: "zos' benchmark tool is not packaged for Debian; the perf task reports the exec error" },
 ];
 
-/**
- * Node sources known to run something through `sh -c`. In the OS image that program cannot start
- * (there is no /bin/sh); each is a bug to fix upstream in that module, listed here so the build
- * test catches any new one.
- */
-export const KNOWN_SHELL_USERS: readonly string[] = [
-  'node/host/network/wireguard.ts', // starts wireguard-go as `sh -c 'exec "$@" >>"$WG_LOG" 2>&1'` to redirect its output
-];
-
 /** Shells and shell-like tools that must never be in the image. */
 export const FORBIDDEN = ['sh', 'bash', 'dash', 'ash', 'zsh', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'toybox', 'getty', 'agetty', 'login', 'sshd', 'dropbear'];
 

@@ -1,3 +1,5 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,17 +42,24 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function startWireguardGo(o: { iface: string; ns: Netns; logFile: string; log?: Logger }): Promise<number> {
   await rm(socketOf(o.iface), { force: true });
-  // The shell only redirects, then execs: the pid is wireguard-go's, and its output goes to the
-  // log file directly (no pipe through the node, which may die before it).
-  const argv = ['sh', '-c', 'exec "$@" >>"$WG_LOG" 2>&1', 'sh', 'wireguard-go', '-f', o.iface];
+  // Its output goes to the log file directly (an inherited descriptor, no pipe through the node,
+  // which may die before it) and no shell stands between: the pid is wireguard-go's
+  // (`ip netns exec` execs it), and the OS image has no shell.
+  const argv = ['wireguard-go', '-f', o.iface];
   const cmd = o.ns ? ['ip', 'netns', 'exec', o.ns, ...argv] : argv;
+  const out = createWriteStream(o.logFile, { flags: 'a', mode: 0o600 });
+  await once(out, 'open');
   const child = execa(cmd[0]!, cmd.slice(1), {
     detached: true,
     cleanup: false,
     reject: false,
-    stdio: 'ignore',
-    env: { WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error', WG_LOG: o.logFile },
+    stdin: 'ignore',
+    stdout: out,
+    stderr: out,
+    env: { WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
   });
+  // The child has its own copy of the descriptor from the spawn on.
+  out.close();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start wireguard-go for ${o.iface}`);
   child.unref();
