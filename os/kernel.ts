@@ -9,6 +9,8 @@ import { join } from 'node:path';
 export const DEFAULT_KERNEL_DIR = '/var/lib/zos/guest-kernel';
 
 export interface GuestKernel {
+  /** The directory (vmlinuz, modules/, lib/modules/): VMs' layout too (node/host/vm/guest.ts). */
+  dir: string;
   version: string;
   vmlinuz: string;
   /** lib/modules/<version> */
@@ -21,5 +23,5 @@ export async function findGuestKernel(dir = process.env.ZOS_GUEST_KERNEL ?? DEFA
   if (!(await stat(vmlinuz).catch(() => null)) || versions.length !== 1) {
     throw new Error(`no guest kernel with its module tree in ${dir} (vmlinuz, lib/modules/<version>/): run .ci/setup as root, or set ZOS_GUEST_KERNEL`);
   }
-  return { version: versions[0]!, vmlinuz, modulesDir: join(dir, 'lib', 'modules', versions[0]!) };
+  return { dir, version: versions[0]!, vmlinuz, modulesDir: join(dir, 'lib', 'modules', versions[0]!) };
 }

@@ -9,6 +9,8 @@ export const INIT_PATH = 'usr/lib/zos/init.mjs';
 export const RELEASE_PATH = 'etc/zos-release';
 /** The kernel travels inside the image, so one digest names a whole release. */
 export const KERNEL_PATH = 'boot/vmlinuz';
+/** The guest kernel directory of VMs inside the OS (ZOS_GUEST_KERNEL): the OS kernel, linked, and a built initramfs. */
+export const VM_GUEST_KERNEL_DIR = 'usr/lib/zos/guest-kernel';
 /** Tag of the OS root image in a store (the build's and, after an upgrade, the node's). */
 export const OS_IMAGE_TAG = 'zos-os';
 /** The A/B release slots on the cache disk (CACHE/os/<name>; os/upgrade/slots.ts). */

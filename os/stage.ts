@@ -4,7 +4,8 @@ import { execa } from 'execa';
 import { bundleInit } from './bundle.ts';
 import type { GuestKernel } from './kernel.ts';
 import { BOOT_MODULES, ON_DEMAND_MODULES, moduleClosure } from './modules.ts';
-import { INIT_PATH, KERNEL_PATH, MOUNT_POINTS, RELEASE_PATH } from './layout.ts';
+import { INIT_PATH, KERNEL_PATH, MOUNT_POINTS, RELEASE_PATH, VM_GUEST_KERNEL_DIR } from './layout.ts';
+import { guestKernel, PREBUILT_INITRAMFS } from '../node/host/vm/guest.ts';
 import { imagePath, imagePrograms, isScript, locateProgram, sharedLibraries, type SourceScan } from './programs.ts';
 
 /**
@@ -117,6 +118,13 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
   for (const f of ['modules.builtin', 'modules.builtin.modinfo', 'modules.order']) await put(modRoot, f, join(o.kernel.modulesDir, f));
   const dm = await execa('depmod', ['-b', root, o.kernel.version], { reject: false });
   if (dm.exitCode !== 0) throw new Error(`depmod: ${dm.stderr.trim()}`);
+
+  // VMs inside the OS boot the OS's own kernel (a link: no second copy) with the guest initramfs
+  // built here, where busybox is: it only ever runs inside a VM, as the guest's init, and the OS
+  // has no program that could unpack or run it.
+  const vmGuest = await guestKernel(o.kernel.dir, join(root, '..', 'vm-guest'));
+  await put(root, join(VM_GUEST_KERNEL_DIR, PREBUILT_INITRAMFS), vmGuest.initramfs);
+  await link(root, join(VM_GUEST_KERNEL_DIR, 'vmlinuz'), relative(`/${VM_GUEST_KERNEL_DIR}`, `/${KERNEL_PATH}`));
 
   await normalize(root);
   return { programs, missing, scan, inputs, libraries, modules: closure.order };

@@ -28,11 +28,17 @@ export class HttpStore implements ImageStore {
     if (this.abort.signal.aborted) throw new ImageError('ERR_CLOSED', `store ${this.location} is closed`);
     await initHash();
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.opts.timeoutMs ?? 60_000)]);
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.base), { signal, redirect: 'follow' });
-    } catch (err) {
-      throw new ImageError('STORE_IO', `${what} from ${this.location}: ${(err as Error).message}`, { cause: err });
+    let res: Response | undefined;
+    // A GET is safe to repeat: a connection the server closed as it was reused (keep-alive race,
+    // seen from slow guests) or reset is tried again, twice, before the read fails.
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await fetch(new URL(path, this.base), { signal, redirect: 'follow' });
+      } catch (err) {
+        if (attempt < 3 && !signal.aborted) continue;
+        const cause = (err as Error).cause as Error | undefined;
+        throw new ImageError('STORE_IO', `${what} from ${this.location}: ${(err as Error).message}${cause?.message ? ` (${cause.message})` : ''}`, { cause: err });
+      }
     }
     if (res.status === 404) {
       await res.body?.cancel();

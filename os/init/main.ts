@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../../lib/log.ts';
 import { parseSize, SIZE_HINT } from '../../lib/size.ts';
-import { RELEASE_PATH } from '../layout.ts';
+import { RELEASE_PATH, VM_GUEST_KERNEL_DIR } from '../layout.ts';
 import { parseBootConfig, type BootConfig } from './config.ts';
 import { configureNetwork, loadBootModules, mountCacheDisk, mountKernelFilesystems, sealRoot, CACHE_MOUNT } from './system.ts';
 import { verifyRoot } from './verify.ts';
@@ -47,6 +47,8 @@ async function runNode(cfg: BootConfig): Promise<void> {
   const log = createLogger({ name: 'zos-node', level: cfg.logLevel, pretty: false });
   const poolSize = parseSize(cfg.poolSize);
   if (poolSize === null) throw new Error(`zos_pool_size: ${SIZE_HINT}, got ${JSON.stringify(cfg.poolSize)}`);
+  // VMs boot the OS's own kernel with the guest initramfs the image carries (os/stage.ts).
+  process.env.ZOS_GUEST_KERNEL = `/${VM_GUEST_KERNEL_DIR}`;
   const { ZosNode } = await import('../../node/node.ts');
   const dataDir = `${CACHE_MOUNT}/zos`;
   const node = new ZosNode({

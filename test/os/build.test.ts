@@ -10,7 +10,8 @@ import { parseBootConfig, formatBootConfig, parseNet } from '../../os/init/confi
 import { decodeDhcp, encodeDhcp, DhcpType, maskBits } from '../../os/init/dhcp.ts';
 import { verifyRoot } from '../../os/init/verify.ts';
 import { findGuestKernel } from '../../os/kernel.ts';
-import { ROOT_MANIFEST_PATH, INIT_PATH } from '../../os/layout.ts';
+import { ROOT_MANIFEST_PATH, INIT_PATH, KERNEL_PATH, VM_GUEST_KERNEL_DIR } from '../../os/layout.ts';
+import { guestKernel, PREBUILT_INITRAMFS } from '../../node/host/vm/guest.ts';
 import { BOOT_MODULES, modinfoDepends, moduleClosure } from '../../os/modules.ts';
 import { FORBIDDEN, LEFT_OUT, scanSources } from '../../os/programs.ts';
 import { guestUrl } from '../../os/run.ts';
@@ -56,6 +57,14 @@ test('os codecs: cpio newc, boot config, guest URLs, DHCP, /proc/net tables', ()
   assert.throws(() => parseBootConfig({ ...env, zos_farm: 'x' }), /zos_farm/);
   assert.throws(() => parseBootConfig({ ...env, zos_chain: 'http://x' }), /not a ws:\/\/ or wss:\/\/ URL/);
   assert.throws(() => parseNet('static:10.0.2.300/24,10.0.2.2'), /zos_net/);
+  assert.equal(cfg.releaseCheckS, 600);
+  const upgrading = parseBootConfig({ ...env, zos_hub: 'http://10.0.2.2:8081/', zos_release_check: '5', zos_slot: 'b' });
+  assert.deepEqual([upgrading.hub, upgrading.releaseCheckS, upgrading.slot], ['http://10.0.2.2:8081/', 5, 'b']);
+  const words = formatBootConfig(upgrading);
+  assert.deepEqual(parseBootConfig(Object.fromEntries(words.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))), upgrading);
+  assert.throws(() => parseBootConfig({ ...env, zos_hub: 'ftp://x' }), /zos_hub: "ftp:\/\/x" is not an http/);
+  assert.throws(() => parseBootConfig({ ...env, zos_slot: 'c' }), /zos_slot: "c" is not a or b/);
+  assert.throws(() => parseBootConfig({ ...env, zos_release_check: '0' }), /zos_release_check/);
 
   assert.equal(guestUrl('ws://127.0.0.1:9944'), 'ws://10.0.2.2:9944');
   assert.equal(guestUrl('http://localhost:8080/activation/activate'), 'http://10.0.2.2:8080/activation/activate');
@@ -127,6 +136,22 @@ test('os build: the root has no shell, exactly the programs the node runs, and a
   // the initramfs is the image: every manifest entry, then console, null and the manifest itself
   assert.deepEqual(members.map((m) => m.name), [...paths, 'dev/console', 'dev/null', 'run/zos', ROOT_MANIFEST_PATH]);
   assert.equal(manifestDigest(members.at(-1)!.data), image.info.digest);
+});
+
+test('os build: VMs inside the OS get the OS kernel (linked, no second copy) and a built guest initramfs', async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  const link = manifest.entries.find((e) => e.path === `${VM_GUEST_KERNEL_DIR}/vmlinuz`);
+  assert.ok(link?.type === 'symlink');
+  assert.equal(join('/', VM_GUEST_KERNEL_DIR, link.target), `/${KERNEL_PATH}`);
+  const initramfs = members.find((m) => m.name === `${VM_GUEST_KERNEL_DIR}/${PREBUILT_INITRAMFS}`)!;
+  const names = parseCpio(initramfs.data).map((m) => m.name);
+  for (const n of ['init', 'bin/busybox', 'mods/virtio_net.ko', 'mods/virtiofs.ko']) assert.ok(names.includes(n), `${n} in the guest initramfs`);
+  // the VM host uses a shipped initramfs as is (the OS has no busybox to build one)
+  const dir = join(work, 'guest-kernel');
+  await mkdir(dir);
+  await writeFile(join(dir, 'vmlinuz'), 'kernel');
+  await writeFile(join(dir, PREBUILT_INITRAMFS), initramfs.data);
+  assert.deepEqual(await guestKernel(dir, join(work, 'vm-cache')), { kernel: join(dir, 'vmlinuz'), initramfs: join(dir, PREBUILT_INITRAMFS) });
 });
 
 /** Unpacks the initramfs as the kernel does (owners, modes, whole-second mtimes). */

@@ -21,6 +21,9 @@ const MODULES = [
   'failover', 'net_failover', 'virtio_net', 'fuse', 'virtiofs', 'qemu_fw_cfg',
 ];
 
+/** A ready initramfs in the kernel directory, used as is. */
+export const PREBUILT_INITRAMFS = 'initramfs.cpio';
+
 export interface GuestKernel {
   /** bzImage */
   kernel: string;
@@ -41,6 +44,9 @@ export async function guestKernel(kernelDir: string, cacheDir: string): Promise<
   if (!(await exists(kernel))) {
     throw new VmError('NO_GUEST_KERNEL', `guest kernel ${kernel} not found: run .ci/setup (Debian's linux-image-cloud-amd64) or set ZOS_GUEST_KERNEL`);
   }
+  // The OS image ships the initramfs built (it has no busybox to build one from; os/stage.ts).
+  const prebuilt = join(kernelDir, PREBUILT_INITRAMFS);
+  if (await exists(prebuilt)) return { kernel, initramfs: prebuilt };
   if (!(await exists(BUSYBOX))) throw new VmError('NO_GUEST_KERNEL', `${BUSYBOX} not found: apt-get install busybox-static`);
   const mods = await readdir(join(kernelDir, 'modules')).catch(() => [] as string[]);
   const missing = MODULES.filter((m) => !mods.includes(`${m}.ko`));
