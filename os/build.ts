@@ -4,7 +4,7 @@ import { REPO_ROOT } from '../lib/paths.ts';
 import { buildImage } from '../image/build.ts';
 import { DirStore } from '../image/store/dir-store.ts';
 import { findGuestKernel } from './kernel.ts';
-import { writeInitramfs } from './initramfs.ts';
+import { treeContent, writeInitramfs } from './initramfs.ts';
 import { stageRoot } from './stage.ts';
 import { OS_IMAGE_TAG } from './layout.ts';
 
@@ -55,7 +55,7 @@ export async function buildOs(o: OsBuildOptions): Promise<BootInfo & { newChunkB
     const img = await buildImage(join(staging, 'root'), { store, tag: OS_IMAGE_TAG, xattrs: 'skip' });
     log(`image blake3:${img.digest}: ${img.files} files, ${img.bytes} bytes`);
     const manifestBytes = await store.getManifest(img.digest);
-    const { bytes: initrdBytes } = await writeInitramfs(join(staging, 'root'), img.manifest, manifestBytes, join(out, 'initrd.img'));
+    const { bytes: initrdBytes } = await writeInitramfs(treeContent(join(staging, 'root')), img.manifest, manifestBytes, join(out, 'initrd.img'));
     await copyFile(kernel.vmlinuz, join(out, 'vmlinuz'));
     const info: BootInfo = {
       digest: img.digest, release, kernel: kernel.version, files: img.files, bytes: img.bytes, initrdBytes,

@@ -28,13 +28,16 @@ export interface DhcpMessage {
 const ip = (b: Buffer, off: number) => `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 const ipBytes = (s: string) => Buffer.from(s.split('.').map(Number));
 
-export function encodeDhcp(o: { type: DhcpType; xid: number; mac: Buffer; requested?: string; server?: string }): Buffer {
+/** `ciaddr`: the client's current address, set when renewing or rebinding a lease (RFC 2131 4.3.2). */
+export function encodeDhcp(o: { type: DhcpType; xid: number; mac: Buffer; requested?: string; server?: string; ciaddr?: string }): Buffer {
   const b = Buffer.alloc(240);
   b[0] = 1; // BOOTREQUEST
   b[1] = 1; // ethernet
   b[2] = 6;
   b.writeUInt32BE(o.xid, 4);
-  b.writeUInt16BE(0x8000, 10); // ask for broadcast replies: we have no address yet
+  // Without an address, ask for broadcast replies; with one (renewing), the reply comes to it.
+  if (o.ciaddr) ipBytes(o.ciaddr).copy(b, 12);
+  else b.writeUInt16BE(0x8000, 10);
   o.mac.copy(b, 28);
   b.writeUInt32BE(COOKIE, 236);
   const opts: number[] = [OPT.type, 1, o.type];
@@ -79,10 +82,18 @@ export interface Lease {
   router?: string;
   dns: string[];
   leaseSeconds: number;
+  /** The DHCP server that granted it (renewals go there first). */
+  server?: string;
 }
 
-/** One DHCP exchange on the interface whose MAC is `mac` (the link must be up and routable for 255.255.255.255). */
-export async function dhcpLease(mac: Buffer, opts: { timeoutMs?: number; tries?: number } = {}): Promise<Lease> {
+/** When a lease granted at `t0` (ms) must be renewed (T1), rebound (T2) and dropped (RFC 2131 4.4.5). Pure. */
+export function leaseTimes(t0: number, leaseSeconds: number): { renew: number; rebind: number; expire: number } {
+  const ms = leaseSeconds * 1000;
+  return { renew: t0 + ms * 0.5, rebind: t0 + ms * 0.875, expire: t0 + ms };
+}
+
+/** A UDP socket on port 68 for one exchange, then closed: the OS keeps no bound port between exchanges. */
+async function withClient<T>(mac: Buffer, fn: (c: { xid: number; send: (b: Buffer, to: string) => Promise<void>; wait: (want: DhcpType, ms: number) => Promise<DhcpMessage | undefined> }) => Promise<T>): Promise<T> {
   const sock = createSocket({ type: 'udp4', reuseAddr: true });
   await new Promise<void>((res, rej) => {
     sock.once('error', rej);
@@ -104,22 +115,48 @@ export async function dhcpLease(mac: Buffer, opts: { timeoutMs?: number; tries?:
       };
       sock.on('message', onMsg);
     });
-  const send = (b: Buffer) => new Promise<void>((res, rej) => sock.send(b, 67, '255.255.255.255', (err) => (err ? rej(err) : res())));
+  const send = (b: Buffer, to: string) => new Promise<void>((res, rej) => sock.send(b, 67, to, (err) => (err ? rej(err) : res())));
   try {
-    for (let attempt = 0; attempt < (opts.tries ?? 5); attempt++) {
-      const ms = (opts.timeoutMs ?? 2000) * (attempt + 1);
-      const offerP = wait(DhcpType.Offer, ms);
-      await send(encodeDhcp({ type: DhcpType.Discover, xid, mac }));
-      const offer = await offerP;
-      if (!offer || offer.type !== DhcpType.Offer) continue;
-      const ackP = wait(DhcpType.Ack, ms);
-      await send(encodeDhcp({ type: DhcpType.Request, xid, mac, requested: offer.yiaddr, server: offer.server }));
-      const ack = await ackP;
-      if (!ack || ack.type !== DhcpType.Ack) continue;
-      return { address: ack.yiaddr, prefix: maskBits(ack.subnet ?? '255.255.255.0'), router: ack.router, dns: ack.dns, leaseSeconds: ack.leaseSeconds ?? 3600 };
-    }
-    throw new Error('no DHCP lease (no answer to DISCOVER/REQUEST)');
+    return await fn({ xid, send, wait });
   } finally {
     sock.close();
   }
+}
+
+const leaseOf = (ack: DhcpMessage, server: string | undefined): Lease => ({
+  address: ack.yiaddr, prefix: maskBits(ack.subnet ?? '255.255.255.0'), router: ack.router, dns: ack.dns,
+  leaseSeconds: ack.leaseSeconds ?? 3600, ...((ack.server ?? server) ? { server: ack.server ?? server } : {}),
+});
+
+/** One DHCP exchange on the interface whose MAC is `mac` (the link must be up and routable for 255.255.255.255). */
+export function dhcpLease(mac: Buffer, opts: { timeoutMs?: number; tries?: number } = {}): Promise<Lease> {
+  return withClient(mac, async ({ xid, send, wait }) => {
+    for (let attempt = 0; attempt < (opts.tries ?? 5); attempt++) {
+      const ms = (opts.timeoutMs ?? 2000) * (attempt + 1);
+      const offerP = wait(DhcpType.Offer, ms);
+      await send(encodeDhcp({ type: DhcpType.Discover, xid, mac }), '255.255.255.255');
+      const offer = await offerP;
+      if (!offer || offer.type !== DhcpType.Offer) continue;
+      const ackP = wait(DhcpType.Ack, ms);
+      await send(encodeDhcp({ type: DhcpType.Request, xid, mac, requested: offer.yiaddr, server: offer.server }), '255.255.255.255');
+      const ack = await ackP;
+      if (!ack || ack.type !== DhcpType.Ack) continue;
+      return leaseOf(ack, offer.server);
+    }
+    throw new Error('no DHCP lease (no answer to DISCOVER/REQUEST)');
+  });
+}
+
+/**
+ * Renews a lease (RENEWING: unicast to its server; `broadcast` for REBINDING, any server): the new
+ * lease on ACK, null on NAK (the address must go), undefined when nobody answered.
+ */
+export function renewLease(mac: Buffer, lease: Lease, o: { broadcast: boolean; timeoutMs?: number }): Promise<Lease | null | undefined> {
+  return withClient(mac, async ({ xid, send, wait }) => {
+    const ackP = wait(DhcpType.Ack, o.timeoutMs ?? 5000);
+    await send(encodeDhcp({ type: DhcpType.Request, xid, mac, ciaddr: lease.address }), o.broadcast || !lease.server ? '255.255.255.255' : lease.server);
+    const ack = await ackP;
+    if (!ack) return undefined;
+    return ack.type === DhcpType.Ack ? leaseOf(ack, lease.server) : null;
+  });
 }

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../../lib/log.ts';
 import { parseSize, SIZE_HINT } from '../../lib/size.ts';
-import { RELEASE_PATH, VM_GUEST_KERNEL_DIR } from '../layout.ts';
+import { execa } from 'execa';
+import { INIT_PATH, RELEASE_PATH, VM_GUEST_KERNEL_DIR } from '../layout.ts';
 import { parseBootConfig, type BootConfig } from './config.ts';
-import { configureNetwork, loadBootModules, mountCacheDisk, mountKernelFilesystems, sealRoot, CACHE_MOUNT } from './system.ts';
+import { configureNetwork, keepLease, loadBootModules, mountCacheDisk, mountKernelFilesystems, sealRoot, CACHE_MOUNT, type Network } from './system.ts';
 import { verifyRoot } from './verify.ts';
 import { bootNewestSlot } from './slot-boot.ts';
 import { run } from '../../node/host/exec.ts';
@@ -13,15 +14,18 @@ import { Slots } from '../upgrade/slots.ts';
 /**
  * PID 1 of the OS image, run by the image's own node binary (no shell anywhere). Order matters:
  * the root is verified before any program runs or anything is mounted; then kernel file systems,
- * modules, the cache disk and the network; then the node daemon, in this process.
+ * modules, the cache disk (and a newer release there, by kexec) and the network; then the node
+ * daemon, this same file run again as PID 1's child (superviseDaemon).
  * Any failure before the daemon runs refuses the boot: a console line naming the cause, then
  * init exits, which panics the kernel (with panic=-1 the machine resets; QEMU -no-reboot stops).
  */
 const started = performance.now();
 const slots = new Slots(`${CACHE_MOUNT}/os`);
+/** In the daemon's environment: this process is the node daemon under tini, not PID 1. */
+const STAGE = 'ZOS_INIT_STAGE';
 const say = (s: string) => process.stdout.write(`zos: ${s} (+${Math.round(performance.now() - started)} ms)\n`);
 
-async function boot(): Promise<BootConfig> {
+async function boot(): Promise<{ cfg: BootConfig; net: Network }> {
   process.env.PATH = '/usr/sbin:/usr/bin';
   const cfg = parseBootConfig(process.env);
   const v = await verifyRoot(cfg.root);
@@ -38,7 +42,24 @@ async function boot(): Promise<BootConfig> {
   }).catch((err: Error) => say(`release slots: ${err.message}; the boot medium's release runs`));
   const net = await configureNetwork(cfg.net);
   say(`network ${net.link} ${net.address}${net.gateway ? ` via ${net.gateway}` : ''} (${cfg.net.mode})`);
-  return cfg;
+  return { cfg, net };
+}
+
+/**
+ * After boot, PID 1 runs the node daemon as its child under `tini -s`, a registered child
+ * subreaper: whatever the daemon's programs leave behind when their parent exits is re-parented to
+ * tini and reaped there. Node cannot reap processes it did not start (libuv waits only for its
+ * own children), so as PID 1 it would collect zombies. PID 1 keeps the DHCP lease meanwhile; the
+ * daemon's exit ends init, which panics the kernel (panic=-1 resets the machine), as before.
+ */
+async function superviseDaemon(net: Network): Promise<never> {
+  const daemon = execa('tini', ['-s', '-g', '--', process.execPath, `/${INIT_PATH}`], {
+    stdio: 'inherit', reject: false, env: { [STAGE]: 'daemon' },
+  });
+  if (net.dhcp) void keepLease(net.link, net.dhcp.mac, net.dhcp.lease, say);
+  const r = await daemon;
+  say(`node daemon exited (${r.signal ?? `exit ${r.exitCode}`})`);
+  process.exit(1);
 }
 
 async function runNode(cfg: BootConfig): Promise<void> {
@@ -79,11 +100,15 @@ async function memoryUsedMiB(): Promise<number> {
   return Math.round((kb('MemTotal') - kb('MemAvailable')) / 1024);
 }
 
-const cfg = await boot().catch((err: Error) => {
-  process.stdout.write(`zos: boot refused: ${err.message}\n`);
-  process.exit(1);
-});
-await runNode(cfg).catch((err: Error) => {
-  process.stdout.write(`zos: node daemon failed: ${err.stack ?? err.message}\n`);
-  process.exit(1);
-});
+if (process.env[STAGE] === 'daemon') {
+  await runNode(parseBootConfig(process.env)).catch((err: Error) => {
+    process.stdout.write(`zos: node daemon failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+} else {
+  const { net } = await boot().catch((err: Error) => {
+    process.stdout.write(`zos: boot refused: ${err.message}\n`);
+    process.exit(1);
+  });
+  await superviseDaemon(net);
+}

@@ -4,7 +4,7 @@ import { run, runResult } from '../../node/host/exec.ts';
 import { ensureFilesystem, mountPool, mountAt } from '../../node/host/storage/attach.ts';
 import { BOOT_MODULES } from '../modules.ts';
 import type { NetConfig } from './config.ts';
-import { dhcpLease } from './dhcp.ts';
+import { dhcpLease, leaseTimes, renewLease, type Lease } from './dhcp.ts';
 
 /** What init sets up after the root is verified: kernel file systems, modules, cache disk, network. */
 
@@ -54,30 +54,93 @@ export async function mountCacheDisk(device: string | undefined): Promise<{ devi
   return { device: dev, formatted };
 }
 
+export interface Network {
+  link: string;
+  address: string;
+  gateway?: string;
+  /** DHCP: the lease to keep renewing (keepLease). */
+  dhcp?: { mac: Buffer; lease: Lease };
+}
+
+/** Where the name servers go (the image's etc/resolv.conf links here). */
+const RESOLV_CONF = '/run/resolv.conf';
+
 /** Brings up lo and the first ethernet link, then DHCP or the static address; writes /run/resolv.conf. */
-export async function configureNetwork(net: NetConfig): Promise<{ link: string; address: string; gateway?: string }> {
+export async function configureNetwork(net: NetConfig, resolvConf = RESOLV_CONF): Promise<Network> {
   await run('ip', ['link', 'set', 'lo', 'up']);
   const link = await waitFor('a network interface', async () => (await readdir('/sys/class/net')).filter((n) => n !== 'lo').sort()[0]);
   await run('ip', ['link', 'set', link, 'up']);
-  let address: string;
-  let prefix: number;
-  let gateway: string | undefined;
-  let dns: string[];
-  if (net.mode === 'dhcp') {
-    const mac = Buffer.from((await readFile(`/sys/class/net/${link}/address`, 'utf8')).trim().split(':').map((h) => Number.parseInt(h, 16)));
-    // Without an address the kernel has no route for the limited broadcast the exchange uses.
-    await run('ip', ['route', 'add', '255.255.255.255/32', 'dev', link]);
-    try {
-      const lease = await dhcpLease(mac);
-      ({ address, prefix, router: gateway, dns } = lease);
-    } finally {
-      await run('ip', ['route', 'del', '255.255.255.255/32', 'dev', link]).catch(() => undefined);
-    }
-  } else {
-    ({ address, prefix, gateway, dns } = net);
+  if (net.mode === 'static') {
+    await applyAddress(link, net, resolvConf);
+    return { link, address: `${net.address}/${net.prefix}`, gateway: net.gateway };
   }
-  await run('ip', ['addr', 'add', `${address}/${prefix}`, 'dev', link]);
-  if (gateway) await run('ip', ['route', 'add', 'default', 'via', gateway, 'dev', link]);
-  await writeFile('/run/resolv.conf', dns.map((d) => `nameserver ${d}\n`).join(''));
-  return { link, address: `${address}/${prefix}`, gateway };
+  const mac = Buffer.from((await readFile(`/sys/class/net/${link}/address`, 'utf8')).trim().split(':').map((h) => Number.parseInt(h, 16)));
+  const lease = await discover(link, mac);
+  await applyAddress(link, lease, resolvConf);
+  return { link, address: `${lease.address}/${lease.prefix}`, gateway: lease.router, dhcp: { mac, lease } };
+}
+
+/** A new lease from scratch (no address on the link yet). */
+async function discover(link: string, mac: Buffer): Promise<Lease> {
+  // Without an address the kernel has no route for the limited broadcast the exchange uses.
+  await run('ip', ['route', 'replace', '255.255.255.255/32', 'dev', link]);
+  try {
+    return await dhcpLease(mac);
+  } finally {
+    await run('ip', ['route', 'del', '255.255.255.255/32', 'dev', link]).catch(() => undefined);
+  }
+}
+
+async function applyAddress(link: string, a: { address: string; prefix: number; gateway?: string; router?: string; dns: string[] }, resolvConf: string): Promise<void> {
+  await run('ip', ['addr', 'replace', `${a.address}/${a.prefix}`, 'dev', link]);
+  const gateway = a.gateway ?? a.router;
+  if (gateway) await run('ip', ['route', 'replace', 'default', 'via', gateway, 'dev', link]);
+  await writeFile(resolvConf, a.dns.map((d) => `nameserver ${d}\n`).join(''));
+}
+
+/**
+ * Keeps a DHCP lease for as long as the OS runs (RFC 2131 4.4.5): renews with its server at T1,
+ * asks any server from T2, and when the lease is refused (NAK) or runs out, drops the address and
+ * starts over. A renewal that moves the address or gateway is applied at once.
+ */
+export async function keepLease(link: string, mac: Buffer, first: Lease, say: (s: string) => void, resolvConf = RESOLV_CONF): Promise<never> {
+  let lease = first;
+  let t0 = Date.now();
+  for (;;) {
+    const t = leaseTimes(t0, lease.leaseSeconds);
+    await sleepUntil(t.renew);
+    let next: Lease | null | undefined;
+    while (next === undefined && Date.now() < t.expire) {
+      next = await renewLease(mac, lease, { broadcast: Date.now() >= t.rebind }).catch(() => undefined);
+      // RFC 2131: retry after half the time left to T2 (then to expiry), at least 60 s.
+      if (next === undefined) await sleep(Math.max(60_000, ((Date.now() < t.rebind ? t.rebind : t.expire) - Date.now()) / 2));
+    }
+    if (!next) {
+      say(`DHCP lease of ${lease.address} ${next === null ? 'refused by the server' : 'expired'}: asking for a new one`);
+      await run('ip', ['addr', 'del', `${lease.address}/${lease.prefix}`, 'dev', link]).catch(() => undefined);
+      next = await retryForever(() => discover(link, mac));
+    }
+    if (next.address !== lease.address || next.prefix !== lease.prefix) {
+      await run('ip', ['addr', 'del', `${lease.address}/${lease.prefix}`, 'dev', link]).catch(() => undefined);
+      say(`DHCP: address ${lease.address}/${lease.prefix} is now ${next.address}/${next.prefix}`);
+    }
+    await applyAddress(link, next, resolvConf);
+    lease = next;
+    t0 = Date.now();
+  }
+}
+
+async function sleepUntil(at: number): Promise<void> {
+  // setTimeout holds at most 2^31-1 ms (~24.8 days): long leases sleep in steps.
+  while (Date.now() < at) await sleep(Math.min(at - Date.now(), 2 ** 31 - 1));
+}
+
+async function retryForever<T>(fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch {
+      await sleep(10_000);
+    }
+  }
 }

@@ -4,6 +4,7 @@ import { chmod, chown, lutimes, mkdir, mkdtemp, readFile, rm, symlink, unlink, w
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { decodeManifest, manifestDigest } from '../../image/manifest.ts';
+import { initHash } from '../../image/hash.ts';
 import type { Manifest } from '../../image/index.ts';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, cpioMember, cpioTrailer, parseCpio } from '../../os/cpio.ts';
 import { parseBootConfig, formatBootConfig, parseNet } from '../../os/init/config.ts';
@@ -30,6 +31,7 @@ before(async () => {
   skip = await osHostReason();
   if (skip) return;
   image = await osImage();
+  await initHash();
   members = parseCpio(await readFile(join(image.dir, 'initrd.img')));
   const m = members.find((x) => x.name === ROOT_MANIFEST_PATH)!;
   manifest = decodeManifest(m.data);
