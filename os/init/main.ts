@@ -19,11 +19,12 @@ import { Slots } from '../upgrade/slots.ts';
  * Any failure before the daemon runs refuses the boot: a console line naming the cause, then
  * init exits, which panics the kernel (with panic=-1 the machine resets; QEMU -no-reboot stops).
  */
-const started = performance.now();
+// Console times count from PID 1's start, in the daemon too (PID 1 hands it its start time).
+const started = Number(process.env.ZOS_INIT_START_MS) || Date.now();
 const slots = new Slots(`${CACHE_MOUNT}/os`);
 /** In the daemon's environment: this process is the node daemon under tini, not PID 1. */
 const STAGE = 'ZOS_INIT_STAGE';
-const say = (s: string) => process.stdout.write(`zos: ${s} (+${Math.round(performance.now() - started)} ms)\n`);
+const say = (s: string) => process.stdout.write(`zos: ${s} (+${Date.now() - started} ms)\n`);
 
 async function boot(): Promise<{ cfg: BootConfig; net: Network }> {
   process.env.PATH = '/usr/sbin:/usr/bin';
@@ -54,7 +55,7 @@ async function boot(): Promise<{ cfg: BootConfig; net: Network }> {
  */
 async function superviseDaemon(net: Network): Promise<never> {
   const daemon = execa('tini', ['-s', '-g', '--', process.execPath, `/${INIT_PATH}`], {
-    stdio: 'inherit', reject: false, env: { [STAGE]: 'daemon' },
+    stdio: 'inherit', reject: false, env: { [STAGE]: 'daemon', ZOS_INIT_START_MS: String(started) },
   });
   if (net.dhcp) void keepLease(net.link, net.dhcp.mac, net.dhcp.lease, say);
   const r = await daemon;
