@@ -1,3 +1,4 @@
+import { basename, dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { REPO_ROOT, repoPath } from '../lib/paths.ts';
 
@@ -10,14 +11,29 @@ import { REPO_ROOT, repoPath } from '../lib/paths.ts';
 // From the TypeScript sources, also when the CLI runs compiled from dist/cli.
 const ENTRY = repoPath('os', 'init', 'main.ts');
 
-/** Bundles the init; returns the repo-relative source files it contains (the daemon's import graph). */
+/**
+ * Modules the daemon runs on worker threads (lib/workers.ts), each found at run time next to the
+ * code that starts it as `new URL('./NAME.ts', import.meta.url)`, whose .js twin the pool loads:
+ * bundled beside init.mjs as NAME.js, a CommonJS file (a package.json there saying "module" would
+ * be taken for the root of lib/paths.ts), with the packages' ES builds (schnorrkel's inlines its wasm).
+ */
+export const WORKER_MODULES = ['rmb/verify-worker.ts'] as const;
+
+/** Bundles the init and the worker modules; returns the repo-relative source files they contain (the daemon's import graph). */
 export async function bundleInit(outfile: string): Promise<string[]> {
+  const inputs = new Set(await bundle(ENTRY, outfile, 'esm'));
+  for (const w of WORKER_MODULES) for (const f of await bundle(repoPath(w), join(dirname(outfile), `${basename(w, '.ts')}.js`), 'cjs')) inputs.add(f);
+  return [...inputs].sort();
+}
+
+async function bundle(entry: string, outfile: string, format: 'esm' | 'cjs'): Promise<string[]> {
   const r = await build({
-    entryPoints: [ENTRY],
+    entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format,
+    conditions: ['import'],
     target: 'node20',
     external: ['better-sqlite3'],
     // Whitespace and syntax only: identifiers stay readable in stack traces on the console.
@@ -27,7 +43,7 @@ export async function bundleInit(outfile: string): Promise<string[]> {
     logLevel: 'silent',
     metafile: true,
     absWorkingDir: REPO_ROOT,
-    banner: {
+    banner: format === 'cjs' ? {} : {
       js: [
         '#!/usr/bin/node',
         "import { createRequire as __zosRequire } from 'node:module';",
@@ -39,5 +55,5 @@ export async function bundleInit(outfile: string): Promise<string[]> {
     },
   });
   if (r.errors.length > 0) throw new Error(`esbuild: ${r.errors.map((e) => e.text).join('; ')}`);
-  return Object.keys(r.metafile.inputs).filter((f) => f.endsWith('.ts') && !f.startsWith('node_modules/')).sort();
+  return Object.keys(r.metafile!.inputs).filter((f) => f.endsWith('.ts') && !f.startsWith('node_modules/'));
 }

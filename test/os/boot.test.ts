@@ -96,7 +96,8 @@ test('os: the same cache disk after a reboot gives the same node and keeps the d
   await waitStates(user, ready.twinId, first.contract, (s) => s.disk === 'ok' && s.vol === 'ok', 'deployment still ok', 180_000);
 });
 
-test('os upgrade: a tampered release on the hub is refused and the running one keeps going; the genuine one is staged', { timeout: 2 * BOOT_MS }, async (t) => {
+// Staging hashes and writes the ~200 MB release in the guest: ~1-2 min under TCG on an idle machine, far more under load.
+test('os upgrade: a tampered release on the hub is refused and the running one keeps going; the genuine one is staged', { timeout: 2_000_000 }, async (t) => {
   if (!requireHost(t, !skip, skip ?? '')) return;
   assert.ok(vm && first.twinId, 'needs the node of the reboot test running');
   const ref = formatReleaseRef({ version: next.info.release, digest: next.info.digest });
@@ -118,7 +119,7 @@ test('os upgrade: a tampered release on the hub is refused and the running one k
     await writeFile(chunk, orig);
   }
   // the next check pulls it again, now intact
-  const staged = await vm.waitFor(new RegExp(`zos: release ${next.info.release.replace(/[.+]/g, '\\$&')} \\(blake3:${next.info.digest}\\) verified and staged in slot (a|b)`), 600_000);
+  const staged = await vm.waitFor(new RegExp(`zos: release ${next.info.release.replace(/[.+]/g, '\\$&')} \\(blake3:${next.info.digest}\\) verified and staged in slot (a|b)`), 1_500_000);
   assert.equal(staged[1], 'a', 'the boot medium runs: the first free slot');
   await vm.stop();
 });
@@ -132,7 +133,9 @@ test('os upgrade: after a reboot the node runs the new release (kexec from the s
   assert.match(text, new RegExp(`root verified: blake3:${next.info.digest}`), 'the new release verified its own root');
   assert.deepEqual(ready, { nodeId: first.nodeId, twinId: first.twinId });
   await vm.waitFor(new RegExp(`release ${next.info.release.replace(/[.+]/g, '\\$&')} confirmed in slot a`), 60_000);
-  assert.equal((await rmb<{ zos: string }>(user, ready.twinId, 'zos.system.version')).zos, next.info.release);
+  // several requests at once: their signature checks go to the worker threads bundled beside init
+  const answers = await Promise.all(Array.from({ length: 8 }, () => rmb<{ zos: string }>(user, ready.twinId, 'zos.system.version')));
+  assert.deepEqual(answers.map((a) => a.zos), Array(8).fill(next.info.release));
   await waitStates(user, ready.twinId, first.contract, (s) => s.disk === 'ok' && s.vol === 'ok', 'deployment still ok', 180_000);
   await vm.stop();
 });

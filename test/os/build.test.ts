@@ -1,8 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, chown, lutimes, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lutimes, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { decodeManifest, manifestDigest } from '../../image/manifest.ts';
 import { initHash } from '../../image/hash.ts';
 import type { Manifest } from '../../image/index.ts';
@@ -16,6 +16,8 @@ import { guestKernel, PREBUILT_INITRAMFS } from '../../node/host/vm/guest.ts';
 import { BOOT_MODULES, modinfoDepends, moduleClosure } from '../../os/modules.ts';
 import { FORBIDDEN, LEFT_OUT, scanSources } from '../../os/programs.ts';
 import { guestUrl } from '../../os/run.ts';
+import { WORKER_MODULES } from '../../os/bundle.ts';
+import { REPO_ROOT } from '../../lib/paths.ts';
 import { parseListening } from '../../node/host/sockets.ts';
 import { serveStore, type ImageServer } from '../../image/serve.ts';
 import { DirStore } from '../../image/store/dir-store.ts';
@@ -166,6 +168,28 @@ test('os build: VMs inside the OS get the OS kernel (linked, no second copy) and
   await writeFile(join(dir, 'vmlinuz'), 'kernel');
   await writeFile(join(dir, PREBUILT_INITRAMFS), initramfs.data);
   assert.deepEqual(await guestKernel(dir, join(work, 'vm-cache')), { kernel: join(dir, 'vmlinuz'), initramfs: join(dir, PREBUILT_INITRAMFS) });
+});
+
+test('os build: modules the daemon runs on worker threads are bundled beside init as loadable .js twins', async (t) => {
+  if (!requireHost(t, !skip, skip ?? '')) return;
+  // every worker module the daemon's code starts is in WORKER_MODULES
+  const started = new Set<string>();
+  for (const top of ['node', 'rmb', 'relay-client', 'chain', 'image', 'lib', 'os']) {
+    for (const f of await readdir(join(REPO_ROOT, top), { recursive: true })) {
+      if (!f.endsWith('.ts')) continue;
+      const text = await readFile(join(REPO_ROOT, top, f), 'utf8');
+      for (const m of text.matchAll(/new URL\('\.\/([\w-]+\.ts)', import\.meta\.url\)/g)) started.add(join(top, dirname(f), m[1]!));
+    }
+  }
+  assert.deepEqual([...started].sort(), [...WORKER_MODULES].sort());
+  for (const w of WORKER_MODULES) {
+    const file = members.find((m) => m.name === `usr/lib/zos/${basename(w, '.ts')}.js`);
+    assert.ok(file, `${w} bundled`);
+    const copy = join(work, basename(file.name));
+    await writeFile(copy, file.data);
+    const mod = (await import(copy)) as { work?: unknown };
+    assert.equal(typeof mod.work, 'function', `${w} exports work()`);
+  }
 });
 
 /** Unpacks the initramfs as the kernel does (owners, modes, whole-second mtimes). */
