@@ -178,7 +178,7 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
     for (const f of await readdir(join(REPO_ROOT, top), { recursive: true })) {
       if (!f.endsWith('.ts')) continue;
       const text = await readFile(join(REPO_ROOT, top, f), 'utf8');
-      for (const m of text.matchAll(/new URL\('\.\/([\w-]+\.ts)', import\.meta\.url\)/g)) started.add(join(top, dirname(f), m[1]!));
+      for (const m of text.matchAll(/new WorkerPool(?:<[^(]*>)?\(\s*new URL\('\.\/([\w-]+\.ts)', import\.meta\.url\)/g)) started.add(join(top, dirname(f), m[1]!));
     }
   }
   assert.deepEqual([...started].sort(), [...WORKER_MODULES].sort());
