@@ -8,17 +8,18 @@ import { relayField } from './chain-twins.ts';
 import { RelayConnection } from './connection.ts';
 import { SharedKeyCache } from './e2e.ts';
 import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
-import { RelayClientError, RmbError, TimeoutError, PeerErrorCode } from './errors.ts';
+import { RelayClientError, TimeoutError, PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { createJwt, DEFAULT_JWT_TTL_S } from '../rmb/jwt.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
 import { MAX_FUTURE_EXPIRY_S, ReplayCache, type ReplayBackend } from './replay.ts';
+import { PendingRequests, type ReplyChecks } from './pending.ts';
 import { Router, type Handler } from './router.ts';
 import { openEnvelope, sealReply, sealRequest, type SealContext } from './seal.ts';
 import type { TwinDirectory } from '../rmb/twins.ts';
 
 /**
- * An outbound-only RMB peer: all connection policy lives here. One connection per relay;
+ * An outbound-only RMB peer: all connection policy lives here (the requests it waits on are in pending.ts). One connection per relay;
  * WS ping every 20 s; a connection silent for 40 s is dropped and redialled with backoff and
  * a fresh JWT; requests go out on a healthy connection, incoming traffic is read from all.
  */
@@ -61,27 +62,13 @@ interface Slot {
   lastRecv: number;
 }
 
-interface Pending {
-  dest: number;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: { cancel(): void };
-  /** The connection the request went out on; if it dies before the reply, we send again. */
-  via?: { slot: Slot; gen: number };
-  transmit: () => void;
-  /** Aborted when the request settles; bounds waiting for a connection. */
-  done: AbortController;
-}
-
-const SETTLED = new Error('request settled');
-
 export class RelayPeer {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly rlog: RateLimitedLog;
   private readonly router = new Router();
   private readonly replay: ReplayCache;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending: PendingRequests<{ slot: Slot; gen: number }>;
   private readonly slots: Slot[];
   private readonly ctx: SealContext;
   private readonly healthyWaiters = new Set<() => void>();
@@ -99,6 +86,7 @@ export class RelayPeer {
     this.rlog = new RateLimitedLog(this.log, { clock: this.clock });
     this.slots = opts.relays.map((url) => ({ url, conn: null, gen: 0, lastRecv: 0 }));
     this.replay = new ReplayCache(opts.replay);
+    this.pending = new PendingRequests(this.clock);
     this.ctx = {
       identity: opts.identity,
       twinId: opts.twinId,
@@ -139,31 +127,9 @@ export class RelayPeer {
       uid, dest, command, payload: body, nowS: this.nowS(), expirationS: Math.max(1, Math.ceil(timeoutMs / 1000)),
     });
     const bytes = encodeEnvelope(env);
-    return new Promise<T>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        const p = this.pending.get(uid);
-        if (p) this.settle(uid, p, new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`));
-      }, timeoutMs);
-      const p: Pending = {
-        dest: twin,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        timer,
-        done: new AbortController(),
-        // The receiver drops a second copy by uid (replay cache), so sending again is safe.
-        transmit: () => {
-          p.via = undefined;
-          this.send(bytes, null, p.done.signal).then(
-            (via) => (p.via = via),
-            (err: Error) => {
-              if (this.pending.get(uid) === p && !p.done.signal.aborted) this.settle(uid, p, err);
-            },
-          );
-        },
-      };
-      this.pending.set(uid, p);
-      p.transmit();
-    });
+    return this.pending.add<T>(uid, twin, timeoutMs, () => new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`), (signal) =>
+      this.send(bytes, null, signal),
+    );
   }
 
   /** Idempotent: stops the loops, closes connections and fails pending requests with ERR_CLOSED. */
@@ -172,7 +138,7 @@ export class RelayPeer {
       this.state = 'closed';
       this.abort.abort(new RelayClientError('ERR_CLOSED', 'peer is closed'));
       for (const slot of this.slots) slot.conn?.close('peer closed');
-      for (const [uid, p] of this.pending) this.settle(uid, p, new RelayClientError('ERR_CLOSED', 'peer closed before the reply arrived'));
+      this.pending.failAll(new RelayClientError('ERR_CLOSED', 'peer closed before the reply arrived'));
       for (const w of this.healthyWaiters) w();
       await bounded(Promise.allSettled([...this.loops, ...this.inflight]), 5_000);
       this.replay.close();
@@ -313,7 +279,7 @@ export class RelayPeer {
       if (slot.gen === gen) slot.conn = null;
       conn.close();
       // Frames written just before a connection died may be lost in flight (no relay ack).
-      for (const p of this.pending.values()) if (p.via?.slot === slot && p.via.gen === gen) p.transmit();
+      this.pending.resend((via) => via.slot === slot && via.gen === gen);
     }
   }
 
@@ -330,6 +296,11 @@ export class RelayPeer {
     void t.finally(() => this.inflight.delete(t));
   }
 
+  private readonly replyChecks: ReplyChecks = {
+    open: (e) => openEnvelope(this.ctx, e, this.opts.twins, this.nowS()),
+    drop: (reason, obj, msg) => this.drop(reason, obj, msg),
+  };
+
   private drop(reason: string, obj: Record<string, unknown>, msg: string): void {
     this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
     this.rlog.warn(reason, { reason, ...obj }, msg);
@@ -341,43 +312,13 @@ export class RelayPeer {
         return this.onRequest(e, e.message.command, slot);
       case 'response':
       case 'error':
-        return this.onReply(e);
+        return this.pending.onReply(e, this.replyChecks);
       case 'pong':
       case 'ping':
         return;
       default:
         this.drop('no_message', { uid: e.uid }, 'envelope without a message');
     }
-  }
-
-  private async onReply(e: Envelope): Promise<void> {
-    const p = this.pending.get(e.uid);
-    if (!p) return this.drop('unexpected_reply', { uid: e.uid }, 'reply to no pending request');
-    if (e.message?.kind === 'error' && !e.source) {
-      // Relay-generated errors carry no source and no signature (reference §5).
-      this.settle(e.uid, p, new RmbError(e.message.code, e.message.message, true));
-      return;
-    }
-    if (e.source?.twin !== p.dest) return this.drop('wrong_replier', { uid: e.uid, twin: e.source?.twin }, 'reply from another twin');
-    const opened = await openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
-    // A reply that fails its checks may be forged: drop it and keep waiting for the real one.
-    if (!opened.ok) return this.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
-    if (this.pending.get(e.uid) !== p) return; // settled by another copy meanwhile
-    if (e.message?.kind === 'error') return this.settle(e.uid, p, new RmbError(e.message.code, e.message.message));
-    if (opened.payload.length === 0) return this.settle(e.uid, p, null, null);
-    try {
-      this.settle(e.uid, p, null, JSON.parse(new TextDecoder().decode(opened.payload)));
-    } catch {
-      this.settle(e.uid, p, new RelayClientError('ERR_BAD_PAYLOAD', 'reply payload is not JSON'));
-    }
-  }
-
-  private settle(uid: string, p: Pending, err: Error | null, value?: unknown): void {
-    this.pending.delete(uid);
-    p.timer.cancel();
-    p.done.abort(SETTLED); // a fixed reason: the default one builds a DOMException per request
-    if (err) p.reject(err);
-    else p.resolve(value);
   }
 
   /**

@@ -1,0 +1,108 @@
+import type { Clock } from '../lib/clock.ts';
+import type { Envelope } from '../rmb/envelope.ts';
+import { RelayClientError, RmbError } from './errors.ts';
+import type { Opened } from './seal.ts';
+
+/**
+ * The requests a peer waits on, by uid: each one's timeout, sending it again when the connection
+ * it left on dies, and settling it from a reply that passed its checks. Which connection to send
+ * on is the peer's policy (peer.ts); this table only knows the `Via` it was told.
+ */
+interface Pending<Via> {
+  dest: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: { cancel(): void };
+  /** The connection the request went out on; if it dies before the reply, we send again. */
+  via?: Via;
+  transmit: () => void;
+  /** Aborted when the request settles; bounds waiting for a connection. */
+  done: AbortController;
+}
+
+const SETTLED = new Error('request settled');
+
+/** What a reply needs from the peer: the checks of an envelope, and where drops are counted. */
+export interface ReplyChecks {
+  open(e: Envelope): Promise<Opened>;
+  drop(reason: string, obj: Record<string, unknown>, msg: string): void;
+}
+
+export class PendingRequests<Via> {
+  private readonly table = new Map<string, Pending<Via>>();
+
+  constructor(private readonly clock: Clock) {}
+
+  /**
+   * Waits for the reply to `uid` from twin `dest`. `send` puts the request on a connection (again
+   * after a drop: the receiver drops a second copy by uid, so that is safe) until `signal` aborts.
+   */
+  add<T>(uid: string, dest: number, timeoutMs: number, timedOut: () => Error, send: (signal: AbortSignal) => Promise<Via>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        const p = this.table.get(uid);
+        if (p) this.settle(uid, p, timedOut());
+      }, timeoutMs);
+      const p: Pending<Via> = {
+        dest,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer,
+        done: new AbortController(),
+        transmit: () => {
+          p.via = undefined;
+          send(p.done.signal).then(
+            (via) => (p.via = via),
+            (err: Error) => {
+              if (this.table.get(uid) === p && !p.done.signal.aborted) this.settle(uid, p, err);
+            },
+          );
+        },
+      };
+      this.table.set(uid, p);
+      p.transmit();
+    });
+  }
+
+  /** Sends again every request that went out on a connection `lost` says is gone. */
+  resend(lost: (via: Via) => boolean): void {
+    for (const p of this.table.values()) if (p.via !== undefined && lost(p.via)) p.transmit();
+  }
+
+  /** Fails every request (the peer closes). */
+  failAll(err: Error): void {
+    for (const [uid, p] of this.table) this.settle(uid, p, err);
+  }
+
+  /** A response or error envelope: relay errors settle at once, others only once their checks pass. */
+  async onReply(e: Envelope, checks: ReplyChecks): Promise<void> {
+    const p = this.table.get(e.uid);
+    if (!p) return checks.drop('unexpected_reply', { uid: e.uid }, 'reply to no pending request');
+    if (e.message?.kind === 'error' && !e.source) {
+      // Relay-generated errors carry no source and no signature (reference §5).
+      this.settle(e.uid, p, new RmbError(e.message.code, e.message.message, true));
+      return;
+    }
+    if (e.source?.twin !== p.dest) return checks.drop('wrong_replier', { uid: e.uid, twin: e.source?.twin }, 'reply from another twin');
+    const opened = await checks.open(e);
+    // A reply that fails its checks may be forged: drop it and keep waiting for the real one.
+    if (!opened.ok) return checks.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
+    if (this.table.get(e.uid) !== p) return; // settled by another copy meanwhile
+    if (e.message?.kind === 'error') return this.settle(e.uid, p, new RmbError(e.message.code, e.message.message));
+    if (opened.payload.length === 0) return this.settle(e.uid, p, null, null);
+    try {
+      this.settle(e.uid, p, null, JSON.parse(new TextDecoder().decode(opened.payload)));
+    } catch {
+      this.settle(e.uid, p, new RelayClientError('ERR_BAD_PAYLOAD', 'reply payload is not JSON'));
+    }
+  }
+
+  private settle(uid: string, p: Pending<Via>, err: Error | null, value?: unknown): void {
+    this.table.delete(uid);
+    p.timer.cancel();
+    p.done.abort(SETTLED); // a fixed reason: the default one builds a DOMException per request
+    if (err) p.reject(err);
+    else p.resolve(value);
+  }
+}
+
