@@ -14,26 +14,24 @@ const ENTRY = repoPath('os', 'init', 'main.ts');
 /**
  * Modules the daemon runs on worker threads (lib/workers.ts), each found at run time next to the
  * code that starts it as `new URL('./NAME.ts', import.meta.url)`, whose .js twin the pool loads:
- * bundled beside init.mjs as NAME.js, a CommonJS file (a package.json there saying "module" would
- * be taken for the root of lib/paths.ts), with the packages' ES builds (schnorrkel's inlines its wasm).
+ * bundled beside init.mjs as NAME.js, an ES module (usr/lib/zos/package.json says "module"; os/stage.ts).
  */
-export const WORKER_MODULES = ['rmb/verify-worker.ts'] as const;
+export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/codec-worker.ts'] as const;
 
 /** Bundles the init and the worker modules; returns the repo-relative source files they contain (the daemon's import graph). */
 export async function bundleInit(outfile: string): Promise<string[]> {
-  const inputs = new Set(await bundle(ENTRY, outfile, 'esm'));
-  for (const w of WORKER_MODULES) for (const f of await bundle(repoPath(w), join(dirname(outfile), `${basename(w, '.ts')}.js`), 'cjs')) inputs.add(f);
+  const inputs = new Set(await bundle(ENTRY, outfile));
+  for (const w of WORKER_MODULES) for (const f of await bundle(repoPath(w), join(dirname(outfile), `${basename(w, '.ts')}.js`))) inputs.add(f);
   return [...inputs].sort();
 }
 
-async function bundle(entry: string, outfile: string, format: 'esm' | 'cjs'): Promise<string[]> {
+async function bundle(entry: string, outfile: string): Promise<string[]> {
   const r = await build({
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
-    format,
-    conditions: ['import'],
+    format: 'esm',
     target: 'node20',
     external: ['better-sqlite3'],
     // Whitespace and syntax only: identifiers stay readable in stack traces on the console.
@@ -43,7 +41,7 @@ async function bundle(entry: string, outfile: string, format: 'esm' | 'cjs'): Pr
     logLevel: 'silent',
     metafile: true,
     absWorkingDir: REPO_ROOT,
-    banner: format === 'cjs' ? {} : {
+    banner: {
       js: [
         '#!/usr/bin/node',
         "import { createRequire as __zosRequire } from 'node:module';",

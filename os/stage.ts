@@ -69,10 +69,11 @@ export async function stageRoot(root: string, o: StageOptions): Promise<StageRes
     await link(root, name, target);
   }
   await writeFile(join(root, RELEASE_PATH), `${o.release}\n`);
-  // node/api/system.ts requires '../../package.json' next to its module: from the bundle in
-  // usr/lib/zos/ that is usr/package.json. Name and version only.
+  // lib/paths.ts takes the folder of the nearest package.json above the bundle as the root
+  // (node/api/system.ts reads the version there): usr/lib/zos/package.json, name and version only,
+  // and "module" so the worker modules bundled there as .js (os/bundle.ts) load as ES modules.
   const pkg = JSON.parse(await readFile(join(o.repo, 'package.json'), 'utf8')) as { name: string; version: string };
-  await writeFile(join(root, 'usr/package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version })}\n`);
+  await writeFile(join(root, 'usr/lib/zos/package.json'), `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module' })}\n`);
   await writeFile(join(root, 'etc/hosts'), '127.0.0.1 localhost\n::1 localhost\n');
   await writeFile(join(root, 'etc/os-release'), `NAME="Zero-OS (TypeScript)"\nID=zos\nVERSION_ID="${o.release}"\n`);
 

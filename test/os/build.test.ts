@@ -182,10 +182,14 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
     }
   }
   assert.deepEqual([...started].sort(), [...WORKER_MODULES].sort());
+  // loaded as the pool loads them: from beside init, where package.json says "module"
+  const lib = join(work, 'usr-lib-zos');
+  await mkdir(lib);
+  for (const f of ['package.json', 'zstd.wasm']) await writeFile(join(lib, f), members.find((m) => m.name === `usr/lib/zos/${f}`)!.data);
   for (const w of WORKER_MODULES) {
     const file = members.find((m) => m.name === `usr/lib/zos/${basename(w, '.ts')}.js`);
     assert.ok(file, `${w} bundled`);
-    const copy = join(work, basename(file.name));
+    const copy = join(lib, basename(file.name));
     await writeFile(copy, file.data);
     const mod = (await import(copy)) as { work?: unknown };
     assert.equal(typeof mod.work, 'function', `${w} exports work()`);
