@@ -1,0 +1,230 @@
+// Chaos (issue #14, deliverable 6): a bounded, seeded storm of deployments from several clients
+// through the relay while the node, the relay and the devnet are each kill -9'd and restarted at
+// seeded points. Afterwards every contract's deployment is in its final state, the host holds
+// exactly what those deployments say (no orphan subvolume, disk, mount, loop device or process),
+// and messages queued at the relay for an offline twin survive a kill -9 of the relay.
+//
+// CHAOS_SEED (default 1) picks sizes, fates and kill points; CHAOS_DEPLOYMENTS (default 48),
+// CHAOS_CLIENTS (3) and CHAOS_KILLS (3: one each) size the run: e.g. CHAOS_DEPLOYMENTS=300 CHAOS_KILLS=15.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Keyring } from '@polkadot/keyring';
+import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { connectChain } from '../../chain/client/index.ts';
+import { faucetUrl } from '../../bin/grid/errors.ts';
+import { NodeProcess } from '../../bin/grid/nodes.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { hashHex, type Deployment } from '../../node/model/index.ts';
+import { chainTwins } from '../../node/twins.ts';
+import { RelayPeer } from '../../relay-client/peer.ts';
+import { GiB, MiB, signed } from '../helpers/deployments.ts';
+import { createGridUser, type GridUser } from '../helpers/grid.ts';
+import { cleanupHostState, loopDevicesUnder, mountsUnder, requireHost } from '../helpers/host.ts';
+import { assertHostMatches, processesUnder } from '../helpers/host-state.ts';
+import { retry, seeded, Service } from './services.ts';
+
+const SEED = Number(process.env.CHAOS_SEED ?? 1);
+const DEPLOYMENTS = Number(process.env.CHAOS_DEPLOYMENTS ?? 48);
+const CLIENTS = Number(process.env.CHAOS_CLIENTS ?? 3);
+const KILLS = Number(process.env.CHAOS_KILLS ?? 3);
+
+type Fate = 'keep' | 'update' | 'cancel' | 'update-cancel';
+interface Item {
+  i: number;
+  user: number;
+  disk: number;
+  volume: number | null;
+  fate: Fate;
+  contractId?: number;
+  /** The deployment as last sent (its final version when the storm is over). */
+  last?: Deployment;
+}
+
+/** Deployment `i`: one zmount, some with a volume too; the description keeps every hash unique. */
+function build(user: GridUser, contractId: number, item: Item, version: number): Deployment {
+  const grow = version > 0 ? 2 : 1;
+  const wl = (name: string, type: string, size: number) => ({ version, name, type, data: { size }, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } });
+  return signed(user, {
+    version, twin_id: user.twinId, contract_id: contractId, metadata: '', description: `chaos ${SEED}/${item.i}`, expiration: 0,
+    signature_requirement: { requests: [{ twin_id: user.twinId, required: false, weight: 1 }], weight_required: 1, signatures: [], signature_style: '' },
+    workloads: [wl('disk', 'zmount', item.disk * grow), ...(item.volume ? [wl('vol', 'volume', item.volume)] : [])],
+  } as Deployment);
+}
+
+test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the relay, node, relay and devnet kill -9'd ${KILLS} times (seed ${SEED}); all converge, nothing lost, nothing orphaned`, { timeout: 900_000 }, async (t) => {
+  if (!requireHost(t, process.getuid?.() === 0, 'root (the node keeps its pool on btrfs over a loop device)')) return;
+  await cryptoWaitReady();
+  const rnd = seeded(SEED);
+  const log = silentLogger();
+  const dir = await mkdtemp(join(tmpdir(), 'zos-chaos-'));
+  const nodeDir = join(dir, 'node');
+  const devnet = new Service('devnet', (port) => ['devnet', '--dev', '--port', String(port), '--data-dir', join(dir, 'chain')], join(dir, 'devnet.log'));
+  const chainUrl = await devnet.start();
+  const relay = new Service('relay', (port) => ['relay', '--port', String(port), '--chain', chainUrl, '--data-dir', join(dir, 'relay'), '--domain', '127.0.0.1'], join(dir, 'relay.log'));
+  const peers: RelayPeer[] = [];
+  let node: NodeProcess | undefined;
+  const client = connectChain({ urls: [chainUrl], logger: log });
+  let passed = false;
+  t.after(async () => {
+    for (const p of peers) await p.close().catch(() => undefined);
+    await client.close().catch(() => undefined);
+    await node?.stop();
+    await relay.stop();
+    await devnet.stop();
+    await cleanupHostState(nodeDir);
+    // A failed run keeps its logs (devnet.log, relay.log, node/node.log) for a look.
+    if (passed) await rm(dir, { recursive: true, force: true });
+    else t.diagnostic(`logs kept in ${dir}`);
+  });
+  const relayUrl = await relay.start();
+  await client.start();
+  const activationUrl = faucetUrl(chainUrl);
+  const farmer = client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
+  await farmer.ensureTermsAccepted();
+  await farmer.ensureTwin({ relay: null, pk: null });
+  const { farmId } = await farmer.ensureFarm('chaosfarm');
+  const spawnNode = () => NodeProcess.spawn({ chainUrl, relayUrl, activationUrl, farmId, dataDir: nodeDir, poolSize: 128 * GiB });
+  node = await spawnNode();
+  const { nodeId, twinId: nodeTwin } = node;
+  const users: GridUser[] = [];
+  for (let u = 0; u < CLIENTS + 2; u++) {
+    const user = await createGridUser({ client, activationUrl, relayUrl, log, sid: `chaos${u}` });
+    users.push(user);
+    peers.push(user.peer);
+  }
+  const [sender, mailbox] = users.splice(CLIENTS, 2) as [GridUser, GridUser];
+  await mailbox.peer.close(); // offline until the relay has been killed with its messages queued
+
+  const fates: Fate[] = ['keep', 'keep', 'update', 'cancel', 'update-cancel'];
+  const items: Item[] = Array.from({ length: DEPLOYMENTS }, (_, i) => ({
+    i, user: i % CLIENTS, disk: (1 + Math.floor(rnd() * 4)) * GiB, volume: rnd() < 0.3 ? (16 + Math.floor(rnd() * 48)) * MiB : null,
+    fate: fates[Math.floor(rnd() * fates.length)]!,
+  }));
+  const targets = ['node', 'relay', 'devnet'] as const;
+  const kills = Array.from({ length: KILLS }, (_, k) => ({
+    at: Math.floor(((k + 1) * DEPLOYMENTS) / (KILLS + 1)), what: targets[(k + Math.floor(rnd() * 3)) % 3]!, downMs: Math.floor(rnd() * 1_000),
+  }));
+
+  const rmb = <T>(u: GridUser, cmd: string, payload: unknown) => u.peer.request<T>(nodeTwin, cmd, payload, { timeoutMs: 20_000 });
+  const tolerate = (re: RegExp) => (err: Error) => {
+    if (!re.test(err.message)) throw err;
+  };
+
+  /** One deployment's life: contract, deploy, maybe an update, maybe a cancel; each step retried through crashes. */
+  async function life(item: Item): Promise<void> {
+    const user = users[item.user]!;
+    const draft = build(user, 0, item, 0);
+    item.contractId = await retry(`create contract ${item.i}`, async () => {
+      try {
+        return (await user.account.createNodeContract({ nodeId, hash: hashHex(draft), data: '' })).contractId;
+      } catch (err) {
+        // the first try went through but its answer was lost with a killed devnet
+        const existing = /ContractIsNotUnique/.test((err as Error).message) ? await client.query.contractIdByNodeAndHash(nodeId, hashHex(draft)) : null;
+        if (existing) return existing;
+        throw err;
+      }
+    });
+    item.last = build(user, item.contractId, item, 0);
+    await retry(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
+    if (item.fate === 'update' || item.fate === 'update-cancel') {
+      // As grid_client does: update only a deployment that is up (before, the contract would
+      // already hold the new hash when the node checks the first version).
+      await retry(`deployment ${item.i} up`, async () => {
+        const got = await rmb<Deployment>(user, 'zos.deployment.get', { contract_id: item.contractId });
+        if (!got.workloads.every((w) => w.result.state === 'ok')) throw new Error(`not up yet: ${got.workloads.map((w) => w.result.state).join(',')}`);
+      });
+      const next = build(user, item.contractId, item, 1);
+      await retry(`update contract ${item.i}`, () => user.account.updateNodeContract(item.contractId!, hashHex(next), ''));
+      item.last = next;
+      await retry(`update ${item.i}`, () => rmb(user, 'zos.deployment.update', next).catch(tolerate(/expecting deployment version 2/)));
+    }
+    if (item.fate === 'cancel' || item.fate === 'update-cancel') {
+      await retry(`cancel ${item.i}`, () => user.account.cancelContract(item.contractId!).then(() => undefined).catch(tolerate(/ContractNotExists/)));
+    }
+  }
+
+  let started = 0;
+  let stormOver = false;
+  const restart = async (what: (typeof targets)[number], downMs: number) => {
+    if (what === 'node') {
+      await node!.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, downMs));
+      node = await spawnNode();
+    } else {
+      const s = what === 'relay' ? relay : devnet;
+      await s.kill9();
+      await new Promise((r) => setTimeout(r, downMs));
+      await s.start();
+    }
+  };
+  const chaos = (async () => {
+    for (const k of kills) {
+      while (started < k.at && !stormOver) await new Promise((r) => setTimeout(r, 50));
+      if (stormOver) return;
+      await restart(k.what, k.downMs);
+    }
+  })();
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, u) => {
+      for (const item of items.filter((x) => x.user === u)) {
+        started++;
+        await life(item);
+      }
+    }),
+  );
+  stormOver = true;
+  await chaos;
+  t.diagnostic(`storm: ${DEPLOYMENTS} deployments, ${KILLS} kills in ${Math.round((Date.now() - t0) / 1000)} s`);
+
+  // Messages queued at the relay for an offline twin survive a kill -9 of the relay.
+  const M = 20;
+  const replies = Array.from({ length: M }, (_, i) => sender.peer.request<number>(mailbox.twinId, 'chaos.mail', i, { timeoutMs: 120_000 }));
+  await new Promise((r) => setTimeout(r, 1_000));
+  await relay.kill9();
+  await relay.start();
+  const received = new Set<number>();
+  // The requests went to the twin's default session (no sid): that is the session that comes online.
+  const online = new RelayPeer({ identity: mailbox.identity, twinId: mailbox.twinId, relays: [relayUrl], twins: chainTwins(client), log });
+  peers.push(online);
+  online.handle('chaos.mail', (payload) => (received.add(payload as number), payload));
+  await online.start();
+  assert.deepEqual((await Promise.all(replies)).sort((a, b) => a - b), [...Array(M).keys()], 'every queued request answered');
+  assert.equal(received.size, M, 'every queued request delivered');
+
+  // Every deployment converges to its final state.
+  for (const item of items) {
+    const user = users[item.user]!;
+    const cancelled = item.fate === 'cancel' || item.fate === 'update-cancel';
+    await retry(`deployment ${item.i} final (${item.fate})`, async () => {
+      let got: Deployment;
+      try {
+        got = await rmb<Deployment>(user, 'zos.deployment.get', { contract_id: item.contractId });
+      } catch (err) {
+        // A cancelled deployment's rows go at the node's next start (zos' boot cleanup).
+        if (cancelled && /deployment not found/.test((err as Error).message)) return;
+        throw err;
+      }
+      const states = got.workloads.map((w) => `${w.name}:${w.result.state}:${w.version}`);
+      // Cancelled: nothing holds anything (deleted; or error when the contract was gone before
+      // the node first checked it). Kept: every workload ok at the version last sent.
+      const done = cancelled
+        ? got.workloads.every((w) => w.result.state === 'error' || w.result.state === 'deleted')
+        : JSON.stringify(states) === JSON.stringify(item.last!.workloads.map((w) => `${w.name}:ok:${w.version}`));
+      if (!done) throw new Error(`not final yet: ${JSON.stringify(states)}`);
+    }, { deadlineMs: 240_000 });
+  }
+  const active = items.filter((x) => x.fate === 'keep' || x.fate === 'update').map((x) => x.last!);
+  for (const [u, user] of users.entries()) {
+    const listed = await retry('list', () => rmb<Deployment[]>(user, 'zos.deployment.list', undefined));
+    assert.deepEqual(listed.map((d) => d.contract_id).sort((a, b) => a - b), active.filter((d) => d.twin_id === user.twinId).map((d) => d.contract_id).sort((a, b) => a - b), `client ${u}: active deployments`);
+  }
+  await assertHostMatches(nodeDir, active);
+  assert.deepEqual(await node.kill('SIGTERM').then(() => processesUnder(nodeDir)), [], 'no process left behind by the node');
+  await cleanupHostState(nodeDir);
+  assert.deepEqual([await mountsUnder(nodeDir), await loopDevicesUnder(nodeDir)], [[], []]);
+  passed = true;
+});
