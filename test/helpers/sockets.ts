@@ -70,23 +70,12 @@ export function watchInbound(pid: () => number | undefined, everyMs = 100): { st
  */
 export function traceListens(cmd: string, args: readonly string[], traceFile: string, opts: Options = {}): {
   proc: ResultPromise;
-  /** The traced process (strace's child), once started. */
-  tracee(): Promise<number>;
   /** The listen/bind calls seen so far, one strace line each. */
   calls(): Promise<string[]>;
 } {
   const proc = execa('strace', ['-f', '-qq', '--seccomp-bpf', '-o', traceFile, '-e', 'trace=listen,bind', '-e', 'signal=none', '--', cmd, ...args], { reject: false, ...opts }) as ResultPromise;
   return {
     proc,
-    async tracee() {
-      for (let i = 0; i < 200; i++) {
-        const children = await readFile(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').catch(() => '');
-        const pid = Number(children.trim().split(/\s+/)[0]);
-        if (pid > 0) return pid;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error('strace started no process');
-    },
     async calls() {
       const text = await readFile(traceFile, 'utf8').catch(() => '');
       return text.split('\n').filter((l) => /\blisten\(/.test(l) || (/\bbind\(/.test(l) && /AF_INET6?\b/.test(l)));

@@ -8,7 +8,7 @@ import { BIN, startGrid, waitForLine, type Grid, type GridUser, type NodeProcess
 import { diskDeployment, fileSize, GiB, MiB, quotaOf, rmb, signed, vdiskPath, volumePath, waitStates, withContract } from '../helpers/deployments.ts';
 import { inboundSockets, traceListens, watchInbound } from '../helpers/sockets.ts';
 import { cleanupHostState, requireHost } from '../helpers/host.ts';
-import { assertHostMatches } from '../helpers/host-state.ts';
+import { assertHostMatches, processesUnder } from '../helpers/host-state.ts';
 import { hashHex, type Deployment } from '../../node/model/index.ts';
 
 let grid: Grid;
@@ -36,10 +36,11 @@ test('no inbound: traced from spawn, the node makes no listen() nor inet bind() 
   const traced = traceListens(BIN, ['node', '--chain', grid.chainUrl, '--relay', grid.relayUrl, '--farm', String(grid.farmId), '--data-dir', dataDir,
     '--activation-url', grid.activationUrl, '--pool-size', String(128 * GiB)], join(dir, 'node.trace'), { env: { ZOS_LOG_LEVEL: 'warn' }, stdin: 'ignore' });
   const ready = waitForLine(traced.proc, /ready node (\d+) twin (\d+)/); // listening from spawn: execa consumes stdout
-  const pid = await traced.tracee();
+  /** The node itself: found by its data dir (strace's first child need not be it). */
+  const nodePids = async () => (await processesUnder(dataDir)).map((l) => Number(l.split(' ')[0])).filter((p) => p !== traced.proc.pid);
   stop = async () => {
     // SIGKILL: a graceful stop is not what this test is about, and under ptrace it can stall.
-    for (const p of [pid, traced.proc.pid!]) {
+    for (const p of [...(await nodePids()), traced.proc.pid!]) {
       try {
         process.kill(p, 'SIGKILL');
       } catch {
@@ -50,11 +51,15 @@ test('no inbound: traced from spawn, the node makes no listen() nor inet bind() 
     await cleanupHostState(dataDir); // before the files go: the pool is still mounted under dir
     await rm(dir, { recursive: true, force: true });
   };
+  let pid: number | undefined;
   const sampled = watchInbound(() => pid);
   const [, nodeId, twinId] = (await ready).map(Number) as [number, number, number];
+  const pids = await nodePids();
+  assert.equal(pids.length, 1, `one node process: ${pids}`);
+  pid = pids[0]!;
   const phase = async (name: string) => {
     t.diagnostic(name);
-    assert.deepEqual(await inboundSockets(pid), [], `inbound sockets ${name}`);
+    assert.deepEqual(await inboundSockets(pid!), [], `inbound sockets ${name}`);
   };
   await phase('after start');
   const dl = await withContract(user, nodeId, (id) => diskDeployment(user, id));
