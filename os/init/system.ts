@@ -120,11 +120,10 @@ export async function keepLease(link: string, mac: Buffer, first: Lease, say: (s
       await run('ip', ['addr', 'del', `${lease.address}/${lease.prefix}`, 'dev', link]).catch(() => undefined);
       next = await retryForever(() => discover(link, mac));
     }
-    if (next.address !== lease.address || next.prefix !== lease.prefix) {
-      await run('ip', ['addr', 'del', `${lease.address}/${lease.prefix}`, 'dev', link]).catch(() => undefined);
-      say(`DHCP: address ${lease.address}/${lease.prefix} is now ${next.address}/${next.prefix}`);
-    }
+    const moved = next.address !== lease.address || next.prefix !== lease.prefix;
+    if (moved) await run('ip', ['addr', 'del', `${lease.address}/${lease.prefix}`, 'dev', link]).catch(() => undefined);
     await applyAddress(link, next, resolvConf);
+    if (moved) say(`DHCP: address ${lease.address}/${lease.prefix} is now ${next.address}/${next.prefix}`);
     lease = next;
     t0 = Date.now();
   }
