@@ -5,6 +5,7 @@ import type { Logger } from '../../../lib/log.ts';
 import { runResult } from '../exec.ts';
 import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
 import { backendName, parseBackendBytes, renderProxyConfig, servedGeneration, type ProxyRoute } from './config.ts';
+import { Serial } from '../../../lib/serial.ts';
 
 export interface GatewayProxyOptions {
   /** State directory: routes, the haproxy config, pid file, sockets, traffic counters. */
@@ -58,7 +59,7 @@ export class GatewayProxy implements GatewayRoutes {
   /** The backend namespaces as the loaded config saw them (see recheck). */
   private rendered = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly steps = new Serial();
   private readonly dir: string;
 
   constructor(private readonly o: GatewayProxyOptions) {
@@ -69,15 +70,9 @@ export class GatewayProxy implements GatewayRoutes {
     return join(this.dir, f);
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   /** Loads the stored routes and counters; adopts a running haproxy, or starts one if routes exist. */
   start(): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const stored = JSON.parse(await readFile(this.path('routes.json'), 'utf8').catch(() => '{}')) as { generation?: number; routes?: ProxyRoute[] };
       this.generation = stored.generation ?? 0;
@@ -99,7 +94,7 @@ export class GatewayProxy implements GatewayRoutes {
 
   /** Follows the public namespace: haproxy moves into a new one, stops without one, starts when it comes. */
   follow(): Promise<void> {
-    return this.serial(() => this.followNamespace());
+    return this.steps.run(() => this.followNamespace());
   }
 
   private async followNamespace(): Promise<void> {
@@ -121,7 +116,7 @@ export class GatewayProxy implements GatewayRoutes {
   }
 
   set(route: ProxyRoute): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const previous = this.routes.get(route.id);
       if (previous && JSON.stringify(previous) === JSON.stringify(route) && (await this.running())) return;
       this.routes.set(route.id, route);
@@ -137,7 +132,7 @@ export class GatewayProxy implements GatewayRoutes {
   }
 
   remove(id: string): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       if (!this.routes.has(id)) return;
       // Its bytes so far are counted while haproxy still has its backend; unreportedTraffic lists them until reported.
       if (await this.running()) await this.fold();
@@ -152,7 +147,7 @@ export class GatewayProxy implements GatewayRoutes {
    * since are still listed with what they carried before removal.
    */
   unreportedTraffic(): Promise<Array<{ id: string; bytes: number }>> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       await this.fold();
       return [...this.counters].filter(([, c]) => c.pending > 0).map(([id, c]) => ({ id, bytes: c.pending }));
     });
@@ -160,7 +155,7 @@ export class GatewayProxy implements GatewayRoutes {
 
   /** Takes reported bytes off the counters (whatever came in meanwhile stays); removed routes are forgotten. */
   trafficReported(reported: Array<{ id: string; bytes: number }>): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       for (const { id, bytes } of reported) {
         const c = this.counters.get(id);
         if (!c) continue;
@@ -174,7 +169,7 @@ export class GatewayProxy implements GatewayRoutes {
   /** Stops haproxy and forgets every route (the node is leaving this host for good). */
   stopAll(): Promise<void> {
     this.close();
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       await stopHaproxy(this.dir);
       this.routes.clear();
       this.counters.clear();
@@ -234,7 +229,7 @@ export class GatewayProxy implements GatewayRoutes {
    * resource rebuilt after a reboot or an update): haproxy would still dial into the old one.
    */
   recheck(): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       if (!(await this.running())) return;
       const now = await this.backendNamespaces();
       if ([...now].every(([ns, id]) => this.rendered.get(ns) === id)) return;

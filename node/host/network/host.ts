@@ -8,6 +8,7 @@ import { nodeSalt, nrNames, tapName, type NrNames } from './names.ts';
 import { uplinkRuleset } from './nft.ts';
 import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
 import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
+import { Serial } from '../../../lib/serial.ts';
 
 /** Ports zos never hands to WireGuard: yggdrasil 9943-9945, mycelium 9651, iperf 300, 80, 443, traefik 8082. */
 export const PRESET_PORTS = [9943, 9944, 9945, 9651, 300, 80, 443, 8082] as const;
@@ -105,7 +106,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
   private readonly pool: Cidr4;
   private salt = '';
   private hostReady = false;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly steps = new Serial();
 
   constructor(private readonly o: NetworkHostOptions) {
     this.dir = o.dataDir;
@@ -115,15 +116,9 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
     this.pool = pool;
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   /** Loads the stored NRs and brings each back: adopted when still running, rebuilt otherwise. */
   start(): Promise<{ adopted: number; rebuilt: number }> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       await mkdir(join(this.dir, 'nrs'), { recursive: true, mode: 0o700 });
       await mkdir(this.env.runDir, { recursive: true, mode: 0o700 });
       this.salt = await nodeSalt(this.dir);
@@ -224,7 +219,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
    * failed create nothing is left behind; a failed update keeps the previous NR.
    */
   ensure(req: NrRequest): Promise<NetworkAttachment> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const netId = networkId(req.twin, req.name);
       this.check(req, netId);
       const previous = this.nrs.get(netId);
@@ -255,7 +250,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
 
   /** Removes the NR of (twin, name) and everything it held on the host. Unknown is fine. */
   remove(twin: number, name: string): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const netId = networkId(twin, name);
       const rec = this.nrs.get(netId);
       if (!rec) return;

@@ -21,6 +21,7 @@ import { addrEnsure, ip, linkDelete, linkExists, netnsDelete, netnsEnsure, netns
 import { nodeSalt, PUBLIC_IF, publicNames, pubTapName, type PublicNames } from './names.ts';
 import { checkExit, currentExit, type ExitDevice, type IpLink } from './public-nic.ts';
 import { pubFilterRuleset, pubFilterTable } from './public-nft.ts';
+import { Serial } from '../../../lib/serial.ts';
 
 /** The node's public config as applied on the host (from chain `add_node_public_config`). */
 export interface PublicSetup {
@@ -73,7 +74,7 @@ export class PublicHost {
   private salt = '';
   private saved: Saved = { nic: null, setup: null };
   private readonly listeners = new Set<(s: PublicSetup | null) => void>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly steps = new Serial();
 
   constructor(private readonly o: PublicHostOptions) {}
 
@@ -81,15 +82,9 @@ export class PublicHost {
     return { log: this.o.log };
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
   /** Loads the saved state and brings the setup back (a host reboot loses namespaces and bridges). */
   start(): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       await mkdir(this.o.dataDir, { recursive: true, mode: 0o700 });
       this.salt = await nodeSalt(this.o.dataDir);
       this.names = publicNames(this.salt);
@@ -130,7 +125,7 @@ export class PublicHost {
 
   /** Sets up (or follows a change of) the public namespace; null tears it down. */
   apply(setup: PublicSetup | null): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       if (!setup && !this.saved.setup) return;
       if (setup) await this.ensure(setup);
       else await netnsDelete(this.names.ns, this.opts);
@@ -247,7 +242,7 @@ export class PublicHost {
 
   /** `zos.admin.set_public_nic`: rewires the public bridge to `name` (idempotent); remembered across restarts. */
   setExitNic(name: string): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const n = this.names;
       const links = await this.links();
       const choice = checkExit(links, name, await this.uplink(), n.bridge);
@@ -289,7 +284,7 @@ export class PublicHost {
    * SetupPubIPFilter); its traffic counts for `owner` (the workload id, of `type`) in takeTraffic.
    */
   pinTap(key: string, ipv4: string | null, mac: string, owner: { id: string; type: string }): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const tap = this.tapName(key);
       await nftApply(this.o.hostNs, pubFilterRuleset(tap, ipv4, mac), this.opts);
       this.saved.taps = { ...this.saved.taps, [tap]: { key, owner: owner.id, type: owner.type, bytes: this.saved.taps?.[tap]?.bytes ?? 0 } };
@@ -302,7 +297,7 @@ export class PublicHost {
    * reports as NRU of a VM's public NIC. A tap made anew (VM restarted) counts from zero again.
    */
   takeTraffic(): Promise<Array<{ id: string; bytes: number }>> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const out: Array<{ id: string; bytes: number }> = [];
       for (const [tap, t] of Object.entries(this.saved.taps ?? {})) {
         const r = await runResult('ip', [...(this.o.hostNs ? ['-n', this.o.hostNs] : []), '-j', '-s', 'link', 'show', 'dev', tap]);
@@ -331,7 +326,7 @@ export class PublicHost {
 
   /** Removes the filter and the tap of `key` (zos RemovePubIPFilter + DisconnectPubTap); missing is fine. */
   unpinTap(key: string): Promise<void> {
-    return this.serial(async () => {
+    return this.steps.run(async () => {
       const tap = this.tapName(key);
       await nftDeleteTable(this.o.hostNs, 'bridge', pubFilterTable(tap), this.opts);
       await linkDelete(this.o.hostNs, tap, this.opts);

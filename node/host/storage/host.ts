@@ -15,6 +15,7 @@ import {
   type VolumeInfo,
   type VolumeStore,
 } from './types.ts';
+import { Serial } from '../../../lib/serial.ts';
 
 export interface StorageHostOptions extends StorageHostConfig {
   log: Logger;
@@ -27,7 +28,7 @@ export class StorageHost implements VolumeStore, DiskStore {
   readonly #log: Logger;
   #state: State = 'new';
   /** Operations run one at a time: placement decisions must see each other's results. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #steps = new Serial();
 
   constructor(opts: StorageHostOptions) {
     const { log, ...raw } = opts;
@@ -68,7 +69,7 @@ export class StorageHost implements VolumeStore, DiskStore {
    */
   async close(opts: { release?: boolean } = {}): Promise<void> {
     this.#state = 'closed';
-    await this.#queue.catch(() => undefined);
+    await this.#steps.idle();
     const errors: unknown[] = [];
     for (const pool of [...this.pools].reverse()) {
       await pool.close(opts).catch((err: unknown) => errors.push(err));
@@ -81,9 +82,7 @@ export class StorageHost implements VolumeStore, DiskStore {
       const closed = this.#state === 'closed';
       return Promise.reject(new StorageError(closed ? 'CLOSED' : 'NOT_STARTED', `storage host is ${closed ? 'closed' : 'not started'}`));
     }
-    const next = this.#queue.then(fn, fn);
-    this.#queue = next.catch(() => undefined);
-    return next;
+    return this.#steps.run(fn);
   }
 
   /** `zos.storage.pools`. */
