@@ -1,7 +1,7 @@
 import { requireHost } from '../helpers/host.ts';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, chmod, open, readFile, rm, writeFile, stat, unlink, symlink } from 'node:fs/promises';
+import { appendFile, chmod, open, readdir, readFile, rm, writeFile, stat, unlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { openImageStore, type ImageNode } from '../../image/index.ts';
@@ -38,6 +38,40 @@ test('tamper: a modified chunk in the store is refused, naming the file', async 
   await node.cache.remove(digest);
   await rm(join(dir, 'node/cache/objects'), { recursive: true });
   await assert.rejects(node.materialize('app'), rejects('CHUNK_CORRUPT', /bin\/tool/));
+});
+
+/** What a materialize may leave in the cache: staging dirs (tmp/) and trees (images/). */
+async function cacheLeftovers(dir: string): Promise<{ tmp: string[]; images: string[] }> {
+  const list = (d: string) => readdir(join(dir, 'node/cache', d)).catch(() => [] as string[]);
+  return { tmp: await list('tmp'), images: await list('images') };
+}
+
+test('tamper: a corrupt chunk leaves nothing half-made; with the chunk repaired the same image materializes', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const manifest = JSON.parse(Buffer.from(await node.store.getManifest(digest)).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string }> }> };
+  const chunk = node.store.chunkPath(manifest.entries.find((e) => e.path === 'bin/tool')!.extents![0]!.id!);
+  const fh = await open(chunk, 'r+');
+  const original = Buffer.alloc(1);
+  await fh.read(original, 0, 1, 20);
+  await fh.write(Buffer.from([original[0]! ^ 0xff]), 0, 1, 20);
+  await assert.rejects(node.materialize('app'), rejects('CHUNK_CORRUPT', /bin\/tool/));
+  assert.deepEqual(await cacheLeftovers(dir), { tmp: [], images: [] }, 'no staging, no tree');
+  await fh.write(original, 0, 1, 20);
+  await fh.close();
+  const r = await node.materialize('app');
+  assert.equal(r.created, true);
+  assert.deepEqual((await cacheLeftovers(dir)).tmp, []);
+});
+
+test('materialize: two at once of one image give one verified tree, and no staging is left', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const [a, b] = await Promise.all([node.materialize('app'), node.materialize('app')]);
+  assert.equal(a.path, b.path);
+  assert.equal([a.created, b.created].filter(Boolean).length, 1, 'exactly one of them made the tree');
+  const left = await cacheLeftovers(dir);
+  assert.deepEqual(left.tmp, [], 'the loser removed its staging');
+  assert.deepEqual(left.images.filter((n) => !n.endsWith('.state')), [digest]);
+  await node.verify('app');
 });
 
 test('tamper: a modified manifest is refused', async (t) => {
