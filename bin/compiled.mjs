@@ -60,11 +60,12 @@ export function compiledEntry() {
 
 /**
  * Dependencies left in node_modules: native addons, packages that load files or worker
- * scripts next to their own code, and CommonJS ones that gain nothing from bundling.
+ * scripts next to their own code, and CommonJS ones that gain nothing from bundling (pg, whose
+ * only export is its default: vendor/ re-exports named exports only).
  * Every other package is pre-bundled into vendor/ (ESM, shared chunks): loading @polkadot/api
  * or zod from a few files instead of hundreds is most of a cold start.
  */
-const EXTERNAL = new Set(['ws', 'better-sqlite3', '@polkadot-labs/schnorrkel-wasm', 'pino', 'pino-pretty', 'ioredis', 'protobufjs', 'hash-wasm', '@bokuweb/zstd-wasm', 'cli-progress', 'esbuild', 'tsx']);
+const EXTERNAL = new Set(['ws', 'better-sqlite3', '@polkadot-labs/schnorrkel-wasm', 'pino', 'pino-pretty', 'ioredis', 'protobufjs', 'hash-wasm', '@bokuweb/zstd-wasm', 'cli-progress', 'esbuild', 'tsx', 'pg']);
 const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 const vendorName = (spec) => spec.replace(/[^A-Za-z0-9_-]/g, '_');
 
