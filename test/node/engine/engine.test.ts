@@ -1,123 +1,11 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { systemClock } from '../../../lib/clock.ts';
 import { silentLogger } from '../../../lib/log.ts';
-import type { NodeChain, NodeContractInfo } from '../../../node/chain-port.ts';
 import { ContractEvents } from '../../../node/engine/contract-events.ts';
-import { Deployments } from '../../../node/api/deployments.ts';
-import { Engine, type EngineOptions } from '../../../node/engine/engine.ts';
-import { Provisioner } from '../../../node/engine/provisioner.ts';
-import { JobQueue } from '../../../node/engine/queue.ts';
-import { DeploymentStore } from '../../../node/engine/store.ts';
 import { ZosError } from '../../../node/errors.ts';
-import { hashHex, sign, type Deployment } from '../../../node/model/index.ts';
 import { deploymentView } from '../../../node/engine/view.ts';
-import { NoActionNeeded, type PrimitiveOf, type PrimitiveRegistry } from '../../../node/primitives/types.ts';
-import { openDb, tempDbPath } from './engine-db.testing.ts';
-
-await cryptoWaitReady();
-const pair = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
-const TWIN = 7;
-const NODE = 3;
-const GiB = 2 ** 30;
-
-/** Chain state as a table (contracts by id); the engine reads it through the NodeChain port. */
-class ChainTable implements NodeChain {
-  contracts = new Map<number, NodeContractInfo>();
-  down = false;
-  async nodeContract(id: number) {
-    if (this.down) throw new Error('chain unreachable');
-    return this.contracts.get(id) ?? null;
-  }
-  async activeNodeContracts(node: number) {
-    return [...this.contracts.values()].filter((c) => c.nodeId === node && c.state !== 'Deleted').map((c) => c.contractId);
-  }
-  async activeRentContractForNode() {
-    return null;
-  }
-  async twinAccountId(twin: number) {
-    return twin === TWIN ? pair.publicKey : null;
-  }
-  async farmTwinId() {
-    return 1;
-  }
-  async reportUptime() {}
-  async reportContractResources() {}
-  async addNruReports() {}
-}
-
-/** A primitive that keeps its "host objects" in a map, so engine semantics can be checked without a host. */
-function tablePrimitive(objects: Map<string, number>, calls: string[]): PrimitiveOf<'volume'> {
-  return {
-    async provision(ctx, c) {
-      calls.push(`provision ${ctx.workload.name}`);
-      if (objects.get(ctx.workload.id) === c.size) throw new NoActionNeeded({ id: ctx.workload.id });
-      objects.set(ctx.workload.id, c.size);
-      return { id: ctx.workload.id };
-    },
-    async deprovision(ctx) {
-      calls.push(`deprovision ${ctx.workload.name}`);
-      objects.delete(ctx.workload.id);
-    },
-    async update(ctx, c) {
-      calls.push(`update ${ctx.workload.name}`);
-      objects.set(ctx.workload.id, c.size);
-      return { id: ctx.workload.id };
-    },
-    async pause(ctx) {
-      calls.push(`pause ${ctx.workload.name}`);
-    },
-    async resume(ctx) {
-      calls.push(`resume ${ctx.workload.name}`);
-    },
-  };
-}
-
-/** Volumes by name and size; a name `type:name` gives another type with `{size}` data. */
-function deployment(contract: number, version: number, sizes: Record<string, number>): Deployment {
-  const workload = (key: string, size: number) => {
-    const [type, name] = key.includes(':') ? key.split(':') : ['volume', key];
-    return { version, name, type, data: { size }, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } };
-  };
-  const dl = {
-    version, twin_id: TWIN, contract_id: contract, metadata: '', description: '', expiration: 0,
-    signature_requirement: { requests: [{ twin_id: TWIN, required: true, weight: 1 }], weight_required: 1, signatures: [], signature_style: '' },
-    workloads: Object.entries(sizes).map(([key, size]) => workload(key, size)),
-  } as Deployment;
-  return sign(dl, TWIN, pair);
-}
-
-function setup(t: TestContext, memory = 64 * GiB, extra: PrimitiveRegistry = {}) {
-  const db = openDb(t, tempDbPath(t));
-  const store = new DeploymentStore(db);
-  const queue = new JobQueue(db, { pollMs: 20 });
-  const chain = new ChainTable();
-  const objects = new Map<string, number>();
-  const calls: string[] = [];
-  /** An engine over this database (a restarted node makes a second one over the same file). */
-  const engineWith = (primitives: PrimitiveRegistry, more: Partial<EngineOptions> = {}) => {
-    const provisioner = new Provisioner({ primitives, store, clock: systemClock, log: silentLogger() });
-    const engine = new Engine({
-      db, store, queue, chain, nodeId: NODE, clock: systemClock, log: silentLogger(), provisioner,
-      capacity: { totalMru: memory, reservedMru: 2 * GiB, totalSru: 100 * GiB, reservedSru: 5 * GiB, availableMemory: () => memory },
-      ...more,
-    });
-    t.after(() => engine.close());
-    return { engine, provisioner };
-  };
-  const { engine, provisioner } = engineWith({ volume: tablePrimitive(objects, calls), ...extra });
-  const api = new Deployments({ db, store, queue, chain, provisions: (type) => provisioner.supports(type) });
-  const contract = (id: number, dl: Deployment, state: NodeContractInfo['state'] = 'Created') =>
-    chain.contracts.set(id, { contractId: id, twinId: TWIN, state, nodeId: NODE, deploymentHash: hashHex(dl), publicIps: 0, publicIpsList: [] });
-  const settled = async () => {
-    for (let i = 0; i < 400 && queue.size() > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(queue.size(), 0, 'queue drained');
-  };
-  const states = (id: number) => Object.fromEntries(store.get(TWIN, id).workloads.map((w) => [w.name, w.result.state]));
-  return { db, store, queue, chain, objects, calls, provisioner, engine, engineWith, api, contract, settled, states };
-}
+import type { PrimitiveOf } from '../../../node/primitives/types.ts';
+import { deployedOne, deployment, GiB, NODE, setup, tablePrimitive, TWIN } from './engine.testing.ts';
 
 test('engine: update adds, removes and updates workloads by name and version', async (t) => {
   const g = setup(t);
@@ -322,17 +210,6 @@ test('engine: recover() runs each init once, with the workloads that hold resour
   assert.deepEqual(adopted, [[`${TWIN}-11-disk:${GiB}:ok`]]);
 });
 
-/** A started engine with deployment `id` (version 0) deployed and settled. */
-async function deployedOne(t: TestContext, id: number, sizes: Record<string, number>) {
-  const g = setup(t);
-  const dl = deployment(id, 0, sizes);
-  g.contract(id, dl);
-  g.engine.start();
-  await g.api.deploy(TWIN, dl);
-  await g.settled();
-  return g;
-}
-
 test('engine: a job that can never succeed is parked with its error and does not block the queue behind it', async (t) => {
   const g = await deployedOne(t, 30, { a: GiB });
   // A stored job whose payload no longer decodes (e.g. written by an older version): before,
@@ -371,75 +248,6 @@ test('engine: an update passes the same capacity admission as a create; a worklo
   await g.settled();
   assert.equal(g.objects.get(`${TWIN}-32-a`), 50 * GiB);
   assert.deepEqual(g.states(32), { a: 'ok' });
-});
-
-/**
- * The table primitive, except that its call number `at` (counting from when `arm()` is called)
- * stops inside the primitive, after (`effect`) or before changing the host, until the engine is
- * stopped: a node killed in the middle of that step.
- */
-function stoppingPrimitive(objects: Map<string, number>, calls: string[]) {
-  const inner = tablePrimitive(objects, calls);
-  let n = -1;
-  let at = -1;
-  let effect = false;
-  let reached: () => void = () => undefined;
-  const hit = new Promise<void>((r) => (reached = r));
-  const maybeStop = async <T>(ctx: { signal: AbortSignal }, run: () => Promise<T>): Promise<T> => {
-    if (n < 0 || n++ !== at) return run();
-    if (effect) await run().catch(() => undefined);
-    reached();
-    await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }));
-    throw new Error('unreachable');
-  };
-  const primitive: PrimitiveOf<'volume'> = {
-    provision: (ctx, c) => maybeStop(ctx, () => inner.provision(ctx, c)),
-    update: (ctx, c, p) => maybeStop(ctx, () => inner.update!(ctx, c, p)),
-    deprovision: (ctx, c) => maybeStop(ctx, () => inner.deprovision(ctx, c)),
-  };
-  return { primitive, hit, arm: (call: number, withEffect: boolean) => ((n = 0), (at = call), (effect = withEffect)) };
-}
-
-test('engine: an update stopped inside any of its steps resumes the same plan at restart and ends as if never stopped', async (t) => {
-  // v0 {a, b} -> v1 {a grown, c new, b gone}: three steps (deprovision b, provision c, update a).
-  for (const step of [0, 1, 2]) {
-    for (const effect of [false, true]) {
-      await t.test(`stopped in step ${step}, ${effect ? 'after' : 'before'} the host changed`, async (t) => {
-        const contract = 40 + step * 2 + Number(effect);
-        const objects = new Map<string, number>();
-        const calls: string[] = [];
-        const stopping = stoppingPrimitive(objects, calls);
-        const g = setup(t);
-        const first = g.engineWith({ volume: stopping.primitive });
-        const v0 = deployment(contract, 0, { a: GiB, b: GiB });
-        g.contract(contract, v0);
-        first.engine.start();
-        await g.api.deploy(TWIN, v0);
-        await g.settled();
-        const v1 = deployment(contract, 1, { a: 2 * GiB, c: GiB });
-        g.contract(contract, v1);
-        stopping.arm(step, effect);
-        await g.api.update(TWIN, v1);
-        await stopping.hit;
-        await first.engine.close(); // the node dies inside the primitive
-        assert.equal(g.queue.size(), 1, 'the update job is still queued');
-        // Before, the restarted job diffed v1 against a header already at v1 ("expecting
-        // deployment version 2") and was dropped with the update half done.
-        const second = g.engineWith({ volume: tablePrimitive(objects, calls) });
-        second.engine.start();
-        await g.settled();
-        assert.deepEqual(g.states(contract), { a: 'ok', c: 'ok' });
-        assert.equal(g.store.get(TWIN, contract).version, 1);
-        assert.deepEqual([...objects].sort(), [[`${TWIN}-${contract}-a`, 2 * GiB], [`${TWIN}-${contract}-c`, GiB]]);
-        assert.deepEqual(g.store.get(TWIN, contract).workloads.map((w) => [w.name, w.version]), [['a', 1], ['c', 1]], 'in signed order');
-        assert.deepEqual(g.queue.parked(), []);
-        assert.equal((g.db.sql.prepare('SELECT COUNT(*) AS n FROM update_plans').get() as { n: number }).n, 0, 'plan gone');
-        // no step is recorded twice nor skipped: one result per step after the plan was recorded
-        const states = g.store.changes(TWIN, contract).slice(-3).map((w) => `${w.name} ${w.result.state}`);
-        assert.deepEqual(states, ['b deleted', 'c ok', 'a ok']);
-      });
-    }
-  }
 });
 
 test('engine: rows of a deployment whose contract check failed are dropped once idle for the retention; held ones stay', async (t) => {
