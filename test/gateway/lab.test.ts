@@ -7,12 +7,10 @@ import { silentLogger } from '../../lib/log.ts';
 import type { Deployment } from '../../node/model/index.ts';
 import { BIN, createGridUser, waitFor, type GridUser } from '../helpers/grid.ts';
 import { startLabDns } from '../helpers/dns.ts';
-import { labSupported, SERVICES_IP, waitOutput } from '../helpers/lab.ts';
-import { LabGrid } from '../helpers/lab-grid.ts';
+import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
-import { requireHost } from '../helpers/host.ts';
 import { MiB, rmb, signed, waitStates, withContract } from '../helpers/deployments.ts';
-import { buildTestImage, cleanupStack, processesWith, requireVmHost, tempDir } from '../vm/fixtures.ts';
+import { processesWith, startVmLab } from '../vm/fixtures.ts';
 
 const wl = (name: string, type: string, data: unknown) => ({ version: 0, name, type, data, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } });
 
@@ -38,15 +36,9 @@ const DOMAIN = 'gw.lab';
  * zos' texts and leave no route; traffic reaches add_nru_reports; cancel removes the routes.
  */
 test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS passthrough, refusals, NRU, cancel', async (t) => {
-  const why = await labSupported();
-  if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return;
-  const defer = cleanupStack(t);
-  const dir = await tempDir(defer, 'zos-gw-test-');
-  const image = await buildTestImage(dir);
-  const grid = new LabGrid();
-  defer(() => grid.close());
-  await grid.start({ nodes: 1 });
-  const { lab } = grid;
+  const started = await startVmLab(t, 'zos-gw-test-');
+  if (!started) return;
+  const { defer, dir, image, grid, lab } = started;
   await addUpstreamRouter(lab);
   const resolver = await startLabDns(lab, lab.services, {
     'app.example.org': [PUB], 'out.example.org': [PUB], 'loop.example.org': [PUB], 'elsewhere.example.org': ['198.18.0.99'],

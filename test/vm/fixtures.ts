@@ -8,6 +8,8 @@ import { DirStore, openImageStore } from '../../image/index.ts';
 import { encodeCpio, type CpioEntry } from '../../node/host/vm/cpio.ts';
 import { DEFAULT_GUEST_KERNEL_DIR } from '../../node/host/vm/guest.ts';
 import { requireHost } from '../helpers/host.ts';
+import { labSupported } from '../helpers/lab.ts';
+import { LabGrid } from '../helpers/lab-grid.ts';
 import { defer } from '../node/storage-env.ts';
 
 /** Everything a VM test needs from the host, checked once; false means the test returned (skip). */
@@ -72,6 +74,33 @@ export async function buildFullVmImage(dir: string, store: string, tag = 'test/f
     await builder.close();
     await remote.close();
   }
+}
+
+/** What a VM lab test starts from: its cleanup stack, temp dir, the test image and a one-node LabGrid. */
+export interface VmLab {
+  defer: (fn: () => unknown) => void;
+  dir: string;
+  image: Awaited<ReturnType<typeof buildTestImage>>;
+  grid: LabGrid;
+  lab: LabGrid['lab'];
+}
+
+/**
+ * The opening of every VM lab test: host checks (null: skipped, the test returns), then the test
+ * image built while the grid (devnet, relay, one lab node) starts, since neither needs the other.
+ * Both are awaited before a failure is thrown, so cleanup never races a half-started step.
+ */
+export async function startVmLab(t: TestContext, tempPrefix?: string): Promise<VmLab | null> {
+  const why = await labSupported();
+  if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return null;
+  const defer = cleanupStack(t);
+  const dir = await tempDir(defer, tempPrefix);
+  const grid = new LabGrid();
+  defer(() => grid.close());
+  const [image, started] = await Promise.allSettled([buildTestImage(dir), grid.start({ nodes: 1 })]);
+  if (image.status === 'rejected') throw image.reason;
+  if (started.status === 'rejected') throw started.reason;
+  return { defer, dir, image: image.value, grid, lab: grid.lab };
 }
 
 /** Cleanups that run last-registered-first (see storage-env's defer). */

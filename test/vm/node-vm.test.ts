@@ -7,11 +7,9 @@ import { silentLogger } from '../../lib/log.ts';
 import type { Deployment } from '../../node/model/index.ts';
 import { BIN, createGridUser, waitFor } from '../helpers/grid.ts';
 import { mountsUnder } from '../helpers/host.ts';
-import { nodeIp, SERVICES_IP, waitOutput, labSupported } from '../helpers/lab.ts';
-import { LabGrid } from '../helpers/lab-grid.ts';
-import { requireHost } from '../helpers/host.ts';
+import { nodeIp, SERVICES_IP, waitOutput } from '../helpers/lab.ts';
 import { GiB, MiB, rmb, signed, waitStates, withContract } from '../helpers/deployments.ts';
-import { buildTestImage, cleanupStack, processesWith, requireVmHost, sshKey, tempDir } from './fixtures.ts';
+import { processesWith, sshKey, startVmLab } from './fixtures.ts';
 
 const wl = (name: string, type: string, data: unknown) => ({ version: 0, name, type, data, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } });
 
@@ -29,15 +27,9 @@ async function wgKeys(): Promise<{ priv: string; pub: string }> {
  * adopts the VM; cancelling leaves nothing behind.
  */
 test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH, zlogs (ws, redis), grace pause/resume, kill -9 adopted, cancel leaves nothing', async (t) => {
-  const why = await labSupported();
-  if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return;
-  const defer = cleanupStack(t);
-  const dir = await tempDir(defer);
-  const image = await buildTestImage(dir);
-  const grid = new LabGrid();
-  defer(() => grid.close());
-  await grid.start({ nodes: 1 });
-  const { lab } = grid;
+  const started = await startVmLab(t);
+  if (!started) return;
+  const { defer, dir, image, grid, lab } = started;
   const nodeEnv = { ZOS_VM_ACCEL: 'tcg', ZOS_VM_MAX_CRASHES: '2', ZOS_VM_RESTART_BACKOFF_MS: '200' };
   const node = await grid.startNode(0, { env: nodeEnv });
   const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);

@@ -7,12 +7,11 @@ import { hashHex, type Deployment } from '../../node/model/index.ts';
 import { uniqueName } from '../../node/model/ids.ts';
 import { macOf } from '../../node/primitives/zmachine/mac.ts';
 import { BIN, createGridUser, waitFor, type GridUser } from '../helpers/grid.ts';
-import { labSupported, SERVICES_IP, waitOutput } from '../helpers/lab.ts';
-import { LabGrid, type LabNode } from '../helpers/lab-grid.ts';
+import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
+import type { LabNode } from '../helpers/lab-grid.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
-import { requireHost } from '../helpers/host.ts';
 import { MiB, rmb, signed, waitStates } from '../helpers/deployments.ts';
-import { buildTestImage, cleanupStack, processesWith, requireVmHost, sshKey, sshRun, tempDir } from './fixtures.ts';
+import { processesWith, sshKey, sshRun, startVmLab } from './fixtures.ts';
 
 const wl = (name: string, type: string, data: unknown) => ({ version: 0, name, type, data, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } });
 
@@ -34,15 +33,9 @@ function eui64(mac: string): string {
  * node's public config on chain; the node builds its public namespace and follows changes.
  */
 test('public IPs: farmer sets the public nic, node follows its public config; a VM with a farm IPv4 and an IPv6 answers the laptop through the router; bad input; cancel frees', async (t) => {
-  const why = await labSupported();
-  if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return;
-  const defer = cleanupStack(t);
-  const dir = await tempDir(defer);
-  const image = await buildTestImage(dir);
-  const grid = new LabGrid();
-  defer(() => grid.close());
-  await grid.start({ nodes: 1 });
-  const { lab } = grid;
+  const started = await startVmLab(t);
+  if (!started) return;
+  const { defer, dir, image, grid, lab } = started;
   await addUpstreamRouter(lab);
   const log = silentLogger();
   const farmer: GridUser = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log });
