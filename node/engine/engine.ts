@@ -184,7 +184,7 @@ export class Engine {
       case 'provision-no-validation':
         // The store keeps the deployment as signed (workload order, expiration): its hash is checked
         // from there. (Jobs queued by older versions still carry a copy; it is not needed.)
-        return this.install(key, job.op === 'provision', signal);
+        return this.install(job, job.op === 'provision', signal);
       case 'update':
         return this.update(key, job, signal);
       case 'deprovision':
@@ -206,9 +206,17 @@ export class Engine {
     }
   }
 
-  private async install(key: DeploymentKey, checkHash: boolean, signal: AbortSignal): Promise<void> {
+  private async install(job: Job, checkHash: boolean, signal: AbortSignal): Promise<void> {
+    const key = { twin: job.twin, contract: job.contract };
     const dl = this.o.store.signed(key.twin, key.contract);
     const refused = await this.contractError(dl, checkHash);
+    if (refused?.code === 'HASH_MISMATCH' && this.o.queue.hasPending(key.twin, key.contract, { op: 'update', after: job.id })) {
+      // The owner updated the contract before this first version was checked, and the update is
+      // queued behind: the first version is superseded, its workloads stay `init`, and the update
+      // provisions them (planUpdate) instead of failing them here.
+      this.o.log.info(key, 'first version superseded by a queued update');
+      return;
+    }
     if (refused && dl.workloads.some((w) => holdsResources(w.result.state))) {
       // A replay after a restart whose contract is gone: what it holds is released, not left
       // behind under rows in error that the next boot would drop.
@@ -272,7 +280,8 @@ export class Engine {
     switch (step.op) {
       case 'remove':
         return this.o.provisioner.deprovision(key, step.workload, 'deleted by an update', signal);
-      case 'add': {
+      case 'add':
+      case 'provision': {
         const refusal = this.refusal(key, step.workload);
         return refusal ? this.result('error', refusal, null) : this.o.provisioner.provision(key, step.workload, signal);
       }
@@ -286,10 +295,13 @@ export class Engine {
     }
   }
 
-  /** An update that did not happen: each workload's log says why; its current state stays. */
+  /**
+   * An update that did not happen: each workload's log says why; its current state stays. A
+   * workload still `init` (its first version was left to this update, see install) is in error.
+   */
   private unchanged(key: DeploymentKey, message: string): void {
     for (const wl of this.o.store.get(key.twin, key.contract).workloads) {
-      this.record(key, wl, this.result('unchanged', message, wl.result.data));
+      this.record(key, wl, this.result(wl.result.state === 'init' ? 'error' : 'unchanged', message, wl.result.data));
     }
   }
 

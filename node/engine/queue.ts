@@ -157,7 +157,10 @@ export class JobQueue {
     return rows.map((r) => ({ ...toJob(JSON.parse(r.job) as JobRow), error: r.error, parked: r.parked }));
   }
 
-  hasPending(twin: number, contract: number): boolean {
-    return !!this.#db.sql.prepare('SELECT 1 FROM jobs WHERE twin = ? AND contract = ? LIMIT 1').get(twin, contract);
+  /** Whether a job for the deployment is queued (only of `op`, only behind job `after`, if given). */
+  hasPending(twin: number, contract: number, o: { op?: JobOp; after?: number } = {}): boolean {
+    return !!this.#db.sql
+      .prepare('SELECT 1 FROM jobs WHERE twin = ? AND contract = ? AND (? IS NULL OR op = ?) AND id > ? LIMIT 1')
+      .get(twin, contract, o.op ?? null, o.op ?? null, o.after ?? -1);
   }
 }

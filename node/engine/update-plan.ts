@@ -6,13 +6,19 @@ import type { Deployment } from '../model/deployment.ts';
 import type { DeploymentKey } from '../model/ids.ts';
 import { installOrder, uninstallOrder } from '../model/order.ts';
 import { diffUpgrade } from '../model/upgrade.ts';
-import type { Workload } from '../model/workload.ts';
+import { holdsResources, type Workload } from '../model/workload.ts';
 import type { EngineDb } from './store-db.ts';
 import type { DeploymentStore, HeaderFields } from './store.ts';
 
 export type PlanStep =
   | { op: 'remove'; workload: Workload }
   | { op: 'add'; workload: Workload }
+  /**
+   * A workload the update keeps that never came up (its first version was not provisioned: the
+   * update arrived before the contract check, or that check or the primitive failed): `workload`
+   * (the new one, or the stored one if the update leaves it as it is) is provisioned, not updated.
+   */
+  | { op: 'provision'; workload: Workload }
   /** `workload` is the new one carrying the stored result; `previous` is what runs now. */
   | { op: 'update'; workload: Workload; previous: Workload };
 
@@ -28,12 +34,15 @@ export interface UpdatePlan {
 }
 
 /**
- * The steps from `stored` to `next` in zos' order: removals (uninstall order), additions, then
- * updates (install order). Throws zos' upgrade errors.
+ * The steps from `stored` to `next` in zos' order: removals (uninstall order), additions and
+ * provisions of kept workloads that never came up, then updates (install order). Throws zos'
+ * upgrade errors.
  */
 export function planUpdate(job: number, stored: Deployment, next: Deployment): UpdatePlan {
   const diff = diffUpgrade(stored, next);
   const previous = new Map(stored.workloads.map((w) => [w.name, w]));
+  const down = (w: Workload) => !holdsResources(previous.get(w.name)!.result.state);
+  const provision = [...diff.update, ...diff.unchanged].filter(down);
   return {
     job,
     header: {
@@ -44,7 +53,8 @@ export function planUpdate(job: number, stored: Deployment, next: Deployment): U
     steps: [
       ...uninstallOrder(diff.remove).map((workload) => ({ op: 'remove' as const, workload })),
       ...installOrder(diff.add).map((workload) => ({ op: 'add' as const, workload })),
-      ...installOrder(diff.update).map((workload) => ({ op: 'update' as const, workload, previous: previous.get(workload.name)! })),
+      ...installOrder(provision).map((workload) => ({ op: 'provision' as const, workload })),
+      ...installOrder(diff.update.filter((w) => !down(w))).map((workload) => ({ op: 'update' as const, workload, previous: previous.get(workload.name)! })),
     ],
     done: 0,
   };

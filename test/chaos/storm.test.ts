@@ -30,8 +30,14 @@ const SEED = Number(process.env.CHAOS_SEED ?? 1);
 const DEPLOYMENTS = Number(process.env.CHAOS_DEPLOYMENTS ?? 48);
 const CLIENTS = Number(process.env.CHAOS_CLIENTS ?? 3);
 const KILLS = Number(process.env.CHAOS_KILLS ?? 3);
+/** Room for every deployment at its largest (disks are sparse files: the size costs nothing). */
+const POOL = Math.max(128, DEPLOYMENTS * 3) * GiB;
 
-type Fate = 'keep' | 'update' | 'cancel' | 'update-cancel';
+/**
+ * `race`: the contract takes the update's hash before the first version is even sent, so the
+ * node's first check fails and the update, queued right behind, must bring the deployment up.
+ */
+type Fate = 'keep' | 'update' | 'race' | 'cancel' | 'update-cancel';
 interface Item {
   i: number;
   user: number;
@@ -54,7 +60,7 @@ function build(user: GridUser, contractId: number, item: Item, version: number):
   } as Deployment);
 }
 
-test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the relay, node, relay and devnet kill -9'd ${KILLS} times (seed ${SEED}); all converge, nothing lost, nothing orphaned`, { timeout: 900_000 }, async (t) => {
+test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the relay, node, relay and devnet kill -9'd ${KILLS} times (seed ${SEED}); all converge, nothing lost, nothing orphaned`, { timeout: Math.max(900_000, DEPLOYMENTS * 8_000) }, async (t) => {
   if (!requireHost(t, process.getuid?.() === 0, 'root (the node keeps its pool on btrfs over a loop device)')) return;
   await cryptoWaitReady();
   const rnd = seeded(SEED);
@@ -86,7 +92,7 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
   await farmer.ensureTermsAccepted();
   await farmer.ensureTwin({ relay: null, pk: null });
   const { farmId } = await farmer.ensureFarm('chaosfarm');
-  const spawnNode = () => NodeProcess.spawn({ chainUrl, relayUrl, activationUrl, farmId, dataDir: nodeDir, poolSize: 128 * GiB });
+  const spawnNode = () => NodeProcess.spawn({ chainUrl, relayUrl, activationUrl, farmId, dataDir: nodeDir, poolSize: POOL });
   node = await spawnNode();
   const { nodeId, twinId: nodeTwin } = node;
   const users: GridUser[] = [];
@@ -98,9 +104,9 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
   const [sender, mailbox] = users.splice(CLIENTS, 2) as [GridUser, GridUser];
   await mailbox.peer.close(); // offline until the relay has been killed with its messages queued
 
-  const fates: Fate[] = ['keep', 'keep', 'update', 'cancel', 'update-cancel'];
+  const fates: Fate[] = ['keep', 'keep', 'update', 'race', 'cancel', 'update-cancel'];
   const items: Item[] = Array.from({ length: DEPLOYMENTS }, (_, i) => ({
-    i, user: i % CLIENTS, disk: (1 + Math.floor(rnd() * 4)) * GiB, volume: rnd() < 0.3 ? (16 + Math.floor(rnd() * 48)) * MiB : null,
+    i, user: i % CLIENTS, disk: (1 + Math.floor(rnd() * 4)) * 256 * MiB, volume: rnd() < 0.3 ? (16 + Math.floor(rnd() * 48)) * MiB : null,
     fate: fates[Math.floor(rnd() * fates.length)]!,
   }));
   const targets = ['node', 'relay', 'devnet'] as const;
@@ -128,6 +134,14 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
       }
     });
     item.last = build(user, item.contractId, item, 0);
+    if (item.fate === 'race') {
+      const next = build(user, item.contractId, item, 1);
+      await retry(`update contract ${item.i}`, () => user.account.updateNodeContract(item.contractId!, hashHex(next), ''));
+      await retry(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
+      item.last = next;
+      await retry(`update ${item.i}`, () => rmb(user, 'zos.deployment.update', next).catch(tolerate(/expecting deployment version 2/)));
+      return;
+    }
     await retry(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
     if (item.fate === 'update' || item.fate === 'update-cancel') {
       // As grid_client does: update only a deployment that is up (before, the contract would
@@ -217,7 +231,7 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
       if (!done) throw new Error(`not final yet: ${JSON.stringify(states)}`);
     }, { deadlineMs: 240_000 });
   }
-  const active = items.filter((x) => x.fate === 'keep' || x.fate === 'update').map((x) => x.last!);
+  const active = items.filter((x) => x.fate === 'keep' || x.fate === 'update' || x.fate === 'race').map((x) => x.last!);
   for (const [u, user] of users.entries()) {
     const listed = await retry('list', () => rmb<Deployment[]>(user, 'zos.deployment.list', undefined));
     assert.deepEqual(listed.map((d) => d.contract_id).sort((a, b) => a - b), active.filter((d) => d.twin_id === user.twinId).map((d) => d.contract_id).sort((a, b) => a - b), `client ${u}: active deployments`);
