@@ -16,6 +16,9 @@ const ENTRY = repoPath('os', 'init', 'main.ts');
  * code that starts it as `new URL('./NAME.ts', import.meta.url)`, whose .js twin the pool loads:
  * bundled beside init.mjs as NAME.js, an ES module (usr/lib/zos/package.json says "module"; os/stage.ts).
  */
+/** Native addons of the napi-rs kind (a loader package and one package per platform), left external and copied by os/stage.ts. */
+export const NAPI_PACKAGES = ['@napi-rs/blake-hash'] as const;
+
 export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/codec-worker.ts'] as const;
 
 /** Bundles the init and the worker modules; returns the repo-relative source files they contain (the daemon's import graph). */
@@ -33,7 +36,7 @@ async function bundle(entry: string, outfile: string): Promise<string[]> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['better-sqlite3'],
+    external: ['better-sqlite3', ...NAPI_PACKAGES],
     // Whitespace and syntax only: identifiers stay readable in stack traces on the console.
     minifyWhitespace: true,
     minifySyntax: true,

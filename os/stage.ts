@@ -1,7 +1,7 @@
 import { chmod, copyFile, lchown, lstat, lutimes, mkdir, readdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
-import { bundleInit } from './bundle.ts';
+import { bundleInit, NAPI_PACKAGES } from './bundle.ts';
 import type { GuestKernel } from './kernel.ts';
 import { BOOT_MODULES, ON_DEMAND_MODULES, moduleClosure } from './modules.ts';
 import { INIT_PATH, KERNEL_PATH, MOUNT_POINTS, RELEASE_PATH, VM_GUEST_KERNEL_DIR } from './layout.ts';
@@ -139,9 +139,21 @@ async function copyNativeDeps(repo: string, dest: string): Promise<string[]> {
   for (const f of await readdir(join(nm, 'better-sqlite3/lib'), { recursive: true })) {
     if (f.endsWith('.js')) files.push(`better-sqlite3/lib/${f}`);
   }
+  // napi-rs packages: a loader that requires the package built for this platform (the build host's).
+  const addons = [join(nm, addon)];
+  for (const pkg of NAPI_PACKAGES) {
+    files.push(`${pkg}/package.json`, `${pkg}/index.js`);
+    const platform = `${pkg}-${process.platform}-${process.arch}-gnu`;
+    files.push(`${platform}/package.json`);
+    for (const f of await readdir(join(nm, platform))) {
+      if (!f.endsWith('.node')) continue;
+      files.push(`${platform}/${f}`);
+      addons.push(join(nm, platform, f));
+    }
+  }
   for (const f of files) await put(join(dest, 'node_modules'), f, join(nm, f));
   await put(dest, 'zstd.wasm', join(nm, '@bokuweb/zstd-wasm/dist/common/zstd.wasm'));
-  return [join(nm, addon)];
+  return addons;
 }
 
 /** Root-owned, no group/world write, no set-id bits, one fixed mtime: the tree is the same on every build host. */

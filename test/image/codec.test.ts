@@ -147,7 +147,7 @@ test('xattr dump: parses getfattr output with escaped names and formats it back'
   assert.deepEqual(parseGetfattrDump(formatSetfattrDump(parsed)), parsed);
 });
 
-test('hash: the wasm BLAKE3 matches @noble/hashes (plain, streaming with interleaving, keyed)', async () => {
+test('hash: the native BLAKE3 matches @noble/hashes (plain, streaming with interleaving, keyed)', async () => {
   await initChunkCodec();
   for (const n of [0, 1, 1023, 1024, 1025, 300_000]) {
     const data = prng(n + 4, n + 1).subarray(0, n);

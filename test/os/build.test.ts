@@ -186,6 +186,12 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
   const lib = join(work, 'usr-lib-zos');
   await mkdir(lib);
   for (const f of ['package.json', 'zstd.wasm']) await writeFile(join(lib, f), members.find((m) => m.name === `usr/lib/zos/${f}`)!.data);
+  // with the native addons the image carries (BLAKE3), as the init finds them
+  for (const m of members.filter((x) => x.name.startsWith('usr/lib/zos/node_modules/') && (x.mode & S_IFMT) === S_IFREG)) {
+    const to = join(lib, m.name.slice('usr/lib/zos/'.length));
+    await mkdir(dirname(to), { recursive: true });
+    await writeFile(to, m.data);
+  }
   for (const w of WORKER_MODULES) {
     const file = members.find((m) => m.name === `usr/lib/zos/${basename(w, '.ts')}.js`);
     assert.ok(file, `${w} bundled`);
