@@ -1,7 +1,9 @@
 /**
  * One node serving a client through the relay, on a whole local grid (in-process devnet and
  * relay, the node as a real `zos node` process; needs root for its btrfs pool):
- *  1. signed `zos.deployment.get` requests/s with 32 in flight (goal >= 2 000/s);
+ *  1. signed `zos.deployment.get` requests/s with 32 in flight (goal >= 2 000/s), from an ed25519
+ *     twin (the key type of zos nodes; the official RMB client has both), with the CPU per
+ *     request of each process and of each stage of one round trip (bench/parts/rmb-stages.ts);
  *  2. deploy -> all workloads `ok` latency of a disk + volume deployment, timed from when its
  *     contract is in a block (goal p50 <= 1 s);
  *  3. the node process's resident memory idle and with 100 deployments (goals <= 80 / 100 MB).
@@ -12,6 +14,9 @@ import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Deployment } from '../node/model/index.ts';
+import { createIdentity } from '../relay-client/identity.ts';
+import { ed25519Backend } from '../rmb/ed25519.ts';
+import { formatStages, rmbStages } from './parts/rmb-stages.ts';
 import { diskDeployment, MiB, rmb, signed, withContract } from '../test/helpers/deployments.ts';
 import { startGrid, type GridUser } from '../test/helpers/grid.ts';
 
@@ -54,7 +59,7 @@ async function main(): Promise<void> {
   const grid = await startGrid();
   try {
     const node = await grid.startNode();
-    const user = await grid.user();
+    const user = await grid.user({ keyType: 'ed25519' });
     await user.peer.connected();
     const pid = node.pid!;
     await new Promise((r) => setTimeout(r, 2_000)); // let start-up work (registration, first reports) settle
@@ -100,7 +105,11 @@ async function main(): Promise<void> {
     // CPU per request tells where the time goes even when a loaded machine caps the rate.
     const nodeCpu = (await cpuMs(pid)) - cpu0.node;
     const hereCpu = (await cpuMs(process.pid)) - cpu0.here;
-    console.log(`zos.deployment.get via relay, 32 in flight: ${getRate.toFixed(0)} req/s (n=${n}); CPU per request: node ${(nodeCpu / n).toFixed(3)} ms, client + relay + devnet ${(hereCpu / n).toFixed(3)} ms`);
+    console.log(`zos.deployment.get via relay, 32 in flight, ed25519 client: ${getRate.toFixed(0)} req/s (n=${n}); CPU per request: node ${(nodeCpu / n).toFixed(3)} ms, client + relay + devnet ${(hereCpu / n).toFixed(3)} ms`);
+    const sample = await rmb<Deployment>(user, node.twinId, 'zos.deployment.get', { contract_id: someContract });
+    const node25519 = await createIdentity(`0x${'0b'.repeat(32)}`, 'ed25519');
+    console.log(`CPU of one round trip by stage (one thread, no sockets; ed25519 by ${ed25519Backend}):`);
+    for (const line of formatStages(await rmbStages(user.identity, node25519, sample))) console.log(line);
 
     while (made < DEPLOYMENTS) await deployOne(false);
     await new Promise((r) => setTimeout(r, 2_000));

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 
@@ -51,14 +51,31 @@ export class SharedKeyCache {
   }
 }
 
-export function encrypt(key: Uint8Array, plain: Uint8Array, nonce: Uint8Array = randomBytes(NONCE)): Uint8Array {
+/**
+ * Random nonces are taken from a pool filled 4 KiB at a time: asking the CSPRNG for 12 bytes
+ * per message cost as much as the sealing. Each nonce is used once (the offset only moves on).
+ */
+const noncePool = Buffer.alloc(NONCE * 341);
+let nonceAt = noncePool.length;
+
+function randomNonce(): Uint8Array {
+  if (nonceAt + NONCE > noncePool.length) {
+    randomFillSync(noncePool);
+    nonceAt = 0;
+  }
+  nonceAt += NONCE;
+  return noncePool.subarray(nonceAt - NONCE, nonceAt);
+}
+
+export function encrypt(key: Uint8Array, plain: Uint8Array, nonce: Uint8Array = randomNonce()): Uint8Array {
   if (nonce.length !== NONCE) throw new E2eError(`nonce must be ${NONCE} bytes`);
   const c = createCipheriv('aes-256-gcm', key, nonce);
-  const ct = Buffer.concat([c.update(plain), c.final()]);
-  const out = new Uint8Array(NONCE + ct.length + TAG);
+  const out = new Uint8Array(NONCE + plain.length + TAG);
   out.set(nonce, 0);
-  out.set(ct, NONCE);
-  out.set(c.getAuthTag(), NONCE + ct.length);
+  // GCM is a stream mode: update() gives back exactly as many bytes as it took, final() none.
+  out.set(c.update(plain), NONCE);
+  c.final();
+  out.set(c.getAuthTag(), NONCE + plain.length);
   return out;
 }
 

@@ -1,10 +1,10 @@
-import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { hexToU8a, isHex, u8aEq } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicToMiniSecret, mnemonicValidate } from '@polkadot/util-crypto';
 import { sr25519_pubkey, sr25519_secret_from_seed, sr25519_sign } from '@polkadot-labs/schnorrkel-wasm';
 import { secpPublicKey } from './e2e.ts';
+import { ed25519Signer } from '../rmb/ed25519.ts';
 import type { KeyType, Signer } from '../rmb/signature.ts';
 
 /**
@@ -49,16 +49,6 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
     pair,
     sign: keyType === 'ed25519' ? ed25519Signer(secpSecret, pair.publicKey) : sr25519Signer(secpSecret, pair),
   };
-}
-
-/**
- * ed25519 through OpenSSL (same signatures as the keyring, ~10x cheaper). The keyring's
- * ed25519 pair for a seed or mnemonic uses that same 32-byte seed as the private key.
- */
-function ed25519Signer(seed: Uint8Array, publicKey: Uint8Array): (msg: Uint8Array) => Uint8Array {
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64(seed), x: b64(publicKey) }, format: 'jwk' });
-  return (msg) => new Uint8Array(nodeSign(null, msg, key));
 }
 
 /**

@@ -1,11 +1,11 @@
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { sr25519_verify } from '@polkadot-labs/schnorrkel-wasm';
+import { ed25519Verify } from './ed25519.ts';
 
 /**
  * RMB signatures: one type byte ('s' sr25519, 'e' ed25519) followed by the 64-byte signature,
  * used both for JWTs and envelopes. Verification is on every message's path, so each scheme
  * uses the fastest implementation we measured (bench/relay.ts): sr25519 in schnorrkel's own
- * wasm build (about 2x @polkadot/wasm-crypto), ed25519 in OpenSSL with the parsed key cached.
+ * wasm build (about 2x @polkadot/wasm-crypto), ed25519 in libsodium (ed25519.ts).
  */
 export type KeyType = 'sr25519' | 'ed25519';
 
@@ -28,34 +28,20 @@ export function signPrefixed(signer: Signer, msg: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The scheme a prefixed signature names; null for an unknown prefix. */
+export function signatureKeyType(sig: Uint8Array): KeyType | null {
+  return sig[0] === PREFIX.sr25519 ? 'sr25519' : sig[0] === PREFIX.ed25519 ? 'ed25519' : null;
+}
+
 /** True only for a well-formed 65-byte prefixed signature that verifies; never throws. */
 export function verifyPrefixed(sig: Uint8Array | undefined, msg: Uint8Array, accountId: Uint8Array): boolean {
   if (!sig || sig.length !== SIGNATURE_LENGTH || accountId.length !== 32) return false;
   const raw = sig.subarray(1);
   try {
     if (sig[0] === PREFIX.sr25519) return sr25519_verify(accountId, msg, raw);
-    if (sig[0] === PREFIX.ed25519) return verify(null, msg, ed25519Key(accountId), raw);
+    if (sig[0] === PREFIX.ed25519) return ed25519Verify(raw, msg, accountId);
   } catch {
     return false;
   }
   return false;
-}
-
-const ED25519_KEYS_MAX = 4096;
-const ed25519Keys = new Map<string, KeyObject>();
-
-/**
- * The OpenSSL key object for a 32-byte ed25519 public key. Parsing it costs about as much as
- * the verification itself, and a peer sees the same few twins again and again: bounded cache,
- * oldest entry out first.
- */
-function ed25519Key(publicKey: Uint8Array): KeyObject {
-  const x = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64url');
-  let key = ed25519Keys.get(x);
-  if (!key) {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-    if (ed25519Keys.size >= ED25519_KEYS_MAX) ed25519Keys.delete(ed25519Keys.keys().next().value!);
-    ed25519Keys.set(x, key);
-  }
-  return key;
 }

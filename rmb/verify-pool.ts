@@ -1,5 +1,5 @@
 import { WorkerPool } from '../lib/workers.ts';
-import { verifyPrefixed } from './signature.ts';
+import { signatureKeyType, verifyPrefixed } from './signature.ts';
 import type { VerifyJob } from './verify-worker.ts';
 
 /**
@@ -7,7 +7,8 @@ import type { VerifyJob } from './verify-worker.ts';
  * what a node spends per request: under load the checks run on worker threads so every core
  * verifies. A check with no other one waiting runs inline (no hand-off latency, and an idle
  * process starts no worker); once checks overlap they go to the pool, and until its first
- * worker has started they keep running inline.
+ * worker has started they keep running inline. ed25519 checks always run inline: handing one
+ * to a worker and back costs the event loop about as much as the check itself (bench/relay.ts).
  */
 let pool: WorkerPool<VerifyJob, boolean> | null = null;
 let inline = 0;
@@ -16,6 +17,10 @@ export const verifyStats = { inline: 0, pooled: 0 };
 
 export async function verifyPrefixedAsync(sig: Uint8Array | undefined, msg: Uint8Array, accountId: Uint8Array): Promise<boolean> {
   if (!sig) return false;
+  if (signatureKeyType(sig) !== 'sr25519') {
+    verifyStats.inline++;
+    return verifyPrefixed(sig, msg, accountId);
+  }
   if (inline === 0 && (pool === null || pool.pending === 0)) {
     inline++;
     verifyStats.inline++;

@@ -1,5 +1,6 @@
 import type { ResultPromise } from 'execa';
 import { createIdentity, type Identity } from '../../relay-client/identity.ts';
+import type { KeyType } from '../../rmb/signature.ts';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import type { AccountClient, ChainClient } from '../../chain/client/index.ts';
 import { RelayPeer } from '../../relay-client/peer.ts';
@@ -28,14 +29,14 @@ export interface Grid {
   log: Logger;
   /** A `zos node` process; a dataDir a stopped node used restarts that node; `env` adds to its environment (e.g. ZOS_FAILPOINTS). */
   startNode(opts?: { dataDir?: string; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess>;
-  /** A fresh funded twin with a relay peer connected. */
-  user(opts?: { sid?: string; mnemonic?: string }): Promise<GridUser>;
+  /** A fresh funded twin with a relay peer connected (sr25519 unless `keyType` says otherwise). */
+  user(opts?: { sid?: string; mnemonic?: string; keyType?: KeyType }): Promise<GridUser>;
   close(): Promise<void>;
 }
 
 /** A funded user with a twin (relay 127.0.0.1) and a started relay peer; the caller closes `peer`. */
-export async function createGridUser(o: { client: ChainClient; activationUrl: string; relayUrl: string; log: Logger; sid?: string; mnemonic?: string }): Promise<GridUser> {
-  const identity = await createIdentity(o.mnemonic ?? mnemonicGenerate(), 'sr25519');
+export async function createGridUser(o: { client: ChainClient; activationUrl: string; relayUrl: string; log: Logger; sid?: string; mnemonic?: string; keyType?: KeyType }): Promise<GridUser> {
+  const identity = await createIdentity(o.mnemonic ?? mnemonicGenerate(), o.keyType ?? 'sr25519');
   await fundFromFaucet(o.client, o.activationUrl, identity.address);
   const account = o.client.as(identity.pair);
   await account.ensureTermsAccepted();
@@ -103,7 +104,7 @@ export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   }
   const peers: RelayPeer[] = [];
 
-  async function user(o: { sid?: string; mnemonic?: string } = {}): Promise<GridUser> {
+  async function user(o: { sid?: string; mnemonic?: string; keyType?: KeyType } = {}): Promise<GridUser> {
     const u = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log, ...o });
     peers.push(u.peer);
     return u;

@@ -111,3 +111,13 @@ test('checks on worker threads (verify-pool): a burst gives the same verdicts as
   assert.ok(verifyStats.pooled > 0, 'the pool checked some signatures');
   assert.equal(await verifyPrefixedAsync(undefined, MSG, sr.accountId), false);
 });
+
+test('ed25519 checks run inline even in a burst (a hand-off to a worker costs about what the check does)', async () => {
+  const ed = await createIdentity(SEEDS[2]!, 'ed25519');
+  const sig = signPrefixed(ed, MSG);
+  const before = { ...verifyStats };
+  const got = await Promise.all(Array.from({ length: 64 }, () => verifyPrefixedAsync(sig, MSG, ed.accountId)));
+  assert.ok(got.every(Boolean));
+  assert.equal(verifyStats.pooled, before.pooled);
+  assert.equal(verifyStats.inline, before.inline + 64);
+});
