@@ -50,10 +50,14 @@ export function seeded(seed: number): () => number {
   };
 }
 
-/** Runs `fn` until it resolves, each try bounded by `tryMs`; a chain or relay being restarted fails a try, not the test. */
-export async function retry<T>(what: string, fn: () => Promise<T>, o: { tryMs?: number; deadlineMs?: number } = {}): Promise<T> {
+/**
+ * Runs `fn` until it resolves, each try bounded by `tryMs`; a chain or relay being restarted fails a
+ * try, not the test. Once `signal` aborts (the test failed elsewhere) it stops trying.
+ */
+export async function retry<T>(what: string, fn: () => Promise<T>, o: { tryMs?: number; deadlineMs?: number; signal?: AbortSignal } = {}): Promise<T> {
   const deadline = Date.now() + (o.deadlineMs ?? 180_000);
   for (let attempt = 1; ; attempt++) {
+    o.signal?.throwIfAborted();
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([

@@ -119,11 +119,15 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
     if (!re.test(err.message)) throw err;
   };
 
+  // Once the storm fails, the other clients stop (a failed run must end, not retry for minutes).
+  const halt = new AbortController();
+  const step = <T>(what: string, fn: () => Promise<T>) => retry(what, fn, { signal: halt.signal });
+
   /** One deployment's life: contract, deploy, maybe an update, maybe a cancel; each step retried through crashes. */
   async function life(item: Item): Promise<void> {
     const user = users[item.user]!;
     const draft = build(user, 0, item, 0);
-    item.contractId = await retry(`create contract ${item.i}`, async () => {
+    item.contractId = await step(`create contract ${item.i}`, async () => {
       try {
         return (await user.account.createNodeContract({ nodeId, hash: hashHex(draft), data: '' })).contractId;
       } catch (err) {
@@ -136,27 +140,27 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
     item.last = build(user, item.contractId, item, 0);
     if (item.fate === 'race') {
       const next = build(user, item.contractId, item, 1);
-      await retry(`update contract ${item.i}`, () => user.account.updateNodeContract(item.contractId!, hashHex(next), ''));
-      await retry(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
+      await step(`update contract ${item.i}`, () => user.account.updateNodeContract(item.contractId!, hashHex(next), ''));
+      await step(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
       item.last = next;
-      await retry(`update ${item.i}`, () => rmb(user, 'zos.deployment.update', next).catch(tolerate(/expecting deployment version 2/)));
+      await step(`update ${item.i}`, () => rmb(user, 'zos.deployment.update', next).catch(tolerate(/expecting deployment version 2/)));
       return;
     }
-    await retry(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
+    await step(`deploy ${item.i}`, () => rmb(user, 'zos.deployment.deploy', item.last).catch(tolerate(/\bexists\b/)));
     if (item.fate === 'update' || item.fate === 'update-cancel') {
       // As grid_client does: update only a deployment that is up (before, the contract would
       // already hold the new hash when the node checks the first version).
-      await retry(`deployment ${item.i} up`, async () => {
+      await step(`deployment ${item.i} up`, async () => {
         const got = await rmb<Deployment>(user, 'zos.deployment.get', { contract_id: item.contractId });
         if (!got.workloads.every((w) => w.result.state === 'ok')) throw new Error(`not up yet: ${got.workloads.map((w) => w.result.state).join(',')}`);
       });
       const next = build(user, item.contractId, item, 1);
-      await retry(`update contract ${item.i}`, () => user.account.updateNodeContract(item.contractId!, hashHex(next), ''));
+      await step(`update contract ${item.i}`, () => user.account.updateNodeContract(item.contractId!, hashHex(next), ''));
       item.last = next;
-      await retry(`update ${item.i}`, () => rmb(user, 'zos.deployment.update', next).catch(tolerate(/expecting deployment version 2/)));
+      await step(`update ${item.i}`, () => rmb(user, 'zos.deployment.update', next).catch(tolerate(/expecting deployment version 2/)));
     }
     if (item.fate === 'cancel' || item.fate === 'update-cancel') {
-      await retry(`cancel ${item.i}`, () => user.account.cancelContract(item.contractId!).then(() => undefined).catch(tolerate(/ContractNotExists/)));
+      await step(`cancel ${item.i}`, () => user.account.cancelContract(item.contractId!).then(() => undefined).catch(tolerate(/ContractNotExists/)));
     }
   }
 
@@ -182,15 +186,22 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
     }
   })();
   const t0 = Date.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, u) => {
-      for (const item of items.filter((x) => x.user === u)) {
-        started++;
-        await life(item);
-      }
-    }),
-  );
-  stormOver = true;
+  try {
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async (_, u) => {
+        for (const item of items.filter((x) => x.user === u)) {
+          started++;
+          await life(item).catch((err: Error) => {
+            halt.abort(err);
+            throw err;
+          });
+        }
+      }),
+    );
+  } finally {
+    stormOver = true;
+    halt.abort();
+  }
   await chaos;
   t.diagnostic(`storm: ${DEPLOYMENTS} deployments, ${KILLS} kills in ${Math.round((Date.now() - t0) / 1000)} s`);
 

@@ -161,3 +161,18 @@ test('relay federation: pending sends are bounded and retries stop at federation
   const later = (await ra.waitFor(3, 8_000)).slice(1);
   assert.deepEqual(later.map((e) => [e.uid, errorText(e)]).sort(), [['p0', 'message has expired'], ['p1', 'message has expired']]);
 });
+
+test('relay federation: POST / counts against the same byte bounds as sessions: past the queue bound 429, past the total 503; nothing stored is dropped', async (t) => {
+  const { b, c, relay, http } = await grid(t, { limits: { queueBytes: 300_000, totalQueueBytes: 400_000 } });
+  const env = (uid: string, twin: number): Envelope => ({
+    uid, timestamp: nowS(), expiration: 60, source: { twin: 77 }, destination: { twin },
+    message: { kind: 'request', command: 'c' }, payload: { kind: 'plain', data: new Uint8Array(120_000) }, relays: [],
+  });
+  const results = [];
+  for (const [uid, twin] of [['b0', 2], ['b1', 2], ['b2', 2], ['c0', 3], ['c1', 3]] as const) results.push([uid, (await post(http, encodeEnvelope(env(uid, twin)))).status]);
+  assert.deepEqual(results, [['b0', 202], ['b1', 202], ['b2', 429], ['c0', 202], ['c1', 503]]);
+  const rb = await RawClient.connect(t, relay.url, b);
+  assert.deepEqual((await rb.waitFor(2)).map((e) => e.uid), ['b0', 'b1']);
+  const rc = await RawClient.connect(t, relay.url, c);
+  assert.deepEqual((await rc.waitFor(1)).map((e) => e.uid), ['c0']);
+});
