@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { decodeEnvelope, type Envelope } from '../rmb/envelope.ts';
-import { wsDataToBytes } from '../rmb/ws.ts';
+import { sendFrame, wsDataToBytes } from '../rmb/ws.ts';
 import { RelayClientError } from './errors.ts';
 
 /**
@@ -115,7 +115,7 @@ export class RelayConnection {
   send(bytes: Uint8Array): Promise<void> {
     if (this.deadErr) return Promise.reject(this.deadErr);
     return new Promise((resolve, reject) =>
-      this.ws.send(bytes, { binary: true }, (err) => {
+      sendFrame(this.ws, bytes, (err) => {
         if (!err) return resolve();
         const e = new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err });
         this.die(e);

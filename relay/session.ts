@@ -1,5 +1,5 @@
 import type WebSocket from 'ws';
-import { wsDataToBytes } from '../rmb/ws.ts';
+import { sendFrame, wsDataToBytes } from '../rmb/ws.ts';
 import { addressKey, type Address } from '../rmb/envelope.ts';
 
 /**
@@ -128,7 +128,7 @@ export class Session {
   private pump(): void {
     while (!this.closed && this.out.length > 0 && this.ws.bufferedAmount < SOCKET_HIGH_WATER) {
       const item = this.out.shift()!;
-      this.ws.send(item.bytes, { binary: true }, (err) => {
+      sendFrame(this.ws, item.bytes, (err) => {
         if (err) return this.shutdown();
         this.lastProgress = Date.now();
         item.ack?.();
