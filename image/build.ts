@@ -6,8 +6,7 @@ import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { mapLimit } from '../lib/parallel.ts';
 import { ChunkStream, CHUNKING_ALGO, DEFAULT_CHUNKING, type ChunkingParams } from './chunker.ts';
-import { initChunkCodec } from './chunk-codec.ts';
-import { sealChunkOff } from './codec-pool.ts';
+import { initChunkCodec, sealChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
 import { ENCRYPTION, checkManifest, encodeManifest, type Entry, type Extent, type Manifest } from './manifest.ts';
@@ -49,10 +48,10 @@ export interface BuildResult {
 }
 
 const READ_BLOCK = 1 << 20;
-/** Files read at once: keeps the workers fed across small files and overlaps the reads. */
+/** Files read at once: keeps the thread pool fed across small files and overlaps the reads. */
 const FILES_IN_FLIGHT = 4;
-/** Chunks of one file being sealed at once (bounds memory for a large file). */
-const CHUNKS_IN_FLIGHT = 32;
+/** Chunks of one file being sealed at once on the thread pool (bounds memory for a large file). */
+const CHUNKS_IN_FLIGHT = 8;
 
 /** Build an image from a directory, or from a tarball (extracted with the system tar first). */
 export async function buildImage(source: string, opts: BuildOptions): Promise<BuildResult> {
@@ -82,7 +81,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const progress: BuildProgress = { bytesDone: 0, bytesTotal: files.reduce((n, f) => n + Number(f.st.size), 0), filesDone: 0, filesTotal: files.length };
   const stats = { chunks: 0, newChunks: 0, newChunkBytes: 0, holeBytes: 0, unique: new Set<string>() };
   const entries: Entry[] = [];
-  /** Files are stored FILES_IN_FLIGHT at a time (their chunks sealed on worker threads); each fills its own slot. */
+  /** Files are stored FILES_IN_FLIGHT at a time (their chunks sealed on the thread pool); each fills its own slot. */
   const fileJobs: Array<{ slot: number; it: ScanItem; mode: number; owned: Omit<Extract<Entry, { type: 'file' }>, 'type' | 'mode' | 'size' | 'blake3' | 'extents'> }> = [];
   for (const it of items) {
     if (it.kind === 'socket') {
@@ -172,7 +171,7 @@ function zeros(n: number): Buffer {
   return zeroBuf.subarray(0, n);
 }
 
-/** Stream one file: whole-file BLAKE3, CDC chunks sealed (on worker threads) and stored, all-zero chunks as holes. */
+/** Stream one file: whole-file BLAKE3, CDC chunks sealed (zstd on the thread pool) and stored, all-zero chunks as holes. */
 async function storeFile(
   it: ScanItem,
   chunking: ChunkingParams,
@@ -191,7 +190,7 @@ async function storeFile(
     else extents.push(x);
   };
   const seal = async (plain: Uint8Array): Promise<Extent> => {
-    const sealed = await sealChunkOff(plain, opts.encrypt ?? false);
+    const sealed = await sealChunkAsync(plain, { encrypt: opts.encrypt ?? false });
     stats.chunks++;
     // Files are stored concurrently: a chunk already met in this build is not put (or counted) twice.
     const first = !stats.unique.has(sealed.id);
@@ -216,15 +215,18 @@ async function storeFile(
   const fh = await open(it.abs, 'r');
   let size = 0;
   try {
-    const buf = Buffer.alloc(READ_BLOCK);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, READ_BLOCK, null);
+      // A fresh buffer per read: the chunks being sealed are views of the previous ones. Sized to
+      // what is left (+1 to see the end, or growth), so a small file costs a small buffer.
+      const buf = Buffer.allocUnsafe(Math.min(READ_BLOCK, Math.max(0, Number(it.st.size) - size) + 1));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
       if (bytesRead === 0) break;
       const data = buf.subarray(0, bytesRead);
       hasher.update(data);
       size += bytesRead;
       for (const c of stream.push(data)) await emit(c);
       advanced(bytesRead);
+      if (BigInt(size) > it.st.size) break; // it grew: refused below
     }
     for (const c of stream.end()) await emit(c);
     while (sealing.length > 0) append(await sealing.shift()!);

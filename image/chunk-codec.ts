@@ -1,13 +1,19 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { init as zstdInit, compress, decompress } from '@bokuweb/zstd-wasm';
+import { Decoder, Encoder } from '@toondepauw/node-zstd';
 import { blake3Hex, blake3Small, convergentKeyOf, initHash } from './hash.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ImageError } from './errors.ts';
+import { zstdFrameBound } from './zstd-frame.ts';
 
 /**
- * Chunk blob codec (SPEC.md §4). Pure apart from the one-time zstd wasm init.
+ * Chunk blob codec (SPEC.md §4). Pure apart from loading the native hasher once.
  * blob = 'Z' | 0x01 | flags | payload; flags bit0 = zstd, bit1 = convergent AES-256-GCM.
  * Chunk id = BLAKE3(blob), so stores can verify a blob without any key.
+ *
+ * zstd is native (@toondepauw/node-zstd: libzstd through Rust's zstd crate). Each step comes
+ * synchronous and, for bulk work, asynchronous: the async form compresses or decompresses on
+ * libuv's thread pool, so a build, verify or materialize keeps both cores busy from one thread
+ * with no copies to and from worker threads.
  */
 const MAGIC = 0x5a;
 const VERSION = 1;
@@ -17,11 +23,16 @@ const HEADER = 3;
 const TAG = 16;
 export const ZSTD_LEVEL = 3;
 const NONCE_CONTEXT = 'zos-image 2025-01 convergent chunk nonce v1';
+/** A frame that could decode to more than this (for its extent size) is refused before decoding. */
+const maxDecoded = (size: number) => 4 * size + (1 << 20);
+
+const encoder = new Encoder(ZSTD_LEVEL);
+const decoder = new Decoder();
 
 let ready: Promise<void> | undefined;
-/** Load the zstd and BLAKE3 wasm modules once per process. */
+/** Load the native hasher once per process. */
 export function initChunkCodec(): Promise<void> {
-  ready ??= Promise.all([zstdInit(), initHash()]).then(() => undefined);
+  ready ??= initHash();
   return ready;
 }
 
@@ -32,6 +43,9 @@ export interface SealedChunk {
   key?: string;
 }
 
+/** A Buffer over the same bytes (the native codec takes Buffers). */
+const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 export function convergentKey(plain: Uint8Array): Uint8Array {
   return convergentKeyOf(plain);
 }
@@ -40,18 +54,25 @@ function nonceFor(key: Uint8Array): Uint8Array {
   return blake3Small(key, NONCE_CONTEXT).subarray(0, 12);
 }
 
-export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean; level?: number }): SealedChunk {
+export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean }): SealedChunk {
+  return sealed(plain, plain.length > 0 ? encoder.encodeSync(asBuffer(plain)) : null, opts.encrypt);
+}
+
+/** sealChunk with zstd on the thread pool. */
+export async function sealChunkAsync(plain: Uint8Array, opts: { encrypt: boolean }): Promise<SealedChunk> {
+  return sealed(plain, plain.length > 0 ? await encoder.encode(asBuffer(plain)) : null, opts.encrypt);
+}
+
+/** The blob around a plaintext and its zstd frame (kept only if smaller). */
+function sealed(plain: Uint8Array, z: Uint8Array | null, encrypt: boolean): SealedChunk {
   let flags = 0;
   let payload: Uint8Array = plain;
-  if (plain.length > 0) {
-    const z = compress(plain, opts.level ?? ZSTD_LEVEL);
-    if (z.length < plain.length) {
-      payload = z;
-      flags |= FLAG_ZSTD;
-    }
+  if (z && z.length < plain.length) {
+    payload = z;
+    flags |= FLAG_ZSTD;
   }
   let key: Uint8Array | undefined;
-  if (opts.encrypt) {
+  if (encrypt) {
     flags |= FLAG_ENC;
     key = convergentKey(plain);
     const header = Uint8Array.of(MAGIC, VERSION, flags);
@@ -70,43 +91,77 @@ export function blobMatchesId(blob: Uint8Array, id: string): boolean {
   return blake3Hex(blob) === id;
 }
 
+type ChunkRef = { id: string; size: number; key?: string };
+
+const corrupt = (ref: ChunkRef, why: string, cause?: unknown) =>
+  new ImageError('CHUNK_CORRUPT', `chunk ${ref.id}: ${why}`, cause === undefined ? undefined : { cause });
+
 /**
  * Verify and decode a blob against its manifest reference. Throws CHUNK_CORRUPT naming the chunk
  * on any mismatch (digest, header, decryption, length, convergent key). `digestChecked` skips
  * re-hashing a blob that a store has just verified.
  */
-export function openChunk(blob: Uint8Array, ref: { id: string; size: number; key?: string }, opts: { digestChecked?: boolean } = {}): Uint8Array {
-  const bad = (why: string, cause?: unknown) =>
-    new ImageError('CHUNK_CORRUPT', `chunk ${ref.id}: ${why}`, cause === undefined ? undefined : { cause });
-  if (!opts.digestChecked && !blobMatchesId(blob, ref.id)) throw bad('content does not match its digest');
-  if (blob.length < HEADER || blob[0] !== MAGIC || blob[1] !== VERSION) throw bad('unknown blob header');
+export function openChunk(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean } = {}): Uint8Array {
+  const p = unwrap(blob, ref, opts);
+  return opened(p.zstd ? decoded(ref, () => decoder.decodeSync(asBuffer(p.payload))) : p.payload, ref);
+}
+
+/** openChunk with zstd on the thread pool. */
+export async function openChunkAsync(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean } = {}): Promise<Uint8Array> {
+  const p = unwrap(blob, ref, opts);
+  if (!p.zstd) return opened(p.payload, ref);
+  let plain: Uint8Array;
+  try {
+    plain = await decoder.decode(asBuffer(p.payload));
+  } catch (err) {
+    throw corrupt(ref, 'zstd decompression failed', err);
+  }
+  return opened(plain, ref);
+}
+
+/** Digest, header, GCM tag, and for zstd a frame that cannot decode past the extent's size. */
+function unwrap(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean }): { payload: Uint8Array; zstd: boolean } {
+  if (!opts.digestChecked && !blobMatchesId(blob, ref.id)) throw corrupt(ref, 'content does not match its digest');
+  if (blob.length < HEADER || blob[0] !== MAGIC || blob[1] !== VERSION) throw corrupt(ref, 'unknown blob header');
   const flags = blob[2]!;
-  if (flags & ~(FLAG_ZSTD | FLAG_ENC)) throw bad(`unknown flags ${flags}`);
+  if (flags & ~(FLAG_ZSTD | FLAG_ENC)) throw corrupt(ref, `unknown flags ${flags}`);
   let payload: Uint8Array = blob.subarray(HEADER);
   if (flags & FLAG_ENC) {
-    if (!ref.key) throw bad('encrypted but the manifest has no key');
+    if (!ref.key) throw corrupt(ref, 'encrypted but the manifest has no key');
     const key = hexToBytes(ref.key);
-    if (payload.length < TAG) throw bad('ciphertext too short');
+    if (payload.length < TAG) throw corrupt(ref, 'ciphertext too short');
     try {
       const d = createDecipheriv('aes-256-gcm', key, nonceFor(key));
       d.setAAD(blob.subarray(0, HEADER));
       d.setAuthTag(payload.subarray(payload.length - TAG));
       payload = Buffer.concat([d.update(payload.subarray(0, payload.length - TAG)), d.final()]);
     } catch (err) {
-      throw bad('decryption failed', err);
+      throw corrupt(ref, 'decryption failed', err);
     }
   } else if (ref.key) {
-    throw bad('manifest expects an encrypted chunk');
+    throw corrupt(ref, 'manifest expects an encrypted chunk');
   }
-  let plain: Uint8Array = payload;
-  if (flags & FLAG_ZSTD) {
-    try {
-      plain = decompress(payload);
-    } catch (err) {
-      throw bad('zstd decompression failed', err);
-    }
+  const zstd = (flags & FLAG_ZSTD) !== 0;
+  if (zstd) {
+    const f = zstdFrameBound(payload);
+    if (typeof f === 'string') throw corrupt(ref, `zstd decompression failed: ${f}`);
+    if (f.contentSize !== undefined && f.contentSize !== ref.size) throw corrupt(ref, `decoded ${f.contentSize} bytes, manifest says ${ref.size}`);
+    if (f.bound < ref.size || f.bound > maxDecoded(ref.size)) throw corrupt(ref, `zstd frame decodes to at most ${f.bound} bytes, manifest says ${ref.size}`);
   }
-  if (plain.length !== ref.size) throw bad(`decoded ${plain.length} bytes, manifest says ${ref.size}`);
-  if (ref.key && bytesToHex(convergentKey(plain)) !== ref.key) throw bad('plaintext does not match its convergent key');
+  return { payload, zstd };
+}
+
+function decoded(ref: ChunkRef, decode: () => Uint8Array): Uint8Array {
+  try {
+    return decode();
+  } catch (err) {
+    throw corrupt(ref, 'zstd decompression failed', err);
+  }
+}
+
+/** The decoded length and, for encrypted chunks, the convergent key. */
+function opened(plain: Uint8Array, ref: ChunkRef): Uint8Array {
+  if (plain.length !== ref.size) throw corrupt(ref, `decoded ${plain.length} bytes, manifest says ${ref.size}`);
+  if (ref.key && bytesToHex(convergentKey(plain)) !== ref.key) throw corrupt(ref, 'plaintext does not match its convergent key');
   return plain;
 }

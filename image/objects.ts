@@ -2,14 +2,14 @@ import { chmod, chown, link, mkdir, open, rename, rm, stat, utimes } from 'node:
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mapLimit } from '../lib/parallel.ts';
-import { hashFileOff, openChunkOff } from './codec-pool.ts';
+import { openChunkAsync } from './chunk-codec.ts';
 import { canonicalJson } from './canonical-json.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { blake3Hex, newHasher } from './hash.ts';
 import type { FileEntry } from './manifest.ts';
 import type { ChunkStore } from './store/types.ts';
 import { writeXattrs } from './xattr.ts';
-import { errnoCode } from './fsutil.ts';
+import { errnoCode, hashFile } from './fsutil.ts';
 
 /**
  * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
@@ -55,7 +55,7 @@ export class ObjectPool {
       await mapLimit([...byKey], FILES_IN_FLIGHT, async ([key, f]) => {
         const existing = this.path(key);
         if (await stat(existing).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)))) {
-          const actual = await hashFileOff(existing, onBytes);
+          const actual = await hashFile(existing, onBytes);
           if (actual === f.blake3) return;
           await rm(existing, { force: true }); // damaged: rebuild it from chunks below
         }
@@ -103,7 +103,7 @@ const ZERO = new Uint8Array(1 << 20);
 const FILES_IN_FLIGHT = 4;
 const CHUNKS_AHEAD = 16;
 
-/** Writes a file object from its chunks (read and opened on worker threads a few ahead) and checks its fingerprint. */
+/** Writes a file object from its chunks (read and opened on the thread pool a few ahead) and checks its fingerprint. */
 async function writeObject(path: string, f: FileEntry, chunks: ChunkStore, onBytes: (n: number) => void): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
   const hasher = newHasher();
@@ -127,7 +127,7 @@ async function writeObject(path: string, f: FileEntry, chunks: ChunkStore, onByt
         opened.push({ hole: x.hole });
         pos += x.hole;
       } else {
-        const plain = chunks.getChunk(x.id).then((blob) => openChunkOff(blob, x, { digestChecked: true }));
+        const plain = chunks.getChunk(x.id).then((blob) => openChunkAsync(blob, x, { digestChecked: true }));
         plain.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
         opened.push({ at: pos, plain });
         pos += x.size;

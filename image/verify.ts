@@ -1,6 +1,5 @@
 import { mapLimit } from '../lib/parallel.ts';
-import { initChunkCodec } from './chunk-codec.ts';
-import { openChunkOff } from './codec-pool.ts';
+import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
 import { decodeManifest, type Manifest } from './manifest.ts';
@@ -40,7 +39,7 @@ export async function verifyImage(
   let files = 0;
   const zero = new Uint8Array(1 << 20);
   const fileEntries = m.entries.filter((e) => e.type === 'file');
-  // Files FILES_IN_FLIGHT at a time; within a file, chunks are read and opened (on worker threads)
+  // Files FILES_IN_FLIGHT at a time; within a file, chunks are read and opened (on the thread pool)
   // a few ahead of the hash, which must take them in order.
   await mapLimit(fileEntries, FILES_IN_FLIGHT, async (e) => {
     const h = newHasher();
@@ -61,7 +60,7 @@ export async function verifyImage(
       for (const x of e.extents) {
         if ('hole' in x) opened.push(x.hole);
         else {
-          const o = store.getChunk(x.id).then((blob) => openChunkOff(blob, x, { digestChecked: true }));
+          const o = store.getChunk(x.id).then((blob) => openChunkAsync(blob, x, { digestChecked: true }));
           o.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
           opened.push(o);
           seen.add(x.id);

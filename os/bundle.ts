@@ -5,8 +5,7 @@ import { REPO_ROOT, repoPath } from '../lib/paths.ts';
 /**
  * The init and the node daemon bundled into one ES module run by the image's node binary.
  * Native addons stay external (copied next to it as packages); `require`, `__dirname` and
- * `__filename` are provided for the CommonJS dependencies that use them (zstd-wasm finds its
- * .wasm file next to the bundle).
+ * `__filename` are provided for the CommonJS dependencies that use them.
  */
 // From the TypeScript sources, also when the CLI runs compiled from dist/cli.
 const ENTRY = repoPath('os', 'init', 'main.ts');
@@ -17,9 +16,9 @@ const ENTRY = repoPath('os', 'init', 'main.ts');
  * bundled beside init.mjs as NAME.js, an ES module (usr/lib/zos/package.json says "module"; os/stage.ts).
  */
 /** Native addons of the napi-rs kind (a loader package and one package per platform), left external and copied by os/stage.ts. */
-export const NAPI_PACKAGES = ['@napi-rs/blake-hash'] as const;
+export const NAPI_PACKAGES = ['@napi-rs/blake-hash', '@toondepauw/node-zstd'] as const;
 
-export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/codec-worker.ts'] as const;
+export const WORKER_MODULES = ['rmb/verify-worker.ts'] as const;
 
 /** Bundles the init and the worker modules; returns the repo-relative source files they contain (the daemon's import graph). */
 export async function bundleInit(outfile: string): Promise<string[]> {

@@ -152,7 +152,6 @@ async function copyNativeDeps(repo: string, dest: string): Promise<string[]> {
     }
   }
   for (const f of files) await put(join(dest, 'node_modules'), f, join(nm, f));
-  await put(dest, 'zstd.wasm', join(nm, '@bokuweb/zstd-wasm/dist/common/zstd.wasm'));
   return addons;
 }
 

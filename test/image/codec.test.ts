@@ -34,12 +34,17 @@ test('chunker: boundaries of a fixed 1 MiB input (vector)', () => {
 test('chunker: every chunk is within min..max except the last, for any push sizes', () => {
   const data = prng(3 << 20, 5);
   const whole = chunkLengths(data);
-  for (const step of [1000, 65536, 300_001]) {
+  for (const step of [1000, 65536, 262_144, 300_001, 1 << 20]) {
     const s = new ChunkStream();
-    const got: number[] = [];
-    for (let i = 0; i < data.length; i += step) got.push(...s.push(data.subarray(i, i + step)).map((c) => c.length));
-    got.push(...s.end().map((c) => c.length));
-    assert.deepEqual(got, whole, `push size ${step}`);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < data.length; i += step) chunks.push(...s.push(data.subarray(i, i + step)));
+    chunks.push(...s.end());
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      whole,
+      `push size ${step}`,
+    );
+    assert.ok(Buffer.concat(chunks).equals(data), `push size ${step}: the chunks hold the bytes pushed, in order`);
   }
   whole.slice(0, -1).forEach((n) => assert.ok(n >= DEFAULT_CHUNKING.min && n <= DEFAULT_CHUNKING.max, `chunk of ${n}`));
   assert.equal(whole.reduce((a, b) => a + b, 0), data.length);

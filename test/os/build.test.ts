@@ -185,8 +185,8 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
   // loaded as the pool loads them: from beside init, where package.json says "module"
   const lib = join(work, 'usr-lib-zos');
   await mkdir(lib);
-  for (const f of ['package.json', 'zstd.wasm']) await writeFile(join(lib, f), members.find((m) => m.name === `usr/lib/zos/${f}`)!.data);
-  // with the native addons the image carries (BLAKE3), as the init finds them
+  for (const f of ['package.json']) await writeFile(join(lib, f), members.find((m) => m.name === `usr/lib/zos/${f}`)!.data);
+  // with the native addons the image carries (BLAKE3, zstd), as the init finds them
   for (const m of members.filter((x) => x.name.startsWith('usr/lib/zos/node_modules/') && (x.mode & S_IFMT) === S_IFREG)) {
     const to = join(lib, m.name.slice('usr/lib/zos/'.length));
     await mkdir(dirname(to), { recursive: true });
