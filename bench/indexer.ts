@@ -149,10 +149,11 @@ async function lag(): Promise<{ p50: number; p99: number; blocks: number; contra
 
     const seen = new Map<number, number>();
     const stored = new Map<number, number>();
-    const api = (await client.connection()).api;
-    const unsub = await api.rpc.chain.subscribeFinalizedHeads((h) => {
-      if (!seen.has(h.number.toNumber())) seen.set(h.number.toNumber(), performance.now());
-    });
+    const { rpc } = await client.connection();
+    const unsub = await rpc.subscribe('chain_subscribeFinalizedHeads', [], 'chain_unsubscribeFinalizedHeads', (h) => {
+      const n = Number((h as { number: string }).number);
+      if (!seen.has(n)) seen.set(n, performance.now());
+    }, () => {});
     ix.chain.on('block', (c) => stored.set(c.block, performance.now()));
     const t0 = performance.now();
     let next = 0;

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { ApiPromise } from '@polkadot/api';
 import type { Logger } from '../lib/log.ts';
-import { EventStream, type ChainClient } from '../chain/client/index.ts';
+import { EventStream, type ChainClient, type Connection } from '../chain/client/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyEvent, type EventPlace } from './store/apply.ts';
 import type { IndexerEvent } from './events.ts';
@@ -80,13 +79,13 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
 
   private async begin(): Promise<void> {
     const c = await this.client.connection(this.abort.signal, Infinity);
-    this.cursor = await this.reconcile(c.api, new IndexerBlockSource(c.api, c.signal, this.log));
+    this.cursor = await this.reconcile(c, new IndexerBlockSource(c, this.log));
     const stream = new EventStream<LocatedEvent>({
       after: this.cursor?.block ?? 0,
       logger: this.log,
       source: async (signal) => {
         const conn = await this.client.connection(signal, Infinity);
-        return new IndexerBlockSource(conn.api, conn.signal, this.log);
+        return new IndexerBlockSource(conn, this.log);
       },
     });
     this.stream = stream;
@@ -127,14 +126,14 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
 
   private async stateAt(hash: string): Promise<IndexerEvent[]> {
     const c = await this.client.connection(this.abort.signal, Infinity);
-    return stateAsEvents(c.api, hash);
+    return stateAsEvents(c, hash);
   }
 
   /** The cursor to follow from, after rebuilding the store when the chain can't continue it. */
-  private async reconcile(api: ApiPromise, source: IndexerBlockSource): Promise<Cursor | null> {
+  private async reconcile(conn: Connection, source: IndexerBlockSource): Promise<Cursor | null> {
     let cursor = await readCursor(this.sql);
     if (cursor) {
-      const hash = (await api.rpc.chain.getBlockHash(cursor.block)).toHex();
+      const hash = await conn.rpc.request<string | null>('chain_getBlockHash', [cursor.block]);
       if (hash !== cursor.hash) {
         this.log.warn({ cursor, chainHash: hash }, 'the chain does not hold the stored block: reindexing from scratch');
         cursor = null;
@@ -143,9 +142,9 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
     const head = await source.finalizedHead();
     const from = cursor?.block ?? 0;
     if (from < head && !(await this.replayable(source, from + 1))) {
-      const hash = (await api.rpc.chain.getBlockHash(head)).toHex();
+      const hash = await conn.rpc.request<string>('chain_getBlockHash', [head]);
       this.log.warn({ from, head }, 'the chain cannot replay the blocks after the cursor: rebuilding from the state at its head');
-      const events = await stateAsEvents(api, hash);
+      const events = await stateAsEvents(conn, hash);
       const snap = { block: head, hash };
       await this.sql.transaction(async (tx) => {
         await resyncFromState(tx, events, { block: head, blockHash: hash, index: 0, at: 0 });

@@ -1,8 +1,5 @@
-import type { ApiPromise } from '@polkadot/api';
-import type { EventRecord } from '@polkadot/types/interfaces';
 import type { Logger } from '../lib/log.ts';
-import { ApiBlockSource, ChainError, ChainErrorCode, mapRpcError, type BlockEvents, type BlockSource } from '../chain/client/index.ts';
-import { abortable } from '../chain/client/submit.ts';
+import { RpcBlockSource, type BlockEvents, type BlockSource, type Connection } from '../chain/client/index.ts';
 import { decodeIndexerEvent, type IndexerEvent } from './events.ts';
 
 /** One indexed event with where it happened: its index in the block and the block time (unix s). */
@@ -16,22 +13,21 @@ export type IndexedBlock = BlockEvents<LocatedEvent>;
 
 /**
  * A BlockSource for the indexer over one live connection: for each block its hash, its
- * System.Events and Timestamp.Now, decoded into IndexerEvents. Like the node's ApiBlockSource,
- * `signal` is the connection's, so a dropped connection fails the watch and the EventStream
+ * System.Events and Timestamp.Now, decoded into IndexerEvents. Like the node's RpcBlockSource,
+ * it fails with its connection, so a dropped connection fails the watch and the EventStream
  * resumes on the next one from the last stored block.
  */
 export class IndexerBlockSource implements BlockSource<LocatedEvent> {
-  private readonly heads: ApiBlockSource;
+  private readonly heads: RpcBlockSource;
   /** The highest finalized head seen, and the next block already being fetched. */
   private head = -1;
   private ahead: { n: number; block: Promise<IndexedBlock> } | null = null;
 
   constructor(
-    private readonly api: ApiPromise,
-    private readonly signal: AbortSignal,
+    conn: Connection,
     private readonly log: Logger,
   ) {
-    this.heads = new ApiBlockSource(api, signal, log);
+    this.heads = new RpcBlockSource(conn, log);
   }
 
   async finalizedHead(): Promise<number> {
@@ -59,34 +55,20 @@ export class IndexerBlockSource implements BlockSource<LocatedEvent> {
   }
 
   private async fetch(blockNumber: number): Promise<IndexedBlock> {
-    const what = `events of block ${blockNumber}`;
-    let hash;
-    let records: EventRecord[];
-    let nowMs: number;
-    // A call on a dropped socket is rejected by polkadot a second time where nobody listens: ask
-    // only a connected API, and let the stream move to the next connection otherwise.
-    if (!this.api.isConnected) throw new ChainError(ChainErrorCode.disconnected, `${what}: not connected`);
-    try {
-      hash = await abortable(this.api.rpc.chain.getBlockHash(blockNumber), this.signal);
-      if (hash.isEmpty) throw new ChainError(ChainErrorCode.notFound, `${what}: no such block`);
-      const [ev, now] = await abortable(Promise.all([this.api.query.system.events.at(hash), this.api.query.timestamp.now.at(hash)]), this.signal);
-      records = ev as unknown as EventRecord[];
-      nowMs = Number(now.toString());
-    } catch (err) {
-      throw mapRpcError(err, what);
-    }
+    const { hash, records, extra } = await this.heads.blockRecords(blockNumber, [{ section: 'timestamp', name: 'now' }]);
+    const nowMs = Number(extra[0]);
     const at = Math.floor(nowMs / 1000);
     const events: LocatedEvent[] = [];
     records.forEach(({ event }, index) => {
       try {
-        const decoded = decodeIndexerEvent({ section: event.section, method: event.method, data: event.data.toJSON() as unknown[] });
+        const decoded = decodeIndexerEvent(event);
         if (decoded) events.push({ index, at, event: decoded });
       } catch (err) {
         // The chain emitted something we cannot read: skip it loudly rather than stall indexing.
         this.log.error({ err, blockNumber, event: `${event.section}.${event.method}` }, 'undecodable chain event skipped');
       }
     });
-    return { blockNumber, blockHash: hash.toHex(), events };
+    return { blockNumber, blockHash: hash, events };
   }
 
   /** Head watching is the node's: it fails with the connection so the stream can move on. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { ApiPromise } from '@polkadot/api';
+import type { ChainClient } from '../../chain/client/index.ts';
 import { createLogger } from '../../lib/log.ts';
 import { logUnhandledRejections, stopOnSignals } from '../../lib/shutdown.ts';
 import { zodMessage } from '../../lib/zod-issues.ts';
@@ -63,8 +63,8 @@ export function register(program: Command): void {
     cmd.option(`--${l.flag} <n>`, `${l.what} (default ${DEFAULT_LIMITS[l.key] / (l.scale ?? 1)})`);
   }
   cmd.action(async (raw: Record<string, unknown>) => {
-      // Imported here so other zos commands don't pay for loading the relay and polkadot.
-      const { ApiPromise, WsProvider } = await import('@polkadot/api');
+      // Imported here so other zos commands don't pay for loading the relay and the chain client.
+      const { connectChain } = await import('../../chain/client/index.ts');
       const { ChainTwinDirectory } = await import('../../relay-client/chain-twins.ts');
       const { CachedTwinDirectory } = await import('../../rmb/twins.ts');
       const { RelayServer } = await import('../../relay/server.ts');
@@ -74,14 +74,15 @@ export function register(program: Command): void {
       }
       const opts = parsed.data!;
       const log = createLogger({ name: 'relay' });
-      let api: ApiPromise | null = null;
+      let chain: ChainClient | null = null;
       let relay: RelayServer | null = null;
-      stopOnSignals(log, 'relay', () => Promise.all([relay?.close(), api?.disconnect()]));
+      stopOnSignals(log, 'relay', () => Promise.all([relay?.close(), chain?.close()]));
       logUnhandledRejections(log);
       try {
-        api = await ApiPromise.create({ provider: new WsProvider(opts.chain), noInitWarn: true });
+        chain = connectChain({ urls: [opts.chain], logger: log.child({ component: 'chain' }) });
+        await chain.start();
         relay = new RelayServer({
-          twins: new CachedTwinDirectory(new ChainTwinDirectory(api)),
+          twins: new CachedTwinDirectory(new ChainTwinDirectory(chain)),
           domains: opts.domain,
           host: opts.host,
           port: opts.port,
@@ -103,7 +104,7 @@ export function register(program: Command): void {
       } catch (err) {
         log.error({ err }, 'relay failed to start');
         await relay?.close();
-        await api?.disconnect();
+        await chain?.close();
         process.exitCode = 1;
       }
     });

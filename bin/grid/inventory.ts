@@ -1,4 +1,5 @@
 import type { Contract, ContractType } from '../../chain/client/index.ts';
+import { readStorage } from '../../chain/client/queries.ts';
 import type { Deployment } from '../../node/model/index.ts';
 import { nameFromMetadata } from './build.ts';
 import { workloadStates, type WorkloadState } from './deployer.ts';
@@ -25,8 +26,7 @@ export function row(dl: Deployment, nodeId: number): DeploymentRow {
 
 /** The highest node id on the chain (tfgridModule.NodeID). */
 async function lastNodeId(session: UserSession): Promise<number> {
-  const { api } = await session.client.connection();
-  return Number((await api.query.tfgridModule.nodeID()).toString());
+  return Number(await session.client.run((c) => readStorage(c, 'tfgridModule', 'nodeID')));
 }
 
 /** Nodes holding an active contract of this twin, ascending. */

@@ -1,76 +1,82 @@
-import type { ApiPromise } from '@polkadot/api';
-import type { EventRecord } from '@polkadot/types/interfaces';
 import type { Logger } from '../../lib/log.ts';
+import type { Connection } from './connection.ts';
 import { ChainError, ChainErrorCode, mapRpcError } from './errors.ts';
 import { decodeNodeEvent, type BlockEvents, type BlockSource, type NodeEvent } from './events.ts';
 import { finalizedBlockNumber } from './queries.ts';
+import type { EventRecord } from './runtime.ts';
 import { abortable } from './submit.ts';
+import type { HexString } from './types.ts';
 
 /**
  * A BlockSource over one live connection: block hashes by number (chain_getBlockHash), the
- * System.Events of each block at its hash, and finalized-head notifications. `signal` is the
- * connection's: when it aborts, the watch fails so the stream moves to the next connection.
+ * System.Events of each block at its hash, and finalized-head notifications. The connection's
+ * signal aborts when it drops, so the watch fails and the stream moves to the next connection.
  */
-export class ApiBlockSource implements BlockSource {
+export class RpcBlockSource implements BlockSource {
   constructor(
-    private readonly api: ApiPromise,
-    private readonly signal: AbortSignal,
-    private readonly log: Logger,
+    protected readonly conn: Connection,
+    protected readonly log: Logger,
   ) {}
 
   finalizedHead(): Promise<number> {
-    return abortable(finalizedBlockNumber(this.api), this.signal);
+    return abortable(finalizedBlockNumber(this.conn), this.conn.signal);
   }
 
-  async blockEvents(blockNumber: number): Promise<BlockEvents> {
+  /** The block's hash and its event records; ERR_NOT_FOUND past the head, ERR_STATE_GONE when pruned. */
+  async blockRecords(blockNumber: number, extra: Array<{ section: string; name: string }> = []): Promise<{ hash: HexString; records: EventRecord[]; extra: unknown[] }> {
     const what = `events of block ${blockNumber}`;
-    let hash;
-    let records: EventRecord[];
+    const { rpc, runtime, signal } = this.conn;
     try {
-      hash = await abortable(this.api.rpc.chain.getBlockHash(blockNumber), this.signal);
-      if (hash.isEmpty) throw new ChainError(ChainErrorCode.notFound, `${what}: no such block`);
-      records = (await abortable(this.api.query.system.events.at(hash), this.signal)) as unknown as EventRecord[];
+      const hash = await abortable(rpc.request<HexString | null>('chain_getBlockHash', [blockNumber]), signal);
+      if (!hash) throw new ChainError(ChainErrorCode.notFound, `${what}: no such block`);
+      const keys = [runtime.eventsKey, ...extra.map((e) => runtime.storageKey(e.section, e.name))];
+      const values = await abortable(Promise.all(keys.map((k) => rpc.request<HexString | null>('state_getStorage', [k, hash]))), signal);
+      return {
+        hash,
+        records: runtime.decodeEvents(values[0]!),
+        extra: extra.map((e, i) => runtime.decodeStorage(e.section, e.name, values[i + 1]!)),
+      };
     } catch (err) {
       throw mapRpcError(err, what);
     }
+  }
+
+  async blockEvents(blockNumber: number): Promise<BlockEvents> {
+    const { hash, records } = await this.blockRecords(blockNumber);
     const events: NodeEvent[] = [];
     for (const { event } of records) {
       try {
-        const decoded = decodeNodeEvent({ section: event.section, method: event.method, data: event.data.toJSON() as unknown[] });
+        const decoded = decodeNodeEvent(event);
         if (decoded) events.push(decoded);
       } catch (err) {
         // A malformed event must not stall the stream; it is logged with its block.
         this.log.error({ err, blockNumber, event: `${event.section}.${event.method}` }, 'undecodable chain event skipped');
       }
     }
-    return { blockNumber, blockHash: hash.toHex(), events };
+    return { blockNumber, blockHash: hash, events };
   }
 
   async watchFinalized(onHead: (n: number) => void, onError: (err: Error) => void): Promise<() => void> {
-    const onAbort = () =>
-      onError(this.signal.reason instanceof Error ? this.signal.reason : new ChainError(ChainErrorCode.disconnected, 'connection lost'));
-    if (this.signal.aborted) {
+    const { rpc, signal } = this.conn;
+    const onAbort = () => onError(signal.reason instanceof Error ? signal.reason : new ChainError(ChainErrorCode.disconnected, 'connection lost'));
+    if (signal.aborted) {
       onAbort();
       return () => {};
     }
-    this.signal.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
     let unsub: () => void;
     try {
       unsub = await abortable(
-        this.api.rpc.chain.subscribeFinalizedHeads((header) => onHead(header.number.toNumber())),
-        this.signal,
+        rpc.subscribe('chain_subscribeFinalizedHeads', [], 'chain_unsubscribeFinalizedHeads', (h) => onHead(Number((h as { number: HexString }).number)), onError),
+        signal,
       );
     } catch (err) {
-      this.signal.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       throw mapRpcError(err, 'chain.subscribeFinalizedHeads');
     }
     return () => {
-      this.signal.removeEventListener('abort', onAbort);
-      try {
-        unsub();
-      } catch {
-        // Unsubscribing over a dead connection fails; there is nothing left to release.
-      }
+      signal.removeEventListener('abort', onAbort);
+      unsub();
     };
   }
 }

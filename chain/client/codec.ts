@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { hexToU8a, u8aToHex, u8aToString } from '@polkadot/util';
-import { decodeAddress } from '@polkadot/util-crypto';
 import { ChainError, ChainErrorCode } from './errors.ts';
+import { accountBytes, fromHex, toHex } from './scale.ts';
 import type {
   Balance,
   Contract,
@@ -36,14 +35,13 @@ export const uint = z.union([z.number().int().nonnegative(), hex]).transform((v,
 /** A u128 balance: polkadot-js gives a number when small, a (big-endian) hex string otherwise. */
 export const balance = z.union([z.number().int().nonnegative(), hex]).transform((v) => (typeof v === 'number' ? BigInt(v) : BigInt(v === '0x' ? '0x0' : v)));
 
-export const bytes = hex.transform((v) => hexToU8a(v));
-export const text = hex.transform((v) => u8aToString(hexToU8a(v)));
+export const bytes = hex.transform((v) => fromHex(v));
+export const text = hex.transform((v) => new TextDecoder().decode(fromHex(v)));
 
 /** An AccountId32: polkadot-js renders it as an SS58 address in JSON; hex is accepted too. */
 export const accountId = z.string().transform((v, ctx) => {
   try {
-    const key = decodeAddress(v);
-    if (key.length === 32) return key;
+    return accountBytes(v);
   } catch {
     // reported below
   }
@@ -210,9 +208,9 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string
 }
 
 /**
- * A `Bytes` call argument as hex. polkadot-js reads a Uint8Array given for Bytes as SCALE
- * (length-prefixed) and a non-hex string as UTF-8, so raw bytes must go in as hex.
+ * A `Bytes` call argument as hex: a text that starts with 0x must not be read as hex bytes
+ * (scale.ts takes a hex string as bytes and any other string as UTF-8, as polkadot-js does).
  */
 export function bytesArg(v: string | Uint8Array): `0x${string}` {
-  return u8aToHex(typeof v === 'string' ? new TextEncoder().encode(v) : v);
+  return toHex(typeof v === 'string' ? new TextEncoder().encode(v) : v);
 }

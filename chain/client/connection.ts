@@ -1,15 +1,19 @@
 import { EventEmitter } from 'node:events';
-import { ApiPromise, WsProvider } from '@polkadot/api';
-import type { KeyringPair } from '@polkadot/keyring/types';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import { type Clock, systemClock } from '../../lib/clock.ts';
-import { ApiBlockSource } from './block-source.ts';
+import { RpcBlockSource } from './block-source.ts';
 import { contractCalls } from './contracts.ts';
 import { ChainError, ChainErrorCode, mapRpcError } from './errors.ts';
 import { EventStream } from './events.ts';
+import type { ChainSigner } from './extrinsic.ts';
+import { loadRuntime, type ChainInfo, type RuntimeCache } from './metadata-cache.ts';
 import { queries } from './queries.ts';
 import { registrationCalls } from './registration.ts';
+import { RpcConnection } from './rpc.ts';
+import type { Runtime } from './runtime.ts';
 import { abortable, Submitter, submitCall, type TxContext } from './submit.ts';
 
 /**
@@ -27,6 +31,11 @@ export interface ConnectChainOptions {
   backoff?: Backoff;
   /** Limit for one connection attempt (socket + metadata). */
   connectTimeoutMs?: number;
+  /**
+   * Where runtime metadata is kept per genesis hash and spec version, so a start with an
+   * unchanged runtime skips fetching it (default ~/.cache/zos/chain-metadata; null: no disk cache).
+   */
+  metadataCacheDir?: string | null;
   /** How long a call waits for a connection before failing with ERR_DISCONNECTED. */
   callWaitMs?: number;
   inBlockTimeoutMs?: number;
@@ -34,9 +43,11 @@ export interface ConnectChainOptions {
 
 /** One live connection. `signal` aborts (with a ChainError) when it drops or the client closes. */
 export interface Connection {
-  api: ApiPromise;
-  /** The raw JSON-RPC provider, for methods polkadot-js does not decorate (e.g. the devnet's dev_*). */
-  provider: WsProvider;
+  /** JSON-RPC over the connection's socket (also for the devnet's dev_* methods). */
+  rpc: RpcConnection;
+  /** Storage, call and event codecs of the chain's runtime. */
+  runtime: Runtime;
+  chain: ChainInfo;
   url: string;
   generation: number;
   signal: AbortSignal;
@@ -46,19 +57,17 @@ type Queries = typeof queries;
 const accountCalls = { ...registrationCalls, ...contractCalls, submit: submitCall } as const;
 type AccountCalls = typeof accountCalls;
 type Rest<F, First> = F extends (first: First, ...rest: infer A) => Promise<infer R> ? (...rest: A) => Promise<R> : never;
-export type BoundQueries = { [K in keyof Queries]: Rest<Queries[K], ApiPromise> };
+export type BoundQueries = { [K in keyof Queries]: Rest<Queries[K], Connection> };
 export type AccountClient = { [K in keyof AccountCalls]: Rest<AccountCalls[K], TxContext> };
 
 interface Live extends Connection {
   controller: AbortController;
 }
 
-/** tfchain's own signed extension: empty both ways (declared so polkadot-js doesn't warn on every connect). */
-export const TFCHAIN_SIGNED_EXTENSIONS = { ContractIdProvides: { extrinsic: {}, payload: {} } };
-
 export class ChainClient extends EventEmitter<{ connected: [url: string]; disconnected: [url: string] }> {
   readonly query: BoundQueries;
-  private readonly opts: Required<Omit<ConnectChainOptions, 'backoff'>> & { backoff: Backoff };
+  private readonly opts: Required<Omit<ConnectChainOptions, 'backoff' | 'metadataCacheDir'>> & { backoff: Backoff };
+  private readonly runtimes: RuntimeCache;
   private readonly log: Logger;
   private readonly submitter: Submitter;
   private readonly closing = new AbortController();
@@ -85,12 +94,13 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
       callWaitMs: opts.callWaitMs ?? 10_000,
       inBlockTimeoutMs: opts.inBlockTimeoutMs ?? 60_000,
     };
+    this.runtimes = { dir: opts.metadataCacheDir === undefined ? defaultMetadataDir() : opts.metadataCacheDir, loaded: new Map() };
     this.log = opts.logger;
     this.submitter = new Submitter({ logger: this.log, clock, inBlockTimeoutMs: this.opts.inBlockTimeoutMs });
     this.query = Object.fromEntries(
       Object.entries(queries).map(([name, fn]) => [
         name,
-        (...args: unknown[]) => this.run((c) => (fn as (api: ApiPromise, ...a: unknown[]) => Promise<unknown>)(c.api, ...args)),
+        (...args: unknown[]) => this.run((c) => (fn as (c: Connection, ...a: unknown[]) => Promise<unknown>)(c, ...args)),
       ]),
     ) as BoundQueries;
   }
@@ -163,14 +173,14 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
   }
 
   /** The one-shot account calls (registration and contracts), signed by `pair`. */
-  as(pair: KeyringPair): AccountClient {
+  as(pair: ChainSigner): AccountClient {
     return Object.fromEntries(
       Object.entries(accountCalls).map(([name, fn]) => [
         name,
         (...args: unknown[]) =>
           this.run((c) =>
             (fn as (ctx: TxContext, ...a: unknown[]) => Promise<unknown>)(
-              { api: c.api, pair, submitter: this.submitter, signal: c.signal, clock: this.opts.clock },
+              { conn: c, pair, submitter: this.submitter, signal: c.signal, clock: this.opts.clock },
               ...args,
             ),
           ),
@@ -187,7 +197,7 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
       clock: this.opts.clock,
       source: async (signal) => {
         const c = await this.connection(signal, Infinity);
-        return new ApiBlockSource(c.api, c.signal, log);
+        return new RpcBlockSource(c, log);
       },
       onClose: () => this.streams.delete(stream),
     });
@@ -236,36 +246,21 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
   }
 
   private async dial(url: string): Promise<Live> {
-    const provider = new WsProvider(url, false);
-    const api = new ApiPromise({ provider, noInitWarn: true, signedExtensions: TFCHAIN_SIGNED_EXTENSIONS });
-    let cleanup = () => {};
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = this.opts.clock.setTimeout(() => reject(new ChainError(ChainErrorCode.timeout, `connect to ${url} timed out`)), this.opts.connectTimeoutMs);
-      const offs = [
-        provider.on('error', () => reject(new ChainError(ChainErrorCode.disconnected, `cannot connect to ${url}`))),
-        provider.on('disconnected', () => reject(new ChainError(ChainErrorCode.disconnected, `${url} closed the connection`))),
-      ];
-      const onClose = () => reject(this.closing.signal.reason);
-      this.closing.signal.addEventListener('abort', onClose, { once: true });
-      api.isReadyOrError.then(() => resolve(), reject);
-      cleanup = () => {
-        timer.cancel();
-        offs.forEach((off) => off());
-        this.closing.signal.removeEventListener('abort', onClose);
-      };
-    });
-    provider.connect().catch(() => {});
+    const rpc = await RpcConnection.open(url, this.opts.connectTimeoutMs, this.closing.signal);
+    let runtime: { runtime: Runtime; chain: ChainInfo };
     try {
-      await ready;
+      runtime = await new Promise((resolve, reject) => {
+        const timer = this.opts.clock.setTimeout(() => reject(new ChainError(ChainErrorCode.timeout, `connect to ${url} timed out`)), this.opts.connectTimeoutMs);
+        rpc.onClose(reject);
+        loadRuntime(rpc, this.runtimes, this.log).then(resolve, reject).finally(() => timer.cancel());
+      });
     } catch (err) {
-      await api.disconnect().catch(() => {});
-      throw err;
-    } finally {
-      cleanup();
+      rpc.close();
+      throw mapRpcError(err, `connect to ${url}`);
     }
     const controller = new AbortController();
-    const live: Live = { api, url, provider, controller, signal: controller.signal, generation: ++this.generation };
-    provider.on('disconnected', () => void this.drop(live, new ChainError(ChainErrorCode.disconnected, `connection to ${url} lost`)));
+    const live: Live = { rpc, ...runtime, url, controller, signal: controller.signal, generation: ++this.generation };
+    rpc.onClose(() => void this.drop(live, new ChainError(ChainErrorCode.disconnected, `connection to ${url} lost`)));
     this.live = live;
     this.log.info({ url, generation: live.generation }, 'chain connected');
     this.emit('connected', url);
@@ -280,8 +275,12 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
     if (this.live === live) this.live = null;
     if (reason.code === ChainErrorCode.disconnected) this.log.warn({ url: live.url }, 'chain connection lost');
     this.emit('disconnected', live.url);
-    await live.api.disconnect().catch(() => {});
+    live.rpc.close(reason);
   }
+}
+
+function defaultMetadataDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'zos', 'chain-metadata');
 }
 
 /** A chain client over `urls` with failover; call start() to connect and close() when done. */

@@ -1,12 +1,12 @@
-import type { ApiPromise } from '@polkadot/api';
 import { z } from 'zod';
 import { bytesArg, contractSchema, decode, deploymentHashBytes, parseInput, uint } from './codec.ts';
 import { ChainError, ChainErrorCode } from './errors.ts';
-import { send, type Extrinsic, type TxContext, type TxEvent, type TxResult } from './submit.ts';
+import { Call } from './scale.ts';
+import { send, type TxContext, type TxEvent, type TxResult } from './submit.ts';
 import type { Contract } from './types.ts';
 
 /**
- * Contract calls for clients: builders that return an unsigned extrinsic (to submit alone or
+ * Contract calls for clients: builders that return a call (to submit alone or
  * inside utility.batchAll), and one-shot helpers that submit and return the contract id.
  */
 
@@ -28,23 +28,23 @@ export type NodeContractInput = z.input<typeof nodeContractInput>;
 const nameInput = z.string().regex(/^[a-z0-9_-]{3,64}$/, 'name contract names are 3..64 of [a-z0-9_-]');
 
 export const build = {
-  createNodeContract(api: ApiPromise, input: NodeContractInput): Extrinsic {
+  createNodeContract(input: NodeContractInput): Call {
     const c = parseInput(nodeContractInput, input, 'node contract');
-    return api.tx.smartContractModule.createNodeContract(c.nodeId, deploymentHashBytes(c.hash), bytesArg(c.data), c.publicIps, c.solutionProviderId);
+    return new Call('smartContractModule', 'createNodeContract', [c.nodeId, deploymentHashBytes(c.hash), bytesArg(c.data), c.publicIps, c.solutionProviderId]);
   },
-  updateNodeContract(api: ApiPromise, contractId: number, hash: string, data: string): Extrinsic {
+  updateNodeContract(contractId: number, hash: string, data: string): Call {
     const c = parseInput(id, contractId, 'contract id');
     const d = parseInput(nodeContractInput.shape.data, data, 'deployment data');
-    return api.tx.smartContractModule.updateNodeContract(c, deploymentHashBytes(hash), bytesArg(d));
+    return new Call('smartContractModule', 'updateNodeContract', [c, deploymentHashBytes(hash), bytesArg(d)]);
   },
-  cancelContract(api: ApiPromise, contractId: number): Extrinsic {
-    return api.tx.smartContractModule.cancelContract(parseInput(id, contractId, 'contract id'));
+  cancelContract(contractId: number): Call {
+    return new Call('smartContractModule', 'cancelContract', [parseInput(id, contractId, 'contract id')]);
   },
-  createNameContract(api: ApiPromise, name: string): Extrinsic {
-    return api.tx.smartContractModule.createNameContract(bytesArg(parseInput(nameInput, name, 'name contract name')));
+  createNameContract(name: string): Call {
+    return new Call('smartContractModule', 'createNameContract', [bytesArg(parseInput(nameInput, name, 'name contract name'))]);
   },
-  createRentContract(api: ApiPromise, nodeId: number, solutionProviderId: number | null = null): Extrinsic {
-    return api.tx.smartContractModule.createRentContract(parseInput(id, nodeId, 'node id'), solutionProviderId);
+  createRentContract(nodeId: number, solutionProviderId: number | null = null): Call {
+    return new Call('smartContractModule', 'createRentContract', [parseInput(id, nodeId, 'node id'), solutionProviderId]);
   },
 } as const;
 
@@ -62,32 +62,32 @@ export function canceledFromEvents(events: readonly TxEvent[]): number[] {
     .map((e) => decode(uint, e.data[0], `${e.method} event`));
 }
 
-async function createOne(ctx: TxContext, tx: Extrinsic): Promise<Contract> {
+async function createOne(ctx: TxContext, tx: Call): Promise<Contract> {
   const [created] = contractsFromEvents((await send(ctx, tx)).events);
-  if (!created) throw new ChainError(ChainErrorCode.decode, `${tx.method.method}: no ContractCreated event in the block`);
+  if (!created) throw new ChainError(ChainErrorCode.decode, `${tx.method}: no ContractCreated event in the block`);
   return created;
 }
 
 export function createNodeContract(ctx: TxContext, input: NodeContractInput): Promise<Contract> {
-  return createOne(ctx, build.createNodeContract(ctx.api, input));
+  return createOne(ctx, build.createNodeContract(input));
 }
 
 export function createNameContract(ctx: TxContext, name: string): Promise<Contract> {
-  return createOne(ctx, build.createNameContract(ctx.api, name));
+  return createOne(ctx, build.createNameContract(name));
 }
 
 export function createRentContract(ctx: TxContext, nodeId: number, solutionProviderId: number | null = null): Promise<Contract> {
-  return createOne(ctx, build.createRentContract(ctx.api, nodeId, solutionProviderId));
+  return createOne(ctx, build.createRentContract(nodeId, solutionProviderId));
 }
 
 export async function updateNodeContract(ctx: TxContext, contractId: number, hash: string, data: string): Promise<Contract> {
-  const [updated] = contractsFromEvents((await send(ctx, build.updateNodeContract(ctx.api, contractId, hash, data))).events, 'ContractUpdated');
+  const [updated] = contractsFromEvents((await send(ctx, build.updateNodeContract(contractId, hash, data))).events, 'ContractUpdated');
   if (!updated) throw new ChainError(ChainErrorCode.decode, 'updateNodeContract: no ContractUpdated event in the block');
   return updated;
 }
 
 export function cancelContract(ctx: TxContext, contractId: number): Promise<TxResult> {
-  return send(ctx, build.cancelContract(ctx.api, contractId));
+  return send(ctx, build.cancelContract(contractId));
 }
 
 /**
@@ -95,11 +95,9 @@ export function cancelContract(ctx: TxContext, contractId: number): Promise<TxRe
  * with the failing inner call's module error. `contractsFromEvents(result.events)` lists the
  * created contracts.
  */
-export async function batchAll(ctx: TxContext, calls: Extrinsic[] | ((api: ApiPromise) => Extrinsic[])): Promise<TxResult> {
-  // A function builds the calls on the live connection's API (extrinsics are bound to one API).
-  const list = typeof calls === 'function' ? calls(ctx.api) : calls;
-  if (list.length === 0) throw new ChainError(ChainErrorCode.badInput, 'batchAll needs at least one call');
-  return send(ctx, ctx.api.tx.utility.batchAll(list));
+export async function batchAll(ctx: TxContext, calls: Call[]): Promise<TxResult> {
+  if (calls.length === 0) throw new ChainError(ChainErrorCode.badInput, 'batchAll needs at least one call');
+  return send(ctx, new Call('utility', 'batchAll', [calls]));
 }
 
 export const contractCalls = {

@@ -1,5 +1,4 @@
-import type { Registry } from '@polkadot/types/types';
-import type { DispatchError } from '@polkadot/types/interfaces';
+import type { Runtime } from './runtime.ts';
 
 /**
  * Local error codes of the chain client. A failed extrinsic with a module error uses the
@@ -80,21 +79,25 @@ export function hintFor(code: string): string | undefined {
 }
 
 /**
- * Maps the DispatchError of a failed extrinsic. A module error is resolved by index through
- * the runtime metadata (`findMetaError`), which yields the tfchain error name and section.
+ * Maps the DispatchError of a failed extrinsic (its JSON in ExtrinsicFailed: `{module: {index,
+ * error}}`, `{token: 'FundsUnavailable'}`, `{badOrigin: null}`...). A module error is resolved
+ * by index through the runtime metadata, which yields the tfchain error name and section.
  */
-export function mapDispatchError(registry: Registry, error: DispatchError, call: string): ChainError {
-  if (error.isModule) {
-    const meta = registry.findMetaError(error.asModule);
+export function mapDispatchError(runtime: Pick<Runtime, 'moduleError'>, error: unknown, call: string): ChainError {
+  const [key, inner] = error && typeof error === 'object' ? (Object.entries(error)[0] ?? ['', null]) : [String(error), null];
+  if (key === 'module' && inner && typeof inner === 'object') {
+    const { index, error: code } = inner as { index: number; error: string };
+    const bytes = typeof code === 'string' ? Buffer.from(code.slice(2), 'hex') : Uint8Array.of(Number(code));
+    const meta = runtime.moduleError(index, bytes);
     const hint = hintFor(meta.name) ?? meta.docs.join(' ').trim();
     return new ChainError(meta.name, `${call} failed: ${meta.section}.${meta.name}${hint ? `: ${hint}` : ''}`, {
       section: meta.section,
       call,
     });
   }
-  const kind = error.type;
-  const inner = error.isToken ? `.${error.asToken.type}` : error.isArithmetic ? `.${error.asArithmetic.type}` : '';
-  return new ChainError(ChainErrorCode.dispatch, `${call} failed: ${kind}${inner}`, { call });
+  const kind = key.charAt(0).toUpperCase() + key.slice(1);
+  const detail = typeof inner === 'string' ? `.${inner}` : '';
+  return new ChainError(ChainErrorCode.dispatch, `${call} failed: ${kind}${detail}`, { call });
 }
 
 /**

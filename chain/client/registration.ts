@@ -1,9 +1,9 @@
-import { u8aEq } from '@polkadot/util';
 import { z } from 'zod';
 import { systemClock } from '../../lib/clock.ts';
 import { bytesArg, decode, parseInput, text, uint } from './codec.ts';
-import { ChainError, ChainErrorCode, mapRpcError } from './errors.ts';
-import { farm, farmIdByName, node, nodeIdByTwin, twin, twinIdByAccount } from './queries.ts';
+import { ChainError, ChainErrorCode } from './errors.ts';
+import { farm, farmIdByName, node, nodeIdByTwin, readStorage, twin, twinIdByAccount } from './queries.ts';
+import { bytesEqual, Call } from './scale.ts';
 import { send, type TxContext, type TxResult } from './submit.ts';
 import type { ContractResources, Node, NruReport, Power, PublicConfig } from './types.ts';
 
@@ -39,7 +39,7 @@ export function relayHostList(relays: readonly string[]): string {
 
 
 async function accountTwinId(ctx: TxContext): Promise<number> {
-  const id = await twinIdByAccount(ctx.api, ctx.pair.address);
+  const id = await twinIdByAccount(ctx.conn, ctx.pair.address);
   if (id === null) throw new ChainError(ChainErrorCode.notFound, `account ${ctx.pair.address} has no twin: create it first (ensureTwin)`);
   return id;
 }
@@ -50,15 +50,10 @@ const termsList = z
 
 /** Accepts the terms unless this account already accepted this exact link and hash. */
 export async function ensureTermsAccepted(ctx: TxContext, link: string = ZOS_TERMS.link, hash: string = ZOS_TERMS.hash): Promise<boolean> {
-  let json: unknown;
-  try {
-    json = (await ctx.api.query.tfgridModule.usersTermsAndConditions(ctx.pair.address)).toJSON();
-  } catch (err) {
-    throw mapRpcError(err, 'usersTermsAndConditions');
-  }
+  const json = await readStorage(ctx.conn, 'tfgridModule', 'usersTermsAndConditions', [ctx.pair.address]);
   const accepted = decode(termsList, json, 'terms and conditions') ?? [];
   if (accepted.some((t) => t.documentLink === link && t.documentHash === hash)) return false;
-  await send(ctx, ctx.api.tx.tfgridModule.userAcceptTc(bytesArg(link), bytesArg(hash)));
+  await send(ctx, new Call('tfgridModule', 'userAcceptTc', [bytesArg(link), bytesArg(hash)]));
   return true;
 }
 
@@ -74,15 +69,15 @@ export async function ensureTwin(ctx: TxContext, spec: TwinSpec): Promise<{ twin
   const relay = formatted === '' ? null : formatted; // no relays: unset, not an empty (invalid) relay
   const relayArg = relay === null ? null : bytesArg(relay);
   const pkArg = spec.pk === null ? null : bytesArg(spec.pk);
-  const existing = await twinIdByAccount(ctx.api, ctx.pair.address);
+  const existing = await twinIdByAccount(ctx.conn, ctx.pair.address);
   if (existing === null) {
-    await send(ctx, ctx.api.tx.tfgridModule.createTwin(relayArg, pkArg));
+    await send(ctx, new Call('tfgridModule', 'createTwin', [relayArg, pkArg]));
     return { twinId: await accountTwinId(ctx), change: 'created' };
   }
-  const current = await twin(ctx.api, existing);
-  const samePk = (a: Uint8Array | null, b: Uint8Array | null) => (a === null || b === null ? a === b : u8aEq(a, b));
+  const current = await twin(ctx.conn, existing);
+  const samePk = (a: Uint8Array | null, b: Uint8Array | null) => (a === null || b === null ? a === b : bytesEqual(a, b));
   if (current && current.relay === relay && samePk(current.pk, spec.pk)) return { twinId: existing, change: 'unchanged' };
-  await send(ctx, ctx.api.tx.tfgridModule.updateTwin(relayArg, pkArg));
+  await send(ctx, new Call('tfgridModule', 'updateTwin', [relayArg, pkArg]));
   return { twinId: existing, change: 'updated' };
 }
 
@@ -98,16 +93,16 @@ export async function ensureFarm(
   const n = parseInput(farmName, name, 'farm name');
   const ips = parseInput(publicIpInput, publicIps, 'farm public IPs');
   const twinId = await accountTwinId(ctx);
-  const existing = await farmIdByName(ctx.api, n);
+  const existing = await farmIdByName(ctx.conn, n);
   if (existing !== null) {
-    const f = await farm(ctx.api, existing);
+    const f = await farm(ctx.conn, existing);
     if (f && f.twinId !== twinId) {
       throw new ChainError('FarmExists', `farm name ${n} belongs to twin ${f.twinId}: choose another name`, { section: 'tfgridModule' });
     }
     return { farmId: existing, change: 'unchanged' };
   }
-  await send(ctx, ctx.api.tx.tfgridModule.createFarm(bytesArg(n), ips.map((i) => ({ ip: bytesArg(i.ip), gw: bytesArg(i.gw) }))));
-  const id = await farmIdByName(ctx.api, n);
+  await send(ctx, new Call('tfgridModule', 'createFarm', [bytesArg(n), ips.map((i) => ({ ip: bytesArg(i.ip), gw: bytesArg(i.gw) }))]));
+  const id = await farmIdByName(ctx.conn, n);
   if (id === null) throw new ChainError(ChainErrorCode.notFound, `farm ${n} missing right after createFarm`);
   return { farmId: id, change: 'created' };
 }
@@ -151,17 +146,17 @@ function nodeArgs(s: NodeSpec): unknown[] {
 export async function ensureNode(ctx: TxContext, spec: NodeSpec): Promise<{ nodeId: number; change: Ensured }> {
   const s = parseInput(nodeSpecSchema, spec, 'node spec');
   const twinId = await accountTwinId(ctx);
-  const existing = await nodeIdByTwin(ctx.api, twinId);
+  const existing = await nodeIdByTwin(ctx.conn, twinId);
   if (existing === null) {
-    await send(ctx, ctx.api.tx.tfgridModule.createNode(s.farmId, ...nodeArgs(s)));
-    const id = await nodeIdByTwin(ctx.api, twinId);
+    await send(ctx, new Call('tfgridModule', 'createNode', [s.farmId, ...nodeArgs(s)]));
+    const id = await nodeIdByTwin(ctx.conn, twinId);
     if (id === null) throw new ChainError(ChainErrorCode.notFound, `node of twin ${twinId} missing right after createNode`);
     return { nodeId: id, change: 'created' };
   }
-  const current = await node(ctx.api, existing);
+  const current = await node(ctx.conn, existing);
   if (current && nodeMatches(current, s)) return { nodeId: existing, change: 'unchanged' };
   // update_node(node_id, farm_id, resources, location, interfaces, secure_boot, virtualized, serial_number)
-  await send(ctx, ctx.api.tx.tfgridModule.updateNode(existing, s.farmId, ...nodeArgs(s)));
+  await send(ctx, new Call('tfgridModule', 'updateNode', [existing, s.farmId, ...nodeArgs(s)]));
   return { nodeId: existing, change: 'updated' };
 }
 
@@ -174,14 +169,14 @@ export function addNodePublicConfig(ctx: TxContext, farmId: number, nodeId: numb
           ip6: config.ip6 === null ? null : { ip: bytesArg(config.ip6.ip), gw: bytesArg(config.ip6.gw) },
           domain: config.domain === null ? null : bytesArg(config.domain),
         };
-  return send(ctx, ctx.api.tx.tfgridModule.addNodePublicConfig(farmId, nodeId, arg));
+  return send(ctx, new Call('tfgridModule', 'addNodePublicConfig', [farmId, nodeId, arg]));
 }
 
 /** report_uptime_v2 with our clock as the timestamp hint (the chain allows 60 s of drift). */
 export function reportUptime(ctx: TxContext, uptimeSeconds: number): Promise<TxResult> {
   const up = parseInput(u64, Math.floor(uptimeSeconds), 'uptime');
   const hint = Math.floor((ctx.clock ?? systemClock).now() / 1000);
-  return send(ctx, ctx.api.tx.tfgridModule.reportUptimeV2(up, hint));
+  return send(ctx, new Call('tfgridModule', 'reportUptimeV2', [up, hint]));
 }
 
 const contractResourcesInput = z.array(
@@ -189,22 +184,22 @@ const contractResourcesInput = z.array(
 );
 export function reportContractResources(ctx: TxContext, reports: ContractResources[]): Promise<TxResult> {
   const r = parseInput(contractResourcesInput, reports, 'contract resources');
-  return send(ctx, ctx.api.tx.smartContractModule.reportContractResources(r));
+  return send(ctx, new Call('smartContractModule', 'reportContractResources', [r]));
 }
 
 const nruInput = z.array(z.object({ contractId: z.number().int().positive(), timestamp: u64, window: u64, nru: u64 }));
 export function addNruReports(ctx: TxContext, reports: NruReport[]): Promise<TxResult> {
-  return send(ctx, ctx.api.tx.smartContractModule.addNruReports(parseInput(nruInput, reports, 'NRU reports')));
+  return send(ctx, new Call('smartContractModule', 'addNruReports', [parseInput(nruInput, reports, 'NRU reports')]));
 }
 
 const power = z.enum(['Up', 'Down']);
 export function changePowerState(ctx: TxContext, state: Power): Promise<TxResult> {
-  return send(ctx, ctx.api.tx.tfgridModule.changePowerState(parseInput(power, state, 'power state')));
+  return send(ctx, new Call('tfgridModule', 'changePowerState', [parseInput(power, state, 'power state')]));
 }
 
 /** Farmer call: asks a node of the farm to power up or down. */
 export function changePowerTarget(ctx: TxContext, nodeId: number, target: Power): Promise<TxResult> {
-  return send(ctx, ctx.api.tx.tfgridModule.changePowerTarget(nodeId, parseInput(power, target, 'power target')));
+  return send(ctx, new Call('tfgridModule', 'changePowerTarget', [nodeId, parseInput(power, target, 'power target')]));
 }
 
 export const registrationCalls = {

@@ -1,12 +1,12 @@
-import type { ApiPromise, SubmittableResult } from '@polkadot/api';
-import type { SubmittableExtrinsic } from '@polkadot/api/types';
-import type { KeyringPair } from '@polkadot/keyring/types';
+import { Blake2256 } from '@polkadot-api/substrate-bindings';
 import type { Logger } from '../../lib/log.ts';
 import { type Clock, systemClock } from '../../lib/clock.ts';
+import type { Connection } from './connection.ts';
 import { ChainError, ChainErrorCode, mapDispatchError, mapRpcError } from './errors.ts';
+import { type ChainSigner, signExtrinsic } from './extrinsic.ts';
+import type { Call } from './scale.ts';
+import { toHex } from './scale.ts';
 import type { HexString } from './types.ts';
-
-export type Extrinsic = SubmittableExtrinsic<'promise'>;
 
 /** An event emitted by one extrinsic, with its data as polkadot-js JSON (field order of the metadata). */
 export interface TxEvent {
@@ -23,10 +23,10 @@ export interface TxResult {
   events: TxEvent[];
 }
 
-/** What a one-shot call needs to sign and submit: the live API, the signer and the submitter. */
+/** What a one-shot call needs to sign and submit: the live connection, the signer and the submitter. */
 export interface TxContext {
-  api: ApiPromise;
-  pair: KeyringPair;
+  conn: Connection;
+  pair: ChainSigner;
   submitter: Submitter;
   /** Aborted when the connection drops or the client closes. */
   signal?: AbortSignal;
@@ -34,13 +34,13 @@ export interface TxContext {
 }
 
 /** Submits through the context's submitter. */
-export function send(ctx: TxContext, tx: Extrinsic): Promise<TxResult> {
-  return ctx.submitter.submit(ctx.api, ctx.pair, tx, ctx.signal);
+export function send(ctx: TxContext, call: Call): Promise<TxResult> {
+  return ctx.submitter.submit(ctx.conn, ctx.pair, call, ctx.signal);
 }
 
-/** Signs and submits any extrinsic built on the live API (e.g. balances.transferKeepAlive). */
-export function submitCall(ctx: TxContext, build: (api: ApiPromise) => Extrinsic): Promise<TxResult> {
-  return send(ctx, build(ctx.api));
+/** Signs and submits any call (e.g. `new Call('balances', 'transferKeepAlive', [to, amount])`). */
+export function submitCall(ctx: TxContext, call: Call): Promise<TxResult> {
+  return send(ctx, call);
 }
 
 export interface SubmitterOptions {
@@ -49,6 +49,11 @@ export interface SubmitterOptions {
   /** How long to wait for inBlock before giving up (the tx may still land). */
   inBlockTimeoutMs?: number;
 }
+
+/** Blocks an extrinsic stays valid for (mortal era from the finalized head, as polkadot-js signs). */
+const MORTAL_PERIOD = 64;
+
+type TxStatus = string | Record<string, unknown>;
 
 /**
  * Signs and submits extrinsics. Submissions of one account are serialised, so each takes a
@@ -67,10 +72,10 @@ export class Submitter {
     this.timeoutMs = opts.inBlockTimeoutMs ?? 60_000;
   }
 
-  async submit(api: ApiPromise, pair: KeyringPair, tx: Extrinsic, signal?: AbortSignal): Promise<TxResult> {
+  async submit(conn: Connection, pair: ChainSigner, call: Call, signal?: AbortSignal): Promise<TxResult> {
     const release = await this.lock(pair.address, signal);
     try {
-      return await this.submitLocked(api, pair, tx, signal);
+      return await this.submitLocked(conn, pair, call, signal);
     } finally {
       release();
     }
@@ -97,24 +102,42 @@ export class Submitter {
     return done;
   }
 
-  private async submitLocked(api: ApiPromise, pair: KeyringPair, tx: Extrinsic, signal?: AbortSignal): Promise<TxResult> {
-    const call = `${tx.method.section}.${tx.method.method}`;
+  /** The signed extrinsic: nonce, and a mortal era from the finalized head. */
+  private async sign(conn: Connection, pair: ChainSigner, call: Call, signal?: AbortSignal): Promise<{ xt: Uint8Array; nonce: number }> {
+    const { rpc, runtime, chain } = conn;
+    const [nonce, head] = await abortable(
+      Promise.all([
+        rpc.request<number>('system_accountNextIndex', [pair.address]),
+        rpc.request<HexString>('chain_getFinalizedHead').then(async (hash) => ({ hash, header: await rpc.request<{ number: HexString }>('chain_getHeader', [hash]) })),
+      ]),
+      signal,
+    );
+    const era = { blockHash: head.hash, blockNumber: Number(head.header.number), period: MORTAL_PERIOD };
+    return { nonce, xt: signExtrinsic(runtime, call, pair, { nonce, ...chain, era }) };
+  }
+
+  private async submitLocked(conn: Connection, pair: ChainSigner, call: Call, signal?: AbortSignal): Promise<TxResult> {
+    const name = `${call.section}.${call.method}`;
     signal?.throwIfAborted();
-    let nonce;
+    let signed;
     try {
-      nonce = await abortable(api.rpc.system.accountNextIndex(pair.address), signal);
+      signed = await this.sign(conn, pair, call, signal);
     } catch (err) {
-      throw mapRpcError(err, call);
+      throw mapRpcError(err, name);
     }
-    const log = this.log.child({ call, account: pair.address, nonce: nonce.toNumber() });
+    const { xt, nonce } = signed;
+    const xtHex = toHex(xt);
+    const txHash = toHex(Blake2256(xt));
+    const log = this.log.child({ call: name, account: pair.address, nonce });
     return new Promise<TxResult>((resolve, reject) => {
       let unsub: (() => void) | undefined;
       let settled = false;
+      let included = false;
       const timer = this.clock.setTimeout(
-        () => finish(new ChainError(ChainErrorCode.timeout, `${call}: not in a block after ${this.timeoutMs} ms (it may still be included)`, { call })),
+        () => finish(new ChainError(ChainErrorCode.timeout, `${name}: not in a block after ${this.timeoutMs} ms (it may still be included)`, { call: name })),
         this.timeoutMs,
       );
-      const onAbort = () => finish(abortError(signal, call));
+      const onAbort = () => finish(abortError(signal, name));
       signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (outcome: Error | TxResult) => {
         if (settled) return;
@@ -125,39 +148,50 @@ export class Submitter {
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      const onStatus = (result: SubmittableResult) => {
-        const { status } = result;
-        // Finalized implies included; polkadot-js drops the InBlock result when Finalized follows at once.
-        if (status.isInBlock || status.isFinalized) {
-          if (result.dispatchError) {
-            const err = mapDispatchError(api.registry, result.dispatchError, call);
-            log.debug({ code: err.code }, 'extrinsic failed');
-            finish(err);
-            return;
-          }
-          finish({
-            txHash: result.txHash.toHex(),
-            blockHash: (status.isInBlock ? status.asInBlock : status.asFinalized).toHex(),
-            blockNumber: result.blockNumber ? result.blockNumber.toNumber() : null,
-            events: result.events.map(({ event }) => ({
-              section: event.section,
-              method: event.method,
-              data: event.data.toJSON() as unknown[],
-            })),
-          });
-        } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-          finish(new ChainError(ChainErrorCode.txDropped, `${call}: transaction ${status.type.toLowerCase()} by the pool`, { call }));
+      const onStatus = (status: TxStatus) => {
+        if (settled || included) return;
+        const blockHash = typeof status === 'object' ? ((status.inBlock ?? status.finalized) as HexString | undefined) : undefined;
+        if (blockHash) {
+          // Finalized implies included; the first of the two settles.
+          included = true;
+          outcomeIn(conn, blockHash, xtHex, name).then(
+            ({ events, blockNumber, failure }) => {
+              if (failure) log.debug({ code: failure.code }, 'extrinsic failed');
+              finish(failure ?? { txHash, blockHash, blockNumber, events });
+            },
+            (err: unknown) => finish(mapRpcError(err, name)),
+          );
+        } else if (status === 'invalid' || status === 'dropped' || (typeof status === 'object' && 'usurped' in status)) {
+          const kind = typeof status === 'string' ? status : 'usurped';
+          finish(new ChainError(ChainErrorCode.txDropped, `${name}: transaction ${kind} by the pool`, { call: name }));
         }
       };
-      tx.signAndSend(pair, { nonce }, onStatus).then(
+      const onEnd = (err: Error) => finish(mapRpcError(err, name));
+      conn.rpc.subscribe('author_submitAndWatchExtrinsic', [xtHex], 'author_unwatchExtrinsic', (v) => onStatus(v as TxStatus), onEnd).then(
         (u) => {
           if (settled) u();
           else unsub = u;
         },
-        (err: unknown) => finish(mapRpcError(err, call)),
+        (err: unknown) => finish(mapRpcError(err, name)),
       );
     });
   }
+}
+
+/** The extrinsic's own events in the block that holds it, and its dispatch error if it failed. */
+async function outcomeIn(conn: Connection, blockHash: HexString, xtHex: string, name: string): Promise<{ events: TxEvent[]; blockNumber: number | null; failure: ChainError | null }> {
+  const [block, data] = await Promise.all([
+    conn.rpc.request<{ block: { header: { number: HexString }; extrinsics: string[] } } | null>('chain_getBlock', [blockHash]),
+    conn.rpc.request<HexString | null>('state_getStorage', [conn.runtime.eventsKey, blockHash]),
+  ]);
+  const index = block?.block.extrinsics.indexOf(xtHex) ?? -1;
+  if (!block || index < 0) throw new ChainError(ChainErrorCode.notFound, `${name}: the extrinsic is not in block ${blockHash}`);
+  const events = conn.runtime
+    .decodeEvents(data)
+    .filter((r) => (r.phase as { applyExtrinsic?: number } | null)?.applyExtrinsic === index)
+    .map((r) => r.event);
+  const failed = events.find((e) => e.section === 'system' && e.method === 'ExtrinsicFailed');
+  return { events, blockNumber: Number(block.block.header.number), failure: failed ? mapDispatchError(conn.runtime, failed.data[0], name) : null };
 }
 
 function abortError(signal: AbortSignal | undefined, call: string): ChainError {
@@ -169,7 +203,10 @@ function abortError(signal: AbortSignal | undefined, call: string): ChainError {
 /** Races a promise against an AbortSignal; the reason (a ChainError when we abort) is thrown. */
 export function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   if (!signal) return p;
-  if (signal.aborted) return Promise.reject(abortError(signal, 'call'));
+  if (signal.aborted) {
+    p.catch(() => {}); // the abort reason is what the caller hears; p's own failure has no one else to tell
+    return Promise.reject(abortError(signal, 'call'));
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortError(signal, 'call'));
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,12 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DispatchError } from '@polkadot/types/interfaces';
+import { readFileSync } from 'node:fs';
 import { ChainError, mapDispatchError, mapRpcError } from '../../chain/client/errors.ts';
+import { Runtime } from '../../chain/client/runtime.ts';
+import { fromHex } from '../../chain/client/scale.ts';
 import { keyPairFromSecret, keyPairFromSeed, ss58Address } from '../../chain/client/keys.ts';
 import { requireHost } from '../helpers/host.ts';
-import { ALICE_HEX, ALICE_SS58, referenceRegistry } from './client-fixtures.ts';
+import { ALICE_HEX, ALICE_SS58, codecJson, referenceRegistry } from './client-fixtures.ts';
+import { REFERENCE_PATH } from './helpers/reference-metadata.ts';
 
 const reg = referenceRegistry();
+/** Our runtime over the same spec-152 metadata; dispatch errors go in as polkadot-js JSON. */
+const runtime = reg ? new Runtime(fromHex(JSON.parse(readFileSync(REFERENCE_PATH, 'utf8')).result)) : null;
 
 const moduleErrors = [
   { name: 'SmartContractModule 13', index: 26, error: 13, code: 'ContractIsNotUnique', section: 'smartContractModule', hint: /exists/ },
@@ -17,8 +22,8 @@ const moduleErrors = [
 for (const tc of moduleErrors) {
   test(`errors: module error ${tc.name} maps to ${tc.code} by on-chain name`, (t) => {
     if (!requireHost(t, reg !== null, 'spec-152 reference metadata missing')) return;
-    const de = reg!.createType('SpRuntimeDispatchError', { Module: { index: tc.index, error: [tc.error, 0, 0, 0] } }) as unknown as DispatchError;
-    const err = mapDispatchError(reg!, de, 'smartContractModule.createNodeContract');
+    const de = codecJson('SpRuntimeDispatchError', { Module: { index: tc.index, error: [tc.error, 0, 0, 0] } });
+    const err = mapDispatchError(runtime!, de, 'smartContractModule.createNodeContract');
     assert.ok(err instanceof ChainError);
     assert.equal(err.code, tc.code);
     assert.equal(err.name, tc.code);
@@ -31,11 +36,11 @@ for (const tc of moduleErrors) {
 
 test('errors: non-module dispatch errors keep their kind', (t) => {
   if (!requireHost(t, reg !== null, 'spec-152 reference metadata missing')) return;
-  const bad = mapDispatchError(reg!, reg!.createType('SpRuntimeDispatchError', { BadOrigin: null }) as unknown as DispatchError, 'x.y');
+  const bad = mapDispatchError(runtime!, codecJson('SpRuntimeDispatchError', { BadOrigin: null }), 'x.y');
   assert.equal(bad.code, 'ERR_DISPATCH');
   assert.equal(bad.name, 'ChainError');
   assert.match(bad.message, /BadOrigin/);
-  const token = mapDispatchError(reg!, reg!.createType('SpRuntimeDispatchError', { Token: 'FundsUnavailable' }) as unknown as DispatchError, 'x.y');
+  const token = mapDispatchError(runtime!, codecJson('SpRuntimeDispatchError', { Token: 'FundsUnavailable' }), 'x.y');
   assert.match(token.message, /Token\.FundsUnavailable/);
 });
 

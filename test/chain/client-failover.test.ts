@@ -58,7 +58,7 @@ test('client: failover skips a dead endpoint, and a call whose connection drops 
     const inFlight = fo.run(async (conn) => {
       await second.close();
       await new Promise((r) => setTimeout(r, 50));
-      return conn.api.rpc.system.chain();
+      return conn.rpc.request('system_chain');
     });
     await assert.rejects(inFlight, (e: unknown) => e instanceof ChainError && e.code === 'ERR_DISCONNECTED' && e.retriable);
     const later = await fo.query.twin(1).catch((e: unknown) => e);

@@ -20,7 +20,7 @@ test('client: the stream sees ContractGracePeriodStarted when the owner runs dry
     const id = contract.contractId;
     // A contract costs what its node reports it uses.
     await c.as(nodeKey).reportContractResources([{ contractId: id, used: { hru: 0, sru: 100 * 2 ** 30, cru: 4, mru: 8 * 2 ** 30 } }]);
-    const dev = (method: string, params: unknown[]) => c.run((conn) => conn.provider.send(method, params));
+    const dev = (method: string, params: unknown[]) => c.run((conn) => conn.rpc.request(method, params));
 
     const stream = c.events({ after: await c.query.finalizedBlockNumber() });
     await dev('dev_setBalance', [ferdie.address, 1]);

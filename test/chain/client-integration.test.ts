@@ -178,10 +178,10 @@ test('client: batchAll creates contracts atomically, and a duplicate hash fails 
   const w = await registered(c);
   const user = c.as(w.user);
   const gwName = `client-name-${Date.now()}`;
-  const res = await user.batchAll((api) => [
-    build.createNameContract(api, gwName),
-    build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
-    build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000002', data: '' }),
+  const res = await user.batchAll([
+    build.createNameContract(gwName),
+    build.createNodeContract({ nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
+    build.createNodeContract({ nodeId: w.nodeId, hash: 'b0000000000000000000000000000002', data: '' }),
   ]);
   const made = contractsFromEvents(res.events);
   assert.deepEqual(made.map((k) => k.contractType.kind), ['NameContract', 'NodeContract', 'NodeContract']);
@@ -196,9 +196,9 @@ test('client: batchAll creates contracts atomically, and a duplicate hash fails 
 
   const before = await c.query.activeNodeContracts(w.nodeId);
   const failed = await user
-    .batchAll((api) => [
-      build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000003', data: '' }),
-      build.createNodeContract(api, { nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
+    .batchAll([
+      build.createNodeContract({ nodeId: w.nodeId, hash: 'b0000000000000000000000000000003', data: '' }),
+      build.createNodeContract({ nodeId: w.nodeId, hash: 'b0000000000000000000000000000001', data: '' }),
     ])
     .catch((e: unknown) => e);
   assert.ok(failed instanceof ChainError && failed.code === 'ContractIsNotUnique', String(failed));

@@ -1,78 +1,90 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ApiPromise } from '@polkadot/api';
-import type { KeyringPair } from '@polkadot/keyring/types';
 import type { Clock } from '../../lib/clock.ts';
 import { silentLogger } from '../../lib/log.ts';
+import type { Connection } from '../../chain/client/connection.ts';
 import { ChainError } from '../../chain/client/errors.ts';
-import { Submitter, type Extrinsic } from '../../chain/client/submit.ts';
+import type { ChainSigner } from '../../chain/client/extrinsic.ts';
+import type { Runtime } from '../../chain/client/runtime.ts';
+import { Call } from '../../chain/client/scale.ts';
+import { Submitter } from '../../chain/client/submit.ts';
 
 /**
  * The submitter's own policy (per-account serialisation, fresh nonce per submission, abort and
- * timeout) against a scripted API; the real signing path runs in client-integration.test.ts.
+ * timeout) against a scripted JSON-RPC connection; the real signing path runs in
+ * client-integration.test.ts and client-extrinsic.test.ts.
  */
 
-type StatusCb = (r: unknown) => void;
+type StatusCb = (status: unknown) => void;
 interface Pending {
   account: string;
   nonce: number;
+  hex: string;
   cb: StatusCb;
 }
 
-function fakeApi() {
+/** A runtime with no signed extensions whose extrinsic is just the call bytes. */
+const fakeRuntime = {
+  signedExtensions: [],
+  addressType: 0,
+  signatureType: 0,
+  eventsKey: '0x00',
+  encode: () => new Uint8Array(0),
+  encodeCall: (call: Call) => new TextEncoder().encode(`${call.section}.${call.method}#${Math.random()}`),
+  decodeEvents: () => [],
+} as unknown as Runtime;
+
+function fakeChain(opts: { submitError?: Error } = {}) {
   const nonces = new Map<string, number>();
   const log: string[] = [];
-  const api = {
-    rpc: {
-      system: {
-        accountNextIndex: async (address: string) => {
-          const n = nonces.get(address) ?? 0;
-          log.push(`nonce ${address} ${n}`);
-          return { toNumber: () => n, valueOf: () => n };
-        },
-      },
-    },
-  } as unknown as ApiPromise;
   const pending: Pending[] = [];
-  const tx = (name: string): Extrinsic =>
-    ({
-      method: { section: 'test', method: name },
-      signAndSend: async (pair: KeyringPair, opts: { nonce: { toNumber(): number } }, cb: StatusCb) => {
-        pending.push({ account: pair.address, nonce: opts.nonce.toNumber(), cb });
-        log.push(`send ${pair.address} ${name}`);
-        return () => {};
-      },
-    }) as unknown as Extrinsic;
+  const block: string[] = [];
+  /** Nonces handed out, in order: the next submission takes the oldest. */
+  const handed: Array<{ account: string; nonce: number }> = [];
+  const rpc = {
+    request: async (method: string, params: unknown[]) => {
+      if (method === 'system_accountNextIndex') {
+        const account = params[0] as string;
+        const n = nonces.get(account) ?? 0;
+        handed.push({ account, nonce: n });
+        log.push(`nonce ${account} ${n}`);
+        return n;
+      }
+      if (method === 'chain_getFinalizedHead') return '0x' + '11'.repeat(32);
+      if (method === 'chain_getHeader') return { number: '0x5' };
+      if (method === 'chain_getBlock') return { block: { header: { number: '0x7' }, extrinsics: block } };
+      if (method === 'state_getStorage') return null;
+      throw new Error(`unexpected ${method}`);
+    },
+    subscribe: async (_method: string, params: unknown[], _unsub: string, cb: StatusCb) => {
+      if (opts.submitError) throw opts.submitError;
+      const { account, nonce } = handed.shift()!;
+      const hex = params[0] as string;
+      pending.push({ account, nonce, hex, cb });
+      log.push(`send ${account} ${/\.(\w+)#/.exec(Buffer.from(hex.slice(2), 'hex').toString())?.[1]}`);
+      return () => {};
+    },
+  };
+  const conn = { rpc, runtime: fakeRuntime, chain: { genesisHash: '0x' + '00'.repeat(32), specVersion: 1, transactionVersion: 1 } } as unknown as Connection;
   /** Puts the oldest pending tx of `account` in a block. */
-  const include = (account: string, as: 'InBlock' | 'Finalized' = 'InBlock') => {
+  const include = (account: string, as: 'inBlock' | 'finalized' = 'inBlock') => {
     const i = pending.findIndex((p) => p.account === account);
     const [p] = pending.splice(i, 1);
     nonces.set(account, p!.nonce + 1);
-    p!.cb({
-      status: {
-        isInBlock: as === 'InBlock',
-        isFinalized: as === 'Finalized',
-        asInBlock: { toHex: () => '0xb10c' },
-        asFinalized: { toHex: () => '0xf1' },
-        type: as,
-      },
-      dispatchError: undefined,
-      txHash: { toHex: () => `0x${p!.nonce}` },
-      blockNumber: { toNumber: () => 7 },
-      events: [],
-    });
+    block.push(p!.hex);
+    p!.cb({ [as]: as === 'inBlock' ? '0xb10c' : '0xf1' });
   };
-  return { api, tx, include, pending, log };
+  return { conn, tx: (name: string) => new Call('test', name, []), include, pending, log };
 }
 
-const pair = (address: string) => ({ address }) as KeyringPair;
+const pair = (address: string): ChainSigner => ({ address, publicKey: new Uint8Array(32), type: 'ed25519', sign: () => new Uint8Array(64) });
 const tick = () => new Promise((r) => setImmediate(r));
 
 test('submit: one account at a time, each with the nonce after the previous inclusion', async () => {
-  const f = fakeApi();
+  const f = fakeChain();
   const s = new Submitter({ logger: silentLogger() });
-  const a = s.submit(f.api, pair('A'), f.tx('one'));
-  const b = s.submit(f.api, pair('A'), f.tx('two'));
+  const a = s.submit(f.conn, pair('A'), f.tx('one'));
+  const b = s.submit(f.conn, pair('A'), f.tx('two'));
   await tick();
   assert.deepEqual(f.pending.map((p) => p.nonce), [0], 'second waits for the first');
   f.include('A');
@@ -87,19 +99,19 @@ test('submit: one account at a time, each with the nonce after the previous incl
 });
 
 test('submit: a Finalized status without a prior InBlock result also resolves', async () => {
-  const f = fakeApi();
+  const f = fakeChain();
   const s = new Submitter({ logger: silentLogger() });
-  const a = s.submit(f.api, pair('A'), f.tx('a'));
+  const a = s.submit(f.conn, pair('A'), f.tx('a'));
   await tick();
-  f.include('A', 'Finalized');
+  f.include('A', 'finalized');
   assert.equal((await a).blockHash, '0xf1');
 });
 
 test('submit: different accounts do not wait for each other', async () => {
-  const f = fakeApi();
+  const f = fakeChain();
   const s = new Submitter({ logger: silentLogger() });
-  const a = s.submit(f.api, pair('A'), f.tx('a'));
-  const b = s.submit(f.api, pair('B'), f.tx('b'));
+  const a = s.submit(f.conn, pair('A'), f.tx('a'));
+  const b = s.submit(f.conn, pair('B'), f.tx('b'));
   await tick();
   assert.deepEqual(f.pending.map((p) => p.account).sort(), ['A', 'B']);
   f.include('B');
@@ -109,12 +121,12 @@ test('submit: different accounts do not wait for each other', async () => {
 });
 
 test('submit: an aborted waiter fails with the abort reason and does not block the queue', async () => {
-  const f = fakeApi();
+  const f = fakeChain();
   const s = new Submitter({ logger: silentLogger() });
-  const a = s.submit(f.api, pair('A'), f.tx('a'));
+  const a = s.submit(f.conn, pair('A'), f.tx('a'));
   const ac = new AbortController();
-  const b = s.submit(f.api, pair('A'), f.tx('b'), ac.signal);
-  const c = s.submit(f.api, pair('A'), f.tx('c'));
+  const b = s.submit(f.conn, pair('A'), f.tx('b'), ac.signal);
+  const c = s.submit(f.conn, pair('A'), f.tx('c'));
   ac.abort(new ChainError('ERR_DISCONNECTED', 'connection lost'));
   await assert.rejects(b, (e: unknown) => e instanceof ChainError && e.code === 'ERR_DISCONNECTED' && e.retriable);
   await tick();
@@ -127,7 +139,7 @@ test('submit: an aborted waiter fails with the abort reason and does not block t
 });
 
 test('submit: no inBlock within the timeout is a retriable ERR_TIMEOUT, and the lock is released', async () => {
-  const f = fakeApi();
+  const f = fakeChain();
   const timers: Array<() => void> = [];
   const clock: Clock = {
     now: () => 0,
@@ -138,11 +150,11 @@ test('submit: no inBlock within the timeout is a retriable ERR_TIMEOUT, and the 
     },
   };
   const s = new Submitter({ logger: silentLogger(), clock, inBlockTimeoutMs: 1000 });
-  const a = s.submit(f.api, pair('A'), f.tx('a'));
+  const a = s.submit(f.conn, pair('A'), f.tx('a'));
   await tick();
   timers.shift()!();
   await assert.rejects(a, (e: unknown) => e instanceof ChainError && e.code === 'ERR_TIMEOUT' && e.retriable);
-  const b = s.submit(f.api, pair('A'), f.tx('b'));
+  const b = s.submit(f.conn, pair('A'), f.tx('b'));
   await tick();
   assert.equal(f.pending.length, 2);
   f.pending.shift();
@@ -151,13 +163,7 @@ test('submit: no inBlock within the timeout is a retriable ERR_TIMEOUT, and the 
 });
 
 test('submit: a pool rejection (1010 fees) is InsufficientBalance', async () => {
-  const f = fakeApi();
+  const f = fakeChain({ submitError: new Error('1010: Invalid Transaction: Inability to pay some fees , e.g. account balance too low') });
   const s = new Submitter({ logger: silentLogger() });
-  const tx = {
-    method: { section: 'tfgridModule', method: 'createTwin' },
-    signAndSend: async () => {
-      throw new Error('1010: Invalid Transaction: Inability to pay some fees , e.g. account balance too low');
-    },
-  } as unknown as Extrinsic;
-  await assert.rejects(s.submit(f.api, pair('A'), tx), (e: unknown) => e instanceof ChainError && e.code === 'InsufficientBalance');
+  await assert.rejects(s.submit(f.conn, pair('A'), new Call('tfgridModule', 'createTwin', [])), (e: unknown) => e instanceof ChainError && e.code === 'InsufficientBalance');
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keyPairFromSecret } from '../../chain/client/keys.ts';
+import { Call } from '../../chain/client/scale.ts';
 import { setZosVersion } from '../helpers/zos-version.ts';
 import { startChain } from './client-fixtures.ts';
 
@@ -14,16 +15,10 @@ test('devnet: dev_rootCall runs set_zos_version with the pallet checks; a signed
     await setZosVersion(c, ref);
     assert.equal(await c.query.zosVersion(), ref);
     await assert.rejects(setZosVersion(c, ref), /root call failed: TfgridModule\.InvalidZosVersion/);
-    await assert.rejects(c.run((x) => x.provider.send('dev_rootCall', ['0xffff'])), /not a call of this runtime/);
+    await assert.rejects(c.run((x) => x.rpc.request('dev_rootCall', ['0xffff'])), /not a call of this runtime/);
 
     const alice = await keyPairFromSecret('//Alice');
-    const signed = c.run((x) => new Promise((resolve, reject) => {
-      void x.api.tx.tfgridModule.setZosVersion('v9').signAndSend(alice, ({ status, dispatchError }) => {
-        if (!status.isInBlock) return;
-        if (dispatchError) reject(new Error(dispatchError.toString()));
-        else resolve(null);
-      }).catch(reject);
-    }));
+    const signed = c.as(alice).submit(new Call('tfgridModule', 'setZosVersion', ['v9']));
     await assert.rejects(signed, /BadOrigin/);
     assert.equal(await c.query.zosVersion(), ref);
   } finally {

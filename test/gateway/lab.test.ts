@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { readStorage } from '../../chain/client/queries.ts';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -154,7 +155,7 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
 
   // Traffic through the gateways reaches the chain as NRU of their contract.
   const nru = async () => grid.client.run(async (c) => {
-    const info = (await c.api.query.smartContractModule.contractBillingInformationByID(gwDl.contract_id)).toJSON() as { previousNuReported?: number };
+    const info = (await readStorage(c, 'smartContractModule', 'contractBillingInformationByID', [gwDl.contract_id])) as { previousNuReported?: number };
     return info.previousNuReported ?? 0;
   });
   await waitFor(async () => (await nru()) > 0, 'add_nru_reports for the gateway contract', 30_000, 500);

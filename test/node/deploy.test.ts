@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { readStorage } from '../../chain/client/queries.ts';
 import assert from 'node:assert/strict';
 import { startGrid, type Grid, type GridUser, type NodeProcess, waitFor } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
@@ -29,7 +30,7 @@ test('deploy: a signed zmount+volume deployment reaches ok, with the disk and qu
   assert.equal(await quotaOf(volumePath(node.dataDir, `${user.twinId}-${dl.contract_id}-vol`)), 256 * MiB);
   // the node reports the contract's used resources on chain after the change
   await waitFor(async () => {
-    const r = (await grid.client.run((c) => c.api.query.smartContractModule.nodeContractResources(dl.contract_id))).toJSON() as { used: { sru: number } };
+    const r = (await grid.client.run((c) => readStorage(c, 'smartContractModule', 'nodeContractResources', [dl.contract_id]))) as { used: { sru: number } };
     return r.used.sru === 1 * GiB + 256 * MiB;
   }, 'contract resources reported on chain', 60_000);
 

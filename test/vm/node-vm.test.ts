@@ -125,7 +125,7 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
 
   // Grace period: the owner runs dry, the node pauses the VM (contract GracePeriod -> paused, QEMU
   // stopped, the page no longer answers); funded again (Created) it resumes and answers again.
-  const dev = (method: string, params: unknown[]) => grid.client.run((c) => c.provider.send(method, params));
+  const dev = (method: string, params: unknown[]) => grid.client.run((c) => c.rpc.request(method, params));
   await dev('dev_setBalance', [user.identity.address, 1]);
   await dev('dev_timeTravel', [{ byMs: 6 * 3600_000 }]);
   await dev('dev_newBlock', [{ count: 12 }]);

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { readStorage } from '../../chain/client/queries.ts';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -131,7 +132,7 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
 
   // The public NIC's traffic reaches the chain as NRU of the contract (zos counts a VM's public NIC).
   const nru = async () => grid.client.run(async (c) => {
-    const info = (await c.api.query.smartContractModule.contractBillingInformationByID(dl.contract_id)).toJSON() as { previousNuReported?: number };
+    const info = (await readStorage(c, 'smartContractModule', 'contractBillingInformationByID', [dl.contract_id])) as { previousNuReported?: number };
     return info.previousNuReported ?? 0;
   });
   await waitFor(async () => (await nru()) > 0, 'add_nru_reports for the public IP contract', 30_000, 500);
