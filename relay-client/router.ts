@@ -14,6 +14,11 @@ export type Handler = (payload: unknown, ctx: RequestContext) => unknown;
 
 export const FUNCTION_NOT_FOUND = 'function is not found';
 
+/** A handler's answer already encoded as JSON: sent as is (a handler that keeps answers encoded). */
+export class JsonBytes {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
 export type DispatchResult = { ok: true; json: Uint8Array } | { ok: false; code: number; message: string };
 
 export class Router {
@@ -37,7 +42,7 @@ export class Router {
     }
     try {
       const out = await handler(input, ctx);
-      return { ok: true, json: new TextEncoder().encode(JSON.stringify(out ?? null)) };
+      return { ok: true, json: out instanceof JsonBytes ? out.bytes : new TextEncoder().encode(JSON.stringify(out ?? null)) };
     } catch (err) {
       return { ok: false, code: 0, message: err instanceof Error ? err.message : String(err) };
     }

@@ -41,10 +41,20 @@ function checkResult(r: Result): void {
 export class DeploymentStore {
   readonly #db: EngineDb;
   readonly #clock: Clock;
+  #generation = 0;
 
   constructor(db: EngineDb, opts: { clock?: Clock } = {}) {
     this.#db = db;
     this.#clock = opts.clock ?? systemClock;
+  }
+
+  /**
+   * Bumped by every method that writes (before it writes; a rolled-back write bumps it too), so
+   * a reader may keep what it derived from get() while the number is unchanged and no
+   * transaction is open (zos.deployment.get answers; node/api/deployments.ts).
+   */
+  get generation(): number {
+    return this.#db.sql.inTransaction ? -1 : this.#generation;
   }
 
   #now(): number {
@@ -61,6 +71,7 @@ export class DeploymentStore {
 
   /** Store a new deployment; every workload starts `init`. Throws EXISTS or CONFLICT and then writes nothing. */
   create(input: Deployment): void {
+    this.#generation++;
     const dl = parseOrReject(deploymentSchema, input, 'deployment');
     const sr = JSON.stringify(dl.signature_requirement);
     this.#db.transaction(() => {
@@ -76,6 +87,7 @@ export class DeploymentStore {
 
   /** Change header fields (an update writes these before its workloads). */
   update(twin: number, contract: number, fields: HeaderFields): void {
+    this.#generation++;
     const sr = fields.signature_requirement
       ? JSON.stringify(parseOrReject(signatureRequirementSchema, fields.signature_requirement, 'signature requirement'))
       : undefined;
@@ -93,6 +105,7 @@ export class DeploymentStore {
 
   /** Add a workload to an existing deployment (state `init`), last unless placed by reorder(). */
   add(twin: number, contract: number, input: Workload): void {
+    this.#generation++;
     const wl = parseOrReject(workloadSchema, input, 'workload');
     this.#db.transaction(() => {
       const row = this.#db.sql.prepare('SELECT MAX(position) AS last FROM workloads WHERE twin = ? AND contract = ?').get(twin, contract) as { last: number | null };
@@ -102,6 +115,7 @@ export class DeploymentStore {
 
   /** Record the order of the deployment as signed (an update's): `names` in that order. */
   reorder(twin: number, contract: number, names: readonly string[]): void {
+    this.#generation++;
     this.#db.transaction(() => {
       this.#requireDeployment(twin, contract);
       const set = this.#db.sql.prepare('UPDATE workloads SET position = ? WHERE twin = ? AND contract = ? AND name = ?');
@@ -128,6 +142,7 @@ export class DeploymentStore {
    * index. A `deleted` state also takes the workload out of the index (and frees its network name).
    */
   appendState(twin: number, contract: number, input: Workload): void {
+    this.#generation++;
     const wl = parseOrReject(workloadSchema, input, 'workload');
     checkResult(wl.result);
     this.#db.transaction(() => {
@@ -156,6 +171,7 @@ export class DeploymentStore {
 
   /** zos storage.Error: append `error` with `message` to every active workload. */
   setError(twin: number, contract: number, message: string): void {
+    this.#generation++;
     this.#db.transaction(() => {
       const created = this.#now();
       for (const wl of this.#workloads(twin, contract)) {
@@ -232,6 +248,7 @@ export class DeploymentStore {
 
   /** Remove a deployment, its log and its network names. Missing is fine. */
   delete(twin: number, contract: number): void {
+    this.#generation++;
     this.#db.sql.prepare('DELETE FROM deployments WHERE twin = ? AND contract = ?').run(twin, contract);
   }
 
