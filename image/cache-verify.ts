@@ -42,7 +42,9 @@ async function loadState(path: string, digest: string): Promise<State | undefine
   }
 }
 
-const MTIME_SLACK_NS = 2000n; // utimes() takes doubles: microsecond precision
+const MTIME_SLACK_NS = 2000n;
+/** lstat/readlink calls at once (each one short system call on the thread pool). */
+const STATS_IN_FLIGHT = 32; // utimes() takes doubles: microsecond precision
 
 export interface VerifyTreeOptions {
   withOwners: boolean;
@@ -52,6 +54,12 @@ export interface VerifyTreeOptions {
    * the manifest holds them as empty directories; what is mounted there is not checked.
    */
   mountPoints?: ReadonlySet<string>;
+  /**
+   * The caller hashed every regular file of this tree moments ago (a materialize that just wrote
+   * each object, hashing it while writing, or re-hashed an existing one): files are checked by
+   * metadata only and their stat tuples recorded, instead of being read a second time.
+   */
+  contentVerified?: boolean;
 }
 
 /** `statePath` null: no record is read or written (every file is hashed, e.g. the OS root at boot). */
@@ -72,16 +80,24 @@ export async function verifyTree(
   const byPath = new Map<string, Entry>();
   const inodeOf = new Map<string, bigint>();
   const result: VerifyTreeResult = { checked: 0, rehashed: 0, rehashedBytes: 0 };
-  for (const e of m.entries) {
-    byPath.set(e.path, e);
-    const abs = e.path === '.' ? tree : join(tree, e.path);
-    let st: BigIntStats;
+  // Every path is stat'ed (and every symlink read) many at once; the checks then go in manifest
+  // order, so the first problem reported is the first in the manifest.
+  const absOf = (e: Entry) => (e.path === '.' ? tree : join(tree, e.path));
+  const seen = await mapLimit(m.entries, STATS_IN_FLIGHT, async (e) => {
     try {
-      st = await lstat(abs, { bigint: true });
+      const st = await lstat(absOf(e), { bigint: true });
+      return { st, target: e.type === 'symlink' && st.isSymbolicLink() ? await readlink(absOf(e)) : undefined };
     } catch (err) {
-      if (isNotFound(err)) throw tampered(e.path, 'is missing');
+      if (isNotFound(err)) return null;
       throw err;
     }
+  });
+  for (const [i, e] of m.entries.entries()) {
+    byPath.set(e.path, e);
+    const abs = absOf(e);
+    const got = seen[i];
+    if (!got) throw tampered(e.path, 'is missing');
+    const st = got.st;
     result.checked++;
     inodeOf.set(e.path, st.ino);
     if (mounts.has(e.path)) {
@@ -90,13 +106,13 @@ export async function verifyTree(
     }
     const why = checkMeta(e, st, opts.withOwners, inodeOf);
     if (why) throw tampered(e.path, why);
-    if (e.type === 'symlink' && (await readlink(abs)) !== e.target) throw tampered(e.path, 'points somewhere else');
+    if (e.type === 'symlink' && got.target !== e.target) throw tampered(e.path, 'points somewhere else');
     if (e.type === 'hardlink') continue;
     const tuple = tupleOf(st);
     const known = state?.entries[e.path];
     if (!known || known.join() !== tuple.join()) {
       suspects.push(e);
-      if (e.type === 'file') rehash.push([e, abs]);
+      if (e.type === 'file' && !opts.contentVerified) rehash.push([e, abs]);
     }
     next[e.path] = tuple;
   }
@@ -143,9 +159,10 @@ async function checkNoExtras(
   mounts: ReadonlySet<string>,
   tampered: (p: string, why: string) => Error,
 ): Promise<void> {
-  for (const e of m.entries) {
-    if (e.type !== 'dir' || mounts.has(e.path)) continue;
-    for (const name of await readdir(e.path === '.' ? tree : join(tree, e.path))) {
+  const dirs = m.entries.filter((e) => e.type === 'dir' && !mounts.has(e.path));
+  const listed = await mapLimit(dirs, STATS_IN_FLIGHT, (e) => readdir(e.path === '.' ? tree : join(tree, e.path)));
+  for (const [i, e] of dirs.entries()) {
+    for (const name of listed[i]!) {
       const p = e.path === '.' ? name : `${e.path}/${name}`;
       if (!byPath.has(p)) throw tampered(p, 'is not part of the image (added behind our back)');
     }

@@ -2,6 +2,7 @@ import { chmod, chown, lchown, lutimes, mkdir, rename, rm, stat, symlink, utimes
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { mapLimit } from '../lib/parallel.ts';
 import { initChunkCodec } from './chunk-codec.ts';
 import { verifyTree, type VerifyTreeResult } from './cache-verify.ts';
 import { ImageError } from './errors.ts';
@@ -68,6 +69,8 @@ export class ImageCache {
     const p: MaterializeProgress = { phase: 'verify', bytesDone: 0, bytesTotal: total };
     const verify = await verifyTree(tree, this.statePath(digest), digest, m, {
       withOwners: this.withOwners,
+      // ensure() hashed every object it linked into the tree it just created: no second pass
+      contentVerified: created,
       onBytes: (n) => {
         p.bytesDone += n;
         onProgress?.(p);
@@ -112,53 +115,59 @@ export class ImageCache {
     }
   }
 
+  /**
+   * Directories first, in manifest order (parents before children); then every other entry, many
+   * at once (each is one short system call), hard links last (their targets must exist); then
+   * times, directories deepest first (creating children changes a directory's mtime).
+   */
   private async buildTree(root: string, m: Manifest, objectOf: Map<string, string>): Promise<void> {
     const own = this.withOwners;
-    const xattrs: Array<[string, Xattrs]> = [];
-    const dirs: Entry[] = [];
-    for (const e of m.entries) {
-      const abs = e.path === '.' ? root : join(root, e.path);
-      switch (e.type) {
-        case 'dir':
-          await mkdir(abs, { mode: 0o700 });
-          dirs.push(e);
-          break;
-        case 'file':
-          await this.objects.linkInto(objectOf.get(e.path)!, abs);
-          continue; // metadata and xattrs live on the shared object
-        case 'hardlink':
-          await link(join(root, e.target), abs);
-          continue;
-        case 'symlink':
-          await symlink(e.target, abs);
-          if (own) await lchown(abs, e.uid, e.gid);
-          break;
-        case 'char':
-        case 'block':
-        case 'fifo': {
-          const args = e.type === 'fifo' ? ['mkfifo', '-m', e.mode.toString(8), abs] : ['mknod', '-m', e.mode.toString(8), abs, e.type === 'char' ? 'c' : 'b', String(e.major), String(e.minor)];
-          const r = await execa(args[0]!, args.slice(1), { reject: false });
-          if (r.exitCode !== 0) throw new ImageError('HOST', `cannot create ${e.type} "${e.path}": ${r.stderr.trim()}`);
-          if (own) await chown(abs, e.uid, e.gid);
-          await chmod(abs, e.mode);
-          break;
+    const abs = (e: Entry) => (e.path === '.' ? root : join(root, e.path));
+    const dirs = m.entries.filter((e) => e.type === 'dir');
+    for (const e of dirs) await mkdir(abs(e), { mode: 0o700 });
+    await mapLimit(
+      m.entries.filter((e) => e.type !== 'dir' && e.type !== 'hardlink'),
+      TREE_STEPS_IN_FLIGHT,
+      async (e) => {
+        switch (e.type) {
+          case 'file':
+            return this.objects.linkInto(objectOf.get(e.path)!, abs(e)); // metadata and xattrs live on the shared object
+          case 'symlink':
+            await symlink(e.target, abs(e));
+            if (own) await lchown(abs(e), e.uid, e.gid);
+            return;
+          case 'char':
+          case 'block':
+          case 'fifo': {
+            const args = e.type === 'fifo' ? ['mkfifo', '-m', e.mode.toString(8), abs(e)] : ['mknod', '-m', e.mode.toString(8), abs(e), e.type === 'char' ? 'c' : 'b', String(e.major), String(e.minor)];
+            const r = await execa(args[0]!, args.slice(1), { reject: false });
+            if (r.exitCode !== 0) throw new ImageError('HOST', `cannot create ${e.type} "${e.path}": ${r.stderr.trim()}`);
+            if (own) await chown(abs(e), e.uid, e.gid);
+            await chmod(abs(e), e.mode);
+          }
         }
-      }
-      if (e.xattrs && Object.keys(e.xattrs).length > 0) xattrs.push([e.path, e.xattrs]);
-    }
+      },
+    );
+    for (const e of m.entries) if (e.type === 'hardlink') await link(join(root, e.target), abs(e));
+    const xattrs: Array<[string, Xattrs]> = [];
+    for (const e of m.entries) if (e.type !== 'file' && e.type !== 'hardlink' && e.xattrs && Object.keys(e.xattrs).length > 0) xattrs.push([e.path, e.xattrs]);
     await writeXattrs(root, xattrs);
-    for (const e of m.entries) if (e.type === 'symlink') await lutimes(join(root, e.path), ...nsToTimes(e.mtime));
-    for (const e of m.entries) if (e.type === 'char' || e.type === 'block' || e.type === 'fifo') await utimes(join(root, e.path), ...nsToTimes(e.mtime));
-    // Directories last and deepest first: creating children changes a directory's mtime.
+    await mapLimit(
+      m.entries.filter((e): e is Exclude<Entry, { type: 'hardlink' }> => e.type === 'symlink' || e.type === 'char' || e.type === 'block' || e.type === 'fifo'),
+      TREE_STEPS_IN_FLIGHT,
+      (e) => (e.type === 'symlink' ? lutimes(abs(e), ...nsToTimes(e.mtime)) : utimes(abs(e), ...nsToTimes(e.mtime))),
+    );
     for (const e of dirs.reverse()) {
       if (e.type !== 'dir') continue;
-      const abs = e.path === '.' ? root : join(root, e.path);
-      if (own) await chown(abs, e.uid, e.gid);
-      await chmod(abs, e.mode);
-      await utimes(abs, ...nsToTimes(e.mtime));
+      if (own) await chown(abs(e), e.uid, e.gid);
+      await chmod(abs(e), e.mode);
+      await utimes(abs(e), ...nsToTimes(e.mtime));
     }
   }
 }
+
+/** Tree entries created at once. */
+const TREE_STEPS_IN_FLIGHT = 32;
 
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(

@@ -66,7 +66,7 @@ export class ObjectPool {
         staging,
         created.filter(([, f]) => f.xattrs && Object.keys(f.xattrs).length > 0).map(([key, f]) => [key, f.xattrs!]),
       );
-      await mapLimit(created, FILES_IN_FLIGHT, async ([key, f]) => {
+      await mapLimit(created, META_IN_FLIGHT, async ([key, f]) => {
         const p = join(staging, key);
         if (this.withOwners) await chown(p, f.uid, f.gid);
         await chmod(p, f.mode); // after chown, which clears set-id bits
@@ -102,42 +102,68 @@ const ZERO = new Uint8Array(1 << 20);
 /** Objects written at once, and chunks of one object read ahead of its writes. */
 const FILES_IN_FLIGHT = 4;
 const CHUNKS_AHEAD = 16;
+/** Decoded chunks go out in writes of about this size, a few at once (positional, so in any order). */
+const WRITE_BATCH = 1 << 20;
+const WRITES_IN_FLIGHT = 2;
+/** Metadata steps (chown, chmod, utimes, rename) at once: each is one short system call. */
+const META_IN_FLIGHT = 32;
 
 /** Writes a file object from its chunks (read and opened on the thread pool a few ahead) and checks its fingerprint. */
 async function writeObject(path: string, f: FileEntry, chunks: ChunkStore, onBytes: (n: number) => void): Promise<void> {
   const fh = await open(path, 'wx', 0o600);
   const hasher = newHasher();
-  const opened: Array<{ hole: number } | { at: number; plain: Promise<Uint8Array> }> = [];
-  let pos = 0;
+  const opened: Array<{ hole: number } | { plain: Promise<Uint8Array> }> = [];
+  const writing: Array<Promise<void>> = [];
+  let batch: Uint8Array[] = [];
+  let batchAt = 0;
+  let batchBytes = 0;
+  let pos = 0; // file offset of the next extent taken
+  const flush = async () => {
+    if (batchBytes === 0) return;
+    const [bufs, at, n] = [batch, batchAt, batchBytes];
+    batch = [];
+    batchBytes = 0;
+    const w = fh.writev(bufs, at).then(({ bytesWritten }) => {
+      if (bytesWritten !== n) throw new ImageError('STORE_IO', `file "${f.path}": short write (${bytesWritten} of ${n} bytes at ${at})`);
+    });
+    w.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+    writing.push(w);
+    while (writing.length > WRITES_IN_FLIGHT) await writing.shift();
+  };
   const take = async () => {
     const next = opened.shift()!;
     if ('hole' in next) {
       for (let left = next.hole; left > 0; left -= ZERO.length) hasher.update(ZERO.subarray(0, Math.min(left, ZERO.length)));
+      await flush(); // a hole is not written: the batch ends here
+      pos += next.hole;
       onBytes(next.hole);
       return;
     }
     const plain = await next.plain;
     hasher.update(plain);
-    await fh.write(plain, 0, plain.length, next.at);
+    if (batchBytes === 0) batchAt = pos;
+    batch.push(plain);
+    batchBytes += plain.length;
+    pos += plain.length;
+    if (batchBytes >= WRITE_BATCH) await flush();
     onBytes(plain.length);
   };
   try {
     for (const x of f.extents) {
-      if ('hole' in x) {
-        opened.push({ hole: x.hole });
-        pos += x.hole;
-      } else {
+      if ('hole' in x) opened.push({ hole: x.hole });
+      else {
         const plain = chunks.getChunk(x.id).then((blob) => openChunkAsync(blob, x, { digestChecked: true }));
         plain.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
-        opened.push({ at: pos, plain });
-        pos += x.size;
+        opened.push({ plain });
       }
       while (opened.length > CHUNKS_AHEAD) await take();
     }
     while (opened.length > 0) await take();
+    await flush();
+    while (writing.length > 0) await writing.shift();
     await fh.truncate(f.size);
   } catch (err) {
-    await Promise.allSettled(opened.map((o) => ('plain' in o ? o.plain : null)));
+    await Promise.allSettled([...opened.map((o) => ('plain' in o ? o.plain : null)), ...writing]);
     if (err instanceof ImageError) throw new ImageError(err.code, `file "${f.path}": ${err.message}`, { cause: err });
     throw err;
   } finally {

@@ -132,6 +132,7 @@ test('tamper: an untouched cache verifies by stat alone, a touched-but-identical
   const { node } = await setup(t);
   const first = await node.materialize('app');
   assert.equal(first.created, true);
+  assert.equal(first.verify.rehashed, 0, 'a tree just written (each file hashed as it was written) is not read a second time');
   const quiet = await node.materialize('app');
   assert.equal(quiet.verify.rehashed, 0);
   assert.ok(quiet.verify.checked > 10);
