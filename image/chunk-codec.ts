@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { Decoder, Encoder } from '@toondepauw/node-zstd';
-import { blake3Hex, blake3Small, convergentKeyOf, initHash } from './hash.ts';
+import { asBuffer, blake3Hex, blake3Small, convergentKeyOf, initHash } from './hash.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ImageError } from './errors.ts';
 import { zstdFrameBound } from './zstd-frame.ts';
@@ -42,9 +42,6 @@ export interface SealedChunk {
   /** Hex convergent key, present only when encrypted. */
   key?: string;
 }
-
-/** A Buffer over the same bytes (the native codec takes Buffers). */
-const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 export function convergentKey(plain: Uint8Array): Uint8Array {
   return convergentKeyOf(plain);

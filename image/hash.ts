@@ -31,6 +31,9 @@ function lib(): Native {
   return native;
 }
 
+/** A Buffer over the same bytes, no copy (the native hasher and codec take Buffers). */
+export const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 export interface Hasher {
   update(data: Uint8Array): Hasher;
   digestHex(): string;
@@ -40,7 +43,7 @@ export function newHasher(): Hasher {
   const h = new (lib().Blake3Hasher)();
   const api: Hasher = {
     update(data) {
-      h.update(data);
+      h.update(asBuffer(data));
       return api;
     },
     digestHex: () => h.digest('hex'),
@@ -49,13 +52,13 @@ export function newHasher(): Hasher {
 }
 
 export function blake3Hex(data: Uint8Array): string {
-  return lib().blake3(data).toString('hex');
+  return lib().blake3(asBuffer(data)).toString('hex');
 }
 
 /** Convergent chunk key: BLAKE3 keyed with BLAKE3(CONVERGENT_KEY_SEED), over the plaintext (SPEC.md §4). */
 export function convergentKeyOf(plain: Uint8Array): Uint8Array {
   const h = lib().Blake3Hasher.newKeyed(convergentKeySeed!);
-  h.update(plain);
+  h.update(asBuffer(plain));
   return h.digestBuffer();
 }
 
