@@ -1,7 +1,6 @@
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { u8aToHex } from '@polkadot/util';
 import { writeFileDurably } from '../lib/durable.ts';
 import { createIdentity, type Identity } from '../relay-client/identity.ts';
 
@@ -24,7 +23,7 @@ export async function loadOrCreateIdentity(dataDir: string, override?: { seed?: 
     seed = normalizeSeed((await readFile(file, 'utf8')).trim());
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    seed = u8aToHex(randomBytes(32));
+    seed = `0x${randomBytes(32).toString('hex')}`;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // durably: an empty seed file after a power cut would lose the node's identity for good
     await writeFileDurably(file, `${seed}\n`, 0o600);

@@ -1,8 +1,8 @@
-import { Keyring } from '@polkadot/keyring';
-import type { KeyringPair } from '@polkadot/keyring/types';
-import { hexToU8a, isHex, u8aEq } from '@polkadot/util';
-import { cryptoWaitReady, mnemonicToMiniSecret, mnemonicValidate } from '@polkadot/util-crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { sr25519_pubkey, sr25519_secret_from_seed, sr25519_sign } from '@polkadot-labs/schnorrkel-wasm';
+import type { ChainSigner } from '../chain/client/extrinsic.ts';
+import { ss58Address } from '../chain/client/keys.ts';
+import { fromHex } from '../chain/client/scale.ts';
 import { secpPublicKey } from './e2e.ts';
 import { ed25519Signer } from '../rmb/ed25519.ts';
 import type { KeyType, Signer } from '../rmb/signature.ts';
@@ -16,49 +16,57 @@ export interface Identity extends Signer {
   readonly secpSecret: Uint8Array;
   /** 33-byte compressed secp256k1 key, as published in the twin's `pk`. */
   readonly secpPublic: Uint8Array;
-  /** The keyring pair, for signing chain extrinsics (e.g. updateTwin). */
-  readonly pair: KeyringPair;
+  /** The account key as the chain client signs with it (a keyring pair's shape). */
+  readonly pair: ChainSigner;
 }
 
 export class IdentityError extends Error {
   readonly code = 'ERR_BAD_SEED' as const;
 }
 
+/**
+ * The pair the keyring derives from a hex seed or a mnemonic, without the keyring: both key
+ * types use the 32-byte seed (a mnemonic's BIP39 mini-secret) as their secret, ed25519 through
+ * libsodium or OpenSSL and sr25519 through schnorrkel's wasm build (cross-checked against the
+ * keyring in test/relay-client/e2e.test.ts). The keyring and its wasm crypto (~10 MB resident)
+ * load only for a mnemonic, whose BIP39 words and PBKDF2 come from @polkadot/util-crypto.
+ */
 export async function createIdentity(seed: string, keyType: KeyType = 'sr25519'): Promise<Identity> {
-  await cryptoWaitReady();
-  const keyring = new Keyring({ type: keyType });
-  let pair: KeyringPair;
-  /** The 32-byte seed both the account key and the secp256k1 key derive from. */
-  let secpSecret: Uint8Array;
   const trimmed = seed.trim();
+  let secret: Uint8Array;
   if (trimmed.startsWith('0x')) {
-    if (!isHex(trimmed) || trimmed.length !== 66) throw new IdentityError('hex seed must be 0x + 64 hex digits');
-    secpSecret = hexToU8a(trimmed);
-    pair = keyring.addFromSeed(secpSecret);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(trimmed)) throw new IdentityError('hex seed must be 0x + 64 hex digits');
+    secret = fromHex(trimmed);
   } else {
+    const { cryptoWaitReady, mnemonicToMiniSecret, mnemonicValidate } = await import('@polkadot/util-crypto');
+    await cryptoWaitReady();
     if (!mnemonicValidate(trimmed)) throw new IdentityError('invalid mnemonic');
-    secpSecret = mnemonicToMiniSecret(trimmed);
-    pair = keyring.addFromUri(trimmed);
+    secret = mnemonicToMiniSecret(trimmed);
   }
+  const { accountId, sign } = keyType === 'ed25519' ? ed25519Keys(secret) : sr25519Keys(secret);
+  const address = ss58Address(accountId);
   return {
     keyType,
-    accountId: pair.publicKey,
-    address: pair.address,
-    secpSecret,
-    secpPublic: secpPublicKey(secpSecret),
-    pair,
-    sign: keyType === 'ed25519' ? ed25519Signer(secpSecret, pair.publicKey) : sr25519Signer(secpSecret, pair),
+    accountId,
+    address,
+    secpSecret: secret,
+    secpPublic: secpPublicKey(secret),
+    pair: { address, publicKey: accountId, type: keyType, sign },
+    sign,
   };
 }
 
-/**
- * sr25519 through schnorrkel's own wasm build (about 2x the keyring's per signature, see
- * rmb/signature.ts). The keyring derives a seed's or mnemonic's pair from that same 32-byte
- * mini-secret; the derived public key is compared, and the keyring signs if it ever differs.
- */
-function sr25519Signer(seed: Uint8Array, pair: KeyringPair): (msg: Uint8Array) => Uint8Array {
+/** PKCS#8 header of a raw 32-byte ed25519 private key (RFC 8410). */
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function ed25519Keys(seed: Uint8Array): { accountId: Uint8Array; sign: (msg: Uint8Array) => Uint8Array } {
+  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
+  const accountId = new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url'));
+  return { accountId, sign: ed25519Signer(seed, accountId) };
+}
+
+function sr25519Keys(seed: Uint8Array): { accountId: Uint8Array; sign: (msg: Uint8Array) => Uint8Array } {
   const secret = sr25519_secret_from_seed(seed);
-  const publicKey = sr25519_pubkey(secret);
-  if (!u8aEq(publicKey, pair.publicKey)) return (msg) => pair.sign(msg);
-  return (msg) => sr25519_sign(publicKey, secret, msg);
+  const accountId = sr25519_pubkey(secret);
+  return { accountId, sign: (msg) => sr25519_sign(accountId, secret, msg) };
 }

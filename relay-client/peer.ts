@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { u8aEq } from '@polkadot/util';
 import { Backoff } from '../lib/backoff.ts';
 import { bounded } from '../lib/bounded.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
@@ -153,7 +152,7 @@ export class RelayPeer {
   private async sealContext(): Promise<SealContext> {
     if (!this.ctx.encrypt) return this.ctx;
     const me = await this.opts.twins.getTwin(this.opts.twinId).catch(() => null);
-    const published = !!me?.pk && u8aEq(me.pk, this.opts.identity.secpPublic);
+    const published = !!me?.pk && Buffer.from(me.pk).equals(this.opts.identity.secpPublic);
     if (!published) this.rlog.warn('own_pk', { twin: this.opts.twinId }, 'own twin pk not on chain: sending plain payloads');
     return published ? this.ctx : { ...this.ctx, encrypt: false };
   }

@@ -1,5 +1,5 @@
 import { sign, type Deployment, type Workload } from '../../node/model/index.ts';
-import type { KeyringPair } from '../../chain/client/index.ts';
+import type { ChainSigner } from '../../chain/client/index.ts';
 import type { DeploymentSpec } from './spec.ts';
 
 /**
@@ -48,6 +48,6 @@ export function buildDeployment(spec: DeploymentSpec, twinId: number, contractId
   };
 }
 
-export function signedDeployment(spec: DeploymentSpec, twinId: number, contractId: number, pair: KeyringPair): Deployment {
+export function signedDeployment(spec: DeploymentSpec, twinId: number, contractId: number, pair: ChainSigner): Deployment {
   return sign(buildDeployment(spec, twinId, contractId), twinId, pair);
 }

@@ -1,6 +1,6 @@
 // Deterministic names zos derives from ids (taps, bridges, network namespaces).
 import { createHash } from 'node:crypto';
-import { base58Encode } from '@polkadot/util-crypto';
+import { base58 } from '@scure/base';
 
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest();
 
@@ -23,10 +23,10 @@ export function parseWorkloadId(id: string): { twin: number; contract: number; n
 
 /** WorkloadID.Unique(n): base58btc(md5("<wlid>:<n>")) cut to 13 characters. */
 export function uniqueName(wlid: string, n: string): string {
-  return base58Encode(md5(`${wlid}:${n}`)).slice(0, 13);
+  return base58.encode(md5(`${wlid}:${n}`)).slice(0, 13);
 }
 
 /** NetworkID(twin, name): base58(md5("<twin>:<name>")) cut to 13 characters. */
 export function networkId(twin: number, network: string): string {
-  return base58Encode(md5(`${twin}:${network}`)).slice(0, 13);
+  return base58.encode(md5(`${twin}:${network}`)).slice(0, 13);
 }

@@ -1,6 +1,7 @@
 // Deployment signatures (gridtypes Deployment.Verify / Sign). The signed message is the 16-byte
 // challenge hash, or the ASCII `<Bytes>{hex}</Bytes>` with the polka-wallet style.
-import { cryptoWaitReady, ed25519Verify, sr25519Verify } from '@polkadot/util-crypto';
+import { sr25519_verify } from '@polkadot-labs/schnorrkel-wasm';
+import { ed25519Verify } from '../../rmb/ed25519.ts';
 import { zosErrors, wrapMessage } from '../errors.ts';
 import { decodeHex } from './goformat.ts';
 import { challengeHash, SIGNATURE_STYLE_POLKA, type Deployment } from './deployment.ts';
@@ -29,10 +30,10 @@ function fixed(b: Uint8Array, n: number): Uint8Array {
 
 function verifyOne(type: string, message: Uint8Array, sig: Uint8Array, pk: Uint8Array): boolean {
   try {
-    if (type === 'sr25519') return sr25519Verify(message, fixed(sig, 64), fixed(pk, 32));
+    if (type === 'sr25519') return sr25519_verify(fixed(pk, 32), message, fixed(sig, 64));
     // Anything other than sr25519, including "", is ed25519.
     if (pk.length !== 32 || sig.length !== 64) return false;
-    return ed25519Verify(message, sig, pk);
+    return ed25519Verify(sig, message, pk);
   } catch {
     return false;
   }
@@ -47,7 +48,6 @@ export async function verifySignatures(
   dl: Deployment,
   getTwinAccountId: (twin: number) => Promise<Uint8Array>,
 ): Promise<void> {
-  await cryptoWaitReady();
   const sr = dl.signature_requirement;
   const message = signedMessage(dl);
   let originatorFound = false;

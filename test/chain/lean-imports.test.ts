@@ -6,7 +6,8 @@ import { repoPath } from '../../lib/paths.ts';
 /**
  * The node, the relay and the CLI's chain commands never load @polkadot/api or @polkadot/types
  * (together ~80 MB resident): the import graph from each entry point, static and dynamic
- * imports alike, reaches neither. The devnet and the tests may use them.
+ * imports alike, reaches neither; the node and relay load the keyring and @polkadot/util-crypto
+ * (~10 MB) only when given a mnemonic. The devnet and the tests may use them.
  */
 
 const ENTRIES = ['bin/commands/node.ts', 'bin/commands/relay.ts', 'bin/commands/deploy.ts', 'bin/commands/deployments.ts', 'bin/commands/node-stats.ts'];
@@ -33,6 +34,16 @@ for (const entry of ENTRIES) {
     const heavy = Object.entries(meta.inputs).flatMap(([file, input]) => input.imports.filter((i) => HEAVY.test(i.path)).map((i) => `${file} -> ${i.path} (${i.kind})`));
     assert.deepEqual(heavy, []);
     assert.ok(modules.some((m) => m.includes('chain/client/')), `${entry} does reach the chain client (${modules.length} modules)`);
+  });
+}
+
+for (const entry of ['bin/commands/node.ts', 'bin/commands/relay.ts']) {
+  test(`lean imports: ${entry} loads the keyring and @polkadot/util(-crypto) only for a mnemonic (dynamic imports)`, async () => {
+    const meta = await importGraph(entry);
+    const eager = Object.entries(meta.inputs).flatMap(([file, input]) =>
+      input.imports.filter((i) => /^@polkadot\/(keyring|util|util-crypto)(\/|$)/.test(i.path) && i.kind !== 'dynamic-import').map((i) => `${file} -> ${i.path}`),
+    );
+    assert.deepEqual(eager, []);
   });
 }
 

@@ -74,10 +74,21 @@ test('e2e: decrypt rejects a too-short cipher and sharedKey an invalid point', (
   assert.throws(() => sharedKey(new Uint8Array(32).fill(1), new Uint8Array(33).fill(9)), E2eError);
 });
 
-test('identity: ed25519 signatures match the keyring pair byte for byte', async () => {
-  for (const seed of ['0x' + '09'.repeat(32), A]) {
-    const id = await createIdentity(seed, 'ed25519');
-    const msg = new Uint8Array(16).fill(5);
-    assert.equal(hex(id.sign(msg)), hex(id.pair.sign(msg)));
+test('identity: the keys are the keyring pair\'s (hex seed and mnemonic, ed25519 byte for byte, sr25519 verified by the keyring)', async () => {
+  const { Keyring } = await import('@polkadot/keyring');
+  const { cryptoWaitReady } = await import('@polkadot/util-crypto');
+  await cryptoWaitReady();
+  const msg = new Uint8Array(16).fill(5);
+  for (const type of ['ed25519', 'sr25519'] as const) {
+    for (const seed of ['0x' + '09'.repeat(32), A]) {
+      const id = await createIdentity(seed, type);
+      const keyring = new Keyring({ type, ss58Format: 42 });
+      const pair = seed.startsWith('0x') ? keyring.addFromSeed(Buffer.from(seed.slice(2), 'hex')) : keyring.addFromUri(seed);
+      assert.equal(id.address, pair.address, `${type} ${seed.slice(0, 6)}`);
+      assert.equal(hex(id.accountId), hex(pair.publicKey));
+      assert.equal(id.pair.address, pair.address);
+      if (type === 'ed25519') assert.equal(hex(id.pair.sign(msg)), hex(pair.sign(msg)));
+      assert.ok(pair.verify(msg, id.pair.sign(msg), pair.publicKey), `${type}: the keyring verifies our signature`);
+    }
   }
 });

@@ -5,12 +5,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { base58Encode } from '@polkadot/util-crypto';
+import { base58 } from '@scure/base';
 
 const HASH_LEN = 13; // prefix (2) + 13 = 15 = IFNAMSIZ - 1
 
 function hashed(salt: string, key: string): string {
-  return base58Encode(createHash('md5').update(`${salt}:${key}`, 'utf8').digest()).slice(0, HASH_LEN);
+  return base58.encode(createHash('md5').update(`${salt}:${key}`, 'utf8').digest()).slice(0, HASH_LEN);
 }
 
 /** Names of one network resource on the host (and inside its namespace). */

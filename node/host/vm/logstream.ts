@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { Logger } from '../../../lib/log.ts';
 import { Backoff } from '../../../lib/backoff.ts';
@@ -34,14 +34,21 @@ export function parseRedisOutput(url: string): { host: string; port: number; db:
 
 function redisSink(url: string): Sink {
   const o = parseRedisOutput(url);
-  const redis = new Redis({ host: o.host, port: o.port, db: o.db, username: o.username, password: o.password, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 500, 10_000) });
-  redis.on('error', () => undefined);
+  // ioredis (~8 MB resident) loads with a VM's first redis output, not with every node.
+  let redis: Promise<Redis> | null = null;
+  const client = () =>
+    (redis ??= import('ioredis').then(({ Redis }) => {
+      const r = new Redis({ host: o.host, port: o.port, db: o.db, username: o.username, password: o.password, lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n) => Math.min(n * 500, 10_000) });
+      r.on('error', () => undefined);
+      return r;
+    }));
   return {
     async send(chunk) {
-      if (redis.status === 'wait') await redis.connect();
-      await redis.publish(o.channel, chunk);
+      const r = await client();
+      if (r.status === 'wait') await r.connect();
+      await r.publish(o.channel, chunk);
     },
-    close: () => redis.disconnect(),
+    close: () => void redis?.then((r) => r.disconnect()),
   };
 }
 
