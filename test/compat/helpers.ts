@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 
 /**
  * Loading and driving the unmodified official ThreeFold npm clients (their CommonJS builds)
@@ -119,29 +116,6 @@ export async function withUnverifiedTls<T>(fn: () => Promise<T>): Promise<T> {
     if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
     else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
   }
-}
-
-/** A self-signed P-256 certificate for `ip` (IP SAN; default 127.0.0.1), written to `dir`. */
-export async function selfSignedCert(dir: string, ip = '127.0.0.1'): Promise<{ certPath: string; keyPath: string; cert: Buffer; key: Buffer }> {
-  const certPath = join(dir, 'relay.crt');
-  const keyPath = join(dir, 'relay.key');
-  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${ip}`, '-addext', `subjectAltName=IP:${ip}`, '-keyout', keyPath, '-out', certPath]);
-  return { certPath, keyPath, cert: await readFile(certPath), key: await readFile(keyPath) };
-}
-
-/** Why we cannot listen on host:port (null when we can). */
-export function cannotListen(port: number, host = '127.0.0.1'): Promise<string | null> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', (err: NodeJS.ErrnoException) => resolve(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`));
-    srv.listen(port, host, () => srv.close(() => resolve(null)));
-  });
-}
-
-/** Whether openssl runs here. */
-export async function hasOpenssl(): Promise<boolean> {
-  return (await execa('openssl', ['version'], { reject: false })).exitCode === 0;
 }
 
 /**

@@ -8,9 +8,10 @@ import { startGrid, waitFor, type Grid, type NodeProcess } from '../helpers/grid
 import { requireHost } from '../helpers/host.ts';
 import { fileSize, GiB, MiB, vdiskPath } from '../helpers/deployments.ts';
 import {
-  cannotListen, closeRmb, decodeLikeGridClient, generatePublicKey, hasOpenssl, muteClientChatter, officialDiskDeployment,
-  RmbClient, rmbRequest, selfSignedCert, TC_HASH, TC_LINK, TfchainClient, withUnverifiedTls, type OfficialChain, type OfficialRmb,
+  closeRmb, decodeLikeGridClient, generatePublicKey, muteClientChatter, officialDiskDeployment,
+  RmbClient, rmbRequest, TC_HASH, TC_LINK, TfchainClient, withUnverifiedTls, type OfficialChain, type OfficialRmb,
 } from './helpers.ts';
+import { cannotListen, hasOpenssl, selfSignedCert } from '../helpers/tls.ts';
 
 /**
  * Our node driven end to end by the unmodified official npm clients (@threefold/tfchain_client,

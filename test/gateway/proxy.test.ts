@@ -9,7 +9,7 @@ import { silentLogger } from '../../lib/log.ts';
 import { GatewayProxy, renderProxyConfig, type ProxyRoute } from '../../node/host/gateway/index.ts';
 import { parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
 import { aliveWith, readPid } from '../../node/host/vm/procs.ts';
-import { selfSignedCert } from '../compat/helpers.ts';
+import { selfSignedCert } from '../helpers/tls.ts';
 import { waitFor } from '../helpers/grid.ts';
 import { labSupported, waitOutput } from '../helpers/lab.ts';
 import { requireHost } from '../helpers/host.ts';

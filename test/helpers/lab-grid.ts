@@ -9,7 +9,7 @@ import { silentLogger } from '../../lib/log.ts';
 import { BIN } from './grid.ts';
 import { cleanupHostState } from './host.ts';
 import { Lab, SERVICES_IP, waitOutput, type LabHost, type LabOptions } from './lab.ts';
-import { selfSignedCert } from '../compat/helpers.ts';
+import { selfSignedCert } from './tls.ts';
 
 const CHAIN_PORT = 9944;
 const RELAY_PORT = 8080;

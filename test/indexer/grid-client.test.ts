@@ -8,7 +8,8 @@ import { RelayServer } from '../../relay/server.ts';
 import { chainTwins } from '../../node/twins.ts';
 import { requireHost } from '../helpers/host.ts';
 // Loads rmb_direct_client the way our compat tests do (its @noble/hashes v1 import): grid_client then finds it cached.
-import { cannotListen, hasOpenssl, muteClientChatter, selfSignedCert, withUnverifiedTls } from '../compat/helpers.ts';
+import { muteClientChatter, withUnverifiedTls } from '../compat/helpers.ts';
+import { cannotListen, hasOpenssl, selfSignedCert } from '../helpers/tls.ts';
 import { startChainFixture, synced, type ChainFixture } from './fixtures.ts';
 
 /**
