@@ -37,28 +37,32 @@ const DOMAIN = 'gw.lab';
  * zos' texts and leave no route; traffic reaches add_nru_reports; cancel removes the routes.
  */
 test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS passthrough, refusals, NRU, cancel', async (t) => {
-  const started = await startVmLab(t, 'zos-gw-test-');
+  const started = await startVmLab(t, { tempPrefix: 'zos-gw-test-' });
   if (!started) return;
   const { defer, dir, image, grid, lab } = started;
-  await addUpstreamRouter(lab);
-  const resolver = await startLabDns(lab, lab.services, {
-    'app.example.org': [PUB], 'out.example.org': [PUB], 'loop.example.org': [PUB], 'elsewhere.example.org': ['198.18.0.99'],
-  });
-  const newUser = () => createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log: silentLogger() });
-  const farmer = await newUser();
-  defer(() => farmer.peer.close());
+  const newUser = async () => {
+    const u = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log: silentLogger() });
+    defer(() => u.peer.close());
+    return u;
+  };
+  // Independent set-up steps at once: the upstream router, the lab's DNS, the farmer and the two users.
+  const [, resolver, farmer, user, other] = await Promise.all([
+    addUpstreamRouter(lab),
+    startLabDns(lab, lab.services, {
+      'app.example.org': [PUB], 'out.example.org': [PUB], 'loop.example.org': [PUB], 'elsewhere.example.org': ['198.18.0.99'],
+    }),
+    newUser(), newUser(), newUser(),
+  ]);
+  const served = waitOutput(lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']), /ready http:/);
+  served.catch(() => undefined); // awaited below; its failure is reported there
   grid.farmId = (await farmer.account.ensureFarm('gwfarm', [])).farmId;
   const node = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' }, args: ['--dns-resolver', resolver, '--nru-minutes', '0.05'] });
   // The farmer wires the public NIC and sets the node's public config with a domain: the node builds its public namespace.
   await rmb(farmer, node.twinId, 'zos.admin.set_public_nic', 'eth1');
   await farmer.account.addNodePublicConfig(grid.farmId, node.nodeId, { ...FARM_NET.node, domain: DOMAIN });
   await waitFor(async () => (await rmb<{ domain: string }>(farmer, node.twinId, 'zos.network.public_config_get').catch(() => ({ domain: '' }))).domain === DOMAIN, 'public config applied', 30_000, 300);
-  const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);
-  await waitOutput(serve, /ready http:/);
+  await served;
 
-  const [user, other] = [await newUser(), await newUser()];
-  defer(() => user.peer.close());
-  defer(() => other.peer.close());
   const names = new Map<string, number>();
   for (const name of ['app1', 'tls1', 'out1']) names.set(name, (await user.account.createNameContract(name)).contractId);
   await other.account.createNameContract('theirs');

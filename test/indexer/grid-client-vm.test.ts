@@ -8,10 +8,10 @@ import { execa } from 'execa';
 import { fundFromFaucet } from '../../bin/grid/faucet.ts';
 import { BIN, waitFor } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
-import { LabGrid, type LabNode } from '../helpers/lab-grid.ts';
-import { labSupported, SERVICES_IP, waitOutput } from '../helpers/lab.ts';
+import type { LabGrid, LabNode } from '../helpers/lab-grid.ts';
+import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
 import { LineAgent } from '../helpers/line-agent.ts';
-import { buildTestImage, cleanupStack, processesWith, requireVmHost, tempDir } from '../vm/fixtures.ts';
+import { processesWith, startVmLab, type VmLab } from '../vm/fixtures.ts';
 
 /**
  * The whole local grid with the unmodified official `GridClient` (network `dev`, all five URLs at
@@ -46,38 +46,31 @@ async function nrNamespaces(node: LabNode): Promise<string[]> {
   return [...new Set([...links.matchAll(/link-netns (n-\S+)/g)].map((m) => m[1]!))];
 }
 
-/** Starts the lab grid, image server, indexer, user and the GridClient agent. */
-async function start(defer: (fn: () => unknown) => void): Promise<{ grid: LabGrid; node: LabNode }> {
-  const dir = await tempDir(defer, 'zos-gridclient-vm-');
-  const image = await buildTestImage(dir);
-  const grid = new LabGrid();
-  defer(() => grid.close());
-  await grid.start({ nodes: 1, relayTls: true });
+/**
+ * Starts the image server, indexer, user and the GridClient agent on a VM lab (relay over TLS);
+ * steps that need nothing from each other run at once.
+ */
+async function start({ defer, dir, image, grid }: VmLab): Promise<{ node: LabNode }> {
   lab = grid.lab;
   certPath = grid.certPath;
   const caEnv = { NODE_EXTRA_CA_CERTS: grid.certPath, ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn' };
-  const node = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' } });
-  const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);
-  await waitOutput(serve, /ready http:/);
-  // The indexer asks the node over RMB as its own twin, and serves https (grid_client reaches KYC over https only).
-  const ix = lab.spawn(lab.services, BIN, ['indexer', '--chain', grid.inside.chain, '--host', SERVICES_IP, '--port', '8081',
-    '--relay', grid.inside.relay, '--mnemonic', mnemonicGenerate(), '--activation-url', grid.inside.activation,
-    '--tls-cert', grid.certPath, '--tls-key', grid.keyPath], { env: caEnv });
-  await waitOutput(ix, /ready https:/);
-
   // The user: funded, T&C accepted and a twin (grid_client's connect needs one; it sets its relay and key itself).
   const mnemonic = mnemonicGenerate();
-  const pair = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromMnemonic(mnemonic);
-  await fundFromFaucet(grid.client, grid.activationUrl, pair.address);
-  const account = grid.client.as(pair);
-  await account.ensureTermsAccepted();
-  await account.ensureTwin({ relay: [SERVICES_IP], pk: null });
-
-  // grid_client's VM code reads the node's features from the proxy: wait for the indexer's first RMB poll.
-  await waitFor(async () => {
-    const [n] = await indexer(`/nodes?node_id=${node.nodeId}`).catch(() => []);
-    return n?.status === 'up' && n.features.includes('zmachine') && n.features.includes('wireguard');
-  }, 'the indexer lists the node up with its features', 60_000, 500);
+  const [node] = await Promise.all([
+    grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' } }),
+    waitOutput(lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']), /ready http:/),
+    // The indexer asks the node over RMB as its own twin, and serves https (grid_client reaches KYC over https only).
+    waitOutput(lab.spawn(lab.services, BIN, ['indexer', '--chain', grid.inside.chain, '--host', SERVICES_IP, '--port', '8081',
+      '--relay', grid.inside.relay, '--mnemonic', mnemonicGenerate(), '--activation-url', grid.inside.activation,
+      '--tls-cert', grid.certPath, '--tls-key', grid.keyPath], { env: caEnv }), /ready https:/),
+    (async () => {
+      const pair = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromMnemonic(mnemonic);
+      await fundFromFaucet(grid.client, grid.activationUrl, pair.address);
+      const account = grid.client.as(pair);
+      await account.ensureTermsAccepted();
+      await account.ensureTwin({ relay: [SERVICES_IP], pk: null });
+    })(),
+  ]);
 
   const options = {
     network: 'dev', mnemonic, storeSecret: 'grid-client-vm', kyc: `${SERVICES_IP}:8081`,
@@ -85,18 +78,27 @@ async function start(defer: (fn: () => unknown) => void): Promise<{ grid: LabGri
   };
   const proc = lab.spawn(lab.laptop, process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'grid-client-agent.ts'), JSON.stringify(options)],
     { env: { ...caEnv, HOME: dir }, stdin: 'pipe', stderr: process.env.ZOS_TEST_LOGS ? 'inherit' : 'pipe' });
-  ({ agent } = await LineAgent.start(proc, 120_000));
+  // grid_client's VM code reads the node's features from the proxy: the indexer's first RMB poll
+  // is awaited while the agent loads grid_client.
+  const [started] = await Promise.all([
+    LineAgent.start(proc, 120_000),
+    waitFor(async () => {
+      const [n] = await indexer(`/nodes?node_id=${node.nodeId}`).catch(() => []);
+      return n?.status === 'up' && n.features.includes('zmachine') && n.features.includes('wireguard');
+    }, 'the indexer lists the node up with its features', 60_000, 500),
+  ]);
+  agent = started.agent;
   defer(() => agent?.close());
-  return { grid, node };
+  return { node };
 }
 
 test('official GridClient: machines.deploy (network + disk) -> getObj with its IP -> networks.list -> machines.delete removes its contracts', { timeout: 600_000 }, async (t) => {
-  const why = await labSupported();
-  if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return;
   const tools = await execa('sh', ['-c', 'command -v wireguard-go && command -v wg && command -v nft && command -v openssl && command -v curl'], { reject: false });
   if (!requireHost(t, tools.exitCode === 0, 'wireguard-go, wireguard-tools, nftables, openssl and curl are needed (.ci/debian-packages)')) return;
-  const defer = cleanupStack(t);
-  const { grid, node } = await start(defer);
+  const vmLab = await startVmLab(t, { tempPrefix: 'zos-gridclient-vm-', relayTls: true });
+  if (!vmLab) return;
+  const { grid } = vmLab;
+  const { node } = await start(vmLab);
 
   const deployed = await call('machines.deploy', {
     name: 'gcvm',

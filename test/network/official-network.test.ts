@@ -47,18 +47,24 @@ before(async () => {
     skip = 'wireguard-go, wireguard-tools, nftables, tcpdump and openssl are needed';
   }
   if (skip) return;
-  grid = await new LabGrid().start({ nodes: 2, publicIps: { 0: PUBLIC[0]!, 1: PUBLIC[1]! }, relayTls: true });
-  nodes = [await grid.startNode(0), await grid.startNode(1)];
-  chain = new TfchainClient({ url: grid.chainUrl, mnemonicOrSecret: mnemonic, keypairType: 'sr25519' });
-  await chain.connect();
-  const res = await fetch(grid.activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: chain.address }) });
-  assert.ok(res.ok, `faucet: ${res.status}`);
-  await waitFor(async () => BigInt((await chain.balances.getMyBalance()).free) > 0n, 'user funded', 30_000);
-  await (await chain.termsAndConditions.accept({ documentLink: TC_LINK, documentHash: TC_HASH })).apply();
-  twinId = (await (await chain.twins.create({ relay: grid.lab.services.ip, pk: null })).apply()).id;
-  const proc = grid.lab.spawn(grid.lab.laptop, process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'rmb-agent.ts'), grid.inside.chain, grid.inside.relay, mnemonic],
-    { env: { NODE_EXTRA_CA_CERTS: grid.certPath }, stdin: 'pipe' });
-  ({ agent } = await LineAgent.start(proc));
+  const g = (grid = await new LabGrid().start({ nodes: 2, publicIps: { 0: PUBLIC[0]!, 1: PUBLIC[1]! }, relayTls: true }));
+  // The two nodes and the user (chain set-up, then the RMB agent) need nothing from each other: at once.
+  [nodes] = await Promise.all([
+    Promise.all([g.startNode(0), g.startNode(1)]),
+    (async () => {
+      const c = (chain = new TfchainClient({ url: g.chainUrl, mnemonicOrSecret: mnemonic, keypairType: 'sr25519' }));
+      await c.connect();
+      const res = await fetch(g.activationUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: c.address }) });
+      assert.ok(res.ok, `faucet: ${res.status}`);
+      await waitFor(async () => BigInt((await c.balances.getMyBalance()).free) > 0n, 'user funded', 30_000);
+      await (await c.termsAndConditions.accept({ documentLink: TC_LINK, documentHash: TC_HASH })).apply();
+      twinId = (await (await c.twins.create({ relay: g.lab.services.ip, pk: null })).apply()).id;
+      // the official RMB client in the laptop namespace (it needs the twin)
+      const proc = g.lab.spawn(g.lab.laptop, process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'rmb-agent.ts'), g.inside.chain, g.inside.relay, mnemonic],
+        { env: { NODE_EXTRA_CA_CERTS: g.certPath }, stdin: 'pipe' });
+      ({ agent } = await LineAgent.start(proc));
+    })(),
+  ]);
 });
 
 after(async () => {

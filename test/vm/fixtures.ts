@@ -9,7 +9,7 @@ import { encodeCpio, type CpioEntry } from '../../node/host/vm/cpio.ts';
 import { DEFAULT_GUEST_KERNEL_DIR } from '../../node/host/vm/guest.ts';
 import { requireHost } from '../helpers/host.ts';
 import { labSupported } from '../helpers/lab.ts';
-import { LabGrid } from '../helpers/lab-grid.ts';
+import type { LabGrid } from '../helpers/lab-grid.ts';
 import { defer } from '../node/storage-env.ts';
 
 /** Everything a VM test needs from the host, checked once; false means the test returned (skip). */
@@ -90,14 +90,16 @@ export interface VmLab {
  * image built while the grid (devnet, relay, one lab node) starts, since neither needs the other.
  * Both are awaited before a failure is thrown, so cleanup never races a half-started step.
  */
-export async function startVmLab(t: TestContext, tempPrefix?: string): Promise<VmLab | null> {
+export async function startVmLab(t: TestContext, o: { tempPrefix?: string; relayTls?: boolean } = {}): Promise<VmLab | null> {
   const why = await labSupported();
   if (!requireHost(t, why === null, why ?? '') || !(await requireVmHost(t))) return null;
   const defer = cleanupStack(t);
-  const dir = await tempDir(defer, tempPrefix);
-  const grid = new LabGrid();
+  const dir = await tempDir(defer, o.tempPrefix);
+  // Loaded here, not at the top: the chain client it brings takes seconds to load, and the VM
+  // host tests that share this file need no grid.
+  const grid = new (await import('../helpers/lab-grid.ts')).LabGrid();
   defer(() => grid.close());
-  const [image, started] = await Promise.allSettled([buildTestImage(dir), grid.start({ nodes: 1 })]);
+  const [image, started] = await Promise.allSettled([buildTestImage(dir), grid.start({ nodes: 1, relayTls: o.relayTls })]);
   if (image.status === 'rejected') throw image.reason;
   if (started.status === 'rejected') throw started.reason;
   return { defer, dir, image: image.value, grid, lab: grid.lab };

@@ -7,7 +7,7 @@ import { silentLogger } from '../../lib/log.ts';
 import { hashHex, type Deployment } from '../../node/model/index.ts';
 import { uniqueName } from '../../node/model/ids.ts';
 import { macOf } from '../../node/primitives/zmachine/mac.ts';
-import { BIN, createGridUser, waitFor, type GridUser } from '../helpers/grid.ts';
+import { BIN, createGridUser, waitFor } from '../helpers/grid.ts';
 import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
 import type { LabNode } from '../helpers/lab-grid.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
@@ -37,15 +37,19 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   const started = await startVmLab(t);
   if (!started) return;
   const { defer, dir, image, grid, lab } = started;
-  await addUpstreamRouter(lab);
   const log = silentLogger();
-  const farmer: GridUser = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log });
-  defer(() => farmer.peer.close());
+  const newUser = async () => {
+    const u = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log });
+    defer(() => u.peer.close());
+    return u;
+  };
+  // Independent set-up steps at once: the upstream router, the farmer and the user, the image server.
+  const served = waitOutput(lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']), /ready http:/);
+  served.catch(() => undefined); // awaited below; its failure is reported there
+  const [, farmer, user] = await Promise.all([addUpstreamRouter(lab), newUser(), newUser()]);
   const { farmId } = await farmer.account.ensureFarm('pubfarm', FARM_NET.farmIps);
   grid.farmId = farmId;
   const node: LabNode = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' }, args: ['--nru-minutes', '0.05'] });
-  const user = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log });
-  defer(() => user.peer.close());
 
   // Admin commands: the farm's twin only; zos' texts for a bad payload and an unknown NIC.
   await assert.rejects(rmb(user, node.twinId, 'zos.admin.get_public_nic'), /unauthorized/);
@@ -78,8 +82,7 @@ test('public IPs: farmer sets the public nic, node follows its public config; a 
   await waitFor(async () => (await rmb<{ ipv6: string }>(user, node.twinId, 'zos.network.public_config_get')).ipv6 !== '', 'IPv6 back', 30_000, 300);
 
   // A VM whose ip workload takes the contract's farm IP and an IPv6; the laptop reaches its web server on both.
-  const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);
-  await waitOutput(serve, /ready http:/);
+  await served;
   const netKey = await wgKey();
   const ssh = await sshKey(dir);
   const deployment = (contractId: number, workloads: unknown[]): Deployment => signed(user, {
