@@ -55,16 +55,20 @@ before(async () => {
     skipReason = `cannot listen on 127.0.0.1:443: EADDRINUSE`;
     return;
   }
-  node = await grid.startNode();
-
-  // A fresh account funded by the devnet faucet, as the dashboard's activation service does.
-  chain = new TfchainClient({ url: grid.chainUrl, mnemonicOrSecret: mnemonic, keypairType: 'sr25519' });
-  await chain.connect();
-  const res = await fetch(grid.activationUrl, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: chain.address }),
-  });
-  assert.ok(res.ok, `faucet: ${res.status} ${await res.text()}`);
-  await waitFor(async () => BigInt((await chain.balances.getMyBalance()).free) > 0n, 'user funded', 30_000);
+  const g = grid;
+  [node] = await Promise.all([
+    g.startNode(),
+    // Meanwhile a fresh account funded by the devnet faucet, as the dashboard's activation service does.
+    (async () => {
+      const c = (chain = new TfchainClient({ url: g.chainUrl, mnemonicOrSecret: mnemonic, keypairType: 'sr25519' }));
+      await c.connect();
+      const res = await fetch(g.activationUrl, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ substrateAccountID: c.address }),
+      });
+      assert.ok(res.ok, `faucet: ${res.status} ${await res.text()}`);
+      await waitFor(async () => BigInt((await c.balances.getMyBalance()).free) > 0n, 'user funded', 30_000);
+    })(),
+  ]);
 });
 
 after(async () => {

@@ -31,30 +31,34 @@ test('node vm: deploy -> ok with zos result, reachable from the laptop peer, SSH
   if (!started) return;
   const { defer, dir, image, grid, lab } = started;
   const nodeEnv = { ZOS_VM_ACCEL: 'tcg', ZOS_VM_MAX_CRASHES: '2', ZOS_VM_RESTART_BACKOFF_MS: '200' };
-  const node = await grid.startNode(0, { env: nodeEnv });
-  const serve = lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']);
-  await waitOutput(serve, /ready http:/);
-  const flist = `http://${SERVICES_IP}:8099/test/base:1.flist`;
-  // A WebSocket receiver for zlogs in the services namespace; it prints what it gets.
+  // Receivers for zlogs in the services namespace, a WebSocket one that prints what it gets and
+  // a Redis one (zlogs PUBLISHes to the channel the URL names), started while the node, the image
+  // server and the user come up: none of these needs another.
   const receiver = lab.spawn(lab.services, process.execPath, ['-e',
     `const {WebSocketServer}=require('ws');const s=new WebSocketServer({host:'${SERVICES_IP}',port:8098});s.on('listening',()=>console.log('listening'));s.on('connection',c=>c.on('message',m=>process.stdout.write(String(m))));`]);
-  await waitOutput(receiver, /listening/);
   let received = '';
   receiver.stdout!.on('data', (d: Buffer) => (received += String(d)));
-  // And a Redis receiver (zlogs PUBLISHes to the channel the URL names).
   const redis = lab.spawn(lab.services, 'redis-server', ['--bind', SERVICES_IP, '--port', '6379', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']);
-  await waitFor(async () => (await lab.exec(lab.services, 'redis-cli', ['-h', SERVICES_IP, 'ping'], { reject: false })).stdout === 'PONG', 'redis up', 20_000);
-  const sub = lab.spawn(lab.services, 'redis-cli', ['-h', SERVICES_IP, 'subscribe', 'vmlogs']);
-  defer(() => (sub.kill('SIGTERM'), redis.kill('SIGTERM')));
+  defer(() => redis.kill('SIGTERM'));
   let published = '';
-  sub.stdout!.on('data', (d: Buffer) => (published += String(d)));
-  await waitFor(async () => published.includes('vmlogs'), 'redis subscriber ready', 10_000);
-
-  const user = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log: silentLogger() });
-  defer(() => user.peer.close());
-  const nodeWg = await wgKeys();
-  const laptopWg = await wgKeys();
-  const { key, pub } = await sshKey(dir);
+  const redisSubscribed = async () => {
+    await waitFor(async () => (await lab.exec(lab.services, 'redis-cli', ['-h', SERVICES_IP, 'ping'], { reject: false })).stdout === 'PONG', 'redis up', 20_000);
+    const sub = lab.spawn(lab.services, 'redis-cli', ['-h', SERVICES_IP, 'subscribe', 'vmlogs']);
+    defer(() => sub.kill('SIGTERM'));
+    sub.stdout!.on('data', (d: Buffer) => (published += String(d)));
+    await waitFor(async () => published.includes('vmlogs'), 'redis subscriber ready', 10_000);
+  };
+  const newUser = async () => {
+    const u = await createGridUser({ client: grid.client, activationUrl: grid.activationUrl, relayUrl: grid.relayUrl, log: silentLogger() });
+    defer(() => u.peer.close());
+    return u;
+  };
+  const [node, user, nodeWg, laptopWg, { key, pub }] = await Promise.all([
+    grid.startNode(0, { env: nodeEnv }), newUser(), wgKeys(), wgKeys(), sshKey(dir),
+    waitOutput(lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']), /ready http:/),
+    waitOutput(receiver, /listening/), redisSubscribed(),
+  ]);
+  const flist = `http://${SERVICES_IP}:8099/test/base:1.flist`;
   const entry = `/bin/sh -c 'mkdir -p /www; echo "$MSG" > /www/index.html; df -k /data | tail -1 > /www/df; echo zlogs-marker; /sbin/zos-sshd; exec httpd -f -p 80 -h /www'`;
   const build = (contractId: number): Deployment => signed(user, {
     version: 0, twin_id: user.twinId, contract_id: contractId, metadata: '', description: 'vm test', expiration: 0,
