@@ -21,8 +21,7 @@ describe('indexer asks nodes over RMB', () => {
   before(async () => {
     if (!isRoot) return;
     grid = await startGrid();
-    node = await grid.startNode();
-    user = await grid.user();
+    [node, user] = await Promise.all([grid.startNode(), grid.user()]); // neither needs the other
     ix = new Indexer({
       chainUrls: [grid.chainUrl], port: 0, log: grid.log.child({ c: 'indexer' }),
       rmb: { relayUrl: grid.relayUrl, mnemonic: mnemonicGenerate(), activationUrl: grid.activationUrl, pollTickMs: 300 },

@@ -17,8 +17,7 @@ let user: GridUser;
 
 before(async () => {
   grid = await startGrid();
-  node = await grid.startNode();
-  user = await grid.user();
+  [node, user] = await Promise.all([grid.startNode(), grid.user()]); // neither needs the other
 });
 after(async () => grid?.close());
 
