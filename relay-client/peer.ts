@@ -126,8 +126,8 @@ export class RelayPeer {
       uid, dest, command, payload: body, nowS: this.nowS(), expirationS: Math.max(1, Math.ceil(timeoutMs / 1000)),
     });
     const bytes = encodeEnvelope(env);
-    return this.pending.add<T>(uid, twin, timeoutMs, () => new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`), (signal) =>
-      this.send(bytes, null, signal),
+    return this.pending.add<T>(uid, twin, timeoutMs, () => new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`), (until) =>
+      this.send(bytes, null, until),
     );
   }
 
@@ -188,10 +188,11 @@ export class RelayPeer {
 
   /**
    * Sends on `preferred` when healthy, else on the first healthy connection, waiting for one if
-   * needed: until `wait` aborts, or for `wait` ms (its timer is only made when there is a wait).
+   * needed: until the signal `wait` gives aborts, or for `wait` ms (the signal and its timer are
+   * only made when there is a wait: most sends have none).
    */
-  private async send(bytes: Uint8Array, preferred: Slot | null, wait?: AbortSignal | number): Promise<{ slot: Slot; gen: number }> {
-    let signal = typeof wait === 'number' ? undefined : wait;
+  private async send(bytes: Uint8Array, preferred: Slot | null, wait?: (() => AbortSignal) | number): Promise<{ slot: Slot; gen: number }> {
+    let signal: AbortSignal | undefined;
     for (;;) {
       const slot = preferred && this.isHealthy(preferred) ? preferred : this.slots.find((s) => this.isHealthy(s));
       if (slot?.conn) {
@@ -204,7 +205,7 @@ export class RelayPeer {
           continue; // that connection is now dead; try another one
         }
       }
-      if (typeof wait === 'number') signal ??= AbortSignal.timeout(wait);
+      signal ??= typeof wait === 'number' ? AbortSignal.timeout(wait) : wait?.();
       await this.waitHealthy(signal);
     }
   }
@@ -350,7 +351,7 @@ export class RelayPeer {
     if (refused) {
       this.drop('request_refused', { ...from, why: refused }, 'refusing request');
       const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: PeerErrorCode.other, message: refused }, this.nowS());
-      await this.send(encodeEnvelope(reply), slot, AbortSignal.timeout(10_000)).catch(() => undefined);
+      await this.send(encodeEnvelope(reply), slot, 10_000).catch(() => undefined);
       return;
     }
     const result = await this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });

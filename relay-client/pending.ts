@@ -16,8 +16,13 @@ interface Pending<Via> {
   /** The connection the request went out on; if it dies before the reply, we send again. */
   via?: Via;
   transmit: () => void;
-  /** Aborted when the request settles; bounds waiting for a connection. */
-  done: AbortController;
+  settled: boolean;
+  /**
+   * Aborted when the request settles; bounds waiting for a connection. Made only when a send
+   * has to wait: one per request (and its abort event) was 6.5 of the 8.7 µs this table cost
+   * per request.
+   */
+  done: AbortController | null;
 }
 
 const SETTLED = new Error('request settled');
@@ -35,9 +40,10 @@ export class PendingRequests<Via> {
 
   /**
    * Waits for the reply to `uid` from twin `dest`. `send` puts the request on a connection (again
-   * after a drop: the receiver drops a second copy by uid, so that is safe) until `signal` aborts.
+   * after a drop: the receiver drops a second copy by uid, so that is safe), waiting for one
+   * until the signal `until()` gives aborts (at settling).
    */
-  add<T>(uid: string, dest: number, timeoutMs: number, timedOut: () => Error, send: (signal: AbortSignal) => Promise<Via>): Promise<T> {
+  add<T>(uid: string, dest: number, timeoutMs: number, timedOut: () => Error, send: (until: () => AbortSignal) => Promise<Via>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
         const p = this.table.get(uid);
@@ -48,13 +54,18 @@ export class PendingRequests<Via> {
         resolve: resolve as (v: unknown) => void,
         reject,
         timer,
-        done: new AbortController(),
+        settled: false,
+        done: null,
         transmit: () => {
           p.via = undefined;
-          send(p.done.signal).then(
+          send(() => {
+            p.done ??= new AbortController();
+            if (p.settled) p.done.abort(SETTLED);
+            return p.done.signal;
+          }).then(
             (via) => (p.via = via),
             (err: Error) => {
-              if (this.table.get(uid) === p && !p.done.signal.aborted) this.settle(uid, p, err);
+              if (this.table.get(uid) === p && !p.settled) this.settle(uid, p, err);
             },
           );
         },
@@ -100,7 +111,8 @@ export class PendingRequests<Via> {
   private settle(uid: string, p: Pending<Via>, err: Error | null, value?: unknown): void {
     this.table.delete(uid);
     p.timer.cancel();
-    p.done.abort(SETTLED); // a fixed reason: the default one builds a DOMException per request
+    p.settled = true;
+    p.done?.abort(SETTLED); // a fixed reason: the default one builds a DOMException
     if (err) p.reject(err);
     else p.resolve(value);
   }
