@@ -1,12 +1,11 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { Decoder, Encoder } from '@toondepauw/node-zstd';
 import { asBuffer, blake3Hex, blake3Small, convergentKeyOf, initHash } from './hash.ts';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { ImageError } from './errors.ts';
 import { zstdFrameBound } from './zstd-frame.ts';
 
 /**
- * Chunk blob codec (SPEC.md §4). Pure apart from loading the native hasher once.
+ * Chunk blob codec (SPEC.md §4). Pure apart from loading the native hasher and zstd once.
  * blob = 'Z' | 0x01 | flags | payload; flags bit0 = zstd, bit1 = convergent AES-256-GCM.
  * Chunk id = BLAKE3(blob), so stores can verify a blob without any key.
  *
@@ -26,14 +25,25 @@ const NONCE_CONTEXT = 'zos-image 2025-01 convergent chunk nonce v1';
 /** A frame that could decode to more than this (for its extent size) is refused before decoding. */
 const maxDecoded = (size: number) => 4 * size + (1 << 20);
 
-const encoder = new Encoder(ZSTD_LEVEL);
-const decoder = new Decoder();
-
+type Zstd = typeof import('@toondepauw/node-zstd');
+let codec: { encoder: InstanceType<Zstd['Encoder']>; decoder: InstanceType<Zstd['Decoder']> } | undefined;
 let ready: Promise<void> | undefined;
-/** Load the native hasher once per process. */
+
+/** Load the native hasher and zstd once per process (idempotent); a process that never opens a chunk never maps them. */
 export function initChunkCodec(): Promise<void> {
-  ready ??= initHash();
+  ready ??= Promise.all([
+    initHash(),
+    import('@toondepauw/node-zstd').then((m) => {
+      const z = (m as { default?: Zstd }).default ?? m;
+      codec = { encoder: new z.Encoder(ZSTD_LEVEL), decoder: new z.Decoder() };
+    }),
+  ]).then(() => undefined);
   return ready;
+}
+
+function zstd(): NonNullable<typeof codec> {
+  if (!codec) throw new ImageError('HOST', 'zstd used before initChunkCodec() resolved');
+  return codec;
 }
 
 export interface SealedChunk {
@@ -52,12 +62,12 @@ function nonceFor(key: Uint8Array): Uint8Array {
 }
 
 export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean }): SealedChunk {
-  return sealed(plain, plain.length > 0 ? encoder.encodeSync(asBuffer(plain)) : null, opts.encrypt);
+  return sealed(plain, plain.length > 0 ? zstd().encoder.encodeSync(asBuffer(plain)) : null, opts.encrypt);
 }
 
 /** sealChunk with zstd on the thread pool. */
 export async function sealChunkAsync(plain: Uint8Array, opts: { encrypt: boolean }): Promise<SealedChunk> {
-  return sealed(plain, plain.length > 0 ? await encoder.encode(asBuffer(plain)) : null, opts.encrypt);
+  return sealed(plain, plain.length > 0 ? await zstd().encoder.encode(asBuffer(plain)) : null, opts.encrypt);
 }
 
 /** The blob around a plaintext and its zstd frame (kept only if smaller). */
@@ -100,7 +110,7 @@ const corrupt = (ref: ChunkRef, why: string, cause?: unknown) =>
  */
 export function openChunk(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean } = {}): Uint8Array {
   const p = unwrap(blob, ref, opts);
-  return opened(p.zstd ? decoded(ref, () => decoder.decodeSync(asBuffer(p.payload))) : p.payload, ref);
+  return opened(p.zstd ? decoded(ref, () => zstd().decoder.decodeSync(asBuffer(p.payload))) : p.payload, ref);
 }
 
 /** openChunk with zstd on the thread pool. */
@@ -109,7 +119,7 @@ export async function openChunkAsync(blob: Uint8Array, ref: ChunkRef, opts: { di
   if (!p.zstd) return opened(p.payload, ref);
   let plain: Uint8Array;
   try {
-    plain = await decoder.decode(asBuffer(p.payload));
+    plain = await zstd().decoder.decode(asBuffer(p.payload));
   } catch (err) {
     throw corrupt(ref, 'zstd decompression failed', err);
   }
