@@ -21,13 +21,3 @@ export function stopOnSignals(log: Logger, what: string, close: () => Promise<un
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
-
-/**
- * A daemon outlives a promise a library forgot to handle: @polkadot/rpc-provider rejects
- * "WebSocket is not connected" with no handler when the chain goes away mid-request, which
- * killed the node whenever the chain restarted (found by test/chaos). Logged, not fatal; the
- * chain client reconnects and its callers retry.
- */
-export function logUnhandledRejections(log: Logger): void {
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection (kept running)'));
-}

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
 import { sizeSchema } from '../../lib/size.ts';
-import { logUnhandledRejections, stopOnSignals } from '../../lib/shutdown.ts';
+import { stopOnSignals } from '../../lib/shutdown.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -69,7 +69,6 @@ export function register(program: Command): void {
         log,
       });
       stopOnSignals(log, 'node', () => node.close());
-      logUnhandledRejections(log);
       try {
         const { nodeId, twinId } = await node.start();
         process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ChainClient } from '../../chain/client/index.ts';
 import { createLogger } from '../../lib/log.ts';
-import { logUnhandledRejections, stopOnSignals } from '../../lib/shutdown.ts';
+import { stopOnSignals } from '../../lib/shutdown.ts';
 import { zodMessage } from '../../lib/zod-issues.ts';
 import type { RelayServer } from '../../relay/server.ts';
 import { DEFAULT_LIMITS, type RelayLimits } from '../../relay/limits.ts';
@@ -77,7 +77,6 @@ export function register(program: Command): void {
       let chain: ChainClient | null = null;
       let relay: RelayServer | null = null;
       stopOnSignals(log, 'relay', () => Promise.all([relay?.close(), chain?.close()]));
-      logUnhandledRejections(log);
       try {
         chain = connectChain({ urls: [opts.chain], logger: log.child({ component: 'chain' }) });
         await chain.start();

@@ -23,6 +23,16 @@ export class Service {
     return this.url;
   }
 
+  /** The running process's id (undefined before start). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  /** Whether the process started last is still running. */
+  get running(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
   async kill9(): Promise<void> {
     this.proc?.kill('SIGKILL');
     await this.proc;
