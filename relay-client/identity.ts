@@ -45,12 +45,17 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
   }
   const { accountId, sign } = keyType === 'ed25519' ? ed25519Keys(secret) : sr25519Keys(secret);
   const address = ss58Address(accountId);
+  let secpPublic: Uint8Array | undefined;
   return {
     keyType,
     accountId,
     address,
     secpSecret: secret,
-    secpPublic: secpPublicKey(secret),
+    // Computed when first asked for (secp256k1's tables cost ~40 ms): a CLI command that only
+    // reads the chain never needs it.
+    get secpPublic() {
+      return (secpPublic ??= secpPublicKey(secret));
+    },
     pair: { address, publicKey: accountId, type: keyType, sign },
     sign,
   };
