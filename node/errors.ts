@@ -16,6 +16,7 @@ export const USER_ERROR_CODES = [
   'INVALID_SIGNATURE',
   'UPGRADE_INVALID',
   'BAD_REQUEST',
+  'CONTRACT_NOT_FOUND',
 ] as const;
 
 /** Caused by the node, the chain or the host. */
@@ -84,6 +85,8 @@ export const zosErrors = {
   upgradeInvalid: (reason: string, cause?: unknown) =>
     new ZosError('UPGRADE_INVALID', `${reason}: upgrade validation error`, { cause }),
   badRequest: (message: string, cause?: unknown) => new ZosError('BAD_REQUEST', message, { cause }),
+  /** The deployment's contract is not on chain (never created, or cancelled: tfchain removes it). */
+  contractNotFound: (id: number) => new ZosError('CONTRACT_NOT_FOUND', `failed to get deployment contract: contract ${id} not found`),
   invalidNodeAddress: () => new ZosError('INVALID_NODE_ADDRESS', 'invalid node address in contract'),
   hashMismatch: () => new ZosError('HASH_MISMATCH', 'contract hash does not match deployment hash'),
   insufficientMemory: (required: number, usable: number) =>

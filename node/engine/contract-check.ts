@@ -13,7 +13,7 @@ export async function checkContract(
   opts: { checkHash: boolean },
 ): Promise<NodeContractInfo> {
   const contract = await chain.nodeContract(dl.contract_id);
-  if (!contract || contract.state === 'Deleted') throw zosErrors.badRequest(`failed to get deployment contract: contract ${dl.contract_id} not found`);
+  if (!contract || contract.state === 'Deleted') throw zosErrors.contractNotFound(dl.contract_id);
   if (contract.nodeId !== nodeId) throw zosErrors.invalidNodeAddress();
   if (opts.checkHash && contract.deploymentHash !== hashHex(dl)) throw zosErrors.hashMismatch();
   return contract;

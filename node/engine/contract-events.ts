@@ -40,14 +40,19 @@ export class ContractEvents {
     const active = new Set(await this.chain.activeNodeContracts(this.nodeId));
     const out = { deprovisioned: 0, paused: 0, resumed: 0 };
     for (const k of this.store.keys()) {
-      if (this.queue.hasPending(k.twin, k.contract)) continue;
       const states = this.store.get(k.twin, k.contract).workloads.map((w) => w.result.state);
       if (!states.some(isActive)) continue;
       if (!active.has(k.contract)) {
+        if (this.queue.hasPending(k.twin, k.contract, { op: 'deprovision' })) continue;
+        // Asked again: a deployment that arrived after the list was read has a contract the list lacks.
+        const contract = await this.chain.nodeContract(k.contract);
+        if (contract && contract.state !== 'Deleted' && contract.nodeId === this.nodeId) continue;
+        // Queued behind whatever is pending for it (a pause or an update would leave it running).
         this.queue.enqueue({ op: 'deprovision', ...k, message: 'contract not active on chain' });
         out.deprovisioned++;
         continue;
       }
+      if (this.queue.hasPending(k.twin, k.contract)) continue;
       const contract = await this.chain.nodeContract(k.contract);
       const inGrace = contract?.state === 'GracePeriod';
       if (inGrace && states.includes('ok')) {

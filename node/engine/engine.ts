@@ -251,7 +251,8 @@ export class Engine {
    * Applies an update as one recorded plan (update-plan.ts). The first run diffs, checks the
    * contract and records the plan with the new header; a run after a crash resumes that plan.
    * A refused update (bad diff, contract without the new hash) changes nothing: every workload
-   * keeps running as it was, the refusal recorded as `unchanged` with its reason.
+   * keeps running as it was, the refusal recorded as `unchanged` with its reason; an update whose
+   * contract is gone releases the deployment.
    */
   private async update(key: DeploymentKey, job: Job, signal: AbortSignal): Promise<void> {
     let plan: UpdatePlan | undefined = this.plans.get(key);
@@ -265,6 +266,9 @@ export class Engine {
         return this.unchanged(key, err.message);
       }
       const refused = await this.contractError(next, true);
+      // The contract is gone (cancelled before this update ran, its event missed or still to
+      // come): nothing may keep running for it, so the deployment is released, not kept as is.
+      if (refused?.code === 'CONTRACT_NOT_FOUND') return this.uninstall(key, refused.message, signal);
       if (refused) return this.unchanged(key, refused.message);
       this.plans.begin(key, plan);
     }

@@ -1,13 +1,17 @@
 // The deploy-then-update race (issue #14): the owner updates the contract to the next version's
 // hash before the node has checked the first version. That check then fails on the hash; the
 // update must still bring the deployment up, provisioning (not updating) the workloads that never
-// came up, whether the update was queued before that check or arrived after it.
+// came up, whether the update was queued before that check or arrived after it. And the update
+// racing a cancel: an update that finds its contract gone releases the deployment, and the
+// contract sync deprovisions a deployment whose contract is gone even with a job pending for it.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
+import { silentLogger } from '../../../lib/log.ts';
+import { ContractEvents } from '../../../node/engine/contract-events.ts';
 import { sign, type Deployment } from '../../../node/model/index.ts';
 import type { PrimitiveOf } from '../../../node/primitives/types.ts';
-import { deployment, GiB, setup, tablePrimitive, TWIN } from './engine.testing.ts';
+import { deployment, GiB, NODE, setup, tablePrimitive, TWIN } from './engine.testing.ts';
 
 const owner = new Keyring({ type: 'sr25519' }).addFromUri('//Bob'); // TWIN's key in the chain table
 
@@ -46,6 +50,16 @@ const v1: Deployment = (() => {
   return sign({ ...dl, workloads: dl.workloads.map((w) => (w.name === 'b' ? { ...w, version: 0 } : w)) }, TWIN, owner);
 })();
 const grown = [[`${TWIN}-1-a`, 2 * GiB], [`${TWIN}-1-b`, GiB]];
+
+/** raceSetup with v0 deployed and up (its contract holding v0's hash). */
+async function deployedV0(t: TestContext) {
+  const g = raceSetup(t);
+  g.contract(1, v0);
+  g.engine.start();
+  await g.api.deploy(TWIN, v0);
+  await g.settled();
+  return g;
+}
 
 test('update race: an update queued before the first version was checked provisions every workload, none is updated', async (t) => {
   const g = raceSetup(t);
@@ -105,4 +119,40 @@ test('update: a running workload is updated in place, a kept workload that faile
   assert.deepEqual(g.versions(1), { a: 'ok@1', b: 'ok@0' });
   assert.deepEqual([...g.objects].sort(), grown);
   assert.deepEqual(g.calls, ['provision a', 'provision b', 'update a']);
+});
+
+// An update racing a cancel: the contract is gone (tfchain removes a cancelled contract) when the
+// update runs, and its cancel event was missed (a chain restart's gap) or is still to come.
+test('update race: an update that finds its contract gone releases the deployment instead of keeping it running', async (t) => {
+  const g = await deployedV0(t);
+  g.chain.contracts.delete(1);
+  await g.api.update(TWIN, v1);
+  await g.settled();
+  assert.deepEqual([...g.objects], [], 'nothing left on the host');
+  assert.deepEqual(g.store.get(TWIN, 1).workloads, [], 'every workload deleted');
+  assert.deepEqual(g.store.changes(TWIN, 1).slice(-2).map((w) => [w.name, w.result.state, w.result.message]), [
+    ['b', 'deleted', 'failed to get deployment contract: contract 1 not found'],
+    ['a', 'deleted', 'failed to get deployment contract: contract 1 not found'],
+  ]);
+});
+
+test('contract sync: a deployment whose contract is gone is deprovisioned even with a job pending for it, after that job', async (t) => {
+  const g = await deployedV0(t);
+  await g.engine.close();
+  g.queue.enqueue({ op: 'pause', twin: TWIN, contract: 1 }); // e.g. its grace period began, then it was cancelled
+  g.chain.contracts.delete(1);
+  const events = new ContractEvents(g.store, g.queue, g.chain, NODE, silentLogger());
+  assert.deepEqual(await events.sync(), { deprovisioned: 1, paused: 0, resumed: 0 });
+  assert.deepEqual(g.queue.list().map((j) => j.op), ['pause', 'deprovision']);
+  assert.deepEqual(await events.sync(), { deprovisioned: 0, paused: 0, resumed: 0 }, 'queued once');
+  g.engineWith({ volume: hostLike(g.objects, g.calls, g.failing) }).engine.start();
+  await g.settled();
+  assert.deepEqual([...g.objects], []);
+});
+
+test('contract sync: a deployment whose contract the active list lacks but the chain has (it came after the list was read) is left alone', async (t) => {
+  const g = await deployedV0(t);
+  g.chain.activeNodeContracts = async () => [];
+  assert.deepEqual(await new ContractEvents(g.store, g.queue, g.chain, NODE, silentLogger()).sync(), { deprovisioned: 0, paused: 0, resumed: 0 });
+  assert.equal(g.queue.size(), 0);
 });
