@@ -272,7 +272,15 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
   await assertHostMatches(nodeDir, active);
   assert.deepEqual(await node.kill('SIGTERM').then(() => processesUnder(nodeDir)), [], 'no process left behind by the node');
   await cleanupHostState(nodeDir);
-  assert.deepEqual([await mountsUnder(nodeDir), await loopDevicesUnder(nodeDir)], [[], []]);
+  assert.deepEqual(await mountsUnder(nodeDir), []);
+  // A loop device is freed once no mount namespace holds its btrfs: a process that entered a new
+  // one (ip netns exec) while the pool was mounted keeps a copy of the mount until it exits (here
+  // / is not shared, so the unmount does not reach it). On a shared machine that may be another
+  // test's process for a while: wait for it, then nothing may be left.
+  await retry('loop devices detached', async () => {
+    const left = await loopDevicesUnder(nodeDir);
+    if (left.length) throw new Error(`still attached: ${JSON.stringify(left)}`);
+  }, { deadlineMs: 90_000 });
   t.diagnostic(`checks after the storm: ${seconds(t0)} s since it began`);
   passed = true;
 });

@@ -7,6 +7,9 @@ import { decodeEnvelope, encodeEnvelope, EnvelopeDecodeError } from '../../rmb/e
 import { JwtError, parseJwt } from '../../rmb/jwt.ts';
 import { createDispatcher } from '../../chain/devnet/rpc/index.ts';
 import { checkExtrinsic } from '../../chain/devnet/executive/check.ts';
+import { ChainError } from '../../chain/client/errors.ts';
+import { Runtime as ClientRuntime } from '../../chain/client/runtime.ts';
+import { fromHex, toHex } from '../../chain/client/scale.ts';
 import { TxPoolError } from '../../chain/devnet/executive/errors.ts';
 import { challenge, parseDeployment, validateDeployment } from '../../node/model/deployment.ts';
 import { ZosError } from '../../node/errors.ts';
@@ -112,6 +115,28 @@ test('fuzz: SCALE extrinsic checking throws only TxPoolError', async () => {
   const valid = sign(alice, tx('Balances', 'transfer_keep_alive', u8aToHex(sr.addFromUri('//Bob').publicKey), 1000n));
   const view = { bestNumber: ex.chain.best.number, hashOf: (n: number) => ex.chain.hashOf(n), accountNonce: () => 0 } as never;
   fc.assert(fc.property(mutated(valid), (bytes) => onlyThrows(TxPoolError, () => checkExtrinsic(runtime, view, bytes))), { ...params, numRuns: Math.ceil(RUNS / 3) });
+});
+
+test('fuzz: the chain client decodes storage values and block events from a chain endpoint, or throws only ChainError', async () => {
+  await cryptoWaitReady();
+  const { runtime, ex, tx, sign } = await makeExecutive([[u8aToHex(sr.addFromUri('//Alice').publicKey), 10n ** 15n]]);
+  const client = new ClientRuntime(runtime.metadataBytes);
+  // A real block's System.Events (a transfer: fees, deposit, success), read as a client reads it.
+  ex.submit(sign(sr.addFromUri('//Alice'), tx('Balances', 'transfer_keep_alive', u8aToHex(sr.addFromUri('//Bob').publicKey), 1000n)));
+  ex.newBlocks(1);
+  const d = createDispatcher({ runtime, executive: ex, nodeName: 'fuzz', nodeVersion: '0' }, silentLogger(), { dev: false });
+  const events = (JSON.parse(d.handleText(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'state_getStorage', params: [client.eventsKey] }), null).reply!) as { result: string }).result;
+  assert.ok(client.decodeEvents(events as `0x${string}`).length >= 2, 'the sample decodes');
+  const items = [['smartContractModule', 'contracts'], ['tfgridModule', 'twins'], ['tfgridModule', 'nodes'], ['system', 'account']] as const;
+  fc.assert(
+    fc.property(mutated(fromHex(events)), fc.constantFrom(...items), (bytes, [section, name]) =>
+      onlyThrows(ChainError, () => {
+        client.decodeEvents(toHex(bytes));
+        client.decodeStorage(section, name, toHex(bytes));
+      }),
+    ),
+    params,
+  );
 });
 
 test('fuzz: deployments from RMB parse, validate and hash, or fail with a ZosError', () => {
