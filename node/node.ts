@@ -92,7 +92,8 @@ export class ZosNode {
     this.identity = await loadOrCreateIdentity(o.dataDir, { seed: o.seed, mnemonic: o.mnemonic });
     log.info({ account: this.identity.address }, 'node identity');
 
-    this.chain = connectChain({ urls: o.chainUrls, logger: log.child({ component: 'chain' }), clock });
+    // The runtime metadata is kept with the node's state: a restart against the same chain skips fetching it.
+    this.chain = connectChain({ urls: o.chainUrls, logger: log.child({ component: 'chain' }), clock, metadataCacheDir: join(o.dataDir, 'chain-metadata') });
     await this.chain.start();
     this.closers.push(() => this.chain.close());
     const account = this.chain.as(this.identity.pair);
