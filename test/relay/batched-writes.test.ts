@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { sendFrame } from '../../rmb/ws.ts';
+
+/**
+ * rmb/ws sendFrame: the frames sent to one socket in one turn of the event loop leave in one
+ * system call (one writev), arrive whole and in order, and each one's callback runs; a frame
+ * sent in a later turn goes out on its own.
+ */
+test('sendFrame: frames of one turn go out in one write, in order, each acknowledged', { timeout: 20_000 }, async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const got: Buffer[] = [];
+  let gotAll: () => void;
+  const all = new Promise<void>((r) => (gotAll = r));
+  wss.on('connection', (ws) => ws.on('message', (d: Buffer) => {
+    got.push(d);
+    if (got.length === 21) gotAll();
+  }));
+  const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
+  t.after(() => {
+    ws.terminate();
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+  });
+  await new Promise((r) => ws.once('open', r));
+
+  const socket = (ws as unknown as { _socket: { _write: (...a: unknown[]) => void; _writev: (...a: unknown[]) => void } })._socket;
+  const calls = { write: 0, writev: 0 };
+  const write = socket._write.bind(socket);
+  const writev = socket._writev.bind(socket);
+  socket._write = (...a) => (calls.write++, write(...a));
+  socket._writev = (...a) => (calls.writev++, writev(...a));
+
+  const acks: number[] = [];
+  for (let i = 0; i < 20; i++) sendFrame(ws, Buffer.from(`frame ${i}`), (err) => (assert.ifError(err), acks.push(i)));
+  assert.deepEqual(calls, { write: 0, writev: 0 }, 'nothing written before the turn ends');
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(calls, { write: 0, writev: 1 }, 'twenty frames, one system call');
+  await new Promise((r) => setTimeout(r, 20));
+  sendFrame(ws, Buffer.from('later'), (err) => assert.ifError(err));
+  await all;
+  assert.deepEqual(got.map((b) => b.toString()), [...Array.from({ length: 20 }, (_, i) => `frame ${i}`), 'later']);
+  assert.deepEqual(acks, Array.from({ length: 20 }, (_, i) => i));
+  assert.equal(calls.write + calls.writev, 2, 'the later frame went out by itself');
+});
