@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { build as calls, connectChain, contractsFromEvents } from '../../chain/client/index.ts';
@@ -271,6 +272,11 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
   }
   await assertHostMatches(nodeDir, active);
   assert.deepEqual(await node.kill('SIGTERM').then(() => processesUnder(nodeDir)), [], 'no process left behind by the node');
+  // Nothing is left to do and nothing failed for good (no job parked as hopeless).
+  const engineDb = new Database(join(nodeDir, 'engine.sqlite'), { readonly: true });
+  const count = (table: string) => (engineDb.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
+  assert.deepEqual({ queued: count('jobs'), parked: count('parked_jobs'), plans: count('update_plans') }, { queued: 0, parked: 0, plans: 0 });
+  engineDb.close();
   await cleanupHostState(nodeDir);
   assert.deepEqual(await mountsUnder(nodeDir), []);
   // A loop device is freed once no mount namespace holds its btrfs: a process that entered a new
