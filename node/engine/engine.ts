@@ -102,11 +102,14 @@ export class Engine {
   }
 
   /**
-   * Once at node start, before start(): drop what nothing holds any more, let primitives adopt
-   * what still runs on the host (init), then queue the stored deployments again (replayStored).
+   * Once at node start, before start(): drop what has held nothing for `retainSec` (as the sweep
+   * does), let primitives adopt what still runs on the host (init), then queue the stored
+   * deployments again (replayStored). Unlike zos, a restart does not drop younger rows: their
+   * owner still reads why they failed, and an update racing the first version's check (its
+   * deployment in error) still finds the deployment to bring up.
    */
   async recover(): Promise<{ removed: number; replayed: number }> {
-    const removed = this.o.store.cleanDeleted().length;
+    const removed = this.sweep().length;
     await this.o.provisioner.init(this.abort.signal);
     return { removed, replayed: this.replayStored() };
   }

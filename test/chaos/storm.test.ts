@@ -251,7 +251,7 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
         try {
           got = await rmb<Deployment>(user, 'zos.deployment.get', { contract_id: item.contractId });
         } catch (err) {
-          // A cancelled deployment's rows go at the node's next start (zos' boot cleanup).
+          // A cancelled deployment's rows go once they have held nothing for the retention (1 h).
           if (cancelled && /deployment not found/.test((err as Error).message)) return;
           throw err;
         }

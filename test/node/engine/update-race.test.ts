@@ -51,10 +51,10 @@ const v1: Deployment = (() => {
 })();
 const grown = [[`${TWIN}-1-a`, 2 * GiB], [`${TWIN}-1-b`, GiB]];
 
-/** raceSetup with v0 deployed and up (its contract holding v0's hash). */
-async function deployedV0(t: TestContext) {
+/** raceSetup with v0 deployed and checked against a contract holding `onContract`'s hash. */
+async function deployedV0(t: TestContext, onContract: Deployment = v0) {
   const g = raceSetup(t);
-  g.contract(1, v0);
+  g.contract(1, onContract);
   g.engine.start();
   await g.api.deploy(TWIN, v0);
   await g.settled();
@@ -75,11 +75,7 @@ test('update race: an update queued before the first version was checked provisi
 });
 
 test('update race: an update that arrives after the first version failed its hash check brings the deployment up', async (t) => {
-  const g = raceSetup(t);
-  g.contract(1, v1);
-  g.engine.start();
-  await g.api.deploy(TWIN, v0);
-  await g.settled();
+  const g = await deployedV0(t, v1);
   assert.deepEqual(g.states(1), { a: 'error', b: 'error' }, 'the first version alone does not match the contract');
   await g.api.update(TWIN, v1);
   await g.settled();
@@ -155,4 +151,17 @@ test('contract sync: a deployment whose contract the active list lacks but the c
   g.chain.activeNodeContracts = async () => [];
   assert.deepEqual(await new ContractEvents(g.store, g.queue, g.chain, NODE, silentLogger()).sync(), { deprovisioned: 0, paused: 0, resumed: 0 });
   assert.equal(g.queue.size(), 0);
+});
+
+test('update race: a node restart between the failed first check and the update keeps the deployment for the update to bring up', async (t) => {
+  const g = await deployedV0(t, v1);
+  assert.deepEqual(g.states(1), { a: 'error', b: 'error' }, 'the first version alone does not match the contract');
+  await g.engine.close(); // the node restarts
+  const restarted = g.engineWith({ volume: hostLike(g.objects, g.calls, g.failing) }).engine;
+  assert.deepEqual(await restarted.recover(), { removed: 0, replayed: 0 }, 'rows in error are kept for the retention, not dropped at boot');
+  restarted.start();
+  await g.api.update(TWIN, v1);
+  await g.settled();
+  assert.deepEqual(g.versions(1), { a: 'ok@1', b: 'ok@0' });
+  assert.deepEqual([...g.objects].sort(), grown);
 });
