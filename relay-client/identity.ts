@@ -28,8 +28,8 @@ export class IdentityError extends Error {
  * The pair the keyring derives from a hex seed or a mnemonic, without the keyring: both key
  * types use the 32-byte seed (a mnemonic's BIP39 mini-secret) as their secret, ed25519 through
  * libsodium or OpenSSL and sr25519 through schnorrkel's wasm build (cross-checked against the
- * keyring in test/relay-client/e2e.test.ts). The keyring and its wasm crypto (~10 MB resident)
- * load only for a mnemonic, whose BIP39 words and PBKDF2 come from @polkadot/util-crypto.
+ * keyring in test/relay-client/e2e.test.ts); neither the keyring nor its wasm crypto (~10 MB
+ * resident, ~100 ms to start) loads.
  */
 export async function createIdentity(seed: string, keyType: KeyType = 'sr25519'): Promise<Identity> {
   const trimmed = seed.trim();
@@ -38,10 +38,7 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
     if (!/^0x[0-9a-fA-F]{64}$/.test(trimmed)) throw new IdentityError('hex seed must be 0x + 64 hex digits');
     secret = fromHex(trimmed);
   } else {
-    const { cryptoWaitReady, mnemonicToMiniSecret, mnemonicValidate } = await import('@polkadot/util-crypto');
-    await cryptoWaitReady();
-    if (!mnemonicValidate(trimmed)) throw new IdentityError('invalid mnemonic');
-    secret = mnemonicToMiniSecret(trimmed);
+    secret = await miniSecret(trimmed);
   }
   const { accountId, sign } = keyType === 'ed25519' ? ed25519Keys(secret) : sr25519Keys(secret);
   const address = ss58Address(accountId);
@@ -59,6 +56,22 @@ export async function createIdentity(seed: string, keyType: KeyType = 'sr25519')
     pair: { address, publicKey: accountId, type: keyType, sign },
     sign,
   };
+}
+
+/**
+ * A BIP39 mnemonic's substrate mini-secret (as @polkadot/util-crypto's mnemonicToMiniSecret):
+ * PBKDF2-SHA512 over the mnemonic's entropy (not its words), salt "mnemonic", 2048 rounds, the
+ * first 32 bytes. The word list loads only when a mnemonic is given.
+ */
+async function miniSecret(mnemonic: string): Promise<Uint8Array> {
+  const [{ mnemonicToEntropy, validateMnemonic }, { wordlist }, { pbkdf2 }, { sha512 }] = await Promise.all([
+    import('@scure/bip39'),
+    import('@scure/bip39/wordlists/english.js'),
+    import('@noble/hashes/pbkdf2.js'),
+    import('@noble/hashes/sha2.js'),
+  ]);
+  if (!validateMnemonic(mnemonic, wordlist)) throw new IdentityError('invalid mnemonic');
+  return pbkdf2(sha512, mnemonicToEntropy(mnemonic, wordlist), 'mnemonic', { c: 2048, dkLen: 64 }).slice(0, 32);
 }
 
 /** PKCS#8 header of a raw 32-byte ed25519 private key (RFC 8410). */

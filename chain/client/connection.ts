@@ -221,6 +221,8 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
             this.closing.signal.removeEventListener('abort', done);
             resolve();
           };
+          // close() may have come while this connection was being made: no abort event follows.
+          if (live.signal.aborted || this.closing.signal.aborted) return done();
           live.signal.addEventListener('abort', done, { once: true });
           this.closing.signal.addEventListener('abort', done, { once: true });
         });
@@ -251,8 +253,17 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
     try {
       runtime = await new Promise((resolve, reject) => {
         const timer = this.opts.clock.setTimeout(() => reject(new ChainError(ChainErrorCode.timeout, `connect to ${url} timed out`)), this.opts.connectTimeoutMs);
+        // close() ends a handshake under way instead of waiting for the chain's answers.
+        const onClosing = () => reject(this.closing.signal.reason);
+        if (this.closing.signal.aborted) onClosing();
+        this.closing.signal.addEventListener('abort', onClosing, { once: true });
         rpc.onClose(reject);
-        loadRuntime(rpc, this.runtimes, this.log).then(resolve, reject).finally(() => timer.cancel());
+        loadRuntime(rpc, this.runtimes, this.log)
+          .then(resolve, reject)
+          .finally(() => {
+            timer.cancel();
+            this.closing.signal.removeEventListener('abort', onClosing);
+          });
       });
     } catch (err) {
       rpc.close();

@@ -27,6 +27,22 @@ test('connection: calls before start() fail with ERR_NOT_STARTED', async () => {
   await c.close();
 });
 
+test('connection: close() during the handshake (socket open, runtime not yet read) ends it at once', async (t) => {
+  const { WebSocketServer } = await import('ws');
+  // An endpoint that accepts the socket and never answers: the client waits in its handshake.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  const asked = new Promise<void>((r) => server.on('connection', (ws) => ws.once('message', () => r())));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const c = connectChain({ urls: [`ws://127.0.0.1:${(server.address() as { port: number }).port}`], logger: silentLogger(), metadataCacheDir: null });
+  const started = c.start().catch((e: unknown) => e);
+  await asked;
+  const t0 = Date.now();
+  await c.close();
+  assert.ok(Date.now() - t0 < 2_000, `close() took ${Date.now() - t0} ms`);
+  assert.ok(isClosed(await started), 'start() ends with ERR_CLOSED');
+});
+
 test('connection: with no endpoint up, calls fail retriable after callWaitMs; close() ends start() and is idempotent', async () => {
   const c = connectChain({ urls: ['ws://127.0.0.1:1', 'ws://127.0.0.1:2'], logger: silentLogger(), callWaitMs: 200, backoff: new Backoff({ initialMs: 20, maxMs: 50 }) });
   const started = c.start();
