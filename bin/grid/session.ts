@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { connectChain, type AccountClient, type ChainClient } from '../../chain/client/index.ts';
+import { userMetadataDir } from '../../chain/client/metadata-cache.ts';
 import { createIdentity, IdentityError, type Identity } from '../../relay-client/identity.ts';
 import { RelayPeer } from '../../relay-client/peer.ts';
 import { chainTwins } from '../../node/twins.ts';
@@ -82,7 +83,7 @@ export class UserSession {
     const identityP = createIdentity(opts.secret, opts.keyType ?? 'sr25519');
     const chainProbe = probe(opts.chainUrl).then(() => null, (err: Error) => err);
     const relayProbe = probe(opts.relayUrl).then(() => null, (err: Error) => err);
-    const client = connectChain({ urls: [opts.chainUrl], logger: opts.log.child({ c: 'chain' }) });
+    const client = connectChain({ urls: [opts.chainUrl], logger: opts.log.child({ c: 'chain' }), metadataCacheDir: userMetadataDir() });
     const timeoutMs = opts.connectTimeoutMs ?? 20_000;
     let timer: NodeJS.Timeout | undefined;
     const started = chainProbe.then((err) =>

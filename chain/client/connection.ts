@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import { type Clock, systemClock } from '../../lib/clock.ts';
@@ -33,7 +31,9 @@ export interface ConnectChainOptions {
   connectTimeoutMs?: number;
   /**
    * Where runtime metadata is kept per genesis hash and spec version, so a start with an
-   * unchanged runtime skips fetching it (default ~/.cache/zos/chain-metadata; null: no disk cache).
+   * unchanged runtime skips fetching it (default: memory only). A devnet whose runtime changes
+   * without a spec bump would be read with stale metadata, so only the node (its data dir) and
+   * the CLI (userMetadataDir()) keep it on disk.
    */
   metadataCacheDir?: string | null;
   /** How long a call waits for a connection before failing with ERR_DISCONNECTED. */
@@ -94,7 +94,7 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
       callWaitMs: opts.callWaitMs ?? 10_000,
       inBlockTimeoutMs: opts.inBlockTimeoutMs ?? 60_000,
     };
-    this.runtimes = { dir: opts.metadataCacheDir === undefined ? defaultMetadataDir() : opts.metadataCacheDir, loaded: new Map() };
+    this.runtimes = { dir: opts.metadataCacheDir ?? null, loaded: new Map() };
     this.log = opts.logger;
     this.submitter = new Submitter({ logger: this.log, clock, inBlockTimeoutMs: this.opts.inBlockTimeoutMs });
     this.query = Object.fromEntries(
@@ -288,10 +288,6 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
     this.emit('disconnected', live.url);
     live.rpc.close(reason);
   }
-}
-
-function defaultMetadataDir(): string {
-  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'zos', 'chain-metadata');
 }
 
 /** A chain client over `urls` with failover; call start() to connect and close() when done. */

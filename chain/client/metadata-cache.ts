@@ -1,4 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
 import type { RpcConnection } from './rpc.ts';
@@ -11,6 +12,11 @@ import type { HexString } from './types.ts';
  * per (genesis hash, spec version), so a CLI start against an unchanged chain asks only for the
  * runtime version and the genesis hash instead of ~170 kB of metadata.
  */
+
+/** The CLI's metadata cache: ~/.cache/zos/chain-metadata (XDG_CACHE_HOME respected). */
+export function userMetadataDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'zos', 'chain-metadata');
+}
 
 export interface ChainInfo {
   genesisHash: HexString;
