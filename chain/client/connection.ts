@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import type { Logger } from '../../lib/log.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import { type Clock, systemClock } from '../../lib/clock.ts';
@@ -270,6 +270,9 @@ export class ChainClient extends EventEmitter<{ connected: [url: string]; discon
       throw mapRpcError(err, `connect to ${url}`);
     }
     const controller = new AbortController();
+    // Every call in flight listens on its connection's signal until it settles (abortable): the
+    // count is the calls in flight, not a leak, so node's default warning at 11 does not apply.
+    setMaxListeners(0, controller.signal);
     const live: Live = { rpc, ...runtime, url, controller, signal: controller.signal, generation: ++this.generation };
     rpc.onClose(() => void this.drop(live, new ChainError(ChainErrorCode.disconnected, `connection to ${url} lost`)));
     this.live = live;

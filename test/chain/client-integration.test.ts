@@ -223,3 +223,22 @@ test('client: module errors surface by name (twin without T&C) and an unfunded a
   assert.equal(err.retriable, false);
   assert.equal((await c.query.balance(poor.address)).free, 0n);
 });
+
+test('client: 64 calls in flight on one connection raise no MaxListenersExceededWarning', async (t) => {
+  const c = ready(t);
+  if (!c) return;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => {
+    if (w.name === 'MaxListenersExceededWarning') warnings.push(w);
+  };
+  process.on('warning', onWarning);
+  try {
+    const twins = await Promise.all(Array.from({ length: 64 }, (_, i) => c.query.twin(i + 1)));
+    assert.equal(twins.length, 64);
+    // Node emits process warnings on the next tick.
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings.map((w) => w.message), []);
+});
