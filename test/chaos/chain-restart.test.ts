@@ -7,47 +7,25 @@
 // contract on chain and brings its deployment up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectChain, keyPairFromSecret } from '../../chain/client/index.ts';
-import { faucetUrl } from '../../bin/grid/errors.ts';
 import { NodeProcess } from '../../bin/grid/nodes.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { diskDeployment, GiB, MiB, rmb, signed, waitStates, withContract } from '../helpers/deployments.ts';
 import { createGridUser, type GridUser } from '../helpers/grid.ts';
-import { cleanupHostState, requireHost } from '../helpers/host.ts';
-import { retry, Service } from './services.ts';
+import { requireHost } from '../helpers/host.ts';
+import { retry, startChaosGrid } from './services.ts';
 
 test('chain restart: kill -9 and stop of the devnet under a running node and relay; both keep running, reconnect and serve a twin and a contract made afterwards', { timeout: 600_000 }, async (t) => {
   if (!requireHost(t, process.getuid?.() === 0, 'root (the node keeps its pool on btrfs over a loop device)')) return;
   const log = silentLogger();
-  const dir = await mkdtemp(join(tmpdir(), 'zos-chain-restart-'));
-  const nodeDir = join(dir, 'node');
-  const devnet = new Service('devnet', (port) => ['devnet', '--dev', '--port', String(port), '--data-dir', join(dir, 'chain')], join(dir, 'devnet.log'));
-  const chainUrl = await devnet.start();
-  const relay = new Service('relay', (port) => ['relay', '--port', String(port), '--chain', chainUrl, '--data-dir', join(dir, 'relay'), '--domain', '127.0.0.1'], join(dir, 'relay.log'));
-  const client = connectChain({ urls: [chainUrl], logger: log });
+  const { dir, nodeDir, devnet, relay, relayUrl, activationUrl, client, farmId, chainUrl, ...grid } = await startChaosGrid(t, { name: 'restart', log });
   const users: GridUser[] = [];
   let node: NodeProcess | undefined;
-  let passed = false;
-  t.after(async () => {
+  grid.beforeClose(async () => {
     for (const u of users) await u.peer.close().catch(() => undefined);
-    await client.close().catch(() => undefined);
     await node?.stop();
-    await relay.stop();
-    await devnet.stop();
-    await cleanupHostState(nodeDir);
-    if (passed) await rm(dir, { recursive: true, force: true });
-    else t.diagnostic(`logs kept in ${dir}`);
   });
-  const relayUrl = await relay.start();
-  await client.start();
-  const activationUrl = faucetUrl(chainUrl);
-  const farmer = client.as(await keyPairFromSecret('//Alice'));
-  await farmer.ensureTermsAccepted();
-  await farmer.ensureTwin({ relay: null, pk: null });
-  const { farmId } = await farmer.ensureFarm('restartfarm');
   node = await NodeProcess.spawn({ chainUrl, relayUrl, activationUrl, farmId, dataDir: nodeDir, poolSize: 128 * GiB });
   const { nodeId, twinId: nodeTwin, pid: nodePid } = node;
   const relayPid = relay.pid;
@@ -86,5 +64,5 @@ test('chain restart: kill -9 and stop of the devnet under a running node and rel
   assert.ok(relay.running && relay.pid === relayPid, 'the relay is the one started before the restarts');
   const logs = `${await readFile(join(dir, 'relay.log'), 'utf8')}${await readFile(join(nodeDir, 'node.log'), 'utf8').catch(() => '')}`;
   assert.doesNotMatch(logs, /unhandled rejection/i);
-  passed = true;
+  grid.passed();
 });

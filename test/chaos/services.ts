@@ -1,7 +1,15 @@
 // Restartable `zos devnet` / `zos relay` child processes for the chaos test: each keeps its data
 // dir and, after the first start, its port, so a kill -9 and a start again is a crash and reboot.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { execa, type ResultPromise } from 'execa';
+import { connectChain, keyPairFromSecret, type ChainClient } from '../../chain/client/index.ts';
+import { faucetUrl } from '../../bin/grid/errors.ts';
+import type { Logger } from '../../lib/log.ts';
 import { BIN, waitForLine } from '../helpers/grid.ts';
+import { cleanupHostState } from '../helpers/host.ts';
 
 export class Service {
   private proc: ResultPromise | null = null;
@@ -81,4 +89,69 @@ export async function retry<T>(what: string, fn: () => Promise<T>, o: { tryMs?: 
       clearTimeout(timer);
     }
   }
+}
+
+/** A devnet, a relay and a farm for one chaos test, all in one temp dir. */
+export interface ChaosGrid {
+  dir: string;
+  /** The node's data dir (the test spawns and restarts the node itself). */
+  nodeDir: string;
+  devnet: Service;
+  relay: Service;
+  chainUrl: string;
+  relayUrl: string;
+  activationUrl: string;
+  client: ChainClient;
+  farmId: number;
+  /** Runs `fn` at teardown before the chain client, relay and devnet go (peers, the node). */
+  beforeClose(fn: () => Promise<unknown>): void;
+  /** Marks the run passed: its temp dir is removed at teardown instead of kept for a look. */
+  passed(): void;
+}
+
+/**
+ * Starts devnet (--dev, state on disk) and relay as restartable processes, connects a chain
+ * client and makes Alice's farm; teardown stops everything, cleans the node's host state and
+ * keeps the logs (devnet.log, relay.log, node/node.log) of a failed run.
+ */
+export async function startChaosGrid(t: TestContext, o: { name: string; log: Logger }): Promise<ChaosGrid> {
+  const dir = await mkdtemp(join(tmpdir(), `zos-${o.name}-`));
+  const nodeDir = join(dir, 'node');
+  const first: Array<() => Promise<unknown>> = [];
+  let passed = false;
+  let client: ChainClient | undefined;
+  const devnet = new Service('devnet', (port) => ['devnet', '--dev', '--port', String(port), '--data-dir', join(dir, 'chain')], join(dir, 'devnet.log'));
+  const relay = new Service('relay', (port) => ['relay', '--port', String(port), '--chain', devnet.url, '--data-dir', join(dir, 'relay'), '--domain', '127.0.0.1'], join(dir, 'relay.log'));
+  t.after(async () => {
+    for (const fn of first) await fn().catch(() => undefined);
+    await client?.close().catch(() => undefined);
+    await relay.stop();
+    await devnet.stop();
+    await cleanupHostState(nodeDir);
+    if (passed) await rm(dir, { recursive: true, force: true });
+    else t.diagnostic(`logs kept in ${dir}`);
+  });
+  const chainUrl = await devnet.start();
+  client = connectChain({ urls: [chainUrl], logger: o.log });
+  const relayUrl = await relay.start();
+  await client.start();
+  const farmer = client.as(await keyPairFromSecret('//Alice'));
+  await farmer.ensureTermsAccepted();
+  await farmer.ensureTwin({ relay: null, pk: null });
+  const { farmId } = await farmer.ensureFarm(`${o.name}farm`);
+  return {
+    dir,
+    nodeDir,
+    devnet,
+    relay,
+    chainUrl,
+    relayUrl,
+    activationUrl: faucetUrl(chainUrl),
+    client,
+    farmId,
+    beforeClose: (fn) => first.push(fn),
+    passed: () => {
+      passed = true;
+    },
+  };
 }

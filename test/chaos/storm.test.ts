@@ -10,14 +10,10 @@
 // load 1 on 2 cores; 600 deployments took 78 s); README lists longer runs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { build as calls, connectChain, contractsFromEvents } from '../../chain/client/index.ts';
-import { faucetUrl } from '../../bin/grid/errors.ts';
+import { build as calls, contractsFromEvents } from '../../chain/client/index.ts';
 import { NodeProcess } from '../../bin/grid/nodes.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { hashHex, type Deployment } from '../../node/model/index.ts';
@@ -27,7 +23,7 @@ import { GiB, MiB, signed } from '../helpers/deployments.ts';
 import { createGridUser, type GridUser } from '../helpers/grid.ts';
 import { cleanupHostState, loopDevicesUnder, mountsUnder, requireHost } from '../helpers/host.ts';
 import { assertHostMatches, processesUnder } from '../helpers/host-state.ts';
-import { retry, seeded, Service } from './services.ts';
+import { retry, seeded, startChaosGrid } from './services.ts';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
 const DEPLOYMENTS = Number(process.env.CHAOS_DEPLOYMENTS ?? 300);
@@ -72,33 +68,13 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
   const log = silentLogger();
   const start = Date.now();
   const seconds = (since: number) => Math.round((Date.now() - since) / 1000);
-  const dir = await mkdtemp(join(tmpdir(), 'zos-chaos-'));
-  const nodeDir = join(dir, 'node');
-  const devnet = new Service('devnet', (port) => ['devnet', '--dev', '--port', String(port), '--data-dir', join(dir, 'chain')], join(dir, 'devnet.log'));
-  const chainUrl = await devnet.start();
-  const relay = new Service('relay', (port) => ['relay', '--port', String(port), '--chain', chainUrl, '--data-dir', join(dir, 'relay'), '--domain', '127.0.0.1'], join(dir, 'relay.log'));
+  const { nodeDir, devnet, relay, chainUrl, relayUrl, activationUrl, client, farmId, ...grid } = await startChaosGrid(t, { name: 'chaos', log });
   const peers: RelayPeer[] = [];
   let node: NodeProcess | undefined;
-  const client = connectChain({ urls: [chainUrl], logger: log });
-  let passed = false;
-  t.after(async () => {
+  grid.beforeClose(async () => {
     for (const p of peers) await p.close().catch(() => undefined);
-    await client.close().catch(() => undefined);
     await node?.stop();
-    await relay.stop();
-    await devnet.stop();
-    await cleanupHostState(nodeDir);
-    // A failed run keeps its logs (devnet.log, relay.log, node/node.log) for a look.
-    if (passed) await rm(dir, { recursive: true, force: true });
-    else t.diagnostic(`logs kept in ${dir}`);
   });
-  const relayUrl = await relay.start();
-  await client.start();
-  const activationUrl = faucetUrl(chainUrl);
-  const farmer = client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
-  await farmer.ensureTermsAccepted();
-  await farmer.ensureTwin({ relay: null, pk: null });
-  const { farmId } = await farmer.ensureFarm('chaosfarm');
   const spawnNode = () => NodeProcess.spawn({ chainUrl, relayUrl, activationUrl, farmId, dataDir: nodeDir, poolSize: POOL });
   node = await spawnNode();
   const { nodeId, twinId: nodeTwin } = node;
@@ -288,5 +264,5 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
     if (left.length) throw new Error(`still attached: ${JSON.stringify(left)}`);
   }, { deadlineMs: 90_000 });
   t.diagnostic(`checks after the storm: ${seconds(t0)} s since it began`);
-  passed = true;
+  grid.passed();
 });
