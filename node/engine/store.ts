@@ -49,12 +49,18 @@ export class DeploymentStore {
   }
 
   /**
-   * Bumped by every method that writes (before it writes; a rolled-back write bumps it too), so
+   * Bumped by every write (#write), so
    * a reader may keep what it derived from get() while the number is unchanged and no
    * transaction is open (zos.deployment.get answers; node/api/deployments.ts).
    */
   get generation(): number {
     return this.#db.sql.inTransaction ? -1 : this.#generation;
+  }
+
+  /** Every write goes through here: it bumps the generation (before writing; a rolled-back write bumps it too). */
+  #write<T>(fn: () => T): T {
+    this.#generation++;
+    return this.#db.transaction(fn);
   }
 
   #now(): number {
@@ -71,10 +77,9 @@ export class DeploymentStore {
 
   /** Store a new deployment; every workload starts `init`. Throws EXISTS or CONFLICT and then writes nothing. */
   create(input: Deployment): void {
-    this.#generation++;
     const dl = parseOrReject(deploymentSchema, input, 'deployment');
     const sr = JSON.stringify(dl.signature_requirement);
-    this.#db.transaction(() => {
+    this.#write(() => {
       if (this.#exists(dl.twin_id, dl.contract_id)) throw zosErrors.exists();
       this.#db.sql
         .prepare(
@@ -87,11 +92,10 @@ export class DeploymentStore {
 
   /** Change header fields (an update writes these before its workloads). */
   update(twin: number, contract: number, fields: HeaderFields): void {
-    this.#generation++;
     const sr = fields.signature_requirement
       ? JSON.stringify(parseOrReject(signatureRequirementSchema, fields.signature_requirement, 'signature requirement'))
       : undefined;
-    this.#db.transaction(() => {
+    this.#write(() => {
       this.#requireDeployment(twin, contract);
       const set = (col: string, v: unknown) =>
         this.#db.sql.prepare(`UPDATE deployments SET ${col} = ? WHERE twin = ? AND contract = ?`).run(v, twin, contract);
@@ -105,9 +109,8 @@ export class DeploymentStore {
 
   /** Add a workload to an existing deployment (state `init`), last unless placed by reorder(). */
   add(twin: number, contract: number, input: Workload): void {
-    this.#generation++;
     const wl = parseOrReject(workloadSchema, input, 'workload');
-    this.#db.transaction(() => {
+    this.#write(() => {
       const row = this.#db.sql.prepare('SELECT MAX(position) AS last FROM workloads WHERE twin = ? AND contract = ?').get(twin, contract) as { last: number | null };
       this.#add(twin, contract, wl, (row.last ?? -1) + 1);
     });
@@ -115,8 +118,7 @@ export class DeploymentStore {
 
   /** Record the order of the deployment as signed (an update's): `names` in that order. */
   reorder(twin: number, contract: number, names: readonly string[]): void {
-    this.#generation++;
-    this.#db.transaction(() => {
+    this.#write(() => {
       this.#requireDeployment(twin, contract);
       const set = this.#db.sql.prepare('UPDATE workloads SET position = ? WHERE twin = ? AND contract = ? AND name = ?');
       names.forEach((name, position) => set.run(position, twin, contract, name));
@@ -142,10 +144,9 @@ export class DeploymentStore {
    * index. A `deleted` state also takes the workload out of the index (and frees its network name).
    */
   appendState(twin: number, contract: number, input: Workload): void {
-    this.#generation++;
     const wl = parseOrReject(workloadSchema, input, 'workload');
     checkResult(wl.result);
-    this.#db.transaction(() => {
+    this.#write(() => {
       this.#requireDeployment(twin, contract);
       const row = this.#db.sql
         .prepare('SELECT type FROM workloads WHERE twin = ? AND contract = ? AND name = ?')
@@ -171,8 +172,7 @@ export class DeploymentStore {
 
   /** zos storage.Error: append `error` with `message` to every active workload. */
   setError(twin: number, contract: number, message: string): void {
-    this.#generation++;
-    this.#db.transaction(() => {
+    this.#write(() => {
       const created = this.#now();
       for (const wl of this.#workloads(twin, contract)) {
         this.#append(twin, contract, { ...wl, result: { created, state: 'error', message, data: null } });
@@ -248,8 +248,7 @@ export class DeploymentStore {
 
   /** Remove a deployment, its log and its network names. Missing is fine. */
   delete(twin: number, contract: number): void {
-    this.#generation++;
-    this.#db.sql.prepare('DELETE FROM deployments WHERE twin = ? AND contract = ?').run(twin, contract);
+    this.#write(() => this.#db.sql.prepare('DELETE FROM deployments WHERE twin = ? AND contract = ?').run(twin, contract));
   }
 
   twins(): number[] {
