@@ -116,7 +116,7 @@ export function formatIP(ip: GoIP | null | undefined): string {
   if (!ip || ip.length === 0) return '<nil>';
   const v4 = ipTo4(ip);
   if (v4) return Array.from(v4).join('.');
-  if (ip.length !== 16) return '?' + toHex(ip);
+  if (ip.length !== 16) return '?' + encodeHex(ip);
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((ip[2 * i]! << 8) | ip[2 * i + 1]!);
   // Longest run of >= 2 zero groups; the first one wins a tie (RFC 5952).
@@ -172,7 +172,8 @@ export function formatIPNet(n: GoIPNet | null | undefined): string {
   return `${formatIP(n.ip)}/${n.prefix}`;
 }
 
-export function toHex(b: Uint8Array): string {
+/** encoding/hex.EncodeToString: bare lowercase hex (the chain client's toHex is 0x-prefixed). */
+export function encodeHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIPNet, toHex } from './goformat.ts';
+import { formatIPNet, encodeHex } from './goformat.ts';
 import { goArray, goHexBytes, goIPNet, goOptional, goString, goStruct, goUint } from './gojson.ts';
 import { zeroCapacity, type WorkloadModel } from './model.ts';
 
@@ -34,7 +34,7 @@ export function peerChallenge(p: Peer): string {
 }
 
 export function myceliumChallenge(m: Mycelium): string {
-  return `${toHex(m.hex_key)}${m.peers.join('')}`;
+  return `${encodeHex(m.hex_key)}${m.peers.join('')}`;
 }
 
 /** ip_range, subnet, key, port, then each peer: the part network and network-light share. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { toHex } from './goformat.ts';
+import { encodeHex } from './goformat.ts';
 import { goArray, goHexBytes, goString, goStruct, goUint } from './gojson.ts';
 import { GiB, type WorkloadModel } from './model.ts';
 
@@ -32,7 +32,7 @@ export interface QsfsResult {
 
 type Backend = z.infer<typeof zdbBackendSchema>;
 const backendsChallenge = (bs: readonly Backend[]) => bs.map((b) => `${b.address}${b.namespace}${b.password}`).join('');
-const encryptionChallenge = (e: { algorithm: string; key: Uint8Array }) => `${e.algorithm}${toHex(e.key)}`;
+const encryptionChallenge = (e: { algorithm: string; key: Uint8Array }) => `${e.algorithm}${encodeHex(e.key)}`;
 
 /** Quantum-safe filesystem over zdb backends. */
 export const qsfs: WorkloadModel<Qsfs> = {

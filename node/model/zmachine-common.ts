@@ -1,5 +1,5 @@
 // Parts shared by zmachine and zmachine-light: they differ only in the network block.
-import { formatIP, toHex, type GoIP } from './goformat.ts';
+import { formatIP, encodeHex, type GoIP } from './goformat.ts';
 import { goArray, goBool, goHexBytes, goIP, goString, goStringMap, goStruct, goUint } from './gojson.ts';
 import { GiB, MiB, type Capacity } from './model.ts';
 
@@ -60,7 +60,7 @@ interface MachineNetworkBase {
 /** Per interface `network, ip`, then mycelium `Network, %x seed` if set. */
 function networkTailChallenge(n: MachineNetworkBase): string {
   const ifs = n.interfaces.map((i) => `${i.network}${formatIP(i.ip)}`).join('');
-  return ifs + (n.mycelium ? `${n.mycelium.Network}${toHex(n.mycelium.hex_seed)}` : '');
+  return ifs + (n.mycelium ? `${n.mycelium.Network}${encodeHex(n.mycelium.hex_seed)}` : '');
 }
 
 /** Bytewise key order, like Go's sort.Strings (not localeCompare, not UTF-16 order). */
