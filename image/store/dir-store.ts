@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ImageError, isNotFound } from '../errors.ts';
 import { blake3Hex, initHash, isDigestHex } from '../hash.ts';
 import { isValidName } from '../ref.ts';
-import { writeFileDurably } from '../../lib/durable.ts';
+import { fsyncDir, syncFileSystem, writeFileDurably, writeFileSynced } from '../../lib/durable.ts';
 import type { ListableStore } from './types.ts';
 
 const MARKER = 'zos-image-store';
@@ -17,14 +17,26 @@ const LAYOUT_VERSION = 'v1\n';
  *   chunks/<hex[0:2]>/<hex>   manifests/<hex[0:2]>/<hex>   tags/<urlencoded name>   tmp/
  * Writes go to tmp/ and are renamed into place, so readers and concurrent writers never see a
  * partial file; the same content written twice is harmless.
+ * Durability: chunks and manifests are not fsync'd one by one; setTag first syncs the whole
+ * filesystem once (syncfs), then writes the tag durably, so after a power cut a tag never names
+ * a manifest or chunk that was lost (an untagged build may lose its files: gc drops them anyway).
  */
+export interface DirStoreOptions {
+  create?: boolean;
+  /** Makes every file written so far durable (default syncFileSystem; tests inject one to see the order). */
+  syncFs?: (path: string) => Promise<void>;
+}
+
 export class DirStore implements ListableStore {
   readonly writable = true;
   private closed = false;
 
-  private constructor(readonly location: string) {}
+  private constructor(
+    readonly location: string,
+    private readonly syncFs: (path: string) => Promise<void>,
+  ) {}
 
-  static async open(dir: string, opts: { create?: boolean } = {}): Promise<DirStore> {
+  static async open(dir: string, opts: DirStoreOptions = {}): Promise<DirStore> {
     await initHash();
     const marker = join(dir, MARKER);
     try {
@@ -39,7 +51,7 @@ export class DirStore implements ListableStore {
       for (const sub of ['chunks', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
       await writeFileDurably(marker, LAYOUT_VERSION);
     }
-    return new DirStore(dir);
+    return new DirStore(dir, opts.syncFs ?? syncFileSystem);
   }
 
   chunkPath(id: string): string {
@@ -59,10 +71,14 @@ export class DirStore implements ListableStore {
     if (!isDigestHex(id)) throw new ImageError('BAD_REF', `bad digest "${id}"`);
   }
 
-  /** temp + rename: atomic for readers, safe for concurrent writers of the same content. */
-  private async atomicWrite(path: string, data: Uint8Array | string): Promise<void> {
+  /**
+   * temp + rename: atomic for readers, safe for concurrent writers of the same content. `durable`
+   * also fsyncs the file before the rename and its directory after (whole or absent after a power cut).
+   */
+  private async atomicWrite(path: string, data: Uint8Array | string, durable = false): Promise<void> {
     const tmp = join(this.location, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
-    await writeFile(tmp, data);
+    if (durable) await writeFileSynced(tmp, data);
+    else await writeFile(tmp, data);
     try {
       await rename(tmp, path);
     } catch (err) {
@@ -70,6 +86,7 @@ export class DirStore implements ListableStore {
       await mkdir(join(path, '..'), { recursive: true });
       await rename(tmp, path);
     }
+    if (durable) await fsyncDir(join(path, '..'));
   }
 
   async hasChunk(id: string): Promise<boolean> {
@@ -125,7 +142,8 @@ export class DirStore implements ListableStore {
   async setTag(name: string, digest: string): Promise<void> {
     this.check(digest);
     if (!isValidName(name)) throw new ImageError('BAD_REF', `bad tag name "${name}"`);
-    await this.atomicWrite(this.tagPath(name), `blake3:${digest}\n`);
+    await this.syncFs(this.location); // the manifest and chunks it names reach the disk before the tag
+    await this.atomicWrite(this.tagPath(name), `blake3:${digest}\n`, true);
   }
 
   async deleteTag(name: string): Promise<boolean> {
