@@ -91,7 +91,7 @@ async function main(): Promise<void> {
       },
       detachTap: async (tap: string) => void (await execa('ip', ['-n', ns, 'link', 'del', tap], { reject: false })),
     };
-    const m = machinePrimitive('zmachine-light', { vm, images, network, tapNetns: ns, storage });
+    const m = machinePrimitive('zmachine-light', { vm, images: async () => images, network, tapNetns: ns, storage });
     const view = { get: () => undefined } as unknown as DeploymentView;
     const ctx = (i: number): PrimitiveContext => ({ workload: { twin: 1, contract: 1, name: `vm${i}`, id: `1-1-vm${i}` }, deployment: view, log: silentLogger(), signal: new AbortController().signal });
     const config = (i: number) => ({

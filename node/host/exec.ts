@@ -1,7 +1,11 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import type { Logger } from '../../lib/log.ts';
 
-/** Every host command the node runs goes through here (execa, never child_process). */
+/**
+ * Every host command the node runs goes through here. Plain node:child_process, not execa: the
+ * node runs a handful of short commands with captured output, and execa's module graph was
+ * about 4 MB of the idle node's resident memory (issue 16).
+ */
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -35,6 +39,67 @@ export class HostCommandError extends Error {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** A command that ignores SIGTERM (on timeout or abort) gets SIGKILL this much later. */
+const KILL_GRACE_MS = 5_000;
+
+interface Outcome {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+  /** Set when the command could not be started (e.g. ENOENT). */
+  error?: Error;
+}
+
+function execute(cmd: string, args: readonly string[], opts: RunOptions): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      // Parsers read English, column-formatted output.
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    let timedOut = false;
+    let aborted = false;
+    let killer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      child.kill('SIGTERM');
+      killer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const onAbort = () => {
+      aborted = true;
+      stop();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let done = false;
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null, error?: Error) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(killer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut, aborted, ...(error ? { error } : {}) });
+    };
+    child.on('error', (e) => {
+      // Not started at all (no pid): 'close' may never come. A started child's errors (kill) end in 'close'.
+      if (child.pid === undefined) finish(null, null, e);
+    });
+    child.on('close', (code, signal) => finish(code, signal));
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => undefined); // a command that exits without reading its input: EPIPE
+      child.stdin!.end(opts.input);
+    }
+  });
+}
 
 /**
  * Run a command and resolve with its exit code and trimmed output, whatever the exit code.
@@ -44,24 +109,17 @@ export async function runResult(cmd: string, args: readonly string[], opts: RunO
   opts.signal?.throwIfAborted();
   const command = [cmd, ...args].join(' ');
   const started = performance.now();
-  const res = await execa(cmd, args, {
-    reject: false,
-    cancelSignal: opts.signal,
-    timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
-    // Parsers below read English, column-formatted output.
-    env: { LC_ALL: 'C' },
-  });
+  const res = await execute(cmd, args, opts);
   const ms = Math.round(performance.now() - started);
   opts.log?.debug({ command, exitCode: res.exitCode, ms }, 'host command');
-  if (res.isCanceled) throw opts.signal?.reason ?? new HostCommandError(command, undefined, '', 'aborted');
-  const stderr = String(res.stderr ?? '').trim();
+  if (res.aborted) throw opts.signal?.reason ?? new HostCommandError(command, undefined, '', 'aborted');
+  const stderr = res.stderr.trim();
   if (res.timedOut) throw new HostCommandError(command, undefined, stderr, `timed out after ${ms} ms`);
-  if (res.exitCode === undefined) {
-    const reason = res.signal ? `killed by ${res.signal}` : (res.shortMessage ?? 'could not run');
-    throw new HostCommandError(command, undefined, stderr, reason, { cause: res.cause });
+  if (res.exitCode === null) {
+    const reason = res.signal ? `killed by ${res.signal}` : `could not run${res.error ? `: ${res.error.message}` : ''}`;
+    throw new HostCommandError(command, undefined, stderr, reason, { cause: res.error });
   }
-  return { exitCode: res.exitCode, stdout: String(res.stdout ?? '').trim(), stderr };
+  return { exitCode: res.exitCode, stdout: res.stdout.trim(), stderr };
 }
 
 /** Run a command that must succeed; resolves with its trimmed stdout. */

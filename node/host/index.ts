@@ -3,7 +3,7 @@
 // registrar read facts from them (pools, DMI, interfaces). A new host area (network, vm, …) is added here once.
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.ts';
-import { openImageStore, type ImageNode } from '../../image/index.ts';
+import type { ImageNode } from '../../image/index.ts';
 import { StorageHost, type StorageHostOptions } from './storage/index.ts';
 import { VmHost, type VmHostOptions } from './vm/host.ts';
 import { HostSystem } from './system/index.ts';
@@ -23,8 +23,11 @@ export interface HostOptions {
 
 export interface Hosts {
   storage: StorageHost;
-  /** The node's one image store (store/, verified cache/, per-workload roots/) shared by every VM. */
-  images: ImageNode;
+  /**
+   * The node's one image store (store/, verified cache/, per-workload roots/) shared by every VM,
+   * opened on first use: a node without VMs never loads the image code (issue 16, memory).
+   */
+  images: () => Promise<ImageNode>;
   /** QEMU VMs; they outlive the node process and are adopted by the primitives' init. */
   vm: VmHost;
   /** The machine's own facts (DMI, hypervisor, interfaces, GPUs); reads only, nothing to start. */
@@ -60,16 +63,27 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     await gateway.start();
     closers.push(async () => gateway.close());
     pub.onChange(() => void gateway.follow().catch((err: Error) => o.log.error({ err: err.message }, 'gateway proxy did not follow the public namespace')));
-    const images = await openImageStore(join(o.dataDir, 'images'), { log: o.log.child({ component: 'images' }) });
+    const images = lazyImages(join(o.dataDir, 'images'), o.log.child({ component: 'images' }));
     closers.push(() => images.close());
     const vm = new VmHost({ ...vmEnv(), ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }) });
     // VMs keep running when the node stops; only the monitor stops.
     closers.push(async () => vm.close());
-    return { storage, images, vm, system: new HostSystem(), network, public: pub, gateway, close };
+    return { storage, images: images.open, vm, system: new HostSystem(), network, public: pub, gateway, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+/** The image store, opened by the first open() (again after a failed one); close() closes it if it was opened. */
+function lazyImages(dir: string, log: Logger): { open: () => Promise<ImageNode>; close: () => Promise<void> } {
+  let opened: Promise<ImageNode> | null = null;
+  const open = () =>
+    (opened ??= import('../../image/index.ts').then((m) => m.openImageStore(dir, { log })).catch((err: unknown) => {
+      opened = null;
+      throw err;
+    }));
+  return { open, close: async () => (await opened?.catch(() => null))?.close() };
 }
 
 /**

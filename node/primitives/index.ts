@@ -20,7 +20,7 @@ import { zmountPrimitive } from './zmount/index.ts';
 export interface PrimitiveHosts {
   storage: DiskStore & VolumeStore;
   network: NetworkResources & NetworkTaps;
-  images: ImageNode;
+  images: () => Promise<ImageNode>;
   vm: VmHost;
   /** The proxy on the host plus what gateways check on chain and in DNS. */
   gateway: GatewayServices;

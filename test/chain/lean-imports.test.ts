@@ -51,3 +51,42 @@ test('lean imports: the check sees a heavy import where there is one (the devnet
   const meta = await importGraph('bin/commands/devnet.ts');
   assert.ok(Object.values(meta.inputs).some((input) => input.imports.some((i) => HEAVY.test(i.path))));
 });
+
+/**
+ * What an idle `zos node` loads (issue 16, memory): bin/zos.ts imports only the named command's
+ * modules (bin/commands/node.ts), whose action imports node/node.ts; the modules these reach
+ * through static imports load at start.
+ * Image code (the store, hashing and zstd addons, execa) loads with a node's first VM, and
+ * execa not at all: host commands run on node:child_process.
+ */
+const IDLE_ONLY_ON_DEMAND = [/^image\//, /^node\/primitives\/zmachine\/flist\.ts$/, /^bin\/commands\/(?!node)/];
+const IDLE_NO_PACKAGES = /^(execa|cli-progress|@napi-rs\/blake-hash|@toondepauw\/node-zstd)(\/|$)/;
+
+function staticClosure(metas: Metafile[], entries: string[]): { files: Set<string>; packages: Set<string> } {
+  const inputs = Object.assign({}, ...metas.map((m) => m.inputs)) as Metafile['inputs'];
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const todo = [...entries];
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    if (files.has(f)) continue;
+    files.add(f);
+    for (const i of inputs[f]?.imports ?? []) {
+      if (i.kind !== 'import-statement') continue;
+      if (i.external) packages.add(i.path);
+      else todo.push(i.path);
+    }
+  }
+  return { files, packages };
+}
+
+test('lean imports: an idle zos node loads no image code, no execa and no other command (they load on demand)', async () => {
+  const entries = ['bin/zos.ts', 'bin/commands/node.ts', 'node/node.ts'];
+  const { files, packages } = staticClosure(await Promise.all(entries.map(importGraph)), entries);
+  assert.ok(files.has('node/host/storage/index.ts') && files.size > 100, `the graph is the node's (${files.size} modules)`);
+  assert.deepEqual([...files].filter((f) => IDLE_ONLY_ON_DEMAND.some((r) => r.test(f))), []);
+  assert.deepEqual([...packages].filter((p) => IDLE_NO_PACKAGES.test(p)), []);
+  // ... and the image code is still reachable (loaded with the first VM).
+  const all = await importGraph('node/node.ts');
+  assert.ok(Object.keys(all.inputs).some((f) => f.startsWith('image/')));
+});

@@ -58,7 +58,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
       taps.delete(tap);
     },
   };
-  const m = machinePrimitive('zmachine-light', { vm, images, network, tapNetns: lab.netns, storage });
+  const m = machinePrimitive('zmachine-light', { vm, images: async () => images, network, tapNetns: lab.netns, storage });
 
   // The deployment: a zmount `disk` and a volume `vol`, made through the storage host as their primitives do.
   await storage.createDisk('7-1-disk', 300 * MiB);

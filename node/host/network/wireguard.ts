@@ -1,9 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { run } from '../exec.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { Netns } from './ip.ts';
@@ -47,24 +45,24 @@ export async function startWireguardGo(o: { iface: string; ns: Netns; logFile: s
   // (`ip netns exec` execs it), and the OS image has no shell.
   const argv = ['wireguard-go', '-f', o.iface];
   const cmd = o.ns ? ['ip', 'netns', 'exec', o.ns, ...argv] : argv;
-  const out = createWriteStream(o.logFile, { flags: 'a', mode: 0o600 });
-  await once(out, 'open');
-  const child = execa(cmd[0]!, cmd.slice(1), {
-    detached: true,
-    cleanup: false,
-    reject: false,
-    stdin: 'ignore',
-    stdout: out,
-    stderr: out,
-    env: { WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
-  });
-  // The child has its own copy of the descriptor from the spawn on.
-  out.close();
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start wireguard-go for ${o.iface}`);
-  child.unref();
+  const out = await open(o.logFile, 'a', 0o600);
   let exited = false;
-  void child.then(() => (exited = true));
+  let pid: number | undefined;
+  try {
+    const child = spawn(cmd[0]!, cmd.slice(1), {
+      detached: true,
+      stdio: ['ignore', out.fd, out.fd],
+      env: { ...process.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
+    });
+    child.on('error', () => (exited = true));
+    child.on('exit', () => (exited = true));
+    child.unref();
+    pid = child.pid;
+  } finally {
+    // The child has its own copy of the descriptor from the spawn on.
+    await out.close();
+  }
+  if (pid === undefined) throw new Error(`could not start wireguard-go for ${o.iface}`);
   for (let waited = 0; waited < 10_000; waited += 20) {
     if (exited) break;
     if (await exists(socketOf(o.iface))) {

@@ -2,8 +2,6 @@ import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ImageNode } from '../../../image/index.ts';
-import { HttpStore } from '../../../image/index.ts';
-import { parseFlistUrl } from '../../../image/serve.ts';
 import { formatIP } from '../../model/goformat.ts';
 import { networkId, uniqueName } from '../../model/ids.ts';
 import { minRootSize, type MachineBase } from '../../model/zmachine-common.ts';
@@ -14,6 +12,7 @@ import type { VmHost } from '../../host/vm/host.ts';
 import { sshKeysOf, splitCommand, type GuestSeed } from '../../host/vm/seed.ts';
 import type { VmBoot, VmSpec } from '../../host/vm/spec.ts';
 import { NoActionNeeded, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
+import type { ResolvedFlist } from './flist.ts';
 import { macOf } from './mac.ts';
 
 /** Where a VM's NIC lands: the network host's tap on the NR bridge (see NetworkHost.attachTap). */
@@ -41,7 +40,8 @@ export interface PublicNic {
 
 export interface MachineHosts {
   vm: VmHost;
-  images: ImageNode;
+  /** The image store, opened on first use. */
+  images: () => Promise<ImageNode>;
   network: TapAttacher;
   /** Absent where public IPs are not offered (zmachine-light). */
   public?: PublicTapAttacher;
@@ -91,32 +91,12 @@ function inSubnet(ip: string, cidr: string): boolean {
  * network's bridge. Light differs only in its routes (default via the NR) and result shape.
  */
 export function machinePrimitive(kind: Kind, h: MachineHosts) {
-  async function resolveImage(flist: string): Promise<{ ref: string; tree: string; boot: 'container' | 'kernel' | 'full' }> {
-    let where: { store: string; name: string };
-    try {
-      where = parseFlistUrl(flist);
-    } catch (err) {
-      throw new Error(`invalid flist: ${(err as Error).message}`);
-    }
-    const remote = new HttpStore(where.store, { timeoutMs: 30_000 });
-    let ref: string;
-    try {
-      // Pinned by digest from here on: the tag may move on the server while this VM runs.
-      ref = `blake3:${(await h.images.pull(where.name, remote)).digest}`;
-    } catch (err) {
-      // A VM restarted while its image server is away boots the copy this node already verified.
-      const local = await h.images.store.getTag(where.name).catch(() => undefined);
-      if (!local) throw new Error(`failed to download flist '${flist}': ${(err as Error).message}`);
-      ref = `blake3:${local}`;
-    } finally {
-      await remote.close();
-    }
-    // Materializing verifies every file's fingerprint; a tampered file throws naming its path.
-    const { path } = await h.images.materialize(ref);
-    const has = (p: string) => stat(join(path, p)).then(() => true, () => false);
-    const boot = (await has('image.raw')) ? 'full' : (await has('boot/vmlinuz')) ? 'kernel' : 'container';
-    return { ref, tree: path, boot };
+  /** The image code (HTTP store, pull, materialize) loads with the first machine (issue 16, memory). */
+  async function resolveImage(flist: string): Promise<ResolvedFlist> {
+    const [{ resolveFlist }, images] = await Promise.all([import('./flist.ts'), h.images()]);
+    return resolveFlist(images, flist);
   }
+
 
   /**
    * zmount disks (virtio-blk, vda..) and volumes (virtiofs, tag = name), in the order asked;
@@ -182,7 +162,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     const taps = new Set([...attached, ...(h.vm.info(ctx.workload.id)?.taps ?? [])]);
     await h.vm.stop(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'vm stop failed'));
     for (const tap of taps) await h.network.detachTap(tap).catch(() => undefined);
-    await h.images.releaseRoot(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
+    await h.images().then((images) => images.releaseRoot(ctx.workload.id)).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
     await h.storage.deleteSubvolume(rootVolume(ctx.workload.id)).catch(() => undefined);
   }
 
@@ -239,7 +219,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
         if (!full) {
           const size = Math.max(config.size, minRootSize(config.compute_capacity.cpu, config.compute_capacity.memory));
           const vol = await h.storage.subvolumeInfo(rootVolume(id)) ?? await h.storage.createSubvolume(rootVolume(id), size);
-          root = await h.images.prepareRoot(image.ref, id, { layerDir: vol.path });
+          root = await (await h.images()).prepareRoot(image.ref, id, { layerDir: vol.path });
         }
 
         const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
