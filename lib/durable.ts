@@ -1,6 +1,7 @@
 import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 
 /**
  * Writes a small file so that after a power cut it is whole or absent, never empty: data to a temp
@@ -41,5 +42,9 @@ export async function fsyncDir(dir: string): Promise<void> {
  * would cost a disk flush each: image stores write thousands of chunk files, then sync once.
  */
 export async function syncFileSystem(path: string): Promise<void> {
-  await execa('sync', ['-f', path]);
+  // node:child_process, not execa: the node loads this module at start, and execa would be ~4 MB
+  // of its resident memory (issue 16; test/chain/lean-imports).
+  await execFileAsync('sync', ['-f', path]);
 }
+
+const execFileAsync = promisify(execFile);
