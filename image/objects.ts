@@ -7,6 +7,8 @@ import { canonicalJson } from './canonical-json.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { blake3Hex, newHasher } from './hash.ts';
 import type { FileEntry } from './manifest.ts';
+import { runFileJobs } from './file-jobs.ts';
+import { DirStore } from './store/dir-store.ts';
 import type { ChunkStore } from './store/types.ts';
 import { writeXattrs } from './xattr.ts';
 import { errnoCode, hashFile } from './fsutil.ts';
@@ -59,9 +61,19 @@ export class ObjectPool {
           if (actual === f.blake3) return;
           await rm(existing, { force: true }); // damaged: rebuild it from chunks below
         }
-        await writeObject(join(staging, key), f, chunks, onBytes);
         created.push([key, f]);
       });
+      if (chunks instanceof DirStore) {
+        // A local store is read by path on worker threads, whole objects at a time (image/file-worker.ts).
+        await runFileJobs(
+          chunks.location,
+          created.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: f.extents, size: f.size, dest: join(staging, key) })),
+          (x) => new ImageError(x.code, x.code === 'FILE_TAMPERED' ? `file "${x.file.path}": content assembled from chunks has BLAKE3 ${x.got}, manifest says ${x.file.blake3}` : `file "${x.file.path}": ${x.message}`),
+          (x) => onBytes(x.size),
+        );
+      } else {
+        await mapLimit(created, FILES_IN_FLIGHT, ([key, f]) => writeObject(join(staging, key), f, chunks, onBytes));
+      }
       await writeXattrs(
         staging,
         created.filter(([, f]) => f.xattrs && Object.keys(f.xattrs).length > 0).map(([key, f]) => [key, f.xattrs!]),

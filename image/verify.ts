@@ -2,9 +2,11 @@ import { mapLimit } from '../lib/parallel.ts';
 import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
-import { decodeManifest, type Manifest } from './manifest.ts';
+import { runFileJobs } from './file-jobs.ts';
+import { decodeManifest, type FileEntry, type Manifest } from './manifest.ts';
 import type { ImageRef } from './ref.ts';
 import { resolveRef } from './resolve.ts';
+import { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 
 const FILES_IN_FLIGHT = 4;
@@ -36,9 +38,25 @@ export async function verifyImage(
   const m: Manifest = decodeManifest(await store.getManifest(digest));
   const p: VerifyProgress = { bytesDone: 0, bytesTotal: m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0) };
   const seen = new Set<string>();
+  const fileEntries = m.entries.filter((e): e is FileEntry => e.type === 'file');
+  for (const e of fileEntries) for (const x of e.extents) if (!('hole' in x)) seen.add(x.id);
+  const failed = (path: string, err: ImageError) => new ImageError(err.code, `image blake3:${digest}, file "${path}": ${err.message}`, { cause: err });
+  const tampered = (path: string) => new ImageError('FILE_TAMPERED', `image blake3:${digest}, file "${path}": content does not match its BLAKE3 fingerprint`);
+  if (store instanceof DirStore) {
+    // A local store is read by path on worker threads, whole files at a time (image/file-worker.ts).
+    await runFileJobs(
+      store.location,
+      fileEntries,
+      (f) => (f.code === 'FILE_TAMPERED' ? tampered(f.file.path) : failed(f.file.path, new ImageError(f.code, f.message))),
+      (f) => {
+        p.bytesDone += f.size;
+        opts.onProgress?.(p);
+      },
+    );
+    return { digest, files: fileEntries.length, bytes: p.bytesTotal, chunks: seen.size };
+  }
   let files = 0;
   const zero = new Uint8Array(1 << 20);
-  const fileEntries = m.entries.filter((e) => e.type === 'file');
   // Files FILES_IN_FLIGHT at a time; within a file, chunks are read and opened (on the thread pool)
   // a few ahead of the hash, which must take them in order.
   await mapLimit(fileEntries, FILES_IN_FLIGHT, async (e) => {
@@ -63,17 +81,16 @@ export async function verifyImage(
           const o = store.getChunk(x.id).then((blob) => openChunkAsync(blob, x, { digestChecked: true }));
           o.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
           opened.push(o);
-          seen.add(x.id);
         }
         while (opened.length > CHUNKS_AHEAD) await take();
       }
       while (opened.length > 0) await take();
     } catch (err) {
       await Promise.allSettled(opened);
-      if (err instanceof ImageError) throw new ImageError(err.code, `image blake3:${digest}, file "${e.path}": ${err.message}`, { cause: err });
+      if (err instanceof ImageError) throw failed(e.path, err);
       throw err;
     }
-    if (h.digestHex() !== e.blake3) throw new ImageError('FILE_TAMPERED', `image blake3:${digest}, file "${e.path}": content does not match its BLAKE3 fingerprint`);
+    if (h.digestHex() !== e.blake3) throw tampered(e.path);
     files++;
   });
   return { digest, files, bytes: p.bytesTotal, chunks: seen.size };

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, read } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -55,7 +55,7 @@ export class DirStore implements ListableStore {
   }
 
   chunkPath(id: string): string {
-    return join(this.location, 'chunks', id.slice(0, 2), id);
+    return chunkFilePath(this.location, id);
   }
 
   manifestPath(digest: string): string {
@@ -96,9 +96,7 @@ export class DirStore implements ListableStore {
 
   async getChunk(id: string): Promise<Uint8Array> {
     this.check(id);
-    const blob = await readChunkFile(this.chunkPath(id), `chunk ${id} not in store ${this.location}`);
-    if (blake3Hex(blob) !== id) throw new ImageError('CHUNK_CORRUPT', `chunk ${id} in store ${this.location}: content does not match its digest`);
-    return blob;
+    return checkedBlob(await readChunkFile(this.chunkPath(id), notInStore(this.location, id)), this.location, id);
   }
 
   async putChunk(id: string, blob: Uint8Array): Promise<boolean> {
@@ -200,6 +198,38 @@ export class DirStore implements ListableStore {
   }
 }
 
+export function chunkFilePath(location: string, id: string): string {
+  return join(location, 'chunks', id.slice(0, 2), id);
+}
+
+const notInStore = (location: string, id: string) => `chunk ${id} not in store ${location}`;
+
+function checkedBlob(blob: Uint8Array, location: string, id: string): Uint8Array {
+  if (blake3Hex(blob) !== id) throw new ImageError('CHUNK_CORRUPT', `chunk ${id} in store ${location}: content does not match its digest`);
+  return blob;
+}
+
+/**
+ * getChunk's synchronous twin for worker threads (image/file-worker.ts), which read a directory
+ * store by path: the same checks and errors. The caller must have loaded the hasher (initHash).
+ */
+export function getChunkSync(location: string, id: string): Uint8Array {
+  if (!isDigestHex(id)) throw new ImageError('BAD_REF', `bad digest "${id}"`);
+  const msg = notInStore(location, id);
+  const fd = openBlob(chunkFilePath(location, id), msg);
+  try {
+    const buf = Buffer.allocUnsafe(fstatSync(fd).size);
+    let got = 0;
+    for (let n = -1; got < buf.length && n !== 0; got += n) n = readSync(fd, buf, got, buf.length - got, got);
+    return checkedBlob(buf.subarray(0, got), location, id);
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function parseTag(text: string, name: string): string {
   const m = /^blake3:([0-9a-f]{64})\n?$/.exec(text);
   if (!m) throw new ImageError('STORE_IO', `tag "${name}" is corrupt`);
@@ -225,19 +255,23 @@ async function readOrNotFound(path: string, msg: string): Promise<Uint8Array> {
   }
 }
 
+/** open(2) of a blob file: NOT_FOUND or STORE_IO with `msg`. */
+function openBlob(path: string, msg: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    if (isNotFound(err)) throw new ImageError('NOT_FOUND', msg);
+    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * A blob file read with one trip through the thread pool: open, fstat and close are metadata
  * calls on this thread (microseconds), only the read itself is asynchronous. A build, verify or
  * materialize reads thousands of chunks, and readFile's four trips each were most of their cost.
  */
 async function readChunkFile(path: string, msg: string): Promise<Uint8Array> {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if (isNotFound(err)) throw new ImageError('NOT_FOUND', msg);
-    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
-  }
+  const fd = openBlob(path, msg);
   try {
     const buf = Buffer.allocUnsafe(fstatSync(fd).size);
     let got = 0;

@@ -1,0 +1,60 @@
+import { availableParallelism } from 'node:os';
+import { mapLimit } from '../lib/parallel.ts';
+import { WorkerPool } from '../lib/workers.ts';
+import { ImageError } from './errors.ts';
+import type { FileJob, FilesJob, FilesOutcome } from './file-worker.ts';
+
+/**
+ * Checks (and writes) files from a directory store on worker threads, one per core
+ * (image/file-worker.ts). Files go out in groups of about GROUP_BYTES so a tree of many small
+ * files costs few messages; one group per worker is in flight, so the first failure stops the
+ * rest. The pool lives as long as it has work and a little after (lib/workers.ts).
+ */
+export type { FileJob };
+
+const GROUP_BYTES = 4 << 20;
+const GROUP_FILES = 64;
+
+let pool: WorkerPool<FilesJob, FilesOutcome> | null = null;
+const workers = () => (pool ??= new WorkerPool<FilesJob, FilesOutcome>(new URL('./file-worker.ts', import.meta.url), { batch: 1 }));
+
+/** What the caller turns a failed file into (its own message around the worker's). */
+export interface FileFailure {
+  file: FileJob;
+  code: ImageError['code'];
+  message: string;
+  /** For FILE_TAMPERED: the BLAKE3 the content had. */
+  got?: string;
+}
+
+/**
+ * Runs every file; `onFile` after each group for the files it finished. Throws the error
+ * `fail` makes of the first failure, once the groups in flight have settled.
+ */
+export async function runFileJobs(
+  store: string,
+  files: Array<FileJob & { size: number }>,
+  fail: (f: FileFailure) => Error,
+  onFile: (f: FileJob & { size: number }) => void = () => {},
+): Promise<void> {
+  const groups: Array<typeof files> = [];
+  let group: typeof files = [];
+  let bytes = 0;
+  // Largest first, so no large file is left for one worker at the end.
+  for (const f of [...files].sort((a, b) => b.size - a.size)) {
+    group.push(f);
+    bytes += f.size;
+    if (bytes >= GROUP_BYTES || group.length >= GROUP_FILES) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+  }
+  if (group.length > 0) groups.push(group);
+  await mapLimit(groups, availableParallelism(), async (g) => {
+    const out = await workers().run({ store, files: g.map(({ path, blake3, extents, dest }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }) })) });
+    const done = out.failed?.index ?? g.length;
+    for (const f of g.slice(0, done)) onFile(f);
+    if (out.failed) throw fail({ file: g[out.failed.index]!, code: out.failed.code, message: out.failed.message, ...(out.failed.got ? { got: out.failed.got } : {}) });
+  });
+}
