@@ -2,6 +2,7 @@ import { chmod, chown, lchown, lutimes, mkdir, rename, rm, stat, symlink, utimes
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { syncFileSystem } from '../lib/durable.ts';
 import { mapLimit } from '../lib/parallel.ts';
 import { initChunkCodec } from './chunk-codec.ts';
 import { verifyTree, type VerifyTreeResult } from './cache-verify.ts';
@@ -32,12 +33,26 @@ export interface MaterializeResult {
   verify: VerifyTreeResult;
 }
 
+export interface ImageCacheOptions {
+  /**
+   * Makes everything written under a path durable (default: syncfs(2) of its filesystem,
+   * lib/durable.ts). Called once per created tree, after its objects and links are written and before
+   * the tree is renamed into place, so a tree that exists after a power cut has its objects on disk.
+   */
+  syncFs?: (path: string) => Promise<void>;
+}
+
 export class ImageCache {
   readonly objects: ObjectPool;
   readonly withOwners = isRoot();
+  private readonly syncFs: (path: string) => Promise<void>;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    opts: ImageCacheOptions = {},
+  ) {
     this.objects = new ObjectPool(join(dir, 'objects'), join(dir, 'tmp'), this.withOwners);
+    this.syncFs = opts.syncFs ?? syncFileSystem;
   }
 
   treePath(digest: string): string {
@@ -102,6 +117,9 @@ export class ImageCache {
     const staging = join(this.dir, 'tmp', `tree-${digest.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     try {
       await this.buildTree(staging, m, objectOf);
+      // One syncfs for every object and link written (no fsync per file), before the rename that
+      // makes the tree visible: a tree that survives a power cut is trusted by stat tuple later.
+      await this.syncFs(staging);
       try {
         await rename(staging, this.treePath(digest));
         return true;

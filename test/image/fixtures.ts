@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { execa } from 'execa';
+import { openImageStore, type ImageNode } from '../../image/index.ts';
+import { isRoot } from '../../image/fsutil.ts';
 
 /** Temp dir removed after the test (mounts below it must be gone first). */
 export async function tempDir(t: TestContext, prefix = 'zos-image-test-'): Promise<string> {
@@ -66,4 +68,14 @@ export async function makeRichTree(dir: string, opts: { root: boolean; xattrs: b
   await utimes(join(dir, 'etc/hostname'), 1_600_000_000.123456, 1_600_000_000.123456);
   await lutimes(join(dir, 'bin/hostname-link'), 1_500_000_000, 1_500_000_000);
   await utimes(join(dir, 'bin'), 1_400_000_000, 1_400_000_000);
+}
+
+/** A store under a temp dir holding the rich tree (makeRichTree) built as tag `app`. */
+export async function richImage(t: TestContext): Promise<{ dir: string; node: ImageNode; digest: string }> {
+  const dir = await tempDir(t);
+  await makeRichTree(join(dir, 'src'), { root: isRoot(), xattrs: await hasTool('setfattr') });
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const r = await node.build(join(dir, 'src'), { tag: 'app' });
+  return { dir, node, digest: r.digest };
 }

@@ -1,22 +1,12 @@
 import { requireHost } from '../helpers/host.ts';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFile, chmod, open, readdir, readFile, rm, writeFile, stat, unlink, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { openImageStore, type ImageNode } from '../../image/index.ts';
 import { ImageError } from '../../image/errors.ts';
-import { hasTool, makeRichTree, tempDir } from './fixtures.ts';
-import { isRoot } from '../../image/fsutil.ts';
+import { hasTool, richImage as setup } from './fixtures.ts';
 
-async function setup(t: TestContext): Promise<{ dir: string; node: ImageNode; digest: string }> {
-  const dir = await tempDir(t);
-  await makeRichTree(join(dir, 'src'), { root: isRoot(), xattrs: await hasTool('setfattr') });
-  const node = await openImageStore(join(dir, 'node'));
-  t.after(() => node.close());
-  const r = await node.build(join(dir, 'src'), { tag: 'app' });
-  return { dir, node, digest: r.digest };
-}
 
 const rejects = (code: string, text: RegExp) => (e: unknown) => {
   assert.ok(e instanceof ImageError, String(e));

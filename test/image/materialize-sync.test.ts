@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ImageCache } from '../../image/index.ts';
+import { ImageError } from '../../image/errors.ts';
+import { richImage as setup } from './fixtures.ts';
+
+/** Materialize's durability (one syncfs before a tree is renamed into place) and store read errors on the worker path. */
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+test('materialize: one syncfs, after every object and link is written and before the tree is renamed into place', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const seen: Array<{ path: string; treeThere: boolean; toolThere: boolean; objects: number }> = [];
+  const cache: ImageCache = new ImageCache(join(dir, 'cache'), {
+    syncFs: async (path) => {
+      let objects = 0;
+      for (const sub of await readdir(join(dir, 'cache/objects'))) objects += (await readdir(join(dir, 'cache/objects', sub))).length;
+      seen.push({ path, treeThere: await exists(cache.treePath(digest)), toolThere: await exists(join(path, 'bin/tool')), objects });
+    },
+  });
+  const r = await cache.materialize(node.store, digest);
+  assert.equal(r.created, true);
+  assert.equal(seen.length, 1, 'one sync for the whole tree, not one per file');
+  assert.equal(seen[0]!.treeThere, false, 'synced before the rename into images/');
+  assert.equal(seen[0]!.toolThere, true, 'the staged tree is complete when synced');
+  assert.ok(seen[0]!.objects >= 5, `the objects are written when synced (${seen[0]!.objects})`);
+  assert.ok(seen[0]!.path.startsWith(join(dir, 'cache/tmp/')), seen[0]!.path);
+  assert.equal((await cache.materialize(node.store, digest)).created, false);
+  assert.equal(seen.length, 1, 'an existing tree is not synced again');
+});
+
+test('materialize: a failing sync leaves no tree and no staging', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const cache = new ImageCache(join(dir, 'cache'), {
+    syncFs: async () => {
+      throw new ImageError('HOST', 'sync failed (injected)');
+    },
+  });
+  await assert.rejects(cache.materialize(node.store, digest), /sync failed \(injected\)/);
+  assert.deepEqual(await readdir(join(dir, 'cache/tmp')), []);
+  assert.deepEqual(await readdir(join(dir, 'cache/images')), []);
+  // the default sync (syncfs through `sync -f`) works on this host
+  assert.equal((await new ImageCache(join(dir, 'cache')).materialize(node.store, digest)).created, true);
+});
+
+test('verify and materialize: a chunk missing from the store is NOT_FOUND naming the file; nothing is left half-made', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const manifest = JSON.parse(Buffer.from(await node.store.getManifest(digest)).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string }> }> };
+  await unlink(node.store.chunkPath(manifest.entries.find((e) => e.path === 'bin/tool')!.extents![0]!.id!));
+  const notFound = (e: unknown) => e instanceof ImageError && e.code === 'NOT_FOUND' && /bin\/tool/.test(e.message) && /not in store/.test(e.message);
+  await assert.rejects(node.verify('app'), notFound);
+  await assert.rejects(node.materialize('app'), notFound);
+  assert.deepEqual(await readdir(join(dir, 'node/cache/tmp')), []);
+  assert.deepEqual(await readdir(join(dir, 'node/cache/images')), []);
+});
