@@ -3,6 +3,9 @@
  * same functions the peers use. A request from A (sr25519) to B (ed25519) and its reply cost:
  * 4 challenges (MD5; sign and verify on each side), one sr25519 sign + verify, one ed25519
  * sign + verify, 2 AES-GCM seals + 2 opens (shared keys cached, as in the peers).
+ * bench/relay.ts measures it once per round, between its RMB and echo samples, so that the floor
+ * and the round trip it is compared with see the same machine (a shared machine's load moves
+ * both by tens of percent within a minute).
  */
 import { performance } from 'node:perf_hooks';
 import { challenge } from '../../relay-client/challenge.ts';
@@ -19,12 +22,19 @@ export interface FloorOp {
   ms: number;
 }
 
-/** Median of `rounds` batches of `batch` calls, in ms per call (medians shrug off a loaded machine's spikes). */
-function medianMs(fn: () => unknown, rounds = 15, batch = 40): number {
-  for (let i = 0; i < batch; i++) fn();
+/**
+ * Median of `rounds` batches, in ms per call. Each batch runs about `batchMs` (a few calls of a
+ * slow operation, many of a fast one), as long as one RMB round trip: on a loaded machine a longer
+ * batch is nearly always cut by the scheduler while most round trips are not, which inflated the
+ * floor (medians then shrug off the batches that were cut, as the p50 does for round trips).
+ */
+function medianMs(fn: () => unknown, rounds: number, batchMs: number): number {
+  let t = performance.now();
+  for (let i = 0; i < 3; i++) fn();
+  const batch = Math.max(1, Math.round(batchMs / Math.max(1e-4, (performance.now() - t) / 3)));
   const per: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t = performance.now();
+    t = performance.now();
     for (let i = 0; i < batch; i++) fn();
     per.push((performance.now() - t) / batch);
   }
@@ -32,7 +42,13 @@ function medianMs(fn: () => unknown, rounds = 15, batch = 40): number {
   return per[Math.floor(per.length / 2)]!;
 }
 
-export function cryptoFloor(a: Identity, b: Identity, payload: Uint8Array): FloorOp[] {
+/** Milliseconds of one round trip's crypto: the sum of count x median over `ops`. */
+export function floorCryptoMs(ops: FloorOp[]): number {
+  return ops.reduce((t, o) => t + o.count * o.ms, 0);
+}
+
+export function cryptoFloor(a: Identity, b: Identity, payload: Uint8Array, rounds = 25, batchMs = 0.25): FloorOp[] {
+  const m = (fn: () => unknown) => medianMs(fn, rounds, batchMs);
   const key = sharedKey(a.secpSecret, b.secpPublic);
   const sealed = encrypt(key, payload);
   const env: Envelope = {
@@ -44,12 +60,12 @@ export function cryptoFloor(a: Identity, b: Identity, payload: Uint8Array): Floo
   const srSig = signPrefixed(a, digest);
   const edSig = signPrefixed(b, digest);
   return [
-    { name: 'challenge (MD5)', count: 4, ms: medianMs(() => challenge(env)) },
-    { name: 'sr25519 sign', count: 1, ms: medianMs(() => signPrefixed(a, digest)) },
-    { name: 'sr25519 verify', count: 1, ms: medianMs(() => verifyPrefixed(srSig, digest, a.accountId)) },
-    { name: 'ed25519 sign', count: 1, ms: medianMs(() => signPrefixed(b, digest)) },
-    { name: 'ed25519 verify', count: 1, ms: medianMs(() => verifyPrefixed(edSig, digest, b.accountId)) },
-    { name: 'AES-GCM seal', count: 2, ms: medianMs(() => encrypt(key, payload)) },
-    { name: 'AES-GCM open', count: 2, ms: medianMs(() => decrypt(key, sealed)) },
+    { name: 'challenge (MD5)', count: 4, ms: m(() => challenge(env)) },
+    { name: 'sr25519 sign', count: 1, ms: m(() => signPrefixed(a, digest)) },
+    { name: 'sr25519 verify', count: 1, ms: m(() => verifyPrefixed(srSig, digest, a.accountId)) },
+    { name: 'ed25519 sign', count: 1, ms: m(() => signPrefixed(b, digest)) },
+    { name: 'ed25519 verify', count: 1, ms: m(() => verifyPrefixed(edSig, digest, b.accountId)) },
+    { name: 'AES-GCM seal', count: 2, ms: m(() => encrypt(key, payload)) },
+    { name: 'AES-GCM open', count: 2, ms: m(() => decrypt(key, sealed)) },
   ];
 }
