@@ -33,6 +33,8 @@ export function sharedKey(secret: Uint8Array, peerPublic: Uint8Array): Uint8Arra
  */
 export class SharedKeyCache {
   private readonly keys = new Map<string, Uint8Array>();
+  /** By the key's own array too: a twin directory hands out the same `pk` array per twin, and this skips hex-encoding it per message. */
+  private readonly byArray = new WeakMap<Uint8Array, Uint8Array>();
 
   constructor(
     private readonly secret: Uint8Array,
@@ -40,6 +42,8 @@ export class SharedKeyCache {
   ) {}
 
   get(peerPublic: Uint8Array): Uint8Array {
+    const known = this.byArray.get(peerPublic);
+    if (known) return known;
     const id = Buffer.from(peerPublic).toString('hex');
     let key = this.keys.get(id);
     if (!key) {
@@ -47,6 +51,7 @@ export class SharedKeyCache {
       if (this.keys.size >= this.max) this.keys.delete(this.keys.keys().next().value!);
       this.keys.set(id, key);
     }
+    this.byArray.set(peerPublic, key);
     return key;
   }
 }
@@ -84,7 +89,10 @@ export function decrypt(key: Uint8Array, cipher: Uint8Array): Uint8Array {
   const d = createDecipheriv('aes-256-gcm', key, cipher.subarray(0, NONCE));
   d.setAuthTag(cipher.subarray(cipher.length - TAG));
   try {
-    return new Uint8Array(Buffer.concat([d.update(cipher.subarray(NONCE, cipher.length - TAG)), d.final()]));
+    // GCM is a stream mode: update() gives back every byte, final() only checks the tag.
+    const plain = d.update(cipher.subarray(NONCE, cipher.length - TAG));
+    d.final();
+    return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);
   } catch {
     throw new E2eError('failed to decrypt: authentication failed');
   }

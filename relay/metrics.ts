@@ -1,6 +1,13 @@
 /** A minimal Prometheus text-format registry: labelled counters and gauges, nothing else. */
 type Labels = Record<string, string>;
 
+/** A family's key for a label set (the relay counts every frame: cheaper than JSON.stringify). */
+function labelKey(labels: Labels): string {
+  let key = '';
+  for (const k in labels) key += `${k}\u0000${labels[k]}\u0001`;
+  return key;
+}
+
 class Family {
   readonly values = new Map<string, { labels: Labels; value: number }>();
   constructor(
@@ -10,7 +17,7 @@ class Family {
   ) {}
 
   private slot(labels: Labels) {
-    const key = JSON.stringify(labels);
+    const key = labelKey(labels);
     let v = this.values.get(key);
     if (!v) this.values.set(key, (v = { labels, value: 0 }));
     return v;
@@ -25,7 +32,7 @@ class Family {
   }
 
   get(labels: Labels = {}): number {
-    return this.values.get(JSON.stringify(labels))?.value ?? 0;
+    return this.values.get(labelKey(labels))?.value ?? 0;
   }
 }
 

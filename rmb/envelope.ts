@@ -56,12 +56,15 @@ function tag(field: number, wire: number): number {
   return ((field << 3) | wire) >>> 0;
 }
 
-function encodeAddress(a: Address): Uint8Array {
-  const w = protobuf.Writer.create();
+/** Writes an Address as the length-delimited field `field` (fork/ldelim: no buffer of its own). */
+function writeAddress(w: protobuf.Writer, field: number, a: Address): void {
+  w.uint32(tag(field, LEN)).fork();
   if (a.twin) w.uint32(tag(1, VARINT)).uint32(a.twin);
   if (a.connection !== undefined) w.uint32(tag(2, LEN)).string(a.connection);
-  return w.finish();
+  w.ldelim();
 }
+
+const EMPTY = new Uint8Array(0);
 
 export function encodeEnvelope(e: Envelope): Uint8Array {
   const w = protobuf.Writer.create();
@@ -69,24 +72,24 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   if (e.tags !== undefined) w.uint32(tag(F.tags, LEN)).string(e.tags);
   if (e.timestamp) w.uint32(tag(F.timestamp, VARINT)).uint64(e.timestamp);
   if (e.expiration) w.uint32(tag(F.expiration, VARINT)).uint64(e.expiration);
-  if (e.source) w.uint32(tag(F.source, LEN)).bytes(encodeAddress(e.source));
-  if (e.destination) w.uint32(tag(F.destination, LEN)).bytes(encodeAddress(e.destination));
+  if (e.source) writeAddress(w, F.source, e.source);
+  if (e.destination) writeAddress(w, F.destination, e.destination);
   const m = e.message;
   if (m?.kind === 'request') {
-    const inner = protobuf.Writer.create();
-    if (m.command) inner.uint32(tag(1, LEN)).string(m.command);
-    w.uint32(tag(F.request, LEN)).bytes(inner.finish());
+    w.uint32(tag(F.request, LEN)).fork();
+    if (m.command) w.uint32(tag(1, LEN)).string(m.command);
+    w.ldelim();
   } else if (m?.kind === 'response') {
-    w.uint32(tag(F.response, LEN)).bytes(new Uint8Array(0));
+    w.uint32(tag(F.response, LEN)).bytes(EMPTY);
   } else if (m?.kind === 'error') {
-    const inner = protobuf.Writer.create();
-    if (m.code) inner.uint32(tag(1, VARINT)).uint32(m.code);
-    if (m.message) inner.uint32(tag(2, LEN)).string(m.message);
-    w.uint32(tag(F.error, LEN)).bytes(inner.finish());
+    w.uint32(tag(F.error, LEN)).fork();
+    if (m.code) w.uint32(tag(1, VARINT)).uint32(m.code);
+    if (m.message) w.uint32(tag(2, LEN)).string(m.message);
+    w.ldelim();
   } else if (m?.kind === 'ping') {
-    w.uint32(tag(F.ping, LEN)).bytes(new Uint8Array(0));
+    w.uint32(tag(F.ping, LEN)).bytes(EMPTY);
   } else if (m?.kind === 'pong') {
-    w.uint32(tag(F.pong, LEN)).bytes(new Uint8Array(0));
+    w.uint32(tag(F.pong, LEN)).bytes(EMPTY);
   }
   if (e.signature !== undefined) w.uint32(tag(F.signature, LEN)).bytes(e.signature);
   if (e.schema !== undefined) w.uint32(tag(F.schema, LEN)).string(e.schema);
@@ -166,11 +169,11 @@ export function decodeEnvelope(buf: Uint8Array): Envelope {
         case F.error: expectWire(f, wire, LEN); e.message = decodeError(r.bytes()); return true;
         case F.ping: expectWire(f, wire, LEN); r.bytes(); e.message = { kind: 'ping' }; return true;
         case F.pong: expectWire(f, wire, LEN); r.bytes(); e.message = { kind: 'pong' }; return true;
-        case F.signature: expectWire(f, wire, LEN); e.signature = copy(r.bytes()); return true;
+        case F.signature: expectWire(f, wire, LEN); e.signature = view(r.bytes()); return true;
         case F.schema: expectWire(f, wire, LEN); e.schema = r.string(); return true;
         case F.federation: expectWire(f, wire, LEN); e.federation = r.string(); return true;
-        case F.plain: expectWire(f, wire, LEN); e.payload = { kind: 'plain', data: copy(r.bytes()) }; return true;
-        case F.cipher: expectWire(f, wire, LEN); e.payload = { kind: 'cipher', data: copy(r.bytes()) }; return true;
+        case F.plain: expectWire(f, wire, LEN); e.payload = { kind: 'plain', data: view(r.bytes()) }; return true;
+        case F.cipher: expectWire(f, wire, LEN); e.payload = { kind: 'cipher', data: view(r.bytes()) }; return true;
         case F.relays: expectWire(f, wire, LEN); e.relays.push(r.string()); return true;
         default: return false;
       }
@@ -182,9 +185,13 @@ export function decodeEnvelope(buf: Uint8Array): Envelope {
   return e;
 }
 
-/** A plain Uint8Array copy (the reader may hand out Buffer views into the frame). */
-function copy(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b);
+/**
+ * A plain Uint8Array over the same bytes (the reader hands out Buffer views into the frame):
+ * no copy, as nothing writes to a received frame, and an envelope lives no longer than its frame's
+ * handling.
+ */
+function view(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Session key as the relay and peers spell it: "twin" or "twin:sid". */
