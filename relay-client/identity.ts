@@ -1,10 +1,9 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { sr25519_pubkey, sr25519_secret_from_seed, sr25519_sign } from '@polkadot-labs/schnorrkel-wasm';
 import type { ChainSigner } from '../chain/client/extrinsic.ts';
 import { ss58Address } from '../chain/client/keys.ts';
 import { fromHex } from '../chain/client/scale.ts';
 import { secpPublicKey } from './e2e.ts';
-import { ed25519Signer } from '../rmb/ed25519.ts';
+import { ed25519KeyPair } from '../rmb/ed25519.ts';
 import type { KeyType, Signer } from '../rmb/signature.ts';
 
 /**
@@ -74,13 +73,9 @@ async function miniSecret(mnemonic: string): Promise<Uint8Array> {
   return pbkdf2(sha512, mnemonicToEntropy(mnemonic, wordlist), 'mnemonic', { c: 2048, dkLen: 64 }).slice(0, 32);
 }
 
-/** PKCS#8 header of a raw 32-byte ed25519 private key (RFC 8410). */
-const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
-
 function ed25519Keys(seed: Uint8Array): { accountId: Uint8Array; sign: (msg: Uint8Array) => Uint8Array } {
-  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
-  const accountId = new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url'));
-  return { accountId, sign: ed25519Signer(seed, accountId) };
+  const { publicKey, sign } = ed25519KeyPair(seed);
+  return { accountId: publicKey, sign };
 }
 
 function sr25519Keys(seed: Uint8Array): { accountId: Uint8Array; sign: (msg: Uint8Array) => Uint8Array } {

@@ -30,25 +30,30 @@ export const ed25519Backend: 'libsodium' | 'openssl' = sodium ? 'libsodium' : 'o
 
 export type Ed25519Sign = (msg: Uint8Array) => Uint8Array;
 
+/** PKCS#8 header of a raw 32-byte ed25519 private key (RFC 8410). */
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 /**
- * A signer for the key pair of a 32-byte seed whose public key is `publicKey` (as the keyring
- * derives it: the seed is the private key; a seed that gives another public key is refused).
+ * The key pair of a 32-byte seed as the keyring derives it (the seed is the private key): its
+ * public key, derived once by the backend that signs, and a signer.
  */
-export function ed25519Signer(seed: Uint8Array, publicKey: Uint8Array, backend = ed25519Backend): Ed25519Sign {
+export function ed25519KeyPair(seed: Uint8Array, backend = ed25519Backend): { publicKey: Uint8Array; sign: Ed25519Sign } {
   if (backend === 'libsodium' && sodium) {
-    const pk = new Uint8Array(32);
+    const publicKey = new Uint8Array(32);
     const sk = new Uint8Array(64);
-    sodium.crypto_sign_seed_keypair(pk, sk, seed);
-    if (!Buffer.from(pk).equals(publicKey)) throw new Error('ed25519 seed does not give the expected public key');
-    return (msg) => {
-      const sig = new Uint8Array(64);
-      sodium.crypto_sign_detached(sig, msg, sk);
-      return sig;
+    sodium.crypto_sign_seed_keypair(publicKey, sk, seed);
+    return {
+      publicKey,
+      sign: (msg) => {
+        const sig = new Uint8Array(64);
+        sodium.crypto_sign_detached(sig, msg, sk);
+        return sig;
+      },
     };
   }
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-  const key = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64(seed), x: b64(publicKey) }, format: 'jwk' });
-  return (msg) => new Uint8Array(opensslSign(null, msg, key));
+  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = new Uint8Array(Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url'));
+  return { publicKey, sign: (msg) => new Uint8Array(opensslSign(null, msg, key)) };
 }
 
 /** Whether the 64-byte `sig` over `msg` verifies against the 32-byte `publicKey`; may throw on malformed keys. */
