@@ -47,8 +47,14 @@ export function floorCryptoMs(ops: FloorOp[]): number {
   return ops.reduce((t, o) => t + o.count * o.ms, 0);
 }
 
-export function cryptoFloor(a: Identity, b: Identity, payload: Uint8Array, rounds = 25, batchMs = 0.25): FloorOp[] {
-  const m = (fn: () => unknown) => medianMs(fn, rounds, batchMs);
+interface FloorStep {
+  name: string;
+  count: number;
+  run: () => unknown;
+}
+
+/** The operations of one round trip, ready to run. */
+function floorSteps(a: Identity, b: Identity, payload: Uint8Array): FloorStep[] {
   const key = sharedKey(a.secpSecret, b.secpPublic);
   const sealed = encrypt(key, payload);
   const env: Envelope = {
@@ -60,12 +66,24 @@ export function cryptoFloor(a: Identity, b: Identity, payload: Uint8Array, round
   const srSig = signPrefixed(a, digest);
   const edSig = signPrefixed(b, digest);
   return [
-    { name: 'challenge (MD5)', count: 4, ms: m(() => challenge(env)) },
-    { name: 'sr25519 sign', count: 1, ms: m(() => signPrefixed(a, digest)) },
-    { name: 'sr25519 verify', count: 1, ms: m(() => verifyPrefixed(srSig, digest, a.accountId)) },
-    { name: 'ed25519 sign', count: 1, ms: m(() => signPrefixed(b, digest)) },
-    { name: 'ed25519 verify', count: 1, ms: m(() => verifyPrefixed(edSig, digest, b.accountId)) },
-    { name: 'AES-GCM seal', count: 2, ms: m(() => encrypt(key, payload)) },
-    { name: 'AES-GCM open', count: 2, ms: m(() => decrypt(key, sealed)) },
+    { name: 'challenge (MD5)', count: 4, run: () => challenge(env) },
+    { name: 'sr25519 sign', count: 1, run: () => signPrefixed(a, digest) },
+    { name: 'sr25519 verify', count: 1, run: () => verifyPrefixed(srSig, digest, a.accountId) },
+    { name: 'ed25519 sign', count: 1, run: () => signPrefixed(b, digest) },
+    { name: 'ed25519 verify', count: 1, run: () => verifyPrefixed(edSig, digest, b.accountId) },
+    { name: 'AES-GCM seal', count: 2, run: () => encrypt(key, payload) },
+    { name: 'AES-GCM open', count: 2, run: () => decrypt(key, sealed) },
   ];
+}
+
+export function cryptoFloor(a: Identity, b: Identity, payload: Uint8Array, rounds = 25, batchMs = 0.25): FloorOp[] {
+  return floorSteps(a, b, payload).map((s) => ({ name: s.name, count: s.count, ms: medianMs(s.run, rounds, batchMs) }));
+}
+
+/** One round trip's crypto, every operation as many times as a round trip needs it (for a rate). */
+export function floorRoundTrip(a: Identity, b: Identity, payload: Uint8Array): () => void {
+  const steps = floorSteps(a, b, payload);
+  return () => {
+    for (const s of steps) for (let i = 0; i < s.count; i++) s.run();
+  };
 }
