@@ -57,6 +57,7 @@ export function register(program: Command): void {
       }
       const o = parsed.data;
       const log = createLogger({ name: 'zos-node' });
+      (await import('../../node/daemon-v8.ts')).applyDaemonV8Settings();
       const { ZosNode } = await import('../../node/node.ts');
       const node = new ZosNode({
         chainUrls: o.chain, relayUrls: o.relay, farmId: o.farm, dataDir: o.dataDir, seed: o.seed, mnemonic: o.mnemonic,

@@ -2,18 +2,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { repoPath } from '../../lib/paths.ts';
+import { NODE_DAEMON_V8_FLAGS } from '../../node/daemon-v8.ts';
 import { cleanupHostState } from './cleanup.ts';
 import { CliError, CliErrorCode } from './errors.ts';
 
 /** The `zos` entry point, to run nodes as child processes. */
 export const ZOS_BIN = repoPath('bin', 'zos');
 
-/**
- * V8 settings for the long-running node (issue 16, memory): a small young generation (V8 grows
- * it to 16 MiB per semi-space, resident for good once touched) and one V8 helper thread
- * instead of one per core. Together about 30 MB less resident; the node's allocation rate is low.
- */
-export const NODE_DAEMON_V8_FLAGS = '--max-semi-space-size=2 --v8-pool-size=1';
 
 export interface NodeSpawnOptions {
   chainUrl: string;
@@ -69,7 +64,7 @@ export class NodeProcess {
       stderr: { file: logFile, append: true },
       env: {
         ZOS_LOG_LEVEL: process.env.ZOS_NODE_LOG_LEVEL ?? 'info',
-        NODE_OPTIONS: [process.env.NODE_OPTIONS, NODE_DAEMON_V8_FLAGS].filter(Boolean).join(' '),
+        NODE_OPTIONS: [process.env.NODE_OPTIONS, ...NODE_DAEMON_V8_FLAGS].filter(Boolean).join(' '),
         ...o.env,
       },
       ...(o.signal ? { cancelSignal: o.signal } : {}),

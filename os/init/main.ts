@@ -8,6 +8,7 @@ import { configureNetwork, keepLease, loadBootModules, mountCacheDisk, mountKern
 import { verifyRoot } from './verify.ts';
 import { bootNewestSlot } from './slot-boot.ts';
 import { run } from '../../node/host/exec.ts';
+import { applyDaemonV8Settings, NODE_DAEMON_V8_FLAGS } from '../../node/daemon-v8.ts';
 import { followReleases } from '../upgrade/follow.ts';
 import { Slots } from '../upgrade/slots.ts';
 
@@ -54,7 +55,7 @@ async function boot(): Promise<{ cfg: BootConfig; net: Network }> {
  * daemon's exit ends init, which panics the kernel (panic=-1 resets the machine), as before.
  */
 async function superviseDaemon(net: Network): Promise<never> {
-  const daemon = execa('tini', ['-s', '-g', '--', process.execPath, `/${INIT_PATH}`], {
+  const daemon = execa('tini', ['-s', '-g', '--', process.execPath, ...NODE_DAEMON_V8_FLAGS, `/${INIT_PATH}`], {
     stdio: 'inherit', reject: false, env: { [STAGE]: 'daemon', ZOS_INIT_START_MS: String(started) },
   });
   if (net.dhcp) void keepLease(net.link, net.dhcp.mac, net.dhcp.lease, say);
@@ -71,6 +72,7 @@ async function runNode(cfg: BootConfig): Promise<void> {
   if (poolSize === null) throw new Error(`zos_pool_size: ${SIZE_HINT}, got ${JSON.stringify(cfg.poolSize)}`);
   // VMs boot the OS's own kernel with the guest initramfs the image carries (os/stage.ts).
   process.env.ZOS_GUEST_KERNEL = `/${VM_GUEST_KERNEL_DIR}`;
+  applyDaemonV8Settings();
   const { ZosNode } = await import('../../node/node.ts');
   const dataDir = `${CACHE_MOUNT}/zos`;
   const node = new ZosNode({
