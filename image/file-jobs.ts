@@ -18,6 +18,11 @@ const GROUP_FILES = 64;
 let pool: WorkerPool<FilesJob, FilesOutcome> | null = null;
 const workers = () => (pool ??= new WorkerPool<FilesJob, FilesOutcome>(new URL('./file-worker.ts', import.meta.url), { batch: 1 }));
 
+/** Starts the workers ahead of their first files (each takes tens of milliseconds to load), e.g. while a manifest is decoded. */
+export function warmFileWorkers(): void {
+  workers().warmUp();
+}
+
 /** What the caller turns a failed file into (its own message around the worker's). */
 export interface FileFailure {
   file: FileJob;
@@ -52,7 +57,7 @@ export async function runFileJobs(
   }
   if (group.length > 0) groups.push(group);
   await mapLimit(groups, availableParallelism(), async (g) => {
-    const out = await workers().run({ store, files: g.map(({ path, blake3, extents, dest }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }) })) });
+    const out = await workers().run({ store, files: g.map(({ path, blake3, extents, dest, meta }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }), ...(meta ? { meta } : {}) })) });
     const done = out.failed?.index ?? g.length;
     for (const f of g.slice(0, done)) onFile(f);
     if (out.failed) throw fail({ file: g[out.failed.index]!, code: out.failed.code, message: out.failed.message, ...(out.failed.got ? { got: out.failed.got } : {}) });

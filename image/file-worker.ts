@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, openSync, writevSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, writevSync } from 'node:fs';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
@@ -19,6 +19,15 @@ export interface FileJob {
   extents: Extent[];
   /** Write the content to this new file (created 0600, 'wx'); absent: check only. */
   dest?: string;
+  /** Then give the written file these, in this order (on its descriptor: no path lookups). */
+  meta?: FileMeta;
+}
+
+export interface FileMeta {
+  owner?: [number, number];
+  mode?: number;
+  /** Seconds since the epoch (utimes' double). */
+  mtime?: number;
 }
 
 export interface FilesJob {
@@ -89,6 +98,10 @@ function oneFile(store: string, f: FileJob): string {
     }
     flush();
     ftruncateSync(fd, pos); // a trailing hole
+    const m = f.meta ?? {};
+    if (m.owner) fchownSync(fd, ...m.owner);
+    if (m.mode !== undefined) fchmodSync(fd, m.mode); // after chown, which clears set-id bits
+    if (m.mtime !== undefined) futimesSync(fd, m.mtime, m.mtime);
   } finally {
     closeSync(fd);
   }

@@ -8,7 +8,9 @@ import { initChunkCodec } from './chunk-codec.ts';
 import { verifyTree, type VerifyTreeResult } from './cache-verify.ts';
 import { ImageError } from './errors.ts';
 import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
+import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes } from './objects.ts';
+import { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
 import { writeXattrs, type Xattrs } from './xattr.ts';
@@ -69,12 +71,14 @@ export class ImageCache {
    * stat tuple, re-hashing only what changed. Throws FILE_TAMPERED naming the file.
    */
   async materialize(store: ImageStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
+    const tree = this.treePath(digest);
+    const missing = !(await exists(tree));
+    if (missing && store instanceof DirStore) warmFileWorkers();
     await initChunkCodec();
     const m = decodeManifest(await store.getManifest(digest));
-    const tree = this.treePath(digest);
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
     let created = false;
-    if (!(await exists(tree))) {
+    if (missing) {
       const p: MaterializeProgress = { phase: 'write', bytesDone: 0, bytesTotal: total };
       created = await this.create(store, digest, m, (n) => {
         p.bytesDone += n;

@@ -8,6 +8,7 @@ import { ImageError, isNotFound } from './errors.ts';
 import { blake3Hex, newHasher } from './hash.ts';
 import type { FileEntry } from './manifest.ts';
 import { runFileJobs } from './file-jobs.ts';
+import type { FileMeta } from './file-worker.ts';
 import { DirStore } from './store/dir-store.ts';
 import type { ChunkStore } from './store/types.ts';
 import { writeXattrs } from './xattr.ts';
@@ -63,29 +64,31 @@ export class ObjectPool {
         }
         created.push([key, f]);
       });
+      // The owner first (chown clears set-id bits and security.capability), then extended
+      // attributes (set while the file is still 0600), then mode and times: a file without
+      // xattrs gets all of it on the worker that wrote it.
+      const hasXattrs = (f: FileEntry) => !!f.xattrs && Object.keys(f.xattrs).length > 0;
+      const modeAndTime = (f: FileEntry) => ({ mode: f.mode, mtime: nsToTimes(f.mtime)[0] });
+      const meta = (f: FileEntry): FileMeta => ({ ...(this.withOwners ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
       if (chunks instanceof DirStore) {
         // A local store is read by path on worker threads, whole objects at a time (image/file-worker.ts).
         await runFileJobs(
           chunks.location,
-          created.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: f.extents, size: f.size, dest: join(staging, key) })),
+          created.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: f.extents, size: f.size, dest: join(staging, key), meta: meta(f) })),
           (x) => new ImageError(x.code, x.code === 'FILE_TAMPERED' ? `file "${x.file.path}": content assembled from chunks has BLAKE3 ${x.got}, manifest says ${x.file.blake3}` : `file "${x.file.path}": ${x.message}`),
           (x) => onBytes(x.size),
         );
       } else {
-        await mapLimit(created, FILES_IN_FLIGHT, ([key, f]) => writeObject(join(staging, key), f, chunks, onBytes));
+        await mapLimit(created, FILES_IN_FLIGHT, async ([key, f]) => {
+          await writeObject(join(staging, key), f, chunks, onBytes);
+          await setMeta(join(staging, key), meta(f));
+        });
       }
-      await writeXattrs(
-        staging,
-        created.filter(([, f]) => f.xattrs && Object.keys(f.xattrs).length > 0).map(([key, f]) => [key, f.xattrs!]),
-      );
-      await mapLimit(created, META_IN_FLIGHT, async ([key, f]) => {
-        const p = join(staging, key);
-        if (this.withOwners) await chown(p, f.uid, f.gid);
-        await chmod(p, f.mode); // after chown, which clears set-id bits
-        await utimes(p, ...nsToTimes(f.mtime));
-        await mkdir(join(this.dir, key.slice(0, 2)), { recursive: true });
-        await rename(p, this.path(key));
-      });
+      const withXattrs = created.filter(([, f]) => hasXattrs(f));
+      await writeXattrs(staging, withXattrs.map(([key, f]) => [key, f.xattrs!]));
+      await mapLimit(withXattrs, META_IN_FLIGHT, ([key, f]) => setMeta(join(staging, key), modeAndTime(f)));
+      for (const sub of new Set(created.map(([key]) => key.slice(0, 2)))) await mkdir(join(this.dir, sub), { recursive: true });
+      await mapLimit(created, META_IN_FLIGHT, ([key]) => rename(join(staging, key), this.path(key)));
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -101,6 +104,12 @@ export class ObjectPool {
       throw new ImageError('STORE_IO', `object ${objectPath} vanished while linking ${dest} (concurrent gc?)`, { cause: err });
     }
   }
+}
+
+async function setMeta(path: string, m: FileMeta): Promise<void> {
+  if (m.owner) await chown(path, ...m.owner);
+  if (m.mode !== undefined) await chmod(path, m.mode); // after chown, which clears set-id bits
+  if (m.mtime !== undefined) await utimes(path, m.mtime, m.mtime);
 }
 
 /** Seconds (with fraction) for utimes; Node takes a double, so the result is within ~250 ns. */

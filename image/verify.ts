@@ -2,7 +2,7 @@ import { mapLimit } from '../lib/parallel.ts';
 import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
-import { runFileJobs } from './file-jobs.ts';
+import { runFileJobs, warmFileWorkers } from './file-jobs.ts';
 import { decodeManifest, type FileEntry, type Manifest } from './manifest.ts';
 import type { ImageRef } from './ref.ts';
 import { resolveRef } from './resolve.ts';
@@ -33,6 +33,7 @@ export async function verifyImage(
   ref: string | ImageRef,
   opts: { onProgress?: (p: VerifyProgress) => void } = {},
 ): Promise<VerifyImageResult> {
+  if (store instanceof DirStore) warmFileWorkers();
   await initChunkCodec();
   const { digest } = await resolveRef(store, ref);
   const m: Manifest = decodeManifest(await store.getManifest(digest));

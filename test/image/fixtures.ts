@@ -63,6 +63,9 @@ export async function makeRichTree(dir: string, opts: { root: boolean; xattrs: b
     await execa('setfattr', ['-n', 'user.purpose', '-v', 'testing', join(dir, 'etc/hostname')]);
     await execa('setfattr', ['-n', 'user.bin', '-v', '0x00ff10', join(dir, 'bin/tool')]);
     await execa('setfattr', ['-n', 'user.dir', '-v', 'yes', join(dir, 'data/ünïcødé 目录')]);
+    // A file capability (cap_net_raw=ep) on a file with a foreign owner: chown clears it, so a
+    // materialize must set the owner before the xattrs, as here.
+    if (opts.root) await execa('setfattr', ['-n', 'security.capability', '-v', '0x0100000200200000000000000000000000000000', join(dir, 'etc/hostname')]);
   }
   await chmod(join(dir, 'bin/tool'), 0o4755); // last: chown and some xattr writes clear set-id bits
   await utimes(join(dir, 'etc/hostname'), 1_600_000_000.123456, 1_600_000_000.123456);
