@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 import { Devnet } from '../../chain/devnet/devnet.ts';
+import { DEVNET_MAX_AHEAD_MS } from '../../chain/devnet/pace.ts';
 import { connectChain, type AccountClient, type ChainClient } from '../../chain/client/index.ts';
 import { RelayServer } from '../../relay/server.ts';
 import { chainTwins } from '../../node/twins.ts';
@@ -37,6 +38,12 @@ export interface LocalGridOptions {
   relayTls?: { cert: string | Buffer; key: string | Buffer };
   /** Devnet delay between a watched tx's inBlock and finalized updates (see DevnetOptions). */
   finalityDelayMs?: number;
+  /**
+   * Devnet: how far chain time may run ahead of the wall clock before instant seal waits (default
+   * DEVNET_MAX_AHEAD_MS). Test grids pass Infinity: they seal bursts of setup blocks and check no
+   * uptime report; the pacing itself is tested on the executive.
+   */
+  chainMaxAheadMs?: number;
   /** Bytes of each node's sparse pool image; default 128 GiB (tfchain needs >= 100 GiB SRU). */
   poolSize?: number;
   farmName?: string;
@@ -119,7 +126,7 @@ export class LocalGrid {
 
     step('starting the devnet');
     const chainDir = o.dataDir ? join(this.dataDir, 'chain') : undefined;
-    this.devnet = new Devnet({ port: o.chainPort ?? 0, dev: true, dataDir: chainDir, finalityDelayMs: o.finalityDelayMs, logger: o.log.child({ c: 'devnet' }) });
+    this.devnet = new Devnet({ port: o.chainPort ?? 0, dev: true, dataDir: chainDir, finalityDelayMs: o.finalityDelayMs, maxAheadMs: o.chainMaxAheadMs ?? DEVNET_MAX_AHEAD_MS, logger: o.log.child({ c: 'devnet' }) });
     this.chainUrl = await this.devnet.start().catch((err: NodeJS.ErrnoException) => {
       throw portError(err, o.chainPort ?? 0, '--chain-port');
     });

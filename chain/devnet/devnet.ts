@@ -18,6 +18,8 @@ export interface DevnetOptions {
   dataDir?: string;
   /** Also seal a block every blockMs, even without transactions. */
   blockMs?: number;
+  /** How far chain time may run ahead of the wall clock before instant seal waits (see ExecutiveOptions). */
+  maxAheadMs?: number;
   /** Delay between a watched tx's inBlock and finalized updates (see ExecutiveOptions). */
   finalityDelayMs?: number;
   clock?: Clock;
@@ -87,6 +89,7 @@ export class Devnet {
       logger: this.log.child({ component: 'executive' }),
       blockMs: this.opts.blockMs,
       finalityDelayMs: this.opts.finalityDelayMs,
+      maxAheadMs: this.opts.maxAheadMs,
       sink: this.db ?? undefined,
       restored: loaded?.blocks,
     });

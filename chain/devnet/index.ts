@@ -1,4 +1,5 @@
 export { Devnet, DEVNET_VERSION, type DevnetOptions } from './devnet.ts';
+export { DEVNET_MAX_AHEAD_MS } from './pace.ts';
 export { devAccounts, devGenesis, DEV_BALANCE, DEV_URIS, type DevAccount, type DevGenesisOptions } from './genesis.ts';
 export { Executive, type ExecutiveOptions, type NewBlock, type BlockSink } from './executive/executive.ts';
 export type { BlockRecord, HeaderJson } from './executive/chain-store.ts';

@@ -6,6 +6,7 @@ import { freeBalance } from '../../chain/devnet/pallets/balances.ts';
 import { TxPoolError } from '../../chain/devnet/executive/errors.ts';
 import type { TxStatus } from '../../chain/devnet/executive/pool.ts';
 import { Executive, FINALITY_DELAY_MS } from '../../chain/devnet/executive/executive.ts';
+import { DEVNET_MAX_AHEAD_MS } from '../../chain/devnet/pace.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { devGenesis } from '../../chain/devnet/genesis.ts';
 import { devnetPallets } from '../../chain/devnet/pallets/index.ts';
@@ -162,8 +163,37 @@ test('executive: timestamps follow the clock, at least MinimumPeriod apart, plus
   assert.equal(runtime.nowMs(), clock.now());
   ex.newBlocks(1);
   assert.equal(runtime.nowMs(), clock.now() + 3000);
-  assert.equal(ex.timeTravel({ byMs: 3_600_000 }), clock.now() + 3_600_000);
+  // byMs moves on from where sealed blocks put chain time, not from the wall clock.
+  assert.equal(ex.timeTravel({ byMs: 3_600_000 }), clock.now() + 3_603_000);
   assert.equal(ex.timeTravel({ toMs: clock.now() + 7_200_000 }), clock.now() + 7_200_000);
+});
+
+test('executive: a burst of instant blocks stops 50 s ahead of the clock (zos devnet, zos up); what arrives meanwhile shares one block', async () => {
+  const { ex, runtime, tx, sign, clock } = await makeExecutive([], DEVNET_MAX_AHEAD_MS);
+  const transfer = tx('Balances', 'transfer_keep_alive', hex(bob), 1n);
+  let nonce = 0;
+  // Each instant block moves chain time 3 s (MinimumPeriod) while the wall clock moves 0.1 s.
+  for (let i = 0; i < 19; i++) {
+    ex.submit(sign(alice, transfer, { nonce: nonce++ }));
+    clock.tick(100);
+  }
+  const paced = ex.chain.best.number;
+  assert.ok(paced >= 17 && paced < 19, `sealed ${paced} of 19 at once`);
+  assert.ok(runtime.nowMs() - clock.now() <= 50_000, `chain ${runtime.nowMs() - clock.now()} ms ahead`);
+  for (let i = 0; i < 5; i++) ex.submit(sign(alice, transfer, { nonce: nonce++ }));
+  clock.tick(100);
+  assert.equal(ex.chain.best.number, paced, 'nothing sealed while ahead');
+  clock.tick(5_000);
+  assert.equal(ex.chain.best.number, paced + 1);
+  assert.equal(ex.accountNonce(hex(alice)), nonce, 'every waiting transfer is in that one block');
+  assert.ok(runtime.nowMs() - clock.now() <= 53_000);
+  // Explicit seals (dev RPC, tests) are never paced, and the chain time they add counts as time
+  // travel: the next instant block does not wait for the wall clock to catch up with them.
+  ex.newBlocks(30);
+  assert.equal(ex.chain.best.number, paced + 31);
+  ex.submit(sign(alice, transfer, { nonce: nonce++ }));
+  clock.tick(100);
+  assert.equal(ex.chain.best.number, paced + 32);
 });
 
 test('executive: ed25519 signatures are verified too', async () => {

@@ -93,7 +93,7 @@ export interface GridOptions {
 export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   const log = opts.log ? createLogger({ pretty: false, level: 'debug' }) : silentLogger();
   const grid = new LocalGrid({
-    dataDir: null, relayTls: opts.relayTls, relayPort: opts.relayPort, relayDomains: opts.extraRelayDomains, finalityDelayMs: opts.finalityDelayMs, farmName: 'testfarm',
+    dataDir: null, relayTls: opts.relayTls, relayPort: opts.relayPort, relayDomains: opts.extraRelayDomains, finalityDelayMs: opts.finalityDelayMs, chainMaxAheadMs: Infinity, farmName: 'testfarm',
     nodeEnv: { ZOS_LOG_LEVEL: process.env.ZOS_LOG_LEVEL ?? 'warn', ...opts.nodeEnv }, log,
   });
   try {

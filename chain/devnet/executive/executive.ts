@@ -30,6 +30,14 @@ export interface ExecutiveOptions {
   sealDelayMs?: number;
   maxBlockTxs?: number;
   /**
+   * How far chain time may run ahead of the wall clock (+ time travel) before instant seal waits.
+   * Every block moves chain time by at least MinimumPeriod (3 s), so a burst of instantly sealed
+   * blocks would put it minutes ahead, and nodes' uptime reports (timestamp hint within
+   * TimestampHintDrift, 60 s) would be refused; while ahead, transactions collect into one block.
+   * Absent: never wait (unit tests and test chains that seal bursts).
+   */
+  maxAheadMs?: number;
+  /**
    * Delay between a watched tx's inBlock and finalized updates. Blocks are final at
    * once, but @polkadot/api handles statuses with switchMap: a finalized update that
    * arrives while it is still fetching the inBlock events cancels the inBlock
@@ -133,11 +141,15 @@ export class Executive {
     return { hash: checked.hash, status };
   }
 
-  /** Seals `count` blocks now (dev_newBlock); returns them. */
+  /**
+   * Seals `count` blocks now (dev_newBlock); returns them. Chain time they move past the wall
+   * clock counts as time travel: a test sealing blocks to pass a period means that time.
+   */
   newBlocks(count = 1): BlockRecord[] {
     if (this.closed) throw new Error(ERR_CLOSED);
     const out: BlockRecord[] = [];
     for (let i = 0; i < count; i++) out.push(this.sealBlock());
+    this.timeOffsetMs = Math.max(this.timeOffsetMs, this.runtime.nowMs() - this.clock.now());
     return out;
   }
 
@@ -169,7 +181,12 @@ export class Executive {
       this.sealTimer = null;
       if (this.closed) return;
       if (this.trySeal() && this.pool.hasReady()) this.scheduleSeal();
-    }, this.opts.sealDelayMs ?? 50);
+    }, Math.max(this.opts.sealDelayMs ?? 50, this.aheadMs() - (this.opts.maxAheadMs ?? Infinity)));
+  }
+
+  /** How far the next block's timestamp would be ahead of the wall clock (+ time travel). */
+  private aheadMs(): number {
+    return this.nextTimestamp() - (this.clock.now() + this.timeOffsetMs);
   }
 
   private armBlockTimer(): void {

@@ -77,10 +77,10 @@ export function callOf(runtime: Runtime, pallet: string, call: string, ...args: 
 }
 
 /** An Executive on the dev genesis with a manual clock, plus helpers to build and sign extrinsics. */
-export async function makeExecutive(endowed: Array<[string, bigint]> = []) {
+export async function makeExecutive(endowed: Array<[string, bigint]> = [], maxAheadMs?: number) {
   const runtime = new Runtime(devnetPallets(await devGenesis({ endowed })));
   const clock = new ManualClock();
-  const ex = new Executive({ runtime, clock, logger: silentLogger() });
+  const ex = new Executive({ runtime, clock, logger: silentLogger(), maxAheadMs });
   const decorated = expandMetadata(runtime.registry, runtime.metadata);
   const tx = (pallet: string, call: string, ...args: unknown[]): Call => (decorated.tx as any)[stringCamelCase(pallet)][stringCamelCase(call)](...args);
   const sign = (pair: KeyringPair, call: Call, o: SignOptions = {}): Uint8Array =>
