@@ -5,7 +5,9 @@
  *     rate and p50/p99 with 32 in flight.
  *  2. Baselines in the same run: a plain WebSocket echo with the same payload, and the crypto
  *     floor (bench/parts/crypto-floor.ts) plus one echo round trip (two raw WebSocket hops).
- *  3. Relay forwarding rate without any crypto: pre-encoded envelopes from one raw socket to another.
+ *  3. Relay forwarding rate without any crypto: pre-encoded envelopes from one raw socket to another
+ *     (and, as a diagnostic, the p50 of such a request and its reply at one in flight: what the
+ *     relay's two extra hops and routing cost beyond the floor's two).
  *  4. 10 000 authenticated idle sessions on one relay process (bench/parts/relay-idle.ts).
  * The last line holds the ratios against the goals of issue 16, PASS/MISS beside each.
  *
@@ -34,7 +36,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
 import { cryptoFloor, floorCryptoMs, floorRoundTrip, type FloorOp } from './parts/crypto-floor.ts';
 import { idleSessions } from './parts/relay-idle.ts';
-import { encodeEnvelope } from '../rmb/envelope.ts';
+import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
 import { createIdentity, type Identity } from '../relay-client/identity.ts';
 import { createJwt } from '../rmb/jwt.ts';
 import { RelayPeer } from '../relay-client/peer.ts';
@@ -248,17 +250,36 @@ async function main(): Promise<void> {
 
   // Forwarding only: one socket sends pre-encoded envelopes to another through the relay.
   const nowS = Math.floor(Date.now() / 1000);
-  const frame = encodeEnvelope({
-    uid: 'bench', tags: '', timestamp: nowS, expiration: 300, source: { twin: 1 }, destination: { twin: 2 },
-    message: { kind: 'request', command: 'x' }, schema: 'application/json', signature: new Uint8Array(65),
-    payload: { kind: 'plain', data: Buffer.from(JSON.stringify(PAYLOAD)) }, relays: ['relay.bench'],
-  });
+  const raw = (from: number, to: number, message: Envelope['message']) =>
+    encodeEnvelope({
+      uid: 'bench', tags: '', timestamp: nowS, expiration: 300, source: { twin: from }, destination: { twin: to },
+      message, schema: 'application/json', signature: new Uint8Array(65),
+      payload: { kind: 'plain', data: Buffer.from(JSON.stringify(PAYLOAD)) }, relays: ['relay.bench'],
+    });
+  const frame = raw(1, 2, { kind: 'request', command: 'x' });
   const dial = (id: Identity, twinId: number) =>
     new Promise<WebSocket>((resolve) => {
       const ws = new WebSocket(`${url}/?${createJwt(id, { twin: twinId, nowS })}`, { perMessageDeflate: false });
       ws.once('open', () => resolve(ws));
     });
   const [wa, wb] = await Promise.all([dial(a, 1), dial(b, 2)]);
+  // Diagnostic, no goal: what the relay alone adds to a round trip (four raw hops and its routing,
+  // no crypto and no peers), beside the echo's two hops that the floor counts.
+  const reply = raw(2, 1, { kind: 'response' });
+  const bounce = () => wb.send(reply, { binary: true });
+  let answered = () => {};
+  wb.on('message', bounce);
+  wa.on('message', () => answered());
+  const rawOnce = () =>
+    new Promise<void>((resolve) => {
+      answered = resolve;
+      wa.send(frame, { binary: true });
+    });
+  for (let i = 0; i < 1_000; i++) await rawOnce();
+  const rawP50 = await p50Of(rawOnce, PER_ROUND * 5);
+  wb.off('message', bounce);
+  wa.removeAllListeners('message');
+  console.log(`relay round trip without crypto or peers (4 raw hops + routing), 1 in flight: p50 ${rawP50.toFixed(3)} ms (echo, 2 hops: ${echoP50.toFixed(3)} ms)`);
   let got = 0;
   wb.on('message', () => got++);
   let sent = 0;
