@@ -118,6 +118,7 @@ export async function build({ force = false } = {}) {
 async function bundleVendor(esbuild, specs, outdir) {
   if (specs.length === 0) return;
   const NS = 'zos-vendor';
+  const ZOD_NO_LOCALES = 'zos-zod-no-locales';
   await esbuild({
     entryPoints: Object.fromEntries(specs.map((s) => [vendorName(s), `${NS}:${s}`])),
     bundle: true,
@@ -141,6 +142,12 @@ async function bundleVendor(esbuild, specs, outdir) {
           const names = Object.keys(await import(a.path)).filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
           return { contents: `export { ${names.join(', ')} } from ${JSON.stringify(a.path)};`, resolveDir: ROOT, loader: 'js' };
         });
+        // zod's `z.locales` namespace (error messages in ~50 languages) is left out: every
+        // daemon loads zod, the locales were half of its bundle (~1.5 MB of a node's resident
+        // memory, issue 16), and nothing here calls z.config(z.locales.xx()). English, zod's
+        // default, is imported on its own and stays.
+        b.onResolve({ filter: /\/locales\/index\.js$/ }, (a) => (/[\\/]node_modules[\\/]zod[\\/]/.test(a.importer) ? { path: a.path, namespace: ZOD_NO_LOCALES } : undefined));
+        b.onLoad({ filter: /.*/, namespace: ZOD_NO_LOCALES }, () => ({ contents: 'export {};', loader: 'js' }));
       },
     }],
   });
