@@ -1,17 +1,18 @@
-import { open, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { mapLimit } from '../lib/parallel.ts';
-import { ChunkStream, CHUNKING_ALGO, DEFAULT_CHUNKING, type ChunkingParams } from './chunker.ts';
-import { initChunkCodec, sealChunkAsync } from './chunk-codec.ts';
+import { WorkerPool } from '../lib/workers.ts';
+import type { StoredFile, StoreFilesJob } from './build-worker.ts';
+import { CHUNKING_ALGO, DEFAULT_CHUNKING, validateChunking, type ChunkingParams } from './chunker.ts';
 import { ImageError } from './errors.ts';
-import { newHasher } from './hash.ts';
-import { ENCRYPTION, checkManifest, encodeManifest, type Entry, type Extent, type Manifest } from './manifest.ts';
+import { ENCRYPTION, checkManifest, encodeManifest, type Entry, type Manifest } from './manifest.ts';
 import { formatRef, isValidName } from './ref.ts';
-import { scanTree, splitRdev, type ScanItem } from './scan.ts';
+import { scanTree, splitRdev } from './scan.ts';
+import { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { hasXattrTools, readTreeXattrs, type Xattrs } from './xattr.ts';
 
@@ -47,16 +48,24 @@ export interface BuildResult {
   holeBytes: number;
 }
 
-const READ_BLOCK = 1 << 20;
-/** Files read at once: keeps the thread pool fed across small files and overlaps the reads. */
-const FILES_IN_FLIGHT = 4;
-/** Chunks of one file being sealed at once on the thread pool (bounds memory for a large file). */
-const CHUNKS_IN_FLIGHT = 8;
+/** Jobs handed to the workers at once: two per worker, so none waits for this thread. */
+const JOBS_IN_FLIGHT = 2 * availableParallelism();
+/** Small files go to a worker together, up to this many bytes or files per job. */
+const JOB_BYTES = 4 << 20;
+const JOB_FILES = 64;
+
+/**
+ * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), one
+ * file per job, so a build uses every core. Started by the first build, shared by later ones;
+ * idle workers end on their own (lib/workers.ts).
+ */
+let storePool: WorkerPool<StoreFilesJob, StoredFile[]> | undefined;
 
 /** Build an image from a directory, or from a tarball (extracted with the system tar first). */
 export async function buildImage(source: string, opts: BuildOptions): Promise<BuildResult> {
   if (opts.tag !== undefined && !isValidName(opts.tag)) throw new ImageError('BAD_REF', `bad tag "${opts.tag}"`);
-  if (!opts.store.writable) throw new ImageError('READ_ONLY', `store ${opts.store.location} is read-only`);
+  // Workers write chunk files into the store's directory: the only writable store is a DirStore.
+  if (!opts.store.writable || !(opts.store instanceof DirStore)) throw new ImageError('READ_ONLY', `store ${opts.store.location} is read-only`);
   const st = await stat(source).catch((err: unknown) => {
     throw new ImageError('BAD_INPUT', `cannot read ${source}: ${(err as Error).message}`, { cause: err });
   });
@@ -74,15 +83,15 @@ export async function buildImage(source: string, opts: BuildOptions): Promise<Bu
 async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? silentLogger();
   const chunking = opts.chunking ?? DEFAULT_CHUNKING;
-  await initChunkCodec();
+  validateChunking(chunking);
   const items = await scanTree(root);
   const xattrs = await loadXattrs(root, opts.xattrs ?? 'auto', log);
   const files = items.filter((i) => i.kind === 'file' && !i.linkOf);
   const progress: BuildProgress = { bytesDone: 0, bytesTotal: files.reduce((n, f) => n + Number(f.st.size), 0), filesDone: 0, filesTotal: files.length };
-  const stats = { chunks: 0, newChunks: 0, newChunkBytes: 0, holeBytes: 0, unique: new Set<string>() };
+  const stats = { chunks: 0, holeBytes: 0, unique: new Set<string>(), added: new Map<string, number>() };
   const entries: Entry[] = [];
-  /** Files are stored FILES_IN_FLIGHT at a time (their chunks sealed on the thread pool); each fills its own slot. */
-  const fileJobs: Array<{ slot: number; it: ScanItem; mode: number; owned: Omit<Extract<Entry, { type: 'file' }>, 'type' | 'mode' | 'size' | 'blake3' | 'extents'> }> = [];
+  /** Files are stored on the workers, several jobs at a time; each fills its own slot. */
+  const fileJobs: Array<{ slot: number; abs: string; size: number; mode: number; owned: Omit<Extract<Entry, { type: 'file' }>, 'type' | 'mode' | 'size' | 'blake3' | 'extents'> }> = [];
   for (const it of items) {
     if (it.kind === 'socket') {
       log.warn({ path: it.path }, 'skipping socket: sockets cannot be stored in an image');
@@ -107,18 +116,33 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
         entries.push({ type: it.kind, mode, ...owned, ...splitRdev(it.st.rdev) });
         break;
       case 'file':
-        fileJobs.push({ slot: entries.length, it, mode, owned });
+        fileJobs.push({ slot: entries.length, abs: it.abs, size: Number(it.st.size), mode, owned });
         entries.push(undefined as unknown as Entry); // filled in below
         break;
     }
   }
-  await mapLimit(fileJobs, FILES_IN_FLIGHT, async ({ slot, it, mode, owned }) => {
-    const { size, blake3, extents } = await storeFile(it, chunking, opts, stats, (n) => {
-      progress.bytesDone += n;
-      opts.onProgress?.(progress);
+  // One job per worker message (the pool would otherwise hand one worker a backlog to do in turn).
+  storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1 });
+  const pool = storePool;
+  const store = opts.store.location;
+  await mapLimit(groupFiles(fileJobs), JOBS_IN_FLIGHT, async (group) => {
+    const results = await pool.run({ files: group.map((f) => ({ path: f.abs, size: f.size })), chunking, encrypt: opts.encrypt ?? false, store });
+    group.forEach(({ slot, abs, size, mode, owned }, i) => {
+      const r = results[i];
+      if (r?.size !== size) throw new ImageError('BAD_INPUT', `${abs} changed while it was being read (${size} -> ${r?.size} bytes)`);
+      for (const x of r.extents) {
+        if ('hole' in x) stats.holeBytes += x.hole;
+        else {
+          stats.chunks++;
+          stats.unique.add(x.id);
+        }
+      }
+      // Two workers may both find a chunk missing and write it: it is counted once.
+      for (const { id, bytes } of r.added) stats.added.set(id, bytes);
+      entries[slot] = { type: 'file', mode, ...owned, size, blake3: r.blake3, extents: r.extents };
+      progress.bytesDone += size;
+      progress.filesDone++;
     });
-    entries[slot] = { type: 'file', mode, ...owned, size, blake3, extents };
-    progress.filesDone++;
     opts.onProgress?.(progress);
   });
   const manifest: Manifest = {
@@ -131,7 +155,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const bytes = encodeManifest(manifest);
   const digest = await opts.store.putManifest(bytes);
   if (opts.tag) await opts.store.setTag(opts.tag, digest);
-  log.info({ digest, tag: opts.tag, files: files.length, newChunks: stats.newChunks }, 'image built');
+  log.info({ digest, tag: opts.tag, files: files.length, newChunks: stats.added.size }, 'image built');
   return {
     digest,
     ref: formatRef(opts.tag, digest),
@@ -141,10 +165,31 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     bytes: progress.bytesTotal,
     chunks: stats.chunks,
     uniqueChunks: stats.unique.size,
-    newChunks: stats.newChunks,
-    newChunkBytes: stats.newChunkBytes,
+    newChunks: stats.added.size,
+    newChunkBytes: [...stats.added.values()].reduce((n, b) => n + b, 0),
     holeBytes: stats.holeBytes,
   };
+}
+
+/**
+ * Files in jobs, largest first (a big file started last would leave the other workers idle at
+ * the end): a file of JOB_BYTES or more alone, smaller ones together up to JOB_BYTES or JOB_FILES.
+ */
+function groupFiles<F extends { size: number }>(files: F[]): F[][] {
+  const groups: F[][] = [];
+  let group: F[] = [];
+  let bytes = 0;
+  for (const f of [...files].sort((x, y) => y.size - x.size)) {
+    if (group.length > 0 && (bytes + f.size > JOB_BYTES || group.length >= JOB_FILES)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(f);
+    bytes += f.size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 async function loadXattrs(root: string, mode: 'auto' | 'require' | 'skip', log: Logger): Promise<Map<string, Xattrs>> {
@@ -159,81 +204,4 @@ async function loadXattrs(root: string, mode: 'auto' | 'require' | 'skip', log: 
 function xattrsOf(all: Map<string, Xattrs>, path: string): { xattrs?: Xattrs } {
   const x = all.get(path);
   return x ? { xattrs: x } : {};
-}
-
-function isZero(buf: Uint8Array): boolean {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  return b.equals(zeros(b.length));
-}
-let zeroBuf = Buffer.alloc(0);
-function zeros(n: number): Buffer {
-  if (zeroBuf.length < n) zeroBuf = Buffer.alloc(Math.max(n, 1 << 18));
-  return zeroBuf.subarray(0, n);
-}
-
-/** Stream one file: whole-file BLAKE3, CDC chunks sealed (zstd on the thread pool) and stored, all-zero chunks as holes. */
-async function storeFile(
-  it: ScanItem,
-  chunking: ChunkingParams,
-  opts: BuildOptions,
-  stats: { chunks: number; newChunks: number; newChunkBytes: number; holeBytes: number; unique: Set<string> },
-  advanced: (n: number) => void,
-): Promise<{ size: number; blake3: string; extents: Extent[] }> {
-  const hasher = newHasher();
-  const stream = new ChunkStream(chunking);
-  const extents: Extent[] = [];
-  // Chunks being sealed, oldest first; their extents are appended in file order as they finish.
-  const sealing: Array<Promise<Extent> | Extent> = [];
-  const append = (x: Extent) => {
-    const last = extents[extents.length - 1];
-    if ('hole' in x && last && 'hole' in last) last.hole += x.hole;
-    else extents.push(x);
-  };
-  const seal = async (plain: Uint8Array): Promise<Extent> => {
-    const sealed = await sealChunkAsync(plain, { encrypt: opts.encrypt ?? false });
-    stats.chunks++;
-    // Files are stored concurrently: a chunk already met in this build is not put (or counted) twice.
-    const first = !stats.unique.has(sealed.id);
-    stats.unique.add(sealed.id);
-    if (first && (await opts.store.putChunk(sealed.id, sealed.blob))) {
-      stats.newChunks++;
-      stats.newChunkBytes += sealed.blob.length;
-    }
-    return { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
-  };
-  const emit = async (chunk: Uint8Array) => {
-    if (isZero(chunk)) {
-      stats.holeBytes += chunk.length;
-      sealing.push({ hole: chunk.length });
-    } else {
-      const p = seal(chunk);
-      p.catch(() => {}); // awaited in order below; this only keeps an early failure from counting as unhandled
-      sealing.push(p);
-    }
-    while (sealing.length > CHUNKS_IN_FLIGHT) append(await sealing.shift()!);
-  };
-  const fh = await open(it.abs, 'r');
-  let size = 0;
-  try {
-    for (;;) {
-      // A fresh buffer per read: the chunks being sealed are views of the previous ones. Sized to
-      // what is left (+1 to see the end, or growth), so a small file costs a small buffer.
-      const buf = Buffer.allocUnsafe(Math.min(READ_BLOCK, Math.max(0, Number(it.st.size) - size) + 1));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      const data = buf.subarray(0, bytesRead);
-      hasher.update(data);
-      size += bytesRead;
-      for (const c of stream.push(data)) await emit(c);
-      advanced(bytesRead);
-      if (BigInt(size) > it.st.size) break; // it grew: refused below
-    }
-    for (const c of stream.end()) await emit(c);
-    while (sealing.length > 0) append(await sealing.shift()!);
-  } finally {
-    await Promise.allSettled(sealing); // none left running after a failure
-    await fh.close();
-  }
-  if (BigInt(size) !== it.st.size) throw new ImageError('BAD_INPUT', `${it.abs} changed while it was being read (${it.st.size} -> ${size} bytes)`);
-  return { size, blake3: hasher.digestHex(), extents };
 }

@@ -9,10 +9,10 @@ import { zstdFrameBound } from './zstd-frame.ts';
  * blob = 'Z' | 0x01 | flags | payload; flags bit0 = zstd, bit1 = convergent AES-256-GCM.
  * Chunk id = BLAKE3(blob), so stores can verify a blob without any key.
  *
- * zstd is native (@toondepauw/node-zstd: libzstd through Rust's zstd crate). Each step comes
- * synchronous and, for bulk work, asynchronous: the async form compresses or decompresses on
- * libuv's thread pool, so a build, verify or materialize keeps both cores busy from one thread
- * with no copies to and from worker threads.
+ * zstd is native (@toondepauw/node-zstd: libzstd through Rust's zstd crate). Sealing is
+ * synchronous (a build seals on worker threads); opening comes synchronous and asynchronous: the
+ * async form decompresses on libuv's thread pool, so a verify or materialize keeps both cores
+ * busy from one thread with no copies to and from worker threads.
  */
 const MAGIC = 0x5a;
 const VERSION = 1;
@@ -61,17 +61,9 @@ function nonceFor(key: Uint8Array): Uint8Array {
   return blake3Small(key, NONCE_CONTEXT).subarray(0, 12);
 }
 
+/** Synchronous: builds seal on worker threads (image/build-worker.ts), one chunk after another. */
 export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean }): SealedChunk {
-  return sealed(plain, plain.length > 0 ? zstd().encoder.encodeSync(asBuffer(plain)) : null, opts.encrypt);
-}
-
-/** sealChunk with zstd on the thread pool. */
-export async function sealChunkAsync(plain: Uint8Array, opts: { encrypt: boolean }): Promise<SealedChunk> {
-  return sealed(plain, plain.length > 0 ? await zstd().encoder.encode(asBuffer(plain)) : null, opts.encrypt);
-}
-
-/** The blob around a plaintext and its zstd frame (kept only if smaller). */
-function sealed(plain: Uint8Array, z: Uint8Array | null, encrypt: boolean): SealedChunk {
+  const z = plain.length > 0 ? zstd().encoder.encodeSync(asBuffer(plain)) : null;
   let flags = 0;
   let payload: Uint8Array = plain;
   if (z && z.length < plain.length) {
@@ -79,7 +71,7 @@ function sealed(plain: Uint8Array, z: Uint8Array | null, encrypt: boolean): Seal
     flags |= FLAG_ZSTD;
   }
   let key: Uint8Array | undefined;
-  if (encrypt) {
+  if (opts.encrypt) {
     flags |= FLAG_ENC;
     key = convergentKey(plain);
     const header = Uint8Array.of(MAGIC, VERSION, flags);
@@ -87,7 +79,7 @@ function sealed(plain: Uint8Array, z: Uint8Array | null, encrypt: boolean): Seal
     c.setAAD(header);
     payload = Buffer.concat([c.update(payload), c.final(), c.getAuthTag()]);
   }
-  const blob = new Uint8Array(HEADER + payload.length);
+  const blob = Buffer.allocUnsafe(HEADER + payload.length);
   blob.set([MAGIC, VERSION, flags], 0);
   blob.set(payload, HEADER);
   return { id: blake3Hex(blob), blob, ...(key ? { key: bytesToHex(key) } : {}) };

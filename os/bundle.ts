@@ -18,7 +18,7 @@ const ENTRY = repoPath('os', 'init', 'main.ts');
 /** Native addons of the napi-rs kind (a loader package and one package per platform), left external and copied by os/stage.ts. */
 export const NAPI_PACKAGES = ['@napi-rs/blake-hash', '@toondepauw/node-zstd'] as const;
 
-export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/file-worker.ts'] as const;
+export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/file-worker.ts', 'image/build-worker.ts'] as const;
 
 /** Bundles the init and the worker modules; returns the repo-relative source files they contain (the daemon's import graph). */
 export async function bundleInit(outfile: string): Promise<string[]> {

@@ -38,6 +38,26 @@ test('dedup: two images sharing most files store the shared chunks once', async 
   assert.ok(stored < ra.uniqueChunks + rb.uniqueChunks, `${stored} stored < ${ra.uniqueChunks + rb.uniqueChunks} referenced`);
 });
 
+test('dedup: chunks shared by files of one build (stored by two workers at once) are stored and counted once', async (t) => {
+  const dir = await tempDir(t);
+  const src = join(dir, 'src');
+  await mkdir(src);
+  const big = prng(5 << 20, 77); // above a job's bytes: each copy is a job of its own, on either worker
+  for (let i = 0; i < 4; i++) await writeFile(join(src, `copy${i}.bin`), big);
+  for (let i = 0; i < 30; i++) await writeFile(join(src, `small${i}.txt`), prng(70_000, i % 3)); // grouped, 3 distinct
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const r = await node.build(src, { tag: 'v1', xattrs: 'skip' });
+  const files = r.manifest.entries.filter((e) => e.type === 'file');
+  assert.equal(files.length, 34);
+  const copies = files.filter((e) => e.path.startsWith('copy')).map((e) => JSON.stringify(e.type === 'file' && [e.blake3, e.extents]));
+  assert.equal(new Set(copies).size, 1, 'the copies have one fingerprint and one chunk list');
+  assert.equal(r.newChunks, r.uniqueChunks, 'each distinct chunk counted new once');
+  assert.equal(await countFiles(join(dir, 'node/store/chunks')), r.uniqueChunks, 'and stored once');
+  assert.ok(r.chunks > 3 * r.uniqueChunks, `${r.chunks} chunk references, ${r.uniqueChunks} distinct`);
+  await node.verify('v1');
+});
+
 test('dedup: materialized images share one inode per identical file', async (t) => {
   const dir = await tempDir(t);
   const { a, b } = await makeVersions(dir);

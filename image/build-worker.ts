@@ -1,0 +1,102 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { ChunkStream, type ChunkingParams } from './chunker.ts';
+import { initChunkCodec, sealChunk } from './chunk-codec.ts';
+import { newHasher } from './hash.ts';
+import type { Extent } from './manifest.ts';
+import { putChunkSync } from './store/dir-store.ts';
+
+/**
+ * A build's work on one file, on a worker thread (lib/workers.ts): read it, fingerprint it, cut
+ * it into chunks, seal each (zstd, BLAKE3) and write the new ones into the store, all with
+ * synchronous calls. Every byte is handled on the worker that read it (no copies between
+ * threads), a file of any size streams in bounded memory, and the build's main thread only
+ * assembles the manifest from the extents that come back.
+ */
+export interface StoreFilesJob {
+  /** One large file, or many small ones (a message per file would cost more than a small file). */
+  files: Array<{
+    path: string;
+    /** Size at scan time: reading past it or stopping short means the file changed. */
+    size: number;
+  }>;
+  chunking: ChunkingParams;
+  encrypt: boolean;
+  /** Directory of the DirStore the chunks go to. */
+  store: string;
+}
+
+export interface StoredFile {
+  /** Bytes read: differs from the job's size when the file changed (the rest is then empty). */
+  size: number;
+  blake3: string;
+  extents: Extent[];
+  /** Chunks this job added to the store (absent before), with their blob sizes. */
+  added: Array<{ id: string; bytes: number }>;
+}
+
+/** Read size: large enough for few system calls, small enough that a worker stays lean. */
+const READ_BLOCK = 4 << 20;
+/**
+ * Two read buffers used in turn for the life of the worker (fresh ones would cost page faults
+ * and zeroing): the chunk stream holds back a view of the last block only until the next push.
+ */
+const readBuffers = [Buffer.allocUnsafe(READ_BLOCK), Buffer.allocUnsafe(READ_BLOCK)] as const;
+
+export async function work(job: StoreFilesJob): Promise<StoredFile[]> {
+  await initChunkCodec();
+  const out: StoredFile[] = [];
+  for (const f of job.files) {
+    const r = storeFile(f.path, f.size, job);
+    out.push(r);
+    if (r.size !== f.size) break; // the build fails
+  }
+  return out;
+}
+
+function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
+  const hasher = newHasher();
+  const stream = new ChunkStream(job.chunking);
+  const out: StoredFile = { size: 0, blake3: '', extents: [], added: [] };
+  const emit = (plain: Uint8Array) => {
+    const last = out.extents[out.extents.length - 1];
+    if (isZero(plain)) {
+      if (last && 'hole' in last) last.hole += plain.length;
+      else out.extents.push({ hole: plain.length });
+      return;
+    }
+    const sealed = sealChunk(plain, { encrypt: job.encrypt });
+    out.extents.push({ id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) });
+    if (putChunkSync(job.store, sealed.id, sealed.blob)) out.added.push({ id: sealed.id, bytes: sealed.blob.length });
+  };
+  const fd = openSync(path, 'r');
+  try {
+    for (let turn = 0; ; turn ^= 1) {
+      const buf = readBuffers[turn];
+      // What is left +1, so that growth shows.
+      const n = readSync(fd, buf, 0, Math.min(READ_BLOCK, Math.max(0, size - out.size) + 1), null);
+      if (n === 0) break;
+      const data = buf.subarray(0, n);
+      hasher.update(data);
+      out.size += n;
+      if (out.size > size) break; // it grew: refused by the caller
+      for (const c of stream.push(data)) emit(c);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (out.size !== size) return { size: out.size, blake3: '', extents: [], added: [] };
+  for (const c of stream.end()) emit(c);
+  out.blake3 = hasher.digestHex();
+  return out;
+}
+
+/** All-zero data: stored as a hole, not a chunk. */
+function isZero(buf: Uint8Array): boolean {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  return b.equals(zeros(b.length));
+}
+let zeroBuf = Buffer.alloc(0);
+function zeros(n: number): Buffer {
+  if (zeroBuf.length < n) zeroBuf = Buffer.alloc(Math.max(n, 1 << 18));
+  return zeroBuf.subarray(0, n);
+}
