@@ -55,9 +55,10 @@ const JOB_BYTES = 4 << 20;
 const JOB_FILES = 64;
 
 /**
- * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), one
- * file per job, so a build uses every core. Started by the first build, shared by later ones;
- * idle workers end on their own (lib/workers.ts).
+ * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), so a
+ * build uses every core. Started by the first build, shared by later ones; idle workers end on
+ * their own (lib/workers.ts). One job per message (batch 1): a backlog goes to whichever worker
+ * is free, not to one worker to work through in turn.
  */
 let storePool: WorkerPool<StoreFilesJob, StoredFile[]> | undefined;
 
@@ -84,6 +85,8 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const log = opts.log ?? silentLogger();
   const chunking = opts.chunking ?? DEFAULT_CHUNKING;
   validateChunking(chunking);
+  storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1 });
+  storePool.warmUp(); // the workers load their modules while the tree is scanned
   const items = await scanTree(root);
   const xattrs = await loadXattrs(root, opts.xattrs ?? 'auto', log);
   const files = items.filter((i) => i.kind === 'file' && !i.linkOf);
@@ -121,8 +124,6 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
         break;
     }
   }
-  // One job per worker message (the pool would otherwise hand one worker a backlog to do in turn).
-  storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1 });
   const pool = storePool;
   const store = opts.store.location;
   await mapLimit(groupFiles(fileJobs), JOBS_IN_FLIGHT, async (group) => {

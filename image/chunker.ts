@@ -37,33 +37,50 @@ export function validateChunking(p: ChunkingParams): void {
 
 /**
  * Length of the next chunk at the start of data[off..off+len), or -1 when more bytes are needed
- * to decide (only possible when !eof). The loops index `data` directly and keep every parameter
- * in a local: V8 then runs the gear hash at ~1 ms per MiB, about twice the speed of the same
- * loop reading `p.min` and `off + i`.
+ * to decide (only possible when !eof).
  */
 export function cutPoint(data: Uint8Array, off: number, len: number, eof: boolean, p: ChunkingParams): number {
   const min = p.min;
   const max = p.max;
   if (len <= min) return eof ? len : -1;
   const bits = Math.log2(p.avg);
-  const maskS = topMask(bits + 2); // stricter before avg: fewer tiny chunks
-  const maskL = topMask(bits - 2); // looser after avg: fewer giant chunks
   const span = Math.min(len, max);
-  const end = off + span;
+  const start = off + min;
   const normal = off + Math.min(p.avg, span);
-  const gear = GEAR;
-  let h = 0;
-  let i = off + min;
-  for (; i < normal; i++) {
-    h = ((h << 1) + gear[data[i]!]!) | 0;
-    if ((h & maskS) === 0) return i + 1 - off;
-  }
-  for (; i < end; i++) {
-    h = ((h << 1) + gear[data[i]!]!) | 0;
-    if ((h & maskL) === 0) return i + 1 - off;
-  }
+  let cut = scan(data, start, start, normal, topMask(bits + 2)); // stricter before avg: fewer tiny chunks
+  if (cut < 0) cut = scan(data, start, normal, off + span, topMask(bits - 2)); // looser after avg: fewer giant chunks
+  if (cut >= 0) return cut + 1 - off;
   if (span === max) return max;
   return eof ? len : -1;
+}
+
+/**
+ * The first i in [from, to) where the gear hash of data[start..i] has no bit of `mask` set, or
+ * -1. A 32-bit hash shifted left once per byte forgets all but the last 32 bytes, so the hash at
+ * `from` is rebuilt from at most 32 bytes before it. The loop indexes `data` directly with every
+ * value in a local, four bytes per turn: V8 runs it at ~0.6 ms per MiB here, ~1.5x a loop of one
+ * byte per turn and ~3x one that reads `p.min` and `off + i`.
+ */
+function scan(data: Uint8Array, start: number, from: number, to: number, mask: number): number {
+  const gear = GEAR;
+  let h = 0;
+  for (let k = Math.max(start, from - 32); k < from; k++) h = ((h << 1) + gear[data[k]!]!) | 0;
+  let i = from;
+  for (const last = to - 3; i < last; i += 4) {
+    h = ((h << 1) + gear[data[i]!]!) | 0;
+    if ((h & mask) === 0) return i;
+    h = ((h << 1) + gear[data[i + 1]!]!) | 0;
+    if ((h & mask) === 0) return i + 1;
+    h = ((h << 1) + gear[data[i + 2]!]!) | 0;
+    if ((h & mask) === 0) return i + 2;
+    h = ((h << 1) + gear[data[i + 3]!]!) | 0;
+    if ((h & mask) === 0) return i + 3;
+  }
+  for (; i < to; i++) {
+    h = ((h << 1) + gear[data[i]!]!) | 0;
+    if ((h & mask) === 0) return i;
+  }
+  return -1;
 }
 
 /**

@@ -204,8 +204,11 @@ export function chunkFilePath(location: string, id: string): string {
 
 /** A fresh name in the store's staging directory (temp + rename writes). */
 function tmpFilePath(location: string): string {
-  return join(location, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}`);
+  return join(location, 'tmp', `${tmpPrefix}-${++tmpCount}`);
 }
+/** Unique per process and thread (random: pids are reused); a counter after it costs less than random bytes per chunk. */
+const tmpPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+let tmpCount = 0;
 
 /**
  * putChunk's synchronous twin for the build's worker threads (image/build-worker.ts), which write

@@ -31,6 +31,36 @@ test('chunker: boundaries of a fixed 1 MiB input (vector)', () => {
   assert.deepEqual(chunkLengths(prng(1 << 20, 99)), [55293, 72004, 69717, 73848, 74523, 73628, 74510, 75981, 75481, 77377, 61362, 84351, 82557, 97944]);
 });
 
+test('chunker: the four-bytes-a-turn scan cuts where the byte-by-byte rule of SPEC.md §2 cuts', () => {
+  // The rule as written: gear hash from min, stricter mask before avg, looser after, max at most.
+  const reference = (data: Uint8Array, p: { min: number; avg: number; max: number }): number[] => {
+    const out: number[] = [];
+    const bits = Math.log2(p.avg);
+    const mask = (n: number) => (~0 << (32 - n)) | 0;
+    for (let off = 0; off < data.length; ) {
+      let n = Math.min(p.max, data.length - off);
+      if (n > p.min) {
+        let h = 0;
+        for (let i = p.min; i < n; i++) {
+          h = ((h << 1) + GEAR[data[off + i]!]!) | 0;
+          if ((h & mask(i < p.avg ? bits + 2 : bits - 2)) === 0) {
+            n = i + 1;
+            break;
+          }
+        }
+      }
+      out.push(n);
+      off += n;
+    }
+    return out;
+  };
+  const data = prng(600_000, 11);
+  // avg - min below 32 (the looser scan's hash starts at min), above it, and the default.
+  for (const p of [{ min: 100, avg: 128, max: 1024 }, { min: 64, avg: 256, max: 700 }, { min: 1000, avg: 4096, max: 9999 }, DEFAULT_CHUNKING]) {
+    assert.deepEqual(chunkLengths(data, p), reference(data, p), JSON.stringify(p));
+  }
+});
+
 test('chunker: every chunk is within min..max except the last, for any push sizes', () => {
   const data = prng(3 << 20, 5);
   const whole = chunkLengths(data);
