@@ -7,16 +7,19 @@ import type { FileJob, FilesJob, FilesOutcome } from './file-worker.ts';
 /**
  * Checks (and writes) files from a directory store on worker threads, one per core
  * (image/file-worker.ts). Files go out in groups of about GROUP_BYTES so a tree of many small
- * files costs few messages; one group per worker is in flight, so the first failure stops the
- * rest. The pool lives as long as it has work and a little after (lib/workers.ts).
+ * files costs few messages; two groups per worker are in flight (the next one is there when a
+ * worker finishes), so the first failure stops the rest soon. A worker costs ~80 ms of CPU to
+ * start (node, zstd, BLAKE3): the pool stays IDLE_MS after its last job, since images are
+ * usually pulled, verified and materialized in a row; then its threads end (lib/workers.ts).
  */
 export type { FileJob };
 
 const GROUP_BYTES = 4 << 20;
 const GROUP_FILES = 64;
+const IDLE_MS = 10_000;
 
 let pool: WorkerPool<FilesJob, FilesOutcome> | null = null;
-const workers = () => (pool ??= new WorkerPool<FilesJob, FilesOutcome>(new URL('./file-worker.ts', import.meta.url), { batch: 1 }));
+const workers = () => (pool ??= new WorkerPool<FilesJob, FilesOutcome>(new URL('./file-worker.ts', import.meta.url), { batch: 1, idleMs: IDLE_MS }));
 
 /** Starts the workers ahead of their first files (each takes tens of milliseconds to load), e.g. while a manifest is decoded. */
 export function warmFileWorkers(): void {
@@ -56,7 +59,7 @@ export async function runFileJobs(
     }
   }
   if (group.length > 0) groups.push(group);
-  await mapLimit(groups, availableParallelism(), async (g) => {
+  await mapLimit(groups, 2 * availableParallelism(), async (g) => {
     const out = await workers().run({ store, files: g.map(({ path, blake3, extents, dest, meta }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }), ...(meta ? { meta } : {}) })) });
     const done = out.failed?.index ?? g.length;
     for (const f of g.slice(0, done)) onFile(f);
