@@ -25,7 +25,17 @@ export interface ReplayBackend {
 export const MAX_FUTURE_EXPIRY_S = 3_600;
 export const DEFAULT_REPLAY_CAPACITY = 1_000_000;
 
+/** Below this many entries expired ones are left alone. */
+const PRUNE_FLOOR = 1_024;
+
 export class ReplayCache {
+  /**
+   * Expired entries are pruned once the cache has doubled since the last prune (amortised O(1)
+   * per add), not only when it is full: a busy peer otherwise kept every id it had seen until
+   * `max` (a million: about 100 MB of map in memory, as many rows in a node's replay.sqlite).
+   */
+  private pruneAt = PRUNE_FLOOR;
+
   constructor(
     private readonly backend: ReplayBackend = new MemoryReplayBackend(),
     private readonly max = DEFAULT_REPLAY_CAPACITY,
@@ -35,8 +45,9 @@ export class ReplayCache {
   add(key: string, expiresAtMs: number, nowMs: number): ReplayVerdict {
     const prev = this.backend.get(key);
     if (prev !== undefined && prev > nowMs) return 'replay';
-    if (prev === undefined && this.backend.size() >= this.max) {
+    if (prev === undefined && this.backend.size() >= Math.min(this.pruneAt, this.max)) {
       this.backend.prune(nowMs);
+      this.pruneAt = Math.max(PRUNE_FLOOR, 2 * this.backend.size());
       if (this.backend.size() >= this.max) return 'full';
     }
     this.backend.put(key, expiresAtMs, prev === undefined);

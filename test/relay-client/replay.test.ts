@@ -35,6 +35,19 @@ for (const [name, make] of Object.entries(backends)) {
   });
 }
 
+for (const [name, make] of Object.entries(backends)) {
+  test(`replay cache (${name}): expired entries are pruned as it grows, long before it is full, and no live one is`, (t) => {
+    const cache = new ReplayCache(make(t));
+    t.after(() => cache.close());
+    const now = 1_000_000;
+    for (let i = 0; i < 5_000; i++) assert.equal(cache.add(`old-${i}`, now + 1_000, now), 'new');
+    for (let i = 0; i < 5_000; i++) assert.equal(cache.add(`new-${i}`, now + 60_000, now + 2_000), 'new');
+    // Before, nothing was pruned until a million entries: 10 000 here.
+    assert.ok(cache.size < 10_000, `expired entries pruned (${cache.size} left)`);
+    for (let i = 0; i < 5_000; i += 97) assert.equal(cache.add(`new-${i}`, now + 60_000, now + 3_000), 'replay');
+  });
+}
+
 test('replay cache (sqlite): entries survive reopening', (t) => {
   const path = join(tempDir(t), 'replay.sqlite');
   const first = new ReplayCache(new SqliteReplayBackend(path));
