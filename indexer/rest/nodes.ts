@@ -1,5 +1,6 @@
 import type { Sql } from '../store/sql.ts';
 import { BadRequest, parseQuery, Where, type Limit, type Parsed } from './params.ts';
+import { countriesInRegion } from './regions.ts';
 
 /**
  * gridproxy's node rules (indexer-apis §2.2) over the `nodes` and `farms` tables: status from
@@ -72,8 +73,7 @@ export function nodeConditions(w: Where, q: NodeFilter, now: number): Where {
   if (q.country_contains !== undefined) w.add(contains('n.country'), like(q.country_contains));
   if (q.city !== undefined) w.add(ci('n.city'), q.city);
   if (q.city_contains !== undefined) w.add(contains('n.city'), like(q.city_contains));
-  // The chain stores no region; gridproxy derives it from the country, which we do not: no node matches.
-  if (q.region !== undefined) w.add('1 = 0');
+  if (q.region !== undefined) w.in('LOWER(n.country)', countriesInRegion(q.region));
   if (q.farm_name !== undefined) w.add(ci('f.name'), q.farm_name);
   if (q.farm_name_contains !== undefined) w.add(contains('f.name'), like(q.farm_name_contains));
   if (q.farm_ids) w.in('n.farm_id', q.farm_ids);

@@ -19,7 +19,7 @@ export interface ChainFixture {
   farmId: number;
   log: Logger;
   account(): Promise<{ pair: KeyringPair; mnemonic: string; chain: AccountClient; twinId: number }>;
-  node(opts?: { city?: string; mru?: number; publicIp?: boolean }): Promise<{ nodeId: number; twinId: number; chain: AccountClient; pair: KeyringPair }>;
+  node(opts?: { city?: string; country?: string; mru?: number; publicIp?: boolean }): Promise<{ nodeId: number; twinId: number; chain: AccountClient; pair: KeyringPair }>;
   /** Starts an indexer on this chain (port 0); closed with the fixture. */
   indexer(opts?: { dataDir?: string; db?: string; kycVerified?: string[] | null; tls?: { cert: Buffer; key: Buffer } }): Promise<{ indexer: Indexer; url: string }>;
   close(): Promise<void>;
@@ -65,12 +65,12 @@ export async function startChainFixture(o: { chainDataDir?: string; officialClie
     return { pair, mnemonic, chain, twinId };
   }
 
-  async function node(o: { city?: string; mru?: number; publicIp?: boolean } = {}) {
+  async function node(o: { city?: string; country?: string; mru?: number; publicIp?: boolean } = {}) {
     const a = await account();
     const { nodeId } = await a.chain.ensureNode({
       farmId,
       resources: { hru: 0, sru: 512 * GIB, cru: 4, mru: o.mru ?? 16 * GIB },
-      location: { city: o.city ?? 'Ghent', country: 'Belgium', latitude: '51.05', longitude: '3.72' },
+      location: { city: o.city ?? 'Ghent', country: o.country ?? 'Belgium', latitude: '51.05', longitude: '3.72' },
       interfaces: [],
       secureBoot: false,
       virtualized: true,

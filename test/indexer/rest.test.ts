@@ -27,7 +27,7 @@ describe('indexer REST', () => {
   before(async () => {
     f = await startChainFixture();
     n1 = await f.node({ publicIp: true });
-    n2 = await f.node({ city: 'Cairo', mru: 8 * GIB });
+    n2 = await f.node({ city: 'Cairo', country: 'egypt', mru: 8 * GIB });
     user = await f.account();
     renter = await f.account();
     nodeContract = (await user.chain.createNodeContract({ nodeId: n1.nodeId, hash: md5('d1'), data: DATA, publicIps: 1 })).contractId;
@@ -85,6 +85,11 @@ describe('indexer REST', () => {
     assert.deepEqual(await ids('sort_by=node_id&sort_order=DESC'), [n2.nodeId, n1.nodeId]);
     assert.deepEqual(await ids('page=2&size=1'), [n2.nodeId]);
     assert.deepEqual(await ids('page=3&size=1'), [], 'past the last page');
+    // region: the country's region in gridproxy's country table (the mledoze/countries data set), by name, any case.
+    assert.deepEqual(await ids('region=europe'), [n1.nodeId]);
+    assert.deepEqual(await ids('region=Africa'), [n2.nodeId]);
+    assert.deepEqual(await ids('region=Asia'), []);
+    assert.deepEqual(await ids('region=Atlantis'), [], 'an unknown region matches no node');
     const counted = await getJson(`${url}/nodes?ret_count=true&size=1`);
     assert.equal(counted.headers.get('count'), '2');
     assert.equal(counted.headers.get('pages'), '2');
@@ -130,6 +135,8 @@ describe('indexer REST', () => {
     assert.equal((await getJson(`${url}/farms?free_ips=2`)).body.length, 0);
     assert.equal((await getJson(`${url}/farms?free_ips=1&node_status=up`)).body.length, 1);
     assert.equal((await getJson(`${url}/farms?node_free_mru=${64 * GIB}`)).body.length, 0);
+    assert.equal((await getJson(`${url}/farms?region=africa`)).body.length, 1);
+    assert.equal((await getJson(`${url}/farms?region=oceania`)).body.length, 0);
     assert.equal((await getJson(`${url}/farms?farm_id=x`)).status, 400);
   });
 
@@ -160,7 +167,7 @@ describe('indexer REST', () => {
     assert.equal(s.accessNodes, 1);
     assert.equal(s.gateways, 1);
     assert.equal(s.contracts, 3);
-    assert.deepEqual(s.nodesDistribution, { Belgium: 2 });
+    assert.deepEqual(s.nodesDistribution, { Belgium: 1, egypt: 1 });
     assert.equal(s.totalCru, 8);
   });
 
