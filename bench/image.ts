@@ -13,8 +13,18 @@
  * pool keeps it 10 s after its last job (image/file-jobs.ts), as a node keeps it between a pull, a
  * verify and a materialize: round 1's verify pays the start, later rounds mostly find the workers
  * up (the per-round ratios are printed).
+ *
+ * A build writes one file per new chunk (~16 per MiB here), so its CPU depends on what a file
+ * creation costs on this filesystem at the time: on ext4 without a journal (this machine's /),
+ * the inode allocator steps over every inode deleted in the last minutes, which after other test
+ * runs' mass deletes costs up to ~0.6 ms of kernel time per file (20-30 µs on a quiet one). The
+ * bench prints that cost, probed right before the rounds, beside the figures. The work dir is
+ * under TMPDIR (/tmp, where every test run creates and deletes its files); `TMPDIR=/` puts it in
+ * a fresh top-level directory, which ext4 places in a block group of its own, as a node's store
+ * on its own disk would be: report which one a figure comes from.
  */
-import { lstat, mkdtemp, readdir, rm, writeFile, appendFile, unlink, open } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile, appendFile, unlink, open } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -33,6 +43,16 @@ function cpuOfShell(out: string): number {
   let ms = 0;
   for (const m of out.trim().split('\n').pop()!.matchAll(/(\d+)m([\d.]+)s/g)) ms += (Number(m[1]) * 60 + Number(m[2])) * 1000;
   return ms;
+}
+
+/** CPU µs per file created (empty, never deleted: deleting would slow the creations that follow). */
+async function creationCost(dir: string): Promise<number> {
+  await mkdir(dir);
+  const n = 300;
+  const c = process.cpuUsage();
+  for (let i = 0; i < n; i++) closeSync(openSync(join(dir, `f${i}`), 'wx'));
+  const used = process.cpuUsage(c);
+  return (used.user + used.system) / n;
 }
 
 async function pickFiles(root: string, budget: number): Promise<{ list: string[]; bytes: number }> {
@@ -120,6 +140,8 @@ async function main(): Promise<void> {
     // round of each is measured too: nothing is warmed). Baselines' CPU comes from the shell's
     // `times` (children's user + system).
     const shell = (cmd: string) => timeIt(async () => cpuOfShell((await execa('sh', ['-c', `${cmd}; times`])).stdout));
+    const creation = await creationCost(join(work, 'probe'));
+    console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (a build creates one per new chunk)`);
     const rounds: Array<{ sha: Timed<number>; b2: Timed<number>; cp: Timed<number>; build: Timed<unknown>; verify: Timed<unknown>; mat: Timed<unknown> }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       const store = await openImageStore(join(work, `round-${r}`));
@@ -165,7 +187,7 @@ async function main(): Promise<void> {
       base('sha256sum (baseline)', sha),
       base('b2sum (baseline)', b2),
       base('cp -a (baseline)', cp),
-      ours('image build (chunk+zstd+BLAKE3+store)', build, ratio('build', 'sha'), 'sha256sum'),
+      ours('image build (chunk+zstd+BLAKE3+store)', build, ratio('build', 'sha'), `sha256sum (${(build.v as { newChunks: number }).newChunks} chunk files)`),
       ours('image verify (store: every chunk + file)', verify, ratio('verify', 'b2'), 'b2sum'),
       ours('materialize (write + verify files)', mat, ratio('mat', 'cp'), 'cp -a'),
       ['re-launch verify (stat tuples only)', `${(relaunch.s * 1000).toFixed(0)} ms (rehashed ${relaunch.v.verify.rehashed})`, ''],
