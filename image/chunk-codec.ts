@@ -96,7 +96,9 @@ const corrupt = (ref: ChunkRef, why: string, cause?: unknown) =>
   new ImageError('CHUNK_CORRUPT', `chunk ${ref.id}: ${why}`, cause === undefined ? undefined : { cause });
 
 /**
- * Verify and decode a blob against its manifest reference. Throws CHUNK_CORRUPT naming the chunk
+ * Verify and decode a blob against its manifest reference. For one blob now and then only: the
+ * synchronous decoder of @toondepauw/node-zstd 2.0.0 never frees its output (~128 KiB a call,
+ * test/image/zstd), so bulk work uses openChunkAsync. Throws CHUNK_CORRUPT naming the chunk
  * on any mismatch (digest, header, decryption, length, convergent key). `digestChecked` skips
  * re-hashing a blob that a store has just verified.
  */

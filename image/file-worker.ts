@@ -1,5 +1,5 @@
 import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, writevSync } from 'node:fs';
-import { initChunkCodec, openChunk } from './chunk-codec.ts';
+import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
@@ -8,9 +8,9 @@ import { getChunkSync } from './store/dir-store.ts';
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
  * chunks are read from a directory store, checked against their digests, decoded and hashed in
- * order, and, when the file has a destination, written there. Everything is synchronous: a worker
- * has nothing else to do, so there are no promises, thread-pool hops or event-loop turns per chunk,
- * and two workers keep both cores busy.
+ * order, and, when the file has a destination, written there. Reads, hashes and writes are
+ * synchronous (a worker has nothing else to do: no thread-pool hop or event-loop turn for them);
+ * only decoding goes to libuv's pool. Two workers keep both cores busy.
  */
 export interface FileJob {
   /** For messages. */
@@ -42,6 +42,8 @@ export interface FilesOutcome {
 }
 
 const ZERO = new Uint8Array(1 << 20);
+/** Chunks of one file being decoded at once (libuv's pool has four threads for two workers). */
+const DECODES_AHEAD = 4;
 /** Decoded chunks go out in writes of about this size (one writev each). */
 const WRITE_BATCH = 1 << 20;
 
@@ -49,7 +51,7 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
   for (const [index, f] of job.files.entries()) {
     try {
-      const got = oneFile(job.store, f);
+      const got = await oneFile(job.store, f);
       if (got !== f.blake3) return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got } };
     } catch (err) {
       return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message } };
@@ -58,52 +60,66 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
   return {};
 }
 
-/** The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error. */
-function oneFile(store: string, f: FileJob): string {
+/**
+ * The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error.
+ * Chunk files are read here; each frame is decoded on libuv's thread pool (zstd's synchronous
+ * decode leaks its output buffer: @toondepauw/node-zstd 2.0.0 decodeSync, ~128 KiB a call),
+ * DECODES_AHEAD at once, and taken in order for the hash and the writes.
+ */
+async function oneFile(store: string, f: FileJob): Promise<string> {
   const h = newHasher();
-  if (f.dest === undefined) {
-    for (const x of f.extents) {
-      if ('hole' in x) zeros(h, x.hole);
-      else h.update(openChunk(getChunkSync(store, x.id), x, { digestChecked: true }));
-    }
-    return h.digestHex();
-  }
-  const fd = openSync(f.dest, 'wx', 0o600);
+  const fd = f.dest === undefined ? null : openSync(f.dest, 'wx', 0o600);
+  const opened: Array<Promise<Uint8Array> | number> = []; // a number is a hole
   try {
     let batch: Uint8Array[] = [];
     let batchAt = 0;
     let batchBytes = 0;
     let pos = 0;
     const flush = () => {
-      if (batchBytes === 0) return;
+      if (batchBytes === 0 || fd === null) return;
       const n = writevSync(fd, batch, batchAt);
       if (n !== batchBytes) throw new ImageError('STORE_IO', `short write (${n} of ${batchBytes} bytes at ${batchAt})`);
       batch = [];
       batchBytes = 0;
     };
-    for (const x of f.extents) {
-      if ('hole' in x) {
-        zeros(h, x.hole);
+    const take = async () => {
+      const next = opened.shift()!;
+      if (typeof next === 'number') {
+        zeros(h, next);
         flush(); // a hole is not written: the batch ends here
-        pos += x.hole;
-        continue;
+        pos += next;
+        return;
       }
-      const plain = openChunk(getChunkSync(store, x.id), x, { digestChecked: true });
+      const plain = await next;
       h.update(plain);
+      if (fd === null) return;
       if (batchBytes === 0) batchAt = pos;
       batch.push(plain);
       batchBytes += plain.length;
       pos += plain.length;
       if (batchBytes >= WRITE_BATCH) flush();
+    };
+    for (const x of f.extents) {
+      if ('hole' in x) opened.push(x.hole);
+      else {
+        const plain = openChunkAsync(getChunkSync(store, x.id), x, { digestChecked: true });
+        plain.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
+        opened.push(plain);
+      }
+      while (opened.length > DECODES_AHEAD) await take();
     }
-    flush();
-    ftruncateSync(fd, pos); // a trailing hole
-    const m = f.meta ?? {};
-    if (m.owner) fchownSync(fd, ...m.owner);
-    if (m.mode !== undefined) fchmodSync(fd, m.mode); // after chown, which clears set-id bits
-    if (m.mtime !== undefined) futimesSync(fd, m.mtime, m.mtime);
+    while (opened.length > 0) await take();
+    if (fd !== null) {
+      flush();
+      ftruncateSync(fd, pos); // a trailing hole
+      const m = f.meta ?? {};
+      if (m.owner) fchownSync(fd, ...m.owner);
+      if (m.mode !== undefined) fchmodSync(fd, m.mode); // after chown, which clears set-id bits
+      if (m.mtime !== undefined) futimesSync(fd, m.mtime, m.mtime);
+    }
   } finally {
-    closeSync(fd);
+    await Promise.allSettled(opened); // none still decoding behind the caller's back
+    if (fd !== null) closeSync(fd);
   }
   return h.digestHex();
 }

@@ -74,3 +74,18 @@ test('zstd: frame headers: one whole frame, blocks within the window, nothing af
   const single = Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, 4, ...[(1 | (RLE << 1) | (5 << 3)) & 0xff, 0, 0], 1]);
   assert.equal(zstdFrameBound(single), 'block larger than the frame allows');
 });
+
+test('zstd: bulk decoding keeps no output behind (openChunkAsync, what verify and materialize use; the sync decoder of @toondepauw/node-zstd 2.0.0 leaks each output)', async () => {
+  await initChunkCodec();
+  const plain = prng(65536, 9).subarray(0, 32768);
+  const data = Buffer.concat([plain, plain]); // compressible: the blob holds a zstd frame
+  const s = sealChunk(data, { encrypt: false });
+  const ref = { id: s.id, size: data.length };
+  const rss = () => process.memoryUsage().rss;
+  const decodes = 4000; // 256 MiB decoded; a leak of each output would add ~500 MiB
+  for (let i = 0; i < 200; i++) await openChunkAsync(s.blob, ref); // warm up the allocator
+  const before = rss();
+  for (let i = 0; i < decodes; i++) await openChunkAsync(s.blob, ref);
+  const grown = (rss() - before) / 1048576;
+  assert.ok(grown < 128, `RSS grew ${grown.toFixed(0)} MiB over ${decodes} decodes of 64 KiB`);
+});
