@@ -11,7 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 import { Devnet } from '../chain/devnet/index.ts';
-import { connectChain, type Contract, type Farm, type Node } from '../chain/client/index.ts';
+import { connectChain, type Contract, type Farm, type Node, type PricingPolicy } from '../chain/client/index.ts';
 import { Indexer, openStore } from '../indexer/indexer.ts';
 import { Kyc } from '../indexer/kyc.ts';
 import { IndexerServer } from '../indexer/server.ts';
@@ -44,6 +44,12 @@ async function latencies(n: number, fn: (i: number) => Promise<unknown>): Promis
   return { p50: percentile(out, 50), p99: percentile(out, 99) };
 }
 
+/** The policy every farm names (its genesis pricing policy on a real chain): nodes get their price_usd from it. */
+const gb = (value: number) => ({ value, unit: 'Gigabytes' as const });
+const PRICING_POLICY: PricingPolicy = {
+  version: 1, id: 1, name: 'threefold_default_pricing_policy', su: gb(50_000), cu: gb(100_000), nu: gb(15_000), ipu: gb(40_000),
+  uniqueName: gb(2500), domainName: gb(5000), foundationAccount: new Uint8Array(32), certifiedSalesAccount: new Uint8Array(32), discountForDedicationNodes: 50,
+};
 function farm(id: number): Farm {
   return { version: 4, id, name: `farm${id}`, twinId: id, pricingPolicyId: 1, certification: 'NotCertified', dedicatedFarm: false, farmingPolicyLimits: null,
     publicIps: [{ ip: `185.206.${id}.10/24`, gateway: `185.206.${id}.1`, contractId: 0 }] };
@@ -69,6 +75,7 @@ async function queries(): Promise<Array<[string, number, number]>> {
   let events = 0;
   await sql.transaction(async (tx) => {
     const put = (e: IndexerEvent, block: number) => applyEvent(tx, e, { block, blockHash: '0x1234567890', index: events++, at: now });
+    await put({ kind: 'PricingPolicyStored', policy: PRICING_POLICY }, 0);
     for (let f = 1; f <= FARMS; f++) await put({ kind: 'FarmStored', farm: farm(f) }, 1);
     for (let n = 1; n <= NODES; n++) await put({ kind: 'NodeStored', node: node(n) }, 2);
     for (let c = 1; c <= 2 * NODES; c++) {

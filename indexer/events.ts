@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { balance, contractSchema, decode, farmSchema, nodeSchema, publicConfigSchema, text, twinSchema, uint } from '../chain/client/codec.ts';
-import type { Contract, Farm, Node, PublicConfig, Resources, Twin } from '../chain/client/types.ts';
+import { balance, contractSchema, decode, farmSchema, nodeSchema, pricingPolicySchema, publicConfigSchema, text, twinSchema, uint } from '../chain/client/codec.ts';
+import type { Contract, Farm, Node, PricingPolicy, PublicConfig, Resources, Twin } from '../chain/client/types.ts';
 
 /**
  * The tfchain events the indexer follows (indexer-apis §3.2 "Events → entities"), decoded from
@@ -14,6 +14,7 @@ export type IndexerEvent =
   | { kind: 'FarmPayoutV2AddressRegistered'; farmId: number; address: string }
   | { kind: 'FarmCertificationSet'; farmId: number; certification: 'NotCertified' | 'Gold' }
   | { kind: 'FarmMarkedAsDedicated'; farmId: number }
+  | { kind: 'PricingPolicyStored'; policy: PricingPolicy }
   | { kind: 'NodeStored' | 'NodeUpdated'; node: Node }
   | { kind: 'NodeDeleted'; nodeId: number }
   | { kind: 'NodeUptimeReported'; nodeId: number; now: number; uptime: number }
@@ -54,6 +55,7 @@ const decoders: Record<string, Decoder> = {
     return { kind: 'FarmCertificationSet', farmId, certification };
   },
   'tfgridModule.FarmMarkedAsDedicated': (d, w) => ({ kind: 'FarmMarkedAsDedicated', farmId: decode(one(uint), d, w) }),
+  'tfgridModule.PricingPolicyStored': (d, w) => ({ kind: 'PricingPolicyStored', policy: decode(one(pricingPolicySchema), d, w) }),
   'tfgridModule.NodeStored': (d, w) => ({ kind: 'NodeStored', node: decode(one(nodeSchema), d, w) }),
   'tfgridModule.NodeUpdated': (d, w) => ({ kind: 'NodeUpdated', node: decode(one(nodeSchema), d, w) }),
   'tfgridModule.NodeDeleted': (d, w) => ({ kind: 'NodeDeleted', nodeId: decode(one(uint), d, w) }),

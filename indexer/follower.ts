@@ -141,7 +141,11 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
     }
     const head = await source.finalizedHead();
     const from = cursor?.block ?? 0;
-    if (from < head && !(await this.replayable(source, from + 1))) {
+    // From scratch the store starts from the genesis state: blocks carry no events for what the
+    // chain was born with (tfchain's first pricing policy). A chain that no longer holds it is
+    // taken from its head instead.
+    const genesis = cursor ? null : await this.genesisState(conn);
+    if ((from < head && !(await this.replayable(source, from + 1))) || (!cursor && !genesis)) {
       const hash = await conn.rpc.request<string>('chain_getBlockHash', [head]);
       this.log.warn({ from, head }, 'the chain cannot replay the blocks after the cursor: rebuilding from the state at its head');
       const events = await stateAsEvents(conn, hash);
@@ -152,8 +156,25 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
       });
       return snap;
     }
-    if (!cursor && (await readCursor(this.sql))) await this.sql.transaction(clearChainTables);
-    return cursor;
+    if (cursor || !genesis) return cursor;
+    const start = { block: 0, hash: genesis.hash };
+    await this.sql.transaction(async (tx) => {
+      await clearChainTables(tx);
+      let index = 0;
+      for (const event of genesis.events) await applyEvent(tx, event, { block: 0, blockHash: genesis.hash, index: index++, at: 0 });
+      await writeCursor(tx, start);
+    });
+    return start;
+  }
+
+  private async genesisState(conn: Connection): Promise<{ hash: string; events: IndexerEvent[] } | null> {
+    try {
+      const hash = await conn.rpc.request<string>('chain_getBlockHash', [0]);
+      return { hash, events: await stateAsEvents(conn, hash) };
+    } catch (err) {
+      this.log.debug({ err }, 'genesis state not readable');
+      return null;
+    }
   }
 
   private async replayable(source: IndexerBlockSource, block: number): Promise<boolean> {

@@ -4,7 +4,7 @@ import { ChainFollower } from './follower.ts';
 import { Kyc } from './kyc.ts';
 import { connectRmb, NodePoller } from './nodes-rmb.ts';
 import { IndexerServer, type NodeCaller } from './server.ts';
-import { DDL, SCHEMA_VERSION } from './store/schema.ts';
+import { CHAIN_TABLES, DDL, SCHEMA_VERSION } from './store/schema.ts';
 import type { Sql } from './store/sql.ts';
 import { PostgresSql } from './store/postgres.ts';
 import { SqliteSql } from './store/sqlite.ts';
@@ -33,8 +33,15 @@ export async function openStore(o: { dataDir: string | null; db?: string | null 
   try {
     await sql.migrate(DDL, async (tx) => {
       const [v] = await tx.all<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'");
-      if (!v) await tx.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [SCHEMA_VERSION]);
-      else if (v.value !== SCHEMA_VERSION) throw new Error(`indexer store has schema ${v.value}, this indexer needs ${SCHEMA_VERSION}: use a new store`);
+      if (v && Number(v.value) > Number(SCHEMA_VERSION)) throw new Error(`indexer store has schema ${v.value}, newer than this indexer's ${SCHEMA_VERSION}`);
+      if (v?.value === SCHEMA_VERSION) return;
+      if (v) {
+        // The store only indexes the chain: an older layout is dropped and the chain followed again from scratch.
+        for (const t of CHAIN_TABLES) await tx.run(`DROP TABLE ${t}`);
+        await tx.run('DELETE FROM meta');
+        for (const d of DDL) await tx.run(d);
+      }
+      await tx.run("INSERT INTO meta (key, value) VALUES ('schema', ?)", [SCHEMA_VERSION]);
     });
     return sql;
   } catch (err) {

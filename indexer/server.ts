@@ -8,7 +8,7 @@ import type { Kyc } from './kyc.ts';
 import { getContract, listContracts, listTwins } from './rest/contracts.ts';
 import { listFarms } from './rest/farms.ts';
 import { getNode, listNodes, type Page } from './rest/nodes.ts';
-import { BadRequest } from './rest/params.ts';
+import { BadRequest, HttpError } from './rest/params.ts';
 import { stats } from './rest/stats.ts';
 
 /** What the server needs from the node-facing side: a live RMB call to a node twin. */
@@ -26,15 +26,6 @@ export interface IndexerServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   log: Logger;
   now?: () => number;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 type Reply = { status?: number; body: unknown; headers?: Record<string, string> };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Connection } from '../chain/client/index.ts';
 import { readEntries } from '../chain/client/queries.ts';
-import { contractSchema, decode, farmSchema, nodePowerSchema, nodeSchema, text, twinSchema, uint } from '../chain/client/codec.ts';
+import { contractSchema, decode, farmSchema, nodePowerSchema, nodeSchema, pricingPolicySchema, text, twinSchema, uint } from '../chain/client/codec.ts';
 import type { IndexerEvent } from './events.ts';
 
 /**
@@ -20,6 +20,9 @@ export async function stateAsEvents(c: Connection, blockHash: string): Promise<I
   const out: IndexerEvent[] = [];
   for (const { value } of await entries('tfgridModule.twins', twinSchema.nullable(), 'twin')) {
     if (value) out.push({ kind: 'TwinStored', twin: value });
+  }
+  for (const { value } of await entries('tfgridModule.pricingPolicies', pricingPolicySchema.nullable(), 'pricing policy')) {
+    if (value) out.push({ kind: 'PricingPolicyStored', policy: value });
   }
   for (const { value } of await entries('tfgridModule.farms', farmSchema.nullable(), 'farm')) {
     if (value) out.push({ kind: 'FarmStored', farm: value });

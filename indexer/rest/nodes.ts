@@ -1,5 +1,6 @@
 import type { Sql } from '../store/sql.ts';
-import { BadRequest, parseQuery, Where, type Limit, type Parsed } from './params.ts';
+import { discountedPriceSql, FARM_POLICY, priceUsdAnswer } from '../price.ts';
+import { BadRequest, HttpError, parseQuery, Where, type Limit, type Parsed } from './params.ts';
 import { countriesInRegion } from './regions.ts';
 
 /**
@@ -22,7 +23,7 @@ export const NODE_PARAMS = {
   dedicated: 'bool', in_dedicated_farm: 'bool', rentable: 'bool', owned_by: 'uint', rented: 'bool', rented_by: 'uint',
   rentable_or_rented_by: 'uint', available_for: 'uint', node_id: 'uint', node_ids: 'uints', twin_id: 'uint', certification_type: 'string',
   has_gpu: 'bool', num_gpu: 'uint', gpu_device_id: 'string', gpu_device_name: 'string', gpu_vendor_id: 'string', gpu_vendor_name: 'string',
-  gpu_available: 'bool', healthy: 'bool', excluded: 'uints', has_ipv6: 'bool', features: 'strings', price_min: 'string', price_max: 'string',
+  gpu_available: 'bool', healthy: 'bool', excluded: 'uints', has_ipv6: 'bool', features: 'strings', price_min: 'number', price_max: 'number',
 } as const;
 export type NodeFilter = Parsed<typeof NODE_PARAMS>;
 
@@ -49,7 +50,7 @@ const SORTS: Record<string, string> = {
   updated_at: 'n.updated_at', country: 'n.country', city: 'n.city', rent_contract_id: 'n.rent_contract_id', dedicated_farm: 'f.dedicated_farm',
   total_cru: 'n.total_cru', total_sru: 'n.total_sru', total_hru: 'n.total_hru', total_mru: 'n.total_mru', used_cru: 'n.used_cru',
   used_sru: 'n.used_sru', used_hru: 'n.used_hru', used_mru: 'n.used_mru', num_gpu: '0', extra_fee: 'n.extra_fee', rented: RENTED,
-  rentable: RENTABLE, free_cru: '(n.total_cru - n.used_cru)', status: 'status',
+  rentable: RENTABLE, free_cru: '(n.total_cru - n.used_cru)', status: 'status', price_usd: 'n.price_usd',
 };
 export const NODE_SORTS = Object.keys(SORTS);
 
@@ -58,8 +59,8 @@ const contains = (col: string) => `LOWER(${col}) LIKE ?`;
 const like = (v: string) => `%${v.toLowerCase().replace(/[%_]/g, '')}%`;
 const flag = (w: Where, expr: string, v: boolean | undefined) => v !== undefined && w.add(v ? expr : `NOT ${expr}`);
 
-/** Adds the node conditions of `f` (aliases n = nodes, f = farms) to `w`. */
-export function nodeConditions(w: Where, q: NodeFilter, now: number): Where {
+/** Adds the node conditions of `f` (aliases n = nodes, f = farms) to `w`; prices are discounted for `balance` (USD). */
+export function nodeConditions(w: Where, q: NodeFilter, now: number, balance = 0): Where {
   for (const feat of q.features ?? []) {
     if (!(NODE_FEATURES as readonly string[]).includes(feat)) throw new BadRequest(`invalid features: ${feat} is not a valid node feature`);
   }
@@ -99,6 +100,8 @@ export function nodeConditions(w: Where, q: NodeFilter, now: number): Where {
   if (q.twin_id !== undefined) w.add('n.twin_id = ?', q.twin_id);
   if (q.certification_type !== undefined) w.add(ci('n.certification'), q.certification_type);
   for (const feat of q.features ?? []) w.add('n.features LIKE ?', `%"${feat}"%`);
+  if (q.price_min !== undefined) w.add(`${discountedPriceSql('n.price_usd', balance)} >= ?`, q.price_min);
+  if (q.price_max !== undefined) w.add(`${discountedPriceSql('n.price_usd', balance)} <= ?`, q.price_max);
   return w;
 }
 
@@ -109,17 +112,21 @@ export interface NodeRow {
   power_target: string | null; total_hru: number; total_sru: number; total_cru: number; total_mru: number; ipv4: string;
   gw4: string; ipv6: string; gw6: string; domain: string; used_hru: number; used_sru: number; used_cru: number; used_mru: number;
   node_contracts: number; rent_contract_id: number; renter: number; healthy: number; features: string;
-  farm_name: string; dedicated_farm: number; farm_free_ips: number;
+  farm_name: string; dedicated_farm: number; farm_free_ips: number; price_usd: number | null; policy_id: number;
 }
 
 const nodeSelect = (status = "''") => `SELECT n.*, f.name AS farm_name, f.dedicated_farm AS dedicated_farm, f.free_ips AS farm_free_ips,
-  ${status} AS status FROM nodes n JOIN farms f ON f.farm_id = n.farm_id`;
+  ${FARM_POLICY} AS policy_id, ${status} AS status FROM nodes n JOIN farms f ON f.farm_id = n.farm_id`;
 const NODE_FROM = 'FROM nodes n JOIN farms f ON f.farm_id = n.farm_id';
 
 const coord = (v: string) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null);
 
-/** A row as gridproxy's Node; `nested` gives the `/nodes/{id}` form with `capacity`. */
-export function nodeJson(r: NodeRow, now: number, nested: boolean): Record<string, unknown> {
+/**
+ * A row as gridproxy's Node; `nested` gives the `/nodes/{id}` form with `capacity`. A node whose
+ * farm's pricing policy is not on chain has no price: gridproxy's calc_price fails with this text.
+ */
+export function nodeJson(r: NodeRow, now: number, nested: boolean, balance = 0): Record<string, unknown> {
+  if (r.price_usd === null) throw new HttpError(500, `pricing values not found for policy_id: ${String(r.policy_id)}`);
   const num = Number;
   const total = { cru: num(r.total_cru), sru: num(r.total_sru), hru: num(r.total_hru), mru: num(r.total_mru) };
   const used = { cru: num(r.used_cru), sru: num(r.used_sru), hru: num(r.used_hru), mru: num(r.used_mru) };
@@ -159,7 +166,7 @@ export function nodeJson(r: NodeRow, now: number, nested: boolean): Record<strin
     dmi: {},
     speed: {},
     gpus: [],
-    price_usd: 0,
+    price_usd: priceUsdAnswer(Number(r.price_usd), balance),
     farm_free_ips: num(r.farm_free_ips),
     features: JSON.parse(r.features) as string[],
   };
@@ -182,9 +189,10 @@ export function orderAndPage(limit: Limit, sorts: Record<string, string>, fallba
 export async function listNodes(sql: Sql, query: URLSearchParams, now: number, gatewaysOnly = false): Promise<Page<Record<string, unknown>> & { limit: Limit }> {
   const { filter, limit } = parseQuery(query, NODE_PARAMS, NODE_SORTS);
   if (gatewaysOnly) Object.assign(filter, { domain: true, ipv4: true });
-  const w = nodeConditions(new Where(), filter, now);
+  const w = nodeConditions(new Where(), filter, now, limit.balance);
   const first = filter.available_for !== undefined ? ['(n.renter = ?) DESC'] : [];
-  const page = orderAndPage(limit, SORTS, 'n.node_id', first);
+  // gridproxy sorts by the price it answers: discounted for the balance.
+  const page = orderAndPage(limit, { ...SORTS, price_usd: discountedPriceSql('n.price_usd', limit.balance) }, 'n.node_id', first);
   const rows = await sql.all<NodeRow & Record<string, unknown>>(`${nodeSelect(STATUS)} ${w.sql} ${page.sql}`, [
     ...statusParams(now),
     ...w.params,
@@ -192,7 +200,7 @@ export async function listNodes(sql: Sql, query: URLSearchParams, now: number, g
     ...page.params,
   ]);
   const count = limit.retCount ? Number((await sql.all<{ c: number }>(`SELECT COUNT(*) AS c ${NODE_FROM} ${w.sql}`, w.params))[0]?.c ?? 0) : null;
-  return { items: rows.map((r) => nodeJson(r, now, false)), count, limit };
+  return { items: rows.map((r) => nodeJson(r, now, false, limit.balance)), count, limit };
 }
 
 /** `/nodes/{id}`: the nested form, or null. */

@@ -3,12 +3,22 @@
  * values are ignored (grid_client always sends `features=`), lists are one comma-separated
  * value, `false` is a real filter, and anything malformed or unknown is a 400 naming the field.
  */
-export type ParamKind = 'uint' | 'bool' | 'string' | 'uints' | 'strings';
+export type ParamKind = 'uint' | 'number' | 'bool' | 'string' | 'uints' | 'strings';
 export type ParamSpec = Record<string, ParamKind>;
-type Value<K extends ParamKind> = K extends 'uint' ? number : K extends 'bool' ? boolean : K extends 'string' ? string : K extends 'uints' ? number[] : string[];
+type Value<K extends ParamKind> = K extends 'uint' | 'number' ? number : K extends 'bool' ? boolean : K extends 'string' ? string : K extends 'uints' ? number[] : string[];
 export type Parsed<S extends ParamSpec> = { [P in keyof S]?: Value<S[P]> };
 
 export class BadRequest extends Error {}
+
+/** An answer other than 200 with its error text (404 for unknown ids, 500 for what the store can't back). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface Limit {
   page: number;
@@ -17,9 +27,11 @@ export interface Limit {
   randomize: boolean;
   sortBy: string | undefined;
   sortOrder: 'ASC' | 'DESC';
+  /** USD the caller holds: gridproxy's staking discount on node prices (0: none). */
+  balance: number;
 }
 
-const LIMIT: ParamSpec = { page: 'uint', size: 'uint', ret_count: 'bool', randomize: 'bool', sort_by: 'string', sort_order: 'string' };
+const LIMIT: ParamSpec = { page: 'uint', size: 'uint', ret_count: 'bool', randomize: 'bool', sort_by: 'string', sort_order: 'string', balance: 'number' };
 
 function parseUint(name: string, v: string): number {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new BadRequest(`invalid ${name}: expected an unsigned integer, got ${JSON.stringify(v)}`);
@@ -30,6 +42,9 @@ function parseOne(name: string, kind: ParamKind, raw: string): unknown {
   switch (kind) {
     case 'uint':
       return parseUint(name, raw);
+    case 'number':
+      if (!/^\d+(\.\d+)?$/.test(raw)) throw new BadRequest(`invalid ${name}: expected a non-negative number, got ${JSON.stringify(raw)}`);
+      return Number(raw);
     case 'bool':
       if (raw !== 'true' && raw !== 'false') throw new BadRequest(`invalid ${name}: expected true or false, got ${JSON.stringify(raw)}`);
       return raw === 'true';
@@ -62,7 +77,10 @@ export function parseQuery<S extends ParamSpec>(query: URLSearchParams, spec: S,
   if (order !== 'asc' && order !== 'desc') throw new BadRequest(`invalid sort_order: expected asc or desc, got ${JSON.stringify(lim.sort_order)}`);
   return {
     filter: filter as Parsed<S>,
-    limit: { page, size, retCount: lim.ret_count === true, randomize: lim.randomize === true, sortBy, sortOrder: order === 'desc' ? 'DESC' : 'ASC' },
+    limit: {
+      page, size, retCount: lim.ret_count === true, randomize: lim.randomize === true, sortBy, sortOrder: order === 'desc' ? 'DESC' : 'ASC',
+      balance: (lim.balance as number | undefined) ?? 0,
+    },
   };
 }
 

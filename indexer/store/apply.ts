@@ -2,7 +2,8 @@ import { u8aToHex } from '@polkadot/util';
 import { ss58Address } from '../../chain/client/index.ts';
 import type { Contract, Farm, Node } from '../../chain/client/types.ts';
 import type { IndexerEvent } from '../events.ts';
-import type { SqlTx } from './sql.ts';
+import { FARM_POLICY, nodePriceUsd } from '../price.ts';
+import type { Param, SqlTx } from './sql.ts';
 
 /**
  * Chain events -> rows, in the order the chain emitted them (indexer-apis §3.2). Each handler
@@ -120,6 +121,23 @@ export async function refreshNode(tx: SqlTx, nodeId: number): Promise<void> {
   );
 }
 
+/** Recomputes `price_usd` of the nodes matching `cond` (alias n, f = the node's farm); NULL while the policy is unknown. */
+async function refreshPrices(tx: SqlTx, cond: string, params: Param[]): Promise<void> {
+  const rows = await tx.all<{ node_id: number; cru: number; sru: number; hru: number; mru: number; certification: string; extra_fee: number; cu: number | null; su: number | null }>(
+    `SELECT n.node_id, n.total_cru AS cru, n.total_sru AS sru, n.total_hru AS hru, n.total_mru AS mru, n.certification, n.extra_fee, p.cu, p.su
+     FROM nodes n JOIN farms f ON f.farm_id = n.farm_id LEFT JOIN pricing_policies p ON p.pricing_policy_id = ${FARM_POLICY} WHERE ${cond}`,
+    params,
+  );
+  for (const r of rows) {
+    const price = r.cu === null || r.su === null ? null : nodePriceUsd({
+      cru: Number(r.cru), sru: Number(r.sru), hru: Number(r.hru), mru: Number(r.mru), certified: r.certification === 'Certified',
+      extraFee: Number(r.extra_fee), cu: Number(r.cu), su: Number(r.su),
+    });
+    await tx.run('UPDATE nodes SET price_usd = ? WHERE node_id = ?', [price, r.node_id]);
+  }
+}
+const refreshNodePrice = (tx: SqlTx, nodeId: number) => refreshPrices(tx, 'n.node_id = ?', [nodeId]);
+
 /** The node a contract sits on (node and rent contracts), or null. */
 async function contractNode(tx: SqlTx, contractId: number): Promise<number | null> {
   const rows = await tx.all<{ node_id: number }>(
@@ -191,7 +209,15 @@ export async function applyEvent(tx: SqlTx, e: IndexerEvent, place: EventPlace):
       return tx.run('DELETE FROM twins WHERE twin_id = ?', [e.twinId]);
     case 'FarmStored':
     case 'FarmUpdated':
-      return upsertFarm(tx, e.farm, id);
+      await upsertFarm(tx, e.farm, id);
+      return refreshPrices(tx, 'f.farm_id = ?', [e.farm.id]);
+    case 'PricingPolicyStored':
+      await tx.run(
+        `INSERT INTO pricing_policies (pricing_policy_id, name, cu, su) VALUES (?, ?, ?, ?)
+         ON CONFLICT (pricing_policy_id) DO UPDATE SET name = excluded.name, cu = excluded.cu, su = excluded.su`,
+        [e.policy.id, e.policy.name, e.policy.cu.value, e.policy.su.value],
+      );
+      return refreshPrices(tx, `${FARM_POLICY} = ?`, [e.policy.id]);
     case 'FarmDeleted':
       await tx.run('DELETE FROM public_ips WHERE farm_id = ?', [e.farmId]);
       return tx.run('DELETE FROM farms WHERE farm_id = ?', [e.farmId]);
@@ -204,6 +230,7 @@ export async function applyEvent(tx: SqlTx, e: IndexerEvent, place: EventPlace):
     case 'NodeStored':
     case 'NodeUpdated':
       await upsertNode(tx, e.node, id, place.at);
+      await refreshNodePrice(tx, e.node.id);
       return refreshNode(tx, e.node.id);
     case 'NodeDeleted':
       return tx.run('DELETE FROM nodes WHERE node_id = ?', [e.nodeId]);
@@ -222,13 +249,15 @@ export async function applyEvent(tx: SqlTx, e: IndexerEvent, place: EventPlace):
       ]);
     }
     case 'NodeCertificationSet':
-      return tx.run('UPDATE nodes SET certification = ? WHERE node_id = ?', [e.certification, e.nodeId]);
+      await tx.run('UPDATE nodes SET certification = ? WHERE node_id = ?', [e.certification, e.nodeId]);
+      return refreshNodePrice(tx, e.nodeId);
     case 'PowerTargetChanged':
       return tx.run('UPDATE nodes SET power_target = ? WHERE node_id = ?', [e.target, e.nodeId]);
     case 'PowerStateChanged':
       return tx.run('UPDATE nodes SET power_state = ? WHERE node_id = ?', [e.state, e.nodeId]);
     case 'NodeExtraFeeSet':
-      return tx.run('UPDATE nodes SET extra_fee = ? WHERE node_id = ?', [e.extraFee, e.nodeId]);
+      await tx.run('UPDATE nodes SET extra_fee = ? WHERE node_id = ?', [e.extraFee, e.nodeId]);
+      return refreshNodePrice(tx, e.nodeId);
     case 'ContractCreated':
       return createContract(tx, e.contract, id, place.at);
     case 'ContractUpdated': {

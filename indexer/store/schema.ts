@@ -2,10 +2,11 @@
  * The indexer's tables: tfchain entities as the GraphQL processor keeps them (snake_case, like
  * the Postgres that gridproxy reads), plus per-node derived columns kept current on every
  * contract event (used resources with the system reservation, active contract count, renter)
- * and the answers nodes give over RMB (health, features). One DDL for SQLite and PostgreSQL:
- * numbers are BIGINT, booleans 0/1 integers, lists JSON text.
+ * and the answers nodes give over RMB (health, features), and gridproxy's monthly price (price.ts;
+ * NULL while the farm's pricing policy is unknown). One DDL for SQLite and PostgreSQL: numbers are
+ * BIGINT (the price DOUBLE PRECISION), booleans 0/1 integers, lists JSON text.
  */
-export const SCHEMA_VERSION = '1';
+export const SCHEMA_VERSION = '2';
 
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -17,6 +18,8 @@ export const DDL = [
     twin_id BIGINT NOT NULL, pricing_policy_id BIGINT NOT NULL, certification TEXT NOT NULL,
     stellar_address TEXT, dedicated_farm BIGINT NOT NULL DEFAULT 0,
     total_ips BIGINT NOT NULL DEFAULT 0, free_ips BIGINT NOT NULL DEFAULT 0)`,
+  `CREATE TABLE IF NOT EXISTS pricing_policies (
+    pricing_policy_id BIGINT PRIMARY KEY, name TEXT NOT NULL, cu BIGINT NOT NULL, su BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS public_ips (
     id TEXT PRIMARY KEY, farm_id BIGINT NOT NULL, ip TEXT NOT NULL, gateway TEXT NOT NULL, contract_id BIGINT NOT NULL DEFAULT 0)`,
   `CREATE INDEX IF NOT EXISTS public_ips_farm ON public_ips (farm_id)`,
@@ -35,7 +38,7 @@ export const DDL = [
     used_mru BIGINT NOT NULL DEFAULT 0, node_contracts BIGINT NOT NULL DEFAULT 0,
     rent_contract_id BIGINT NOT NULL DEFAULT 0, renter BIGINT NOT NULL DEFAULT 0,
     healthy BIGINT NOT NULL DEFAULT 0, has_ipv6 BIGINT NOT NULL DEFAULT 0, features TEXT NOT NULL DEFAULT '[]',
-    workloads BIGINT NOT NULL DEFAULT 0, rmb_checked_at BIGINT NOT NULL DEFAULT 0)`,
+    workloads BIGINT NOT NULL DEFAULT 0, rmb_checked_at BIGINT NOT NULL DEFAULT 0, price_usd DOUBLE PRECISION)`,
   `CREATE INDEX IF NOT EXISTS nodes_farm ON nodes (farm_id)`,
   `CREATE INDEX IF NOT EXISTS nodes_twin ON nodes (twin_id)`,
   `CREATE TABLE IF NOT EXISTS node_contracts (
@@ -62,4 +65,4 @@ export const DDL = [
 ];
 
 /** Tables holding chain data (cleared before a resync from a state snapshot). */
-export const CHAIN_TABLES = ['twins', 'farms', 'public_ips', 'nodes', 'node_contracts', 'name_contracts', 'rent_contracts', 'contract_bill_reports', 'uptime_events'] as const;
+export const CHAIN_TABLES = ['twins', 'pricing_policies', 'farms', 'public_ips', 'nodes', 'node_contracts', 'name_contracts', 'rent_contracts', 'contract_bill_reports', 'uptime_events'] as const;

@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { Indexer } from '../../indexer/indexer.ts';
+import { Call } from '../../chain/client/index.ts';
 import { FARM_IPS, GIB, getJson, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
 
 /**
@@ -184,5 +185,28 @@ describe('indexer REST', () => {
     assert.deepEqual(farm.publicIps.map((ip: any) => ip.contract_id), [0, 0]);
     const c = await getJson(`${url}/contracts/${nodeContract}`);
     assert.equal(c.body.state, 'Deleted');
+  });
+
+  test('price_usd: from the farm pricing policy (genesis), the node resources and extra fee; discount, filters, sort', async () => {
+    const prices = async (q = '') => (await getJson(`${url}/nodes?${q}`)).body.map((n: any) => [n.nodeId, n.price_usd]);
+    // Policy 1 of the devnet's genesis (cu 100000, su 50000): n1 4 CU + 2.56 SU, n2 (8 GiB) 2 CU + 2.56 SU; see price.test.ts.
+    assert.deepEqual(await prices(), [[n1.nodeId, 38.016], [n2.nodeId, 23.616]]);
+    assert.equal((await getJson(`${url}/nodes/${n1.nodeId}`)).body.price_usd, 38.016);
+    // A balance of 1.5x n1's price takes 20 % off both (n2's is under 3x).
+    assert.deepEqual(await prices('balance=57.024'), [[n1.nodeId, 30.413], [n2.nodeId, 18.893]]);
+    const ids = async (q: string) => (await getJson(`${url}/nodes?${q}`)).body.map((n: any) => n.nodeId);
+    assert.deepEqual(await ids('price_max=30'), [n2.nodeId]);
+    assert.deepEqual(await ids('price_min=30'), [n1.nodeId]);
+    assert.deepEqual(await ids('price_max=31&balance=57.024'), [n1.nodeId, n2.nodeId], 'filters compare the discounted price');
+    assert.deepEqual(await ids('sort_by=price_usd'), [n2.nodeId, n1.nodeId]);
+    assert.deepEqual(await ids('sort_by=price_usd&sort_order=desc'), [n1.nodeId, n2.nodeId]);
+    assert.equal((await getJson(`${url}/nodes?price_min=cheap`)).status, 400);
+    assert.equal((await getJson(`${url}/nodes?balance=-1`)).status, 400);
+
+    // The farmer's extra fee on n2 re-prices it: (2·100000 + 2.56·50000 + 10000)·720/1e7. (A new pricing policy is
+    // tested on the event mapping in price.test.ts: the devnet's root calls, tfchain's council stand-in, emit no events.)
+    await f.farmer.submit(new Call('smartContractModule', 'setDedicatedNodeExtraFee', [n2.nodeId, 10_000]));
+    await synced(f, ix);
+    assert.deepEqual(await prices(), [[n1.nodeId, 38.016], [n2.nodeId, 24.336]]);
   });
 });
