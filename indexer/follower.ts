@@ -41,6 +41,9 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
   private following: Promise<void> | null = null;
   private cursor: Cursor | null = null;
   private readonly abort = new AbortController();
+  private writer!: () => void;
+  /** Resolves once this process holds the store's writer lock, i.e. is the one following the chain. */
+  readonly writing = new Promise<void>((resolve) => (this.writer = resolve));
 
   constructor(
     private readonly client: ChainClient,
@@ -78,6 +81,7 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
   }
 
   private async begin(): Promise<void> {
+    this.writer();
     const c = await this.client.connection(this.abort.signal, Infinity);
     this.cursor = await this.reconcile(c, new IndexerBlockSource(c, this.log));
     const stream = new EventStream<LocatedEvent>({

@@ -62,6 +62,7 @@ export class Indexer {
   private server: IndexerServer | null = null;
   private rmb: (NodeCaller & { close(): Promise<void> }) | null = null;
   private poller: NodePoller | null = null;
+  private closing = false;
 
   constructor(private readonly o: IndexerOptions) {}
 
@@ -85,9 +86,16 @@ export class Indexer {
       await this.follower.start();
       const r = this.o.rmb;
       if (r) {
-        this.rmb = await connectRmb({ client: this.client, relayUrl: r.relayUrl, mnemonic: r.mnemonic, activationUrl: r.activationUrl, log });
-        this.poller = new NodePoller({ sql: this.sql, rmb: this.rmb, everyMs: r.pollEveryMs, tickMs: r.pollTickMs, log: log.child({ c: 'poller' }) });
-        this.poller.start();
+        const rmb = await connectRmb({ client: this.client, relayUrl: r.relayUrl, mnemonic: r.mnemonic, activationUrl: r.activationUrl, log });
+        this.rmb = rmb;
+        const sql = this.sql;
+        // Only the process following the chain polls the nodes: on a shared store the others would
+        // write the same answers for twice the RMB traffic. A standby starts when it takes over.
+        void this.follower.writing.then(() => {
+          if (this.rmb !== rmb || this.closing) return;
+          this.poller = new NodePoller({ sql, rmb, everyMs: r.pollEveryMs, tickMs: r.pollTickMs, log: log.child({ c: 'poller' }) });
+          this.poller.start();
+        });
       }
       this.server = new IndexerServer({
         sql: this.sql, host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 8080, version: INDEXER_VERSION,
@@ -103,12 +111,13 @@ export class Indexer {
     }
   }
 
-  /** The RMB poller (when started with `rmb`). */
+  /** The RMB poller: started with `rmb` once this process follows the chain (at once on SQLite), else null. */
   get nodePoller(): NodePoller | null {
     return this.poller;
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.server?.close();
     await this.poller?.close();
     await this.rmb?.close();
@@ -116,5 +125,6 @@ export class Indexer {
     await this.client?.close();
     await this.sql?.close();
     this.server = this.follower = this.client = this.sql = this.rmb = this.poller = null;
+    this.closing = false;
   }
 }

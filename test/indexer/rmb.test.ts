@@ -4,6 +4,7 @@ import { mnemonicGenerate } from '@polkadot/util-crypto';
 import { Indexer } from '../../indexer/indexer.ts';
 import { startGrid, waitFor, type Grid, type GridUser, type NodeProcess } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
+import { postgresUnavailable, startPostgres } from '../helpers/postgres.ts';
 import { getJson } from './fixtures.ts';
 
 /**
@@ -55,5 +56,34 @@ describe('indexer asks nodes over RMB', () => {
     assert.deepEqual(r.body.total, direct.total);
     assert.deepEqual(Object.keys(r.body).sort(), Object.keys(direct).sort());
     assert.deepEqual(await getJson(`${url}/nodes/999/statistics`).then((x) => [x.status, x.body]), [404, { error: 'node not found' }]);
+  });
+
+  test('on a shared PostgreSQL store only the process following the chain polls; a standby polls once it takes over', async (t) => {
+    const noPg = isRoot ? await postgresUnavailable() : null;
+    if (!ready(t) || !requireHost(t, noPg === null, noPg ?? '')) return;
+    const pg = await startPostgres();
+    const started: Indexer[] = [];
+    const start = async () => {
+      const i = new Indexer({
+        chainUrls: [grid!.chainUrl], port: 0, db: pg.url, log: grid!.log.child({ c: 'indexer-pg' }),
+        rmb: { relayUrl: grid!.relayUrl, mnemonic: mnemonicGenerate(), activationUrl: grid!.activationUrl, pollTickMs: 300, pollEveryMs: 1000 },
+      });
+      started.push(i);
+      return { i, url: await i.start() };
+    };
+    try {
+      const a = await start();
+      const b = await start();
+      await waitFor(() => a.i.nodePoller !== null, 'the following process polls');
+      await waitFor(async () => (await getJson(`${b.url}/nodes/${node.nodeId}`)).body.healthy === true, 'node polled healthy', 60_000);
+      assert.equal(b.i.nodePoller, null, 'the standby does not poll');
+      await a.i.close();
+      await waitFor(() => b.i.nodePoller !== null, 'the standby polls once it follows', 30_000);
+      await b.i.store.run('UPDATE nodes SET healthy = 0, rmb_checked_at = 0');
+      await waitFor(async () => (await getJson(`${b.url}/nodes/${node.nodeId}`)).body.healthy === true, 'node polled by the new follower', 60_000);
+    } finally {
+      for (const i of started) await i.close();
+      await pg.close();
+    }
   });
 });
