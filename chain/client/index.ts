@@ -1,7 +1,7 @@
 /** The chain client's public surface: import from here. */
 export { ChainClient, connectChain, type AccountClient, type BoundQueries, type Connection, type ConnectChainOptions } from './connection.ts';
 export { ChainError, ChainErrorCode, isChainError, mapDispatchError, mapRpcError } from './errors.ts';
-export { keyPairFromSecret, keyPairFromSeed, ss58Address, SS58_FORMAT, type KeyType, type KeyringPair } from './keys.ts';
+export { keyPairFromSecret, ss58Address, SS58_FORMAT, type KeyType, type KeyringPair } from './keys.ts';
 export { Submitter, send, submitCall, type TxContext, type TxEvent, type TxResult } from './submit.ts';
 export { Call, toHex, fromHex } from './scale.ts';
 export type { ChainSigner } from './extrinsic.ts';

@@ -1,7 +1,7 @@
 import type { KeyringPair } from '@polkadot/keyring/types';
 import { z } from 'zod';
 import { ChainError, ChainErrorCode } from './errors.ts';
-import { accountBytes, SS58_FORMAT, ss58Encode, toHex } from './scale.ts';
+import { accountBytes, SS58_FORMAT, ss58Encode } from './scale.ts';
 
 export type { KeyringPair };
 export { SS58_FORMAT };
@@ -24,12 +24,6 @@ export async function keyPairFromSecret(secret: string, type: KeyType = 'sr25519
     throw new ChainError(ChainErrorCode.badInput, 'secret must be a BIP39 mnemonic, a 0x-prefixed 32-byte hex seed or a //dev URI');
   }
   return new Keyring({ type, ss58Format: SS58_FORMAT }).addFromUri(s);
-}
-
-/** A key pair from a raw 32-byte seed (e.g. the node identity seed). */
-export async function keyPairFromSeed(seed: Uint8Array, type: KeyType = 'ed25519'): Promise<KeyringPair> {
-  if (seed.length !== 32) throw new ChainError(ChainErrorCode.badInput, `seed must be 32 bytes, got ${seed.length}`);
-  return keyPairFromSecret(toHex(seed), type);
 }
 
 /** The SS58 (prefix 42) address of a 32-byte public key or a hex account id. */

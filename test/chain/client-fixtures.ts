@@ -5,7 +5,8 @@ import { connectChain, type ChainClient } from '../../chain/client/connection.ts
 import { Call } from '../../chain/client/scale.ts';
 import { silentLogger } from '../../lib/log.ts';
 import type { BlockEvents, EventStream, NodeEvent } from '../../chain/client/events.ts';
-import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
+import { keyPairFromSecret, type KeyringPair } from '../../chain/client/keys.ts';
+import { keyPairFromSeed } from './helpers/keys.ts';
 import type { NodeSpec } from '../../chain/client/registration.ts';
 import { Metadata, TypeRegistry } from '@polkadot/types';
 import { REFERENCE_PATH } from './helpers/reference-metadata.ts';

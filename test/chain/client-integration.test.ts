@@ -6,7 +6,8 @@ import type { ChainClient } from '../../chain/client/connection.ts';
 import { build, canceledFromEvents, contractsFromEvents } from '../../chain/client/contracts.ts';
 import { ChainError } from '../../chain/client/errors.ts';
 import type { NodeEvent } from '../../chain/client/events.ts';
-import { keyPairFromSecret, keyPairFromSeed, type KeyringPair } from '../../chain/client/keys.ts';
+import { keyPairFromSecret, type KeyringPair } from '../../chain/client/keys.ts';
+import { keyPairFromSeed } from './helpers/keys.ts';
 import { collectUntil, HASH, nodeSpec, registerNode, startChain, TFT, type ChainEnv } from './client-fixtures.ts';
 
 /** Our client over real WebSockets against the in-process devnet. */
