@@ -26,3 +26,45 @@ export function canonicalJson(value: unknown): string {
       throw new TypeError(`canonical JSON cannot encode ${typeof value}`);
   }
 }
+
+/** A key JSON.parse puts first, in numeric order (an array index): its place can't be read back. */
+const INDEX_KEY = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * Whether `bytes` are exactly canonicalJson(value), where value = JSON.parse(bytes) and every
+ * number in it is a safe integer (the caller's schema checks that). JSON.parse keeps keys in
+ * their order in the text, so the text is canonical when JSON.stringify gives it back byte for
+ * byte and every object's keys are in order: native code instead of re-encoding in JavaScript
+ * (~30 ms for a 300 KB manifest here). An object with an index-like key falls back to encoding.
+ */
+export function isCanonicalJson(bytes: Uint8Array, value: unknown): boolean {
+  const order = keysInOrder(value);
+  const text = order === null ? canonicalJson(value) : order ? JSON.stringify(value) : null;
+  return text !== null && Buffer.compare(Buffer.from(text, 'utf8'), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) === 0;
+}
+
+/** Every object's keys strictly ascending; null when an index-like key makes the order unknowable. */
+function keysInOrder(v: unknown): boolean | null {
+  if (typeof v !== 'object' || v === null) return true;
+  if (Array.isArray(v)) {
+    let all: boolean | null = true;
+    for (const x of v) {
+      const r = keysInOrder(x);
+      if (r === false) return false;
+      if (r === null) all = null;
+    }
+    return all;
+  }
+  const obj = v as Record<string, unknown>;
+  let all: boolean | null = true;
+  let prev: string | undefined;
+  for (const k in obj) {
+    if (INDEX_KEY.test(k)) return null;
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+    const r = keysInOrder(obj[k]);
+    if (r === false) return false;
+    if (r === null) all = null;
+  }
+  return all;
+}

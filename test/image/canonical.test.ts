@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { canonicalJson, isCanonicalJson } from '../../image/canonical-json.ts';
+import { decodeManifest, encodeManifest, type Manifest } from '../../image/manifest.ts';
+import { initHash } from '../../image/hash.ts';
+
+/** The canonical-encoding check of manifests (SPEC.md §3): native JSON.stringify plus key order, equal to re-encoding. */
+
+const slow = (bytes: Uint8Array) => {
+  try {
+    return canonicalJson(JSON.parse(Buffer.from(bytes).toString('utf8'))) === Buffer.from(bytes).toString('utf8') && Buffer.from(Buffer.from(bytes).toString('utf8')).equals(Buffer.from(bytes));
+  } catch {
+    return false;
+  }
+};
+const fast = (bytes: Uint8Array) => isCanonicalJson(bytes, JSON.parse(Buffer.from(bytes).toString('utf8')));
+
+// JSON values as a manifest holds them: safe integers, strings (any code points), nested objects and arrays.
+const json = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, fc.maxSafeInteger(), fc.string({ unit: 'binary' }), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+  array: fc.array(tie('value'), { maxLength: 4 }),
+  object: fc.dictionary(fc.oneof(fc.string({ unit: 'binary', maxLength: 6 }), fc.constantFrom('0', '1', '9', '10', 'a', 'b')), tie('value'), { maxKeys: 5 }),
+})).value;
+
+test('canonical json: the fast check agrees with re-encoding, on canonical text and on reordered, re-spaced or re-escaped text', () => {
+  fc.assert(
+    fc.property(json, (v) => {
+      const canonical = Buffer.from(canonicalJson(v));
+      assert.equal(fast(canonical), true, canonical.toString());
+      // JSON.stringify keeps insertion order: canonical only when that order is sorted
+      const plain = Buffer.from(JSON.stringify(v));
+      assert.equal(fast(plain), slow(plain), plain.toString());
+      const spaced = Buffer.from(JSON.stringify(v, null, 1));
+      assert.equal(fast(spaced), slow(spaced), spaced.toString());
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('canonical json: non-canonical spellings of the same value are refused', () => {
+  const cases: Array<[string, boolean]> = [
+    ['{"a":1,"b":[2,"x"]}', true],
+    ['{"b":1,"a":2}', false], // keys out of order
+    ['{"a":1,"a":1}', false], // a duplicate key
+    ['{"a":1.0}', false],
+    ['{"a":1e0}', false],
+    ['{"a":"\\u0041"}', false], // an escape JSON.stringify does not use
+    ['{"a":"\\/"}', false],
+    ['{"a": 1}', false],
+    ['{"10":1,"9":2}', true], // index-like keys: canonical order is by UTF-16, not by number
+    ['{"9":2,"10":1}', false],
+  ];
+  for (const [text, want] of cases) assert.equal(fast(Buffer.from(text)), want, text);
+  assert.equal(fast(Buffer.from([0x22, 0xff, 0x22])), false, 'invalid UTF-8 is not canonical');
+});
+
+test('manifest: decodeManifest refuses a manifest whose keys are out of order, and takes its canonical bytes', async () => {
+  await initHash();
+  const m: Manifest = {
+    version: 1,
+    chunking: { algo: 'fastcdc-gear32-v1', min: 16384, avg: 65536, max: 262144 },
+    encryption: 'none',
+    entries: [{ type: 'dir', path: '.', mode: 0o755, uid: 0, gid: 0, mtime: '1', xattrs: { 'user.b': 'eA==', 'user.a': 'eQ==' } }],
+  };
+  assert.deepEqual(decodeManifest(encodeManifest(m)), m);
+  assert.throws(() => decodeManifest(Buffer.from(JSON.stringify(m))), /canonical/); // chunking and entries in insertion order
+});
