@@ -151,9 +151,23 @@ async function copyNativeDeps(repo: string, dest: string): Promise<string[]> {
       addons.push(join(nm, platform, f));
     }
   }
+  // libsodium for RMB's ed25519 (rmb/ed25519.ts requires sodium-native from beside init; without
+  // it the node falls back to OpenSSL's ed25519): its loader packages and this platform's prebuild.
+  const sodium = `sodium-native/prebuilds/${process.platform}-${process.arch}/sodium-native.node`;
+  files.push('sodium-native/package.json', 'sodium-native/index.js', sodium);
+  addons.push(join(nm, sodium));
+  for (const pkg of SODIUM_LOADER_PACKAGES) {
+    files.push(`${pkg}/package.json`);
+    for (const f of await readdir(join(nm, pkg), { recursive: true })) {
+      if (f.endsWith('.js') && !f.startsWith('node_modules/')) files.push(`${pkg}/${f}`);
+    }
+  }
   for (const f of files) await put(join(dest, 'node_modules'), f, join(nm, f));
   return addons;
 }
+
+/** What sodium-native's index.js loads to find its prebuild (plain CommonJS, no addons of their own). */
+const SODIUM_LOADER_PACKAGES = ['require-addon', 'bare-addon-resolve', 'bare-module-resolve', 'bare-semver'];
 
 /** Root-owned, no group/world write, no set-id bits, one fixed mtime: the tree is the same on every build host. */
 async function normalize(root: string): Promise<void> {

@@ -192,6 +192,14 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
     await mkdir(dirname(to), { recursive: true });
     await writeFile(to, m.data);
   }
+  // libsodium (RMB's ed25519) loads from beside init as rmb/ed25519.ts asks for it, and signs
+  const probe = join(lib, 'sodium-probe.mjs');
+  await writeFile(probe, "import { createRequire } from 'node:module'; const r = createRequire(import.meta.url); export const sodium = r('sodium-native'), where = r.resolve('sodium-native');");
+  const { sodium, where } = (await import(probe)) as { sodium: { crypto_sign_seed_keypair(pk: Buffer, sk: Buffer, seed: Buffer): void }; where: string };
+  assert.ok(where.startsWith(join(lib, 'node_modules')), where);
+  const [pk, sk] = [Buffer.alloc(32), Buffer.alloc(64)];
+  sodium.crypto_sign_seed_keypair(pk, sk, Buffer.alloc(32, 7));
+  assert.notDeepEqual(pk, Buffer.alloc(32));
   for (const w of WORKER_MODULES) {
     const file = members.find((m) => m.name === `usr/lib/zos/${basename(w, '.ts')}.js`);
     assert.ok(file, `${w} bundled`);
