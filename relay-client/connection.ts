@@ -112,16 +112,16 @@ export class RelayConnection {
     return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
-  send(bytes: Uint8Array): Promise<void> {
-    if (this.deadErr) return Promise.reject(this.deadErr);
-    return new Promise((resolve, reject) =>
-      sendFrame(this.ws, bytes, (err) => {
-        if (!err) return resolve();
-        const e = new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err });
-        this.die(e);
-        reject(e);
-      }),
-    );
+  /**
+   * Hands a frame to the socket without waiting for it to be written: false when the connection
+   * is dead. A failed write kills the connection (the peer then sends its pending requests again).
+   */
+  write(bytes: Uint8Array): boolean {
+    if (this.deadErr) return false;
+    sendFrame(this.ws, bytes, (err) => {
+      if (err) this.die(new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err }));
+    });
+    return true;
   }
 
   /** WebSocket-level ping; the relay (tungstenite or ours) answers with a pong frame. */

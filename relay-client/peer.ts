@@ -15,7 +15,9 @@ import { MAX_FUTURE_EXPIRY_S, ReplayCache, type ReplayBackend } from './replay.t
 import { PendingRequests, type ReplyChecks } from './pending.ts';
 import { Router, type Handler } from './router.ts';
 import { openEnvelope, sealReply, sealRequest, type SealContext } from './seal.ts';
-import type { TwinDirectory } from '../rmb/twins.ts';
+import { lookupTwin, type Twin, type TwinDirectory } from '../rmb/twins.ts';
+
+const encoder = new TextEncoder();
 
 /**
  * An outbound-only RMB peer: all connection policy lives here (the requests it waits on are in pending.ts). One connection per relay;
@@ -53,6 +55,12 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** The connection a frame went out on. */
+interface Via {
+  slot: Slot;
+  gen: number;
+}
+
 interface Slot {
   url: string;
   conn: RelayConnection | null;
@@ -67,7 +75,7 @@ export class RelayPeer {
   private readonly rlog: RateLimitedLog;
   private readonly router = new Router();
   private readonly replay: ReplayCache;
-  private readonly pending: PendingRequests<{ slot: Slot; gen: number }>;
+  private readonly pending: PendingRequests<Via>;
   private readonly slots: Slot[];
   private readonly ctx: SealContext;
   private readonly healthyWaiters = new Set<() => void>();
@@ -118,11 +126,13 @@ export class RelayPeer {
   async request<T = unknown>(twin: number, command: string, payload?: unknown, opts: RequestOptions = {}): Promise<T> {
     if (this.state !== 'running') throw new RelayClientError(this.state === 'closed' ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', `peer is ${this.state}`);
     const timeoutMs = opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 30_000;
-    const dest = await this.opts.twins.getTwin(twin);
+    const found = lookupTwin(this.opts.twins, twin);
+    const dest = found instanceof Promise ? await found : found;
     if (!dest) throw new RelayClientError('ERR_UNKNOWN_TWIN', `twin not found ${twin}`);
     const uid = randomUUID();
-    const body = payload === undefined ? new Uint8Array(0) : new TextEncoder().encode(JSON.stringify(payload));
-    const env = sealRequest(await this.sealContext(), {
+    const body = payload === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(payload));
+    const ctx = this.sealContext();
+    const env = sealRequest(ctx instanceof Promise ? await ctx : ctx, {
       uid, dest, command, payload: body, nowS: this.nowS(), expirationS: Math.max(1, Math.ceil(timeoutMs / 1000)),
     });
     const bytes = encodeEnvelope(env);
@@ -149,12 +159,24 @@ export class RelayPeer {
    * Encrypt only when our own on-chain pk is our key: the other side decrypts with the pk it
    * reads from chain, so a missing or stale pk would make every message undecryptable.
    */
-  private async sealContext(): Promise<SealContext> {
+  private sealContext(): SealContext | Promise<SealContext> {
     if (!this.ctx.encrypt) return this.ctx;
-    const me = await this.opts.twins.getTwin(this.opts.twinId).catch(() => null);
-    const published = !!me?.pk && Buffer.from(me.pk).equals(this.opts.identity.secpPublic);
-    if (!published) this.rlog.warn('own_pk', { twin: this.opts.twinId }, 'own twin pk not on chain: sending plain payloads');
-    return published ? this.ctx : { ...this.ctx, encrypt: false };
+    const me = lookupTwin(this.opts.twins, this.opts.twinId);
+    return me instanceof Promise ? me.catch(() => null).then((t) => this.sealContextFor(t)) : this.sealContextFor(me);
+  }
+
+  /** The pk array our own twin was last seen with, equal to our key (a directory hands out the same array until the twin changes). */
+  private publishedPk: Uint8Array | null = null;
+
+  private sealContextFor(me: Twin | null): SealContext {
+    const pk = me?.pk;
+    if (pk && pk === this.publishedPk) return this.ctx;
+    if (pk && Buffer.from(pk).equals(this.opts.identity.secpPublic)) {
+      this.publishedPk = pk;
+      return this.ctx;
+    }
+    this.rlog.warn('own_pk', { twin: this.opts.twinId }, 'own twin pk not on chain: sending plain payloads');
+    return { ...this.ctx, encrypt: false };
   }
 
   private nowS(): number {
@@ -187,26 +209,30 @@ export class RelayPeer {
   }
 
   /**
-   * Sends on `preferred` when healthy, else on the first healthy connection, waiting for one if
-   * needed: until the signal `wait` gives aborts, or for `wait` ms (the signal and its timer are
-   * only made when there is a wait: most sends have none).
+   * Sends on `preferred` when healthy, else on the first healthy connection: at once when one
+   * is up (no promise: the frame is handed to the socket now), else waiting for one (sendLater).
    */
-  private async send(bytes: Uint8Array, preferred: Slot | null, wait?: (() => AbortSignal) | number): Promise<{ slot: Slot; gen: number }> {
-    let signal: AbortSignal | undefined;
+  private send(bytes: Uint8Array, preferred: Slot | null, wait?: (() => AbortSignal) | number): Via | Promise<Via> {
+    return this.sendNow(bytes, preferred) ?? this.sendLater(bytes, preferred, wait);
+  }
+
+  private sendNow(bytes: Uint8Array, preferred: Slot | null): Via | null {
+    const slot = preferred && this.isHealthy(preferred) ? preferred : this.slots.find((s) => this.isHealthy(s));
+    if (!slot?.conn?.write(bytes)) return null;
+    this.stats.sent++;
+    return { slot, gen: slot.gen };
+  }
+
+  /**
+   * Waits for a healthy connection: until the signal `wait` gives aborts, or for `wait` ms (the
+   * signal and its timer are only made when there is a wait: most sends have none).
+   */
+  private async sendLater(bytes: Uint8Array, preferred: Slot | null, wait?: (() => AbortSignal) | number): Promise<Via> {
+    const signal = typeof wait === 'number' ? AbortSignal.timeout(wait) : wait?.();
     for (;;) {
-      const slot = preferred && this.isHealthy(preferred) ? preferred : this.slots.find((s) => this.isHealthy(s));
-      if (slot?.conn) {
-        const gen = slot.gen;
-        try {
-          await slot.conn.send(bytes);
-          this.stats.sent++;
-          return { slot, gen };
-        } catch {
-          continue; // that connection is now dead; try another one
-        }
-      }
-      signal ??= typeof wait === 'number' ? AbortSignal.timeout(wait) : wait?.();
       await this.waitHealthy(signal);
+      const via = this.sendNow(bytes, preferred);
+      if (via) return via;
     }
   }
 
@@ -335,14 +361,15 @@ export class RelayPeer {
   }
 
   private async onRequest(e: Envelope, command: string, slot: Slot): Promise<void> {
-    const opened = await openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
+    const checked = openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
+    const opened = checked instanceof Promise ? await checked : checked;
     const from = { uid: e.uid, twin: e.source?.twin, command };
     if (!opened.ok) {
       this.drop(`request_${opened.code}`, { ...from, why: opened.reason }, 'rejecting request');
       // Like the Go peer, stay silent on expired or non-JSON requests; other checks answer with rmb-peer codes.
       if (opened.code === PeerErrorCode.expired || opened.code === PeerErrorCode.other) return;
       const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
-      await this.send(encodeEnvelope(reply), slot, 10_000).catch(() => undefined);
+      await Promise.resolve(this.send(encodeEnvelope(reply), slot, 10_000)).catch(() => undefined);
       return;
     }
     const src = e.source!;
@@ -351,13 +378,16 @@ export class RelayPeer {
     if (refused) {
       this.drop('request_refused', { ...from, why: refused }, 'refusing request');
       const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: PeerErrorCode.other, message: refused }, this.nowS());
-      await this.send(encodeEnvelope(reply), slot, 10_000).catch(() => undefined);
+      await Promise.resolve(this.send(encodeEnvelope(reply), slot, 10_000)).catch(() => undefined);
       return;
     }
-    const result = await this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
-    const reply = sealReply(await this.sealContext(), e, opened.twin, result, this.nowS());
-    await this.send(encodeEnvelope(reply), slot, 30_000).catch((err: Error) =>
-      this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'),
-    );
+    const dispatched = this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
+    const result = dispatched instanceof Promise ? await dispatched : dispatched;
+    const ctx = this.sealContext();
+    const reply = sealReply(ctx instanceof Promise ? await ctx : ctx, e, opened.twin, result, this.nowS());
+    const sent = this.send(encodeEnvelope(reply), slot, 30_000);
+    if (sent instanceof Promise) {
+      await sent.catch((err: Error) => this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'));
+    }
   }
 }

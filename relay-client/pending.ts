@@ -26,10 +26,11 @@ interface Pending<Via> {
 }
 
 const SETTLED = new Error('request settled');
+const utf8 = new TextDecoder();
 
 /** What a reply needs from the peer: the checks of an envelope, and where drops are counted. */
 export interface ReplyChecks {
-  open(e: Envelope): Promise<Opened>;
+  open(e: Envelope): Opened | Promise<Opened>;
   drop(reason: string, obj: Record<string, unknown>, msg: string): void;
 }
 
@@ -43,7 +44,7 @@ export class PendingRequests<Via> {
    * after a drop: the receiver drops a second copy by uid, so that is safe), waiting for one
    * until the signal `until()` gives aborts (at settling).
    */
-  add<T>(uid: string, dest: number, timeoutMs: number, timedOut: () => Error, send: (until: () => AbortSignal) => Promise<Via>): Promise<T> {
+  add<T>(uid: string, dest: number, timeoutMs: number, timedOut: () => Error, send: (until: () => AbortSignal) => Via | Promise<Via>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
         const p = this.table.get(uid);
@@ -58,16 +59,20 @@ export class PendingRequests<Via> {
         done: null,
         transmit: () => {
           p.via = undefined;
-          send(() => {
+          const sent = send(() => {
             p.done ??= new AbortController();
             if (p.settled) p.done.abort(SETTLED);
             return p.done.signal;
-          }).then(
-            (via) => (p.via = via),
-            (err: Error) => {
-              if (this.table.get(uid) === p && !p.settled) this.settle(uid, p, err);
-            },
-          );
+          });
+          // Sent at once (a healthy connection took it) or once a connection is up.
+          if (!(sent instanceof Promise)) p.via = sent;
+          else
+            sent.then(
+              (via) => (p.via = via),
+              (err: Error) => {
+                if (this.table.get(uid) === p && !p.settled) this.settle(uid, p, err);
+              },
+            );
         },
       };
       this.table.set(uid, p);
@@ -95,14 +100,15 @@ export class PendingRequests<Via> {
       return;
     }
     if (e.source?.twin !== p.dest) return checks.drop('wrong_replier', { uid: e.uid, twin: e.source?.twin }, 'reply from another twin');
-    const opened = await checks.open(e);
+    const checked = checks.open(e);
+    const opened = checked instanceof Promise ? await checked : checked;
     // A reply that fails its checks may be forged: drop it and keep waiting for the real one.
     if (!opened.ok) return checks.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
     if (this.table.get(e.uid) !== p) return; // settled by another copy meanwhile
     if (e.message?.kind === 'error') return this.settle(e.uid, p, new RmbError(e.message.code, e.message.message));
     if (opened.payload.length === 0) return this.settle(e.uid, p, null, null);
     try {
-      this.settle(e.uid, p, null, JSON.parse(new TextDecoder().decode(opened.payload)));
+      this.settle(e.uid, p, null, JSON.parse(utf8.decode(opened.payload)));
     } catch {
       this.settle(e.uid, p, new RelayClientError('ERR_BAD_PAYLOAD', 'reply payload is not JSON'));
     }

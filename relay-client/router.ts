@@ -21,6 +21,17 @@ export class JsonBytes {
 
 export type DispatchResult = { ok: true; json: Uint8Array } | { ok: false; code: number; message: string };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+
+function answered(out: unknown): DispatchResult {
+  return { ok: true, json: out instanceof JsonBytes ? out.bytes : encoder.encode(JSON.stringify(out ?? null)) };
+}
+
+function failed(err: unknown): DispatchResult {
+  return { ok: false, code: 0, message: err instanceof Error ? err.message : String(err) };
+}
+
 export class Router {
   private readonly handlers = new Map<string, Handler>();
 
@@ -29,22 +40,29 @@ export class Router {
     this.handlers.set(command, handler);
   }
 
-  async dispatch(payload: Uint8Array, ctx: RequestContext): Promise<DispatchResult> {
+  /** The answer now when the handler answers synchronously (no microtask turn), else its promise. */
+  dispatch(payload: Uint8Array, ctx: RequestContext): DispatchResult | Promise<DispatchResult> {
     const handler = this.handlers.get(ctx.command);
     if (!handler) return { ok: false, code: 0, message: FUNCTION_NOT_FOUND };
     let input: unknown = null;
     if (payload.length > 0) {
       try {
-        input = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+        input = JSON.parse(utf8.decode(payload));
       } catch {
         return { ok: false, code: 0, message: 'invalid json payload' };
       }
     }
+    let out: unknown;
     try {
-      const out = await handler(input, ctx);
-      return { ok: true, json: out instanceof JsonBytes ? out.bytes : new TextEncoder().encode(JSON.stringify(out ?? null)) };
+      out = handler(input, ctx);
     } catch (err) {
-      return { ok: false, code: 0, message: err instanceof Error ? err.message : String(err) };
+      return failed(err);
+    }
+    if (typeof (out as PromiseLike<unknown> | null)?.then === 'function') return Promise.resolve(out).then(answered).catch(failed);
+    try {
+      return answered(out); // JSON.stringify throws on cycles and BigInts
+    } catch (err) {
+      return failed(err);
     }
   }
 }

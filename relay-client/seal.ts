@@ -4,8 +4,8 @@ import { SCHEMA_JSON, type Address, type Envelope, type Message } from '../rmb/e
 import { PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { signPrefixed } from '../rmb/signature.ts';
-import { verifyPrefixedAsync } from '../rmb/verify-pool.ts';
-import type { Twin, TwinDirectory } from '../rmb/twins.ts';
+import { verifyPrefixedPooled } from '../rmb/verify-pool.ts';
+import { lookupTwin, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
 /**
  * Building signed (and encrypted) envelopes, and opening received ones: expiry, the sender's
@@ -60,6 +60,8 @@ export function sealRequest(
 
 export type ReplyBody = { ok: true; json: Uint8Array } | { ok: false; code: number; message: string };
 
+const JSON_NULL = new TextEncoder().encode('null');
+
 /** The Go peer's response shape (reference §5): uid echo, expiration 300, requester's connection kept. */
 export function sealReply(ctx: SealContext, request: Envelope, requester: Twin | null, body: ReplyBody, nowS: number): Envelope {
   const src = request.source ?? { twin: 0 };
@@ -72,7 +74,7 @@ export function sealReply(ctx: SealContext, request: Envelope, requester: Twin |
     destination: src.connection === undefined ? { twin: src.twin } : { twin: src.twin, connection: src.connection },
     message,
     schema: SCHEMA_JSON,
-    payload: sealPayload(ctx, requester, body.ok ? body.json : new TextEncoder().encode('null')),
+    payload: sealPayload(ctx, requester, body.ok ? body.json : JSON_NULL),
     relays: ctx.relayHosts,
   };
   if (requester?.relay) e.federation = requester.relay;
@@ -87,15 +89,27 @@ export function isExpired(e: Envelope, nowS: number): boolean {
   return e.timestamp + e.expiration <= nowS;
 }
 
-/** Checks a request/response from another twin; never throws for bad input (only for lookup failures). */
-export async function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Promise<Opened> {
+/**
+ * Checks a request/response from another twin; never throws for bad input (only for lookup
+ * failures). The result comes synchronously when the sender's twin is cached and its signature
+ * is checked inline (the usual case), else as a promise: each await on the message path is a
+ * turn of the microtask queue.
+ */
+export function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Opened | Promise<Opened> {
   if (!e.source || e.source.twin === 0) return { ok: false, code: PeerErrorCode.unknownTwin, reason: 'missing source', twin: null };
   if (isExpired(e, nowS)) return { ok: false, code: PeerErrorCode.expired, reason: 'envelope has expired', twin: null };
-  const twin = await twins.getTwin(e.source.twin);
-  if (!twin) return { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${e.source.twin}`, twin: null };
-  if (!(await verifyPrefixedAsync(e.signature, challenge(e), twin.accountId))) {
-    return { ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin };
-  }
+  const twin = lookupTwin(twins, e.source.twin);
+  return twin instanceof Promise ? twin.then((t) => openFrom(ctx, e, t)) : openFrom(ctx, e, twin);
+}
+
+function openFrom(ctx: SealContext, e: Envelope, twin: Twin | null): Opened | Promise<Opened> {
+  if (!twin) return { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${e.source!.twin}`, twin: null };
+  const verified = verifyPrefixedPooled(e.signature, challenge(e), twin.accountId);
+  return typeof verified === 'boolean' ? openVerified(ctx, e, twin, verified) : verified.then((v) => openVerified(ctx, e, twin, v));
+}
+
+function openVerified(ctx: SealContext, e: Envelope, twin: Twin, verified: boolean): Opened {
+  if (!verified) return { ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin };
   if (e.schema !== SCHEMA_JSON) return { ok: false, code: PeerErrorCode.other, reason: `unsupported schema ${JSON.stringify(e.schema)}`, twin };
   if (!e.payload || e.payload.kind === 'plain') return { ok: true, twin, payload: e.payload?.data ?? new Uint8Array(0) };
   if (!twin.pk) return { ok: false, code: PeerErrorCode.noPk, reason: 'sender has no public key', twin };

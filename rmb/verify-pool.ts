@@ -15,7 +15,11 @@ let inline = 0;
 /** Where checks ran (for tests and benchmarks). */
 export const verifyStats = { inline: 0, pooled: 0 };
 
-export async function verifyPrefixedAsync(sig: Uint8Array | undefined, msg: Uint8Array, accountId: Uint8Array): Promise<boolean> {
+/**
+ * The verdict now when the check runs inline (most checks at one in flight: no promise and no
+ * microtask on the message path), else a promise of it from the pool.
+ */
+export function verifyPrefixedPooled(sig: Uint8Array | undefined, msg: Uint8Array, accountId: Uint8Array): boolean | Promise<boolean> {
   if (!sig) return false;
   if (signatureKeyType(sig) !== 'sr25519') {
     verifyStats.inline++;
@@ -37,11 +41,12 @@ export async function verifyPrefixedAsync(sig: Uint8Array | undefined, msg: Uint
     verifyStats.inline++;
     return verifyPrefixed(sig, msg, accountId);
   }
-  try {
-    const ok = await pool.run({ sig, msg, accountId });
-    verifyStats.pooled++;
-    return ok;
-  } catch {
-    return verifyPrefixed(sig, msg, accountId); // a worker that failed must not fail a valid message
-  }
+  return pool.run({ sig, msg, accountId }).then(
+    (ok) => {
+      verifyStats.pooled++;
+      return ok;
+    },
+    // A worker that failed must not fail a valid message.
+    () => verifyPrefixed(sig, msg, accountId),
+  );
 }

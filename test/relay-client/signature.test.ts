@@ -5,7 +5,7 @@ import { cryptoWaitReady, ed25519Verify, sr25519Verify } from '@polkadot/util-cr
 import { challenge } from '../../relay-client/challenge.ts';
 import { createIdentity } from '../../relay-client/identity.ts';
 import { signPrefixed, verifyPrefixed, type KeyType } from '../../rmb/signature.ts';
-import { verifyPrefixedAsync, verifyStats } from '../../rmb/verify-pool.ts';
+import { verifyPrefixedPooled, verifyStats } from '../../rmb/verify-pool.ts';
 
 /**
  * The hot-path signers and verifiers (schnorrkel wasm for sr25519, OpenSSL for ed25519) against
@@ -104,19 +104,19 @@ test('checks on worker threads (verify-pool): a burst gives the same verdicts as
   // The first bursts run inline while the pool starts; keep sending until the pool took some.
   const deadline = Date.now() + 60_000;
   while (verifyStats.pooled === 0 && Date.now() < deadline) {
-    const got = await Promise.all(cases.map((c) => verifyPrefixedAsync(c.sig, c.msg, c.key)));
+    const got = await Promise.all(cases.map((c) => verifyPrefixedPooled(c.sig, c.msg, c.key)));
     assert.deepEqual(got, cases.map((c) => c.want));
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.ok(verifyStats.pooled > 0, 'the pool checked some signatures');
-  assert.equal(await verifyPrefixedAsync(undefined, MSG, sr.accountId), false);
+  assert.equal(await verifyPrefixedPooled(undefined, MSG, sr.accountId), false);
 });
 
 test('ed25519 checks run inline even in a burst (a hand-off to a worker costs about what the check does)', async () => {
   const ed = await createIdentity(SEEDS[2]!, 'ed25519');
   const sig = signPrefixed(ed, MSG);
   const before = { ...verifyStats };
-  const got = await Promise.all(Array.from({ length: 64 }, () => verifyPrefixedAsync(sig, MSG, ed.accountId)));
+  const got = await Promise.all(Array.from({ length: 64 }, () => verifyPrefixedPooled(sig, MSG, ed.accountId)));
   assert.ok(got.every(Boolean));
   assert.equal(verifyStats.pooled, before.pooled);
   assert.equal(verifyStats.inline, before.inline + 64);

@@ -85,3 +85,19 @@ test('twinRelays: splits the "_" joined relay field', () => {
   assert.deepEqual(twinRelays(twin(1, null)), []);
   assert.deepEqual(twinRelays(twin(1, '')), []);
 });
+
+test('twin cache: peek answers a live hit now and is undefined where getTwin would have to ask', async () => {
+  const { clock, backend, cache } = setup();
+  backend.twins.set(1, twin(1));
+  assert.equal(cache.peek(1), undefined, 'never looked up');
+  await cache.getTwin(1);
+  assert.equal(cache.peek(1)?.id, 1);
+  assert.equal(await cache.getTwin(2), null);
+  assert.equal(cache.peek(2), null, '"not found" is known too');
+  await clock.advance(60_000);
+  assert.equal(cache.peek(1), undefined, 'expired');
+  backend.fail = true;
+  await assert.rejects(cache.getTwin(3));
+  assert.equal(cache.peek(3), undefined, 'a remembered failure is not an answer');
+  assert.equal(backend.calls, 3);
+});
