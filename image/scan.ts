@@ -1,5 +1,4 @@
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { ImageError } from './errors.ts';
 import { comparePaths } from './manifest.ts';
@@ -25,25 +24,30 @@ function kindOf(st: BigIntStats): ScanItem['kind'] {
   return 'socket';
 }
 
-/** Walk root without following symlinks; names must be valid UTF-8 (the manifest is JSON). */
+/**
+ * Walk root without following symlinks; names must be valid UTF-8 (the manifest is JSON).
+ * Synchronous calls: each is a few µs from the dentry cache, where a trip through libuv's pool
+ * per entry made a 5 600-entry tree take 2.7 s (find: 16 ms); a build runs in the CLI, and its
+ * file work is on worker threads meanwhile starting up.
+ */
 export async function scanTree(root: string): Promise<ScanItem[]> {
   const items: ScanItem[] = [];
-  const rootSt = await lstat(root, { bigint: true });
+  const rootSt = lstatSync(root, { bigint: true });
   if (!rootSt.isDirectory()) throw new ImageError('BAD_INPUT', `${root} is not a directory`);
-  const walk = async (rel: string, abs: string, st: BigIntStats): Promise<void> => {
+  const walk = (rel: string, abs: string, st: BigIntStats): void => {
     const kind = kindOf(st);
     const item: ScanItem = { path: rel, abs, st, kind };
-    if (kind === 'symlink') item.target = await readlink(abs);
+    if (kind === 'symlink') item.target = readlinkSync(abs);
     items.push(item);
     if (kind !== 'dir') return;
-    for (const raw of await readdir(abs, { encoding: 'buffer' })) {
+    for (const raw of readdirSync(abs, { encoding: 'buffer' })) {
       const name = raw.toString('utf8');
       if (!Buffer.from(name, 'utf8').equals(raw)) throw new ImageError('BAD_INPUT', `${join(abs, raw.toString('latin1'))}: file name is not valid UTF-8`);
       const childAbs = join(abs, name);
-      await walk(rel === '.' ? name : `${rel}/${name}`, childAbs, await lstat(childAbs, { bigint: true }));
+      walk(rel === '.' ? name : `${rel}/${name}`, childAbs, lstatSync(childAbs, { bigint: true }));
     }
   };
-  await walk('.', root, rootSt);
+  walk('.', root, rootSt);
   items.sort((a, b) => comparePaths(a.path, b.path));
   const firstName = new Map<string, string>();
   for (const it of items) {
