@@ -129,7 +129,7 @@ test('os build: the root has no shell, exactly the programs the node runs, and a
   const paths = manifest.entries.map((e) => e.path);
   for (const p of paths) assert.ok(!FORBIDDEN.includes(basename(p)), `${p} must not be in the image`);
   const programs = image.info.programs;
-  for (const p of ['btrfs', 'mkfs.btrfs', 'losetup', 'blkid', 'mount', 'umount', 'ip', 'modprobe']) assert.ok(programs.includes(p), `${p} is in the image`);
+  for (const p of ['btrfs', 'mkfs.btrfs', 'losetup', 'blkid', 'mount', 'umount', 'ip', 'modprobe', 'sync']) assert.ok(programs.includes(p), `${p} is in the image`);
   const binaries = [...new Set(paths.filter((p) => /^usr\/s?bin\/[^/]+$/.test(p)).map((p) => basename(p)))].sort();
   // a program that is a symlink brings its target (modprobe -> kmod, mkfs.ext4 -> mke2fs)
   const linkTargets = manifest.entries.flatMap((e) =>
