@@ -209,19 +209,27 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
 /**
  * Replaces the chain entities with the state at one block (snapshot.ts) and keeps what the
  * state does not hold but the store knew: uptime and bill history, each node's last uptime
- * report and RMB answers, contracts' creation times. Contracts gone from the state are gone.
+ * report and RMB answers, contracts' creation times. A known contract gone from the state
+ * ended (tfchain removes ended contracts): it stays, Deleted, as it would have after its event.
  */
 async function resyncFromState(tx: SqlTx, events: IndexerEvent[], place: EventPlace): Promise<void> {
   const nodes = await tx.all<Record<string, Param>>(`SELECT node_id, ${KEPT_NODE_COLUMNS.join(', ')} FROM nodes`);
-  const created = await tx.all<{ t: string; contract_id: number; created_at: number }>(
-    CONTRACT_TABLES.map((t) => `SELECT '${t}' AS t, contract_id, created_at FROM ${t}`).join(' UNION ALL '),
-  );
+  const contracts = await Promise.all(CONTRACT_TABLES.map(async (t) => ({ t, rows: await tx.all<Record<string, Param>>(`SELECT * FROM ${t}`) })));
   for (const t of CHAIN_TABLES) if (!HISTORY_TABLES.includes(t)) await tx.run(`DELETE FROM ${t}`);
   let index = place.index;
   for (const event of events) await applyEvent(tx, event, { ...place, index: index++ });
   const set = KEPT_NODE_COLUMNS.map((c) => `${c} = ?`).join(', ');
   for (const n of nodes) await tx.run(`UPDATE nodes SET ${set} WHERE node_id = ?`, [...KEPT_NODE_COLUMNS.map((c) => n[c] ?? null), n.node_id ?? null]);
-  for (const c of created) await tx.run(`UPDATE ${c.t} SET created_at = ? WHERE contract_id = ? AND created_at = 0`, [c.created_at, c.contract_id]);
+  for (const { t, rows } of contracts) {
+    for (const r of rows) {
+      await tx.run(`UPDATE ${t} SET created_at = ? WHERE contract_id = ? AND created_at = 0`, [r.created_at ?? 0, r.contract_id ?? null]);
+      const cols = Object.keys(r);
+      await tx.run(
+        `INSERT INTO ${t} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) ON CONFLICT (contract_id) DO NOTHING`,
+        cols.map((c) => (c === 'state' ? 'Deleted' : (r[c] ?? null))),
+      );
+    }
+  }
 }
 
 /** Node columns the chain state does not hold (event times, RMB answers). */
