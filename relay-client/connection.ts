@@ -32,8 +32,9 @@ export function relayUrlWithJwt(url: string, jwt: string): string {
 }
 
 export class RelayConnection {
-  private readonly queue: Incoming[] = [];
-  private waiter: { resolve: (m: Incoming) => void; reject: (e: Error) => void } | null = null;
+  /** Items that arrived before listen(). */
+  private queue: Incoming[] = [];
+  private handler: ((m: Incoming) => void) | null = null;
   private deadErr: Error | null = null;
   /** Resolves with the reason once the connection is dead (never rejects). */
   readonly dead: Promise<Error>;
@@ -104,12 +105,15 @@ export class RelayConnection {
     return this.deadErr !== null;
   }
 
-  /** Next incoming item; rejects once the connection is dead and the queue is drained. */
-  recv(): Promise<Incoming> {
-    const next = this.queue.shift();
-    if (next) return Promise.resolve(next);
-    if (this.deadErr) return Promise.reject(this.deadErr);
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  /**
+   * Hands every incoming item to `fn` as it arrives, in order (those that came before first),
+   * until the connection dies (see `dead`): no promise per frame.
+   */
+  listen(fn: (m: Incoming) => void): void {
+    const early = this.queue;
+    this.queue = [];
+    for (const m of early) fn(m);
+    this.handler = fn;
   }
 
   /**
@@ -135,21 +139,16 @@ export class RelayConnection {
 
   private push(m: Incoming): void {
     if (this.deadErr) return;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w.resolve(m);
-    } else {
-      this.queue.push(m);
-    }
+    if (this.handler) this.handler(m);
+    else this.queue.push(m);
   }
 
   private die(err: Error): void {
     if (this.deadErr) return;
     this.deadErr = err;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate();
-    this.waiter?.reject(err);
-    this.waiter = null;
+    this.handler = null;
+    this.queue = [];
     this.markDead(err);
   }
 }

@@ -287,8 +287,7 @@ export class RelayPeer {
     schedulePing();
     scheduleWatchdog(silenceMs);
     try {
-      for (;;) {
-        const m = await conn.recv();
+      conn.listen((m) => {
         slot.lastRecv = this.clock.now();
         if (m.kind === 'envelope') {
           this.stats.received++;
@@ -296,9 +295,9 @@ export class RelayPeer {
         } else if (m.kind === 'bad-frame') {
           this.drop('bad_frame', { reason: m.reason }, 'undecodable frame from relay');
         }
-      }
-    } catch (err) {
-      if (!this.abort.signal.aborted) log.info({ err: (err as Error).message }, 'relay connection lost');
+      });
+      const err = await conn.dead;
+      if (!this.abort.signal.aborted) log.info({ err: err.message }, 'relay connection lost');
     } finally {
       timers.ping?.cancel();
       timers.watchdog?.cancel();

@@ -274,8 +274,10 @@ export class RelayServer {
   }
 
   private readonly hooks: SessionHooks = {
-    onFrame: async (s, bytes) => {
-      if (!(await this.switch.route(s, bytes))) this.hooks.onProtocolError(s, 'invalid envelope');
+    onFrame: (s, bytes) => {
+      const routed = this.switch.route(s, bytes);
+      if (routed instanceof Promise) return routed.then((ok) => void (ok || this.hooks.onProtocolError(s, 'invalid envelope')));
+      if (!routed) this.hooks.onProtocolError(s, 'invalid envelope');
     },
     onProtocolError: (s, reason) => {
       this.metrics.drops.inc({ reason: reason === 'text frame' ? 'text_frame' : 'bad_frame' });

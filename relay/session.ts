@@ -14,7 +14,8 @@ export interface Outgoing {
 }
 
 export interface SessionHooks {
-  onFrame(session: Session, bytes: Uint8Array): Promise<void>;
+  /** Handled at once when it returns nothing; the next frame waits for a promise it returns. */
+  onFrame(session: Session, bytes: Uint8Array): void | Promise<void>;
   onProtocolError(session: Session, reason: string): void;
   onDrop(session: Session, reason: 'send_queue_full'): void;
   onClose(session: Session): void;
@@ -52,7 +53,7 @@ export class Session {
         this.paused = true;
         ws.pause();
       }
-      void this.readLoop();
+      this.readLoop();
     });
     ws.on('close', () => this.shutdown());
     ws.on('error', () => this.shutdown());
@@ -142,20 +143,25 @@ export class Session {
     }
   }
 
-  private async readLoop(): Promise<void> {
+  /** Frames in order, one at a time; without a promise in between where a frame was handled at once. */
+  private readLoop(): void {
     if (this.reading) return;
     this.reading = true;
-    try {
-      while (!this.closed && this.inbox.length > 0) {
-        await this.hooks.onFrame(this, this.inbox.shift()!);
-        if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
-          this.paused = false;
-          this.ws.resume();
-        }
+    while (!this.closed && this.inbox.length > 0) {
+      const handled = this.hooks.onFrame(this, this.inbox.shift()!);
+      if (this.paused && this.inbox.length < INBOX_PAUSE / 2) {
+        this.paused = false;
+        this.ws.resume();
       }
-    } finally {
-      this.reading = false;
+      if (handled instanceof Promise) {
+        void handled.then(() => {
+          this.reading = false;
+          this.readLoop();
+        });
+        return;
+      }
     }
+    this.reading = false;
   }
 
   private shutdown(): void {

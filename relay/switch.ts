@@ -70,8 +70,11 @@ export class Switch {
     return this.perTwin.get(twin) ?? 0;
   }
 
-  /** Handles one binary frame from an authenticated session. Returns false when the frame is not an envelope. */
-  async route(s: Session, bytes: Uint8Array): Promise<boolean> {
+  /**
+   * Handles one binary frame from an authenticated session. Returns false when the frame is not
+   * an envelope; at once when it went to a live session (no promise per hop), else by promise.
+   */
+  route(s: Session, bytes: Uint8Array): boolean | Promise<boolean> {
     let env: Envelope;
     try {
       env = decodeEnvelope(bytes);
@@ -89,8 +92,8 @@ export class Switch {
       this.d.metrics.messages.inc({ kind: 'pong' });
       return true;
     }
-    await this.forward(env, bytes);
-    return true;
+    const forwarded = this.forward(env, bytes);
+    return forwarded instanceof Promise ? forwarded.then(() => true) : true;
   }
 
   /**
@@ -145,12 +148,17 @@ export class Switch {
     this.track(this.deliver(addressKey(env.source), encodeEnvelope(err)).then(() => undefined));
   }
 
-  private async forward(env: Envelope, bytes: Uint8Array): Promise<void> {
+  private forward(env: Envelope, bytes: Uint8Array): void | Promise<void> {
     const src = env.source!;
     const dst = env.destination;
     if (!dst || dst.twin === 0) return void this.refuse(env, src, RelayWireError.missingDestination, 'missing_destination');
     const key = addressKey(dst);
     if (this.sessions.has(key)) return this.deliverOrRefuse(env, key, bytes);
+    return this.forwardAway(env, src, dst, key, bytes);
+  }
+
+  /** A destination with no session here: another relay's twin, or one of ours to queue for. */
+  private async forwardAway(env: Envelope, src: Address, dst: Address, key: string, bytes: Uint8Array): Promise<void> {
     let twin;
     try {
       twin = await this.d.twins.getTwin(dst.twin);
@@ -173,19 +181,25 @@ export class Switch {
   }
 
   /** Delivers; a request that cannot be stored gets an error envelope back to its sender. */
-  private async deliverOrRefuse(env: Envelope, key: string, bytes: Uint8Array): Promise<void> {
-    const failed = await this.deliver(key, bytes);
-    if (failed) this.refuse(env, env.source!, `${RelayWireError.routeFailed}: ${failed.message}`, 'not_stored');
+  private deliverOrRefuse(env: Envelope, key: string, bytes: Uint8Array): void | Promise<void> {
+    if (this.deliverLive(key, bytes)) return;
+    return this.deliver(key, bytes).then((failed) => {
+      if (failed) this.refuse(env, env.source!, `${RelayWireError.routeFailed}: ${failed.message}`, 'not_stored');
+    });
+  }
+
+  /** To the live session when it is caught up; false when there is none. */
+  private deliverLive(key: string, bytes: Uint8Array): boolean {
+    const s = this.sessions.get(key);
+    if (!s || !s.backlogDone || s.isClosed) return false;
+    s.enqueue({ bytes });
+    this.d.metrics.messages.inc({ kind: 'delivered' });
+    return true;
   }
 
   /** To the live session when it is caught up, else into its queue; the error when it could not be stored. */
   private async deliver(key: string, bytes: Uint8Array): Promise<Error | null> {
-    const s = this.sessions.get(key);
-    if (s && s.backlogDone && !s.isClosed) {
-      s.enqueue({ bytes });
-      this.d.metrics.messages.inc({ kind: 'delivered' });
-      return null;
-    }
+    if (this.deliverLive(key, bytes)) return null;
     try {
       await this.d.store.append(key, bytes);
       this.d.metrics.messages.inc({ kind: 'queued' });
