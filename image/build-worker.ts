@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ChunkStream, type ChunkingParams } from './chunker.ts';
-import { initChunkCodec, sealChunk } from './chunk-codec.ts';
+import { initChunkCodec, sealChunkAsync } from './chunk-codec.ts';
 import { newHasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
 import { putChunkSync } from './store/dir-store.ts';
@@ -38,7 +38,8 @@ export interface StoredFile {
 const READ_BLOCK = 4 << 20;
 /**
  * Two read buffers used in turn for the life of the worker (fresh ones would cost page faults
- * and zeroing): the chunk stream holds back a view of the last block only until the next push.
+ * and zeroing): the chunk stream holds back a view of the last block only until the next push,
+ * and every chunk of a block is sealed before the next read.
  */
 const readBuffers = [Buffer.allocUnsafe(READ_BLOCK), Buffer.allocUnsafe(READ_BLOCK)] as const;
 
@@ -46,27 +47,43 @@ export async function work(job: StoreFilesJob): Promise<StoredFile[]> {
   await initChunkCodec();
   const out: StoredFile[] = [];
   for (const f of job.files) {
-    const r = storeFile(f.path, f.size, job);
+    const r = await storeFile(f.path, f.size, job);
     out.push(r);
     if (r.size !== f.size) break; // the build fails
   }
   return out;
 }
 
-function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
+/** Chunks of one file being compressed at once (zstd on libuv's thread pool, async: encodeSync leaks). */
+const SEALS_IN_FLIGHT = 4;
+
+async function storeFile(path: string, size: number, job: StoreFilesJob): Promise<StoredFile> {
   const hasher = newHasher();
   const stream = new ChunkStream(job.chunking);
   const out: StoredFile = { size: 0, blake3: '', extents: [], added: [] };
-  const emit = (plain: Uint8Array) => {
+  // Extents in file order: holes at once, chunks once sealed and stored.
+  const sealing: Array<Promise<Extent> | Extent> = [];
+  const append = (x: Extent) => {
     const last = out.extents[out.extents.length - 1];
-    if (isZero(plain)) {
-      if (last && 'hole' in last) last.hole += plain.length;
-      else out.extents.push({ hole: plain.length });
-      return;
-    }
-    const sealed = sealChunk(plain, { encrypt: job.encrypt });
-    out.extents.push({ id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) });
+    if ('hole' in x && last && 'hole' in last) last.hole += x.hole;
+    else out.extents.push(x);
+  };
+  const seal = async (plain: Uint8Array): Promise<Extent> => {
+    const sealed = await sealChunkAsync(plain, { encrypt: job.encrypt });
     if (putChunkSync(job.store, sealed.id, sealed.blob)) out.added.push({ id: sealed.id, bytes: sealed.blob.length });
+    return { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
+  };
+  const emit = async (plain: Uint8Array) => {
+    if (isZero(plain)) sealing.push({ hole: plain.length });
+    else {
+      const p = seal(plain);
+      p.catch(() => {}); // awaited in order below; this only keeps an early failure from counting as unhandled
+      sealing.push(p);
+    }
+    while (sealing.length > SEALS_IN_FLIGHT) append(await sealing.shift()!);
+  };
+  const settle = async () => {
+    while (sealing.length > 0) append(await sealing.shift()!);
   };
   const fd = openSync(path, 'r');
   try {
@@ -79,13 +96,16 @@ function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
       hasher.update(data);
       out.size += n;
       if (out.size > size) break; // it grew: refused by the caller
-      for (const c of stream.push(data)) emit(c);
+      for (const c of stream.push(data)) await emit(c);
+      await settle(); // the next read reuses a buffer these chunks are views of
     }
   } finally {
+    await Promise.allSettled(sealing); // none left running after a failure
     closeSync(fd);
   }
   if (out.size !== size) return { size: out.size, blake3: '', extents: [], added: [] };
-  for (const c of stream.end()) emit(c);
+  for (const c of stream.end()) await emit(c);
+  await settle();
   out.blake3 = hasher.digestHex();
   return out;
 }
