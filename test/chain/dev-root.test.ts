@@ -14,6 +14,15 @@ test('devnet: dev_rootCall runs set_zos_version with the pallet checks; a signed
     const ref = '{"version":"2","digest":"blake3:' + 'ab'.repeat(32) + '"}';
     await setZosVersion(c, ref);
     assert.equal(await c.query.zosVersion(), ref);
+    // The call's events are its block's, so followers (the indexer) see what the council changed.
+    const events = await c.run(async (x) => {
+      const head = await x.rpc.request<string>('chain_getBlockHash', []);
+      return x.runtime.decodeEvents(await x.rpc.request('state_getStorage', [x.runtime.eventsKey, head]));
+    });
+    assert.deepEqual(
+      events.map((e) => [e.phase, `${e.event.section}.${e.event.method}`]),
+      [[{ initialization: null }, 'tfgridModule.ZosVersionUpdated'], [{ applyExtrinsic: 0 }, 'system.ExtrinsicSuccess']],
+    );
     await assert.rejects(setZosVersion(c, ref), /root call failed: TfgridModule\.InvalidZosVersion/);
     await assert.rejects(c.run((x) => x.rpc.request('dev_rootCall', ['0xffff'])), /not a call of this runtime/);
 

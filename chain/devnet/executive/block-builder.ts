@@ -1,5 +1,6 @@
 import type { Call } from '@polkadot/types/interfaces';
 import type { Runtime } from '../runtime/runtime.ts';
+import type { HookContext } from '../runtime/context.ts';
 import { applyInherent, applySigned } from './apply.ts';
 import { type BlockRecord, extrinsicsRootOf, sealHeader, stateRootOf, ZERO_HASH } from './chain-store.ts';
 import type { CheckedTx } from './check.ts';
@@ -46,11 +47,12 @@ export function buildGenesis(runtime: Runtime): BuiltBlock {
 }
 
 /**
- * Builds the next block on the live state: opens it, runs on_initialize, the
- * timestamp inherent, each candidate in order (one that can no longer be included
- * is rejected without touching state), on_finalize, and seals the header.
+ * Builds the next block on the live state: opens it, runs on_initialize (and `initialize`, a
+ * dev-only change whose events are the block's, phase Initialization), the timestamp inherent,
+ * each candidate in order (one that can no longer be included is rejected without touching
+ * state), on_finalize, and seals the header. A throw leaves the state as it was.
  */
-export function buildBlock(runtime: Runtime, parent: BlockRecord, nowMs: number, candidates: readonly CheckedTx[]): BuiltBlock {
+export function buildBlock(runtime: Runtime, parent: BlockRecord, nowMs: number, candidates: readonly CheckedTx[], initialize?: (ctx: HookContext) => void): BuiltBlock {
   const number = parent.number + 1;
   const extrinsics: string[] = [];
   const included: CheckedTx[] = [];
@@ -63,6 +65,7 @@ export function buildBlock(runtime: Runtime, parent: BlockRecord, nowMs: number,
     runtime.writeStorage('System', 'ParentHash', [], parent.hash);
     runtime.writeStorage('System', 'BlockHash', [parent.number], parent.hash);
     runtime.onInitialize();
+    initialize?.(runtime.hooks());
 
     const inherent = timestampInherent(runtime, nowMs);
     applyInherent(runtime, inherent.call, 0);

@@ -153,12 +153,14 @@ export class Executive {
     return out;
   }
 
-  /** Applies a dev-only state change (faucet, setStorage) and seals a block carrying it. */
+  /**
+   * Applies a dev-only state change (faucet, setStorage, a root call) at the start of a new block:
+   * the events it deposits (e.g. a root call's PricingPolicyStored) are that block's, so followers
+   * such as the indexer see them. A throw seals nothing and leaves the state as it was.
+   */
   mutate(fn: (ctx: HookContext) => void): BlockRecord {
     if (this.closed) throw new Error(ERR_CLOSED);
-    // Events deposited here are dropped when the block opens; only the state change matters.
-    this.runtime.state.transactional(() => fn(this.runtime.hooks()));
-    return this.sealBlock();
+    return this.sealBlock(fn);
   }
 
   /** Moves chain time: forward by ms, or to an absolute timestamp (never backwards). Seals a block; returns its timestamp. */
@@ -208,9 +210,9 @@ export class Executive {
     }
   }
 
-  private sealBlock(): BlockRecord {
+  private sealBlock(initialize?: (ctx: HookContext) => void): BlockRecord {
     const candidates = this.pool.ready((who) => this.accountNonce(who), this.opts.maxBlockTxs ?? 2048);
-    const built = buildBlock(this.runtime, this.chain.best, this.nextTimestamp(), candidates);
+    const built = buildBlock(this.runtime, this.chain.best, this.nextTimestamp(), candidates, initialize);
     this.commit(built);
     this.settlePool(built);
     return built.block;

@@ -57,7 +57,8 @@ export const devMethods: MethodTable = {
   /**
    * Dispatches a SCALE-encoded call with the root origin, in a block of its own: the devnet's
    * stand-in for what tfchain's council (or sudo) approves, e.g. TfgridModule.set_zos_version.
-   * The pallet's own checks run; like the other dev mutations, the block carries no events.
+   * The pallet's own checks run; the call's events are the block's (phase Initialization: no
+   * extrinsic carries them), as followers of tfchain see a council-approved call's events.
    */
   dev_rootCall: {
     params: z.tuple([hexString.max(1 << 20)]),
