@@ -10,9 +10,8 @@ import { zstdFrameBound } from './zstd-frame.ts';
  * Chunk id = BLAKE3(blob), so stores can verify a blob without any key.
  *
  * zstd is native (@toondepauw/node-zstd: libzstd through Rust's zstd crate). Sealing is
- * synchronous (a build seals on worker threads); opening comes synchronous and asynchronous: the
- * async form decompresses on libuv's thread pool, so a verify or materialize keeps both cores
- * busy from one thread with no copies to and from worker threads.
+ * asynchronous (zstd on libuv's thread pool, called from the build's worker threads); opening
+ * comes synchronous and asynchronous, the async form on libuv's thread pool.
  */
 const MAGIC = 0x5a;
 const VERSION = 1;
@@ -62,16 +61,11 @@ function nonceFor(key: Uint8Array): Uint8Array {
 }
 
 /**
- * Synchronous, for tests. Beware: like its decodeSync (see openChunk), @toondepauw/node-zstd
- * 2.0.0's encodeSync never frees its output: ~67 KiB of RSS a call for an incompressible 64 KiB
- * chunk, measured (4 000 calls: 49 -> 281 MB; the async encode: 50 -> 65 MB). Builds use
- * sealChunkAsync.
+ * zstd on libuv's thread pool: the builds' workers seal with it. There is no synchronous twin:
+ * like its decodeSync (see openChunk), @toondepauw/node-zstd 2.0.0's encodeSync never frees its
+ * output (~67 KiB of RSS a call for an incompressible 64 KiB chunk: 4 000 calls took a process
+ * from 49 to 281 MB, the async encode from 50 to 65 MB).
  */
-export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean }): SealedChunk {
-  return sealed(plain, plain.length > 0 ? zstd().encoder.encodeSync(asBuffer(plain)) : null, opts.encrypt);
-}
-
-/** sealChunk with zstd on libuv's thread pool (whose output is freed): the builds' workers use it. */
 export async function sealChunkAsync(plain: Uint8Array, opts: { encrypt: boolean }): Promise<SealedChunk> {
   return sealed(plain, plain.length > 0 ? await zstd().encoder.encode(asBuffer(plain)) : null, opts.encrypt);
 }

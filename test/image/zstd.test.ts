@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initChunkCodec, openChunk, openChunkAsync, sealChunk } from '../../image/chunk-codec.ts';
+import { initChunkCodec, openChunk, openChunkAsync, sealChunkAsync } from '../../image/chunk-codec.ts';
 import { ImageError } from '../../image/errors.ts';
 import { blake3Hex } from '../../image/hash.ts';
 import { zstdFrameBound } from '../../image/zstd-frame.ts';
@@ -41,7 +41,7 @@ test('zstd: a sealed blob opens the same on this thread and on the thread pool',
   await initChunkCodec();
   for (const data of [prng(300_000, 7), Buffer.alloc(200_000, 'z')]) {
     for (const encrypt of [false, true]) {
-      const a = sealChunk(data, { encrypt });
+      const a = await sealChunkAsync(data, { encrypt });
       const ref = { id: a.id, size: data.length, key: a.key };
       assert.deepEqual(Buffer.from(await openChunkAsync(a.blob, ref)), Buffer.from(data));
       assert.deepEqual(Buffer.from(openChunk(a.blob, ref)), Buffer.from(data));
@@ -79,7 +79,7 @@ test('zstd: bulk decoding keeps no output behind (openChunkAsync, what verify an
   await initChunkCodec();
   const plain = prng(65536, 9).subarray(0, 32768);
   const data = Buffer.concat([plain, plain]); // compressible: the blob holds a zstd frame
-  const s = sealChunk(data, { encrypt: false });
+  const s = await sealChunkAsync(data, { encrypt: false });
   const ref = { id: s.id, size: data.length };
   const rss = () => process.memoryUsage().rss;
   const decodes = 4000; // 256 MiB decoded; a leak of each output would add ~500 MiB
