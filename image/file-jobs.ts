@@ -36,14 +36,16 @@ export interface FileFailure {
 }
 
 /**
- * Runs every file; `onFile` after each group for the files it finished. Throws the error
- * `fail` makes of the first failure, once the groups in flight have settled.
+ * Runs every file; `onFile` after each group for the files it finished, `onStale` for files with
+ * a `source` that no longer match. Throws the error `fail` makes of the first failure, once the
+ * groups in flight have settled.
  */
 export async function runFileJobs(
   store: string,
   files: Array<FileJob & { size: number }>,
   fail: (f: FileFailure) => Error,
   onFile: (f: FileJob & { size: number }) => void = () => {},
+  onStale: (f: FileJob & { size: number }) => void = () => {},
 ): Promise<void> {
   const groups: Array<typeof files> = [];
   let group: typeof files = [];
@@ -60,9 +62,13 @@ export async function runFileJobs(
   }
   if (group.length > 0) groups.push(group);
   await mapLimit(groups, 2 * availableParallelism(), async (g) => {
-    const out = await workers().run({ store, files: g.map(({ path, blake3, extents, dest, meta }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }), ...(meta ? { meta } : {}) })) });
+    const out = await workers().run({
+      store,
+      files: g.map(({ path, blake3, extents, dest, meta, source }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }), ...(meta ? { meta } : {}), ...(source === undefined ? {} : { source }) })),
+    });
     const done = out.failed?.index ?? g.length;
     for (const f of g.slice(0, done)) onFile(f);
+    for (const i of out.stale ?? []) onStale(g[i]!);
     if (out.failed) throw fail({ file: g[out.failed.index]!, code: out.failed.code, message: out.failed.message, ...(out.failed.got ? { got: out.failed.got } : {}) });
   });
 }

@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, writevSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, writevSync } from 'node:fs';
 import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
@@ -19,6 +19,11 @@ export interface FileJob {
   extents: Extent[];
   /** Write the content to this new file (created 0600, 'wx'); absent: check only. */
   dest?: string;
+  /**
+   * Hash this existing file instead (a copy written earlier; `extents` unused). A mismatch is no
+   * failure: the file is listed as stale, for the caller to write again.
+   */
+  source?: string;
   /** Then give the written file these, in this order (on its descriptor: no path lookups). */
   meta?: FileMeta;
 }
@@ -39,6 +44,8 @@ export interface FilesJob {
 /** The first file that failed, if one did; the files before it are done. */
 export interface FilesOutcome {
   failed?: { index: number; code: ImageError['code']; message: string; got?: string };
+  /** Files with a `source` whose content no longer matches. */
+  stale?: number[];
 }
 
 const ZERO = new Uint8Array(1 << 20);
@@ -49,15 +56,33 @@ const WRITE_BATCH = 1 << 20;
 
 export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
+  const stale: number[] = [];
   for (const [index, f] of job.files.entries()) {
     try {
-      const got = await oneFile(job.store, f);
-      if (got !== f.blake3) return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got } };
+      const got = f.source === undefined ? await oneFile(job.store, f) : hashSource(f.source);
+      if (got === f.blake3) continue;
+      if (f.source !== undefined) stale.push(index);
+      else return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, stale };
     } catch (err) {
-      return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message } };
+      return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message }, stale };
     }
   }
-  return {};
+  return { stale };
+}
+
+const READ_BLOCK = 4 << 20;
+let readBuffer: Buffer | undefined; // one for the worker's life: fresh ones would cost page faults
+
+function hashSource(path: string): string {
+  const h = newHasher();
+  const buf = (readBuffer ??= Buffer.allocUnsafe(READ_BLOCK));
+  const fd = openSync(path, 'r');
+  try {
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digestHex();
 }
 
 /**

@@ -12,7 +12,7 @@ import type { FileMeta } from './file-worker.ts';
 import { DirStore } from './store/dir-store.ts';
 import type { ChunkStore } from './store/types.ts';
 import { writeXattrs } from './xattr.ts';
-import { errnoCode, hashFile } from './fsutil.ts';
+import { errnoCode } from './fsutil.ts';
 
 /**
  * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
@@ -55,15 +55,24 @@ export class ObjectPool {
     await mkdir(staging, { recursive: true });
     try {
       const created: Array<[string, FileEntry]> = [];
-      await mapLimit([...byKey], FILES_IN_FLIGHT, async ([key, f]) => {
-        const existing = this.path(key);
-        if (await stat(existing).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)))) {
-          const actual = await hashFile(existing, onBytes);
-          if (actual === f.blake3) return;
-          await rm(existing, { force: true }); // damaged: rebuild it from chunks below
-        }
-        created.push([key, f]);
+      const present: Array<[string, FileEntry]> = [];
+      await mapLimit([...byKey], META_IN_FLIGHT, async ([key, f]) => {
+        const there = await stat(this.path(key)).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)));
+        (there ? present : created).push([key, f]);
       });
+      // Existing objects are hashed again on the worker threads (they may have changed since);
+      // a damaged one is removed and written again from chunks below.
+      const keyOf = new Map(present.map(([key]) => [this.path(key), key]));
+      const stale: string[] = [];
+      await runFileJobs(
+        '',
+        present.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: [], size: f.size, source: this.path(key) })),
+        (x) => new ImageError(x.code, `object ${x.file.source} of "${x.file.path}": ${x.message}`),
+        (x) => onBytes(x.size),
+        (x) => stale.push(keyOf.get(x.source!)!),
+      );
+      await mapLimit(stale, META_IN_FLIGHT, (key) => rm(this.path(key), { force: true }));
+      for (const key of stale) created.push([key, byKey.get(key)!]);
       // The owner first (chown clears set-id bits and security.capability), then extended
       // attributes (set while the file is still 0600), then mode and times: a file without
       // xattrs gets all of it on the worker that wrote it.
