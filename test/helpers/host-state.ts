@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Deployment } from '../../node/model/index.ts';
 import { fileSize, poolMount, quotaOf, vdiskPath, volumePath } from './deployments.ts';
@@ -8,7 +8,8 @@ import { loopDevicesUnder, mountsUnder } from './host.ts';
 
 /**
  * The host holds exactly what `dls` (a node's active deployments) say: one subvolume per volume
- * with its size as quota, one disk file per zmount at its size, the pool's one loop device and mount.
+ * with its size as quota, one disk file per zmount at its size, the pool's one loop device and mount
+ * (under the pools' shared parent, see sharePoolsDir).
  */
 export async function assertHostMatches(dataDir: string, dls: Deployment[]): Promise<void> {
   const pool = poolMount(dataDir);
@@ -21,7 +22,7 @@ export async function assertHostMatches(dataDir: string, dls: Deployment[]): Pro
   assert.deepEqual(disks, wants('zmount').map(([id]) => id).sort(), 'disk files');
   for (const [id, size] of wants('zmount')) assert.equal(await fileSize(vdiskPath(dataDir, id)), size, `size of ${id}`);
   assert.equal((await loopDevicesUnder(dataDir)).length, 1, 'one loop device (the pool), none leaked by restarts');
-  assert.deepEqual(await mountsUnder(dataDir), [pool], 'the pool is the only mount');
+  assert.deepEqual(await mountsUnder(dataDir), [pool, dirname(pool)], 'the pool and its shared parent are the only mounts, none added by restarts');
 }
 
 /** Processes whose command line or working directory names `dir` (what a killed node could leave running). */

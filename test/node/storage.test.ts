@@ -39,6 +39,24 @@ test('storage pool: creates a sparse image, mounts btrfs with quotas and a NOCOW
   assert.deepEqual(await host.totals(), { sru: POOL_SIZE, hru: 0 });
 });
 
+test('storage pool: an unmount reaches a mount namespace made while the pool was mounted (ip netns exec), so close frees the loop device', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const { host, dataDir } = await startHost(t);
+  const pool = host.pools[0]!;
+  // What `ip netns exec` does: a new mount namespace whose copy of the mounts is a slave.
+  const holder = execa('unshare', ['-m', '--propagation', 'slave', 'sleep', '120'], { reject: false });
+  defer(t, async () => {
+    holder.kill('SIGKILL');
+    await holder;
+  });
+  const mountsOf = () => readFile(`/proc/${holder.pid}/mounts`, 'utf8').then((m) => m.split('\n').map((l) => l.split(' ')[1] ?? ''));
+  for (let i = 0; i < 100 && !(await mountsOf().catch((): string[] => [])).includes(pool.mountpoint); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok((await mountsOf()).includes(pool.mountpoint), 'the namespace holds a copy of the pool mount');
+  await host.close();
+  assert.ok(!(await mountsOf()).includes(pool.mountpoint), 'the unmount reached the copy');
+  assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] }, 'the loop device is free while the namespace lives');
+});
+
 test('storage pool: close unmounts and detaches; a new host re-attaches with the data intact', async (t) => {
   if (!(await needBtrfs(t))) return;
   const dataDir = await tempDir(t);
@@ -66,12 +84,14 @@ test('storage pool: keepMounted leaves the pool attached and the next start adop
   await first.host.createSubvolume('v', 16 * MiB);
   await first.host.close();
   const left = await leftovers(dataDir);
-  assert.equal(left.mounts.length, 1, 'still mounted after close with keepMounted');
+  // The pool and its shared parent (see sharePoolsDir).
+  const mounted = [join(dataDir, 'pools'), join(dataDir, 'pools', 'default')];
+  assert.deepEqual(left.mounts, mounted, 'still mounted after close with keepMounted');
   assert.deepEqual(left.loops, loops);
 
   const second = await startHost(t, { dataDir });
   assert.deepEqual(await second.host.pools[0]!.loopDevices(), loops, 'the existing loop device is re-used');
-  assert.equal((await leftovers(dataDir)).mounts.length, 1, 'not mounted twice');
+  assert.deepEqual((await leftovers(dataDir)).mounts, mounted, 'not mounted twice');
   assert.ok(await second.host.subvolumeInfo('v'));
   await second.host.close();
   assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
@@ -79,7 +99,7 @@ test('storage pool: keepMounted leaves the pool attached and the next start adop
   // release: true unmounts a keepMounted host (tests, decommissioning); close() after that is a no-op.
   const third = await startHost(t, { dataDir, keepMounted: true });
   await third.host.close();
-  assert.equal((await leftovers(dataDir)).mounts.length, 1);
+  assert.deepEqual((await leftovers(dataDir)).mounts, mounted);
   await third.host.close({ release: true });
   assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
 });
@@ -218,7 +238,7 @@ test('storage pool: close fails while the pool is busy and a later close release
   const fh = await open(join(vol.path, 'held-open'), 'w');
   defer(t, () => fh.close());
   await assert.rejects(host.close(), (e: Error) => /umount/.test(String((e as AggregateError).errors?.[0]?.message)));
-  assert.equal((await leftovers(dataDir)).mounts.length, 1);
+  assert.deepEqual((await leftovers(dataDir)).mounts, [join(dataDir, 'pools'), join(dataDir, 'pools', 'default')]);
   await fh.close();
   await host.close();
   assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });

@@ -1,5 +1,5 @@
 // Getting a pool's block devices ready: sparse image + loop device, filesystem probe/mkfs, mounts.
-import { open, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { run, runResult, type RunOptions } from '../exec.ts';
 import { StorageError } from './errors.ts';
@@ -124,6 +124,21 @@ export async function readMounts(): Promise<MountEntry[]> {
 export async function mountAt(path: string): Promise<MountEntry | undefined> {
   const target = resolve(path);
   return (await readMounts()).filter((m) => m.target === target).at(-1);
+}
+
+/**
+ * Makes `dir` (the pools' parent) a shared mount, binding it onto itself first if it is none. A
+ * process that enters a new mount namespace (`ip netns exec`, which makes its copy a slave) keeps a
+ * copy of every mount; on a host whose / is private an unmount would not reach that copy, and the
+ * pool's loop device would stay busy until the process exits. Under a shared parent it does.
+ * Returns whether this call made the bind mount (its caller undoes it).
+ */
+export async function sharePoolsDir(dir: string, opts: RunOptions): Promise<boolean> {
+  await mkdir(dir, { recursive: true });
+  const bound = !(await mountAt(dir));
+  if (bound) await run('mount', ['--bind', dir, dir], opts);
+  await run('mount', ['--make-shared', dir], opts);
+  return bound;
 }
 
 export async function mountPool(devices: readonly string[], mountpoint: string, opts: RunOptions): Promise<void> {

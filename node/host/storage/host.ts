@@ -3,7 +3,9 @@ import type { Logger } from '../../../lib/log.ts';
 import { zodMessage } from '../../../lib/zod-issues.ts';
 import { StorageError } from './errors.ts';
 import { assertObjectName, assertSize } from './names.ts';
-import { BtrfsPool } from './pool.ts';
+import { run } from '../exec.ts';
+import { mountAt, sharePoolsDir } from './attach.ts';
+import { BtrfsPool, poolsDirOf } from './pool.ts';
 import {
   storageHostConfigSchema,
   type DiskInfo,
@@ -26,6 +28,8 @@ type State = 'new' | 'started' | 'closed';
 export class StorageHost implements VolumeStore, DiskStore {
   readonly pools: readonly BtrfsPool[];
   readonly #log: Logger;
+  readonly #poolsDir: string;
+  readonly #keepMounted: boolean;
   #state: State = 'new';
   /** Operations run one at a time: placement decisions must see each other's results. */
   readonly #steps = new Serial();
@@ -38,6 +42,8 @@ export class StorageHost implements VolumeStore, DiskStore {
     }
     const cfg = parsed.data;
     this.#log = log.child({ component: 'storage' });
+    this.#poolsDir = poolsDirOf(cfg.dataDir);
+    this.#keepMounted = cfg.keepMounted;
     this.pools = cfg.pools.map(
       (config) => new BtrfsPool({ config, dataDir: cfg.dataDir, log: this.#log, keepMounted: cfg.keepMounted }),
     );
@@ -48,7 +54,9 @@ export class StorageHost implements VolumeStore, DiskStore {
     if (this.#state === 'started') return;
     if (this.#state === 'closed') throw new StorageError('CLOSED', 'storage host is closed');
     const started: BtrfsPool[] = [];
+    let bound = false;
     try {
+      bound = await sharePoolsDir(this.#poolsDir, { signal, log: this.#log });
       for (const pool of this.pools) {
         await pool.start(signal);
         started.push(pool);
@@ -57,6 +65,7 @@ export class StorageHost implements VolumeStore, DiskStore {
       for (const pool of started.reverse()) {
         await pool.close().catch((e: unknown) => this.#log.error({ err: e, pool: pool.name }, 'close after failed start'));
       }
+      if (bound) await this.unbindPoolsDir().catch((e: unknown) => this.#log.error({ err: e }, 'unbind after failed start'));
       throw err;
     }
     this.#state = 'started';
@@ -75,6 +84,12 @@ export class StorageHost implements VolumeStore, DiskStore {
       await pool.close(opts).catch((err: unknown) => errors.push(err));
     }
     if (errors.length > 0) throw new AggregateError(errors, 'storage host: some pools did not close cleanly');
+    // The pools' shared parent goes with them; a node keeping its pools mounted keeps it too.
+    if (opts.release ?? !this.#keepMounted) await this.unbindPoolsDir();
+  }
+
+  private async unbindPoolsDir(): Promise<void> {
+    if (await mountAt(this.#poolsDir)) await run('umount', [this.#poolsDir], { log: this.#log });
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -39,6 +39,11 @@ export interface BtrfsPoolOptions {
 
 type State = 'new' | 'started' | 'closed';
 
+/** Where a node's pools are mounted (and their images kept). */
+export function poolsDirOf(dataDir: string): string {
+  return join(dataDir, 'pools');
+}
+
 export class BtrfsPool implements StoragePool {
   readonly name: string;
   readonly mountpoint: string;
@@ -60,7 +65,7 @@ export class BtrfsPool implements StoragePool {
   constructor(opts: BtrfsPoolOptions) {
     this.#config = opts.config;
     this.name = opts.config.name;
-    const poolsDir = join(opts.dataDir, 'pools');
+    const poolsDir = poolsDirOf(opts.dataDir);
     this.mountpoint = join(poolsDir, this.name);
     this.image = 'image' in opts.config ? join(poolsDir, `${this.name}.img`) : undefined;
     this.label = `zos-${this.name}`;
