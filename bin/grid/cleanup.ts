@@ -44,8 +44,11 @@ export async function cleanupHostState(dir: string): Promise<void> {
   await stopHaproxy(join(dir, 'gateway')).catch(() => undefined);
   await removeStoredNetworks(join(dir, 'network'), silentLogger()).catch(() => undefined);
   await removeStoredPublic(join(dir, 'network'), silentLogger()).catch(() => undefined);
-  for (const m of await mountsUnder(dir)) await execa('umount', ['-l', m], { reject: false });
+  // Loop devices before mounts: once the pools' parent (a bind mount, see sharePoolsDir) is lazily
+  // unmounted, a device's backing file no longer shows under `dir` and would be missed. A device
+  // still in use is detached by the kernel when its filesystem's last mount goes.
   for (const { device } of await loopDevicesUnder(dir)) await execa('losetup', ['-d', device], { reject: false });
+  for (const m of await mountsUnder(dir)) await execa('umount', ['-l', m], { reject: false });
 }
 
 /** The host tools a local `zos node` needs, and the package that brings each. */

@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import { StorageError, StorageHost } from '../../node/host/storage/index.ts';
 import { POOL_SIZE, MiB, defer, leftovers, needBtrfs, startHost, tempDir } from './storage-env.ts';
+import { cleanupHostState } from '../helpers/host.ts';
 
 async function fstypeAt(path: string): Promise<string | undefined> {
   const line = (await readFile('/proc/self/mounts', 'utf8')).split('\n').find((l) => l.split(' ')[1] === path);
@@ -102,6 +103,19 @@ test('storage pool: keepMounted leaves the pool attached and the next start adop
   assert.deepEqual((await leftovers(dataDir)).mounts, mounted);
   await third.host.close({ release: true });
   assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
+});
+
+test('storage pool: cleanupHostState (zos up, test grids) frees the loop device of a pool a node left mounted', async (t) => {
+  if (!(await needBtrfs(t))) return;
+  const dataDir = await tempDir(t);
+  const { host } = await startHost(t, { dataDir, keepMounted: true });
+  const [device] = await host.pools[0]!.loopDevices();
+  await host.close();
+  await cleanupHostState(dataDir);
+  assert.deepEqual(await leftovers(dataDir), { mounts: [], loops: [] });
+  // By name: once the pools' parent is unmounted, a leaked device's file no longer shows under dataDir.
+  const attached = (await execa('losetup', ['-n', '-O', 'NAME', '-l'])).stdout.split('\n').map((l) => l.trim());
+  assert.ok(!attached.includes(device!), `${device} is still attached`);
 });
 
 test('storage pool: start re-mounts an image whose loop device is still attached', async (t) => {
