@@ -32,7 +32,7 @@ export function relayUrlWithJwt(url: string, jwt: string): string {
 }
 
 export class RelayConnection {
-  /** Items that arrived before listen(). */
+  /** Items that arrived before onIncoming(). */
   private queue: Incoming[] = [];
   private handler: ((m: Incoming) => void) | null = null;
   private deadErr: Error | null = null;
@@ -109,7 +109,7 @@ export class RelayConnection {
    * Hands every incoming item to `fn` as it arrives, in order (those that came before first),
    * until the connection dies (see `dead`): no promise per frame.
    */
-  listen(fn: (m: Incoming) => void): void {
+  onIncoming(fn: (m: Incoming) => void): void {
     const early = this.queue;
     this.queue = [];
     for (const m of early) fn(m);

@@ -287,7 +287,7 @@ export class RelayPeer {
     schedulePing();
     scheduleWatchdog(silenceMs);
     try {
-      conn.listen((m) => {
+      conn.onIncoming((m) => {
         slot.lastRecv = this.clock.now();
         if (m.kind === 'envelope') {
           this.stats.received++;
