@@ -38,9 +38,10 @@ export interface MaterializeResult {
 export interface ImageCacheOptions {
   /**
    * Makes everything written under a path durable (default: syncfs(2) of its filesystem,
-   * lib/durable.ts). Called while a tree's objects are written (every 32 MiB), once they are all
-   * written (overlapping the tree's links), and after the tree's links, before the tree is renamed
-   * into place, so a tree that exists after a power cut has its objects on disk.
+   * lib/durable.ts). Called once per tree created: after its objects and links are written, before
+   * the tree is renamed into place. Nothing syncs before that: the kernel bounds dirty memory on
+   * its own (vm.dirty_background_ratio starts writeback, vm.dirty_ratio throttles the writer), and
+   * extra syncfs calls mid-write only cost a process spawn each (see bench/image.ts).
    */
   syncFs?: (path: string) => Promise<void>;
 }
@@ -118,30 +119,12 @@ export class ImageCache {
     await mkdir(join(this.dir, 'images'), { recursive: true });
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
     const files = m.entries.filter((e): e is FileEntry => e.type === 'file');
-    // No fsync per file. While objects are written, a syncfs starts every FLUSH_EVERY bytes (one
-    // at a time), and another once they are all written, while the tree is built: the disk works
-    // while the CPUs decode. The syncfs before the rename then has little left beyond the tree's
-    // own entries, and a tree that survives a power cut has every object it links on disk.
-    const flushing: Array<Promise<void>> = [];
-    let since = 0;
-    let busy = false;
-    const flush = () => {
-      busy = true;
-      since = 0;
-      const p = this.syncFs(this.dir).finally(() => (busy = false));
-      p.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-      flushing.push(p);
-    };
-    const written = (n: number) => {
-      onBytes(n);
-      since += n;
-      if (since >= FLUSH_EVERY && !busy) flush();
-    };
-    const objectOf = await this.objects.ensure(files, store, written).finally(() => Promise.allSettled(flushing));
+    const objectOf = await this.objects.ensure(files, store, onBytes);
     const staging = join(this.dir, 'tmp', `tree-${digest.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     try {
-      flush();
-      for (const r of await Promise.allSettled([this.buildTree(staging, m, objectOf), ...flushing])) if (r.status === 'rejected') throw r.reason;
+      await this.buildTree(staging, m, objectOf);
+      // One syncfs, no fsync per file: every object and every entry of the staged tree reach the
+      // disk before the tree gets its name, so a tree that survives a power cut has all it links.
       await this.syncFs(staging);
       try {
         await rename(staging, this.treePath(digest));
@@ -206,9 +189,6 @@ export class ImageCache {
     }
   }
 }
-
-/** Bytes of objects written between two syncfs started while a tree's objects are written. */
-const FLUSH_EVERY = 32 << 20;
 
 /** Tree entries created at once. */
 const TREE_STEPS_IN_FLIGHT = 32;
