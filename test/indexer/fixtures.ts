@@ -1,3 +1,4 @@
+import type { TestContext } from 'node:test';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 import { Devnet } from '../../chain/devnet/devnet.ts';
@@ -42,13 +43,22 @@ export async function startChainFixture(o: { chainDataDir?: string; officialClie
   const chainUrl = await devnet.start();
   const activationUrl = chainUrl.replace(/^ws/, 'http') + '/activation/activate';
   const client = connectChain({ urls: [chainUrl], logger: log.child({ c: 'client' }) });
-  await client.start();
   const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
   const farmer = client.as(keyring.addFromUri('//Alice'));
-  await farmer.ensureTermsAccepted();
-  await farmer.ensureTwin({ relay: null, pk: null });
-  const { farmId } = await farmer.ensureFarm('indexerfarm', FARM_IPS);
+  let farmId: number;
+  try {
+    await client.start();
+    await farmer.ensureTermsAccepted();
+    await farmer.ensureTwin({ relay: null, pk: null });
+    ({ farmId } = await farmer.ensureFarm('indexerfarm', FARM_IPS));
+  } catch (err) {
+    // Nobody holds the fixture yet to close it: a failed setup must not leave the devnet open.
+    await client.close();
+    await devnet.close();
+    throw err;
+  }
   const indexers: Indexer[] = [];
+  let closed: Promise<void> | null = null;
 
   async function account() {
     const mnemonic = mnemonicGenerate();
@@ -94,10 +104,14 @@ export async function startChainFixture(o: { chainDataDir?: string; officialClie
 
   return {
     devnet, chainUrl, activationUrl, client, farmer, farmId, log, account, node, indexer,
-    async close() {
-      await Promise.all(indexers.map((i) => i.close()));
-      await client.close();
-      await devnet.close();
+    close() {
+      // Once: a test closes its chain midway and its cleanup closes it again.
+      closed ??= (async () => {
+        await Promise.all(indexers.map((i) => i.close()));
+        await client.close();
+        await devnet.close();
+      })();
+      return closed;
     },
   };
 }
@@ -116,4 +130,25 @@ export async function getJson(url: string): Promise<{ status: number; body: any;
 export async function gql(url: string, query: string, variables: Record<string, unknown> = {}): Promise<any> {
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
   return { status: res.status, ...(await res.json()) };
+}
+
+/**
+ * What one test opened, closed after it whether it passed or threw, last opened first: a failed
+ * assertion must fail the test, not hang the file on a server or connection left open. One
+ * cleanup that throws does not keep the others from running.
+ */
+export function cleanups(t: TestContext): (...fns: Array<() => unknown>) => void {
+  const fns: Array<() => unknown> = [];
+  t.after(async () => {
+    const errors: unknown[] = [];
+    for (const fn of fns.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length) throw new AggregateError(errors, 'test cleanup failed');
+  });
+  return (...more) => void fns.push(...more);
 }

@@ -1,4 +1,4 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,20 +8,16 @@ import { Keyring } from '@polkadot/keyring';
 import { connectChain } from '../../chain/client/index.ts';
 import { Indexer } from '../../indexer/indexer.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { getJson, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
+import { cleanups, getJson, startChainFixture, synced } from './fixtures.ts';
 
 /** Following the chain across restarts: no block lost, none applied twice, resets and pruned chains rebuilt. */
 describe('indexer follower', () => {
-  const cleanup: Array<() => Promise<unknown>> = [];
-  after(async () => {
-    for (const c of cleanup.reverse()) await c();
-  });
-
-  test('a restart resumes at the block after the stored cursor and picks up what happened meanwhile', async () => {
-    const f = await startChainFixture();
-    cleanup.push(() => f.close());
+  test('a restart resumes at the block after the stored cursor and picks up what happened meanwhile', async (t) => {
+    const cleanup = cleanups(t);
     const dir = await mkdtemp(join(tmpdir(), 'zos-ix-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    cleanup(() => rm(dir, { recursive: true, force: true }));
+    const f = await startChainFixture();
+    cleanup(() => f.close());
     const n = await f.node();
     const first = await f.indexer({ dataDir: dir });
     await synced(f, first.indexer);
@@ -35,7 +31,7 @@ describe('indexer follower', () => {
     await other.chain.ensureFarm('secondfarm');
 
     const ix = new Indexer({ chainUrls: [f.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
-    cleanup.push(() => ix.close());
+    cleanup(() => ix.close());
     const blocks: number[] = [];
     const url = await ix.start();
     ix.chain.on('block', (c) => blocks.push(c.block));
@@ -51,10 +47,12 @@ describe('indexer follower', () => {
     assert.equal(Number(events[0]!.c), 3, 'each uptime report exactly once');
   });
 
-  test('a reset chain (the stored block hash differs) is reindexed from scratch', async () => {
+  test('a reset chain (the stored block hash differs) is reindexed from scratch', async (t) => {
+    const cleanup = cleanups(t);
     const dir = await mkdtemp(join(tmpdir(), 'zos-ix-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    cleanup(() => rm(dir, { recursive: true, force: true }));
     const a = await startChainFixture();
+    cleanup(() => a.close());
     await a.node();
     await a.node();
     const ia = await a.indexer({ dataDir: dir });
@@ -62,18 +60,20 @@ describe('indexer follower', () => {
     await ia.indexer.close();
     await a.close();
 
-    const b: ChainFixture = await startChainFixture();
-    cleanup.push(() => b.close());
+    const b = await startChainFixture();
+    cleanup(() => b.close());
     await b.node();
     const ib = await b.indexer({ dataDir: dir });
     await synced(b, ib.indexer);
     assert.equal((await getJson(`${ib.url}/nodes`)).body.length, 1, 'nodes of the old chain are gone');
   });
 
-  test('a chain that cannot replay old blocks (restarted devnet) is rebuilt from the state at its head', async () => {
+  test('a chain that cannot replay old blocks (restarted devnet) is rebuilt from the state at its head', async (t) => {
+    const cleanup = cleanups(t);
     const chainDir = await mkdtemp(join(tmpdir(), 'zos-ix-chain-'));
-    cleanup.push(() => rm(chainDir, { recursive: true, force: true }));
+    cleanup(() => rm(chainDir, { recursive: true, force: true }));
     const a = await startChainFixture({ chainDataDir: chainDir });
+    cleanup(() => a.close());
     const node = await a.node({ publicIp: true });
     const user = await a.account();
     await user.chain.createNameContract('snapname');
@@ -82,10 +82,10 @@ describe('indexer follower', () => {
 
     // Reloaded from disk, the devnet serves the state at its head but not the old blocks' states.
     const devnet = new Devnet({ port: 0, dev: true, dataDir: chainDir, finalityDelayMs: 0 });
+    cleanup(() => devnet.close());
     const chainUrl = await devnet.start();
-    cleanup.push(() => devnet.close());
     const ix = new Indexer({ chainUrls: [chainUrl], port: 0, log: silentLogger() });
-    cleanup.push(() => ix.close());
+    cleanup(() => ix.close());
     const url = await ix.start();
     const [n] = (await getJson(`${url}/nodes`)).body;
     assert.equal(n.nodeId, node.nodeId);
@@ -97,16 +97,20 @@ describe('indexer follower', () => {
     assert.deepEqual([c.type, c.details, c.state], ['name', { name: 'snapname' }, 'Created']);
     assert.equal((await getJson(`${url}/twins`)).body.length, 3);
   });
-  test("a gap the chain lost while following (devnet restored from disk) is resynchronised from the state, history kept; a restart resumes", async () => {
+  test("a gap the chain lost while following (devnet restored from disk) is resynchronised from the state, history kept; a restart resumes", async (t) => {
+    const cleanup = cleanups(t);
     const chainDir = await mkdtemp(join(tmpdir(), 'zos-ix-chain-'));
     const dir = await mkdtemp(join(tmpdir(), 'zos-ix-'));
-    cleanup.push(() => rm(chainDir, { recursive: true, force: true }), () => rm(dir, { recursive: true, force: true }));
+    cleanup(() => rm(chainDir, { recursive: true, force: true }), () => rm(dir, { recursive: true, force: true }));
     const a = await startChainFixture({ chainDataDir: chainDir });
+    cleanup(() => a.close());
     const node = await a.node();
     const user = await a.account();
     const owner = await a.account();
     const doomed = (await user.chain.createNameContract('gapdoomed')).contractId;
-    let ix = new Indexer({ chainUrls: [a.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
+    const first = new Indexer({ chainUrls: [a.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
+    cleanup(() => first.close());
+    let ix = first;
     let url = await ix.start();
     await synced(a, ix);
     const seen = (await getJson(`${url}/nodes/${node.nodeId}`)).body.updatedAt;
@@ -116,17 +120,18 @@ describe('indexer follower', () => {
     // then restored from disk on the same port: the states of the blocks in between are gone.
     let release = () => {};
     const held = ix.store.transaction(() => new Promise<void>((r) => (release = r)));
+    cleanup(() => release()); // before the indexer closes: its follower waits behind this
     const fresh = (await user.chain.createNameContract('gapnew')).contractId;
     await owner.chain.ensureFarm('gapfarm');
     await user.chain.cancelContract(doomed);
     const port = Number(new URL(a.chainUrl).port);
     await a.close();
     const devnet = new Devnet({ port, dev: true, dataDir: chainDir, finalityDelayMs: 0 });
+    cleanup(() => devnet.close());
     await devnet.start();
-    cleanup.push(() => devnet.close());
     const client = connectChain({ urls: [a.chainUrl], logger: silentLogger() });
+    cleanup(() => client.close());
     await client.start();
-    cleanup.push(() => client.close());
     release();
     await held;
     await ix.chain.waitFor(await client.query.finalizedBlockNumber());
@@ -141,8 +146,9 @@ describe('indexer follower', () => {
 
     // Lossless across a restart after the resync: the cursor holds, new blocks are indexed once.
     await ix.close();
-    ix = new Indexer({ chainUrls: [a.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
-    cleanup.push(() => ix.close());
+    const second = new Indexer({ chainUrls: [a.chainUrl], port: 0, dataDir: dir, log: silentLogger() });
+    cleanup(() => second.close());
+    ix = second;
     url = await ix.start();
     const alice = client.as(new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri('//Alice'));
     const after = (await alice.createNameContract('aftergap')).contractId;
