@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -38,32 +38,68 @@ export async function buildTestImage(dir: string, tag = 'test/base:1'): Promise<
 }
 
 /**
+ * The full-VM image's /sbin/init, a stand-in for a cloud image's cloud-init: it finds the seed disk
+ * by its label, reports it and its files on the console (lines `fullvm: | ...` between
+ * `fullvm: --- NAME` markers), then does what cloud-init would with them: the hostname from
+ * meta-data, the address on the NIC whose MAC network-config names, and serves /hostname.
+ */
+const FULL_VM_INIT = `#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
+$B mount -t devtmpfs dev /dev 2>/dev/null
+echo "fullvm: up, root $($B awk '$2 == "/" { print $1 }' /proc/mounts)"
+dev=$($B findfs LABEL=cidata)
+$B mkdir -p /ci /www
+$B mount -t vfat -o ro "$dev" /ci && echo "fullvm: cidata on $dev, read-only $($B blockdev --getro "$dev")"
+for f in meta-data network-config user-data; do echo "fullvm: --- $f"; $B sed 's/^/fullvm: | /' /ci/$f; done
+echo "fullvm: --- end"
+mac=$($B awk '/macaddress:/ { gsub(/"/, "", $2); print $2; exit }' /ci/network-config)
+addr=$($B awk '/addresses:/ { getline; print $2; exit }' /ci/network-config)
+$B hostname "$($B awk '/local-hostname:/ { print $2 }' /ci/meta-data)"
+for n in /sys/class/net/*; do
+  [ "$($B cat $n/address)" = "$mac" ] || continue
+  $B ip link set \${n##*/} up && $B ip addr add $addr dev \${n##*/} && echo "fullvm: \${n##*/} $mac $addr"
+done
+$B hostname > /www/hostname
+exec $B httpd -f -p 80 -h /www
+`;
+
+/**
  * A full-VM image (zos: the image has /image.raw): a 64 MiB ext4 disk image whose /sbin/init
- * says where its root is, with its own kernel (the guest kernel) and an initrd that loads the
- * virtio block driver and switches to /dev/vda. Built into the directory store `store`.
+ * reads its cloud-init seed disk (FULL_VM_INIT), with its own kernel (the guest kernel) and an
+ * initrd that loads the virtio block, network and vfat drivers and switches to /dev/vda. Built
+ * into the directory store `store`.
  */
 export async function buildFullVmImage(dir: string, store: string, tag = 'test/full:1'): Promise<{ digest: string; rawBytes: number }> {
   const kernelDir = process.env.ZOS_GUEST_KERNEL ?? DEFAULT_GUEST_KERNEL_DIR;
   const busybox = await readFile('/bin/busybox');
   const disk = join(dir, 'full-disk');
   await mkdir(join(disk, 'bin'), { recursive: true });
-  for (const d of ['sbin', 'proc', 'dev']) await mkdir(join(disk, d), { recursive: true });
+  for (const d of ['sbin', 'proc', 'sys', 'dev']) await mkdir(join(disk, d), { recursive: true });
   await writeFile(join(disk, 'bin/busybox'), busybox, { mode: 0o755 });
-  await writeFile(join(disk, 'sbin/init'), '#!/bin/busybox sh\n/bin/busybox mount -t proc proc /proc\n' +
-    'echo "fullvm: up, root $(/bin/busybox awk \'$2 == "/" { print $1 }\' /proc/mounts)"\nexec /bin/busybox sleep 3600\n', { mode: 0o755 });
+  await writeFile(join(disk, 'sbin/init'), FULL_VM_INIT, { mode: 0o755 });
   const src = join(dir, 'full-src');
   await mkdir(join(src, 'boot'), { recursive: true });
   const rawBytes = 64 * 1024 * 1024;
   await execa('mkfs.ext4', ['-q', '-F', '-d', disk, join(src, 'image.raw'), '64M']);
   await copyFile(join(kernelDir, 'vmlinuz'), join(src, 'boot/vmlinuz'));
-  const mods = ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk'];
+  // The flat modules of .ci/setup, then vfat and its code pages from the kernel's module tree.
+  const [version] = await readdir(join(kernelDir, 'lib/modules'));
+  const fs = join(kernelDir, 'lib/modules', version!, 'kernel/fs');
+  const mods: [string, string][] = [
+    ...['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'failover', 'net_failover', 'virtio_net']
+      .map((m): [string, string] => [m, join(kernelDir, 'modules', `${m}.ko`)]),
+    ['fat', join(fs, 'fat/fat.ko')], ['vfat', join(fs, 'fat/vfat.ko')],
+    ...['nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859-1'].map((m): [string, string] => [m, join(fs, 'nls', `${m}.ko`)]),
+  ];
   const init = '#!/bin/busybox sh\nB=/bin/busybox\n$B mount -t proc proc /proc\n$B mount -t devtmpfs dev /dev\n' +
-    `for m in ${mods.join(' ')}; do $B insmod /mods/$m.ko; done\n` +
+    `for m in ${mods.map(([m]) => m).join(' ')}; do $B insmod /mods/$m.ko; done\n` +
     'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; $B sleep 1; done\n' +
     '$B mount -t ext4 /dev/vda /newroot || echo "fullvm: cannot mount /dev/vda"\n$B umount /proc\nexec $B switch_root /newroot /sbin/init\n';
   const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'mods', 'newroot'].map((d) => ({ type: 'dir', path: d }));
   entries.push({ type: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 }, { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 });
-  for (const m of mods) entries.push({ type: 'file', path: `mods/${m}.ko`, data: await readFile(join(kernelDir, 'modules', `${m}.ko`)), mode: 0o644 });
+  for (const [m, path] of mods) entries.push({ type: 'file', path: `mods/${m}.ko`, data: await readFile(path), mode: 0o644 });
   await writeFile(join(src, 'boot/initrd.img'), encodeCpio(entries));
   await chmod(join(src, 'boot/vmlinuz'), 0o644);
   const remote = await DirStore.open(store);

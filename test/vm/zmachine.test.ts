@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { parse as parseYaml } from 'yaml';
 import { openImageStore } from '../../image/index.ts';
 import { serveStore } from '../../image/serve.ts';
 import { silentLogger } from '../../lib/log.ts';
@@ -10,9 +11,11 @@ import { parseIP } from '../../node/model/goformat.ts';
 import { StorageHost } from '../../node/host/storage/index.ts';
 import { VmHost } from '../../node/host/vm/host.ts';
 import type { DeploymentView, PrimitiveContext } from '../../node/primitives/types.ts';
+import { uniqueName } from '../../node/model/ids.ts';
+import { macOf } from '../../node/primitives/zmachine/mac.ts';
 import { machinePrimitive, type MachineConfig, type TapAttacher } from '../../node/primitives/zmachine/machine.ts';
 import { needBtrfs } from '../node/storage-env.ts';
-import { buildFullVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, tempDir } from './fixtures.ts';
+import { buildFullVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, sshKey, tempDir } from './fixtures.ts';
 
 const MiB = 1024 * 1024;
 const TWIN = 7;
@@ -145,20 +148,32 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   await nothingLeft('vm');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu or virtiofsd left');
 
-  // A full VM: its image.raw written onto the boot disk (mounts[0]), booted with the image's own kernel and initrd.
+  // A full VM: its image.raw written onto the boot disk (mounts[0]), booted with the image's own
+  // kernel and initrd, told its hostname, SSH key and network on a cloud-init seed disk.
   const bootDisk = (await storage.diskInfo('7-1-boot'))!.path;
-  const full = await m.provision(ctx('full'), config({ flist: fullFlist, mounts: [{ name: 'boot', mountpoint: '/' }] }));
+  const { pub } = await sshKey(dir);
+  const full = await m.provision(ctx('full'), config({ flist: fullFlist, mounts: [{ name: 'boot', mountpoint: '/' }], env: { SSH_KEY: pub } }));
   assert.deepEqual(full, { id: '7-1-full', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
   assert.match((await execa('blkid', ['-p', bootDisk])).stdout, /TYPE="ext4"/, 'the image is on the boot disk');
   assert.equal((await execa('stat', ['-c', '%s', bootDisk])).stdout, String(128 * MiB), 'the disk keeps its size');
   assert.ok(fullImage.rawBytes < 128 * MiB);
-  let consoleText = '';
-  const deadline = Date.now() + 120_000;
-  while (!/fullvm: up, root \/dev\/vda/.test(consoleText) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    consoleText = await vm.consoleTail('7-1-full', 8192);
-  }
+  // The guest serves its hostname once it has read the seed disk and put the address on the NIC it names.
+  assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/hostname', 120_000)).trim(), 'full', 'hostname from meta-data, address from network-config');
+  const consoleText = (await vm.consoleTail('7-1-full', 16384)).replace(/\r/g, '');
   assert.match(consoleText, /fullvm: up, root \/dev\/vda/, 'the image\'s own init runs from /dev/vda');
+  assert.match(consoleText, /fullvm: cidata on \/dev\/vd[b-z], read-only 1/, 'the seed disk is found by its label, read-only');
+  const seedFile = (name: string) => {
+    const block = consoleText.split(`fullvm: --- ${name}\n`)[1]?.split('fullvm: --- ')[0] ?? '';
+    return parseYaml(block.split('\n').filter((l) => l.startsWith('fullvm: | ')).map((l) => l.slice('fullvm: | '.length)).join('\n'));
+  };
+  const mac = macOf(uniqueName('7-1-full', 'net1'));
+  assert.deepEqual(seedFile('meta-data'), { 'instance-id': '7-1-full', 'local-hostname': 'full' });
+  assert.deepEqual(seedFile('user-data'), { users: [{ name: 'root', ssh_authorized_keys: [pub] }] });
+  assert.deepEqual(seedFile('network-config'), {
+    version: 2,
+    ethernets: { eth0: { match: { macaddress: mac }, dhcp4: false, addresses: ['198.18.78.9/24'], gateway4: lab.gateway, nameservers: { addresses: ['8.8.8.8', '1.1.1.1'] } } },
+  });
+  assert.match(consoleText, new RegExp(`fullvm: eth0 ${mac} 198\\.18\\.78\\.9/24`), 'the NIC with that MAC took the address');
   assert.equal(await storage.subvolumeInfo('rootfs.7-1-full'), undefined, 'a full VM has no virtiofs root layer');
   await m.deprovision(ctx('full'));
   await nothingLeft('full');

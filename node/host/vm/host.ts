@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
 import { runResult } from '../exec.ts';
+import { writeSeedDisk } from './cidata.ts';
 import { readFrom, rotate, tail } from './console.ts';
 import { VmError } from './errors.ts';
 import { DEFAULT_GUEST_KERNEL_DIR, guestKernel, type GuestKernel } from './guest.ts';
@@ -9,7 +10,7 @@ import { probeAccel } from './probe.ts';
 import { aliveWith, fileSize, readPid, removeFile, spawnDetached, terminate, waitFor } from './procs.ts';
 import { Qmp } from './qmp.ts';
 import { renderSeed } from './seed.ts';
-import { DEFAULT_TB_SIZE_MIB, qemuArgs, type Accel, type VmSpec } from './spec.ts';
+import { cloudInitSeed, DEFAULT_TB_SIZE_MIB, qemuArgs, type Accel, type VmSpec } from './spec.ts';
 import { deleteTap, ensureTap } from './taps.ts';
 
 export interface VmHostOptions {
@@ -206,6 +207,9 @@ export class VmHost {
     try {
       const [guest, accel] = await Promise.all([this.kernel(), this.pickAccel()]);
       if (spec.boot.seed) await writeFile(join(dir, 'seed.sh'), renderSeed(spec.boot.seed));
+      const ci = cloudInitSeed(spec);
+      // The YAML library loads with the first full VM, not with every node (issue 16, memory).
+      if (ci) await writeSeedDisk(join(dir, 'cidata.img'), (await import('./cloudinit.ts')).renderCloudInit(spec.id, ci), this.opts.log);
       for (const nic of spec.nics) await ensureTap(nic, this.opts.log);
       await Promise.all(spec.shares.map((s, i) => this.startVirtiofsd(vm, s.path, i)));
       const consoleFile = join(dir, 'console.log');

@@ -28,6 +28,14 @@ export function shellQuote(s: string): string {
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** `export NAME='value'` lines for a shell to source; a name that is no shell identifier is refused. */
+export function envExports(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new VmError('BAD_SPEC', `invalid env variable name '${k}'`);
+    return `export ${k}=${shellQuote(v)}`;
+  });
+}
+
 /** zos splits the entrypoint like a shell (shlex): quotes and backslashes, no expansion. */
 export function splitCommand(cmd: string): string[] {
   const out: string[] = [];
@@ -79,11 +87,7 @@ export function renderSeed(seed: GuestSeed): string {
   for (const d of seed.disks) lines.push(`zos_disk ${q(d.device)} ${q(d.mountpoint)}`);
   for (const s of seed.shares) lines.push(`zos_share ${q(s.tag)} ${q(s.mountpoint)}`);
   if (seed.sshKeys.length) lines.push(['zos_ssh_keys', ...seed.sshKeys.map(q)].join(' '));
-  const exports = Object.entries(seed.env).map(([k, v]) => {
-    if (!ENV_NAME.test(k)) throw new VmError('BAD_SPEC', `invalid env variable name '${k}'`);
-    return `  export ${k}=${q(v)}`;
-  });
-  lines.push('zos_env() {', ...exports, '  :', '}');
+  lines.push('zos_env() {', ...envExports(seed.env).map((l) => `  ${l}`), '  :', '}');
   if (seed.entrypoint.length) lines.push('zos_entrypoint', `set -- ${seed.entrypoint.map(q).join(' ')}`);
   return `${lines.join('\n')}\n`;
 }

@@ -26,9 +26,23 @@ export type VmBoot =
    * The image's own kernel (and initrd): the root over virtiofs, or (a full VM, `root: 'disk'`)
    * disks[0] as /dev/vda. A seed, when given, is offered over fw_cfg as in container mode.
    */
-  | { kind: 'kernel'; kernel: string; initrd?: string; init?: string; root?: 'virtiofs' | 'disk'; seed?: GuestSeed }
+  | ({ kind: 'kernel'; kernel: string; initrd?: string; init?: string; root?: 'virtiofs' | 'disk' } & ImageSeed)
   /** A full VM without a kernel of its own: the firmware boots disks[0]. */
-  | { kind: 'disk'; seed?: GuestSeed };
+  | ({ kind: 'disk' } & ImageSeed);
+
+/**
+ * What a VM that boots its own OS is told. `cloudInit` (full VMs): the seed also becomes a NoCloud
+ * disk (cloudinit.ts), attached read-only after the other disks, which a stock cloud image reads.
+ */
+interface ImageSeed {
+  seed?: GuestSeed;
+  cloudInit?: boolean;
+}
+
+/** The seed a VM gets on a cloud-init disk (cidata.img in its directory), if any. */
+export function cloudInitSeed(spec: VmSpec): GuestSeed | undefined {
+  return spec.boot.kind !== 'container' && spec.boot.cloudInit ? spec.boot.seed : undefined;
+}
 
 export interface VmNic {
   /** Host tap device; the caller attaches it to a bridge. */
@@ -93,6 +107,8 @@ export function qemuArgs(spec: VmSpec, accel: Accel, p: QemuPaths, tbSizeMiB = D
   spec.disks.forEach((d, i) => {
     args.push('-drive', `file=${d.path},format=raw,if=none,id=d${i}${d.readonly ? ',readonly=on' : ''}`, '-device', `virtio-blk-pci,drive=d${i}${i === 0 && spec.boot.kind === 'disk' ? ',bootindex=0' : ''}`);
   });
+  // As zos: the seed disk follows the VM's own disks, read-only.
+  if (cloudInitSeed(spec)) args.push('-drive', `file=${p.dir}/cidata.img,format=raw,if=none,id=ci,readonly=on`, '-device', 'virtio-blk-pci,drive=ci');
   spec.nics.forEach((n, i) => {
     args.push('-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n${i},mac=${n.mac}`);
   });

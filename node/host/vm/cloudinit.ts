@@ -1,0 +1,63 @@
+import { stringify } from 'yaml';
+import { envExports, shellQuote, type GuestSeed } from './seed.ts';
+
+/**
+ * The NoCloud documents of a full VM's seed disk (cidata.ts writes them to a vfat disk labelled
+ * `cidata`), with the content zos gives its VMs: meta-data (instance-id = the workload id,
+ * local-hostname = the workload name), network-config version 2 (each NIC matched by its MAC,
+ * static addresses, the default gateway where the VM's default route is, other routes via the
+ * NIC's gateway, the nameservers on the first NIC), user-data (root with the SSH_KEY keys; an empty
+ * `users` list when there are none, which also means no distribution default user, as in zos) and
+ * zos' `zosrc` (env as exports, the entrypoint as init= and `set --`). zos also lists `mounts`
+ * there for its container-mode VMs; a full VM's extra disks are its own, so none are listed.
+ * Pure: no I/O here.
+ */
+export interface CloudInitFiles {
+  'meta-data': string;
+  'network-config': string;
+  'user-data': string;
+  zosrc: string;
+}
+
+/**
+ * cloud-init reads YAML 1.1 (PyYAML), where an unquoted `12:34:56` is a base-60 integer and
+ * `on` or `no` a boolean: the 1.1 schema quotes every such string (a MAC, a hostname).
+ */
+function yaml(doc: unknown): string {
+  return stringify(doc, { version: '1.1' });
+}
+
+const DEFAULT4 = '0.0.0.0/0';
+const DEFAULT6 = '::/0';
+
+function ethernet(nic: GuestSeed['nics'][number], dns: string[] | undefined): Record<string, unknown> {
+  const routes = [
+    ...nic.routes.filter((r) => r !== DEFAULT4).map((to) => ({ to, via: nic.gateway })),
+    ...(nic.routes6 ?? []).filter((r) => r !== DEFAULT6).map((to) => ({ to, via: nic.gateway6 })),
+  ];
+  return {
+    match: { macaddress: nic.mac },
+    dhcp4: false,
+    addresses: [nic.cidr, nic.cidr6 ?? ''].filter(Boolean),
+    ...(nic.routes.includes(DEFAULT4) && nic.gateway ? { gateway4: nic.gateway } : {}),
+    ...(nic.routes6?.includes(DEFAULT6) && nic.gateway6 ? { gateway6: nic.gateway6 } : {}),
+    ...(routes.length ? { routes } : {}),
+    ...(dns ? { nameservers: { addresses: dns } } : {}),
+  };
+}
+
+export function renderCloudInit(instanceId: string, seed: GuestSeed): CloudInitFiles {
+  const ethernets = Object.fromEntries(seed.nics.map((n, i) => [`eth${i}`, ethernet(n, i === 0 && seed.dns.length ? seed.dns : undefined)]));
+  const users = seed.sshKeys.length ? [{ name: 'root', ssh_authorized_keys: seed.sshKeys }] : [];
+  const rc = envExports(seed.env);
+  const [init, ...args] = seed.entrypoint;
+  if (init) rc.push(`init=${shellQuote(init)}`);
+  if (args.length) rc.push(`set -- ${args.map(shellQuote).join(' ')}`);
+  return {
+    'meta-data': yaml({ 'instance-id': instanceId, 'local-hostname': seed.hostname }),
+    'network-config': yaml({ version: 2, ethernets }),
+    // cloud-init takes user-data as cloud-config only with this first line.
+    'user-data': `#cloud-config\n${yaml({ users })}`,
+    zosrc: rc.map((l) => `${l}\n`).join(''),
+  };
+}
