@@ -35,6 +35,7 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
     '  eth0:',
     '    match:',
     '      macaddress: "12:34:56:10:20:30"',
+    '    set-name: eth0',
     '    dhcp4: false',
     '    addresses:',
     '      - 198.18.78.9/24',
@@ -50,6 +51,7 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
     '  eth1:',
     '    match:',
     '      macaddress: 02:ab:cd:ef:01:02',
+    '    set-name: eth1',
     '    dhcp4: false',
     '    addresses:',
     '      - 198.18.5.7/24',
@@ -77,7 +79,7 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
 
   // One private NIC with the default route, no key, no entrypoint: gateway4 there, no nameservers, an empty users list (zos: no default user).
   const plain = renderCloudInit('7-2-vm', { ...SEED, hostname: 'vm', sshKeys: [], env: {}, entrypoint: [], dns: [], nics: [{ mac: '02:00:00:00:00:01', cidr: '198.18.1.2/24', gateway: '198.18.1.1', routes: ['0.0.0.0/0'] }] });
-  assert.equal(plain['network-config'], 'version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: "02:00:00:00:00:01"\n    dhcp4: false\n    addresses:\n      - 198.18.1.2/24\n    gateway4: 198.18.1.1\n');
+  assert.equal(plain['network-config'], 'version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: "02:00:00:00:00:01"\n    set-name: eth0\n    dhcp4: false\n    addresses:\n      - 198.18.1.2/24\n    gateway4: 198.18.1.1\n');
   assert.equal(plain['user-data'], '#cloud-config\nusers: []\n');
   assert.equal(plain.zosrc, '');
   assert.throws(() => renderCloudInit('x', { ...SEED, env: { 'A;reboot': '1' } }), /invalid env variable name 'A;reboot'/);

@@ -171,7 +171,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.deepEqual(seedFile('user-data'), { users: [{ name: 'root', ssh_authorized_keys: [pub] }] });
   assert.deepEqual(seedFile('network-config'), {
     version: 2,
-    ethernets: { eth0: { match: { macaddress: mac }, dhcp4: false, addresses: ['198.18.78.9/24'], gateway4: lab.gateway, nameservers: { addresses: ['8.8.8.8', '1.1.1.1'] } } },
+    ethernets: { eth0: { match: { macaddress: mac }, 'set-name': 'eth0', dhcp4: false, addresses: ['198.18.78.9/24'], gateway4: lab.gateway, nameservers: { addresses: ['8.8.8.8', '1.1.1.1'] } } },
   });
   assert.match(consoleText, new RegExp(`fullvm: eth0 ${mac} 198\\.18\\.78\\.9/24`), 'the NIC with that MAC took the address');
   assert.equal(await storage.subvolumeInfo('rootfs.7-1-full'), undefined, 'a full VM has no virtiofs root layer');

@@ -4,8 +4,8 @@ import { envExports, shellQuote, type GuestSeed } from './seed.ts';
 /**
  * The NoCloud documents of a full VM's seed disk (cidata.ts writes them to a vfat disk labelled
  * `cidata`), with the content zos gives its VMs: meta-data (instance-id = the workload id,
- * local-hostname = the workload name), network-config version 2 (each NIC matched by its MAC,
- * static addresses, the default gateway where the VM's default route is, other routes via the
+ * local-hostname = the workload name), network-config version 2 (each NIC matched by its MAC and
+ * named eth0, eth1 ..., static addresses, the default gateway where the VM's default route is, other routes via the
  * NIC's gateway, the nameservers on the first NIC), user-data (root with the SSH_KEY keys; an empty
  * `users` list when there are none, which also means no distribution default user, as in zos) and
  * zos' `zosrc` (env as exports, the entrypoint as init= and `set --`). zos also lists `mounts`
@@ -30,13 +30,20 @@ function yaml(doc: unknown): string {
 const DEFAULT4 = '0.0.0.0/0';
 const DEFAULT6 = '::/0';
 
-function ethernet(nic: GuestSeed['nics'][number], dns: string[] | undefined): Record<string, unknown> {
+/**
+ * One NIC of network-config. `set-name` is ours (zos has none): without it cloud-init renames
+ * nothing, and its networkd, ENI and sysconfig renderers match the key (`eth0`) as the interface's
+ * name too, which fails where the guest names it ens3; with it, cloud-init first renames the
+ * interface with that MAC. Netplan, which matches by MAC alone, gets the same name.
+ */
+function ethernet(name: string, nic: GuestSeed['nics'][number], dns: string[] | undefined): Record<string, unknown> {
   const routes = [
     ...nic.routes.filter((r) => r !== DEFAULT4).map((to) => ({ to, via: nic.gateway })),
     ...(nic.routes6 ?? []).filter((r) => r !== DEFAULT6).map((to) => ({ to, via: nic.gateway6 })),
   ];
   return {
     match: { macaddress: nic.mac },
+    'set-name': name,
     dhcp4: false,
     addresses: [nic.cidr, nic.cidr6 ?? ''].filter(Boolean),
     ...(nic.routes.includes(DEFAULT4) && nic.gateway ? { gateway4: nic.gateway } : {}),
@@ -47,7 +54,7 @@ function ethernet(nic: GuestSeed['nics'][number], dns: string[] | undefined): Re
 }
 
 export function renderCloudInit(instanceId: string, seed: GuestSeed): CloudInitFiles {
-  const ethernets = Object.fromEntries(seed.nics.map((n, i) => [`eth${i}`, ethernet(n, i === 0 && seed.dns.length ? seed.dns : undefined)]));
+  const ethernets = Object.fromEntries(seed.nics.map((n, i) => [`eth${i}`, ethernet(`eth${i}`, n, i === 0 && seed.dns.length ? seed.dns : undefined)]));
   const users = seed.sshKeys.length ? [{ name: 'root', ssh_authorized_keys: seed.sshKeys }] : [];
   const rc = envExports(seed.env);
   const [init, ...args] = seed.entrypoint;
