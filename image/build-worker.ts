@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { ChunkStream, type ChunkingParams } from './chunker.ts';
-import { initChunkCodec, sealChunkAsync } from './chunk-codec.ts';
+import { initChunkCodec, sealChunk } from './chunk-codec.ts';
 import { newHasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
 import { putChunkSync } from './store/dir-store.ts';
@@ -47,43 +47,29 @@ export async function work(job: StoreFilesJob): Promise<StoredFile[]> {
   await initChunkCodec();
   const out: StoredFile[] = [];
   for (const f of job.files) {
-    const r = await storeFile(f.path, f.size, job);
+    const r = storeFile(f.path, f.size, job);
     out.push(r);
     if (r.size !== f.size) break; // the build fails
   }
   return out;
 }
 
-/** Chunks of one file being compressed at once (zstd on libuv's thread pool, async: encodeSync leaks). */
-const SEALS_IN_FLIGHT = 4;
-
-async function storeFile(path: string, size: number, job: StoreFilesJob): Promise<StoredFile> {
+/** Read, hash, chunk, seal and store one file: every call synchronous (the worker has nothing else to do). */
+function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
   const hasher = newHasher();
   const stream = new ChunkStream(job.chunking);
   const out: StoredFile = { size: 0, blake3: '', extents: [], added: [] };
-  // Extents in file order: holes at once, chunks once sealed and stored.
-  const sealing: Array<Promise<Extent> | Extent> = [];
-  const append = (x: Extent) => {
+  const emit = (plain: Uint8Array) => {
+    let x: Extent;
+    if (isZero(plain)) x = { hole: plain.length };
+    else {
+      const sealed = sealChunk(plain, { encrypt: job.encrypt });
+      if (putChunkSync(job.store, sealed.id, sealed.blob)) out.added.push({ id: sealed.id, bytes: sealed.blob.length });
+      x = { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
+    }
     const last = out.extents[out.extents.length - 1];
     if ('hole' in x && last && 'hole' in last) last.hole += x.hole;
     else out.extents.push(x);
-  };
-  const seal = async (plain: Uint8Array): Promise<Extent> => {
-    const sealed = await sealChunkAsync(plain, { encrypt: job.encrypt });
-    if (putChunkSync(job.store, sealed.id, sealed.blob)) out.added.push({ id: sealed.id, bytes: sealed.blob.length });
-    return { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
-  };
-  const emit = async (plain: Uint8Array) => {
-    if (isZero(plain)) sealing.push({ hole: plain.length });
-    else {
-      const p = seal(plain);
-      p.catch(() => {}); // awaited in order below; this only keeps an early failure from counting as unhandled
-      sealing.push(p);
-    }
-    while (sealing.length > SEALS_IN_FLIGHT) append(await sealing.shift()!);
-  };
-  const settle = async () => {
-    while (sealing.length > 0) append(await sealing.shift()!);
   };
   const fd = openSync(path, 'r');
   try {
@@ -96,16 +82,14 @@ async function storeFile(path: string, size: number, job: StoreFilesJob): Promis
       hasher.update(data);
       out.size += n;
       if (out.size > size) break; // it grew: refused by the caller
-      for (const c of stream.push(data)) await emit(c);
-      await settle(); // the next read reuses a buffer these chunks are views of
+      // Chunks are views of this block or the one before: each is sealed before the next read.
+      for (const c of stream.push(data)) emit(c);
     }
   } finally {
-    await Promise.allSettled(sealing); // none left running after a failure
     closeSync(fd);
   }
   if (out.size !== size) return { size: out.size, blake3: '', extents: [], added: [] };
-  for (const c of stream.end()) await emit(c);
-  await settle();
+  for (const c of stream.end()) emit(c);
   out.blake3 = hasher.digestHex();
   return out;
 }

@@ -8,9 +8,9 @@ import { getChunkSync } from './store/dir-store.ts';
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
  * chunks are read from a directory store, checked against their digests, decoded and hashed in
- * order, and, when the file has a destination, written there. Reads, hashes and writes are
- * synchronous (a worker has nothing else to do: no thread-pool hop or event-loop turn for them);
- * only decoding goes to libuv's pool. Two workers keep both cores busy.
+ * order, and, when the file has a destination, written there. Reads, decodes, hashes and writes
+ * are synchronous (a worker has nothing else to do: no thread-pool hop or event-loop turn for
+ * them). Two workers keep both cores busy.
  */
 export interface FileJob {
   /** For messages. */
@@ -49,7 +49,7 @@ export interface FilesOutcome {
 }
 
 const ZERO = new Uint8Array(1 << 20);
-/** Chunks of one file being decoded at once (libuv's pool has four threads for two workers). */
+/** Chunks of one file decoded ahead of the hash and the writes. */
 const DECODES_AHEAD = 4;
 /** Decoded chunks go out in writes of about this size (one writev each). */
 const WRITE_BATCH = 1 << 20;
@@ -87,9 +87,8 @@ function hashSource(path: string): string {
 
 /**
  * The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error.
- * Chunk files are read here; each frame is decoded on libuv's thread pool (zstd's synchronous
- * decode leaks its output buffer: @toondepauw/node-zstd 2.0.0 decodeSync, ~128 KiB a call),
- * DECODES_AHEAD at once, and taken in order for the hash and the writes.
+ * Chunk files are read and decoded here, DECODES_AHEAD at once, and taken in order for the hash
+ * and the writes.
  */
 async function oneFile(store: string, f: FileJob): Promise<string> {
   const h = newHasher();

@@ -16,7 +16,9 @@ const ENTRY = repoPath('os', 'init', 'main.ts');
  * bundled beside init.mjs as NAME.js, an ES module (usr/lib/zos/package.json says "module"; os/stage.ts).
  */
 /** Native addons of the napi-rs kind (a loader package and one package per platform), left external and copied by os/stage.ts. */
-export const NAPI_PACKAGES = ['@napi-rs/blake-hash', '@toondepauw/node-zstd'] as const;
+export const NAPI_PACKAGES = ['@napi-rs/blake-hash'] as const;
+/** Native addons built at install by node-gyp (their loader and build/Release/*.node), left external and copied by os/stage.ts. */
+export const GYP_PACKAGES = ['better-sqlite3', 'zstd-napi'] as const;
 
 export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/file-worker.ts', 'image/build-worker.ts'] as const;
 
@@ -35,7 +37,7 @@ async function bundle(entry: string, outfile: string): Promise<string[]> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['better-sqlite3', ...NAPI_PACKAGES],
+    external: [...GYP_PACKAGES, ...NAPI_PACKAGES],
     // Whitespace and syntax only: identifiers stay readable in stack traces on the console.
     minifyWhitespace: true,
     minifySyntax: true,

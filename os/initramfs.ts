@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newHasher } from '../image/hash.ts';
 import type { FileEntry, Manifest } from '../image/manifest.ts';
-import { initChunkCodec, openChunkAsync } from '../image/chunk-codec.ts';
+import { initChunkCodec, openChunk } from '../image/chunk-codec.ts';
 import type { ChunkStore } from '../image/store/types.ts';
 import { S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, cpioHeader, cpioMember, cpioTrailer, pad4 } from './cpio.ts';
 import { ROOT_MANIFEST_PATH } from './layout.ts';
@@ -33,7 +33,7 @@ export function storeContent(store: ChunkStore): FileContent {
     await initChunkCodec();
     for (const x of e.extents) {
       if ('hole' in x) for (let left = x.hole; left > 0; left -= ZEROS.length) yield ZEROS.subarray(0, Math.min(left, ZEROS.length));
-      else yield await openChunkAsync(await store.getChunk(x.id), x, { digestChecked: true }); // the sync decoder leaks its output
+      else yield openChunk(await store.getChunk(x.id), x, { digestChecked: true });
     }
   };
 }

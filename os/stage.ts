@@ -151,6 +151,11 @@ async function copyNativeDeps(repo: string, dest: string): Promise<string[]> {
       addons.push(join(nm, platform, f));
     }
   }
+  // zstd for image chunks: image/chunk-codec.ts imports only zstd-napi's thin binding (binding.js
+  // requires build/Release/binding.node).
+  const zstd = 'zstd-napi/build/Release/binding.node';
+  files.push('zstd-napi/package.json', 'zstd-napi/binding.js', zstd);
+  addons.push(join(nm, zstd));
   // libsodium for RMB's ed25519 (rmb/ed25519.ts requires sodium-native from beside init; without
   // it the node falls back to OpenSSL's ed25519): its loader packages and this platform's prebuild.
   const sodium = `sodium-native/prebuilds/${process.platform}-${process.arch}/sodium-native.node`;

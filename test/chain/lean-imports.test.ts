@@ -60,7 +60,7 @@ test('lean imports: the check sees a heavy import where there is one (the devnet
  * execa not at all: host commands run on node:child_process. The YAML library loads with the first full VM (its cloud-init disk).
  */
 const IDLE_ONLY_ON_DEMAND = [/^image\//, /^node\/primitives\/zmachine\/flist\.ts$/, /^bin\/commands\/(?!node)/];
-const IDLE_NO_PACKAGES = /^(execa|cli-progress|@napi-rs\/blake-hash|@toondepauw\/node-zstd|yaml)(\/|$)/;
+const IDLE_NO_PACKAGES = /^(execa|cli-progress|@napi-rs\/blake-hash|zstd-napi|yaml)(\/|$)/;
 
 function staticClosure(metas: Metafile[], entries: string[]): { files: Set<string>; packages: Set<string> } {
   const inputs = Object.assign({}, ...metas.map((m) => m.inputs)) as Metafile['inputs'];

@@ -14,7 +14,7 @@ import { TxPoolError } from '../../chain/devnet/executive/errors.ts';
 import { challenge, parseDeployment, validateDeployment } from '../../node/model/deployment.ts';
 import { ZosError } from '../../node/errors.ts';
 import { decodeManifest } from '../../image/manifest.ts';
-import { initChunkCodec, openChunk, sealChunkAsync } from '../../image/chunk-codec.ts';
+import { initChunkCodec, openChunk, sealChunk } from '../../image/chunk-codec.ts';
 import { ImageError } from '../../image/errors.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { makeExecutive, sr } from '../chain/helpers/devnet.ts';
@@ -169,7 +169,7 @@ test('fuzz: image manifests throw only ImageError; chunks open only to their exa
   fc.assert(fc.property(mutated(manifest), (bytes) => onlyThrows(ImageError, () => decodeManifest(bytes))), params);
   const plain = new TextEncoder().encode('hello chunk '.repeat(50));
   for (const encrypt of [false, true]) {
-    const sealed = await sealChunkAsync(plain, { encrypt });
+    const sealed = sealChunk(plain, { encrypt });
     fc.assert(
       fc.property(mutated(sealed.blob), (blob) =>
         onlyThrows(ImageError, () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChunkStream, GEAR, chunkLengths, DEFAULT_CHUNKING } from '../../image/chunker.ts';
-import { initChunkCodec, openChunk, sealChunkAsync } from '../../image/chunk-codec.ts';
+import { initChunkCodec, openChunk, sealChunk } from '../../image/chunk-codec.ts';
 import { decodeManifest, encodeManifest, manifestDigest, type Manifest } from '../../image/manifest.ts';
 import { parseRef, formatRef } from '../../image/ref.ts';
 import { canonicalJson } from '../../image/canonical-json.ts';
@@ -86,12 +86,12 @@ test('chunker: an insert in the middle of a large file changes only nearby chunk
   await initChunkCodec();
   const a = prng(8 << 20, 11);
   const b = Buffer.concat([a.subarray(0, 4 << 20), Buffer.from('an edit of forty-odd bytes in the middle!!'), a.subarray(4 << 20)]);
-  const ids = async (buf: Buffer) => {
+  const ids = (buf: Buffer) => {
     const s = new ChunkStream();
-    return Promise.all([...s.push(buf), ...s.end()].map(async (c) => (await sealChunkAsync(c, { encrypt: false })).id));
+    return [...s.push(buf), ...s.end()].map((c) => sealChunk(c, { encrypt: false }).id);
   };
-  const ia = await ids(a);
-  const ib = await ids(b);
+  const ia = ids(a);
+  const ib = ids(b);
   const shared = ib.filter((id) => ia.includes(id)).length;
   assert.ok(ia.length > 80, `${ia.length} chunks`);
   assert.ok(ib.length - shared <= 2, `only ${ib.length - shared} of ${ib.length} chunks changed`);
@@ -101,7 +101,7 @@ test('chunk codec: seal/open round trip, plain and encrypted, compressible and n
   await initChunkCodec();
   for (const data of [prng(70_000, 1), Buffer.alloc(50_000, 'a'), Buffer.from('x')]) {
     for (const encrypt of [false, true]) {
-      const s = await sealChunkAsync(data, { encrypt });
+      const s = sealChunk(data, { encrypt });
       assert.equal(s.key !== undefined, encrypt);
       assert.deepEqual(Buffer.from(openChunk(s.blob, { id: s.id, size: data.length, key: s.key })), data);
     }
@@ -118,7 +118,7 @@ for (const tc of codecRejects) {
   test(`chunk codec: rejects ${tc.name}`, async () => {
     await initChunkCodec();
     const data = prng(40_000, 3);
-    const [blob, ref] = tc.mutate(await sealChunkAsync(data, { encrypt: true }), data.length);
+    const [blob, ref] = tc.mutate(sealChunk(data, { encrypt: true }), data.length);
     assert.throws(() => openChunk(blob, ref), (e: unknown) => e instanceof ImageError && e.code === 'CHUNK_CORRUPT' && e.message.includes(ref.id));
   });
 }
