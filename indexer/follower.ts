@@ -34,16 +34,14 @@ async function writeCursor(tx: SqlTx, c: Cursor): Promise<void> {
  * restart neither loses nor repeats a block. When the chain no longer matches the cursor (a
  * reset devnet) or can't serve the blocks after it (pruned states), the store is rebuilt from
  * the chain state at the finalized head (snapshot.ts) and following goes on from there.
+ * Only the holder of the store's writer lock follows: `following` tells when that changes.
  */
-export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
+export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; following: [following: boolean] }> {
   private stream: EventStream<LocatedEvent> | null = null;
   private loop: Promise<void> | null = null;
-  private following: Promise<void> | null = null;
   private cursor: Cursor | null = null;
+  private holding = false;
   private readonly abort = new AbortController();
-  private writer!: () => void;
-  /** Resolves once this process holds the store's writer lock, i.e. is the one following the chain. */
-  readonly writing = new Promise<void>((resolve) => (this.writer = resolve));
 
   constructor(
     private readonly client: ChainClient,
@@ -58,31 +56,62 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
     return this.cursor;
   }
 
+  /** Whether this process holds the store's writer lock and follows the chain into it. */
+  get following(): boolean {
+    return this.holding;
+  }
+
   /**
    * Reconciles the store with the chain, then follows it in the background. When another
    * process follows into the same (shared) store, this one stands by and takes over when that
    * process's writer lock goes.
    */
   async start(): Promise<void> {
-    if (await this.sql.tryWriterLock()) return this.begin();
-    this.log.info('another indexer process follows the chain into this store: standing by');
-    this.loop = this.standby();
+    const lock = await this.sql.tryWriterLock();
+    if (!lock) this.log.info('another indexer process follows the chain into this store: standing by');
+    const stream = lock ? await this.begin(lock) : null;
+    this.loop = this.run(lock, stream);
   }
 
-  private async standby(): Promise<void> {
+  /**
+   * Follows while this process holds the writer lock, and stands by, asking for the lock again,
+   * while it does not. A lock lost while following (the shared store's connection dropped, so
+   * another process may already follow) stops the stream at once; a failure while following
+   * starts again from the stored cursor.
+   */
+  private async run(lock: AbortSignal | null, stream: EventStream<LocatedEvent> | null): Promise<void> {
     const signal = this.abort.signal;
-    try {
-      while (!(await this.sql.tryWriterLock())) await sleep(STANDBY_POLL_MS, undefined, { signal });
-      await this.begin();
-      await this.following;
-    } catch (err) {
-      if (!signal.aborted) this.log.error({ err }, 'standby indexer stopped');
+    while (!signal.aborted) {
+      try {
+        lock ??= await this.sql.tryWriterLock();
+        if (lock && !lock.aborted) {
+          stream ??= await this.begin(lock);
+          await this.follow(stream, lock);
+        }
+      } catch (err) {
+        if (!signal.aborted) this.log.error({ err }, 'indexer stopped following the chain (or asking for its lock): trying again from the stored cursor');
+      }
+      await stream?.close();
+      stream = null;
+      if (lock?.aborted) {
+        if (!signal.aborted) this.log.warn({ err: lock.reason }, 'lost the store\'s writer lock: standing by until this process holds it again');
+        lock = null;
+      }
+      if (!lock) this.setFollowing(false);
+      if (!signal.aborted) await sleep(STANDBY_POLL_MS, undefined, { signal }).catch(() => undefined);
     }
   }
 
-  private async begin(): Promise<void> {
-    this.writer();
-    const c = await this.client.connection(this.abort.signal, Infinity);
+  private setFollowing(on: boolean): void {
+    if (this.holding === on) return;
+    this.holding = on;
+    this.emit('following', on);
+  }
+
+  /** With the lock held: reconciles the store and opens the stream from its cursor. */
+  private async begin(lock: AbortSignal): Promise<EventStream<LocatedEvent>> {
+    this.setFollowing(true);
+    const c = await this.client.connection(AbortSignal.any([this.abort.signal, lock]), Infinity);
     this.cursor = await this.reconcile(c, new IndexerBlockSource(c, this.log));
     const stream = new EventStream<LocatedEvent>({
       after: this.cursor?.block ?? 0,
@@ -93,15 +122,20 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
       },
     });
     this.stream = stream;
-    this.following = this.follow(stream);
-    this.loop ??= this.following;
+    return stream;
   }
 
-  private async follow(stream: EventStream<LocatedEvent>): Promise<void> {
+  private async follow(stream: EventStream<LocatedEvent>, lock: AbortSignal): Promise<void> {
+    const stop = () => void stream.close();
+    lock.addEventListener('abort', stop, { once: true });
     try {
-      for await (const block of stream) await this.store(block);
-    } catch (err) {
-      if (!this.abort.signal.aborted) this.log.error({ err }, 'indexer stopped following the chain');
+      for await (const block of stream) {
+        // The lock may have gone while this block was on its way: the new holder stores it.
+        if (lock.aborted) break;
+        await this.store(block);
+      }
+    } finally {
+      lock.removeEventListener('abort', stop);
     }
   }
 
@@ -203,6 +237,7 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor] }> {
     this.abort.abort();
     await this.stream?.close();
     await this.loop;
+    this.setFollowing(false);
   }
 }
 

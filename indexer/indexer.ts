@@ -62,6 +62,8 @@ export class Indexer {
   private server: IndexerServer | null = null;
   private rmb: (NodeCaller & { close(): Promise<void> }) | null = null;
   private poller: NodePoller | null = null;
+  /** A poller stopped when this process lost the writer lock, until its last round ends. */
+  private pollerStopped: Promise<void> = Promise.resolve();
   private closing = false;
 
   constructor(private readonly o: IndexerOptions) {}
@@ -90,12 +92,19 @@ export class Indexer {
         this.rmb = rmb;
         const sql = this.sql;
         // Only the process following the chain polls the nodes: on a shared store the others would
-        // write the same answers for twice the RMB traffic. A standby starts when it takes over.
-        void this.follower.writing.then(() => {
-          if (this.rmb !== rmb || this.closing) return;
-          this.poller = new NodePoller({ sql, rmb, everyMs: r.pollEveryMs, tickMs: r.pollTickMs, log: log.child({ c: 'poller' }) });
-          this.poller.start();
-        });
+        // write the same answers for twice the RMB traffic. A standby starts when it takes over,
+        // and a process that loses the lock stops until it holds it again.
+        const poll = (following: boolean) => {
+          if (following && !this.poller && !this.closing) {
+            this.poller = new NodePoller({ sql, rmb, everyMs: r.pollEveryMs, tickMs: r.pollTickMs, log: log.child({ c: 'poller' }) });
+            this.poller.start();
+          } else if (!following && this.poller) {
+            this.pollerStopped = this.poller.close();
+            this.poller = null;
+          }
+        };
+        this.follower.on('following', poll);
+        poll(this.follower.following);
       }
       this.server = new IndexerServer({
         sql: this.sql, host: this.o.host ?? '127.0.0.1', port: this.o.port ?? 8080, version: INDEXER_VERSION,
@@ -111,7 +120,7 @@ export class Indexer {
     }
   }
 
-  /** The RMB poller: started with `rmb` once this process follows the chain (at once on SQLite), else null. */
+  /** The RMB poller: running with `rmb` while this process follows the chain (always on SQLite), else null. */
   get nodePoller(): NodePoller | null {
     return this.poller;
   }
@@ -119,12 +128,15 @@ export class Indexer {
   async close(): Promise<void> {
     this.closing = true;
     await this.server?.close();
-    await this.poller?.close();
+    const poller = this.poller;
+    this.poller = null;
+    await poller?.close();
+    await this.pollerStopped;
     await this.rmb?.close();
     await this.follower?.close();
     await this.client?.close();
     await this.sql?.close();
-    this.server = this.follower = this.client = this.sql = this.rmb = this.poller = null;
+    this.server = this.follower = this.client = this.sql = this.rmb = null;
     this.closing = false;
   }
 }

@@ -40,12 +40,13 @@ const COMPAT = [`CREATE OR REPLACE FUNCTION instr(text, text) RETURNS integer LA
 export class PostgresSql implements Sql {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
-  private lockClient: pg.PoolClient | null = null;
+  private lock: WriterLock | null = null;
   /** Transactions of this process run one after the other, as with SQLite (follower and RMB poller). */
   private last: Promise<unknown> = Promise.resolve();
 
   constructor(url: string) {
-    this.pool = new pg.Pool({ connectionString: url, types, max: 4 });
+    // TCP keepalive: a server that vanished without closing the connection is noticed too.
+    this.pool = new pg.Pool({ connectionString: url, types, max: 4, keepAlive: true });
     // An idle pooled connection the server dropped must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
   }
@@ -95,29 +96,68 @@ export class PostgresSql implements Sql {
     }
   }
 
-  /** Takes the store's writer lock when free; it lasts as long as this process's connection. */
-  async tryWriterLock(): Promise<boolean> {
-    if (this.lockClient) return true;
+  /**
+   * Takes the store's writer lock when free. It is a session lock: it lasts as long as the
+   * connection that took it, and the server frees it for the next process the moment that
+   * connection goes. So this process gives it up as soon as it sees that connection fail: an
+   * error or end on it, or a check on it that fails or stays unanswered for LOCK_CHECK_MS.
+   */
+  async tryWriterLock(): Promise<AbortSignal | null> {
+    if (this.lock) return this.lock.lost.signal;
     const client = await this.pool.connect();
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_WRITER]);
-    if (rows[0]?.ok) {
-      this.lockClient = client;
-      // A dropped lock connection loses the lock: another process may start following, and the
-      // cursor check in each block's transaction keeps the two from applying a block twice.
-      client.on('error', () => {
-        if (this.lockClient === client) this.lockClient = null;
-      });
-    } else client.release();
-    return this.lockClient !== null;
+    let ok = false;
+    try {
+      ok = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_WRITER])).rows[0]?.ok === true;
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+    if (!ok) {
+      client.release();
+      return null;
+    }
+    const lock: WriterLock = { client, lost: new AbortController(), check: undefined };
+    let checking = false;
+    const drop = (why: string, err?: unknown) => {
+      if (this.lock !== lock) return;
+      this.lockLost(why, err);
+    };
+    client.on('error', (err) => drop('the connection holding the writer lock failed', err));
+    client.on('end', () => drop('the connection holding the writer lock ended'));
+    lock.check = setInterval(() => {
+      if (checking) return drop(`the connection holding the writer lock did not answer for ${LOCK_CHECK_MS} ms`);
+      checking = true;
+      client.query('SELECT 1').then(() => (checking = false), (err: unknown) => drop('the connection holding the writer lock failed a check', err));
+    }, LOCK_CHECK_MS);
+    lock.check.unref();
+    this.lock = lock;
+    return lock.lost.signal;
+  }
+
+  /** Forgets the writer lock (its connection is closed, so the server frees it if it has not) and tells the holder. */
+  private lockLost(why: string, err?: unknown): void {
+    const lock = this.lock;
+    if (!lock) return;
+    this.lock = null;
+    clearInterval(lock.check);
+    lock.client.release(true);
+    lock.lost.abort(new Error(why, { cause: err }));
   }
 
   async close(): Promise<void> {
-    this.lockClient?.release(true);
-    this.lockClient = null;
+    this.lockLost('the store is closed');
     await this.pool.end();
   }
 }
 
+interface WriterLock {
+  client: pg.PoolClient;
+  lost: AbortController;
+  check: ReturnType<typeof setInterval> | undefined;
+}
+
+/** How often the connection holding the writer lock is checked, and how long a check may stay unanswered. */
+const LOCK_CHECK_MS = 5_000;
 /** Advisory lock keys (arbitrary, fixed): schema setup and the one chain follower. */
 const LOCK_SCHEMA = 0x7a6f_7301;
-const LOCK_WRITER = 0x7a6f_7302;
+export const LOCK_WRITER = 0x7a6f_7302;

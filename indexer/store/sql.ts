@@ -17,10 +17,12 @@ export interface Sql extends SqlTx {
   /** Runs the schema statements and then `check`, in one transaction no other process runs at the same time. */
   migrate(ddl: readonly string[], check: (tx: SqlTx) => Promise<void>): Promise<void>;
   /**
-   * Whether this process is (now) the store's one chain follower; true at once for an embedded
-   * store, which one process owns. A shared store grants it to one process at a time.
+   * Makes this process the store's one chain follower if no other process is: null when another
+   * holds the lock, else a signal that aborts when this process loses it (a shared store's
+   * connection dropped), after which it must stop writing until it holds the lock again. An
+   * embedded store, which one process owns, grants it at once and never takes it back.
    */
-  tryWriterLock(): Promise<boolean>;
+  tryWriterLock(): Promise<AbortSignal | null>;
   close(): Promise<void>;
   readonly kind: 'sqlite' | 'postgres';
 }

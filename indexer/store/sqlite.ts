@@ -17,6 +17,8 @@ export class SqliteSql implements Sql {
   private readonly tempDir: string | null;
   /** Transactions run one after the other: the follower's and the RMB poller's interleave otherwise. */
   private last: Promise<unknown> = Promise.resolve();
+  /** The writer lock of a store one process owns: never lost. */
+  private readonly owned = new AbortController();
 
   /** `dir` null keeps the store in a temp directory removed on close (tests, benchmarks). */
   constructor(dir: string | null) {
@@ -95,8 +97,8 @@ export class SqliteSql implements Sql {
     });
   }
 
-  tryWriterLock(): Promise<boolean> {
-    return Promise.resolve(true);
+  tryWriterLock(): Promise<AbortSignal> {
+    return Promise.resolve(this.owned.signal);
   }
 
   close(): Promise<void> {

@@ -4,6 +4,8 @@ import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 import { Devnet } from '../../chain/devnet/devnet.ts';
 import { connectChain, type AccountClient, type ChainClient, type KeyringPair } from '../../chain/client/index.ts';
 import { Indexer } from '../../indexer/indexer.ts';
+import { LOCK_WRITER } from '../../indexer/store/postgres.ts';
+import type { Sql } from '../../indexer/store/sql.ts';
 import { createLogger, silentLogger, type Logger } from '../../lib/log.ts';
 
 /**
@@ -151,4 +153,24 @@ export function cleanups(t: TestContext): (...fns: Array<() => unknown>) => void
     if (errors.length) throw new AggregateError(errors, 'test cleanup failed');
   });
   return (...more) => void fns.push(...more);
+}
+
+/**
+ * The server process of the PostgreSQL session that holds the indexer's writer lock (a session
+ * advisory lock on a bigint key: classid 0, objid the key, objsubid 1). `sql` is any connection
+ * to the same database.
+ */
+export async function writerSessionPid(sql: Sql): Promise<number> {
+  const rows = await sql.all<{ pid: number }>(
+    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid::bigint = ? AND objsubid = 1 AND granted",
+    [LOCK_WRITER],
+  );
+  if (rows.length !== 1) throw new Error(`not one session holding the writer lock: ${JSON.stringify(rows)}`);
+  return rows[0]!.pid;
+}
+
+/** Ends that session on the server: what a dropped connection does to the process holding the lock. */
+export async function dropWriterSession(sql: Sql): Promise<void> {
+  const [r] = await sql.all<{ ok: boolean }>('SELECT pg_terminate_backend(?) AS ok', [await writerSessionPid(sql)]);
+  if (r?.ok !== true) throw new Error('pg_terminate_backend failed');
 }

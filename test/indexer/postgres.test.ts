@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import type { Indexer } from '../../indexer/indexer.ts';
 import { requireHost } from '../helpers/host.ts';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
-import { getJson, gql, startChainFixture, synced, type ChainFixture } from './fixtures.ts';
+import { once } from 'node:events';
+import { waitFor } from '../helpers/grid.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dropWriterSession, getJson, gql, startChainFixture, synced, writerSessionPid, type ChainFixture } from './fixtures.ts';
 
 /**
  * `zos indexer --db postgres://...`: a store shared by two indexer processes (here two Indexer
@@ -99,5 +102,42 @@ describe('indexer on PostgreSQL', () => {
     assert.deepEqual((await getJson(`${second.url}/contracts?contract_id=${after}`)).body.map((c: any) => c.details.name), ['pgafter']);
     assert.equal((await getJson(`${second.url}/nodes/${node.nodeId}`)).body.uptime, 120);
     assert.equal(Number((await second.indexer.store.all<{ c: number }>('SELECT COUNT(*) AS c FROM uptime_events'))[0]!.c), 3, 'no report lost or stored twice');
+  });
+
+  test('a follower whose database connection drops stops at once; it follows again only once it holds the lock again', async (t) => {
+    if (!ready(t)) return;
+    const third = await f.indexer({ db: pg!.url });
+    const [was, standby] = [second.indexer.chain, third.indexer.chain];
+    assert.deepEqual([was.following, standby.following], [true, false]);
+    let stray = 0;
+    for (const c of [was, standby]) c.on('block', () => void (c.following || stray++));
+    const stopped = once(was, 'following');
+    await dropWriterSession(third.indexer.store);
+    assert.deepEqual(await stopped, [false], 'the process that lost the lock says so');
+    // Whichever takes the lock next (the dropped one asks again too) follows; never both.
+    await waitFor(() => was.following || standby.following, 'a process follows again', 30_000, 100);
+    assert.ok(!(was.following && standby.following), 'one follower at a time');
+    const now = was.following ? second : third;
+    // Chain time has run ahead of the clock by now (instant seal): no uptime report, a name contract.
+    const made = (await user.chain.createNameContract('pgdropped')).contractId;
+    await synced(f, now.indexer);
+    assert.deepEqual((await getJson(`${third.url}/contracts?contract_id=${made}`)).body.map((c: any) => c.details.name), ['pgdropped']);
+
+    // A session that stops answering without closing (a frozen server process, a half-open
+    // connection): the holder's check of its lock connection goes unanswered and it lets go.
+    const holder = now.indexer.chain;
+    const pid = await writerSessionPid(third.indexer.store);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const [following] = await Promise.race([once(holder, 'following'), sleep(20_000).then(() => ['still following'])]);
+      assert.equal(following, false, 'the holder whose lock session froze let it go');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(() => was.following || standby.following, 'a process follows after the frozen session', 30_000, 100);
+    const later = (await user.chain.createNameContract('pgfrozen')).contractId;
+    await synced(f, (was.following ? second : third).indexer);
+    assert.equal((await getJson(`${second.url}/contracts?contract_id=${later}`)).body.length, 1);
+    assert.equal(stray, 0, 'no block stored by a process without the lock');
   });
 });

@@ -1,11 +1,12 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import { Indexer } from '../../indexer/indexer.ts';
 import { startGrid, waitFor, type Grid, type GridUser, type NodeProcess } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
 import { postgresUnavailable, startPostgres } from '../helpers/postgres.ts';
-import { getJson } from './fixtures.ts';
+import { dropWriterSession, getJson } from './fixtures.ts';
 
 /**
  * Node health, features and statistics the way gridproxy gets them: the indexer asks a real
@@ -79,6 +80,13 @@ describe('indexer asks nodes over RMB', () => {
       assert.equal(b.i.nodePoller, null, 'the standby does not poll');
       await a.i.close();
       await waitFor(() => b.i.nodePoller !== null, 'the standby polls once it follows', 30_000);
+      // Its database connection drops: it stops polling (another process may hold the lock now)
+      // until it holds the lock again, here at once as no other process asks.
+      const lost = once(b.i.chain, 'following');
+      await dropWriterSession(b.i.store);
+      assert.deepEqual(await lost, [false]);
+      assert.equal(b.i.nodePoller, null, 'a process that lost the lock does not poll');
+      await waitFor(() => b.i.nodePoller !== null, 'it polls again once it holds the lock again', 30_000);
       await b.i.store.run('UPDATE nodes SET healthy = 0, rmb_checked_at = 0');
       await waitFor(async () => (await getJson(`${b.url}/nodes/${node.nodeId}`)).body.healthy === true, 'node polled by the new follower', 60_000);
     } finally {
