@@ -64,7 +64,17 @@ export async function runFileJobs(
   await mapLimit(groups, 2 * availableParallelism(), async (g) => {
     const out = await workers().run({
       store,
-      files: g.map(({ path, blake3, extents, dest, meta, source }) => ({ path, blake3, extents, ...(dest === undefined ? {} : { dest }), ...(meta ? { meta } : {}), ...(source === undefined ? {} : { source }) })),
+      // Only the fields a worker reads (callers pass whole manifest entries).
+      files: g.map(({ path, blake3, extents, dest, meta, source, publish, links }) => ({
+        path,
+        blake3,
+        extents,
+        ...(dest === undefined ? {} : { dest }),
+        ...(meta ? { meta } : {}),
+        ...(source === undefined ? {} : { source }),
+        ...(publish === undefined ? {} : { publish }),
+        ...(links ? { links } : {}),
+      })),
     });
     const done = out.failed?.index ?? g.length;
     for (const f of g.slice(0, done)) onFile(f);

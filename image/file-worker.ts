@@ -1,4 +1,5 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, writevSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, readSync, renameSync, writevSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
@@ -26,6 +27,16 @@ export interface FileJob {
   source?: string;
   /** Then give the written file these, in this order (on its descriptor: no path lookups). */
   meta?: FileMeta;
+  /**
+   * Once written, checked and given its meta, move `dest` here (its directory made if missing):
+   * only a whole, checked file ever gets this name.
+   */
+  publish?: string;
+  /**
+   * Then hard-link the file (at `publish`, else at `source` when it still matches) at each of these
+   * new paths (their directories exist).
+   */
+  links?: string[];
 }
 
 export interface FileMeta {
@@ -60,7 +71,10 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
   for (const [index, f] of job.files.entries()) {
     try {
       const got = f.source === undefined ? await oneFile(job.store, f) : hashSource(f.source);
-      if (got === f.blake3) continue;
+      if (got === f.blake3) {
+        finish(f);
+        continue;
+      }
       if (f.source !== undefined) stale.push(index);
       else return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, stale };
     } catch (err) {
@@ -72,6 +86,28 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
 
 const READ_BLOCK = 4 << 20;
 let readBuffer: Buffer | undefined; // one for the worker's life: fresh ones would cost page faults
+
+/** Publish and link a file whose content matched. */
+function finish(f: FileJob): void {
+  if (f.publish !== undefined) {
+    try {
+      renameSync(f.dest!, f.publish);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(dirname(f.publish), { recursive: true });
+      renameSync(f.dest!, f.publish);
+    }
+  }
+  const at = f.publish ?? f.source ?? f.dest!;
+  for (const l of f.links ?? []) {
+    try {
+      linkSync(at, l);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new ImageError('STORE_IO', `${at} vanished while linking ${l} (concurrent gc?)`, { cause: err });
+    }
+  }
+}
 
 function hashSource(path: string): string {
   const h = newHasher();

@@ -38,10 +38,9 @@ export interface MaterializeResult {
 export interface ImageCacheOptions {
   /**
    * Makes everything written under a path durable (default: syncfs(2) of its filesystem,
-   * lib/durable.ts). Called once per tree created: after its objects and links are written, before
-   * the tree is renamed into place. Nothing syncs before that: the kernel bounds dirty memory on
-   * its own (vm.dirty_background_ratio starts writeback, vm.dirty_ratio throttles the writer), and
-   * extra syncfs calls mid-write only cost a process spawn each (see bench/image.ts).
+   * lib/durable.ts). Once per tree created, after its objects and links are written and before
+   * the tree is renamed into place: the call that makes the tree durable. While a large tree's
+   * objects are written it also runs every 32 MiB (one at a time), only to start writeback early.
    */
   syncFs?: (path: string) => Promise<void>;
 }
@@ -119,12 +118,31 @@ export class ImageCache {
     await mkdir(join(this.dir, 'images'), { recursive: true });
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
     const files = m.entries.filter((e): e is FileEntry => e.type === 'file');
-    const objectOf = await this.objects.ensure(files, store, onBytes);
     const staging = join(this.dir, 'tmp', `tree-${digest.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     try {
-      await this.buildTree(staging, m, objectOf);
-      // One syncfs, no fsync per file: every object and every entry of the staged tree reach the
-      // disk before the tree gets its name, so a tree that survives a power cut has all it links.
+      for (const level of dirLevels(m)) await mapLimit(level, TREE_STEPS_IN_FLIGHT, (e) => mkdir(e.path === '.' ? staging : join(staging, e.path), { mode: 0o700 })); // parents first
+      // While objects are written, a syncfs starts every WRITEBACK_EVERY bytes (one at a time): the
+      // disk writes while the workers decode, instead of all at the end (~650 MB/s here: 0.2 s for
+      // a 140 MiB tree). These only start writeback early; none is needed for durability.
+      const kicks: Array<Promise<void>> = [];
+      let since = 0;
+      let busy = false;
+      const written = (n: number) => {
+        onBytes(n);
+        since += n;
+        if (since < WRITEBACK_EVERY || busy) return;
+        busy = true;
+        since = 0;
+        const k = this.syncFs(this.dir).finally(() => (busy = false));
+        k.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+        kicks.push(k);
+      };
+      await this.objects.ensure(files, store, staging, written).finally(() => Promise.allSettled(kicks)); // each file a hard link to its object
+      await this.buildTree(staging, m);
+      for (const r of await Promise.allSettled(kicks)) if (r.status === 'rejected') throw r.reason;
+      // The syncfs that makes the tree durable, no fsync per file: every object and every entry of
+      // the staged tree reach the disk before the tree gets its name, so a tree that survives a
+      // power cut has all it links.
       await this.syncFs(staging);
       try {
         await rename(staging, this.treePath(digest));
@@ -140,22 +158,18 @@ export class ImageCache {
   }
 
   /**
-   * Directories first, in manifest order (parents before children); then every other entry, many
-   * at once (each is one short system call), hard links last (their targets must exist); then
-   * times, directories deepest first (creating children changes a directory's mtime).
+   * The rest of a tree whose directories and regular files exist: every other entry, many at once
+   * (each is one short system call), hard links last (their targets must exist); then times,
+   * directories last (creating children changes a directory's mtime).
    */
-  private async buildTree(root: string, m: Manifest, objectOf: Map<string, string>): Promise<void> {
+  private async buildTree(root: string, m: Manifest): Promise<void> {
     const own = this.withOwners;
     const abs = (e: Entry) => (e.path === '.' ? root : join(root, e.path));
-    const dirs = m.entries.filter((e) => e.type === 'dir');
-    for (const e of dirs) await mkdir(abs(e), { mode: 0o700 });
     await mapLimit(
-      m.entries.filter((e) => e.type !== 'dir' && e.type !== 'hardlink'),
+      m.entries.filter((e) => e.type !== 'dir' && e.type !== 'file' && e.type !== 'hardlink'),
       TREE_STEPS_IN_FLIGHT,
       async (e) => {
         switch (e.type) {
-          case 'file':
-            return this.objects.linkInto(objectOf.get(e.path)!, abs(e)); // metadata and xattrs live on the shared object
           case 'symlink':
             await symlink(e.target, abs(e));
             if (own) await lchown(abs(e), e.uid, e.gid);
@@ -181,14 +195,30 @@ export class ImageCache {
       TREE_STEPS_IN_FLIGHT,
       (e) => (e.type === 'symlink' ? lutimes(abs(e), ...nsToTimes(e.mtime)) : utimes(abs(e), ...nsToTimes(e.mtime))),
     );
-    for (const e of dirs.reverse()) {
-      if (e.type !== 'dir') continue;
-      if (own) await chown(abs(e), e.uid, e.gid);
-      await chmod(abs(e), e.mode);
-      await utimes(abs(e), ...nsToTimes(e.mtime));
+    // Deepest first: a directory's mode may take away the access its children's calls need.
+    for (const level of dirLevels(m).reverse()) {
+      await mapLimit(level, TREE_STEPS_IN_FLIGHT, async (e) => {
+        if (own) await chown(abs(e), e.uid, e.gid);
+        await chmod(abs(e), e.mode);
+        await utimes(abs(e), ...nsToTimes(e.mtime));
+      });
     }
   }
 }
+
+/** The manifest's directories by depth: the root, then its children, and so on. */
+function dirLevels(m: Manifest): Array<Array<Extract<Entry, { type: 'dir' }>>> {
+  const levels: Array<Array<Extract<Entry, { type: 'dir' }>>> = [];
+  for (const e of m.entries) {
+    if (e.type !== 'dir') continue;
+    const depth = e.path === '.' ? 0 : e.path.split('/').length;
+    (levels[depth] ??= []).push(e);
+  }
+  return levels.filter((l) => l !== undefined);
+}
+
+/** Bytes of objects written between two syncfs started to get writeback going early. */
+const WRITEBACK_EVERY = 32 << 20;
 
 /** Tree entries created at once. */
 const TREE_STEPS_IN_FLIGHT = 32;

@@ -39,79 +39,96 @@ export class ObjectPool {
   }
 
   /**
-   * Make sure every file's object exists and holds the right bytes: existing objects are re-hashed
-   * (they may have been modified since), missing ones are written from verified chunks.
-   * Returns the object path for each file path.
+   * Make sure every file's object exists and holds the right bytes, and hard-link it at the file's
+   * path under `tree` (whose directories exist): existing objects are re-hashed (they may have
+   * been modified since), missing ones are written from verified chunks. On a directory store's
+   * worker threads each object is written, given its metadata, renamed into objects/ and linked
+   * in one go; objects with extended attributes (set here, between owner and mode) and objects
+   * from other stores are finished on this thread.
    */
-  async ensure(files: FileEntry[], chunks: ChunkStore, onBytes: (n: number) => void): Promise<Map<string, string>> {
-    const byKey = new Map<string, FileEntry>();
-    const out = new Map<string, string>();
+  async ensure(files: FileEntry[], chunks: ChunkStore, tree: string, onBytes: (n: number) => void): Promise<void> {
+    const byKey = new Map<string, { f: FileEntry; links: string[] }>();
     for (const f of files) {
       const key = objectKey(f, this.withOwners);
-      if (!byKey.has(key)) byKey.set(key, f);
-      out.set(f.path, this.path(key));
+      const o = byKey.get(key) ?? { f, links: [] };
+      o.links.push(join(tree, f.path));
+      byKey.set(key, o);
     }
     const staging = join(this.tmpDir, `obj-${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(staging, { recursive: true });
     try {
       const created: Array<[string, FileEntry]> = [];
       const present: Array<[string, FileEntry]> = [];
-      await mapLimit([...byKey], META_IN_FLIGHT, async ([key, f]) => {
+      await mapLimit([...byKey], META_IN_FLIGHT, async ([key, { f }]) => {
         const there = await stat(this.path(key)).then(() => true, (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)));
         (there ? present : created).push([key, f]);
       });
-      // Existing objects are hashed again on the worker threads (they may have changed since);
-      // a damaged one is removed and written again from chunks below.
+      // Existing objects are hashed again on the worker threads (they may have changed since) and
+      // linked when intact; a damaged one is removed and written again from chunks below.
       const keyOf = new Map(present.map(([key]) => [this.path(key), key]));
       const stale: string[] = [];
       await runFileJobs(
         '',
-        present.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: [], size: f.size, source: this.path(key) })),
+        present.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: [], size: f.size, source: this.path(key), links: byKey.get(key)!.links })),
         (x) => new ImageError(x.code, `object ${x.file.source} of "${x.file.path}": ${x.message}`),
         (x) => onBytes(x.size),
         (x) => stale.push(keyOf.get(x.source!)!),
       );
       await mapLimit(stale, META_IN_FLIGHT, (key) => rm(this.path(key), { force: true }));
-      for (const key of stale) created.push([key, byKey.get(key)!]);
+      for (const key of stale) created.push([key, byKey.get(key)!.f]);
       // The owner first (chown clears set-id bits and security.capability), then extended
       // attributes (set while the file is still 0600), then mode and times: a file without
       // xattrs gets all of it on the worker that wrote it.
       const hasXattrs = (f: FileEntry) => !!f.xattrs && Object.keys(f.xattrs).length > 0;
       const modeAndTime = (f: FileEntry) => ({ mode: f.mode, mtime: nsToTimes(f.mtime)[0] });
       const meta = (f: FileEntry): FileMeta => ({ ...(this.withOwners ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
+      let finishHere = created;
       if (chunks instanceof DirStore) {
         // A local store is read by path on worker threads, whole objects at a time (image/file-worker.ts).
         await runFileJobs(
           chunks.location,
-          created.map(([key, f]) => ({ path: f.path, blake3: f.blake3, extents: f.extents, size: f.size, dest: join(staging, key), meta: meta(f) })),
+          created.map(([key, f]) => ({
+            path: f.path,
+            blake3: f.blake3,
+            extents: f.extents,
+            size: f.size,
+            dest: join(staging, key),
+            meta: meta(f),
+            ...(hasXattrs(f) ? {} : { publish: this.path(key), links: byKey.get(key)!.links }),
+          })),
           (x) => new ImageError(x.code, x.code === 'FILE_TAMPERED' ? `file "${x.file.path}": content assembled from chunks has BLAKE3 ${x.got}, manifest says ${x.file.blake3}` : `file "${x.file.path}": ${x.message}`),
           (x) => onBytes(x.size),
         );
+        finishHere = created.filter(([, f]) => hasXattrs(f));
       } else {
         await mapLimit(created, FILES_IN_FLIGHT, async ([key, f]) => {
           await writeObject(join(staging, key), f, chunks, onBytes);
           await setMeta(join(staging, key), meta(f));
         });
       }
-      const withXattrs = created.filter(([, f]) => hasXattrs(f));
+      const withXattrs = finishHere.filter(([, f]) => hasXattrs(f));
       await writeXattrs(staging, withXattrs.map(([key, f]) => [key, f.xattrs!]));
       await mapLimit(withXattrs, META_IN_FLIGHT, ([key, f]) => setMeta(join(staging, key), modeAndTime(f)));
-      for (const sub of new Set(created.map(([key]) => key.slice(0, 2)))) await mkdir(join(this.dir, sub), { recursive: true });
-      await mapLimit(created, META_IN_FLIGHT, ([key]) => rename(join(staging, key), this.path(key)));
+      for (const sub of new Set(finishHere.map(([key]) => key.slice(0, 2)))) await mkdir(join(this.dir, sub), { recursive: true });
+      await mapLimit(finishHere, META_IN_FLIGHT, ([key]) => rename(join(staging, key), this.path(key)));
+      await mapLimit(
+        finishHere.flatMap(([key]) => byKey.get(key)!.links.map((l) => [this.path(key), l] as const)),
+        META_IN_FLIGHT,
+        ([object, l]) => linkObject(object, l),
+      );
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
-    return out;
   }
+}
 
-  /** Hard-link an object into a tree; a lost race for a rebuilt object is retried once. */
-  async linkInto(objectPath: string, dest: string): Promise<void> {
-    try {
-      await link(objectPath, dest);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
-      throw new ImageError('STORE_IO', `object ${objectPath} vanished while linking ${dest} (concurrent gc?)`, { cause: err });
-    }
+/** Hard-link an object into a tree; an object removed meanwhile (a concurrent gc) is a clear error. */
+async function linkObject(objectPath: string, dest: string): Promise<void> {
+  try {
+    await link(objectPath, dest);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    throw new ImageError('STORE_IO', `object ${objectPath} vanished while linking ${dest} (concurrent gc?)`, { cause: err });
   }
 }
 

@@ -6,11 +6,11 @@ import { ImageCache } from '../../image/index.ts';
 import { ImageError } from '../../image/errors.ts';
 import { richImage as setup } from './fixtures.ts';
 
-/** Materialize's durability (one syncfs before a tree is renamed into place) and store read errors on the worker path. */
+/** Materialize's durability (a syncfs after the whole tree is written and before it is renamed into place) and store read errors on the worker path. */
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
-test('materialize: one syncfs per tree, no fsync per file: after every object and link is written, before the tree is renamed into place', async (t) => {
+test('materialize: one syncfs for a small tree, no fsync per file: after every object and link is written, before the tree is renamed into place', async (t) => {
   const { dir, node, digest } = await setup(t);
   const seen: Array<{ path: string; treeThere: boolean; toolThere: boolean; objects: number }> = [];
   const cache: ImageCache = new ImageCache(join(dir, 'cache'), {
