@@ -25,6 +25,12 @@
  * an RMB phase and a phase running the floor back to back on one thread, median of the rounds'
  * ratios (a rate drops with every process sharing the machine, so both come from the same minutes).
  *
+ * The node-side handler is an echo, side-effect free, and marked readOnly as the node's own
+ * zos.deployment.get is (node/api/routes.ts): the peer may then check the request's sr25519
+ * signature on a worker thread while it runs the handler and seals the reply, sending nothing
+ * before the verdict, whenever that has lately been the faster way (relay-client/responder.ts).
+ * The floor still counts that check in full, serially.
+ *
  * Process layout: the relay, both peers and the echo server and client all run in this one
  * process on one event loop, so every hop of a round trip (client -> relay -> node -> relay ->
  * client) is a turn of the same loop and no hop waits for another process to be scheduled (the
@@ -40,6 +46,7 @@ import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
 import { createIdentity, type Identity } from '../relay-client/identity.ts';
 import { createJwt } from '../rmb/jwt.ts';
 import { RelayPeer } from '../relay-client/peer.ts';
+import { readOnly } from '../relay-client/router.ts';
 import { MemoryTwinDirectory } from '../rmb/twins.ts';
 import { RelayServer } from '../relay/server.ts';
 
@@ -206,7 +213,8 @@ async function main(): Promise<void> {
   const url = await relay.start();
   const pa = new RelayPeer({ identity: a, twinId: 1, relays: [url], twins });
   const pb = new RelayPeer({ identity: b, twinId: 2, relays: [url], twins });
-  pb.handle('zos.deployment.get', (p) => p);
+  // An echo changes nothing: readOnly, as the node marks its zos.deployment.get (see the header).
+  pb.handle('zos.deployment.get', readOnly((p) => p));
   await Promise.all([pa.start(), pb.start()]);
   await Promise.all([pa.connected(), pb.connected()]);
   const rpc = () => pa.request(2, 'zos.deployment.get', PAYLOAD, { timeoutMs: 30_000 });

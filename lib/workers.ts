@@ -151,6 +151,16 @@ export class WorkerPool<J, R> {
     });
   }
 
+  /**
+   * Runs one job with no wait for the end of the current tick: the job goes to an idle worker
+   * now, so that it runs while this thread carries on (run() gathers a tick's jobs first).
+   */
+  runNow(job: J, transfer: readonly ArrayBuffer[] = []): Promise<R> {
+    const p = this.run(job, transfer);
+    if (this.queue.length > 0) this.dispatch();
+    return p;
+  }
+
   /** Terminates every worker; queued and running jobs fail. */
   async close(): Promise<void> {
     this.closed = true;

@@ -7,14 +7,15 @@ import { relayField } from './chain-twins.ts';
 import { RelayConnection } from './connection.ts';
 import { SharedKeyCache } from './e2e.ts';
 import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
-import { RelayClientError, TimeoutError, PeerErrorCode } from './errors.ts';
+import { RelayClientError, TimeoutError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { createJwt, DEFAULT_JWT_TTL_S } from '../rmb/jwt.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
 import { MAX_FUTURE_EXPIRY_S, ReplayCache, type ReplayBackend } from './replay.ts';
 import { PendingRequests, type ReplyChecks } from './pending.ts';
 import { Router, type Handler } from './router.ts';
-import { openEnvelope, sealReply, sealRequest, type SealContext } from './seal.ts';
+import { Responder } from './responder.ts';
+import { openEnvelope, sealRequest, type SealContext } from './seal.ts';
 import { lookupTwin, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
 const encoder = new TextEncoder();
@@ -78,6 +79,8 @@ export class RelayPeer {
   private readonly pending: PendingRequests<Via>;
   private readonly slots: Slot[];
   private readonly ctx: SealContext;
+  /** Incoming requests, up to the bytes of their answer. */
+  readonly responder: Responder;
   private readonly healthyWaiters = new Set<() => void>();
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
@@ -102,6 +105,12 @@ export class RelayPeer {
       encrypt: opts.encrypt ?? true,
       keys: new SharedKeyCache(opts.identity.secpSecret),
     };
+    this.responder = new Responder({
+      ctx: this.ctx, twins: opts.twins, router: this.router, replay: this.replay, clock: this.clock,
+      maxFutureExpiryS: opts.maxFutureExpiryS ?? MAX_FUTURE_EXPIRY_S,
+      sealContext: () => this.sealContext(),
+      drop: (reason, obj, msg) => this.drop(reason, obj, msg),
+    });
   }
 
   /** Registers a handler for an incoming command (see router.ts for the reply rules). */
@@ -346,47 +355,13 @@ export class RelayPeer {
     }
   }
 
-  /**
-   * Replay protection of an authenticated request: null to run it, 'replay' to drop it silently,
-   * else why it is refused. The expiry is capped so that remembered ids always age out.
-   */
-  private admit(e: Envelope): string | null {
-    const maxAhead = this.opts.maxFutureExpiryS ?? MAX_FUTURE_EXPIRY_S;
-    if (e.timestamp + e.expiration > this.nowS() + maxAhead) return `envelope expires more than ${maxAhead} s from now`;
-    const key = `${e.source!.twin}:${e.source!.connection ?? ''}:${e.uid}`;
-    const verdict = this.replay.add(key, (e.timestamp + e.expiration) * 1000, this.clock.now());
-    if (verdict === 'full') return 'node is busy: too many requests in flight, retry later';
-    return verdict === 'replay' ? 'replay' : null;
-  }
-
   private async onRequest(e: Envelope, command: string, slot: Slot): Promise<void> {
-    const checked = openEnvelope(this.ctx, e, this.opts.twins, this.nowS());
-    const opened = checked instanceof Promise ? await checked : checked;
-    const from = { uid: e.uid, twin: e.source?.twin, command };
-    if (!opened.ok) {
-      this.drop(`request_${opened.code}`, { ...from, why: opened.reason }, 'rejecting request');
-      // Like the Go peer, stay silent on expired or non-JSON requests; other checks answer with rmb-peer codes.
-      if (opened.code === PeerErrorCode.expired || opened.code === PeerErrorCode.other) return;
-      const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: opened.code, message: opened.reason }, this.nowS());
-      await Promise.resolve(this.send(encodeEnvelope(reply), slot, 10_000)).catch(() => undefined);
-      return;
-    }
-    const src = e.source!;
-    const refused = this.admit(e);
-    if (refused === 'replay') return this.drop('replay', from, 'replayed request dropped');
-    if (refused) {
-      this.drop('request_refused', { ...from, why: refused }, 'refusing request');
-      const reply = sealReply(await this.sealContext(), e, opened.twin, { ok: false, code: PeerErrorCode.other, message: refused }, this.nowS());
-      await Promise.resolve(this.send(encodeEnvelope(reply), slot, 10_000)).catch(() => undefined);
-      return;
-    }
-    const dispatched = this.router.dispatch(opened.payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
-    const result = dispatched instanceof Promise ? await dispatched : dispatched;
-    const ctx = this.sealContext();
-    const reply = sealReply(ctx instanceof Promise ? await ctx : ctx, e, opened.twin, result, this.nowS());
-    const sent = this.send(encodeEnvelope(reply), slot, 30_000);
+    const out = this.responder.respond(e, command);
+    const bytes = out instanceof Promise ? await out : out;
+    if (!bytes) return;
+    const sent = this.send(bytes, slot, 30_000);
     if (sent instanceof Promise) {
-      await sent.catch((err: Error) => this.drop('reply_send_failed', { ...from, err: err.message }, 'could not send reply'));
+      await sent.catch((err: Error) => this.drop('reply_send_failed', { uid: e.uid, twin: e.source?.twin, command, err: err.message }, 'could not send reply'));
     }
   }
 }

@@ -12,6 +12,18 @@ export interface RequestContext {
 
 export type Handler = (payload: unknown, ctx: RequestContext) => unknown;
 
+const readOnlyHandlers = new WeakSet<Handler>();
+
+/**
+ * Marks a handler as side-effect free: it only reads, and running it for a request that turns out
+ * forged changes nothing. Such a handler may run while the request's signature is still being
+ * checked on another thread; its answer is sent only once the check has passed (peer.ts).
+ */
+export function readOnly(handler: Handler): Handler {
+  readOnlyHandlers.add(handler);
+  return handler;
+}
+
 export const FUNCTION_NOT_FOUND = 'function is not found';
 
 /** A handler's answer already encoded as JSON: sent as is (a handler that keeps answers encoded). */
@@ -38,6 +50,12 @@ export class Router {
   handle(command: string, handler: Handler): void {
     if (this.handlers.has(command)) throw new Error(`handler for ${command} already registered`);
     this.handlers.set(command, handler);
+  }
+
+  /** Whether `command`'s handler is marked readOnly (an unknown command's answer is side-effect free too). */
+  isReadOnly(command: string): boolean {
+    const handler = this.handlers.get(command);
+    return handler === undefined || readOnlyHandlers.has(handler);
   }
 
   /** The answer now when the handler answers synchronously (no microtask turn), else its promise. */

@@ -4,7 +4,7 @@ import { SCHEMA_JSON, type Address, type Envelope, type Message } from '../rmb/e
 import { PeerErrorCode } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { signPrefixed } from '../rmb/signature.ts';
-import { verifyPrefixedPooled } from '../rmb/verify-pool.ts';
+import { verifyPrefixedAside, verifyPrefixedPooled } from '../rmb/verify-pool.ts';
 import { lookupTwin, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
 /**
@@ -96,20 +96,54 @@ export function isExpired(e: Envelope, nowS: number): boolean {
  * turn of the microtask queue.
  */
 export function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Opened | Promise<Opened> {
+  return fromSender(e, twins, nowS, (twin) => {
+    const verified = verifyPrefixedPooled(e.signature, challenge(e), twin.accountId);
+    return typeof verified === 'boolean' ? openVerified(ctx, e, twin, verified) : verified.then((v) => openVerified(ctx, e, twin, v));
+  });
+}
+
+/**
+ * An envelope's checks with its signature check under way: `opened` is what openEnvelope gives
+ * if the signature holds. Nothing may act on it outside this process before `verified` is true
+ * (see `settled`).
+ */
+export interface Checking {
+  twin: Twin;
+  verified: boolean | Promise<boolean>;
+  opened: Opened;
+}
+
+/**
+ * openEnvelope's checks with the signature check started first, on a worker where one is
+ * running, and the other checks and the decryption done meanwhile on this thread. An Opened when
+ * a check that comes before the signature fails (missing source, expiry, unknown twin).
+ */
+export function openChecking(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Opened | Checking | Promise<Opened | Checking> {
+  return fromSender(e, twins, nowS, (twin): Checking => {
+    const verified = verifyPrefixedAside(e.signature, challenge(e), twin.accountId);
+    return { twin, verified, opened: openVerified(ctx, e, twin, true) };
+  });
+}
+
+/** What openEnvelope gives for a Checking once its verdict is in. */
+export function settled(c: Checking, verified: boolean): Opened {
+  return verified ? c.opened : badSignature(c.twin);
+}
+
+/** `then` with the sender's twin, or why the envelope fails before its signature is looked at. */
+function fromSender<T>(e: Envelope, twins: TwinDirectory, nowS: number, then: (twin: Twin) => T): Opened | T | Promise<Opened | Awaited<T>> {
   if (!e.source || e.source.twin === 0) return { ok: false, code: PeerErrorCode.unknownTwin, reason: 'missing source', twin: null };
   if (isExpired(e, nowS)) return { ok: false, code: PeerErrorCode.expired, reason: 'envelope has expired', twin: null };
-  const twin = lookupTwin(twins, e.source.twin);
-  return twin instanceof Promise ? twin.then((t) => openFrom(ctx, e, t)) : openFrom(ctx, e, twin);
+  const from = e.source.twin;
+  const next = (twin: Twin | null): Opened | T => twin ? then(twin) : { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${from}`, twin: null };
+  const twin = lookupTwin(twins, from);
+  return twin instanceof Promise ? (twin.then(next) as Promise<Opened | Awaited<T>>) : next(twin);
 }
 
-function openFrom(ctx: SealContext, e: Envelope, twin: Twin | null): Opened | Promise<Opened> {
-  if (!twin) return { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${e.source!.twin}`, twin: null };
-  const verified = verifyPrefixedPooled(e.signature, challenge(e), twin.accountId);
-  return typeof verified === 'boolean' ? openVerified(ctx, e, twin, verified) : verified.then((v) => openVerified(ctx, e, twin, v));
-}
+const badSignature = (twin: Twin): Opened => ({ ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin });
 
 function openVerified(ctx: SealContext, e: Envelope, twin: Twin, verified: boolean): Opened {
-  if (!verified) return { ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin };
+  if (!verified) return badSignature(twin);
   if (e.schema !== SCHEMA_JSON) return { ok: false, code: PeerErrorCode.other, reason: `unsupported schema ${JSON.stringify(e.schema)}`, twin };
   if (!e.payload || e.payload.kind === 'plain') return { ok: true, twin, payload: e.payload?.data ?? new Uint8Array(0) };
   if (!twin.pk) return { ok: false, code: PeerErrorCode.noPk, reason: 'sender has no public key', twin };

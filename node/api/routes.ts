@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { zodMessage } from '../../lib/zod-issues.ts';
-import type { Handler, RequestContext } from '../../relay-client/router.ts';
+import { readOnly, type Handler, type RequestContext } from '../../relay-client/router.ts';
 import { zosErrors } from '../errors.ts';
 import { debugArgs } from './debug.ts';
 import type { ApiServices } from './services.ts';
@@ -32,6 +32,10 @@ function parse<T>(schema: z.ZodType<T>, payload: unknown): T {
  * Every zos.* command in one table (zosbase pkg/zos_api/routes.go). Each handler parses its
  * payload and calls a service; the admin subtree is guarded to the farmer twin and served
  * under both zos.admin.* and zos.network.admin.* (zos serves one, its clients call the other).
+ * Handlers that only read the node's own state are marked readOnly: they may run while the
+ * request's signature is still being checked (relay-client/responder.ts). Those that run host
+ * commands or probes (dmi, hypervisor, interfaces, gpu, diagnostics, location) and the guarded
+ * subtrees are not, so a forged request never makes the node do more than read.
  */
 export function routes(s: ApiServices): Record<string, Handler> {
   const farmerOnly =
@@ -60,25 +64,25 @@ export function routes(s: ApiServices): Record<string, Handler> {
     'zos.deployment.delete': () => {
       throw zosErrors.deletionDisabled();
     },
-    'zos.deployment.get': (p, ctx) => s.deployments.get(ctx.twin, parse(contractArgs, p).contract_id),
-    'zos.deployment.list': (_p, ctx) => s.deployments.list(ctx.twin),
-    'zos.deployment.changes': (p, ctx) => s.deployments.changes(ctx.twin, parse(contractArgs, p).contract_id),
-    'zos.statistics.get': () => s.statistics(),
-    'zos.storage.pools': () => s.storagePools(),
-    'zos.system.version': () => s.system.version(),
+    'zos.deployment.get': readOnly((p, ctx) => s.deployments.get(ctx.twin, parse(contractArgs, p).contract_id)),
+    'zos.deployment.list': readOnly((_p, ctx) => s.deployments.list(ctx.twin)),
+    'zos.deployment.changes': readOnly((p, ctx) => s.deployments.changes(ctx.twin, parse(contractArgs, p).contract_id)),
+    'zos.statistics.get': readOnly(() => s.statistics()),
+    'zos.storage.pools': readOnly(() => s.storagePools()),
+    'zos.system.version': readOnly(() => s.system.version()),
     'zos.system.dmi': () => s.system.dmi(),
     'zos.system.hypervisor': () => s.system.hypervisor(),
     'zos.system.diagnostics': () => s.system.diagnostics(),
-    'zos.system.node_features_get': () => s.system.features(),
-    'zos.network.list_wg_ports': () => s.network.listWgPorts(),
-    'zos.network.public_config_get': () => s.network.publicConfig(),
+    'zos.system.node_features_get': readOnly(() => s.system.features()),
+    'zos.network.list_wg_ports': readOnly(() => s.network.listWgPorts()),
+    'zos.network.public_config_get': readOnly(() => s.network.publicConfig()),
     'zos.network.interfaces': () => s.network.interfaces(),
-    'zos.network.has_ipv6': () => s.network.hasIpv6(),
-    'zos.network.list_public_ips': () => s.network.listPublicIps(),
-    'zos.network.list_private_ips': (p, ctx) => s.network.listPrivateIps(ctx.twin, parse(networkArgs, p).network_name),
+    'zos.network.has_ipv6': readOnly(() => s.network.hasIpv6()),
+    'zos.network.list_public_ips': readOnly(() => s.network.listPublicIps()),
+    'zos.network.list_private_ips': readOnly((p, ctx) => s.network.listPrivateIps(ctx.twin, parse(networkArgs, p).network_name)),
     'zos.gpu.list': () => s.gpuList(),
-    'zos.perf.get': (p) => s.perf.get(parse(perfArgs, p ?? {})),
-    'zos.perf.get_all': () => s.perf.getAll(),
+    'zos.perf.get': readOnly((p) => s.perf.get(parse(perfArgs, p ?? {}))),
+    'zos.perf.get_all': readOnly(() => s.perf.getAll()),
     'zos.location.get': () => s.location(),
     'zos.debug.deployment.list': adminOnly((p) => s.debug.list(parse(debugArgs.list, p ?? {}))),
     'zos.debug.deployment.get': adminOnly((p) => s.debug.get(parse(debugArgs.deployment, p ?? {}))),

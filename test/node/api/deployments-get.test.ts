@@ -65,3 +65,18 @@ test('deployment.get through the router: the kept bytes are the reply as they ar
   const missing = await router.dispatch(new TextEncoder().encode('{"contract_id":11}'), { twin: 1, uid: 'v', command: 'zos.deployment.get' });
   assert.deepEqual(missing, { ok: false, code: 0, message: 'deployment not found' });
 });
+
+test('routes: only commands that read the node state are readOnly (may run before their signature is checked)', () => {
+  const table = routes({} as unknown as ApiServices);
+  const router = new Router();
+  for (const [command, handler] of Object.entries(table)) router.handle(command, handler);
+  const readOnly = Object.keys(table).filter((c) => router.isReadOnly(c)).sort();
+  assert.deepEqual(readOnly, [
+    'zos.deployment.changes', 'zos.deployment.get', 'zos.deployment.list',
+    'zos.network.has_ipv6', 'zos.network.list_private_ips', 'zos.network.list_public_ips', 'zos.network.list_wg_ports', 'zos.network.public_config_get',
+    'zos.perf.get', 'zos.perf.get_all', 'zos.statistics.get', 'zos.storage.pools', 'zos.system.node_features_get', 'zos.system.version',
+  ]);
+  for (const c of ['zos.deployment.deploy', 'zos.deployment.update', 'zos.admin.set_public_nic', 'zos.debug.deployment.get', 'zos.system.diagnostics']) {
+    assert.equal(router.isReadOnly(c), false, c);
+  }
+});
