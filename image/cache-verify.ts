@@ -60,6 +60,12 @@ export interface VerifyTreeOptions {
    * metadata only and their stat tuples recorded, instead of being read a second time.
    */
   contentVerified?: boolean;
+  /**
+   * With contentVerified: the caller also set every entry's extended attributes moments ago
+   * except these paths' (files linked to objects that existed before), so only these are read
+   * back (none: no getfattr at all).
+   */
+  xattrsUnknown?: ReadonlySet<string>;
 }
 
 /** `statePath` null: no record is read or written (every file is hashed, e.g. the OS root at boot). */
@@ -123,7 +129,8 @@ export async function verifyTree(
   result.rehashed += rehash.length;
   result.rehashedBytes += rehash.reduce((n, [e]) => n + e.size, 0);
   await checkNoExtras(tree, m, byPath, mounts, tampered);
-  await checkXattrs(tree, suspects, tampered);
+  const unknown = opts.contentVerified ? opts.xattrsUnknown : undefined;
+  await checkXattrs(tree, unknown ? suspects.filter((e) => unknown.has(e.path)) : suspects, tampered);
   if (statePath !== null && (!state || suspects.length > 0)) await atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries: next }));
   return result;
 }

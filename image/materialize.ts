@@ -9,7 +9,7 @@ import { verifyTree, type VerifyTreeResult } from './cache-verify.ts';
 import { ImageError } from './errors.ts';
 import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
 import { warmFileWorkers } from './file-jobs.ts';
-import { ObjectPool, nsToTimes } from './objects.ts';
+import { ObjectPool, nsToTimes, type EnsureResult } from './objects.ts';
 import { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
@@ -78,19 +78,22 @@ export class ImageCache {
     await initChunkCodec();
     const m = decodeManifest(await store.getManifest(digest));
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
-    let created = false;
+    let made: EnsureResult | null = null; // null: no tree made here (it existed, or a concurrent materialize won)
     if (missing) {
       const p: MaterializeProgress = { phase: 'write', bytesDone: 0, bytesTotal: total };
-      created = await this.create(store, digest, m, (n) => {
+      made = await this.create(store, digest, m, (n) => {
         p.bytesDone += n;
         onProgress?.(p);
       });
     }
+    const created = made !== null;
     const p: MaterializeProgress = { phase: 'verify', bytesDone: 0, bytesTotal: total };
     const verify = await verifyTree(tree, this.statePath(digest), digest, m, {
       withOwners: this.withOwners,
-      // ensure() hashed every object it linked into the tree it just created: no second pass
+      // ensure() hashed every object it linked into the tree it just created: no second pass;
+      // it set the xattrs of all but the objects it found there
       contentVerified: created,
+      ...(made ? { xattrsUnknown: made.reused } : {}),
       onBytes: (n) => {
         p.bytesDone += n;
         onProgress?.(p);
@@ -113,7 +116,7 @@ export class ImageCache {
     await rm(this.treePath(digest), { recursive: true, force: true });
   }
 
-  private async create(store: ImageStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<boolean> {
+  private async create(store: ImageStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<EnsureResult | null> {
     await initChunkCodec();
     await mkdir(join(this.dir, 'images'), { recursive: true });
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
@@ -137,7 +140,7 @@ export class ImageCache {
         k.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
         kicks.push(k);
       };
-      await this.objects.ensure(files, store, staging, written).finally(() => Promise.allSettled(kicks)); // each file a hard link to its object
+      const objects = await this.objects.ensure(files, store, staging, written).finally(() => Promise.allSettled(kicks)); // each file a hard link to its object
       await this.buildTree(staging, m);
       for (const r of await Promise.allSettled(kicks)) if (r.status === 'rejected') throw r.reason;
       // The syncfs that makes the tree durable, no fsync per file: every object and every entry of
@@ -146,10 +149,10 @@ export class ImageCache {
       await this.syncFs(staging);
       try {
         await rename(staging, this.treePath(digest));
-        return true;
+        return objects;
       } catch (err) {
         const code = errnoCode(err);
-        if (code === 'ENOTEMPTY' || code === 'EEXIST') return false; // a concurrent materialize won
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') return null; // a concurrent materialize won
         throw err;
       }
     } finally {

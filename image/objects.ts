@@ -46,11 +46,12 @@ export class ObjectPool {
    * in one go; objects with extended attributes (set here, between owner and mode) and objects
    * from other stores are finished on this thread.
    */
-  async ensure(files: FileEntry[], chunks: ChunkStore, tree: string, onBytes: (n: number) => void): Promise<void> {
-    const byKey = new Map<string, { f: FileEntry; links: string[] }>();
+  async ensure(files: FileEntry[], chunks: ChunkStore, tree: string, onBytes: (n: number) => void): Promise<EnsureResult> {
+    const byKey = new Map<string, { f: FileEntry; paths: string[]; links: string[] }>();
     for (const f of files) {
       const key = objectKey(f, this.withOwners);
-      const o = byKey.get(key) ?? { f, links: [] };
+      const o = byKey.get(key) ?? { f, paths: [], links: [] };
+      o.paths.push(f.path);
       o.links.push(join(tree, f.path));
       byKey.set(key, o);
     }
@@ -116,10 +117,18 @@ export class ObjectPool {
         META_IN_FLIGHT,
         ([object, l]) => linkObject(object, l),
       );
+      // Objects that were there before: their content was hashed again, their xattrs not yet.
+      const fresh = new Set(created.map(([key]) => key));
+      return { reused: new Set(present.filter(([key]) => !fresh.has(key)).flatMap(([key]) => byKey.get(key)!.paths)) };
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
   }
+}
+
+export interface EnsureResult {
+  /** Paths of files linked to objects that existed before (every file's content is checked). */
+  reused: Set<string>;
 }
 
 /** Hard-link an object into a tree; an object removed meanwhile (a concurrent gc) is a clear error. */

@@ -118,6 +118,16 @@ test('tamper: a changed xattr on a cached file is refused', async (t) => {
   await assert.rejects(node.materialize('app'), rejects('FILE_TAMPERED', /etc\/hostname.*extended attribute user.purpose/));
 });
 
+test('tamper: a changed xattr on a shared object is refused when a new tree links it', async (t) => {
+  if (!requireHost(t, await hasTool('setfattr'), 'setfattr missing (apt-get install attr)')) return;
+  const { node, digest } = await setup(t);
+  const m = await node.materialize('app');
+  // the object itself (the tree's file is a hard link to it), then a tree made anew from the pool
+  await execa('setfattr', ['-n', 'user.purpose', '-v', 'evil', join(m.path, 'etc/hostname')]);
+  await node.cache.remove(digest);
+  await assert.rejects(node.materialize('app'), rejects('FILE_TAMPERED', /etc\/hostname.*extended attribute user.purpose/));
+});
+
 test('tamper: an untouched cache verifies by stat alone, a touched-but-identical file is re-hashed once', async (t) => {
   const { node } = await setup(t);
   const first = await node.materialize('app');
