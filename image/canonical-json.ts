@@ -4,7 +4,50 @@
  */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/**
+ * The canonical text of a value. Built in native code where it can: a copy with every object's
+ * keys inserted in order, given to JSON.stringify (~5x the encoder below on a 300 KB manifest,
+ * which a build encodes on its main thread while the workers wait). An object with an index-like
+ * key, which JSON.stringify would put first, is encoded in JavaScript.
+ */
 export function canonicalJson(value: unknown): string {
+  const sorted = sortedCopy(value);
+  return sorted === INDEXED ? encode(value) : JSON.stringify(sorted);
+}
+
+const INDEXED = Symbol('an object with an index-like key');
+
+/** `value` with sorted keys, checked as `encode` checks it; INDEXED where JSON.stringify's order would differ. */
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new TypeError(`canonical JSON allows only safe integers, got ${value}`);
+    return value;
+  }
+  if (typeof value !== 'object') throw new TypeError(`canonical JSON cannot encode ${typeof value}`);
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const x = sortedCopy(value[i]);
+      if (x === INDEXED) return INDEXED;
+      out[i] = x;
+    }
+    return out;
+  }
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(obj).sort()) {
+    if (obj[k] === undefined) continue;
+    if (INDEX_KEY.test(k)) return INDEXED;
+    const x = sortedCopy(obj[k]);
+    if (x === INDEXED) return INDEXED;
+    out[k] = x;
+  }
+  return out;
+}
+
+/** The rule itself, in JavaScript: keys sorted by UTF-16 code units at every level. */
+function encode(value: unknown): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -15,12 +58,12 @@ export function canonicalJson(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+      if (Array.isArray(value)) return `[${value.map(encode).join(',')}]`;
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj)
         .filter((k) => obj[k] !== undefined)
         .sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${encode(obj[k])}`).join(',')}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot encode ${typeof value}`);
@@ -39,7 +82,7 @@ const INDEX_KEY = /^(0|[1-9][0-9]*)$/;
  */
 export function isCanonicalJson(bytes: Uint8Array, value: unknown): boolean {
   const order = keysInOrder(value);
-  const text = order === null ? canonicalJson(value) : order ? JSON.stringify(value) : null;
+  const text = order === null ? encode(value) : order ? JSON.stringify(value) : null;
   return text !== null && Buffer.compare(Buffer.from(text, 'utf8'), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) === 0;
 }
 

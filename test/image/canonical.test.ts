@@ -38,6 +38,29 @@ test('canonical json: the fast check agrees with re-encoding, on canonical text 
   );
 });
 
+/** SPEC.md §3 as written: keys sorted by UTF-16 code units, JSON.stringify's strings, no whitespace. */
+function byTheRule(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(byTheRule).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${byTheRule(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+test('canonical json: the encoder (native JSON.stringify over a sorted copy) gives the text the rule gives, index-like keys included', () => {
+  fc.assert(
+    fc.property(json, (v) => {
+      assert.equal(canonicalJson(v), byTheRule(v));
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(canonicalJson({ b: [1, { d: null, c: 'x' }], a: true, u: undefined }), '{"a":true,"b":[1,{"c":"x","d":null}]}');
+  assert.equal(canonicalJson({ 10: 1, 9: 2, a: { 1: 0 } }), '{"10":1,"9":2,"a":{"1":0}}');
+  assert.throws(() => canonicalJson({ a: 1.5 }), /safe integers/);
+  assert.throws(() => canonicalJson([undefined]), /cannot encode undefined/);
+});
+
 test('canonical json: non-canonical spellings of the same value are refused', () => {
   const cases: Array<[string, boolean]> = [
     ['{"a":1,"b":[2,"x"]}', true],
