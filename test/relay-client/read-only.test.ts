@@ -62,6 +62,8 @@ test('FasterOf: tries each way once, then takes the cheaper one and probes the o
   f.record('y', 0.2);
   assert.deepEqual([f.pick(), f.pick(), f.pick(), f.pick()], ['y', 'y', 'y', 'x']);
   for (let i = 0; i < 40; i++) f.record('y', 0.5); // y became dear: the average follows
+  f.record('x', 1000); // one stall counts 3x the average at most
+  assert.ok(f.costOf('x')! < 0.3 + (0.9 - 0.3) / 16 + 1e-9);
   assert.ok(f.costOf('y')! > 0.3);
   assert.deepEqual([f.pick(), f.pick(), f.pick(), f.pick()], ['x', 'x', 'x', 'y']);
 });
