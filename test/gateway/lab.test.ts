@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import type { Deployment } from '../../node/model/index.ts';
+import { proxyRunDir } from '../../node/host/gateway/privileges.ts';
 import { BIN, createGridUser, waitFor, type GridUser } from '../helpers/grid.ts';
 import { startLabDns } from '../helpers/dns.ts';
 import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
@@ -168,6 +169,6 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   await user.account.cancelContract(gwDl.contract_id);
   await waitFor(async () => (await stored()).length === 0, 'routes removed', 30_000, 300);
   assert.equal(await web('app1.gw.lab'), 'curl exit 7', 'nothing listens any more');
-  assert.deepEqual(await processesWith(join(node.dataDir, 'gateway', 'haproxy.cfg')), []);
+  assert.deepEqual(await processesWith(proxyRunDir(join(node.dataDir, 'gateway'))), []);
   await user.account.cancelContract(vmDl.contract_id);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -14,6 +14,7 @@ import { waitFor } from '../helpers/grid.ts';
 import { labSupported, waitOutput } from '../helpers/lab.ts';
 import { requireHost } from '../helpers/host.ts';
 import { cleanupStack } from '../vm/fixtures.ts';
+import { proxyAccount, proxyRunDir } from '../../node/host/gateway/privileges.ts';
 
 const routes: ProxyRoute[] = [
   { id: '7-12-web', kind: 'gateway-name-proxy', fqdn: 'Web.gw.example', tlsPassthrough: false, servers: ['10.20.2.5:80', '[fd00::5]:8080'], namespace: 'n-abc' },
@@ -101,6 +102,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   assert.equal(await web('WEB.gw.test:80', '/a'), 'web:WEB.gw.test:80:/a');
   assert.equal(await web('other.gw.test'), '404 page not found');
   assert.equal(await tls('web.gw.test'), 'curl exit 35', 'no TLS route for an HTTP gateway');
+  await assertUnprivileged(join(dir, 'gw'));
 
   // A reload (new TLS route) while a request is in flight: the request completes.
   const slow = web('web.gw.test', '/slow');
@@ -139,6 +141,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.start();
   assert.equal(await readPid(join(dir, 'gw', 'haproxy.pid')), pid);
   assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
+  await assertUnprivileged(join(dir, 'gw'));
 
   await proxy.remove('1-2-web');
   assert.equal(await web('web.gw.test'), '404 page not found');
@@ -148,6 +151,30 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.trafficReported(last);
   await proxy.remove('1-3-tls');
   await proxy.remove('1-4-gone');
-  assert.equal(await aliveWith(pid, join(dir, 'gw', 'haproxy.cfg')), false, 'no haproxy without routes');
+  assert.equal(await aliveWith(pid, proxyRunDir(join(dir, 'gw'))), false, 'no haproxy without routes');
   assert.equal(await web('web.gw.test'), 'curl exit 7');
 });
+
+/** CAP_NET_BIND_SERVICE (10) and CAP_SYS_ADMIN (21): what haproxy keeps, and nothing else. */
+const PROXY_CAP_MASK = (1n << 10n) | (1n << 21n);
+
+/** haproxy's master and its workers (after reloads too) run as the proxy account with only its two capabilities. */
+async function assertUnprivileged(gwDir: string): Promise<void> {
+  const master = (await readPid(join(gwDir, 'haproxy.pid')))!;
+  const children = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
+  assert.ok(children.length > 0, 'a worker runs');
+  const account = await proxyAccount();
+  assert.notEqual(account.uid, 0);
+  for (const pid of [master, ...children]) {
+    // A worker of an older generation may finish meanwhile.
+    const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => null);
+    if (status === null && pid !== master) continue;
+    assert.ok(status, 'the master runs');
+    const field = (k: string) => new RegExp(`^${k}:[\\t ]*(.*)$`, 'm').exec(status)?.[1]?.trim().split(/\s+/);
+    assert.deepEqual(field('Uid'), Array(4).fill(String(account.uid)), `haproxy ${pid} runs as uid ${account.uid}, not root`);
+    assert.deepEqual(field('Gid'), Array(4).fill(String(account.gid)));
+    assert.equal(field('Groups')?.join(' ') ?? '', '', 'no supplementary groups');
+    for (const set of ['CapEff', 'CapPrm', 'CapBnd']) assert.equal(BigInt(`0x${field(set)![0]}`), PROXY_CAP_MASK, `${set} of haproxy ${pid}`);
+    assert.equal(field('NoNewPrivs')?.[0], '1');
+  }
+}

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
@@ -6,6 +6,7 @@ import { runResult } from '../exec.ts';
 import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
 import { backendName, parseBackendBytes, renderProxyConfig, servedGeneration, type ProxyRoute } from './config.ts';
 import { Serial } from '../../../lib/serial.ts';
+import { asProxyAccount, processUid, proxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
 
 export interface GatewayProxyOptions {
   /** State directory: routes, the haproxy config, pid file, sockets, traffic counters. */
@@ -40,6 +41,8 @@ interface Counter {
 }
 
 const CONFIG = 'haproxy.cfg';
+/** The admin socket, in a subdirectory of the run dir that only haproxy's account writes. */
+const SOCKET = join('sock', 'stats.sock');
 const RELOAD_TIMEOUT_MS = 10_000;
 
 /**
@@ -61,19 +64,41 @@ export class GatewayProxy implements GatewayRoutes {
   private timer: NodeJS.Timeout | undefined;
   private readonly steps = new Serial();
   private readonly dir: string;
+  /** haproxy's config and socket (proxyRunDir); routes, counters, pid and log stay in dir, root's only. */
+  private readonly run: string;
+  private account: ProxyAccount = { uid: 65534, gid: 65534 };
 
   constructor(private readonly o: GatewayProxyOptions) {
     this.dir = o.dataDir;
+    this.run = proxyRunDir(o.dataDir);
   }
 
   private path(f: string): string {
     return join(this.dir, f);
   }
 
+  /**
+   * The run dir is root's and haproxy's group may only read it (the node writes the config
+   * there, so it must not follow anything haproxy could plant); the socket's subdirectory is
+   * haproxy's own.
+   */
+  private async runDirs(): Promise<void> {
+    const sock = join(this.run, SOCKET, '..');
+    await mkdir(join(this.run, '..'), { recursive: true });
+    await chmod(join(this.run, '..'), 0o755);
+    await mkdir(sock, { recursive: true, mode: 0o700 });
+    await chown(this.run, 0, this.account.gid);
+    await chmod(this.run, 0o750);
+    await chown(sock, this.account.uid, this.account.gid);
+  }
+
   /** Loads the stored routes and counters; adopts a running haproxy, or starts one if routes exist. */
   start(): Promise<void> {
     return this.steps.run(async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      this.account = await proxyAccount();
+      // One started by an older node (as root, its config in dir) goes; the running() check below misses it.
+      if (!(await this.running())) await stopHaproxy(this.dir);
       const stored = JSON.parse(await readFile(this.path('routes.json'), 'utf8').catch(() => '{}')) as { generation?: number; routes?: ProxyRoute[] };
       this.generation = stored.generation ?? 0;
       for (const r of stored.routes ?? []) this.routes.set(r.id, r);
@@ -102,7 +127,9 @@ export class GatewayProxy implements GatewayRoutes {
     const pid = await readPid(this.path('haproxy.pid'));
     if (await this.running()) {
       const [mine, want] = await Promise.all([stat(`/proc/${pid}/ns/net`).catch(() => null), ns ? stat(`/run/netns/${ns}`).catch(() => null) : null]);
-      if (mine && want && mine.ino === want.ino && mine.dev === want.dev) return;
+      // One started by an older node as root is restarted as the proxy account (a reload keeps the uid).
+      const asAccount = (await processUid(pid!)) === this.account.uid;
+      if (mine && want && mine.ino === want.ino && mine.dev === want.dev && asAccount) return;
       await this.fold();
       await stopHaproxy(this.dir);
     }
@@ -178,7 +205,7 @@ export class GatewayProxy implements GatewayRoutes {
   }
 
   private async running(): Promise<boolean> {
-    return aliveWith(await readPid(this.path('haproxy.pid')), this.path(CONFIG));
+    return aliveWith(await readPid(this.path('haproxy.pid')), join(this.run, CONFIG));
   }
 
   /** Renders, checks and loads the current routes; haproxy stops when there are none. */
@@ -195,13 +222,16 @@ export class GatewayProxy implements GatewayRoutes {
     // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
     const routes = [...this.routes.values()].map((r) => (r.namespace && !namespaces.get(r.namespace) ? { ...r, servers: [] } : r));
     const text = renderProxyConfig(routes, {
-      generation, statsSocket: this.path('stats.sock'), httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
+      generation, statsSocket: join(this.run, SOCKET), httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
     });
-    const next = this.path(`${CONFIG}.next`);
+    await this.runDirs();
+    const next = join(this.run, `${CONFIG}.next`);
     await writeFile(next, text, { mode: 0o600 });
+    await chown(next, 0, this.account.gid);
+    await chmod(next, 0o640);
     const check = await runResult('haproxy', ['-c', '-q', '-f', next], { log: this.o.log });
     if (check.exitCode !== 0) throw new Error(`gateway proxy config rejected: ${check.stderr || check.stdout}`);
-    await rename(next, this.path(CONFIG));
+    await rename(next, join(this.run, CONFIG));
     if (up) process.kill((await readPid(this.path('haproxy.pid')))!, 'SIGUSR2');
     else await this.spawn();
     const served = async () => (await this.generationServed()) === generation;
@@ -241,10 +271,10 @@ export class GatewayProxy implements GatewayRoutes {
   private async spawn(): Promise<void> {
     const ns = this.o.namespace();
     if (!ns) throw new Error('gateway is not supported on this node: no public configuration');
-    // nsenter without --pid execs in place: the pid is haproxy's master, which keeps it across
+    // nsenter without --pid and setpriv exec in place: the pid is haproxy's master, which keeps it across
     // reloads (it re-executes itself). No `-p`: haproxy rewrites that file on every reload, and a
     // read at that moment would find no haproxy and start a second one.
-    const args = [`--net=/run/netns/${ns}`, 'haproxy', '-W', '-db', '-f', this.path(CONFIG)];
+    const args = [`--net=/run/netns/${ns}`, ...asProxyAccount(this.account, ['haproxy', '-W', '-db', '-f', join(this.run, CONFIG)])];
     await writeFile(this.path('haproxy.pid'), `${spawnDetached('nsenter', args, this.path('haproxy.log'))}\n`);
   }
 
@@ -275,7 +305,7 @@ export class GatewayProxy implements GatewayRoutes {
 
   private admin(command: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const s = connect(this.path('stats.sock'));
+      const s = connect(join(this.run, SOCKET));
       let out = '';
       s.setTimeout(3000, () => s.destroy(new Error('haproxy admin socket timed out')));
       s.on('data', (d) => (out += d.toString()));
@@ -303,6 +333,9 @@ async function writeJson(file: string, value: unknown): Promise<void> {
 /** Stops the haproxy a gateway state dir runs (master and workers); none running is fine. */
 export async function stopHaproxy(dir: string): Promise<void> {
   const pid = await readPid(join(dir, 'haproxy.pid'));
+  await terminate(pid, join(proxyRunDir(dir), CONFIG));
+  // One an older node started as root, with its config and socket in dir.
   await terminate(pid, join(dir, CONFIG));
   await rm(join(dir, 'haproxy.pid'), { force: true });
+  await rm(proxyRunDir(dir), { recursive: true, force: true });
 }
