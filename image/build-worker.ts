@@ -63,7 +63,7 @@ function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
     let x: Extent;
     if (isZero(plain)) x = { hole: plain.length };
     else {
-      const sealed = sealChunk(plain, { encrypt: job.encrypt });
+      const sealed = sealChunk(plain, { encrypt: job.encrypt, transient: true }); // written below, before the next seal
       if (putChunkSync(job.store, sealed.id, sealed.blob)) out.added.push({ id: sealed.id, bytes: sealed.blob.length });
       x = { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
     }

@@ -69,15 +69,17 @@ function nonceFor(key: Uint8Array): Uint8Array {
 
 /**
  * Compress (zstd level 3, kept only if smaller), encrypt if asked, and name a chunk. Synchronous:
- * the builds' worker threads call it for every chunk.
+ * the builds' worker threads call it for every chunk. `transient`: an unencrypted blob is a view
+ * of this thread's scratch buffer, valid only until the next seal, for a caller that writes it at
+ * once (no allocation and copy per chunk).
  */
-export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean }): SealedChunk {
+export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean; transient?: boolean }): SealedChunk {
   let flags = 0;
   let payload: Uint8Array = plain;
+  const z = zstd();
+  const bound = HEADER + z.binding.compressBound(plain.length);
+  if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
   if (plain.length > 0) {
-    const z = zstd();
-    const bound = HEADER + z.binding.compressBound(plain.length);
-    if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound);
     const n = z.cctx.compress2(scratch.subarray(HEADER), plain);
     if (n < plain.length) {
       payload = scratch.subarray(HEADER, HEADER + n);
@@ -93,9 +95,17 @@ export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean }): Sealed
     c.setAAD(header);
     payload = Buffer.concat([c.update(payload), c.final(), c.getAuthTag()]);
   }
-  const blob = Buffer.allocUnsafe(HEADER + payload.length);
-  blob.set([MAGIC, VERSION, flags], 0);
-  blob.set(payload, HEADER);
+  let blob: Buffer;
+  if (opts.transient && !key) {
+    if (payload === plain) scratch.set(plain, HEADER); // a zstd payload is already there
+    blob = scratch.subarray(0, HEADER + payload.length);
+  } else {
+    blob = Buffer.allocUnsafe(HEADER + payload.length);
+    blob.set(payload, HEADER);
+  }
+  blob[0] = MAGIC;
+  blob[1] = VERSION;
+  blob[2] = flags;
   return { id: blake3Hex(blob), blob, ...(key ? { key: bytesToHex(key) } : {}) };
 }
 

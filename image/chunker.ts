@@ -1,5 +1,3 @@
-import { blake3 } from '@noble/hashes/blake3.js';
-
 /**
  * Content-defined chunking (FastCDC-style gear hash with normalized chunking). Pure: bytes in,
  * boundaries out. A cut depends only on the bytes since the previous cut, so an insert changes
@@ -14,12 +12,32 @@ export interface ChunkingParams {
 export const CHUNKING_ALGO = 'fastcdc-gear32-v1' as const;
 export const DEFAULT_CHUNKING: ChunkingParams = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
 
-/** gear[i] = i-th little-endian u32 of BLAKE3-XOF("zos-image/gear/v1", 1024 bytes). Fixed by SPEC.md. */
+/**
+ * gear[i] = i-th little-endian u32 of BLAKE3-XOF("zos-image/gear/v1", 1024 bytes). Fixed by SPEC.md.
+ * Written out (base64 of those 1024 bytes; test/image/codec derives it again): computing it
+ * loaded a BLAKE3 in JavaScript into every build worker at start.
+ */
 export const GEAR: Int32Array = (() => {
-  const bytes = blake3(new TextEncoder().encode('zos-image/gear/v1'), { dkLen: 1024 });
+  const bytes = Buffer.from(
+    'jPFBIFOTSCbes8xfyisOVhCm1lOCbpcnqoRsSyPPRK2MbHco11WJ8MaPodcAr2GPZqfd50fqg9USFA9sHumlqHeO8OaovHYN' +
+    'Stxezok+AM3PwYT7tmm6WQhYgdx3vgLrjIJqz7C2Ql4U7+3x05zztp28qUKOoq0yBPokvo7mh8Bt4oayWb3R8nVdctjYumg+' +
+    'kk5nOEbVZYnCCP3TyzN7PKZQngJqSeU8pWulNzrzaY9+T+tlUU1NQeK++WxJmnfIijkb2n6wxr7B10bw7acSvqXJazKi6u0B' +
+    'ZpR8nUIeSh6H2k3T34z6ItSIf6U1CwncnoPYC6D9wPy41Bx5fpqvpA5LjIxAMjHqD5HSlBo20ePL2XWVEcT/exfF5o3MtW2j' +
+    'tY8wqG/w1RRMltruu7NyxzxRFVg5vah7eY/U+KzlQ9y98ChFuuFiV/QglJe4oVoc96+xfx9UTfK+cDOs1+QtKtA++0iWLSpN' +
+    'KHMYzSNW6FqoDldqYnR2Y8XfV+9FDKeBcE2Wp348KMIC95A5zffIsNjI/hngOXe50w4vkWDJYEaJyDkgAVezhiukY5u0fM+p' +
+    'Wn2Zda5gV0I9ydoydeU7ZoRUysLcLTF2Gcuox6OMyPXslUThvPBxLS4LZpI/hEg1w7SuIMRakXfR/O16eYIZX9jccvT/gAOw' +
+    '2+0ZtQ1loM9+D+LTmXTA+PuuVXwvg2OnI9hdjXLzeSvs9tJzeseoWobqMe0bnKJ+5RbdXz2xPkuVseiN+QtUuA9Y5Bb/iYb7' +
+    'pssiUkJm9q5EsPOwIzyCvLVJ0J+2t4qe91GToGs+Be8YsHVXXOI78XaN+8e0mdIGW6M7pDijtb4kJYK43+2E8SRjML6/IELg' +
+    'X7qydqtlf1+2cbD3KKxpmufATFjURbsgpNFMKHogcy0XdO9OoaNEgivt9LqzHKz+laXf78R6M3JviIupxCC53MHcBIW08IGm' +
+    'QwbP4c9vh5DcCM8AxAEpuCorL5Q8Gl12fAX2SLef+cDYCr0DEeFTXu4iKLbgJ3aC+jTk/dxcFBZ+pkYiOwon+n2blSOzggvY' +
+    'pnqnNsMsCyqpi7o6GEc2PYVxbq8iWennimtBGGS6NBmNyD7ie2+PydFiHQIS3oaWv8sQKiMTSLbK6JhsEhazFTirJFTBEw4p' +
+    'ldBp8h/Om6W0NEl1RA8nFVIn471FJOlMW8Z62qU5qOM6iZMGbcQgwy9PccyGc6pLMRNmcVQLE/eCpPdzhNn0ctmdMZlhZpKp' +
+    '3aLxG0GkZdjtrfE2U/HmOM5ktIxDDk1aMi2wuuMpofcQe7g15BfEo1F8joRLG4my4GiBHyduFFVOdkvv/goAcAHZjV5v2F7P' +
+    'nF/Kx1R04h8ELUgu7qOzBg==',
+    'base64',
+  );
   const out = new Int32Array(256);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < 256; i++) out[i] = view.getInt32(i * 4, true);
+  for (let i = 0; i < 256; i++) out[i] = bytes.readInt32LE(i * 4);
   return out;
 })();
 

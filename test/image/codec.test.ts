@@ -23,8 +23,10 @@ const base = (): Manifest => ({
   ],
 });
 
-test('chunker: gear table vector (SPEC.md §2)', () => {
+test('chunker: gear table vector (SPEC.md §2), and the table is the BLAKE3-XOF it is defined as', () => {
   assert.deepEqual([...GEAR.slice(0, 4)].map((x) => (x >>> 0).toString(16)), ['2041f18c', '26489353', '5fccb3de', '560e2bca']);
+  const xof = blake3(new TextEncoder().encode('zos-image/gear/v1'), { dkLen: 1024 });
+  assert.deepEqual([...GEAR], Array.from({ length: 256 }, (_, i) => Buffer.from(xof).readInt32LE(i * 4)));
 });
 
 test('chunker: boundaries of a fixed 1 MiB input (vector)', () => {

@@ -74,6 +74,28 @@ test('zstd: a sealed blob opens into a new buffer or into the caller\'s, encrypt
   assert.equal(sealChunk(x, { encrypt: false }).id, (sealChunk(prng(250_000, 2), { encrypt: false }), sealChunk(x, { encrypt: false })).id);
 });
 
+test('zstd: a transient seal gives the same blob and id as a kept one, as a view that the next seal reuses', async () => {
+  await initChunkCodec();
+  const compressible = Buffer.concat([prng(30_000, 5), prng(30_000, 5)]);
+  const random = prng(50_000, 6);
+  for (const data of [compressible, random]) {
+    const kept = sealChunk(data, { encrypt: false });
+    const t = sealChunk(data, { encrypt: false, transient: true });
+    assert.equal(t.id, kept.id);
+    assert.deepEqual(Buffer.from(t.blob), Buffer.from(kept.blob));
+    assert.deepEqual(Buffer.from(openChunk(t.blob, { id: t.id, size: data.length })), data);
+  }
+  const first = sealChunk(compressible, { encrypt: false, transient: true });
+  const firstBytes = Buffer.from(first.blob);
+  const second = sealChunk(random, { encrypt: false, transient: true });
+  assert.equal(first.blob.buffer, second.blob.buffer, 'one buffer per thread');
+  assert.notDeepEqual(Buffer.from(first.blob), firstBytes, 'overwritten by the next seal');
+  // encrypted blobs are never transient
+  const enc = sealChunk(random, { encrypt: true, transient: true });
+  sealChunk(compressible, { encrypt: false, transient: true });
+  assert.deepEqual(Buffer.from(openChunk(enc.blob, { id: enc.id, size: random.length, key: enc.key })), random);
+});
+
 test('zstd: a frame that could decode past its extent (a decompression bomb) is refused before the decoder runs', async () => {
   await initChunkCodec();
   // what a hand-made frame says it holds is what the decoder gives: two RLE blocks of 128 KiB
