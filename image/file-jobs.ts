@@ -27,8 +27,8 @@ export function warmFileWorkers(): void {
 }
 
 /** What the caller turns a failed file into (its own message around the worker's). */
-export interface FileFailure {
-  file: FileJob;
+export interface FileFailure<F extends FileJob = FileJob> {
+  file: F;
   code: ImageError['code'];
   message: string;
   /** For FILE_TAMPERED: the BLAKE3 the content had. */
@@ -36,19 +36,19 @@ export interface FileFailure {
 }
 
 /**
- * Runs every file; `onFile` after each group for the files it finished, `onStale` for files with
- * a `source` that no longer match. Throws the error `fail` makes of the first failure, once the
+ * Runs every file; `onFile` after each group for the files it finished, `onReused` for files
+ * whose `existing` copy was used. Throws the error `fail` makes of the first failure, once the
  * groups in flight have settled.
  */
-export async function runFileJobs(
+export async function runFileJobs<F extends FileJob & { size: number }>(
   store: string,
-  files: Array<FileJob & { size: number }>,
-  fail: (f: FileFailure) => Error,
-  onFile: (f: FileJob & { size: number }) => void = () => {},
-  onStale: (f: FileJob & { size: number }) => void = () => {},
+  files: F[],
+  fail: (f: FileFailure<F>) => Error,
+  onFile: (f: F) => void = () => {},
+  onReused: (f: F) => void = () => {},
 ): Promise<void> {
-  const groups: Array<typeof files> = [];
-  let group: typeof files = [];
+  const groups: F[][] = [];
+  let group: F[] = [];
   let bytes = 0;
   // Largest first, so no large file is left for one worker at the end.
   for (const f of [...files].sort((a, b) => b.size - a.size)) {
@@ -65,20 +65,20 @@ export async function runFileJobs(
     const out = await workers().run({
       store,
       // Only the fields a worker reads (callers pass whole manifest entries).
-      files: g.map(({ path, blake3, extents, dest, meta, source, publish, links }) => ({
+      files: g.map(({ path, blake3, extents, existing, dest, meta, publish, links }) => ({
         path,
         blake3,
         extents,
+        ...(existing === undefined ? {} : { existing }),
         ...(dest === undefined ? {} : { dest }),
         ...(meta ? { meta } : {}),
-        ...(source === undefined ? {} : { source }),
         ...(publish === undefined ? {} : { publish }),
         ...(links ? { links } : {}),
       })),
     });
     const done = out.failed?.index ?? g.length;
     for (const f of g.slice(0, done)) onFile(f);
-    for (const i of out.stale ?? []) onStale(g[i]!);
+    for (const i of out.reused ?? []) onReused(g[i]!);
     if (out.failed) throw fail({ file: g[out.failed.index]!, code: out.failed.code, message: out.failed.message, ...(out.failed.got ? { got: out.failed.got } : {}) });
   });
 }

@@ -1,40 +1,42 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, readSync, renameSync, writevSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
-import { ImageError } from './errors.ts';
+import { initChunkCodec, openChunk } from './chunk-codec.ts';
+import { ImageError, isNotFound } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
-import { getChunkSync } from './store/dir-store.ts';
+import { getChunkSync, type ChunkScratch } from './store/dir-store.ts';
 
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
  * chunks are read from a directory store, checked against their digests, decoded and hashed in
- * order, and, when the file has a destination, written there. Reads, decodes, hashes and writes
- * are synchronous (a worker has nothing else to do: no thread-pool hop or event-loop turn for
- * them). Two workers keep both cores busy.
+ * order, and, when the file has a destination, written there. Every step is synchronous (a worker
+ * has nothing else to do: no thread-pool hop or event-loop turn for any of them), and each byte is
+ * touched as few times as it can be: a chunk file is read into one reused buffer, its frame is
+ * decoded straight into the file's next bytes in another, and those are hashed and written from
+ * there in blocks of up to OUT_BLOCK. Two workers keep both cores busy.
  */
 export interface FileJob {
   /** For messages. */
   path: string;
   blake3: string;
   extents: Extent[];
+  /**
+   * A copy that may exist already (an object written earlier): when it holds this content, it is
+   * used as is (listed in `reused`) and nothing is written; missing or changed, the file is written.
+   */
+  existing?: string;
   /** Write the content to this new file (created 0600, 'wx'); absent: check only. */
   dest?: string;
-  /**
-   * Hash this existing file instead (a copy written earlier; `extents` unused). A mismatch is no
-   * failure: the file is listed as stale, for the caller to write again.
-   */
-  source?: string;
   /** Then give the written file these, in this order (on its descriptor: no path lookups). */
   meta?: FileMeta;
   /**
-   * Once written, checked and given its meta, move `dest` here (its directory made if missing):
-   * only a whole, checked file ever gets this name.
+   * Once written, checked and given its meta, move `dest` here (its directory made if missing,
+   * a changed copy replaced): only a whole, checked file ever gets this name.
    */
   publish?: string;
   /**
-   * Then hard-link the file (at `publish`, else at `source` when it still matches) at each of these
-   * new paths (their directories exist).
+   * Then hard-link the file at each of these new paths (their directories exist): the `existing`
+   * copy when it is reused, else the published one (a file written but not published is not linked).
    */
   links?: string[];
 }
@@ -55,64 +57,75 @@ export interface FilesJob {
 /** The first file that failed, if one did; the files before it are done. */
 export interface FilesOutcome {
   failed?: { index: number; code: ImageError['code']; message: string; got?: string };
-  /** Files with a `source` whose content no longer matches. */
-  stale?: number[];
+  /** Files whose `existing` copy held their content (and was linked). */
+  reused?: number[];
 }
 
 const ZERO = new Uint8Array(1 << 20);
-/** Chunks of one file decoded ahead of the hash and the writes. */
-const DECODES_AHEAD = 4;
-/** Decoded chunks go out in writes of about this size (one writev each). */
-const WRITE_BATCH = 1 << 20;
+/**
+ * Decoded bytes are assembled up to this many, then hashed and written in one call each: small
+ * enough to be still in the CPU's cache when they are hashed and written right after decoding.
+ */
+const OUT_BLOCK = 512 << 10;
+/** One of each for the worker's life: fresh buffers would cost page faults. */
+let out: Buffer | undefined;
+const blobs: ChunkScratch = { buf: Buffer.alloc(0) }; // getChunkSync grows it to the largest blob
 
 export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
-  const stale: number[] = [];
+  const reused: number[] = [];
   for (const [index, f] of job.files.entries()) {
     try {
-      const got = f.source === undefined ? await oneFile(job.store, f) : hashSource(f.source);
-      if (got === f.blake3) {
-        finish(f);
+      if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
+        link(f.existing, f.links);
+        reused.push(index);
         continue;
       }
-      if (f.source !== undefined) stale.push(index);
-      else return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, stale };
+      const got = oneFile(job.store, f);
+      if (got !== f.blake3) return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, reused };
+      if (f.publish !== undefined) {
+        publish(f.dest!, f.publish);
+        link(f.publish, f.links);
+      }
     } catch (err) {
-      return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message }, stale };
+      return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message }, reused };
     }
   }
-  return { stale };
+  return { reused };
 }
 
-const READ_BLOCK = 4 << 20;
-let readBuffer: Buffer | undefined; // one for the worker's life: fresh ones would cost page faults
-
-/** Publish and link a file whose content matched. */
-function finish(f: FileJob): void {
-  if (f.publish !== undefined) {
-    try {
-      renameSync(f.dest!, f.publish);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(dirname(f.publish), { recursive: true });
-      renameSync(f.dest!, f.publish);
-    }
+function publish(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    mkdirSync(dirname(to), { recursive: true });
+    renameSync(from, to);
   }
-  const at = f.publish ?? f.source ?? f.dest!;
-  for (const l of f.links ?? []) {
+}
+
+function link(at: string, links: string[] = []): void {
+  for (const l of links) {
     try {
       linkSync(at, l);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!isNotFound(err)) throw err;
       throw new ImageError('STORE_IO', `${at} vanished while linking ${l} (concurrent gc?)`, { cause: err });
     }
   }
 }
 
-function hashSource(path: string): string {
+/** The BLAKE3 of a file, or null when there is none. */
+function hashExisting(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
   const h = newHasher();
-  const buf = (readBuffer ??= Buffer.allocUnsafe(READ_BLOCK));
-  const fd = openSync(path, 'r');
+  const buf = (out ??= Buffer.allocUnsafe(OUT_BLOCK));
   try {
     for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
   } finally {
@@ -121,64 +134,51 @@ function hashSource(path: string): string {
   return h.digestHex();
 }
 
-/**
- * The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error.
- * Chunk files are read and decoded here, DECODES_AHEAD at once, and taken in order for the hash
- * and the writes.
- */
-async function oneFile(store: string, f: FileJob): Promise<string> {
+/** The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error. */
+function oneFile(store: string, f: FileJob): string {
   const h = newHasher();
   const fd = f.dest === undefined ? null : openSync(f.dest, 'wx', 0o600);
-  const opened: Array<Promise<Uint8Array> | number> = []; // a number is a hole
   try {
-    let batch: Uint8Array[] = [];
-    let batchAt = 0;
-    let batchBytes = 0;
-    let pos = 0;
+    let buf = (out ??= Buffer.allocUnsafe(OUT_BLOCK));
+    let fill = 0; // bytes assembled in buf
+    let pos = 0; // the file offset of buf[0]
     const flush = () => {
-      if (batchBytes === 0 || fd === null) return;
-      const n = writevSync(fd, batch, batchAt);
-      if (n !== batchBytes) throw new ImageError('STORE_IO', `short write (${n} of ${batchBytes} bytes at ${batchAt})`);
-      batch = [];
-      batchBytes = 0;
-    };
-    const take = async () => {
-      const next = opened.shift()!;
-      if (typeof next === 'number') {
-        zeros(h, next);
-        flush(); // a hole is not written: the batch ends here
-        pos += next;
-        return;
+      if (fill === 0) return;
+      const data = buf.subarray(0, fill);
+      h.update(data);
+      if (fd !== null) {
+        const n = writeSync(fd, data, 0, fill, pos);
+        if (n !== fill) throw new ImageError('STORE_IO', `short write (${n} of ${fill} bytes at ${pos})`);
       }
-      const plain = await next;
-      h.update(plain);
-      if (fd === null) return;
-      if (batchBytes === 0) batchAt = pos;
-      batch.push(plain);
-      batchBytes += plain.length;
-      pos += plain.length;
-      if (batchBytes >= WRITE_BATCH) flush();
+      pos += fill;
+      fill = 0;
     };
     for (const x of f.extents) {
-      if ('hole' in x) opened.push(x.hole);
-      else {
-        const plain = openChunkAsync(getChunkSync(store, x.id), x, { digestChecked: true });
-        plain.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
-        opened.push(plain);
+      if ('hole' in x) {
+        flush(); // a hole is not written: the block ends here
+        zeros(h, x.hole);
+        pos += x.hole;
+        continue;
       }
-      while (opened.length > DECODES_AHEAD) await take();
+      if (fill + x.size > buf.length) {
+        flush();
+        if (x.size > buf.length) buf = out = Buffer.allocUnsafe(x.size); // a chunk larger than any so far
+      }
+      const into = buf.subarray(fill, fill + x.size);
+      const plain = openChunk(getChunkSync(store, x.id, blobs), x, { digestChecked: true, into });
+      if (plain.buffer !== into.buffer || plain.byteOffset !== into.byteOffset) into.set(plain); // stored or decrypted: not decoded in place
+      fill += x.size;
     }
-    while (opened.length > 0) await take();
+    flush();
     if (fd !== null) {
-      flush();
-      ftruncateSync(fd, pos); // a trailing hole
+      const last = f.extents.at(-1);
+      if (last && 'hole' in last) ftruncateSync(fd, pos); // a trailing hole
       const m = f.meta ?? {};
       if (m.owner) fchownSync(fd, ...m.owner);
       if (m.mode !== undefined) fchmodSync(fd, m.mode); // after chown, which clears set-id bits
       if (m.mtime !== undefined) futimesSync(fd, m.mtime, m.mtime);
     }
   } finally {
-    await Promise.allSettled(opened); // none still decoding behind the caller's back
     if (fd !== null) closeSync(fd);
   }
   return h.digestHex();

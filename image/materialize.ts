@@ -10,7 +10,7 @@ import { ImageError } from './errors.ts';
 import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
 import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes, type EnsureResult } from './objects.ts';
-import { DirStore } from './store/dir-store.ts';
+import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
 import { writeXattrs, type Xattrs } from './xattr.ts';
@@ -71,10 +71,10 @@ export class ImageCache {
    * digests and every file against its fingerprint when written; an existing tree is verified by
    * stat tuple, re-hashing only what changed. Throws FILE_TAMPERED naming the file.
    */
-  async materialize(store: ImageStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
+  async materialize(store: DirStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
     const tree = this.treePath(digest);
     const missing = !(await exists(tree));
-    if (missing && store instanceof DirStore) warmFileWorkers();
+    if (missing) warmFileWorkers();
     await initChunkCodec();
     const m = decodeManifest(await store.getManifest(digest));
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
@@ -116,7 +116,7 @@ export class ImageCache {
     await rm(this.treePath(digest), { recursive: true, force: true });
   }
 
-  private async create(store: ImageStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<EnsureResult | null> {
+  private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<EnsureResult | null> {
     await initChunkCodec();
     await mkdir(join(this.dir, 'images'), { recursive: true });
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
