@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import { GatewayProxy, renderProxyConfig, type ProxyRoute } from '../../node/host/gateway/index.ts';
 import { parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
-import { aliveWith, readPid } from '../../node/host/vm/procs.ts';
+import { aliveWith, readPid, spawnDetached, terminate } from '../../node/host/vm/procs.ts';
 import { selfSignedCert } from '../helpers/tls.ts';
 import { waitFor } from '../helpers/grid.ts';
 import { labSupported, waitOutput } from '../helpers/lab.ts';
@@ -94,9 +94,17 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   const web = (host: string, path = '/') => curl(['-H', `Host: ${host}`, `http://198.18.9.1${path}`]);
   const tls = (host: string) => curl(['-k', '--resolve', `${host}:443:198.18.9.1`, `https://${host}/x`]);
 
+  // What an older node left: haproxy as root on :80, its config in the state dir. It goes at start.
+  await mkdir(join(dir, 'gw'), { mode: 0o700 });
+  await writeFile(join(dir, 'gw', 'haproxy.cfg'), 'global\n  description old\nfrontend web\n  mode http\n  bind :80\n  http-request return status 200 content-type text/plain string old\n');
+  const old = spawnDetached('nsenter', [`--net=/run/netns/${pub}`, 'haproxy', '-W', '-db', '-f', join(dir, 'gw', 'haproxy.cfg')], join(dir, 'old.log'));
+  defer(() => terminate(old, join(dir, 'gw', 'haproxy.cfg')));
+  await writeFile(join(dir, 'gw', 'haproxy.pid'), `${old}\n`);
+  await waitFor(async () => (await web('any')) === 'old', 'the old root haproxy serves', 10_000, 100);
   let proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, recheckMs: 200, log: silentLogger() });
   defer(() => proxy.stopAll());
   await proxy.start();
+  assert.equal(await aliveWith(old, join(dir, 'gw', 'haproxy.cfg')), false, 'the root haproxy of an older node is stopped');
   await proxy.set({ id: '1-2-web', kind: 'gateway-name-proxy', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
   assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
   assert.equal(await web('WEB.gw.test:80', '/a'), 'web:WEB.gw.test:80:/a');
