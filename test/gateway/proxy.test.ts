@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -166,7 +166,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
 /** CAP_NET_BIND_SERVICE (10) and CAP_SYS_ADMIN (21): what haproxy keeps, and nothing else. */
 const PROXY_CAP_MASK = (1n << 10n) | (1n << 21n);
 
-/** haproxy's master and its workers (after reloads too) run as the proxy account with only its two capabilities. */
+/** haproxy's master and its workers (after reloads too) run as the proxy account with only its two capabilities, in mount and UTS namespaces of their own. */
 async function assertUnprivileged(gwDir: string): Promise<void> {
   const master = (await readPid(join(gwDir, 'haproxy.pid')))!;
   const children = (await readFile(`/proc/${master}/task/${master}/children`, 'utf8')).trim().split(/\s+/).filter(Boolean).map(Number);
@@ -184,5 +184,6 @@ async function assertUnprivileged(gwDir: string): Promise<void> {
     assert.equal(field('Groups')?.join(' ') ?? '', '', 'no supplementary groups');
     for (const set of ['CapEff', 'CapPrm', 'CapBnd']) assert.equal(BigInt(`0x${field(set)![0]}`), PROXY_CAP_MASK, `${set} of haproxy ${pid}`);
     assert.equal(field('NoNewPrivs')?.[0], '1');
+    for (const ns of ['mnt', 'uts']) assert.notEqual(await readlink(`/proc/${pid}/ns/${ns}`), await readlink(`/proc/self/ns/${ns}`), `haproxy ${pid} has its own ${ns} namespace`);
   }
 }

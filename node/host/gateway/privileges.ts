@@ -9,7 +9,10 @@ import { join, resolve } from 'node:path';
  * setns() per connection, which needs CAP_SYS_ADMIN. haproxy 2.6 (Debian 12) cannot keep
  * capabilities across its own uid switch (`setcap` came in 2.9), so setpriv switches before
  * exec and hands them over as ambient capabilities; the bounding set and no_new_privs keep it
- * from gaining anything else, also across the master's re-exec on reload.
+ * from gaining anything else, also across the master's re-exec on reload. CAP_SYS_ADMIN also
+ * allows mounts and a hostname: haproxy gets mount and UTS namespaces of its own, so those stay
+ * its own (mounts the host makes still reach it as a slave, e.g. /run/netns entries of networks
+ * made later, which a reload opens).
  */
 export interface ProxyAccount {
   uid: number;
@@ -28,10 +31,11 @@ export async function proxyAccount(): Promise<ProxyAccount> {
   return { uid: 65534, gid: 65534 };
 }
 
-/** `cmd` run as `account` with PROXY_CAPS only. */
+/** `cmd` run as `account` with PROXY_CAPS only, in mount and UTS namespaces of its own (each tool execs the next in place). */
 export function asProxyAccount(account: ProxyAccount, cmd: string[]): string[] {
   const caps = `-all,${PROXY_CAPS.map((c) => `+${c}`).join(',')}`;
   return [
+    'unshare', '--mount', '--uts', '--propagation', 'slave', '--',
     'setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups',
     `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`, '--no-new-privs', '--', ...cmd,
   ];
