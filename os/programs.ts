@@ -17,6 +17,8 @@ export const DECLARED: ReadonlyArray<{ cmd: string; file: string; why: string }>
   { cmd: 'qemu-system-x86_64', file: 'node/host/vm/host.ts', why: 'the VM hypervisor (a configurable path)' },
   { cmd: '/usr/lib/qemu/virtiofsd', file: 'node/host/vm/host.ts', why: 'VM root and shares (a configurable path)' },
   { cmd: 'wireguard-go', file: 'node/host/network/wireguard.ts', why: 'private networks (started through an argv array)' },
+  { cmd: 'unshare', file: 'node/host/gateway/privileges.ts', why: "haproxy's own mount and UTS namespaces (an argv array after nsenter)" },
+  { cmd: 'setpriv', file: 'node/host/gateway/privileges.ts', why: 'haproxy as an unprivileged account with two capabilities (an argv array after nsenter)' },
 ];
 
 /**
