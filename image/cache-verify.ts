@@ -1,10 +1,10 @@
-import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ImageError, isNotFound } from './errors.ts';
 import type { Entry, FileEntry, Manifest } from './manifest.ts';
-import { mapLimit } from '../lib/parallel.ts';
+import { mapLimit, mapSliced } from '../lib/parallel.ts';
 import { splitRdev } from './scan.ts';
 import { atomicWriteFile, hashFile } from './fsutil.ts';
 import { parseGetfattrDump, type Xattrs } from './xattr.ts';
@@ -42,9 +42,7 @@ async function loadState(path: string, digest: string): Promise<State | undefine
   }
 }
 
-const MTIME_SLACK_NS = 2000n;
-/** lstat/readlink calls at once (each one short system call on the thread pool). */
-const STATS_IN_FLIGHT = 32; // utimes() takes doubles: microsecond precision
+const MTIME_SLACK_NS = 2000n; // utimes() takes doubles: microsecond precision
 
 export interface VerifyTreeOptions {
   withOwners: boolean;
@@ -86,13 +84,15 @@ export async function verifyTree(
   const byPath = new Map<string, Entry>();
   const inodeOf = new Map<string, bigint>();
   const result: VerifyTreeResult = { checked: 0, rehashed: 0, rehashedBytes: 0 };
-  // Every path is stat'ed (and every symlink read) many at once; the checks then go in manifest
-  // order, so the first problem reported is the first in the manifest.
+  // Every path is stat'ed (and every symlink read) first, synchronously in slices (a few µs a
+  // call, against tens through the thread pool); the checks then go in manifest order, so the
+  // first problem reported is the first in the manifest.
   const absOf = (e: Entry) => (e.path === '.' ? tree : join(tree, e.path));
-  const seen = await mapLimit(m.entries, STATS_IN_FLIGHT, async (e) => {
+  const seen = await mapSliced(m.entries, (e) => {
+    const st = lstatSync(absOf(e), { bigint: true, throwIfNoEntry: false });
+    if (!st) return null;
     try {
-      const st = await lstat(absOf(e), { bigint: true });
-      return { st, target: e.type === 'symlink' && st.isSymbolicLink() ? await readlink(absOf(e)) : undefined };
+      return { st, target: e.type === 'symlink' && st.isSymbolicLink() ? readlinkSync(absOf(e)) : undefined };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -167,7 +167,7 @@ async function checkNoExtras(
   tampered: (p: string, why: string) => Error,
 ): Promise<void> {
   const dirs = m.entries.filter((e) => e.type === 'dir' && !mounts.has(e.path));
-  const listed = await mapLimit(dirs, STATS_IN_FLIGHT, (e) => readdir(e.path === '.' ? tree : join(tree, e.path)));
+  const listed = await mapSliced(dirs, (e) => readdirSync(e.path === '.' ? tree : join(tree, e.path)));
   for (const [i, e] of dirs.entries()) {
     for (const name of listed[i]!) {
       const p = e.path === '.' ? name : `${e.path}/${name}`;

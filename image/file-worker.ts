@@ -1,10 +1,11 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
 import { getChunkSync, type ChunkScratch } from './store/dir-store.ts';
+import { linkAll } from './fsutil.ts';
 
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
@@ -35,8 +36,9 @@ export interface FileJob {
    */
   publish?: string;
   /**
-   * Then hard-link the file at each of these new paths (their directories exist): the `existing`
-   * copy when it is reused, else the published one (a file written but not published is not linked).
+   * Then hard-link the file at each of these new paths (missing directories are made, 0700): the
+   * `existing` copy when it is reused, else the published one (a file written but not published
+   * is not linked).
    */
   links?: string[];
 }
@@ -77,7 +79,7 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
   for (const [index, f] of job.files.entries()) {
     try {
       if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
-        link(f.existing, f.links);
+        linkAll(f.existing, f.links);
         reused.push(index);
         continue;
       }
@@ -85,7 +87,7 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
       if (got !== f.blake3) return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, reused };
       if (f.publish !== undefined) {
         publish(f.dest!, f.publish);
-        link(f.publish, f.links);
+        linkAll(f.publish, f.links);
       }
     } catch (err) {
       return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message }, reused };
@@ -101,17 +103,6 @@ function publish(from: string, to: string): void {
     if (!isNotFound(err)) throw err;
     mkdirSync(dirname(to), { recursive: true });
     renameSync(from, to);
-  }
-}
-
-function link(at: string, links: string[] = []): void {
-  for (const l of links) {
-    try {
-      linkSync(at, l);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      throw new ImageError('STORE_IO', `${at} vanished while linking ${l} (concurrent gc?)`, { cause: err });
-    }
   }
 }
 

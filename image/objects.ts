@@ -1,4 +1,4 @@
-import { chmod, chown, link, mkdir, rename, rm, utimes } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename, rm, utimes } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mapLimit } from '../lib/parallel.ts';
@@ -10,7 +10,7 @@ import { runFileJobs } from './file-jobs.ts';
 import type { FileMeta } from './file-worker.ts';
 import type { DirStore } from './store/dir-store.ts';
 import { writeXattrs } from './xattr.ts';
-import { errnoCode } from './fsutil.ts';
+import { linkAll } from './fsutil.ts';
 
 /**
  * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
@@ -38,7 +38,7 @@ export class ObjectPool {
 
   /**
    * Make sure every file's object exists and holds the right bytes, and hard-link it at the file's
-   * path under `tree` (whose directories exist), in one pass on the file workers
+   * path under `tree` (its directories made as needed, 0700), in one pass on the file workers
    * (image/file-worker.ts): an existing object is hashed again (it may have been modified since)
    * and linked when intact; a missing or damaged one is written from the store's verified chunks,
    * given its metadata, renamed into objects/ and linked. An object with extended attributes is
@@ -90,11 +90,7 @@ export class ObjectPool {
       await mapLimit(finishHere, META_IN_FLIGHT, ([key, { f }]) => setMeta(join(staging, key), modeAndTime(f)));
       for (const sub of new Set(finishHere.map(([key]) => key.slice(0, 2)))) await mkdir(join(this.dir, sub), { recursive: true });
       await mapLimit(finishHere, META_IN_FLIGHT, ([key]) => rename(join(staging, key), this.path(key)));
-      await mapLimit(
-        finishHere.flatMap(([key, { links }]) => links.map((l) => [this.path(key), l] as const)),
-        META_IN_FLIGHT,
-        ([object, l]) => linkObject(object, l),
-      );
+      for (const [key, { links }] of finishHere) linkAll(this.path(key), links);
       return { reused: new Set([...reused].flatMap((key) => byKey.get(key)!.paths)) };
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -105,16 +101,6 @@ export class ObjectPool {
 export interface EnsureResult {
   /** Paths of files linked to objects that existed before (every file's content is checked). */
   reused: Set<string>;
-}
-
-/** Hard-link an object into a tree; an object removed meanwhile (a concurrent gc) is a clear error. */
-async function linkObject(objectPath: string, dest: string): Promise<void> {
-  try {
-    await link(objectPath, dest);
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-    throw new ImageError('STORE_IO', `object ${objectPath} vanished while linking ${dest} (concurrent gc?)`, { cause: err });
-  }
 }
 
 async function setMeta(path: string, m: FileMeta): Promise<void> {
