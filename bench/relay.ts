@@ -28,8 +28,11 @@
  * The node-side handler is an echo, side-effect free, and marked readOnly as the node's own
  * zos.deployment.get is (node/api/routes.ts): the peer may then check the request's sr25519
  * signature on a worker thread while it runs the handler and seals the reply, sending nothing
- * before the verdict, whenever that has lately been the faster way (relay-client/responder.ts).
- * The floor still counts that check in full, serially.
+ * before the verdict, whenever that has lately been the faster way (relay-client/responder.ts;
+ * the bench prints both ways' figures). The floor still counts that check in full, serially. On
+ * the 2-core VM this was written on, handing a check to a worker and getting its verdict back
+ * cost 60-120 µs of wake-ups (with a core free, emulated with SCHED_FIFO), about what the handler
+ * and sealing it hides (~60 µs), and far more when both cores are busy: the peer then checks first.
  *
  * Process layout: the relay, both peers and the echo server and client all run in this one
  * process on one event loop, so every hop of a round trip (client -> relay -> node -> relay ->
@@ -244,6 +247,10 @@ async function main(): Promise<void> {
   console.log(
     `  RMB p50 ${rmbP50.toFixed(3)} ms, floor ${floorMs.toFixed(3)} ms; ratio median ${ratio.toFixed(2)}x (quartiles ${q(0.25).toFixed(2)}-${q(0.75).toFixed(2)}x, range ${sortedRatios[0]!.toFixed(2)}-${sortedRatios.at(-1)!.toFixed(2)}x)`,
   );
+  // Diagnostic, no goal: what the node-side peer measured for its two ways of a read-only request
+  // (responder.ts): checking first, or the check on a worker beside the handler.
+  const way = (w: 'inline' | 'aside') => pb.responder.ways.costOf(w)?.toFixed(3) ?? '-';
+  console.log(`  node side, arrival -> answer (moving averages): check first ${way('inline')} ms, check on a worker beside the handler ${way('aside')} ms`);
   const echoPar = await measure(echo.once, 32);
   await measure(rpc, 32, 500); // warm-up: the verify pool's workers start
   const rates = await rateRounds(rpc, echo.once, floorRoundTrip(a, b, payloadBytes));

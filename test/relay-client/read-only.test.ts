@@ -54,18 +54,24 @@ test('Router.isReadOnly: only handlers marked readOnly (and unknown commands, wh
   assert.equal(r.isReadOnly('none'), true);
 });
 
-test('FasterOf: tries each way once, then takes the cheaper one and probes the other every n-th pick', () => {
+test('FasterOf: tries each way once, then takes the cheaper one and probes the other, the rarer the dearer it is', () => {
   const f = new FasterOf<'x' | 'y'>(['x', 'y'], 4);
+  const count = (n: number) => Array.from({ length: n }, () => f.pick()).filter((w) => w === 'x').length;
   assert.equal(f.pick(), 'x');
   f.record('x', 0.3);
   assert.equal(f.pick(), 'y');
   f.record('y', 0.2);
-  assert.deepEqual([f.pick(), f.pick(), f.pick(), f.pick()], ['y', 'y', 'y', 'x']);
-  for (let i = 0; i < 40; i++) f.record('y', 0.5); // y became dear: the average follows
+  assert.equal(count(32), 4, 'x, 1.5x dearer, every 2 x 4 picks');
+  for (let i = 0; i < 100; i++) f.record('y', 0.03);
+  assert.ok(count(96) === 3, 'x, 10x dearer, every 8 x 4 picks (the longest gap)');
   f.record('x', 1000); // one stall counts 3x the average at most
   assert.ok(f.costOf('x')! < 0.3 + (0.9 - 0.3) / 16 + 1e-9);
-  assert.ok(f.costOf('y')! > 0.3);
-  assert.deepEqual([f.pick(), f.pick(), f.pick(), f.pick()], ['x', 'x', 'x', 'y']);
+  for (let i = 0; i < 100; i++) f.record('y', 0.5); // y became dear: the average follows
+  assert.ok(f.costOf('y')! > f.costOf('x')!);
+  assert.equal(count(16), 14, 'now x is taken, y probed every 2 x 4 picks');
+  for (let i = 0; i < 100; i++) f.record('y', 0.3); // y is now ~10% cheaper than x: not enough to leave x
+  assert.ok(f.costOf('y')! < f.costOf('x')!);
+  assert.equal(count(16), 12, 'x still taken, y probed every 4 picks');
 });
 
 test('read-only: by default both ways are measured, and requests are answered either way', async (t) => {
