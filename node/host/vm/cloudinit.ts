@@ -5,12 +5,12 @@ import { envExports, shellQuote, type GuestSeed } from './seed.ts';
  * The NoCloud documents of a full VM's seed disk (cidata.ts writes them to a vfat disk labelled
  * `cidata`), with the content zos gives its VMs: meta-data (instance-id = the workload id,
  * local-hostname = the workload name), network-config version 2 (each NIC matched by its MAC and
- * named eth0, eth1 ..., static addresses, the default gateway where the VM's default route is, other routes via the
- * NIC's gateway, the nameservers on the first NIC), user-data (root with the SSH_KEY keys; an empty
- * `users` list when there are none, which also means no distribution default user, as in zos) and
- * zos' `zosrc` (env as exports, the entrypoint as init= and `set --`). zos also lists `mounts`
- * there for its container-mode VMs; a full VM's extra disks are its own, so none are listed.
- * Pure: no I/O here.
+ * named eth0, eth1 ..., static addresses, the default gateway where the VM's default route is,
+ * other routes via the NIC's gateway, the nameservers on the first NIC), user-data (root with the
+ * SSH_KEY keys; an empty `users` list when there are none, which also means no distribution default
+ * user, as in zos) and zos' `zosrc` (env as exports, the entrypoint as init= and `set --`). zos
+ * also lists `mounts` there for its container-mode VMs; a full VM's extra disks are its own, so
+ * none are listed. Pure: no I/O here.
  */
 export interface CloudInitFiles {
   'meta-data': string;
@@ -33,8 +33,9 @@ const DEFAULT6 = '::/0';
 /**
  * One NIC of network-config. `set-name` is ours (zos has none): without it cloud-init renames
  * nothing, and its networkd, ENI and sysconfig renderers match the key (`eth0`) as the interface's
- * name too, which fails where the guest names it ens3; with it, cloud-init first renames the
- * interface with that MAC. Netplan, which matches by MAC alone, gets the same name.
+ * name too, which fails where the guest names it enp0s3; with it, cloud-init first renames the
+ * interface with that MAC (seen in a Debian 12 guest with Debian's cloud-init: udev named the NIC
+ * enp0s3, cloud-init renamed it eth0 and configured it). Netplan matches by MAC alone anyway.
  */
 function ethernet(name: string, nic: GuestSeed['nics'][number], dns: string[] | undefined): Record<string, unknown> {
   const routes = [
