@@ -18,12 +18,10 @@
  * creation costs on this filesystem at the time: on ext4 without a journal (this machine's /),
  * the inode allocator steps over every inode deleted in the last minutes, which after other test
  * runs' mass deletes costs up to ~0.6 ms of kernel time per file (20-30 µs on a quiet one). The
- * bench prints that cost, probed right before the rounds, beside the figures, in the work dir and
- * in a store (whose directory a new store marks chattr +T, so its tmp/ and chunks/ get block
- * groups of their own: image/store/dir-store.ts). The work dir is under TMPDIR (/tmp, where every test
- * run creates and deletes its files); `TMPDIR=/` puts it in a fresh top-level directory, which
- * ext4 places in a block group of its own, as a node's store on its own disk would be: report
- * which one a figure comes from.
+ * bench prints that cost, probed right before the rounds, beside the figures. The work dir is
+ * under TMPDIR (/tmp, where every test run creates and deletes its files); `TMPDIR=/` puts it in
+ * a fresh top-level directory, which ext4 places in a block group of its own, as a node's store
+ * on its own disk would be: report which one a figure comes from.
  *
  * Materialize ends with a syncfs (its tree is durable before it gets its name; cp -a makes no such
  * promise), and syncfs writes back every dirty page of the filesystem: right after the cp -a
@@ -148,10 +146,7 @@ async function main(): Promise<void> {
     // `times` (children's user + system).
     const shell = (cmd: string) => timeIt(async () => cpuOfShell((await execa('sh', ['-c', `${cmd}; times`])).stdout));
     const creation = await creationCost(join(work, 'probe'));
-    const probeStore = await openImageStore(join(work, 'probe-store'));
-    const inStore = await creationCost(join(work, 'probe-store', 'store', 'tmp', 'probe'));
-    await probeStore.close();
-    console.log(`file creation: ${creation.toFixed(0)} µs CPU each in the work dir, ${inStore.toFixed(0)} µs in a store (a build creates one per new chunk there)`);
+    console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (a build creates one per new chunk)`);
     const rounds: Array<{ sha: Timed<number>; b2: Timed<number>; cp: Timed<number>; build: Timed<unknown>; verify: Timed<unknown>; mat: Timed<unknown> }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       const store = await openImageStore(join(work, `round-${r}`));

@@ -29,7 +29,6 @@ export const LEFT_OUT: ReadonlyArray<{ cmd: string; why: string }> = [
   { cmd: 'zinit', why: 'there is no zinit: zos.system.version carries the exec error, as zos does without it' },
   { cmd: 'virt-what', why: 'a shell script (the image has no shell); hypervisor detection reports the exec error' },
   { cmd: 'cpubench', why: "zos' benchmark tool is not packaged for Debian; the perf task reports the exec error" },
-  { cmd: 'chattr', why: "a new image store's chunk directories are spread over ext4 block groups where chattr exists (image/store/dir-store.ts, best effort): the OS's store is on a cache disk of its own, where nothing else churns inodes" },
 ];
 
 /** Shells and shell-like tools that must never be in the image. */

@@ -2,8 +2,6 @@ import { closeSync, fstatSync, mkdirSync, openSync, read, readSync, renameSync, 
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { ImageError, isNotFound } from '../errors.ts';
 import { blake3Hex, initHash, isDigestHex } from '../hash.ts';
 import { isValidName } from '../ref.ts';
@@ -29,20 +27,6 @@ export interface DirStoreOptions {
   syncFs?: (path: string) => Promise<void>;
 }
 
-/**
- * Marks a new store's directory as the top of a hierarchy for ext4's Orlov allocator (chattr +T),
- * so its subdirectories (tmp/, where every chunk file is created, and chunks/) get block groups
- * of their own rather than the group of the directory the store was made in. A build creates a
- * file per new chunk, and each new inode is found by scanning its directory's group, stepping
- * over every inode deleted there in the last minutes: in a /tmp that tests fill and empty that
- * cost ~300-650 µs a file here, against ~30-40 µs in a group of its own (more than a chunk's
- * compression). Best effort: other filesystems have no such flag, and the OS image has no
- * chattr (its store is on a disk of its own).
- */
-async function spreadOverBlockGroups(dir: string): Promise<void> {
-  await promisify(execFile)('chattr', ['+T', dir]).catch(() => undefined);
-}
-
 export class DirStore implements ListableStore {
   readonly writable = true;
   private closed = false;
@@ -64,8 +48,6 @@ export class DirStore implements ListableStore {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       if (opts.create === false) throw new ImageError('NOT_FOUND', `no image store at ${dir}`);
-      await mkdir(dir, { recursive: true });
-      await spreadOverBlockGroups(dir);
       for (const sub of ['chunks', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
       await writeFileDurably(marker, LAYOUT_VERSION);
     }
