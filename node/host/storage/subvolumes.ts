@@ -95,7 +95,10 @@ export class Subvolumes {
     if (!(await this.isSubvolume(this.path(name)))) return;
     const row = await this.qgroup(name, false, opts);
     await run('btrfs', ['subvolume', 'delete', '-c', this.path(name)], opts);
-    // Kernels >= 6.x drop the qgroup with the subvolume; older ones leave a stale one behind.
+    // The cleaner thread drops a deleted subvolume later; until it has, its qgroup cannot be
+    // destroyed and shows as <stale> (newer kernels drop it themselves once cleaned, older ones
+    // never do). Waiting for that subvolume alone makes the delete leave nothing behind.
+    await run('btrfs', ['subvolume', 'sync', this.mountpoint, row.qgroupid.split('/')[1]!], opts);
     await run('btrfs', ['qgroup', 'destroy', row.qgroupid, this.mountpoint], opts).catch(() => undefined);
   }
 
