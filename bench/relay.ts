@@ -28,8 +28,9 @@
  * The node-side handler is an echo, side-effect free, and marked readOnly as the node's own
  * zos.deployment.get is (node/api/routes.ts): the peer may then check the request's sr25519
  * signature on a worker thread while it runs the handler and seals the reply, sending nothing
- * before the verdict, whenever that has lately been the faster way (relay-client/responder.ts;
- * the bench prints both ways' figures). The floor still counts that check in full, serially. On
+ * before the verdict, whenever that has lately been the faster way and a verify worker is already
+ * running (relay-client/responder.ts; the bench prints both ways' figures; at one in flight no
+ * check overlaps another, so no worker starts and both ways check inline). The floor still counts that check in full, serially. On
  * the 2-core VM this was written on, handing a check to a worker and getting its verdict back
  * cost 60-120 µs of wake-ups (with a core free, emulated with SCHED_FIFO), about what the handler
  * and sealing it hides (~60 µs), and far more when both cores are busy: the peer then checks first.

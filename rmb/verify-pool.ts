@@ -40,13 +40,15 @@ export function verifyPrefixedPooled(sig: Uint8Array | undefined, msg: Uint8Arra
 
 /**
  * The same check, started on a worker at once so that this thread can do other work meanwhile
- * (a request whose handler may run before its verdict, see peer.ts): the critical path is then
- * the check plus a worker hand-off (about 20 µs) instead of the check plus that work. ed25519
- * checks, and every check until a worker has started, run inline as above.
+ * (a read-only request whose handler runs before its verdict, relay-client/responder.ts): the
+ * critical path is then the check plus a worker hand-off instead of the check plus that work.
+ * Only a pool already running (started by overlapping checks, as above) is used: starting
+ * threads for it would cost a quiet node more CPU (tens of ms a start) and memory than any
+ * overlap saves. ed25519 checks, and checks while no worker runs, run inline.
  */
 export function verifyPrefixedAside(sig: Uint8Array | undefined, msg: Uint8Array, accountId: Uint8Array): boolean | Promise<boolean> {
   if (!sig) return false;
-  if (signatureKeyType(sig) !== 'sr25519') {
+  if (signatureKeyType(sig) !== 'sr25519' || !pool?.warm) {
     verifyStats.inline++;
     return verifyPrefixed(sig, msg, accountId);
   }

@@ -4,7 +4,7 @@ import { challenge } from '../../relay-client/challenge.ts';
 import { FasterOf } from '../../relay-client/faster-of.ts';
 import { readOnly, Router } from '../../relay-client/router.ts';
 import { signPrefixed } from '../../rmb/signature.ts';
-import { verifyPrefixedAside, verifyStats } from '../../rmb/verify-pool.ts';
+import { verifyPrefixedAside, verifyPrefixedPooled, verifyStats } from '../../rmb/verify-pool.ts';
 import { RawClient, signedRequest, sleep, startPeer, twoTwins, type TestTwin } from '../relay/fixture.ts';
 
 /**
@@ -19,6 +19,8 @@ async function warmPool(who: TestTwin): Promise<void> {
   const sig = signPrefixed(who.identity, msg);
   const deadline = Date.now() + 20_000;
   for (;;) {
+    // Two checks in one tick overlap: the second starts the pool (verifyPrefixedPooled).
+    await Promise.all([verifyPrefixedPooled(sig, msg, who.identity.accountId), verifyPrefixedPooled(sig, msg, who.identity.accountId)]);
     const v = verifyPrefixedAside(sig, msg, who.identity.accountId);
     if (v instanceof Promise) return assert.equal(await v, true);
     assert.ok(Date.now() < deadline, 'the verify pool started');
@@ -74,13 +76,18 @@ test('FasterOf: tries each way once, then takes the cheaper one and probes the o
   assert.equal(count(16), 12, 'x still taken, y probed every 4 picks');
 });
 
-test('read-only: by default both ways are measured, and requests are answered either way', async (t) => {
+test('read-only: by default both ways are measured, and requests are answered either way; a quiet peer starts no worker for them', async (t) => {
   const { a, b, twins, relay } = await twoTwins(t);
   const pa = await startPeer(t, a, [relay.url], twins);
   const pb = await startPeer(t, b, [relay.url], twins);
   pb.handle('get', readOnly((p) => p));
+  const msg = new Uint8Array(16);
+  const sig = signPrefixed(a.identity, msg);
+  assert.equal(verifyPrefixedAside(sig, msg, a.identity.accountId), true, 'no pool running: checked inline');
   for (let i = 0; i < 4; i++) assert.deepEqual(await pa.request(2, 'get', { i }), { i });
   assert.ok(pb.responder.ways.costOf('inline')! > 0 && pb.responder.ways.costOf('aside')! > 0);
+  await sleep(1_000); // a worker started by the aside way would be up by now
+  assert.equal(verifyPrefixedAside(sig, msg, a.identity.accountId), true, 'the aside way started no worker on a quiet peer');
 });
 
 test('read-only: a valid request is checked on a worker and answered; sync and async handlers', async (t) => {
