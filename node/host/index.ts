@@ -53,11 +53,13 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     const storage = new StorageHost({ ...(o.storage ?? {}), dataDir: join(o.dataDir, 'storage'), keepMounted: true, log: o.log });
     await storage.start();
     closers.push(() => storage.close());
-    // Loads and brings back stored network resources; touches the host only if there are any.
-    const network = new NetworkHost({ ...(o.network ?? {}), dataDir: join(o.dataDir, 'network'), log: o.log });
-    await network.start();
     const pub = new PublicHost({ dataDir: join(o.dataDir, 'network'), log: o.log.child({ component: 'public' }) });
     await pub.start();
+    // Loads and brings back stored network resources; touches the host only if there are any.
+    // Their wireguard-go listens in the public namespace while there is one (after pub.start).
+    const network = new NetworkHost({ ...(o.network ?? {}), dataDir: join(o.dataDir, 'network'), publicNs: () => pub.namespace(), log: o.log });
+    await network.start();
+    pub.onChange(() => void network.follow().catch((err: Error) => o.log.error({ err: err.message }, 'network resources did not follow the public namespace')));
     // haproxy runs in the public namespace (none: gateways are refused, a stored route waits for it).
     const gateway = new GatewayProxy({ dataDir: join(o.dataDir, 'gateway'), namespace: () => pub.namespace(), log: o.log.child({ component: 'gateway' }) });
     await gateway.start();

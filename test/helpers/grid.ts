@@ -35,13 +35,13 @@ export interface Grid {
 }
 
 /** A funded user with a twin (relay 127.0.0.1) and a started relay peer; the caller closes `peer`. */
-export async function createGridUser(o: { client: ChainClient; activationUrl: string; relayUrl: string; log: Logger; sid?: string; mnemonic?: string; keyType?: KeyType }): Promise<GridUser> {
+export async function createGridUser(o: { client: ChainClient; activationUrl: string; relayUrl: string; log: Logger; sid?: string; mnemonic?: string; keyType?: KeyType; ca?: string }): Promise<GridUser> {
   const identity = await createIdentity(o.mnemonic ?? mnemonicGenerate(), o.keyType ?? 'sr25519');
   await fundFromFaucet(o.client, o.activationUrl, identity.address);
   const account = o.client.as(identity.pair);
   await account.ensureTermsAccepted();
   const { twinId } = await account.ensureTwin({ relay: ['127.0.0.1'], pk: identity.secpPublic });
-  const peer = new RelayPeer({ identity, twinId, relays: [o.relayUrl], twins: chainTwins(o.client), sid: o.sid, log: o.log.child({ c: 'user' }) });
+  const peer = new RelayPeer({ identity, twinId, relays: [o.relayUrl], twins: chainTwins(o.client), sid: o.sid, ca: o.ca, log: o.log.child({ c: 'user' }) });
   await peer.start();
   return { identity, twinId, account, peer };
 }

@@ -63,7 +63,8 @@ export class LabGrid {
       await waitOutput(devnet, /ready ws:/);
       const tls: string[] = [];
       if (o.relayTls) {
-        const cert = await selfSignedCert(this.lab.dir, SERVICES_IP);
+        // 127.0.0.1 too: the test process's own RMB peers reach the relay through a forward there (relayUrl).
+        const cert = await selfSignedCert(this.lab.dir, SERVICES_IP, ['127.0.0.1']);
         this.certPath = cert.certPath;
         this.keyPath = cert.keyPath;
         tls.push('--tls-cert', cert.certPath, '--tls-key', cert.keyPath);

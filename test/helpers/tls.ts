@@ -6,12 +6,12 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
-/** A self-signed P-256 certificate for `ip` (IP SAN; default 127.0.0.1), written to `dir`. */
-export async function selfSignedCert(dir: string, ip = '127.0.0.1'): Promise<{ certPath: string; keyPath: string; cert: Buffer; key: Buffer }> {
+/** A self-signed P-256 certificate for `ip` (IP SAN; default 127.0.0.1) and `alsoIps`, written to `dir`. */
+export async function selfSignedCert(dir: string, ip = '127.0.0.1', alsoIps: string[] = []): Promise<{ certPath: string; keyPath: string; cert: Buffer; key: Buffer }> {
   const certPath = join(dir, 'relay.crt');
   const keyPath = join(dir, 'relay.key');
   await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${ip}`, '-addext', `subjectAltName=IP:${ip}`, '-keyout', keyPath, '-out', certPath]);
+    '-subj', `/CN=${ip}`, '-addext', `subjectAltName=${[ip, ...alsoIps].map((a) => `IP:${a}`).join(',')}`, '-keyout', keyPath, '-out', certPath]);
   return { certPath, keyPath, cert: await readFile(certPath), key: await readFile(keyPath) };
 }
 

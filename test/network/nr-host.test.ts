@@ -19,10 +19,10 @@ let dirs: string[] = [];
 const hosts: NetworkHost[] = [];
 let skip: string | null = null;
 
-async function hostFor(i: number, dataDir?: string): Promise<NetworkHost> {
+async function hostFor(i: number, dataDir?: string, publicNs?: () => string | null): Promise<NetworkHost> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'zos-nrhost-')));
   if (!dataDir) dirs.push(dir);
-  const h = new NetworkHost({ dataDir: dir, hostNs: lab.nodes[i]!.ns, log: silentLogger() });
+  const h = new NetworkHost({ dataDir: dir, hostNs: lab.nodes[i]!.ns, publicNs, log: silentLogger() });
   await h.start();
   hosts.push(h);
   return h;
@@ -162,4 +162,37 @@ test('network resources: build, peer over WireGuard, update live, isolate, adopt
     assert.ok(!(await readdir('/var/run/wireguard').catch((): string[] => [])).includes(`${info!.wgInterface}.sock`));
     assert.deepEqual(live.list(), []);
   });
+});
+
+test('wireguard-go listens in the public namespace while the node has one, and follows it when it comes and goes', async (t) => {
+  if (!requireHost(t, skip === null, skip ?? '')) return;
+  const node = lab.nodes[1]!.ns;
+  const pub = `${node}-pub`;
+  await execa('ip', ['netns', 'add', pub]);
+  t.after(() => execa('ip', ['netns', 'del', pub], { reject: false }));
+  let publicNs: string | null = pub;
+  const h = await hostFor(1, undefined, () => publicNs);
+  const nr = await h.ensure(req({ twin: 8, name: 'pubwg', subnet: '10.30.2.0/24', ipRange: '10.30.0.0/16', wireguard: { privateKey: user.priv, listenPort: 4101, peers: [] } }));
+  const identify = async (pid: number) => (await execa('ip', ['netns', 'identify', String(pid)])).stdout.trim();
+  const socketIn = async (ns: string) => /wireguard-go/.test((await inNs(ns, 'ss', ['-Hulpn', 'sport', '= :4101'])).stdout);
+
+  const [first] = h.list();
+  assert.equal(await identify(first!.wgPid!), pub, 'wireguard-go runs in the public namespace');
+  assert.ok(await socketIn(pub), 'its UDP socket is on the public side');
+  assert.equal(await socketIn(node), false, 'and not in the node namespace');
+  assert.match((await execa('ip', ['-n', nr.namespace, 'link', 'show', first!.wgInterface!])).stdout, /UP/, 'its TUN is in the NR');
+
+  publicNs = null; // the public config is gone
+  await h.follow();
+  const [second] = h.list();
+  assert.notEqual(second!.wgPid, first!.wgPid, 'restarted: a socket cannot move');
+  assert.equal(await isWireguardGo(first!.wgPid!, first!.wgInterface!), false, 'the old one is gone');
+  assert.equal(await identify(second!.wgPid!), node);
+  assert.ok(await socketIn(node), 'back in the node namespace');
+  assert.match((await execa('wg', ['show', second!.wgInterface!, 'listen-port'])).stdout, /^4101$/, 'with its keys and port');
+
+  publicNs = pub;
+  await h.follow();
+  assert.equal(await identify(h.list()[0]!.wgPid!), pub, 'and into the public namespace again');
+  await h.remove(8, 'pubwg');
 });

@@ -7,6 +7,7 @@ import { linkDelete, nftApply, sysctl, tapEnsure, type Netns } from './ip.ts';
 import { nodeSalt, nrNames, tapName, type NrNames } from './names.ts';
 import { uplinkRuleset } from './nft.ts';
 import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
+import { stopWireguardGo } from './wireguard.ts';
 import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
 import { Serial } from '../../../lib/serial.ts';
 
@@ -35,6 +36,8 @@ interface NrRecord extends NrRequest {
   /** The uplink /30. */
   uplink: string;
   wgPid?: number;
+  /** The namespace that wireguard-go (its UDP socket) runs in; undefined: the node's. */
+  wgNs?: string;
 }
 
 /** Where a VM finds a network: see NetworkHost.attachTap. */
@@ -91,6 +94,11 @@ export interface NetworkHostOptions {
   uplinkPool?: string;
   /** Whether NRs may go out through the node (NAT, as zos); false keeps them to their WireGuard peers. Default true. */
   egress?: boolean;
+  /**
+   * The node's public namespace, or null without one: wireguard-go's UDP socket goes there (zos
+   * public.NewWireguard), so access peers reach it at the node's public IP. Call follow() when it changes.
+   */
+  publicNs?: () => string | null;
   log: Logger;
 }
 
@@ -131,13 +139,12 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
       let rebuilt = 0;
       for (const rec of this.nrs.values()) {
         await this.prepareHost();
-        const pid = await buildNr(this.spec(rec), this.env, rec.wgPid).catch((err: Error) => {
+        const before = rec.wgPid;
+        await this.build(rec).catch((err: Error) => {
           this.o.log.error({ network: rec.workloadId, err: err.message }, 'could not bring network resource back');
-          return rec.wgPid;
         });
-        if (pid === rec.wgPid) adopted++;
+        if (rec.wgPid === before) adopted++;
         else rebuilt++;
-        rec.wgPid = pid;
         await this.save(rec);
       }
       if (this.nrs.size) this.o.log.info({ adopted, rebuilt }, 'network resources restored');
@@ -155,11 +162,40 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
     this.hostReady = true;
   }
 
-  private spec(rec: NrRecord): NrSpec {
-    return {
+  /** Where wireguard-go's socket belongs now: the public namespace while there is one, else the node's. */
+  private socketNs(): Netns {
+    return this.o.publicNs?.() ?? this.o.hostNs;
+  }
+
+  /**
+   * Builds (or completes) the NR of `rec` and records its wireguard-go. One whose socket is in
+   * another namespace than socketNs() (the public namespace came or went) is restarted there:
+   * a socket cannot move, and peers keep their keys and the port.
+   */
+  private async build(rec: NrRecord): Promise<void> {
+    const socketNs = this.socketNs();
+    if (rec.wgPid !== undefined && rec.wgNs !== socketNs) {
+      await stopWireguardGo(rec.wgPid, rec.names.wg);
+      rec.wgPid = undefined;
+    }
+    const spec: NrSpec = {
       netId: rec.netId, names: rec.names, subnet: parseCidr4(rec.subnet)!, ipRange: rec.ipRange ? parseCidr4(rec.ipRange) : null,
-      uplink: parseCidr4(rec.uplink)!, wireguard: rec.wireguard,
+      uplink: parseCidr4(rec.uplink)!, wireguard: rec.wireguard, socketNs,
     };
+    rec.wgPid = await buildNr(spec, this.env, rec.wgPid);
+    rec.wgNs = rec.wgPid === undefined ? undefined : socketNs;
+  }
+
+  /** Moves every NR's wireguard-go to where its socket belongs now (call after the public namespace changed). */
+  follow(): Promise<void> {
+    return this.steps.run(async () => {
+      const socketNs = this.socketNs();
+      for (const rec of this.nrs.values()) {
+        if (rec.wgPid === undefined || rec.wgNs === socketNs) continue;
+        await this.build(rec).catch((err: Error) => this.o.log.error({ network: rec.workloadId, err: err.message }, 'could not move wireguard-go after the public namespace changed'));
+        await this.save(rec);
+      }
+    });
   }
 
   private async save(rec: NrRecord): Promise<void> {
@@ -224,18 +260,22 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
       this.check(req, netId);
       const previous = this.nrs.get(netId);
       await this.prepareHost();
-      const rec: NrRecord = { ...req, netId, names: nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid };
+      const rec: NrRecord = {
+        ...req, netId, names: nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid, wgNs: previous?.wgNs,
+      };
       if (previous && (previous.subnet !== rec.subnet || previous.ipRange !== rec.ipRange || previous.kind !== rec.kind)) {
         await removeNr(previous.names, this.env, previous.wgPid);
         rec.wgPid = undefined;
       }
       this.nrs.set(netId, rec);
       try {
-        rec.wgPid = await buildNr(this.spec(rec), this.env, rec.wgPid);
+        await this.build(rec);
       } catch (err) {
         if (previous) {
           this.nrs.set(netId, previous);
-          previous.wgPid = await buildNr(this.spec(previous), this.env, rec.wgPid).catch(() => undefined);
+          previous.wgPid = rec.wgPid;
+          previous.wgNs = rec.wgNs;
+          await this.build(previous).catch(() => (previous.wgPid = undefined));
           await this.save(previous);
         } else {
           await removeNr(rec.names, this.env, rec.wgPid).catch(() => undefined);

@@ -16,6 +16,12 @@ export interface NrSpec {
   /** The /30 of the uplink veth: .1 on the node side, .2 in the NR. */
   uplink: Cidr4;
   wireguard?: WgInterfaceConfig;
+  /**
+   * Where wireguard-go runs, and so where its UDP socket listens: the node's public namespace
+   * while it has one (zos public.NewWireguard), so peers reach it at the public IP; else the
+   * node's namespace. Its TUN is moved into the NR either way.
+   */
+  socketNs: Netns;
 }
 
 export interface NrHostEnv {
@@ -31,7 +37,7 @@ export interface NrHostEnv {
  *
  *   node ns:  b-<h> bridge (VM taps) --- v-<h> ==veth== private (subnet .1)   } NR namespace n-<h>
  *             u-<h> (uplink .1/30)   ==veth== public (.2/30, default route)   } + nft rules
- *             wireguard-go: UDP socket here, its TUN w-<h> moved into the NR  } + route ip_range
+ *             wireguard-go: UDP socket in spec.socketNs, its TUN w-<h> moved into the NR  } + route ip_range
  *
  * Returns the pid of the wireguard-go serving the NR (the given one when still alive).
  */
@@ -84,9 +90,10 @@ async function ensureWireguard(spec: NrSpec, wg: WgInterfaceConfig, env: NrHostE
   try {
     if (pid === undefined || !(await isWireguardGo(pid, n.wg)) || !(await linkExists(n.ns, n.wg))) {
       await stopWireguardGo(pid, n.wg);
-      pid = await startWireguardGo({ iface: n.wg, ns: env.hostNs, logFile: `${env.runDir}/${n.wg}.log`, log: env.log });
+      pid = await startWireguardGo({ iface: n.wg, ns: spec.socketNs, logFile: `${env.runDir}/${n.wg}.log`, log: env.log });
       started = true;
-      await ip(env.hostNs, ['link', 'set', 'dev', n.wg, 'netns', n.ns], opts);
+      // The UDP socket stays where it was opened; the moved TUN carries the NR's traffic.
+      await ip(spec.socketNs, ['link', 'set', 'dev', n.wg, 'netns', n.ns], opts);
     }
     await configureWireguard(n.wg, wg, env.runDir, env.log);
     await addrEnsure(n.ns, n.wg, formatCidr4(wgIpOf(spec.subnet)), opts);

@@ -11,7 +11,7 @@ import { renderWgConfig, type WgInterfaceConfig } from './wgconf.ts';
  * wireguard-go processes (there is no kernel WireGuard here). Each runs detached in its own
  * session with its output in a log file, so it outlives a `kill -9` of the node and is adopted
  * by pid on restart. Its UDP socket is opened by wireguard-go in the namespace it was started
- * in (the node's), never by the node process. UAPI sockets live in one host-wide directory,
+ * in (the node's public namespace, or the node's own), never by the node process. UAPI sockets live in one host-wide directory,
  * hence host-unique interface names (names.ts).
  */
 
