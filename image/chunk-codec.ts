@@ -140,11 +140,6 @@ export function openChunk(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked
   return opened(dst.subarray(0, n), ref);
 }
 
-/** openChunk for callers that await it (the decode is synchronous: a pool hop would cost more than it). */
-export async function openChunkAsync(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean } = {}): Promise<Uint8Array> {
-  return openChunk(blob, ref, opts);
-}
-
 /** Digest, header, GCM tag, and for zstd a frame that cannot decode past the extent's size. */
 function unwrap(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean }): { payload: Uint8Array; zstd: boolean } {
   if (!opts.digestChecked && !blobMatchesId(blob, ref.id)) throw corrupt(ref, 'content does not match its digest');

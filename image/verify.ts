@@ -1,5 +1,5 @@
 import { mapLimit } from '../lib/parallel.ts';
-import { initChunkCodec, openChunkAsync } from './chunk-codec.ts';
+import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError } from './errors.ts';
 import { newHasher } from './hash.ts';
 import { runFileJobs, warmFileWorkers } from './file-jobs.ts';
@@ -79,7 +79,7 @@ export async function verifyImage(
       for (const x of e.extents) {
         if ('hole' in x) opened.push(x.hole);
         else {
-          const o = store.getChunk(x.id).then((blob) => openChunkAsync(blob, x, { digestChecked: true }));
+          const o = store.getChunk(x.id).then((blob) => openChunk(blob, x, { digestChecked: true }));
           o.catch(() => {}); // awaited in order by take(); not an unhandled rejection meanwhile
           opened.push(o);
         }
