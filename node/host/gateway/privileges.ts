@@ -41,12 +41,6 @@ export function asProxyAccount(account: ProxyAccount, cmd: string[]): string[] {
   ];
 }
 
-/** A process's real uid (undefined when it is gone). */
-export async function processUid(pid: number): Promise<number | undefined> {
-  const m = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${pid}/status`, 'utf8').catch(() => ''));
-  return m ? Number(m[1]) : undefined;
-}
-
 /**
  * Where haproxy's config and socket live: under /run, which its account can traverse (a node's
  * data dir and its parents need not be), one directory per gateway state dir.

@@ -6,7 +6,7 @@ import { runResult } from '../exec.ts';
 import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
 import { backendName, parseBackendBytes, renderProxyConfig, servedGeneration, type ProxyRoute } from './config.ts';
 import { Serial } from '../../../lib/serial.ts';
-import { asProxyAccount, processUid, proxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
+import { asProxyAccount, proxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
 
 export interface GatewayProxyOptions {
   /** State directory: routes, the haproxy config, pid file, sockets, traffic counters. */
@@ -127,9 +127,7 @@ export class GatewayProxy implements GatewayRoutes {
     const pid = await readPid(this.path('haproxy.pid'));
     if (await this.running()) {
       const [mine, want] = await Promise.all([stat(`/proc/${pid}/ns/net`).catch(() => null), ns ? stat(`/run/netns/${ns}`).catch(() => null) : null]);
-      // One started by an older node as root is restarted as the proxy account (a reload keeps the uid).
-      const asAccount = (await processUid(pid!)) === this.account.uid;
-      if (mine && want && mine.ino === want.ino && mine.dev === want.dev && asAccount) return;
+      if (mine && want && mine.ino === want.ino && mine.dev === want.dev) return;
       await this.fold();
       await stopHaproxy(this.dir);
     }
