@@ -1,11 +1,10 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, mkdirSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
 import { getChunkSync, type ChunkScratch } from './store/dir-store.ts';
-import { linkAll } from './fsutil.ts';
+import { linkAll, makingParent } from './fsutil.ts';
 
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
@@ -97,13 +96,7 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
 }
 
 function publish(from: string, to: string): void {
-  try {
-    renameSync(from, to);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    mkdirSync(dirname(to), { recursive: true });
-    renameSync(from, to);
-  }
+  makingParent(to, undefined, () => renameSync(from, to));
 }
 
 /** The BLAKE3 of a file, or null when there is none. */
