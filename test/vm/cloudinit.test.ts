@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { writeSeedDisk } from '../../node/host/vm/cidata.ts';
 import { renderCloudInit } from '../../node/host/vm/cloudinit.ts';
 import type { GuestSeed } from '../../node/host/vm/seed.ts';
-import { qemuArgs, type VmSpec } from '../../node/host/vm/spec.ts';
+import { cloudInitSeed, qemuArgs, type VmSpec } from '../../node/host/vm/spec.ts';
 import { requireHost } from '../helpers/host.ts';
 
 /** A full VM on a private network (no default route there) with a public NIC holding both defaults. */
@@ -67,6 +67,7 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
     '    ssh_authorized_keys:',
     '      - ssh-ed25519 AAAAC3Nza one@host',
     '      - ssh-rsa AAAAB3Nza two@host',
+    'mounts: []',
     '',
   ].join('\n'));
   assert.equal(files.zosrc, [
@@ -80,12 +81,41 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
   // One private NIC with the default route, no key, no entrypoint: gateway4 there, no nameservers, an empty users list (zos: no default user).
   const plain = renderCloudInit('7-2-vm', { ...SEED, hostname: 'vm', sshKeys: [], env: {}, entrypoint: [], dns: [], nics: [{ mac: '02:00:00:00:00:01', cidr: '198.18.1.2/24', gateway: '198.18.1.1', routes: ['0.0.0.0/0'] }] });
   assert.equal(plain['network-config'], 'version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: "02:00:00:00:00:01"\n    set-name: eth0\n    dhcp4: false\n    addresses:\n      - 198.18.1.2/24\n    gateway4: 198.18.1.1\n');
-  assert.equal(plain['user-data'], '#cloud-config\nusers: []\n');
+  assert.equal(plain['user-data'], '#cloud-config\nusers: []\nmounts: []\n');
   assert.equal(plain.zosrc, '');
   assert.throws(() => renderCloudInit('x', { ...SEED, env: { 'A;reboot': '1' } }), /invalid env variable name 'A;reboot'/);
 });
 
-test('qemu args: a full VM gets the seed disk read-only after its own disks; other VMs get none', () => {
+test('cloud-init user-data of a kernel-mode VM (virtiofs root) lists its zmounts by device and volumes by tag, as zos', () => {
+  const seed: GuestSeed = { ...SEED, sshKeys: [], disks: [{ device: 'vda', mountpoint: '/data' }, { device: 'vdb', mountpoint: '/on' }], shares: [{ tag: 'vol', mountpoint: '/srv/v' }] };
+  assert.equal(renderCloudInit('7-1-k', seed, true)['user-data'], [
+    '#cloud-config',
+    'users: []',
+    'mounts:',
+    '  - - /dev/vda',
+    '    - /data',
+    '    - auto',
+    '    - defaults',
+    '    - "0"',
+    '    - "0"',
+    '  - - /dev/vdb',
+    '    - /on',
+    '    - auto',
+    '    - defaults',
+    '    - "0"',
+    '    - "0"',
+    '  - - vol',
+    '    - /srv/v',
+    '    - virtiofs',
+    '    - defaults',
+    '    - "0"',
+    '    - "0"',
+    '',
+  ].join('\n'));
+  assert.match(renderCloudInit('7-1-k', seed)['user-data'], /^mounts: \[\]$/m, 'not listed unless asked (a full VM)');
+});
+
+test('qemu args: full and kernel-mode VMs get the seed disk read-only after their own disks; container VMs get none', () => {
   const base: VmSpec = { id: '7-1-full', cpu: 1, memoryBytes: 256 * 1024 * 1024, disks: [{ path: '/d/boot' }, { path: '/d/data' }], shares: [], nics: [], boot: { kind: 'disk', seed: SEED, cloudInit: true } };
   const p = { dir: '/vms/7-1-full', kernel: '/k', initramfs: '/i' };
   const drives = (spec: VmSpec) => qemuArgs(spec, 'tcg', p).filter((_, i, a) => a[i - 1] === '-drive');
@@ -96,6 +126,10 @@ test('qemu args: a full VM gets the seed disk read-only after its own disks; oth
   ]);
   assert.ok(qemuArgs(base, 'tcg', p).includes('virtio-blk-pci,drive=ci'));
   assert.equal(drives({ ...base, boot: { kind: 'kernel', kernel: '/k', root: 'disk', seed: SEED, cloudInit: true } }).length, 3);
+  const kernelMode: VmSpec = { ...base, shares: [{ tag: 'vroot', path: '/r' }], boot: { kind: 'kernel', kernel: '/img/boot/vmlinuz', seed: SEED, cloudInit: true } };
+  assert.equal(drives(kernelMode)[2], 'file=/vms/7-1-full/cidata.img,format=raw,if=none,id=ci,readonly=on');
+  assert.deepEqual(cloudInitSeed(kernelMode), { seed: SEED, mounts: true }, 'a virtiofs root lists its mounts');
+  assert.deepEqual(cloudInitSeed(base), { seed: SEED, mounts: false });
   assert.equal(drives({ ...base, boot: { kind: 'disk', seed: SEED } }).length, 2);
   assert.equal(drives({ ...base, boot: { kind: 'container', seed: SEED } }).length, 2);
 });

@@ -26,11 +26,91 @@ export async function buildTestImage(dir: string, tag = 'test/base:1'): Promise<
   const src = join(dir, 'image-src');
   await buildBaseRoot(src);
   const store = join(dir, 'image-store');
+  return { store, digest: await buildInto(dir, src, store, tag), src };
+}
+
+/**
+ * The init of the test images that boot their own OS, a stand-in for a cloud image's cloud-init
+ * (`T` tags its console lines): it finds the seed disk by its label, reports it, the kernel command
+ * line and the seed's files on the console (lines `T: | ...` between `T: --- NAME` markers), then
+ * does what cloud-init would with them: the hostname from meta-data, the address on the NIC whose
+ * MAC network-config names, zos' `mounts` from user-data (each target gets a file `written-by`
+ * holding T, and its `df -k` line is served at /df-<n>), and serves /hostname.
+ */
+function seedReaderInit(tag: string): string {
+  return `#!/bin/busybox sh
+B=/bin/busybox
+T=${tag}
+$B mount -t proc proc /proc
+$B mount -t sysfs sys /sys
+$B mount -t devtmpfs dev /dev 2>/dev/null
+echo "$T: up, root $($B awk '$2 == "/" { print $1 }' /proc/mounts)"
+echo "$T: cmdline $($B cat /proc/cmdline)"
+dev=$($B findfs LABEL=cidata)
+$B mkdir -p /ci /www
+$B mount -t vfat -o ro "$dev" /ci && echo "$T: cidata on $dev, read-only $($B blockdev --getro "$dev")"
+for f in meta-data network-config user-data; do echo "$T: --- $f"; $B sed "s/^/$T: | /" /ci/$f; done
+echo "$T: --- end"
+mac=$($B awk '/macaddress:/ { gsub(/"/, "", $2); print $2; exit }' /ci/network-config)
+addr=$($B awk '/addresses:/ { getline; print $2; exit }' /ci/network-config)
+$B hostname "$($B awk '/local-hostname:/ { print $2 }' /ci/meta-data)"
+for n in /sys/class/net/*; do
+  [ "$($B cat $n/address)" = "$mac" ] || continue
+  $B ip link set \${n##*/} up && $B ip addr add $addr dev \${n##*/} && echo "$T: \${n##*/} $mac $addr"
+done
+# zos' mounts: "  - - SRC" opens an entry; its next items are the target, the type and the options.
+i=0
+$B awk '/^mounts:/ { m = 1; next } /^[^ ]/ { m = 0 } m && /^  - - / { src = $3; n = 0; next }
+  m && /^    - / { n++; if (n == 1) tgt = $2; if (n == 2) type = $2; if (n == 3) print src, tgt, type, $2 }' /ci/user-data > /mounts
+while read src tgt type opts; do
+  i=$((i + 1))
+  $B mkdir -p "$tgt"
+  if [ "$type" = auto ]; then $B mount -o "$opts" "$src" "$tgt"; else $B mount -t "$type" -o "$opts" "$src" "$tgt"; fi || { echo "$T: cannot mount $src"; continue; }
+  echo "$T: mounted $src on $tgt ($type)"
+  echo $T > "$tgt/written-by"
+  $B df -k "$tgt" | $B tail -1 > /www/df-$i
+done < /mounts
+$B hostname > /www/hostname
+exec $B httpd -f -p 80 -h /www
+`;
+}
+
+/**
+ * An initrd for the test images (`/boot/initrd.img`): busybox, the virtio block, network, fuse and
+ * virtiofs drivers of .ci/setup's flat module directory and vfat with its code pages from the
+ * kernel's module tree; its /init loads them, then runs `body`.
+ */
+async function imageInitrd(kernelDir: string, body: string): Promise<Buffer> {
+  const busybox = await readFile('/bin/busybox');
+  const [version] = await readdir(join(kernelDir, 'lib/modules'));
+  const fs = join(kernelDir, 'lib/modules', version!, 'kernel/fs');
+  const mods: [string, string][] = [
+    ...['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'failover', 'net_failover', 'virtio_net', 'fuse', 'virtiofs']
+      .map((m): [string, string] => [m, join(kernelDir, 'modules', `${m}.ko`)]),
+    ['fat', join(fs, 'fat/fat.ko')], ['vfat', join(fs, 'fat/vfat.ko')],
+    ...['nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859-1'].map((m): [string, string] => [m, join(fs, 'nls', `${m}.ko`)]),
+  ];
+  const init = '#!/bin/busybox sh\nB=/bin/busybox\n$B mount -t proc proc /proc\n$B mount -t devtmpfs dev /dev\n' +
+    `for m in ${mods.map(([m]) => m).join(' ')}; do $B insmod /mods/$m.ko; done\n${body}`;
+  const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'mods', 'newroot'].map((d) => ({ type: 'dir', path: d }));
+  entries.push({ type: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 }, { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 });
+  for (const [m, path] of mods) entries.push({ type: 'file', path: `mods/${m}.ko`, data: await readFile(path), mode: 0o644 });
+  return encodeCpio(entries);
+}
+
+/** A root for the test images: busybox, the empty mount points and the seed reader at `init`. */
+async function readerRoot(dir: string, tag: string, init: string): Promise<void> {
+  for (const d of ['bin', 'sbin', 'proc', 'sys', 'dev']) await mkdir(join(dir, d), { recursive: true });
+  await writeFile(join(dir, 'bin/busybox'), await readFile('/bin/busybox'), { mode: 0o755 });
+  await writeFile(join(dir, init), seedReaderInit(tag), { mode: 0o755 });
+}
+
+/** Build `src` into the directory store `store` as `tag`. */
+async function buildInto(dir: string, src: string, store: string, tag: string): Promise<string> {
   const remote = await DirStore.open(store);
-  const builder = await openImageStore(join(dir, 'image-builder'));
+  const builder = await openImageStore(join(dir, `builder-${tag.replace(/\W/g, '_')}`));
   try {
-    const r = await builder.build(src, { tag, store: remote });
-    return { store, digest: r.digest, src };
+    return (await builder.build(src, { tag, store: remote })).digest;
   } finally {
     await builder.close();
     await remote.close();
@@ -38,78 +118,50 @@ export async function buildTestImage(dir: string, tag = 'test/base:1'): Promise<
 }
 
 /**
- * The full-VM image's /sbin/init, a stand-in for a cloud image's cloud-init: it finds the seed disk
- * by its label, reports it and its files on the console (lines `fullvm: | ...` between
- * `fullvm: --- NAME` markers), then does what cloud-init would with them: the hostname from
- * meta-data, the address on the NIC whose MAC network-config names, and serves /hostname.
- */
-const FULL_VM_INIT = `#!/bin/busybox sh
-B=/bin/busybox
-$B mount -t proc proc /proc
-$B mount -t sysfs sys /sys
-$B mount -t devtmpfs dev /dev 2>/dev/null
-echo "fullvm: up, root $($B awk '$2 == "/" { print $1 }' /proc/mounts)"
-dev=$($B findfs LABEL=cidata)
-$B mkdir -p /ci /www
-$B mount -t vfat -o ro "$dev" /ci && echo "fullvm: cidata on $dev, read-only $($B blockdev --getro "$dev")"
-for f in meta-data network-config user-data; do echo "fullvm: --- $f"; $B sed 's/^/fullvm: | /' /ci/$f; done
-echo "fullvm: --- end"
-mac=$($B awk '/macaddress:/ { gsub(/"/, "", $2); print $2; exit }' /ci/network-config)
-addr=$($B awk '/addresses:/ { getline; print $2; exit }' /ci/network-config)
-$B hostname "$($B awk '/local-hostname:/ { print $2 }' /ci/meta-data)"
-for n in /sys/class/net/*; do
-  [ "$($B cat $n/address)" = "$mac" ] || continue
-  $B ip link set \${n##*/} up && $B ip addr add $addr dev \${n##*/} && echo "fullvm: \${n##*/} $mac $addr"
-done
-$B hostname > /www/hostname
-exec $B httpd -f -p 80 -h /www
-`;
-
-/**
  * A full-VM image (zos: the image has /image.raw): a 64 MiB ext4 disk image whose /sbin/init
- * reads its cloud-init seed disk (FULL_VM_INIT), with its own kernel (the guest kernel) and an
- * initrd that loads the virtio block, network and vfat drivers and switches to /dev/vda. Built
- * into the directory store `store`.
+ * reads its cloud-init seed disk (seedReaderInit, tag `fullvm`), with its own kernel (the guest
+ * kernel) and an initrd that switches to /dev/vda. Built into the directory store `store`.
  */
 export async function buildFullVmImage(dir: string, store: string, tag = 'test/full:1'): Promise<{ digest: string; rawBytes: number }> {
   const kernelDir = process.env.ZOS_GUEST_KERNEL ?? DEFAULT_GUEST_KERNEL_DIR;
-  const busybox = await readFile('/bin/busybox');
   const disk = join(dir, 'full-disk');
-  await mkdir(join(disk, 'bin'), { recursive: true });
-  for (const d of ['sbin', 'proc', 'sys', 'dev']) await mkdir(join(disk, d), { recursive: true });
-  await writeFile(join(disk, 'bin/busybox'), busybox, { mode: 0o755 });
-  await writeFile(join(disk, 'sbin/init'), FULL_VM_INIT, { mode: 0o755 });
+  await readerRoot(disk, 'fullvm', 'sbin/init');
   const src = join(dir, 'full-src');
   await mkdir(join(src, 'boot'), { recursive: true });
   const rawBytes = 64 * 1024 * 1024;
   await execa('mkfs.ext4', ['-q', '-F', '-d', disk, join(src, 'image.raw'), '64M']);
   await copyFile(join(kernelDir, 'vmlinuz'), join(src, 'boot/vmlinuz'));
-  // The flat modules of .ci/setup, then vfat and its code pages from the kernel's module tree.
-  const [version] = await readdir(join(kernelDir, 'lib/modules'));
-  const fs = join(kernelDir, 'lib/modules', version!, 'kernel/fs');
-  const mods: [string, string][] = [
-    ...['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_blk', 'failover', 'net_failover', 'virtio_net']
-      .map((m): [string, string] => [m, join(kernelDir, 'modules', `${m}.ko`)]),
-    ['fat', join(fs, 'fat/fat.ko')], ['vfat', join(fs, 'fat/vfat.ko')],
-    ...['nls_cp437', 'nls_ascii', 'nls_utf8', 'nls_iso8859-1'].map((m): [string, string] => [m, join(fs, 'nls', `${m}.ko`)]),
-  ];
-  const init = '#!/bin/busybox sh\nB=/bin/busybox\n$B mount -t proc proc /proc\n$B mount -t devtmpfs dev /dev\n' +
-    `for m in ${mods.map(([m]) => m).join(' ')}; do $B insmod /mods/$m.ko; done\n` +
-    'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; $B sleep 1; done\n' +
-    '$B mount -t ext4 /dev/vda /newroot || echo "fullvm: cannot mount /dev/vda"\n$B umount /proc\nexec $B switch_root /newroot /sbin/init\n';
-  const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'mods', 'newroot'].map((d) => ({ type: 'dir', path: d }));
-  entries.push({ type: 'file', path: 'init', data: Buffer.from(init), mode: 0o755 }, { type: 'file', path: 'bin/busybox', data: busybox, mode: 0o755 });
-  for (const [m, path] of mods) entries.push({ type: 'file', path: `mods/${m}.ko`, data: await readFile(path), mode: 0o644 });
-  await writeFile(join(src, 'boot/initrd.img'), encodeCpio(entries));
   await chmod(join(src, 'boot/vmlinuz'), 0o644);
-  const remote = await DirStore.open(store);
-  const builder = await openImageStore(join(dir, 'full-builder'));
-  try {
-    return { digest: (await builder.build(src, { tag, store: remote })).digest, rawBytes };
-  } finally {
-    await builder.close();
-    await remote.close();
-  }
+  await writeFile(join(src, 'boot/initrd.img'), await imageInitrd(kernelDir,
+    'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; $B sleep 1; done\n' +
+    '$B mount -t ext4 /dev/vda /newroot || echo "fullvm: cannot mount /dev/vda"\n$B umount /proc\nexec $B switch_root /newroot /sbin/init\n'));
+  return { digest: await buildInto(dir, src, store, tag), rawBytes };
+}
+
+/**
+ * A kernel-mode image (zos: the image has /boot/vmlinuz and no /image.raw): the guest kernel as its
+ * own, an initrd of its own that says so on the console and mounts the root the command line names
+ * (`root=vroot rootfstype=virtiofs`) before switching to its `init=`, and the seed reader (tag
+ * `kernelvm`) at /sbin/seed-reader, which a deployment must name as its entrypoint: the image has
+ * no /sbin/init, so the VM boots only if the entrypoint reaches the kernel as `init=`.
+ */
+export async function buildKernelVmImage(dir: string, store: string, tag = 'test/kernel:1'): Promise<string> {
+  const kernelDir = process.env.ZOS_GUEST_KERNEL ?? DEFAULT_GUEST_KERNEL_DIR;
+  const src = join(dir, 'kernel-src');
+  await readerRoot(src, 'kernelvm', 'sbin/seed-reader');
+  await mkdir(join(src, 'boot'));
+  await copyFile(join(kernelDir, 'vmlinuz'), join(src, 'boot/vmlinuz'));
+  await chmod(join(src, 'boot/vmlinuz'), 0o644);
+  await writeFile(join(src, 'boot/initrd.img'), await imageInitrd(kernelDir, [
+    'echo "kernelvm: initrd of the image"',
+    'init=/sbin/init',
+    'for a in $($B cat /proc/cmdline); do case "$a" in root=*) root=${a#root=};; rootfstype=*) type=${a#rootfstype=};; init=*) init=${a#init=};; esac; done',
+    '$B mount -t "$type" "$root" /newroot || echo "kernelvm: cannot mount root $root ($type)"',
+    '$B umount /proc',
+    'exec $B switch_root /newroot "$init"',
+    '',
+  ].join('\n')));
+  return buildInto(dir, src, store, tag);
 }
 
 /** What a VM lab test starts from: its cleanup stack, temp dir, the test image and a one-node LabGrid. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, readdir, stat } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
@@ -15,7 +15,7 @@ import { uniqueName } from '../../node/model/ids.ts';
 import { macOf } from '../../node/primitives/zmachine/mac.ts';
 import { machinePrimitive, type MachineConfig, type TapAttacher } from '../../node/primitives/zmachine/machine.ts';
 import { needBtrfs } from '../node/storage-env.ts';
-import { buildFullVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, sshKey, tempDir } from './fixtures.ts';
+import { buildFullVmImage, buildKernelVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, sshKey, tempDir } from './fixtures.ts';
 
 const MiB = 1024 * 1024;
 const TWIN = 7;
@@ -26,17 +26,19 @@ const TWIN = 7;
  * NR bridge): bad input fails with a clear error and leaves nothing; one VM boots, gets its
  * root volume and disk, answers on the network, and deprovision removes everything.
  */
-test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume, and a full VM from its own disk image and kernel, boot and are removed without a trace', async (t) => {
+test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume, a full VM from its own disk image and kernel, and a kernel-mode VM with its own kernel over the virtiofs root, boot and are removed without a trace', async (t) => {
   if (!(await requireVmHost(t)) || !(await needBtrfs(t))) return;
   const defer = cleanupStack(t);
   const dir = await tempDir(defer);
   const lab = await labNetns(defer, 78);
   const image = await buildTestImage(dir);
   const fullImage = await buildFullVmImage(dir, image.store);
+  await buildKernelVmImage(dir, image.store);
   const server = await serveStore(image.store, { host: '127.0.0.1', port: 0 });
   defer(() => server.close());
   const flist = `${server.url}/test/base:1.flist`;
   const fullFlist = `${server.url}/test/full:1.flist`;
+  const kernelFlist = `${server.url}/test/kernel:1.flist`;
 
   const storage = new StorageHost({ dataDir: join(dir, 'storage'), pools: [{ name: 'default', image: { size: 4096 * MiB } }], log: silentLogger() });
   await storage.start();
@@ -162,14 +164,14 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   const consoleText = (await vm.consoleTail('7-1-full', 16384)).replace(/\r/g, '');
   assert.match(consoleText, /fullvm: up, root \/dev\/vda/, 'the image\'s own init runs from /dev/vda');
   assert.match(consoleText, /fullvm: cidata on \/dev\/vd[b-z], read-only 1/, 'the seed disk is found by its label, read-only');
-  const seedFile = (name: string) => {
-    const block = consoleText.split(`fullvm: --- ${name}\n`)[1]?.split('fullvm: --- ')[0] ?? '';
-    return parseYaml(block.split('\n').filter((l) => l.startsWith('fullvm: | ')).map((l) => l.slice('fullvm: | '.length)).join('\n'));
+  const seedFile = (text: string, tag: string, name: string) => {
+    const block = text.split(`${tag}: --- ${name}\n`)[1]?.split(`${tag}: --- `)[0] ?? '';
+    return parseYaml(block.split('\n').filter((l) => l.startsWith(`${tag}: | `)).map((l) => l.slice(`${tag}: | `.length)).join('\n'));
   };
   const mac = macOf(uniqueName('7-1-full', 'net1'));
-  assert.deepEqual(seedFile('meta-data'), { 'instance-id': '7-1-full', 'local-hostname': 'full' });
-  assert.deepEqual(seedFile('user-data'), { users: [{ name: 'root', ssh_authorized_keys: [pub] }] });
-  assert.deepEqual(seedFile('network-config'), {
+  assert.deepEqual(seedFile(consoleText, 'fullvm', 'meta-data'), { 'instance-id': '7-1-full', 'local-hostname': 'full' });
+  assert.deepEqual(seedFile(consoleText, 'fullvm', 'user-data'), { users: [{ name: 'root', ssh_authorized_keys: [pub] }], mounts: [] });
+  assert.deepEqual(seedFile(consoleText, 'fullvm', 'network-config'), {
     version: 2,
     ethernets: { eth0: { match: { macaddress: mac }, 'set-name': 'eth0', dhcp4: false, addresses: ['198.18.78.9/24'], gateway4: lab.gateway, nameservers: { addresses: ['8.8.8.8', '1.1.1.1'] } } },
   });
@@ -177,5 +179,35 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.equal(await storage.subvolumeInfo('rootfs.7-1-full'), undefined, 'a full VM has no virtiofs root layer');
   await m.deprovision(ctx('full'));
   await nothingLeft('full');
+  assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu left');
+
+  // A kernel-mode VM (the image has /boot/vmlinuz): its own kernel and initrd over the virtiofs
+  // root, the entrypoint as init=, and the same cloud-init seed disk, whose mounts it applies.
+  const kres = await m.provision(ctx('kvm'), config({ flist: kernelFlist, entrypoint: '/sbin/seed-reader', env: { SSH_KEY: pub } }));
+  assert.deepEqual(kres, { id: '7-1-kvm', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
+  assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/hostname', 120_000)).trim(), 'kvm', 'hostname from meta-data, address from network-config');
+  const kText = (await vm.consoleTail('7-1-kvm', 16384)).replace(/\r/g, '');
+  assert.match(kText, /kernelvm: initrd of the image/, 'the image\'s own initrd ran');
+  assert.match(kText, /kernelvm: up, root vroot\n/, 'the root is the image over virtiofs');
+  assert.match(kText, /kernelvm: cmdline .*root=vroot rootfstype=virtiofs.* init=\/sbin\/seed-reader/);
+  assert.match(kText, /kernelvm: cidata on \/dev\/vdb, read-only 1/, 'the seed disk follows the zmount (vda), read-only');
+  const kmac = macOf(uniqueName('7-1-kvm', 'net1'));
+  assert.deepEqual(seedFile(kText, 'kernelvm', 'meta-data'), { 'instance-id': '7-1-kvm', 'local-hostname': 'kvm' });
+  assert.deepEqual(seedFile(kText, 'kernelvm', 'user-data'), {
+    users: [{ name: 'root', ssh_authorized_keys: [pub] }],
+    mounts: [['/dev/vda', '/data', 'auto', 'defaults', '0', '0'], ['vol', '/vol', 'virtiofs', 'defaults', '0', '0']],
+  });
+  assert.equal(seedFile(kText, 'kernelvm', 'network-config').ethernets.eth0.match.macaddress, kmac);
+  assert.match(kText, new RegExp(`kernelvm: eth0 ${kmac} 198\\.18\\.78\\.9/24`), 'the NIC with that MAC took the address');
+  assert.match(kText, /kernelvm: mounted \/dev\/vda on \/data \(auto\)/);
+  assert.match(kText, /kernelvm: mounted vol on \/vol \(virtiofs\)/);
+  const kdf = Number((await curlIn(lab.netns, 'http://198.18.78.9/df-1')).trim().split(/\s+/)[1]);
+  assert.ok(kdf > 250 * 1024 && kdf <= 300 * 1024, `disk size ${kdf} KiB`);
+  assert.equal((await execa('cat', [join(vol!.path, 'written-by')])).stdout, 'kernelvm', 'the volume is shared');
+  const qemuCmd = (await readFile(`/proc/${vm.info('7-1-kvm')!.pid}/cmdline`, 'utf8')).split('\0');
+  const kernelArg = qemuCmd[qemuCmd.indexOf('-kernel') + 1]!;
+  assert.ok(kernelArg.startsWith(join(dir, 'images')) && kernelArg.endsWith('/boot/vmlinuz'), `QEMU boots the image's kernel: ${kernelArg}`);
+  await m.deprovision(ctx('kvm'));
+  await nothingLeft('kvm');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu left');
 });

@@ -2,15 +2,14 @@ import { stringify } from 'yaml';
 import { envExports, shellQuote, type GuestSeed } from './seed.ts';
 
 /**
- * The NoCloud documents of a full VM's seed disk (cidata.ts writes them to a vfat disk labelled
+ * The NoCloud documents of a VM's seed disk (cidata.ts writes them to a vfat disk labelled
  * `cidata`), with the content zos gives its VMs: meta-data (instance-id = the workload id,
  * local-hostname = the workload name), network-config version 2 (each NIC matched by its MAC and
  * named eth0, eth1 ..., static addresses, the default gateway where the VM's default route is,
  * other routes via the NIC's gateway, the nameservers on the first NIC), user-data (root with the
  * SSH_KEY keys; an empty `users` list when there are none, which also means no distribution default
- * user, as in zos) and zos' `zosrc` (env as exports, the entrypoint as init= and `set --`). zos
- * also lists `mounts` there for its container-mode VMs; a full VM's extra disks are its own, so
- * none are listed. Pure: no I/O here.
+ * user, as in zos; and zos' `mounts`, fstab-like entries) and zos' `zosrc` (env as exports, the
+ * entrypoint as init= and `set --`). Pure: no I/O here.
  */
 export interface CloudInitFiles {
   'meta-data': string;
@@ -54,7 +53,19 @@ function ethernet(name: string, nic: GuestSeed['nics'][number], dns: string[] | 
   };
 }
 
-export function renderCloudInit(instanceId: string, seed: GuestSeed): CloudInitFiles {
+/**
+ * zos' `mounts` for a VM whose root is virtiofs (kernel mode): each zmount as its device
+ * (`/dev/vda` ..., `auto`), each volume by its virtiofs tag (`virtiofs`), with zos' fixed
+ * `defaults 0 0`; none for a full VM (its other disks are its own), an empty list as zos writes it.
+ */
+function mountEntries(seed: GuestSeed): string[][] {
+  return [
+    ...seed.disks.map((d) => [`/dev/${d.device}`, d.mountpoint, 'auto']),
+    ...seed.shares.map((s) => [s.tag, s.mountpoint, 'virtiofs']),
+  ].map((m) => [...m, 'defaults', '0', '0']);
+}
+
+export function renderCloudInit(instanceId: string, seed: GuestSeed, listMounts = false): CloudInitFiles {
   const ethernets = Object.fromEntries(seed.nics.map((n, i) => [`eth${i}`, ethernet(`eth${i}`, n, i === 0 && seed.dns.length ? seed.dns : undefined)]));
   const users = seed.sshKeys.length ? [{ name: 'root', ssh_authorized_keys: seed.sshKeys }] : [];
   const rc = envExports(seed.env);
@@ -65,7 +76,7 @@ export function renderCloudInit(instanceId: string, seed: GuestSeed): CloudInitF
     'meta-data': yaml({ 'instance-id': instanceId, 'local-hostname': seed.hostname }),
     'network-config': yaml({ version: 2, ethernets }),
     // cloud-init takes user-data as cloud-config only with this first line.
-    'user-data': `#cloud-config\n${yaml({ users })}`,
+    'user-data': `#cloud-config\n${yaml({ users, mounts: listMounts ? mountEntries(seed) : [] })}`,
     zosrc: rc.map((l) => `${l}\n`).join(''),
   };
 }

@@ -208,8 +208,8 @@ export class VmHost {
       const [guest, accel] = await Promise.all([this.kernel(), this.pickAccel()]);
       if (spec.boot.seed) await writeFile(join(dir, 'seed.sh'), renderSeed(spec.boot.seed));
       const ci = cloudInitSeed(spec);
-      // The YAML library loads with the first full VM, not with every node (issue 16, memory).
-      if (ci) await writeSeedDisk(join(dir, 'cidata.img'), (await import('./cloudinit.ts')).renderCloudInit(spec.id, ci), this.opts.log);
+      // The YAML library loads with the first VM that boots its own OS, not with every node (issue 16, memory).
+      if (ci) await writeSeedDisk(join(dir, 'cidata.img'), (await import('./cloudinit.ts')).renderCloudInit(spec.id, ci.seed, ci.mounts), this.opts.log);
       for (const nic of spec.nics) await ensureTap(nic, this.opts.log);
       await Promise.all(spec.shares.map((s, i) => this.startVirtiofsd(vm, s.path, i)));
       const consoleFile = join(dir, 'console.log');

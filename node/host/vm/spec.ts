@@ -31,17 +31,24 @@ export type VmBoot =
   | ({ kind: 'disk' } & ImageSeed);
 
 /**
- * What a VM that boots its own OS is told. `cloudInit` (full VMs): the seed also becomes a NoCloud
- * disk (cloudinit.ts), attached read-only after the other disks, which a stock cloud image reads.
+ * What a VM that boots its own OS is told. `cloudInit` (full and kernel-mode VMs, as zos gives
+ * every VM one): the seed also becomes a NoCloud disk (cloudinit.ts), attached read-only after
+ * the other disks, which a stock cloud image reads.
  */
 interface ImageSeed {
   seed?: GuestSeed;
   cloudInit?: boolean;
 }
 
-/** The seed a VM gets on a cloud-init disk (cidata.img in its directory), if any. */
-export function cloudInitSeed(spec: VmSpec): GuestSeed | undefined {
-  return spec.boot.kind !== 'container' && spec.boot.cloudInit ? spec.boot.seed : undefined;
+/**
+ * The seed a VM gets on a cloud-init disk (cidata.img in its directory), if any, and whether
+ * its mounts are listed there: zos lists zmounts and volumes only for a virtiofs root (a full
+ * VM's other disks are its own).
+ */
+export function cloudInitSeed(spec: VmSpec): { seed: GuestSeed; mounts: boolean } | undefined {
+  const b = spec.boot;
+  if (b.kind === 'container' || !b.cloudInit || !b.seed) return undefined;
+  return { seed: b.seed, mounts: b.kind === 'kernel' && b.root !== 'disk' };
 }
 
 export interface VmNic {

@@ -169,8 +169,8 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
   /**
    * How the VM boots: our kernel and init (container); the image's kernel over the virtiofs root;
    * a full VM's kernel (its files, verified) with root /dev/vda, or the firmware from its disk.
-   * Kernel and full modes get the seed over fw_cfg too, for images that read it; a full VM also
-   * gets it as a cloud-init disk, which is what a stock cloud image reads.
+   * Kernel and full modes get the seed as a cloud-init disk, which is what a stock cloud image
+   * reads (zos gives every VM one), and over fw_cfg too, for images that read it there.
    */
   async function vmBoot(image: { tree: string; boot: 'container' | 'kernel' | 'full' }, root: string | undefined, seed: GuestSeed): Promise<VmBoot> {
     if (image.boot === 'container') return { kind: 'container', seed };
@@ -178,7 +178,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     const file = (p: string) => stat(join(base, p)).then(() => join(base, p), () => undefined);
     const kernel = await file('boot/vmlinuz');
     const initrd = await file('boot/initrd.img');
-    if (image.boot === 'kernel') return { kind: 'kernel', kernel: kernel!, initrd, init: seed.entrypoint[0], seed };
+    if (image.boot === 'kernel') return { kind: 'kernel', kernel: kernel!, initrd, init: seed.entrypoint[0], seed, cloudInit: true };
     return kernel ? { kind: 'kernel', kernel, initrd, root: 'disk', seed, cloudInit: true } : { kind: 'disk', seed, cloudInit: true };
   }
 
