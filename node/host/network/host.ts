@@ -7,7 +7,7 @@ import { linkDelete, nftApply, sysctl, tapEnsure, type Netns } from './ip.ts';
 import { nodeSalt, nrNames, tapName, type NrNames } from './names.ts';
 import { uplinkRuleset } from './nft.ts';
 import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
-import { stopWireguardGo } from './wireguard.ts';
+import { runsInNetns, stopWireguardGo, wireguardEndpoints } from './wireguard.ts';
 import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
 import { Serial } from '../../../lib/serial.ts';
 
@@ -36,8 +36,6 @@ interface NrRecord extends NrRequest {
   /** The uplink /30. */
   uplink: string;
   wgPid?: number;
-  /** The namespace that wireguard-go (its UDP socket) runs in; undefined: the node's. */
-  wgNs?: string;
 }
 
 /** Where a VM finds a network: see NetworkHost.attachTap. */
@@ -168,22 +166,28 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
   }
 
   /**
-   * Builds (or completes) the NR of `rec` and records its wireguard-go. One whose socket is in
-   * another namespace than socketNs() (the public namespace came or went) is restarted there:
-   * a socket cannot move, and peers keep their keys and the port.
+   * Builds (or completes) the NR of `rec` and records its wireguard-go. One that runs in another
+   * namespace than socketNs() (the public namespace came or went, also while the node was down)
+   * is restarted there: a socket cannot move, and peers keep their keys and the port. Where it
+   * runs is read from the process, so a restart adopts it where it is.
    */
   private async build(rec: NrRecord): Promise<void> {
     const socketNs = this.socketNs();
-    if (rec.wgPid !== undefined && rec.wgNs !== socketNs) {
+    let wireguard = rec.wireguard;
+    if (rec.wgPid !== undefined && !(await runsInNetns(rec.wgPid, socketNs))) {
+      // Peers that dialled in (no endpoint configured) are given the one they came from: the new
+      // wireguard-go then handshakes them at once, and they roam to its new address, instead of
+      // waiting ~15 s to rehandshake on their own.
+      const learned = await wireguardEndpoints(rec.names.wg);
+      if (wireguard) wireguard = { ...wireguard, peers: wireguard.peers.map((p) => ({ ...p, endpoint: p.endpoint || (learned.get(p.publicKey) ?? '') })) };
       await stopWireguardGo(rec.wgPid, rec.names.wg);
       rec.wgPid = undefined;
     }
     const spec: NrSpec = {
       netId: rec.netId, names: rec.names, subnet: parseCidr4(rec.subnet)!, ipRange: rec.ipRange ? parseCidr4(rec.ipRange) : null,
-      uplink: parseCidr4(rec.uplink)!, wireguard: rec.wireguard, socketNs,
+      uplink: parseCidr4(rec.uplink)!, wireguard, socketNs,
     };
     rec.wgPid = await buildNr(spec, this.env, rec.wgPid);
-    rec.wgNs = rec.wgPid === undefined ? undefined : socketNs;
   }
 
   /** Moves every NR's wireguard-go to where its socket belongs now (call after the public namespace changed). */
@@ -191,7 +195,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
     return this.steps.run(async () => {
       const socketNs = this.socketNs();
       for (const rec of this.nrs.values()) {
-        if (rec.wgPid === undefined || rec.wgNs === socketNs) continue;
+        if (rec.wgPid === undefined || (await runsInNetns(rec.wgPid, socketNs))) continue;
         await this.build(rec).catch((err: Error) => this.o.log.error({ network: rec.workloadId, err: err.message }, 'could not move wireguard-go after the public namespace changed'));
         await this.save(rec);
       }
@@ -261,7 +265,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
       const previous = this.nrs.get(netId);
       await this.prepareHost();
       const rec: NrRecord = {
-        ...req, netId, names: nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid, wgNs: previous?.wgNs,
+        ...req, netId, names: nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid,
       };
       if (previous && (previous.subnet !== rec.subnet || previous.ipRange !== rec.ipRange || previous.kind !== rec.kind)) {
         await removeNr(previous.names, this.env, previous.wgPid);
@@ -274,7 +278,6 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
         if (previous) {
           this.nrs.set(netId, previous);
           previous.wgPid = rec.wgPid;
-          previous.wgNs = rec.wgNs;
           await this.build(previous).catch(() => (previous.wgPid = undefined));
           await this.save(previous);
         } else {

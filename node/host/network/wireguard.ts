@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { open, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from '../exec.ts';
@@ -28,6 +28,17 @@ export async function isWireguardGo(pid: number, iface: string): Promise<boolean
   const argv = cmdline.split('\0');
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return argv.some((a) => a.endsWith('wireguard-go')) && argv.includes(iface) && state !== 'Z' && state !== '';
+}
+
+/**
+ * Whether process `pid` runs in namespace `ns` (undefined: the node's own). Compared by the
+ * namespace's inode, not a stored name: a namespace deleted and made again under the same name
+ * is another one, and a record may predate the name (an older node).
+ */
+export async function runsInNetns(pid: number, ns: Netns): Promise<boolean> {
+  const ino = (path: string) => stat(path).then((s) => `${s.dev}:${s.ino}`, () => null);
+  const [proc, want] = await Promise.all([ino(`/proc/${pid}/ns/net`), ino(ns ? `/run/netns/${ns}` : '/proc/self/ns/net')]);
+  return proc !== null && proc === want;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -98,6 +109,16 @@ export async function configureWireguard(iface: string, config: WgInterfaceConfi
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/**
+ * The endpoints wireguard-go has for its peers, configured or learned from their packets (an
+ * access peer that dialled in), by public key; empty when it does not answer.
+ */
+export async function wireguardEndpoints(iface: string): Promise<Map<string, string>> {
+  const out = await run('wg', ['show', iface, 'endpoints']).catch(() => '');
+  const pairs = out.split('\n').map((l) => l.split('\t')).filter(([key, ep]) => key && ep && ep !== '(none)');
+  return new Map(pairs.map(([key, ep]) => [key!, ep!]));
 }
 
 /** Listen port wireguard-go reports for `iface` (UAPI), or undefined when it does not answer. */
