@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
+import { earlyWriteback } from '../lib/durable.ts';
 import { mapLimit } from '../lib/parallel.ts';
 import { WorkerPool } from '../lib/workers.ts';
 import type { StoredFile, StoreFilesJob } from './build-worker.ts';
@@ -53,6 +54,8 @@ const JOBS_IN_FLIGHT = 2 * availableParallelism();
 /** Small files go to a worker together, up to this many bytes or files per job. */
 const JOB_BYTES = 4 << 20;
 const JOB_FILES = 64;
+/** New chunk bytes between two syncfs that start writeback early (lib/durable earlyWriteback). */
+const WRITEBACK_EVERY = 16 << 20;
 
 /**
  * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), so a
@@ -125,7 +128,11 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     }
   }
   const pool = storePool;
-  const store = opts.store.location;
+  const dirStore = opts.store as DirStore; // checked by buildImage
+  const store = dirStore.location;
+  // The chunk files' writeback starts while the workers compress: setTag's sync (which makes
+  // them durable) then waits for the last few MiB only, not for all of them.
+  const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
   await mapLimit(groupFiles(fileJobs), JOBS_IN_FLIGHT, async (group) => {
     const results = await pool.run({ files: group.map((f) => ({ path: f.abs, size: f.size })), chunking, encrypt: opts.encrypt ?? false, store });
     group.forEach(({ slot, abs, size, mode, owned }, i) => {
@@ -139,13 +146,17 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
         }
       }
       // Two workers may both find a chunk missing and write it: it is counted once.
-      for (const { id, bytes } of r.added) stats.added.set(id, bytes);
+      for (const { id, bytes } of r.added) {
+        stats.added.set(id, bytes);
+        writeback.written(bytes);
+      }
       entries[slot] = { type: 'file', mode, ...owned, size, blake3: r.blake3, extents: r.extents };
       progress.bytesDone += size;
       progress.filesDone++;
     });
     opts.onProgress?.(progress);
   });
+  await writeback.settle();
   const manifest: Manifest = {
     version: 1,
     chunking: { algo: CHUNKING_ALGO, ...chunking },

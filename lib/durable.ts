@@ -48,3 +48,29 @@ export async function syncFileSystem(path: string): Promise<void> {
 }
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * Starts writeback while a large amount of data is still being written: each time `every` bytes
+ * have been reported through `written`, one `sync` starts (never two at once), so the disk writes
+ * while the writer computes instead of all in the final sync. None of these is a durability
+ * point (the caller's final sync is); `settle` waits for them and throws the first failure.
+ */
+export function earlyWriteback(sync: () => Promise<void>, every: number): { written(bytes: number): void; settle(): Promise<void> } {
+  const started: Array<Promise<void>> = [];
+  let since = 0;
+  let busy = false;
+  return {
+    written(bytes) {
+      since += bytes;
+      if (since < every || busy) return;
+      busy = true;
+      since = 0;
+      const s = sync().finally(() => (busy = false));
+      s.catch(() => {}); // thrown by settle(), not an unhandled rejection meanwhile
+      started.push(s);
+    },
+    async settle() {
+      for (const r of await Promise.allSettled(started)) if (r.status === 'rejected') throw r.reason;
+    },
+  };
+}

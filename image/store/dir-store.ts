@@ -137,6 +137,14 @@ export class DirStore implements ListableStore {
     }
   }
 
+  /**
+   * Starts writing back what was written so far (the same syncfs as setTag's): a build calls it
+   * while it writes chunks, so that setTag's sync finds little left. Not a durability point.
+   */
+  startWriteback(): Promise<void> {
+    return this.syncFs(this.location);
+  }
+
   async setTag(name: string, digest: string): Promise<void> {
     this.check(digest);
     if (!isValidName(name)) throw new ImageError('BAD_REF', `bad tag name "${name}"`);

@@ -37,6 +37,27 @@ test('durability: a build syncs the store once, after its chunks and manifest ar
   assert.equal(await store.getTag('v1'), built.digest);
 });
 
+test('durability: a large build starts writeback while it writes chunks; the tag still waits for the last sync, which sees every chunk', async (t) => {
+  const dir = await tempDir(t);
+  const src = join(dir, 'src');
+  await mkdir(src);
+  // 40 MiB that zstd cannot shrink: more than two writeback intervals (16 MiB of new chunk bytes).
+  for (let i = 0; i < 10; i++) await writeFile(join(src, `f${i}.bin`), prng(4 << 20, 100 + i));
+  const location = join(dir, 'store');
+  const seen: Array<{ tag: boolean; chunks: number; manifests: number }> = [];
+  const store = await DirStore.open(location, {
+    syncFs: async () => {
+      seen.push({ tag: existsSync(join(location, 'tags', 'v1')), chunks: (await storedFiles(location, 'chunks')).length, manifests: (await storedFiles(location, 'manifests')).length });
+    },
+  });
+  const built = await buildImage(src, { store, tag: 'v1', xattrs: 'skip' });
+  assert.ok(seen.length >= 2, `writeback started during the build (${seen.length} syncs)`);
+  const last = seen.pop()!;
+  assert.deepEqual(last, { tag: false, chunks: built.uniqueChunks, manifests: 1 }, 'the final sync: every chunk and the manifest, before the tag');
+  for (const s of seen) assert.ok(!s.tag && s.manifests === 0 && s.chunks < built.uniqueChunks, `an early writeback, before the manifest: ${JSON.stringify(s)}`);
+  assert.equal(await store.getTag('v1'), built.digest);
+});
+
 test('durability: a failed sync leaves no tag (the old one stays), so no tag names unsynced files', async (t) => {
   const dir = await tempDir(t);
   const src = await smallTree(dir);
