@@ -122,7 +122,8 @@ const corrupt = (ref: ChunkRef, why: string, cause?: unknown) =>
 /**
  * Verify and decode a blob against its manifest reference. Throws CHUNK_CORRUPT naming the chunk
  * on any mismatch (digest, header, decryption, length, convergent key). `digestChecked` skips
- * re-hashing a blob that a store has just verified. A zstd chunk is decoded into `into` when
+ * re-hashing a blob that a store has just verified, or whose plaintext the caller proves by the
+ * file's BLAKE3 (materialize, SPEC.md §4). A zstd chunk is decoded into `into` when
  * given (exactly `ref.size` bytes: a caller's reused buffer), else into a new buffer of that size;
  * a stored (uncompressed, unencrypted) chunk comes back as a view of its blob.
  */

@@ -207,7 +207,7 @@ export class DirStore implements ListableStore {
 }
 
 export function chunkFilePath(location: string, id: string): string {
-  return join(location, 'chunks', id.slice(0, 2), id);
+  return `${location}/chunks/${id.slice(0, 2)}/${id}`; // not path.join: ~1.6 µs a call, a read path makes one per chunk
 }
 
 /** A fresh name in the store's staging directory (temp + rename writes). */
@@ -253,9 +253,11 @@ function checkedBlob(blob: Uint8Array, location: string, id: string): Uint8Array
  * With `scratch`, the blob is read into the caller's buffer (reused from chunk to chunk: a fresh
  * one per chunk costs page faults) and the result is a view of it, valid until the next call;
  * one read larger than the file takes it whole (a regular file reads short only at its end), so
- * the file costs open, read and close, no fstat.
+ * the file costs open, read and close, no fstat. `unchecked`: the blob is not compared with its
+ * id, for a caller that proves the bytes otherwise (materialize: the file's BLAKE3, SPEC.md §4)
+ * and comes back with the check to name a bad chunk.
  */
-export function getChunkSync(location: string, id: string, scratch?: ChunkScratch): Uint8Array {
+export function getChunkSync(location: string, id: string, scratch?: ChunkScratch, opts: { unchecked?: boolean } = {}): Uint8Array {
   if (!isDigestHex(id)) throw new ImageError('BAD_REF', `bad digest "${id}"`);
   const msg = notInStore(location, id);
   const fd = openBlob(chunkFilePath(location, id), msg);
@@ -271,7 +273,7 @@ export function getChunkSync(location: string, id: string, scratch?: ChunkScratc
       got += n;
       if (n === 0 || (scratch && got < buf.length)) break; // a short read: the end of the file
     }
-    return checkedBlob(buf.subarray(0, got), location, id);
+    return opts.unchecked ? buf.subarray(0, got) : checkedBlob(buf.subarray(0, got), location, id);
   } catch (err) {
     if (err instanceof ImageError) throw err;
     throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
