@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
+import { convert4to6, parseIPv4 } from '../../node/host/network/addr.ts';
 import { NetworkHost, type NrRequest } from '../../node/host/network/index.ts';
 import { isWireguardGo } from '../../node/host/network/wireguard.ts';
 import { requireHost } from '../helpers/host.ts';
@@ -71,6 +72,30 @@ test('network resources: build, peer over WireGuard, update live, isolate, adopt
     assert.match(udp, /wireguard-go/, 'the UDP socket belongs to wireguard-go in the node namespace');
     assert.match((await inNs(nrA.namespace, 'nft', ['list', 'table', 'inet', 'zos-nr'])).stdout, /masquerade/);
     assert.deepEqual(a.wgPorts().slice(-1), [4001]);
+  });
+
+  await t.test("a NIC on the NR bridge reaches the NR over IPv6, as zos sets it up: Convert4to6 of .1 and fe80::1, forwarding on", async () => {
+    const node = lab.nodes[0]!.ns;
+    const gw6 = convert4to6(nrA.netId, parseIPv4('10.20.2.1')!);
+    const addrs = (await execa('ip', ['-n', nrA.namespace, '-o', '-6', 'addr', 'show', 'dev', 'private'])).stdout;
+    assert.match(addrs, new RegExp(`inet6 ${gw6}/64 `));
+    assert.match(addrs, /inet6 fe80::1\/64 /);
+    assert.equal((await inNs(nrA.namespace, 'sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim(), '1');
+    // A VM's NIC stand-in: a veth whose node end joins the NR bridge, as a VM tap does.
+    const vmNs = `zv6-${process.pid}`;
+    const port = `v6${process.pid}`;
+    await execa('ip', ['netns', 'add', vmNs]);
+    try {
+      await execa('ip', ['-n', node, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', vmNs]);
+      await execa('ip', ['-n', node, 'link', 'set', port, 'master', nrA.bridge, 'up']);
+      await execa('ip', ['-n', vmNs, 'addr', 'add', `${convert4to6(nrA.netId, parseIPv4('10.20.2.9')!)}/64`, 'dev', 'eth0', 'nodad']);
+      await execa('ip', ['-n', vmNs, 'link', 'set', 'eth0', 'up']);
+      assert.equal((await inNs(vmNs, 'ping', ['-6', '-c1', '-W3', gw6])).exitCode, 0, `the NR answers at ${gw6}`);
+      assert.equal((await inNs(vmNs, 'ping', ['-6', '-c1', '-W3', 'fe80::1%eth0'])).exitCode, 0, 'and at fe80::1');
+    } finally {
+      await execa('ip', ['-n', node, 'link', 'del', port], { reject: false });
+      await execa('ip', ['netns', 'del', vmNs], { reject: false });
+    }
   });
 
   await t.test('the NRs reach each other through WireGuard', async () => {

@@ -15,10 +15,11 @@ const SEED: GuestSeed = {
   hostname: 'on',
   nics: [
     // All digits: YAML 1.1 (cloud-init's PyYAML) would read it unquoted as a base-60 number.
-    { mac: '12:34:56:10:20:30', cidr: '198.18.78.9/24', gateway: '198.18.78.1', routes: ['198.18.0.0/16', '100.64.0.0/16'] },
+    // The private NIC's NR ULA; the public NIC's IPv6 takes the default route.
+    { mac: '12:34:56:10:20:30', cidr: '198.18.78.9/24', gateway: '198.18.78.1', routes: ['198.18.0.0/16', '100.64.0.0/16'], cidr6: 'fd37:6148:3153:4e::9/64', gateway6: 'fd37:6148:3153:4e::1', routes6: [] },
     { mac: '02:ab:cd:ef:01:02', cidr: '198.18.5.7/24', gateway: '198.18.5.1', routes: ['0.0.0.0/0'], cidr6: '2001:db8:5::7/64', gateway6: '2001:db8:5::1', routes6: ['::/0'] },
   ],
-  dns: ['8.8.8.8', '1.1.1.1'],
+  dns: ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888'],
   disks: [{ device: 'vdb', mountpoint: '/data' }],
   shares: [],
   sshKeys: ['ssh-ed25519 AAAAC3Nza one@host', 'ssh-rsa AAAAB3Nza two@host'],
@@ -39,6 +40,7 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
     '    dhcp4: false',
     '    addresses:',
     '      - 198.18.78.9/24',
+    '      - fd37:6148:3153:4e::9/64',
     '    routes:',
     '      - to: 198.18.0.0/16',
     '        via: 198.18.78.1',
@@ -48,6 +50,7 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
     '      addresses:',
     '        - 8.8.8.8',
     '        - 1.1.1.1',
+    '        - 2001:4860:4860::8888',
     '  eth1:',
     '    match:',
     '      macaddress: 02:ab:cd:ef:01:02',
@@ -78,9 +81,26 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
     '',
   ].join('\n'));
 
-  // One private NIC with the default route, no key, no entrypoint: gateway4 there, no nameservers, an empty users list (zos: no default user).
-  const plain = renderCloudInit('7-2-vm', { ...SEED, hostname: 'vm', sshKeys: [], env: {}, entrypoint: [], dns: [], nics: [{ mac: '02:00:00:00:00:01', cidr: '198.18.1.2/24', gateway: '198.18.1.1', routes: ['0.0.0.0/0'] }] });
-  assert.equal(plain['network-config'], 'version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: "02:00:00:00:00:01"\n    set-name: eth0\n    dhcp4: false\n    addresses:\n      - 198.18.1.2/24\n    gateway4: 198.18.1.1\n');
+  // One private NIC with both default routes (no public IP), no key, no entrypoint: gateway4 and gateway6 (the NR's ULA .1) there, no nameservers, an empty users list (zos: no default user).
+  const nic = { mac: '02:00:00:00:00:01', cidr: '198.18.1.2/24', gateway: '198.18.1.1', routes: ['0.0.0.0/0'] };
+  const plain = renderCloudInit('7-2-vm', { ...SEED, hostname: 'vm', sshKeys: [], env: {}, entrypoint: [], dns: [], nics: [{ ...nic, cidr6: 'fd37:6148:3153:1::2/64', gateway6: 'fd37:6148:3153:1::1', routes6: ['::/0'] }] });
+  assert.equal(plain['network-config'], [
+    'version: 2',
+    'ethernets:',
+    '  eth0:',
+    '    match:',
+    '      macaddress: "02:00:00:00:00:01"',
+    '    set-name: eth0',
+    '    dhcp4: false',
+    '    addresses:',
+    '      - 198.18.1.2/24',
+    '      - fd37:6148:3153:1::2/64',
+    '    gateway4: 198.18.1.1',
+    '    gateway6: fd37:6148:3153:1::1',
+    '',
+  ].join('\n'));
+  // zmachine-light: no IPv6 on the private NIC.
+  assert.equal(renderCloudInit('7-2-vm', { ...SEED, dns: [], nics: [nic] })['network-config'], 'version: 2\nethernets:\n  eth0:\n    match:\n      macaddress: "02:00:00:00:00:01"\n    set-name: eth0\n    dhcp4: false\n    addresses:\n      - 198.18.1.2/24\n    gateway4: 198.18.1.1\n');
   assert.equal(plain['user-data'], '#cloud-config\nusers: []\nmounts: []\n');
   assert.equal(plain.zosrc, '');
   assert.throws(() => renderCloudInit('x', { ...SEED, env: { 'A;reboot': '1' } }), /invalid env variable name 'A;reboot'/);

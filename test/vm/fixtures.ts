@@ -33,7 +33,7 @@ export async function buildTestImage(dir: string, tag = 'test/base:1'): Promise<
  * The init of the test images that boot their own OS, a stand-in for a cloud image's cloud-init
  * (`T` tags its console lines): it finds the seed disk by its label, reports it, the kernel command
  * line and the seed's files on the console (lines `T: | ...` between `T: --- NAME` markers), then
- * does what cloud-init would with them: the hostname from meta-data, the address on the NIC whose
+ * does what cloud-init would with them: the hostname from meta-data, the addresses on the NIC whose
  * MAC network-config names, zos' `mounts` from user-data (each target gets a file `written-by`
  * holding T, and its `df -k` line is served at /df-<n>), and serves /hostname.
  */
@@ -52,11 +52,14 @@ $B mount -t vfat -o ro "$dev" /ci && echo "$T: cidata on $dev, read-only $($B bl
 for f in meta-data network-config user-data; do echo "$T: --- $f"; $B sed "s/^/$T: | /" /ci/$f; done
 echo "$T: --- end"
 mac=$($B awk '/macaddress:/ { gsub(/"/, "", $2); print $2; exit }' /ci/network-config)
-addr=$($B awk '/addresses:/ { getline; print $2; exit }' /ci/network-config)
+# The first NIC's addresses (IPv4, then IPv6 where given), before its nameservers' list.
+addrs=$($B awk '/addresses:/ && !seen { a = 1; seen = 1; next } a && /^ *- / { print $2; next } { a = 0 }' /ci/network-config)
 $B hostname "$($B awk '/local-hostname:/ { print $2 }' /ci/meta-data)"
 for n in /sys/class/net/*; do
   [ "$($B cat $n/address)" = "$mac" ] || continue
-  $B ip link set \${n##*/} up && $B ip addr add $addr dev \${n##*/} && echo "$T: \${n##*/} $mac $addr"
+  echo 0 > /proc/sys/net/ipv6/conf/\${n##*/}/accept_dad
+  $B ip link set \${n##*/} up
+  for a in $addrs; do $B ip addr add $a dev \${n##*/} && echo "$T: \${n##*/} $mac $a"; done
 done
 # zos' mounts: "  - - SRC" opens an entry; its next items are the target, the type and the options.
 i=0

@@ -8,10 +8,11 @@ import { openImageStore } from '../../image/index.ts';
 import { serveStore } from '../../image/serve.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { parseIP } from '../../node/model/goformat.ts';
+import { convert4to6, parseIPv4 } from '../../node/host/network/addr.ts';
 import { StorageHost } from '../../node/host/storage/index.ts';
 import { VmHost } from '../../node/host/vm/host.ts';
 import type { DeploymentView, PrimitiveContext } from '../../node/primitives/types.ts';
-import { uniqueName } from '../../node/model/ids.ts';
+import { networkId, uniqueName } from '../../node/model/ids.ts';
 import { macOf } from '../../node/primitives/zmachine/mac.ts';
 import { machinePrimitive, type MachineConfig, type TapAttacher } from '../../node/primitives/zmachine/machine.ts';
 import { needBtrfs } from '../node/storage-env.ts';
@@ -63,7 +64,13 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
       taps.delete(tap);
     },
   };
-  const m = machinePrimitive('zmachine-light', { vm, images: async () => images, network, tapNetns: lab.netns, storage });
+  const hosts = { vm, images: async () => images, network, tapNetns: lab.netns, storage };
+  const m = machinePrimitive('zmachine', hosts);
+  const light = machinePrimitive('zmachine-light', hosts);
+  // The lab bridge stands for the NR's private side: zos' ULA gateway of net1 on it too.
+  const ula = (ip: string) => convert4to6(networkId(TWIN, 'net1'), parseIPv4(ip)!);
+  await execa('ip', ['-n', lab.netns, 'addr', 'add', `${ula(lab.gateway)}/64`, 'dev', lab.bridge, 'nodad']);
+  const vm6 = `http://[${ula('198.18.78.9')}]`;
 
   // The deployment: a zmount `disk` and a volume `vol`, made through the storage host as their primitives do.
   await storage.createDisk('7-1-disk', 300 * MiB);
@@ -127,17 +134,20 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   await nothingLeft('tampered');
   await images.cache.remove(pulled.digest);
 
-  // A VM: entrypoint with env, the disk formatted and mounted, the volume shared.
+  // A zmachine-light VM: entrypoint with env, the disk formatted and mounted, the volume shared.
   const entry = `/bin/sh -c 'mkdir -p /www; echo "$MSG" > /www/index.html; df -k /data | tail -1 > /www/df; echo hi > /vol/x; exec httpd -f -p 80 -h /www'`;
   const cfg = config({ entrypoint: entry, env: { MSG: 'served by the entrypoint' } });
-  const res = await m.provision(ctx('vm'), cfg);
+  const res = await light.provision(ctx('vm'), cfg);
   assert.deepEqual(res, { id: '7-1-vm', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
-  await assert.rejects(m.provision(ctx('vm'), cfg), (e: Error) => e.message === 'no action needed', 'a running VM is left alone');
+  await assert.rejects(light.provision(ctx('vm'), cfg), (e: Error) => e.message === 'no action needed', 'a running VM is left alone');
   // Its IP is taken for another VM on the network; nothing of that one is left.
-  await assert.rejects(m.provision(ctx('vm2'), cfg), /private ip 198\.18\.78\.9 is being used by another vm/);
+  await assert.rejects(light.provision(ctx('vm2'), cfg), /private ip 198\.18\.78\.9 is being used by another vm/);
   assert.equal(taps.size, 1, 'only the running VM keeps a tap');
   assert.equal(vm.info('7-1-vm2'), undefined);
   assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/')).trim(), 'served by the entrypoint');
+  const seed = await readFile(join(dir, 'vms/7-1-vm/seed.sh'), 'utf8');
+  assert.match(seed, /^zos_dns '8\.8\.8\.8' '1\.1\.1\.1' '2001:4860:4860::8888'$/m, "zos' nameservers");
+  assert.doesNotMatch(seed, /zos_nic6/, 'zmachine-light: no IPv6 on the private NIC, as zos');
   const kib = Number((await curlIn(lab.netns, 'http://198.18.78.9/df')).trim().split(/\s+/)[1]);
   assert.ok(kib > 250 * 1024 && kib <= 300 * 1024, `disk size ${kib} KiB`);
   const vol = await storage.subvolumeInfo('7-1-vol');
@@ -146,7 +156,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.equal(rootVol?.size, 500 * MiB, 'root layer on a volume of max(size, minimum root)');
   await stat(join(rootVol!.path, 'upper/www/index.html'));
 
-  await m.deprovision(ctx('vm'));
+  await light.deprovision(ctx('vm'));
   await nothingLeft('vm');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu or virtiofsd left');
 
@@ -173,9 +183,16 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.deepEqual(seedFile(consoleText, 'fullvm', 'user-data'), { users: [{ name: 'root', ssh_authorized_keys: [pub] }], mounts: [] });
   assert.deepEqual(seedFile(consoleText, 'fullvm', 'network-config'), {
     version: 2,
-    ethernets: { eth0: { match: { macaddress: mac }, 'set-name': 'eth0', dhcp4: false, addresses: ['198.18.78.9/24'], gateway4: lab.gateway, nameservers: { addresses: ['8.8.8.8', '1.1.1.1'] } } },
+    ethernets: {
+      eth0: {
+        match: { macaddress: mac }, 'set-name': 'eth0', dhcp4: false, addresses: ['198.18.78.9/24', `${ula('198.18.78.9')}/64`],
+        gateway4: lab.gateway, gateway6: ula(lab.gateway), routes: [{ to: '100.64.0.0/16', via: lab.gateway }],
+        nameservers: { addresses: ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888'] },
+      },
+    },
   });
   assert.match(consoleText, new RegExp(`fullvm: eth0 ${mac} 198\\.18\\.78\\.9/24`), 'the NIC with that MAC took the address');
+  assert.equal((await curlIn(lab.netns, `${vm6}/hostname`)).trim(), 'full', 'and its IPv6');
   assert.equal(await storage.subvolumeInfo('rootfs.7-1-full'), undefined, 'a full VM has no virtiofs root layer');
   await m.deprovision(ctx('full'));
   await nothingLeft('full');
@@ -199,6 +216,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   });
   assert.equal(seedFile(kText, 'kernelvm', 'network-config').ethernets.eth0.match.macaddress, kmac);
   assert.match(kText, new RegExp(`kernelvm: eth0 ${kmac} 198\\.18\\.78\\.9/24`), 'the NIC with that MAC took the address');
+  assert.equal((await curlIn(lab.netns, `${vm6}/hostname`)).trim(), 'kvm', 'and its IPv6');
   assert.match(kText, /kernelvm: mounted \/dev\/vda on \/data \(auto\)/);
   assert.match(kText, /kernelvm: mounted vol on \/vol \(virtiofs\)/);
   const kdf = Number((await curlIn(lab.netns, 'http://198.18.78.9/df-1')).trim().split(/\s+/)[1]);

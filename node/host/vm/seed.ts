@@ -8,7 +8,8 @@ export interface GuestSeed {
   hostname: string;
   /**
    * One entry per NIC, found by MAC: an IPv4 `cidr` ('' for none) with `routes` via `gateway`, and
-   * optionally an IPv6 `cidr6` with `routes6` via `gateway6` (a VM's public NIC).
+   * optionally an IPv6 `cidr6` with `routes6` via `gateway6` (a zmachine's private NIC: the NR's
+   * ULA; its public NIC: the ip workload's IPv6).
    */
   nics: { mac: string; cidr: string; gateway: string; routes: string[]; cidr6?: string; gateway6?: string; routes6?: string[] }[];
   dns: string[];

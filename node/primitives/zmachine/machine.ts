@@ -6,6 +6,7 @@ import { formatIP } from '../../model/goformat.ts';
 import { networkId, uniqueName } from '../../model/ids.ts';
 import { minRootSize, type MachineBase } from '../../model/zmachine-common.ts';
 import { runResult } from '../../host/exec.ts';
+import { convert4to6 } from '../../host/network/addr.ts';
 import { storageName } from '../../host/storage/names.ts';
 import type { DiskStore, VolumeStore } from '../../host/storage/types.ts';
 import type { VmHost } from '../../host/vm/host.ts';
@@ -63,7 +64,8 @@ export interface MachineResult {
 }
 
 type Kind = 'zmachine' | 'zmachine-light';
-const DNS = ['8.8.8.8', '1.1.1.1'];
+/** zos' nameservers for every VM (light too), on its first NIC. */
+const DNS = ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888'];
 
 function rootVolume(id: string): string {
   return `rootfs.${storageName(id)}`;
@@ -88,7 +90,8 @@ function inSubnet(ip: string, cidr: string): boolean {
  * zmachine and zmachine-light on QEMU: the image named by `flist` (pulled over HTTP into the
  * node's one store, every file verified when it is materialized), a writable overlay on a btrfs
  * volume of `size`, zmount disks as virtio-blk, volumes over virtiofs, one NIC on the private
- * network's bridge. Light differs only in its routes (default via the NR) and result shape.
+ * network's bridge. Light differs only in its routes (default via the NR), its private NIC's lack of
+ * IPv6 (zos gives light no ULA) and result shape.
  */
 export function machinePrimitive(kind: Kind, h: MachineHosts) {
   /** The image code (HTTP store, pull, materialize) loads with the first machine (issue 16, memory). */
@@ -226,7 +229,11 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
         const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
         const routes = kind === 'zmachine-light' ? [defaultRoute, att.ipRange] : [defaultRoute, att.ipRange, '100.64.0.0/16'];
         const mac = macOf(uniqueName(id, iface.network));
-        const nics: GuestSeed['nics'] = [{ mac, cidr: `${ip}/${att.subnet.split('/')[1]}`, gateway: att.gateway, routes: [...new Set(routes.filter((r): r is string => !!r))] }];
+        const nics: GuestSeed['nics'] = [{
+          mac, cidr: `${ip}/${att.subnet.split('/')[1]}`, gateway: att.gateway, routes: [...new Set(routes.filter((r): r is string => !!r))],
+          // zos (not light): the NR's ULA /64 of this network, the NR's .1 as gateway6 unless a public IPv6 takes the default.
+          ...(kind === 'zmachine' ? { cidr6: `${convert4to6(netId, toInt(ip))}/64`, gateway6: convert4to6(netId, toInt(att.gateway)), routes6: pub?.ip6 ? [] : ['::/0'] } : {}),
+        }];
         const vmNics: VmSpec['nics'] = [{ tap: att.tap, mac, netns: h.tapNetns }];
         if (pub) {
           if (!h.public) throw new Error('public ipv4 is requested, but not supported on this node');
