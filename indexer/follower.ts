@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../lib/log.ts';
 import { EventStream, type ChainClient, type Connection } from '../chain/client/index.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { failpoint } from '../lib/failpoints.ts';
 import { applyEvent, type EventPlace } from './store/apply.ts';
 import type { IndexerEvent } from './events.ts';
 import { CHAIN_TABLES } from './store/schema.ts';
@@ -69,7 +70,13 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; follo
   async start(): Promise<void> {
     const lock = await this.sql.tryWriterLock();
     if (!lock) this.log.info('another indexer process follows the chain into this store: standing by');
-    const stream = lock ? await this.begin(lock) : null;
+    let stream: EventStream<LocatedEvent> | null = null;
+    try {
+      if (lock) stream = await this.begin(lock);
+    } catch (err) {
+      // Lost during the reconcile (nothing of it committed): stand by like any process without the lock.
+      if (!lock?.aborted) throw err;
+    }
     this.loop = this.run(lock, stream);
   }
 
@@ -145,7 +152,7 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; follo
     // brought to the state at this block instead, which already holds this block's effects.
     const state = block.missed ? await this.stateAt(block.blockHash) : null;
     if (state) this.log.warn({ missed: block.missed, block: cursor.block }, 'the chain lost the events of a range of blocks: resynchronising from the state');
-    const stored = await this.sql.transaction(async (tx) => {
+    const stored = await this.sql.writerTransaction(async (tx) => {
       const [row] = await tx.all<{ value: string }>(`SELECT value FROM meta WHERE key = 'cursor_block'${this.sql.kind === 'postgres' ? ' FOR UPDATE' : ''}`);
       if (row && Number(row.value) >= cursor.block) return false;
       if (state) await resyncFromState(tx, state, { block: cursor.block, blockHash: cursor.hash, index: 0, at: 0 });
@@ -188,19 +195,21 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; follo
       this.log.warn({ from, head }, 'the chain cannot replay the blocks after the cursor: rebuilding from the state at its head');
       const events = await stateAsEvents(conn, hash);
       const snap = { block: head, hash };
-      await this.sql.transaction(async (tx) => {
+      await this.sql.writerTransaction(async (tx) => {
         await resyncFromState(tx, events, { block: head, blockHash: hash, index: 0, at: 0 });
         await writeCursor(tx, snap);
+        await failpoint('indexer.reconcile.commit');
       });
       return snap;
     }
     if (cursor || !genesis) return cursor;
     const start = { block: 0, hash: genesis.hash };
-    await this.sql.transaction(async (tx) => {
+    await this.sql.writerTransaction(async (tx) => {
       await clearChainTables(tx);
       let index = 0;
       for (const event of genesis.events) await applyEvent(tx, event, { block: 0, blockHash: genesis.hash, index: index++, at: 0 });
       await writeCursor(tx, start);
+      await failpoint('indexer.reconcile.commit');
     });
     return start;
   }

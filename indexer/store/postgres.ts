@@ -69,12 +69,20 @@ export class PostgresSql implements Sql {
   }
 
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-    const run = this.last.then(() => this.runTransaction(fn));
+    return this.queued(() => this.runTransaction(fn, false));
+  }
+
+  writerTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.queued(() => this.runTransaction(fn, true));
+  }
+
+  private queued<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.last.then(job);
     this.last = run.catch(() => undefined);
     return run;
   }
 
-  private async runTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+  private async runTransaction<T>(fn: (tx: SqlTx) => Promise<T>, asWriter: boolean): Promise<T> {
     const client = await this.pool.connect();
     const tx: SqlTx = {
       all: async <R extends Row = Row>(sql: string, params: readonly Param[] = []) => (await client.query<R>(numberPlaceholders(sql), params as Param[])).rows,
@@ -86,6 +94,7 @@ export class PostgresSql implements Sql {
     try {
       await client.query('BEGIN');
       const out = await fn(tx);
+      if (asWriter) await this.stillWriter(tx);
       await client.query('COMMIT');
       return out;
     } catch (err) {
@@ -94,6 +103,31 @@ export class PostgresSql implements Sql {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Inside a writer transaction, just before its COMMIT: whether the session that took the lock
+   * (same backend pid and start time: a pid may be reused) holds it still. The shared fence,
+   * held to COMMIT, makes a new holder wait for this transaction (see tryWriterLock), so nothing
+   * of the old holder commits after the new one began. A lost lock is dropped here at once.
+   */
+  private async stillWriter(tx: SqlTx): Promise<void> {
+    const lock = this.lock;
+    let held = false;
+    if (lock) {
+      await tx.run('SELECT pg_advisory_xact_lock_shared(?)', [LOCK_FENCE]);
+      const [row] = await tx.all<{ held: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid = 0 AND l.objid::bigint = ? AND l.objsubid = 1 AND l.granted AND l.pid = ? AND a.backend_start::text = ?) AS held`,
+        [LOCK_WRITER, lock.pid, lock.since],
+      );
+      held = row?.held === true;
+    }
+    if (held) return;
+    const why = 'the writer lock was lost before this transaction committed';
+    if (lock) this.lockLost(why);
+    throw new Error(`${why}: rolled back`);
   }
 
   /**
@@ -116,7 +150,18 @@ export class PostgresSql implements Sql {
       client.release();
       return null;
     }
-    const lock: WriterLock = { client, lost: new AbortController(), check: undefined };
+    let me: { pid: number; since: string };
+    try {
+      me = await this.fenced(client);
+    } catch (err) {
+      client.release(true);
+      throw err;
+    }
+    if (!me.pid) {
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_WRITER]).then(() => client.release(), () => client.release(true));
+      return null;
+    }
+    const lock: WriterLock = { client, ...me, lost: new AbortController(), check: undefined };
     let checking = false;
     const drop = (why: string, err?: unknown) => {
       if (this.lock !== lock) return;
@@ -132,6 +177,25 @@ export class PostgresSql implements Sql {
     lock.check.unref();
     this.lock = lock;
     return lock.lost.signal;
+  }
+
+  /**
+   * With the writer lock just taken: waits (up to FENCE_WAIT_MS) until no writer transaction of
+   * a former holder is between its check and its COMMIT, and names this session for the checks.
+   * pid 0: a former holder's transaction did not end in time (a frozen server process); the
+   * caller lets the lock go and asks again later.
+   */
+  private async fenced(client: pg.PoolClient): Promise<{ pid: number; since: string }> {
+    for (let waited = 0; ; waited += FENCE_POLL_MS) {
+      const [got] = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_FENCE])).rows;
+      if (got?.ok) break;
+      if (waited >= FENCE_WAIT_MS) return { pid: 0, since: '' };
+      await new Promise((r) => setTimeout(r, FENCE_POLL_MS));
+    }
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_FENCE]);
+    const [me] = (await client.query<{ pid: number; since: string }>('SELECT pid, backend_start::text AS since FROM pg_stat_activity WHERE pid = pg_backend_pid()')).rows;
+    if (!me) throw new Error('the writer lock session is not in pg_stat_activity');
+    return me;
   }
 
   /** Forgets the writer lock (its connection is closed, so the server frees it if it has not) and tells the holder. */
@@ -152,6 +216,9 @@ export class PostgresSql implements Sql {
 
 interface WriterLock {
   client: pg.PoolClient;
+  /** The server process of the lock's session and its start time (pg_stat_activity.backend_start). */
+  pid: number;
+  since: string;
   lost: AbortController;
   check: ReturnType<typeof setInterval> | undefined;
 }
@@ -161,3 +228,7 @@ const LOCK_CHECK_MS = 5_000;
 /** Advisory lock keys (arbitrary, fixed): schema setup and the one chain follower. */
 const LOCK_SCHEMA = 0x7a6f_7301;
 export const LOCK_WRITER = 0x7a6f_7302;
+/** Held shared by each writer transaction from its lock check to its COMMIT; a new writer waits on it. */
+const LOCK_FENCE = 0x7a6f_7303;
+const FENCE_POLL_MS = 50;
+const FENCE_WAIT_MS = 10_000;

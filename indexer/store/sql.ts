@@ -14,6 +14,13 @@ export interface SqlTx {
 export interface Sql extends SqlTx {
   /** Runs `fn` in one transaction: all of it is committed, or none. Reads outside see only committed data. */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  /**
+   * As `transaction`, for the writes only the writer lock's holder makes (the follower's): it
+   * commits only while this process still holds that lock, checked on the server just before
+   * COMMIT. One that lost it (even before this process noticed) throws and commits nothing, and
+   * the lock's signal aborts. A new holder waits for a transaction that passed the check to end.
+   */
+  writerTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
   /** Runs the schema statements and then `check`, in one transaction no other process runs at the same time. */
   migrate(ddl: readonly string[], check: (tx: SqlTx) => Promise<void>): Promise<void>;
   /**

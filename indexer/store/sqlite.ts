@@ -70,6 +70,11 @@ export class SqliteSql implements Sql {
     return run;
   }
 
+  /** One process owns an embedded store: its writer lock is never lost. */
+  writerTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.transaction(fn);
+  }
+
   private async runTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     if (this.writer.inTransaction) throw new Error('nested indexer transaction');
     const tx: SqlTx = {

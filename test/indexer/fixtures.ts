@@ -157,12 +157,13 @@ export function cleanups(t: TestContext): (...fns: Array<() => unknown>) => void
 
 /**
  * The server process of the PostgreSQL session that holds the indexer's writer lock (a session
- * advisory lock on a bigint key: classid 0, objid the key, objsubid 1). `sql` is any connection
- * to the same database.
+ * advisory lock on a bigint key: classid 0, objid the key, objsubid 1; advisory locks are per
+ * database). `sql` is any connection to the same database.
  */
 export async function writerSessionPid(sql: Sql): Promise<number> {
   const rows = await sql.all<{ pid: number }>(
-    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid::bigint = ? AND objsubid = 1 AND granted",
+    `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid::bigint = ? AND objsubid = 1 AND granted
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     [LOCK_WRITER],
   );
   if (rows.length !== 1) throw new Error(`not one session holding the writer lock: ${JSON.stringify(rows)}`);

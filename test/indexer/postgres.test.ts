@@ -1,7 +1,11 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import pgLib from 'pg';
 import type { Indexer } from '../../indexer/indexer.ts';
+import { readCursor } from '../../indexer/follower.ts';
+import { LOCK_WRITER, PostgresSql } from '../../indexer/store/postgres.ts';
+import { setFailpoints } from '../../lib/failpoints.ts';
 import { requireHost } from '../helpers/host.ts';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { once } from 'node:events';
@@ -139,5 +143,49 @@ describe('indexer on PostgreSQL', () => {
     await synced(f, (was.following ? second : third).indexer);
     assert.equal((await getJson(`${second.url}/contracts?contract_id=${later}`)).body.length, 1);
     assert.equal(stray, 0, 'no block stored by a process without the lock');
+  });
+
+  test('a lock lost during the start-up reconcile commits nothing of it; the process stands by, then reconciles once it holds the lock again', async (t) => {
+    if (!ready(t)) return;
+    // A new database: the process's reconcile writes the genesis state and the cursor in one transaction.
+    await second.indexer.store.run('CREATE DATABASE lost_reconcile');
+    const url = pg!.url.replace('/postgres?', '/lost_reconcile?');
+    const probe = new PostgresSql(url);
+    const rival = new pgLib.Client({ connectionString: url });
+    await rival.connect();
+    t.after(async () => {
+      setFailpoints(undefined);
+      await rival.end().catch(() => undefined);
+      await probe.close();
+    });
+    setFailpoints('indexer.reconcile.commit=sleep(3000)');
+    const starting = f.indexer({ db: url });
+    // The writer lock is held and a transaction sits open (the fail point holds it before COMMIT).
+    const openTx = async () => (await probe.all<{ c: number }>(
+      `SELECT COUNT(*) AS c FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction' AND now() - state_change > interval '300 ms'
+         AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = ? AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`,
+      [LOCK_WRITER],
+    ))[0]!.c > 0;
+    await waitFor(openTx, 'the reconcile transaction, written and not committed', 60_000, 50);
+    // Its lock session ends (a dropped connection) and another process takes the lock at once.
+    const [killed] = await probe.all<{ ok: boolean }>('SELECT pg_terminate_backend(?) AS ok', [await writerSessionPid(probe)]);
+    assert.equal(killed?.ok, true);
+    await rival.query('SELECT pg_advisory_lock($1)', [LOCK_WRITER]);
+    setFailpoints('');
+    const loser = await starting;
+    assert.equal(loser.indexer.chain.following, false, 'the process that lost the lock stands by');
+    assert.equal(await openTx(), false, 'its transaction ended');
+    assert.equal(await readCursor(probe), null, 'no cursor committed by the loser');
+    const count = async (table: string) => Number((await probe.all<{ c: number }>(`SELECT COUNT(*) AS c FROM ${table}`))[0]!.c);
+    assert.deepEqual([await count('nodes'), await count('farms'), await count('twins')], [0, 0, 0], 'nor any of the genesis state');
+
+    await rival.end(); // the rival goes without writing: the loser takes the lock again and reconciles
+    await waitFor(() => loser.indexer.chain.following, 'the loser follows again', 30_000, 100);
+    await synced(f, loser.indexer);
+    assert.ok((await readCursor(probe))!.block > 0);
+    assert.deepEqual(
+      (await getJson(`${loser.url}/nodes?sort_by=node_id`)).body.map((n: any) => n.nodeId),
+      (await getJson(`${second.url}/nodes?sort_by=node_id`)).body.map((n: any) => n.nodeId),
+    );
   });
 });
