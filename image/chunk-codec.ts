@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { blake3Hex, blake3Small, convergentKeyOf, initHash } from './hash.ts';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { asBuffer, blake3Hex, blake3Bytes, convergentKeyOf, initHash, isDigestHex } from './hash.ts';
 import { ImageError } from './errors.ts';
 import { zstdFrameBound } from './zstd-frame.ts';
 
@@ -64,7 +63,7 @@ export function convergentKey(plain: Uint8Array): Uint8Array {
 }
 
 function nonceFor(key: Uint8Array): Uint8Array {
-  return blake3Small(key, NONCE_CONTEXT).subarray(0, 12);
+  return blake3Bytes(key, NONCE_CONTEXT).subarray(0, 12);
 }
 
 /**
@@ -106,7 +105,7 @@ export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean; transient
   blob[0] = MAGIC;
   blob[1] = VERSION;
   blob[2] = flags;
-  return { id: blake3Hex(blob), blob, ...(key ? { key: bytesToHex(key) } : {}) };
+  return { id: blake3Hex(blob), blob, ...(key ? { key: asBuffer(key).toString('hex') } : {}) };
 }
 
 /** Checks only the digest: what a store can do without keys. */
@@ -150,7 +149,8 @@ function unwrap(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean
   let payload: Uint8Array = blob.subarray(HEADER);
   if (flags & FLAG_ENC) {
     if (!ref.key) throw corrupt(ref, 'encrypted but the manifest has no key');
-    const key = hexToBytes(ref.key);
+    if (!isDigestHex(ref.key)) throw corrupt(ref, 'the manifest\'s key is not 64 hex digits');
+    const key = Buffer.from(ref.key, 'hex');
     if (payload.length < TAG) throw corrupt(ref, 'ciphertext too short');
     try {
       const d = createDecipheriv('aes-256-gcm', key, nonceFor(key));
@@ -176,6 +176,6 @@ function unwrap(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean
 /** The decoded length and, for encrypted chunks, the convergent key. */
 function opened(plain: Uint8Array, ref: ChunkRef): Uint8Array {
   if (plain.length !== ref.size) throw corrupt(ref, `decoded ${plain.length} bytes, manifest says ${ref.size}`);
-  if (ref.key && bytesToHex(convergentKey(plain)) !== ref.key) throw corrupt(ref, 'plaintext does not match its convergent key');
+  if (ref.key && asBuffer(convergentKey(plain)).toString('hex') !== ref.key) throw corrupt(ref, 'plaintext does not match its convergent key');
   return plain;
 }

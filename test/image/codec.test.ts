@@ -7,7 +7,7 @@ import { parseRef, formatRef } from '../../image/ref.ts';
 import { canonicalJson } from '../../image/canonical-json.ts';
 import { parseGetfattrDump, formatSetfattrDump } from '../../image/xattr.ts';
 import { ImageError } from '../../image/errors.ts';
-import { blake3Hex, newHasher, convergentKeyOf } from '../../image/hash.ts';
+import { blake3Bytes, blake3Hex, newHasher, convergentKeyOf } from '../../image/hash.ts';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { prng } from './fixtures.ts';
@@ -184,7 +184,7 @@ test('xattr dump: parses getfattr output with escaped names and formats it back'
   assert.deepEqual(parseGetfattrDump(formatSetfattrDump(parsed)), parsed);
 });
 
-test('hash: the native BLAKE3 matches @noble/hashes (plain, streaming with interleaving, keyed)', async () => {
+test('hash: the native BLAKE3 matches @noble/hashes (plain, streaming with interleaving, keyed, derive-key)', async () => {
   await initChunkCodec();
   for (const n of [0, 1, 1023, 1024, 1025, 300_000]) {
     const data = prng(n + 4, n + 1).subarray(0, n);
@@ -203,4 +203,7 @@ test('hash: the native BLAKE3 matches @noble/hashes (plain, streaming with inter
   assert.equal(hb.digestHex(), bytesToHex(blake3(b)));
   const seedKey = blake3(new TextEncoder().encode('zos-image 2025-01 convergent chunk key v1'));
   assert.equal(bytesToHex(convergentKeyOf(a)), bytesToHex(blake3(a, { key: seedKey })));
+  const context = 'zos-image 2025-01 convergent chunk nonce v1';
+  assert.equal(bytesToHex(blake3Bytes(a.subarray(0, 32), context)), bytesToHex(blake3(a.subarray(0, 32), { context: new TextEncoder().encode(context) })));
+  assert.equal(bytesToHex(blake3Bytes(b)), bytesToHex(blake3(b)));
 });
