@@ -146,12 +146,17 @@ export async function buildFullVmImage(dir: string, store: string, tag = 'test/f
  * own, an initrd of its own that says so on the console and mounts the root the command line names
  * (`root=vroot rootfstype=virtiofs`) before switching to its `init=`, and the seed reader (tag
  * `kernelvm`) at /sbin/seed-reader, which a deployment must name as its entrypoint: the image has
- * no /sbin/init, so the VM boots only if the entrypoint reaches the kernel as `init=`.
+ * no /sbin/init, so the VM boots only if the entrypoint reaches the kernel as `init=`. It carries an
+ * SSH host key in /etc/ssh beside a config file.
  */
 export async function buildKernelVmImage(dir: string, store: string, tag = 'test/kernel:1'): Promise<string> {
   const kernelDir = process.env.ZOS_GUEST_KERNEL ?? DEFAULT_GUEST_KERNEL_DIR;
   const src = join(dir, 'kernel-src');
   await readerRoot(src, 'kernelvm', 'sbin/seed-reader');
+  // SSH host keys, as an image built from a running system may carry: each VM must drop them.
+  await mkdir(join(src, 'etc/ssh'), { recursive: true });
+  await writeFile(join(src, 'etc/ssh/ssh_host_ed25519_key'), 'not a real key\n', { mode: 0o600 });
+  await writeFile(join(src, 'etc/ssh/sshd_config'), 'PermitRootLogin prohibit-password\n');
   await mkdir(join(src, 'boot'));
   await copyFile(join(kernelDir, 'vmlinuz'), join(src, 'boot/vmlinuz'));
   await chmod(join(src, 'boot/vmlinuz'), 0o644);

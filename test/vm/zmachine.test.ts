@@ -34,7 +34,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   const lab = await labNetns(defer, 78);
   const image = await buildTestImage(dir);
   const fullImage = await buildFullVmImage(dir, image.store);
-  await buildKernelVmImage(dir, image.store);
+  const kernelDigest = await buildKernelVmImage(dir, image.store);
   const server = await serveStore(image.store, { host: '127.0.0.1', port: 0 });
   defer(() => server.close());
   const flist = `${server.url}/test/base:1.flist`;
@@ -225,6 +225,9 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   const qemuCmd = (await readFile(`/proc/${vm.info('7-1-kvm')!.pid}/cmdline`, 'utf8')).split('\0');
   const kernelArg = qemuCmd[qemuCmd.indexOf('-kernel') + 1]!;
   assert.ok(kernelArg.startsWith(join(dir, 'images')) && kernelArg.endsWith('/boot/vmlinuz'), `QEMU boots the image's kernel: ${kernelArg}`);
+  // zos: a VM's new root loses the image's SSH host keys; the shared image keeps them.
+  assert.deepEqual(await readdir(join(dir, 'images/roots/7-1-kvm/root/etc/ssh')), ['sshd_config']);
+  assert.deepEqual((await readdir(join((await images.materialize(`blake3:${kernelDigest}`)).path, 'etc/ssh'))).sort(), ['ssh_host_ed25519_key', 'sshd_config']);
   await m.deprovision(ctx('kvm'));
   await nothingLeft('kvm');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu left');

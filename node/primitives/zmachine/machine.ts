@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ImageNode } from '../../../image/index.ts';
@@ -84,6 +84,20 @@ function inSubnet(ip: string, cidr: string): boolean {
   const { net, bits } = ipv4Of(cidr);
   const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
   return ((toInt(ip) & mask) >>> 0) === ((net & mask) >>> 0);
+}
+
+/**
+ * As zos, when a VM's writable root is first made: the image's SSH host keys (/etc/ssh/ssh_host_*)
+ * are deleted from it (whiteouts in the VM's layer; the shared image keeps them), so VMs of one
+ * image never share host keys; the guest's SSH server makes its own.
+ */
+export async function dropHostKeys(root: string): Promise<void> {
+  // The image's own links are never followed: an `etc` linked to the host's /etc stays untouched.
+  const realDir = (p: string) => lstat(p).then((st) => st.isDirectory(), () => false);
+  if (!(await realDir(join(root, 'etc'))) || !(await realDir(join(root, 'etc/ssh')))) return;
+  const dir = join(root, 'etc/ssh');
+  const keys = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith('ssh_host_'));
+  await Promise.all(keys.map((f) => rm(join(dir, f), { force: true })));
 }
 
 /**
@@ -222,8 +236,10 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
         let root: { path: string } | undefined;
         if (!full) {
           const size = Math.max(config.size, minRootSize(config.compute_capacity.cpu, config.compute_capacity.memory));
-          const vol = await h.storage.subvolumeInfo(rootVolume(id)) ?? await h.storage.createSubvolume(rootVolume(id), size);
+          const kept = await h.storage.subvolumeInfo(rootVolume(id));
+          const vol = kept ?? await h.storage.createSubvolume(rootVolume(id), size);
           root = await (await h.images()).prepareRoot(image.ref, id, { layerDir: vol.path });
+          if (!kept) await dropHostKeys(root.path);
         }
 
         const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
