@@ -16,7 +16,7 @@ import { parseGetfattrDump, type Xattrs } from './xattr.ts';
  */
 export const STATE_VERSION = 1;
 type Tuple = [string, string, string, string, string];
-interface State {
+export interface State {
   version: number;
   digest: string;
   entries: Record<string, Tuple>;
@@ -64,6 +64,16 @@ export interface VerifyTreeOptions {
    * back (none: no getfattr at all).
    */
   xattrsUnknown?: ReadonlySet<string>;
+  /** The tree's name in messages, when it is checked elsewhere (a staged tree, before its rename). */
+  shownAs?: string;
+}
+
+/** A tree checked against its manifest: the result and the stat tuples to record. */
+export interface CheckedTree {
+  result: VerifyTreeResult;
+  tuples: Record<string, Tuple>;
+  /** Some tuple differs from the record read (or there was none): the record is to be written. */
+  changed: boolean;
 }
 
 /** `statePath` null: no record is read or written (every file is hashed, e.g. the OS root at boot). */
@@ -74,9 +84,29 @@ export async function verifyTree(
   m: Manifest,
   opts: VerifyTreeOptions,
 ): Promise<VerifyTreeResult> {
-  const tampered = (path: string, why: string) =>
-    new ImageError('FILE_TAMPERED', `image blake3:${digest}: "${path}" in ${tree} ${why}; refusing to use it (remove the cache entry to rebuild it)`);
   const state = statePath === null ? undefined : await loadState(statePath, digest);
+  const checked = await checkTree(tree, state, digest, m, opts);
+  if (statePath !== null && checked.changed) await writeState(statePath, digest, checked.tuples);
+  return checked.result;
+}
+
+/**
+ * Records a tree checked (checkTree) while it was staged, once it has been renamed to `tree`: the
+ * rename changed the root directory's ctime, no other entry's.
+ */
+export async function recordRenamedTree(tree: string, statePath: string, digest: string, checked: CheckedTree): Promise<void> {
+  checked.tuples['.'] = tupleOf(lstatSync(tree, { bigint: true }));
+  await writeState(statePath, digest, checked.tuples);
+}
+
+function writeState(statePath: string, digest: string, entries: Record<string, Tuple>): Promise<void> {
+  return atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries }));
+}
+
+/** The checks of verifyTree (SPEC.md §8) against `state` (a record read before, if any), recording nothing. */
+export async function checkTree(tree: string, state: State | undefined, digest: string, m: Manifest, opts: VerifyTreeOptions): Promise<CheckedTree> {
+  const tampered = (path: string, why: string) =>
+    new ImageError('FILE_TAMPERED', `image blake3:${digest}: "${path}" in ${opts.shownAs ?? tree} ${why}; refusing to use it (remove the cache entry to rebuild it)`);
   const mounts = opts.mountPoints ?? new Set<string>();
   const next: Record<string, Tuple> = {};
   const suspects: Entry[] = [];
@@ -131,8 +161,7 @@ export async function verifyTree(
   await checkNoExtras(tree, m, byPath, mounts, tampered);
   const unknown = opts.contentVerified ? opts.xattrsUnknown : undefined;
   await checkXattrs(tree, unknown ? suspects.filter((e) => unknown.has(e.path)) : suspects, tampered);
-  if (statePath !== null && (!state || suspects.length > 0)) await atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries: next }));
-  return result;
+  return { result, tuples: next, changed: !state || suspects.length > 0 };
 }
 
 function checkMeta(e: Entry, st: BigIntStats, withOwners: boolean, inodeOf: Map<string, bigint>): string | undefined {

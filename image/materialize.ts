@@ -3,14 +3,14 @@ import { chmodSync, chownSync, existsSync, lchownSync, linkSync, lutimesSync, mk
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { syncFileSystem } from '../lib/durable.ts';
+import { earlyWriteback, syncFileSystem } from '../lib/durable.ts';
 import { mapLimit, mapSliced } from '../lib/parallel.ts';
 import { initChunkCodec } from './chunk-codec.ts';
-import { verifyTree, type VerifyTreeResult } from './cache-verify.ts';
+import { checkTree, recordRenamedTree, verifyTree, type CheckedTree, type VerifyTreeResult } from './cache-verify.ts';
 import { ImageError } from './errors.ts';
 import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
 import { warmFileWorkers } from './file-jobs.ts';
-import { ObjectPool, nsToTimes, type EnsureResult } from './objects.ts';
+import { ObjectPool, nsToTimes } from './objects.ts';
 import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
@@ -79,28 +79,28 @@ export class ImageCache {
     await initChunkCodec();
     const m = decodeManifest(await store.getManifest(digest));
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
-    let made: EnsureResult | null = null; // null: no tree made here (it existed, or a concurrent materialize won)
     if (missing) {
       const p: MaterializeProgress = { phase: 'write', bytesDone: 0, bytesTotal: total };
-      made = await this.create(store, digest, m, (n) => {
+      const made = await this.create(store, digest, m, (n) => {
         p.bytesDone += n;
         onProgress?.(p);
       });
+      if (made) {
+        // checked while staged (create), recorded under its name
+        await recordRenamedTree(tree, this.statePath(digest), digest, made);
+        return { path: tree, digest, created: true, verify: made.result };
+      }
+      // null: a concurrent materialize made it; checked here like any existing tree
     }
-    const created = made !== null;
     const p: MaterializeProgress = { phase: 'verify', bytesDone: 0, bytesTotal: total };
     const verify = await verifyTree(tree, this.statePath(digest), digest, m, {
       withOwners: this.withOwners,
-      // ensure() hashed every object it linked into the tree it just created: no second pass;
-      // it set the xattrs of all but the objects it found there
-      contentVerified: created,
-      ...(made ? { xattrsUnknown: made.reused } : {}),
       onBytes: (n) => {
         p.bytesDone += n;
         onProgress?.(p);
       },
     });
-    return { path: tree, digest, created, verify };
+    return { path: tree, digest, created: false, verify };
   }
 
   /** Verify an already materialized image; NOT_FOUND when it is not in the cache. */
@@ -117,7 +117,11 @@ export class ImageCache {
     await rm(this.treePath(digest), { recursive: true, force: true });
   }
 
-  private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<EnsureResult | null> {
+  /**
+   * The tree staged in tmp/, checked (§8) while the syncfs that makes it durable waits for the
+   * disk, then renamed into images/; null when a concurrent materialize renamed its copy first.
+   */
+  private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<CheckedTree | null> {
     await initChunkCodec();
     await mkdir(join(this.dir, 'images'), { recursive: true });
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
@@ -128,31 +132,37 @@ export class ImageCache {
       // While objects are written, a syncfs starts every WRITEBACK_EVERY bytes (one at a time): the
       // disk writes while the workers decode, instead of all at the end (~650 MB/s here: 0.2 s for
       // a 140 MiB tree). These only start writeback early; none is needed for durability.
-      const kicks: Array<Promise<void>> = [];
-      let since = 0;
-      let busy = false;
-      const written = (n: number) => {
-        onBytes(n);
-        since += n;
-        if (since < WRITEBACK_EVERY || busy) return;
-        busy = true;
-        since = 0;
-        const k = this.syncFs(this.dir).finally(() => (busy = false));
-        k.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
-        kicks.push(k);
-      };
-      const objects = await this.objects.ensure(files, store, staging, written).finally(() => Promise.allSettled(kicks)); // each file a hard link to its object
+      const writeback = earlyWriteback(() => this.syncFs(this.dir), WRITEBACK_EVERY);
+      const objects = await this.objects
+        .ensure(files, store, staging, (n) => {
+          onBytes(n);
+          writeback.written(n);
+        })
+        .finally(() => writeback.settle().catch(() => {})); // each file a hard link to its object
       // and here the directories no file needed, parents first (manifest order)
       await mapSliced(m.entries, (e) => e.type === 'dir' && e.path !== '.' && !existsSync(join(staging, e.path)) && mkdirSync(join(staging, e.path), { mode: 0o700 }));
       await this.buildTree(staging, m);
-      for (const r of await Promise.allSettled(kicks)) if (r.status === 'rejected') throw r.reason;
+      await writeback.settle();
       // The syncfs that makes the tree durable, no fsync per file: every object and every entry of
       // the staged tree reach the disk before the tree gets its name, so a tree that survives a
-      // power cut has all it links.
-      await this.syncFs(staging);
+      // power cut has all it links. While it waits for the disk, the staged tree is checked:
+      // renaming it changes no entry but its root (recordRenamedTree).
+      const [synced, checked] = await Promise.allSettled([
+        this.syncFs(staging),
+        checkTree(staging, undefined, digest, m, {
+          withOwners: this.withOwners,
+          // ensure() hashed every object it linked: no second pass; it set the xattrs of all but
+          // the objects it found there
+          contentVerified: true,
+          xattrsUnknown: objects.reused,
+          shownAs: this.treePath(digest),
+        }),
+      ]);
+      if (synced.status === 'rejected') throw synced.reason;
+      if (checked.status === 'rejected') throw checked.reason;
       try {
         await rename(staging, this.treePath(digest));
-        return objects;
+        return checked.value;
       } catch (err) {
         const code = errnoCode(err);
         if (code === 'ENOTEMPTY' || code === 'EEXIST') return null; // a concurrent materialize won

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageCache } from '../../image/index.ts';
 import { ImageError } from '../../image/errors.ts';
@@ -73,4 +74,31 @@ test('materialize: existing objects are hashed again; a changed one is written a
   // (not by inode: ext4 may hand the removed object's inode number to its new copy)
   assert.ok((await readFile(join(again.path, 'bin/tool'))).equals(want), 'the changed object was written anew from chunks');
   assert.equal((await stat(join(again.path, 'etc/hostname'))).ino, hostnameIno, 'an intact object is linked again');
+});
+
+test('materialize: the staged tree is checked while the syncfs waits; its record matches the renamed tree, and a bad entry stops it before the rename', async (t) => {
+  const { dir, node, digest } = await setup(t);
+  const cache = new ImageCache(join(dir, 'cache'));
+  const r = await cache.materialize(node.store, digest);
+  assert.equal(r.created, true);
+  const state = JSON.parse(await readFile(cache.statePath(digest), 'utf8')) as { entries: Record<string, string[]> };
+  for (const [path, tuple] of Object.entries(state.entries)) {
+    const st = await lstat(path === '.' ? r.path : join(r.path, path), { bigint: true });
+    assert.deepEqual(tuple, [st.dev, st.ino, st.size, st.mtimeNs, st.ctimeNs].map(String), `recorded tuple of ${path} (the root's after the rename)`);
+  }
+  const recorded = (await stat(cache.statePath(digest))).mtimeMs;
+  assert.equal((await cache.materialize(node.store, digest)).verify.rehashed, 0);
+  assert.equal((await stat(cache.statePath(digest))).mtimeMs, recorded, 'nothing changed: the record is not written again');
+
+  // A staged entry changed during the sync is caught before the tree gets its name.
+  const bad = new ImageCache(join(dir, 'bad'), {
+    syncFs: async (staged) => chmodSync(join(staged, 'etc/hostname'), 0o666), // at once, as the sync starts
+  });
+  await assert.rejects(bad.materialize(node.store, digest), (e: unknown) => {
+    assert.ok(e instanceof ImageError && e.code === 'FILE_TAMPERED', String(e));
+    assert.match(e.message, new RegExp(`"etc/hostname" in ${bad.treePath(digest)} has mode 666`));
+    return true;
+  });
+  assert.deepEqual(await readdir(join(dir, 'bad/tmp')), []);
+  assert.deepEqual(await readdir(join(dir, 'bad/images')), []);
 });
