@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { ChunkStream, GEAR, chunkLengths, DEFAULT_CHUNKING } from '../../image/chunker.ts';
+import { ChunkStream, GEAR, GEAR_SCAN_WASM, chunkLengths, DEFAULT_CHUNKING } from '../../image/chunker.ts';
 import { initChunkCodec, openChunk, sealChunk } from '../../image/chunk-codec.ts';
 import { decodeManifest, encodeManifest, manifestDigest, type Manifest } from '../../image/manifest.ts';
 import { parseRef, formatRef } from '../../image/ref.ts';
@@ -33,7 +34,18 @@ test('chunker: boundaries of a fixed 1 MiB input (vector)', () => {
   assert.deepEqual(chunkLengths(prng(1 << 20, 99)), [55293, 72004, 69717, 73848, 74523, 73628, 74510, 75981, 75481, 77377, 61362, 84351, 82557, 97944]);
 });
 
-test('chunker: the four-bytes-a-turn scan cuts where the byte-by-byte rule of SPEC.md §2 cuts', () => {
+test('chunker: the WebAssembly gear scan is image/gear-scan.wat as wabt compiles it', async () => {
+  const wabt = await (await import('wabt')).default();
+  const path = new URL('../../image/gear-scan.wat', import.meta.url);
+  const module = wabt.parseWat(path.pathname, readFileSync(path, 'utf8'));
+  try {
+    assert.equal(Buffer.from(module.toBinary({}).buffer).toString('base64'), GEAR_SCAN_WASM);
+  } finally {
+    module.destroy();
+  }
+});
+
+test('chunker: the WebAssembly scan cuts where the byte-by-byte rule of SPEC.md §2 cuts, across its copy windows', () => {
   // The rule as written: gear hash from min, stricter mask before avg, looser after, max at most.
   const reference = (data: Uint8Array, p: { min: number; avg: number; max: number }): number[] => {
     const out: number[] = [];
@@ -61,6 +73,9 @@ test('chunker: the four-bytes-a-turn scan cuts where the byte-by-byte rule of SP
   for (const p of [{ min: 100, avg: 128, max: 1024 }, { min: 64, avg: 256, max: 700 }, { min: 1000, avg: 4096, max: 9999 }, DEFAULT_CHUNKING]) {
     assert.deepEqual(chunkLengths(data, p), reference(data, p), JSON.stringify(p));
   }
+  // Larger than the 4 MiB window the scan copies at a time: cuts near and across its edges.
+  const large = prng(9 << 20, 12);
+  assert.deepEqual(chunkLengths(large), reference(large, DEFAULT_CHUNKING));
 });
 
 test('chunker: every chunk is within min..max except the last, for any push sizes', () => {
