@@ -65,7 +65,7 @@ export function compiledEntry() {
  * Every other package is pre-bundled into vendor/ (ESM, shared chunks): loading @polkadot/api
  * or zod from a few files instead of hundreds is most of a cold start.
  */
-const EXTERNAL = new Set(['ws', 'better-sqlite3', '@polkadot-labs/schnorrkel-wasm', 'pino', 'pino-pretty', 'ioredis', 'protobufjs', '@napi-rs/blake-hash', 'zstd-napi', 'cli-progress', 'esbuild', 'tsx', 'pg']);
+const EXTERNAL = new Set(['ws', 'better-sqlite3', '@polkadot-labs/schnorrkel-wasm', 'pino', 'pino-pretty', 'ioredis', '@napi-rs/blake-hash', 'zstd-napi', 'cli-progress', 'esbuild', 'tsx', 'pg']);
 const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 const vendorName = (spec) => spec.replace(/[^A-Za-z0-9_-]/g, '_');
 

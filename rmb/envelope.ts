@@ -1,8 +1,5 @@
-import protobuf from 'protobufjs/minimal.js';
-
 /**
- * RMB `Envelope` codec (reference §2). Hand-written (the encoder by hand, the decoder over
- * protobufjs' Reader) so that the field order matches the official TS client byte for byte (1-8, 12, 15, 16, 9, 10, 11, 13,
+ * RMB `Envelope` codec (reference §2). Hand-written so that the field order matches the official TS client byte for byte (1-8, 12, 15, 16, 9, 10, 11, 13,
  * 14, 17) and proto3 presence is exact: `optional` fields and oneof members are written when
  * set, even empty (`12 00`, `4a 00`, `42 00`); implicit fields only when non-default.
  */
@@ -173,23 +170,113 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   return w.buf;
 }
 
-type Reader = protobuf.Reader;
+/**
+ * The decoder reads a frame in one pass with no reader objects: each nested message (address,
+ * request, error) is read in place within its bounds, strings are sliced from the frame by the
+ * native UTF-8 decoder, and byte fields are views into the frame. protobufjs' Reader, which it
+ * replaced, allocated about 2 KB a frame (a reader and closures per nested message, a Buffer view
+ * per field), a few µs of each hop of a round trip. Its rules are protobufjs': unknown fields
+ * (groups too) are skipped, a varint read as 32 bits keeps its low 32 bits, a 64-bit one is
+ * lo + hi x 2^32, and the last of a repeated singular field wins.
+ */
+/** Node's native UTF-8 slicing, which takes any Uint8Array (the frame need not be a Buffer). */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
 
-function u64(r: Reader): number {
-  const v = r.uint64() as unknown;
-  if (typeof v === 'number') return v;
-  return protobuf.util.LongBits.from(v as protobuf.Long).toNumber(true);
-}
+class WireReader {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
 
-/** Iterates the fields of one message, calling `on` for each; unknown fields are skipped. */
-function forEachField(buf: Uint8Array, on: (field: number, wire: number, r: Reader) => boolean): void {
-  const r = protobuf.Reader.create(buf);
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    const field = t >>> 3;
-    const wire = t & 7;
-    if (field === 0) throw new EnvelopeDecodeError('invalid field number 0');
-    if (!on(field, wire, r)) r.skipType(wire);
+  private byte(end: number): number {
+    if (this.pos >= end) throw new EnvelopeDecodeError(`truncated at byte ${this.pos}`);
+    return this.buf[this.pos++]!;
+  }
+
+  /** A varint's low 32 bits (protobufjs' uint32: up to 10 bytes). */
+  uint32(end: number): number {
+    let v = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      const b = this.byte(end);
+      if (shift < 32) v = (v | ((b & 127) << shift)) >>> 0;
+      if (b < 128) return v;
+    }
+    throw new EnvelopeDecodeError('invalid varint encoding');
+  }
+
+  /** A uint64 varint as a number: lo + hi x 2^32, as protobufjs' LongBits gives it. */
+  uint64(end: number): number {
+    let lo = 0;
+    let hi = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      const b = this.byte(end);
+      if (shift < 28) lo = (lo | ((b & 127) << shift)) >>> 0;
+      else if (shift === 28) {
+        lo = (lo | ((b & 127) << 28)) >>> 0;
+        hi = (b & 127) >>> 4;
+      } else hi = (hi | ((b & 127) << (shift - 32))) >>> 0;
+      if (b < 128) return lo + hi * 4294967296;
+    }
+    throw new EnvelopeDecodeError('invalid varint encoding');
+  }
+
+  /** A length-delimited field's bounds: it starts at `pos`, the end is returned. */
+  length(end: number): number {
+    const len = this.uint32(end);
+    if (len > end - this.pos) throw new EnvelopeDecodeError(`field of ${len} bytes past the end`);
+    return this.pos + len;
+  }
+
+  string(end: number): string {
+    const stop = this.length(end);
+    const start = this.pos;
+    this.pos = stop;
+    return utf8Slice.call(this.buf, start, stop);
+  }
+
+  bytes(end: number): Uint8Array {
+    const stop = this.length(end);
+    const start = this.pos;
+    this.pos = stop;
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, stop - start);
+  }
+
+  /** A field's tag: [field, wire]. */
+  tag(end: number): number {
+    const t = this.uint32(end);
+    if (t >>> 3 === 0) throw new EnvelopeDecodeError('invalid field number 0');
+    return t;
+  }
+
+  skip(wire: number, field: number, end: number, depth = 0): void {
+    if (wire === VARINT) {
+      // As protobufjs skips it: any length, up to the last byte without the continuation bit.
+      while (this.byte(end) >= 128);
+    }
+    else if (wire === LEN) this.pos = this.length(end);
+    else if (wire === 1 || wire === 5) {
+      const n = wire === 1 ? 8 : 4;
+      if (n > end - this.pos) throw new EnvelopeDecodeError(`truncated at byte ${this.pos}`);
+      this.pos += n;
+    } else if (wire === 3) {
+      if (depth > 32) throw new EnvelopeDecodeError('groups nested too deep');
+      for (;;) {
+        const t = this.tag(end);
+        if ((t & 7) === 4) {
+          if (t >>> 3 !== field) throw new EnvelopeDecodeError('invalid end group tag');
+          return;
+        }
+        this.skip(t & 7, t >>> 3, end, depth + 1);
+      }
+    } else throw new EnvelopeDecodeError(`invalid wire type ${wire} at byte ${this.pos}`);
+  }
+
+  /** Reads a nested message (field `field`): `each` reads the fields it knows (true), the others are skipped. */
+  nested(field: number, wire: number, end: number, each: (field: number, wire: number, end: number) => boolean): void {
+    expectWire(field, wire, LEN);
+    const stop = this.length(end);
+    while (this.pos < stop) {
+      const t = this.tag(stop);
+      if (!each(t >>> 3, t & 7, stop)) this.skip(t & 7, t >>> 3, stop);
+    }
   }
 }
 
@@ -197,75 +284,80 @@ function expectWire(field: number, wire: number, want: number): void {
   if (wire !== want) throw new EnvelopeDecodeError(`field ${field}: wire type ${wire}, want ${want}`);
 }
 
-function decodeAddress(buf: Uint8Array): Address {
-  const a: Address = { twin: 0 };
-  forEachField(buf, (f, wire, r) => {
-    if (f === 1) { expectWire(f, wire, VARINT); a.twin = r.uint32(); return true; }
-    if (f === 2) { expectWire(f, wire, LEN); a.connection = r.string(); return true; }
-    return false;
+/** An Address or an Error: both a uint32 as field 1 and a string as field 2 (undefined when absent). */
+function readNumberAndText(r: WireReader, field: number, wire: number, end: number): { n: number; text: string | undefined } {
+  const out = { n: 0, text: undefined as string | undefined };
+  r.nested(field, wire, end, (f, w, stop) => {
+    if (f === 1) {
+      expectWire(f, w, VARINT);
+      out.n = r.uint32(stop);
+    } else if (f === 2) {
+      expectWire(f, w, LEN);
+      out.text = r.string(stop);
+    } else return false;
+    return true;
   });
-  return a;
+  return out;
 }
 
-function decodeRequest(buf: Uint8Array): Message {
+function readAddress(r: WireReader, field: number, wire: number, end: number): Address {
+  const { n, text } = readNumberAndText(r, field, wire, end);
+  return text === undefined ? { twin: n } : { twin: n, connection: text };
+}
+
+function readRequest(r: WireReader, wire: number, end: number): Message {
   let command = '';
-  forEachField(buf, (f, wire, r) => {
-    if (f === 1) { expectWire(f, wire, LEN); command = r.string(); return true; }
-    return false;
+  r.nested(F.request, wire, end, (f, w, stop) => {
+    if (f !== 1) return false;
+    expectWire(f, w, LEN);
+    command = r.string(stop);
+    return true;
   });
   return { kind: 'request', command };
 }
 
-function decodeError(buf: Uint8Array): Message {
-  const m = { kind: 'error' as const, code: 0, message: '' };
-  forEachField(buf, (f, wire, r) => {
-    if (f === 1) { expectWire(f, wire, VARINT); m.code = r.uint32(); return true; }
-    if (f === 2) { expectWire(f, wire, LEN); m.message = r.string(); return true; }
-    return false;
-  });
-  return m;
+function readError(r: WireReader, wire: number, end: number): Message {
+  const { n, text } = readNumberAndText(r, F.error, wire, end);
+  return { kind: 'error', code: n, message: text ?? '' };
+}
+
+/** An empty message (response, ping, pong): its contents, if any, are skipped. */
+function readEmpty(r: WireReader, field: number, wire: number, end: number, kind: 'response' | 'ping' | 'pong'): Message {
+  r.nested(field, wire, end, () => false);
+  return { kind };
 }
 
 /** Decodes one frame; throws EnvelopeDecodeError on anything that is not a valid Envelope. */
 export function decodeEnvelope(buf: Uint8Array): Envelope {
   const e: Envelope = { uid: '', timestamp: 0, expiration: 0, relays: [] };
-  try {
-    forEachField(buf, (f, wire, r) => {
-      switch (f) {
-        case F.uid: expectWire(f, wire, LEN); e.uid = r.string(); return true;
-        case F.tags: expectWire(f, wire, LEN); e.tags = r.string(); return true;
-        case F.timestamp: expectWire(f, wire, VARINT); e.timestamp = u64(r); return true;
-        case F.expiration: expectWire(f, wire, VARINT); e.expiration = u64(r); return true;
-        case F.source: expectWire(f, wire, LEN); e.source = decodeAddress(r.bytes()); return true;
-        case F.destination: expectWire(f, wire, LEN); e.destination = decodeAddress(r.bytes()); return true;
-        case F.request: expectWire(f, wire, LEN); e.message = decodeRequest(r.bytes()); return true;
-        case F.response: expectWire(f, wire, LEN); r.bytes(); e.message = { kind: 'response' }; return true;
-        case F.error: expectWire(f, wire, LEN); e.message = decodeError(r.bytes()); return true;
-        case F.ping: expectWire(f, wire, LEN); r.bytes(); e.message = { kind: 'ping' }; return true;
-        case F.pong: expectWire(f, wire, LEN); r.bytes(); e.message = { kind: 'pong' }; return true;
-        case F.signature: expectWire(f, wire, LEN); e.signature = view(r.bytes()); return true;
-        case F.schema: expectWire(f, wire, LEN); e.schema = r.string(); return true;
-        case F.federation: expectWire(f, wire, LEN); e.federation = r.string(); return true;
-        case F.plain: expectWire(f, wire, LEN); e.payload = { kind: 'plain', data: view(r.bytes()) }; return true;
-        case F.cipher: expectWire(f, wire, LEN); e.payload = { kind: 'cipher', data: view(r.bytes()) }; return true;
-        case F.relays: expectWire(f, wire, LEN); e.relays.push(r.string()); return true;
-        default: return false;
-      }
-    });
-  } catch (err) {
-    if (err instanceof EnvelopeDecodeError) throw err;
-    throw new EnvelopeDecodeError(`invalid envelope: ${(err as Error).message}`);
+  const r = new WireReader(buf);
+  const end = buf.length;
+  while (r.pos < end) {
+    const t = r.tag(end);
+    const f = t >>> 3;
+    const wire = t & 7;
+    switch (f) {
+      case F.uid: expectWire(f, wire, LEN); e.uid = r.string(end); break;
+      case F.tags: expectWire(f, wire, LEN); e.tags = r.string(end); break;
+      case F.timestamp: expectWire(f, wire, VARINT); e.timestamp = r.uint64(end); break;
+      case F.expiration: expectWire(f, wire, VARINT); e.expiration = r.uint64(end); break;
+      case F.source: e.source = readAddress(r, f, wire, end); break;
+      case F.destination: e.destination = readAddress(r, f, wire, end); break;
+      case F.request: e.message = readRequest(r, wire, end); break;
+      case F.response: e.message = readEmpty(r, f, wire, end, 'response'); break;
+      case F.error: e.message = readError(r, wire, end); break;
+      case F.ping: e.message = readEmpty(r, f, wire, end, 'ping'); break;
+      case F.pong: e.message = readEmpty(r, f, wire, end, 'pong'); break;
+      case F.signature: expectWire(f, wire, LEN); e.signature = r.bytes(end); break;
+      case F.schema: expectWire(f, wire, LEN); e.schema = r.string(end); break;
+      case F.federation: expectWire(f, wire, LEN); e.federation = r.string(end); break;
+      case F.plain: expectWire(f, wire, LEN); e.payload = { kind: 'plain', data: r.bytes(end) }; break;
+      case F.cipher: expectWire(f, wire, LEN); e.payload = { kind: 'cipher', data: r.bytes(end) }; break;
+      case F.relays: expectWire(f, wire, LEN); e.relays.push(r.string(end)); break;
+      default: r.skip(wire, f, end);
+    }
   }
   return e;
-}
-
-/**
- * A plain Uint8Array over the same bytes (the reader hands out Buffer views into the frame):
- * no copy, as nothing writes to a received frame, and an envelope lives no longer than its frame's
- * handling.
- */
-function view(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Session key as the relay and peers spell it: "twin" or "twin:sid". */
