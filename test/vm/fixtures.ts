@@ -109,7 +109,7 @@ async function readerRoot(dir: string, tag: string, init: string): Promise<void>
 }
 
 /** Build `src` into the directory store `store` as `tag`. */
-async function buildInto(dir: string, src: string, store: string, tag: string): Promise<string> {
+export async function buildInto(dir: string, src: string, store: string, tag: string): Promise<string> {
   const remote = await DirStore.open(store);
   const builder = await openImageStore(join(dir, `builder-${tag.replace(/\W/g, '_')}`));
   try {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, readdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
@@ -16,7 +16,7 @@ import { networkId, uniqueName } from '../../node/model/ids.ts';
 import { macOf } from '../../node/primitives/zmachine/mac.ts';
 import { machinePrimitive, type MachineConfig, type TapAttacher } from '../../node/primitives/zmachine/machine.ts';
 import { needBtrfs } from '../node/storage-env.ts';
-import { buildFullVmImage, buildKernelVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, sshKey, tempDir } from './fixtures.ts';
+import { buildFullVmImage, buildInto, buildKernelVmImage, buildTestImage, cleanupStack, curlIn, labNetns, processesWith, requireVmHost, sshKey, tempDir } from './fixtures.ts';
 
 const MiB = 1024 * 1024;
 const TWIN = 7;
@@ -35,6 +35,10 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   const image = await buildTestImage(dir);
   const fullImage = await buildFullVmImage(dir, image.store);
   const kernelDigest = await buildKernelVmImage(dir, image.store);
+  // An image whose /image.raw links to a host device: resolved by the host, a full VM would get the host's disk.
+  await mkdir(join(dir, 'evil-src'));
+  await symlink('/dev/null', join(dir, 'evil-src/image.raw'));
+  await buildInto(dir, join(dir, 'evil-src'), image.store, 'test/evil:1');
   const server = await serveStore(image.store, { host: '127.0.0.1', port: 0 });
   defer(() => server.close());
   const flist = `${server.url}/test/base:1.flist`;
@@ -119,6 +123,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
     ['fullvolume', config({ flist: fullFlist, mounts: [{ name: 'vol', mountpoint: '/' }] }), /^Error: mount is not a valid disk workload$/],
     ['fullbroken', config({ flist: fullFlist, mounts: [{ name: 'broken', mountpoint: '/' }] }), /^Error: boot disk was not deployed correctly$/],
     ['fullsmall', config({ flist: fullFlist, mounts: [{ name: 'tiny', mountpoint: '/' }] }), /^Error: image size is bigger than disk$/],
+    ['evil', config({ flist: `${server.url}/test/evil:1.flist`, mounts: [{ name: 'boot', mountpoint: '/' }] }), /path '\/image\.raw' points to invalid location$/],
     ['mycelium', config({ network: { interfaces: [{ network: 'net1', ip: parseIP('198.18.78.9') }], mycelium: { Network: 'net1', hex_seed: new Uint8Array(6) } } }), /network resource does not support mycelium/],
   ];
   for (const [name, cfg, err] of bad) {

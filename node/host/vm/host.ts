@@ -6,6 +6,7 @@ import { writeSeedDisk } from './cidata.ts';
 import { readFrom, rotate, tail } from './console.ts';
 import { VmError } from './errors.ts';
 import { DEFAULT_GUEST_KERNEL_DIR, guestKernel, type GuestKernel } from './guest.ts';
+import { checkedBootFiles } from './image-files.ts';
 import { probeAccel } from './probe.ts';
 import { aliveWith, fileSize, readPid, removeFile, spawnDetached, terminate, waitFor } from './procs.ts';
 import { Qmp } from './qmp.ts';
@@ -214,7 +215,7 @@ export class VmHost {
       await Promise.all(spec.shares.map((s, i) => this.startVirtiofsd(vm, s.path, i)));
       const consoleFile = join(dir, 'console.log');
       const offset = await fileSize(consoleFile);
-      const args = qemuArgs(spec, accel, { dir, ...guest }, this.opts.tbSizeMiB);
+      const args = qemuArgs(await checkedBootFiles(spec), accel, { dir, ...guest }, this.opts.tbSizeMiB);
       const netns = spec.nics.find((n) => n.netns)?.netns;
       const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, this.opts.qemu, ...args]] : [this.opts.qemu, args];
       const r = await runResult(cmd, argv, { log: this.opts.log, timeoutMs: 30_000 });

@@ -1,7 +1,6 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { HttpStore, type ImageNode } from '../../../image/index.ts';
 import { parseFlistUrl } from '../../../image/serve.ts';
+import { IMAGE_INITRD, IMAGE_KERNEL, IMAGE_RAW, imageFile } from '../../host/vm/image-files.ts';
 
 /** A machine's image: its pinned digest, the verified read-only tree and how it boots. */
 export interface ResolvedFlist {
@@ -36,7 +35,8 @@ export async function resolveFlist(images: ImageNode, flist: string): Promise<Re
   }
   // Materializing verifies every file's fingerprint; a tampered file throws naming its path.
   const { path } = await images.materialize(ref);
-  const has = (p: string) => stat(join(path, p)).then(() => true, () => false);
-  const boot = (await has('image.raw')) ? 'full' : (await has('boot/vmlinuz')) ? 'kernel' : 'container';
+  // As zos, all three are checked (links stay inside the image) before the mode is chosen.
+  const [raw, kernel] = await Promise.all([IMAGE_RAW, IMAGE_KERNEL, IMAGE_INITRD].map((f) => imageFile(path, f)));
+  const boot = raw ? 'full' : kernel ? 'kernel' : 'container';
   return { ref, tree: path, boot };
 }

@@ -10,6 +10,7 @@ import { convert4to6 } from '../../host/network/addr.ts';
 import { storageName } from '../../host/storage/names.ts';
 import type { DiskStore, VolumeStore } from '../../host/storage/types.ts';
 import type { VmHost } from '../../host/vm/host.ts';
+import { IMAGE_INITRD, IMAGE_KERNEL, IMAGE_RAW, imageFile } from '../../host/vm/image-files.ts';
 import { sshKeysOf, splitCommand, type GuestSeed } from '../../host/vm/seed.ts';
 import type { VmBoot, VmSpec } from '../../host/vm/spec.ts';
 import { NoActionNeeded, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
@@ -163,7 +164,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     const info = wl.state === 'ok' ? await h.storage.diskInfo(storageName(wl.workload.id)) : undefined;
     if (!info) throw new Error('boot disk was not deployed correctly');
     if ((await runResult('blkid', ['-p', info.path], { log: ctx.log })).exitCode === 0) return info.path;
-    const image = join(tree, 'image.raw');
+    const image = (await imageFile(tree, IMAGE_RAW))!;
     if ((await stat(image)).size > (await stat(info.path)).size) throw new Error('image size is bigger than disk');
     const r = await runResult('dd', [`if=${image}`, `of=${info.path}`, 'bs=1M', 'conv=notrunc,sparse,fsync'], { log: ctx.log, timeoutMs: 600_000 });
     if (r.exitCode !== 0) throw new Error(`failed to write the image to the boot disk: ${r.stderr}`);
@@ -191,11 +192,15 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
    */
   async function vmBoot(image: { tree: string; boot: 'container' | 'kernel' | 'full' }, root: string | undefined, seed: GuestSeed): Promise<VmBoot> {
     if (image.boot === 'container') return { kind: 'container', seed };
+    // A kernel-mode VM's own root: what its guest left in /boot on a previous run boots it, as in zos.
     const base = root ?? image.tree;
-    const file = (p: string) => stat(join(base, p)).then(() => join(base, p), () => undefined);
-    const kernel = await file('boot/vmlinuz');
-    const initrd = await file('boot/initrd.img');
-    if (image.boot === 'kernel') return { kind: 'kernel', kernel: kernel!, initrd, init: seed.entrypoint[0], seed, cloudInit: true };
+    const kernel = await imageFile(base, IMAGE_KERNEL);
+    const initrd = await imageFile(base, IMAGE_INITRD);
+    if (image.boot === 'kernel') {
+      // The paths as named, not resolved: each launch boots what the root's links name then (checkedBootFiles).
+      if (!kernel) throw new Error(`path '/${IMAGE_KERNEL}' is gone from the vm's root`);
+      return { kind: 'kernel', kernel: join(base, IMAGE_KERNEL), initrd: initrd && join(base, IMAGE_INITRD), init: seed.entrypoint[0], seed, cloudInit: true };
+    }
     return kernel ? { kind: 'kernel', kernel, initrd, root: 'disk', seed, cloudInit: true } : { kind: 'disk', seed, cloudInit: true };
   }
 
