@@ -321,9 +321,10 @@ function readError(r: WireReader, wire: number, end: number): Message {
   return { kind: 'error', code: n, message: text ?? '' };
 }
 
-/** An empty message (response, ping, pong): its contents, if any, are skipped. */
+/** An empty message (response, ping, pong): its contents, if any, are skipped unread, as protobufjs did. */
 function readEmpty(r: WireReader, field: number, wire: number, end: number, kind: 'response' | 'ping' | 'pong'): Message {
-  r.nested(field, wire, end, () => false);
+  expectWire(field, wire, LEN);
+  r.pos = r.length(end);
   return { kind };
 }
 
