@@ -125,6 +125,7 @@ test('network resources: build, peer over WireGuard, update live, isolate, adopt
   await t.test('network-light: bridge and .1 without WireGuard, NAT out to the internet', async () => {
     const light = await b.ensure(req({ kind: 'network-light', twin: 9, name: 'light', workloadId: '9-3-light', subnet: '10.50.2.0/24', ipRange: null }));
     assert.match((await execa('ip', ['-n', light.namespace, '-o', 'addr'])).stdout, /private\s+inet 10\.50\.2\.1\/24/);
+    assert.doesNotMatch((await execa('ip', ['-n', light.namespace, '-o', '-6', 'addr', 'show', 'dev', 'private'])).stdout, /inet6 (fd|fe80::1\/)/, "no IPv6 of zos' network on a light NR");
     assert.doesNotMatch((await execa('ip', ['-n', light.namespace, '-o', 'link'])).stdout, /w-/);
     assert.equal((await ping(light.namespace, lab.services.ip)).exitCode, 0, 'masqueraded out through the node');
     assert.equal(b.lookup(9, 'light')?.bridge, light.bridge);

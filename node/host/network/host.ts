@@ -185,7 +185,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
     }
     const spec: NrSpec = {
       netId: rec.netId, names: rec.names, subnet: parseCidr4(rec.subnet)!, ipRange: rec.ipRange ? parseCidr4(rec.ipRange) : null,
-      uplink: parseCidr4(rec.uplink)!, wireguard, socketNs,
+      uplink: parseCidr4(rec.uplink)!, wireguard, socketNs, ipv6: rec.kind === 'network',
     };
     rec.wgPid = await buildNr(spec, this.env, rec.wgPid);
   }

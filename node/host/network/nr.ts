@@ -22,6 +22,8 @@ export interface NrSpec {
    * node's namespace. Its TUN is moved into the NR either way.
    */
   socketNs: Netns;
+  /** zos' IPv6 on the private side (a `network`; zos' network-light has none). */
+  ipv6: boolean;
 }
 
 export interface NrHostEnv {
@@ -60,8 +62,11 @@ export async function buildNr(spec: NrSpec, env: NrHostEnv, wgPid?: number): Pro
   await ip(host, ['link', 'set', 'dev', n.bridgePort, 'master', n.bridge, 'up'], opts);
   const gw = gatewayOf(spec.subnet);
   await addrEnsure(n.ns, NR_PRIVATE_IF, formatCidr4(gw), opts);
-  await addrEnsure(n.ns, NR_PRIVATE_IF, `${convert4to6(spec.netId, gw.ip)}/64`, opts);
-  await addrEnsure(n.ns, NR_PRIVATE_IF, 'fe80::1/64', opts);
+  if (spec.ipv6) {
+    // The gateway6 of the network's VMs (machine.ts): the ULA of .1, and fe80::1 as zos sets it.
+    await addrEnsure(n.ns, NR_PRIVATE_IF, `${convert4to6(spec.netId, gw.ip)}/64`, opts);
+    await addrEnsure(n.ns, NR_PRIVATE_IF, 'fe80::1/64', opts);
+  }
   await ip(n.ns, ['link', 'set', 'dev', NR_PRIVATE_IF, 'up'], opts);
 
   const upNet = networkOf(spec.uplink);
