@@ -90,8 +90,11 @@ export class PendingRequests<Via> {
     for (const [uid, p] of this.table) this.settle(uid, p, err);
   }
 
-  /** A response or error envelope: relay errors settle at once, others only once their checks pass. */
-  async onReply(e: Envelope, checks: ReplyChecks): Promise<void> {
+  /**
+   * A response or error envelope: relay errors settle at once, others only once their checks pass
+   * (synchronously where the checks are: a promise only when they wait).
+   */
+  onReply(e: Envelope, checks: ReplyChecks): void | Promise<void> {
     const p = this.table.get(e.uid);
     if (!p) return checks.drop('unexpected_reply', { uid: e.uid }, 'reply to no pending request');
     if (e.message?.kind === 'error' && !e.source) {
@@ -101,7 +104,11 @@ export class PendingRequests<Via> {
     }
     if (e.source?.twin !== p.dest) return checks.drop('wrong_replier', { uid: e.uid, twin: e.source?.twin }, 'reply from another twin');
     const checked = checks.open(e);
-    const opened = checked instanceof Promise ? await checked : checked;
+    if (checked instanceof Promise) return checked.then((opened) => this.checkedReply(e, p, opened, checks));
+    this.checkedReply(e, p, checked, checks);
+  }
+
+  private checkedReply(e: Envelope, p: Pending<Via>, opened: Opened, checks: ReplyChecks): void {
     // A reply that fails its checks may be forged: drop it and keep waiting for the real one.
     if (!opened.ok) return checks.drop('bad_reply', { uid: e.uid, code: opened.code, why: opened.reason }, 'discarding reply');
     if (this.table.get(e.uid) !== p) return; // settled by another copy meanwhile

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedKeyCache } from '../../relay-client/e2e.ts';
 import { createIdentity, type Identity } from '../../relay-client/identity.ts';
+import { RelayPeer } from '../../relay-client/peer.ts';
 import { Router } from '../../relay-client/router.ts';
 import { openEnvelope, sealRequest, type SealContext } from '../../relay-client/seal.ts';
 import { MemoryTwinDirectory, type Twin, type TwinDirectory } from '../../rmb/twins.ts';
@@ -61,4 +62,20 @@ test('Router.dispatch: a synchronous handler answers now, an async one by promis
   assert.deepEqual(await r.dispatch(body, ctx('rejects')), { ok: false, code: 0, message: 'later boom' });
   assert.equal((r.dispatch(body, ctx('cycle')) as { ok: boolean }).ok, false);
   assert.deepEqual(r.dispatch(new Uint8Array([0xff]), ctx('sync')), { ok: false, code: 0, message: 'invalid json payload' });
+});
+
+test('RelayPeer.request: no async wrapper, yet every failure is a rejection, never a throw', async () => {
+  const me = await createIdentity('0x' + '0c'.repeat(32), 'ed25519');
+  const twins = new MemoryTwinDirectory([twinOf(1, me)]);
+  // A relay nobody listens on: the peer runs, with no connection.
+  const peer = new RelayPeer({ identity: me, twinId: 1, relays: ['ws://127.0.0.1:1'], twins, backoff: { initialMs: 60_000 } });
+  const rejects = (p: () => Promise<unknown>, code: string) => assert.rejects(p(), (err: Error & { code?: string }) => err.code === code);
+  await rejects(() => peer.request(1, 'x'), 'ERR_NOT_STARTED');
+  await peer.start();
+  await rejects(() => peer.request(9, 'x'), 'ERR_UNKNOWN_TWIN');
+  let bigint: Promise<unknown> | undefined;
+  assert.doesNotThrow(() => (bigint = peer.request(1, 'x', { n: 1n })));
+  await assert.rejects(bigint!, TypeError);
+  await peer.close();
+  await rejects(() => peer.request(1, 'x'), 'ERR_CLOSED');
 });
