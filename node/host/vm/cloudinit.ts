@@ -54,9 +54,9 @@ function ethernet(name: string, nic: GuestSeed['nics'][number], dns: string[] | 
 }
 
 /**
- * zos' `mounts` for a VM whose root is virtiofs (kernel mode): each zmount as its device
+ * zos' `mounts` of a VM whose root is virtiofs (kernel mode): each zmount as its device
  * (`/dev/vda` ..., `auto`), each volume by its virtiofs tag (`virtiofs`), with zos' fixed
- * `defaults 0 0`; none for a full VM (its other disks are its own), an empty list as zos writes it.
+ * `defaults 0 0`.
  */
 function mountEntries(seed: GuestSeed): string[][] {
   return [
@@ -65,6 +65,7 @@ function mountEntries(seed: GuestSeed): string[][] {
   ].map((m) => [...m, 'defaults', '0', '0']);
 }
 
+/** `listMounts`: a virtiofs root's mounts; a full VM's other disks are its own, so `mounts: []`, as zos writes it. */
 export function renderCloudInit(instanceId: string, seed: GuestSeed, listMounts = false): CloudInitFiles {
   const ethernets = Object.fromEntries(seed.nics.map((n, i) => [`eth${i}`, ethernet(`eth${i}`, n, i === 0 && seed.dns.length ? seed.dns : undefined)]));
   const users = seed.sshKeys.length ? [{ name: 'root', ssh_authorized_keys: seed.sshKeys }] : [];
