@@ -68,9 +68,10 @@ export class ImageCache {
   }
 
   /**
-   * Make images/<digest> exist and verify it before returning: chunks are checked against their
-   * digests and every file against its fingerprint when written; an existing tree is verified by
-   * stat tuple, re-hashing only what changed. Throws FILE_TAMPERED naming the file.
+   * Make images/<digest> exist and verify it before returning: every file written is checked
+   * against its fingerprint (its chunks against their ids only when it fails, to name the bad
+   * one: SPEC.md §4); an existing tree is verified by stat tuple, re-hashing only what changed.
+   * Throws FILE_TAMPERED naming the file, CHUNK_CORRUPT naming the chunk.
    */
   async materialize(store: DirStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
     const tree = this.treePath(digest);
