@@ -143,7 +143,7 @@ test('a node restarted with a public config adopts its networks where they are; 
     assert.equal(fourth.net.list()[0]!.wgPid, now!.wgPid);
 
     // The config comes back while the node runs: follow() moves wireguard-go into the public namespace.
-    const pinger = lab.exec(lab.laptop, 'ping', ['-c', '100', '-i', '0.05', '-W', '1', '10.30.2.1'], { reject: false });
+    const pinger = lab.exec(lab.laptop, 'ping', ['-c', '400', '-i', '0.01', '-W', '1', '10.30.2.1'], { reject: false });
     await new Promise((r) => setTimeout(r, 1000));
     const t0 = performance.now();
     await fourth.pub.apply(setup);
@@ -151,8 +151,13 @@ test('a node restarted with a public config adopts its networks where they are; 
     const moveMs = performance.now() - t0;
     const out = (await pinger).stdout;
     const received = Number(/(\d+) received/.exec(out)?.[1] ?? 0);
-    t.diagnostic(`follow() moved wireguard-go in ${moveMs.toFixed(0)} ms; pings every 50 ms lost: ${100 - received}`);
+    t.diagnostic(`follow() moved wireguard-go in ${moveMs.toFixed(0)} ms; pings every 10 ms lost: ${400 - received}`);
+    // The old one serves until the new one has handshaked the laptop (measured: 1-2 pings lost at
+    // load 8-10; a restart lost 13-19). A bound, not a goal: a peer roamed back to a stopped one would lose seconds.
+    assert.ok(400 - received < 100, `the tunnel was never down for a second (${400 - received} lost)`);
     const [moved] = fourth.net.list();
+    assert.notEqual(moved!.wgInterface, now!.wgInterface, 'a second wireguard-go took over under the other name');
+    assert.equal(await isWireguardGo(now!.wgPid!, now!.wgInterface!), false, 'the old one is gone');
     assert.equal(await identify(moved!.wgPid!), fourth.pub.namespace());
     assert.ok(await tunnelPasses(), 'the tunnel passes traffic through the public namespace again');
     assert.match((await execa('wg', ['show', laptopWg, 'endpoints'])).stdout, new RegExp(`185\\.206\\.122\\.10:${PORT}`), 'the laptop roamed to the public IP');

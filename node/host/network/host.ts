@@ -7,8 +7,10 @@ import { linkDelete, nftApply, sysctl, tapEnsure, type Netns } from './ip.ts';
 import { nodeSalt, nrNames, tapName, type NrNames } from './names.ts';
 import { uplinkRuleset } from './nft.ts';
 import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
-import { runsInNetns, stopWireguardGo, wireguardEndpoints } from './wireguard.ts';
+import { isWireguardGo, runsInNetns } from './wireguard.ts';
+import { moveWireguard } from './wg-move.ts';
 import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
+
 import { Serial } from '../../../lib/serial.ts';
 
 /** Ports zos never hands to WireGuard: yggdrasil 9943-9945, mycelium 9651, iperf 300, 80, 443, traefik 8082. */
@@ -167,27 +169,36 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
 
   /**
    * Builds (or completes) the NR of `rec` and records its wireguard-go. One that runs in another
-   * namespace than socketNs() (the public namespace came or went, also while the node was down)
-   * is restarted there: a socket cannot move, and peers keep their keys and the port. Where it
-   * runs is read from the process, so a restart adopts it where it is.
+   * namespace than socketNs() (the public namespace came or went, also while the node was down;
+   * read from the process, so a restart adopts it where it is) is replaced there: a socket cannot
+   * move (wireguard-go binds in its own process's namespace; its UAPI changes the port, never the
+   * namespace): see wg-move.ts.
    */
   private async build(rec: NrRecord): Promise<void> {
     const socketNs = this.socketNs();
-    let wireguard = rec.wireguard;
-    if (rec.wgPid !== undefined && !(await runsInNetns(rec.wgPid, socketNs))) {
-      // Peers that dialled in (no endpoint configured) are given the one they came from: the new
-      // wireguard-go then handshakes them at once, and they roam to its new address, instead of
-      // waiting ~15 s to rehandshake on their own.
-      const learned = await wireguardEndpoints(rec.names.wg);
-      if (wireguard) wireguard = { ...wireguard, peers: wireguard.peers.map((p) => ({ ...p, endpoint: p.endpoint || (learned.get(p.publicKey) ?? '') })) };
-      await stopWireguardGo(rec.wgPid, rec.names.wg);
-      rec.wgPid = undefined;
+    const live = rec.wgPid !== undefined && rec.wireguard && (await isWireguardGo(rec.wgPid, rec.names.wg));
+    if (live && !(await runsInNetns(rec.wgPid!, socketNs))) {
+      const names = { ...rec.names, wg: this.otherWg(rec) };
+      rec.wgPid = await moveWireguard(this.spec(rec, names, rec.wireguard, socketNs), { iface: rec.names.wg, pid: rec.wgPid! }, this.env);
+      rec.names = names;
+      return;
     }
-    const spec: NrSpec = {
-      netId: rec.netId, names: rec.names, subnet: parseCidr4(rec.subnet)!, ipRange: rec.ipRange ? parseCidr4(rec.ipRange) : null,
+    // One about to be started must not meet a leftover of a move cut short (same port, same namespace).
+    if (!live && rec.wireguard) await linkDelete(rec.names.ns, this.otherWg(rec), { log: this.o.log }).catch(() => undefined);
+    rec.wgPid = await buildNr(this.spec(rec, rec.names, rec.wireguard, socketNs), this.env, rec.wgPid);
+  }
+
+  private spec(rec: NrRecord, names: NrNames, wireguard: WgInterfaceConfig | undefined, socketNs: Netns): NrSpec {
+    return {
+      netId: rec.netId, names, subnet: parseCidr4(rec.subnet)!, ipRange: rec.ipRange ? parseCidr4(rec.ipRange) : null,
       uplink: parseCidr4(rec.uplink)!, wireguard, socketNs, ipv6: rec.kind === 'network',
     };
-    rec.wgPid = await buildNr(spec, this.env, rec.wgPid);
+  }
+
+  /** The interface name an NR's wireguard-go does not use now: each move alternates between two. */
+  private otherWg(rec: NrRecord): string {
+    const first = nrNames(this.salt, rec.netId).wg;
+    return rec.names.wg === first ? `${first.slice(0, -1)}_` : first;
   }
 
   /** Moves every NR's wireguard-go to where its socket belongs now (call after the public namespace changed). */
@@ -265,7 +276,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
       const previous = this.nrs.get(netId);
       await this.prepareHost();
       const rec: NrRecord = {
-        ...req, netId, names: nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid,
+        ...req, netId, names: previous?.names ?? nrNames(this.salt, netId), uplink: previous?.uplink ?? this.leaseUplink(), wgPid: previous?.wgPid,
       };
       if (previous && (previous.subnet !== rec.subnet || previous.ipRange !== rec.ipRange || previous.kind !== rec.kind)) {
         await removeNr(previous.names, this.env, previous.wgPid);

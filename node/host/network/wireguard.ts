@@ -121,6 +121,22 @@ export async function wireguardEndpoints(iface: string): Promise<Map<string, str
   return new Map(pairs.map(([key, ep]) => [key!, ep!]));
 }
 
+/** Stops `iface` sending keepalives to the peers `keys` (they keep their sessions). */
+export async function muteWireguard(iface: string, keys: string[]): Promise<void> {
+  if (keys.length) await run('wg', ['set', iface, ...keys.flatMap((k) => ['peer', k, 'persistent-keepalive', 'off'])]);
+}
+
+/** Waits until every peer in `keys` has had a handshake on `iface`, for at most `ms`; whether they all did. */
+export async function handshaken(iface: string, keys: string[], ms: number): Promise<boolean> {
+  for (let waited = 0; ; waited += 20) {
+    const out = await run('wg', ['show', iface, 'latest-handshakes']).catch(() => '');
+    const at = new Map(out.split('\n').map((l) => l.split('\t') as [string, string]));
+    if (keys.every((k) => Number(at.get(k) ?? 0) > 0)) return true;
+    if (waited >= ms) return false;
+    await sleep(20);
+  }
+}
+
 /** Listen port wireguard-go reports for `iface` (UAPI), or undefined when it does not answer. */
 export async function wireguardListenPort(iface: string): Promise<number | undefined> {
   const out = await run('wg', ['show', iface, 'listen-port']).catch(() => '');
