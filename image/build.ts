@@ -6,7 +6,7 @@ import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { earlyWriteback } from '../lib/durable.ts';
 import { mapLimit } from '../lib/parallel.ts';
-import { WorkerPool } from '../lib/workers.ts';
+import { WorkerPool, execArgvWithoutTsx } from '../lib/workers.ts';
 import type { StoredFile, StoreFilesJob } from './build-worker.ts';
 import { CHUNKING_ALGO, DEFAULT_CHUNKING, validateChunking, type ChunkingParams } from './chunker.ts';
 import { ImageError } from './errors.ts';
@@ -60,7 +60,8 @@ const WRITEBACK_EVERY = 16 << 20;
 /**
  * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), so a
  * build uses every core. Started by the first build, shared by later ones; idle workers end on
- * their own (lib/workers.ts). One job per message (batch 1): a backlog goes to whichever worker
+ * their own (lib/workers.ts). Without the main thread's tsx preload (tests and benchmarks run
+ * under it; the bootstrap registers tsx where a worker needs it). One job per message (batch 1): a backlog goes to whichever worker
  * is free, not to one worker to work through in turn.
  */
 let storePool: WorkerPool<StoreFilesJob, StoredFile[]> | undefined;
@@ -88,7 +89,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const log = opts.log ?? silentLogger();
   const chunking = opts.chunking ?? DEFAULT_CHUNKING;
   validateChunking(chunking);
-  storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1 });
+  storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1, execArgv: execArgvWithoutTsx() });
   storePool.warmUp(); // the workers load their modules while the tree is scanned
   const items = await scanTree(root);
   const xattrs = await loadXattrs(root, opts.xattrs ?? 'auto', log);

@@ -23,6 +23,29 @@ export interface WorkerPoolOptions {
   idleMs?: number;
   /** Jobs per message at most (default 64). */
   batch?: number;
+  /** Node options of the worker threads (default: the main thread's, as node:worker_threads has it; see execArgvWithoutTsx). */
+  execArgv?: string[];
+}
+
+/**
+ * The main thread's Node options without its tsx preloads (`--import tsx`, tsx's `--require` and
+ * `--import` of its loader files): a pool's bootstrap registers tsx itself for a TypeScript module
+ * and a compiled one never needs it, so under `node --import tsx` (tests, benchmarks running the
+ * compiled library) an inherited preload only costs each worker ~15 ms of start that production
+ * never pays.
+ */
+export function execArgvWithoutTsx(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^(--import|--require|-r|--loader|--experimental-loader)(?:=(.*))?$/.exec(argv[i]!);
+    const value = m ? (m[2] ?? argv[i + 1]) : undefined;
+    if (value !== undefined && /(^|[/\\])tsx([/\\]|$)/.test(value)) {
+      if (m![2] === undefined) i++; // the value was the next argument
+      continue;
+    }
+    out.push(argv[i]!);
+  }
+  return out;
 }
 
 /** What a worker module exports. */
@@ -103,6 +126,7 @@ export class WorkerPool<J, R> {
   private readonly size: number;
   private readonly idleMs: number;
   private readonly batch: number;
+  private readonly execArgv: string[] | undefined;
   private readonly threads: Thread<J, R>[] = [];
   private readonly queue: Queued<J, R>[] = [];
   private scheduled = false;
@@ -116,6 +140,7 @@ export class WorkerPool<J, R> {
     this.size = Math.max(1, opts.size ?? availableParallelism());
     this.idleMs = opts.idleMs ?? 2_000;
     this.batch = Math.max(1, opts.batch ?? 64);
+    this.execArgv = opts.execArgv;
   }
 
   /** Whether some worker has loaded its module (a job would not wait for a start-up). */
@@ -185,7 +210,7 @@ export class WorkerPool<J, R> {
   }
 
   private spawn(): Thread<J, R> {
-    const worker = new Worker(this.code, { eval: true });
+    const worker = new Worker(this.code, { eval: true, ...(this.execArgv ? { execArgv: this.execArgv } : {}) });
     const t: Thread<J, R> = { worker, ready: false, stopping: false, busy: null, idleTimer: null };
     worker.on('message', (results: Outcome<R>[] | 'ready') => {
       if (results === 'ready') {

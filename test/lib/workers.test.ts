@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { WorkerError, WorkerPool } from '../../lib/workers.ts';
+import { WorkerError, WorkerPool, execArgvWithoutTsx } from '../../lib/workers.ts';
 
 /** lib/workers.ts (issue 16): a worker pool usable from the TypeScript sources that never holds the process. */
 
@@ -14,6 +14,17 @@ test('worker pool: runs a TypeScript module under tsx, batches a burst over its 
   assert.deepEqual(await Promise.all(burst.map((n) => pool.run(n))), burst.map((n) => n * 2));
   assert.equal(pool.pending, 0);
   assert.equal(pool.warm, true);
+});
+
+test('worker pool: execArgvWithoutTsx drops only tsx preloads, and a TypeScript module still runs without them', async (t) => {
+  assert.deepEqual(execArgvWithoutTsx(['--import', 'tsx', '--max-old-space-size=64']), ['--max-old-space-size=64']);
+  assert.deepEqual(execArgvWithoutTsx(['--import=tsx/esm', '--require', '/x/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///x/node_modules/tsx/dist/loader.mjs', '--enable-source-maps']), ['--enable-source-maps']);
+  assert.deepEqual(execArgvWithoutTsx(['--import', './my-tsxish.mjs', '-r', 'dotenv/config']), ['--import', './my-tsxish.mjs', '-r', 'dotenv/config']);
+  assert.ok(process.execArgv.some((a) => /tsx/.test(a)), 'this test runs under tsx');
+  const pool = new WorkerPool<null, string[]>(new URL('./fixtures/argv-worker.ts', import.meta.url), { size: 1, execArgv: execArgvWithoutTsx() });
+  t.after(() => pool.close());
+  const argv = await pool.run(null);
+  assert.ok(!argv.some((a) => /tsx/.test(a)), `worker options: ${JSON.stringify(argv)}`);
 });
 
 test('worker pool: a job that throws rejects with its message and the pool keeps working', async (t) => {
