@@ -106,6 +106,22 @@ test('handle: a request with a bad signature gets error 104 and never reaches th
   assert.equal(calls, 0);
 });
 
+test('handle: a forged copy of a request does not use up its id (recorded only once the signature holds); a replay of the real one is dropped', async (t) => {
+  const { a, b, twins, relay } = await twoTwins(t);
+  const pb = await startPeer(t, b, [relay.url], twins);
+  pb.handle('echo', (p) => p);
+  const ra = await RawClient.connect(t, relay.url, a);
+  const real = signedRequest(a, 2, { message: { kind: 'request', command: 'echo' } });
+  ra.send({ ...real, signature: signPrefixed(b.identity, challenge(real)) });
+  ra.send(real);
+  ra.send(real);
+  await ra.waitFor(2);
+  await sleep(300);
+  assert.deepEqual(ra.received.map((r) => r.message?.kind), ['error', 'response']);
+  assert.ok(ra.received.every((r) => r.uid === real.uid));
+  assert.equal(pb.stats.dropped.replay, 1);
+});
+
 test('handle: an expired request is dropped without a reply; a replayed one is answered once', async (t) => {
   const { a, b, twins, relay } = await twoTwins(t);
   const pb = await startPeer(t, b, [relay.url], twins);
