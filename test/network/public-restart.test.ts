@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import { NetworkHost, PublicHost, removeStoredNetworks, removeStoredPublic, type NrRequest, type PublicSetup } from '../../node/host/network/index.ts';
 import { configureWireguard, isWireguardGo, startWireguardGo, stopWireguardGo } from '../../node/host/network/wireguard.ts';
+import { setFailpoints } from '../../lib/failpoints.ts';
 import { requireHost } from '../helpers/host.ts';
 import { Lab, labSupported, nodeIp, wgKeyPair } from '../helpers/lab.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
@@ -99,6 +100,8 @@ test('a node restarted with a public config adopts its networks where they are; 
   assert.ok(await tunnelPasses(), 'the laptop reaches the NR through wireguard-go at the public IP');
   const [before] = first.net.list();
   assert.equal(await identify(before!.wgPid!), pubNs);
+  /** wireguard-go processes serving this NR, under either of its two interface names. */
+  const wgGoCount = async () => (await execa('pgrep', ['-a', 'wireguard-go'], { reject: false })).stdout.split('\n').filter((l) => l.includes(` ${before!.wgInterface!.slice(0, -1)}`)).length;
 
   await t.test('restart with the same public config: the same wireguard-go, socket in the public namespace, TUN in the NR, no packet lost', async () => {
     // A record from an older node names no namespace: where wireguard-go runs is read from the process.
@@ -121,7 +124,7 @@ test('a node restarted with a public config adopts its networks where they are; 
     assert.match((await pinger).stdout, /25 packets transmitted, 25 received/, 'the tunnel carried traffic throughout');
   });
 
-  await t.test('the public config removed while the node was down: wireguard-go moves to the node namespace, the public one is gone', async () => {
+  await t.test('the public config removed while the node was down: wireguard-go moves to the node namespace; a failed move keeps the old one; the config back: moved in beside it, a leftover cleared', async () => {
     // The node is down; the chain drops the public config; the node starts with the saved one, then is told.
     const third = await startNode();
     assert.deepEqual(third.restored, { adopted: 1, rebuilt: 0 }, 'at first adopted under the saved config');
@@ -142,6 +145,28 @@ test('a node restarted with a public config adopts its networks where they are; 
     assert.deepEqual(fourth.restored, { adopted: 1, rebuilt: 0 }, 'and a further restart adopts it in the node namespace');
     assert.equal(fourth.net.list()[0]!.wgPid, now!.wgPid);
 
+    // A move that fails once the new one runs and the old one is muted: the old one is restored and
+    // serves on, nothing of the new one is left.
+    setFailpoints('network.wg-move.muted=error(injected)');
+    try {
+      await fourth.pub.apply(setup);
+      await fourth.following();
+    } finally {
+      setFailpoints('');
+    }
+    assert.deepEqual(fourth.net.list().map((n) => [n.wgPid, n.wgInterface]), [[now!.wgPid, now!.wgInterface]], 'the old one kept');
+    assert.equal(await identify(now!.wgPid!), node);
+    assert.equal(await wgGoCount(), 1, 'no second wireguard-go left');
+    assert.ok(await tunnelPasses(), 'the tunnel passes traffic through the restored one');
+    await fourth.pub.apply(null);
+    await fourth.following();
+
+    // A leftover of a move cut short by a kill -9 (the other name's wireguard-go, its TUN in the NR) is cleared.
+    const other = before!.wgInterface!; // the NR's first name: the move takes it back
+    assert.notEqual(other, now!.wgInterface);
+    const stray = await startWireguardGo({ iface: other, ns: node, logFile: join(dir, 'stray.log') });
+    await execa('ip', ['-n', node, 'link', 'set', other, 'netns', att.namespace]);
+
     // The config comes back while the node runs: follow() moves wireguard-go into the public namespace.
     const pinger = lab.exec(lab.laptop, 'ping', ['-c', '400', '-i', '0.01', '-W', '1', '10.30.2.1'], { reject: false });
     await new Promise((r) => setTimeout(r, 1000));
@@ -156,7 +181,8 @@ test('a node restarted with a public config adopts its networks where they are; 
     // load 8-10; a restart lost 13-19). A bound, not a goal: a peer roamed back to a stopped one would lose seconds.
     assert.ok(400 - received < 100, `the tunnel was never down for a second (${400 - received} lost)`);
     const [moved] = fourth.net.list();
-    assert.notEqual(moved!.wgInterface, now!.wgInterface, 'a second wireguard-go took over under the other name');
+    assert.equal(moved!.wgInterface, other, 'a second wireguard-go took over under the other name');
+    assert.equal(await isWireguardGo(stray, other), false, 'the leftover is gone');
     assert.equal(await isWireguardGo(now!.wgPid!, now!.wgInterface!), false, 'the old one is gone');
     assert.equal(await identify(moved!.wgPid!), fourth.pub.namespace());
     assert.ok(await tunnelPasses(), 'the tunnel passes traffic through the public namespace again');

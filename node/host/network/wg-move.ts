@@ -1,3 +1,4 @@
+import { failpoint } from '../../../lib/failpoints.ts';
 import { formatCidr4, networkOf } from './addr.ts';
 import { ip, linkDelete } from './ip.ts';
 import { buildNr, type NrHostEnv, type NrSpec } from './nr.ts';
@@ -30,6 +31,7 @@ export async function moveWireguard(spec: NrSpec, from: { iface: string; pid: nu
     await muteWireguard(from.iface, wg.peers.map((p) => p.publicKey));
     await ip(n.ns, ['addr', 'flush', 'dev', from.iface], opts);
     if (spec.ipRange) await ip(n.ns, ['route', 'replace', formatCidr4({ ip: networkOf(spec.ipRange), prefix: spec.ipRange.prefix }), 'dev', n.wg], opts);
+    await failpoint('network.wg-move.muted');
     await configureWireguard(n.wg, wireguard, env.runDir, env.log);
   } catch (err) {
     await stopWireguardGo(pid, n.wg);
