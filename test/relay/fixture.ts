@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import WebSocket from 'ws';
 import { silentLogger } from '../../lib/log.ts';
@@ -167,4 +168,20 @@ export function upgrade(url: string): Promise<{ status: number; body: string; ws
     ws.on('open', () => resolve({ status: 101, body: '', ws }));
     ws.on('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
   });
+}
+
+/**
+ * Sends a copy of `real` signed by `forger` (same id), then `real` twice: the forgery is refused,
+ * the real request is still answered (a forgery must not use up its id: ids are recorded only once
+ * the signature holds) and its replay is dropped.
+ */
+export async function assertForgeryKeepsId(ra: RawClient, peer: RelayPeer, forger: TestTwin, real: Envelope): Promise<void> {
+  ra.send({ ...real, signature: signPrefixed(forger.identity, challenge(real)) });
+  ra.send(real);
+  ra.send(real);
+  await ra.waitFor(2);
+  await sleep(300);
+  assert.deepEqual(ra.received.map((r) => r.message?.kind), ['error', 'response']);
+  assert.ok(ra.received.every((r) => r.uid === real.uid));
+  assert.equal(peer.stats.dropped.replay, 1);
 }
