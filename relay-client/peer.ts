@@ -15,6 +15,7 @@ import { MAX_FUTURE_EXPIRY_S, ReplayCache, type ReplayBackend } from './replay.t
 import { PendingRequests, type ReplyChecks } from './pending.ts';
 import { Router, type Handler } from './router.ts';
 import { Responder } from './responder.ts';
+import { OutgoingSeal } from './outgoing-seal.ts';
 import { openEnvelope, sealRequest, type SealContext } from './seal.ts';
 import { lookupTwin, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
@@ -79,6 +80,7 @@ export class RelayPeer {
   private readonly pending: PendingRequests<Via>;
   private readonly slots: Slot[];
   private readonly ctx: SealContext;
+  private readonly seal: OutgoingSeal;
   /** Incoming requests, up to the bytes of their answer. */
   readonly responder: Responder;
   private readonly healthyWaiters = new Set<() => void>();
@@ -105,10 +107,11 @@ export class RelayPeer {
       encrypt: opts.encrypt ?? true,
       keys: new SharedKeyCache(opts.identity.secpSecret),
     };
+    this.seal = new OutgoingSeal(this.ctx, opts.twins, opts.identity.secpPublic, this.rlog);
     this.responder = new Responder({
       ctx: this.ctx, twins: opts.twins, router: this.router, replay: this.replay, clock: this.clock,
       maxFutureExpiryS: opts.maxFutureExpiryS ?? MAX_FUTURE_EXPIRY_S,
-      sealContext: () => this.sealContext(),
+      sealContext: () => this.seal.context(),
       drop: (reason, obj, msg) => this.drop(reason, obj, msg),
     });
   }
@@ -141,7 +144,7 @@ export class RelayPeer {
     try {
       if (this.state !== 'running') throw new RelayClientError(this.state === 'closed' ? 'ERR_CLOSED' : 'ERR_NOT_STARTED', `peer is ${this.state}`);
       const found = lookupTwin(this.opts.twins, twin);
-      const ctx = this.sealContext();
+      const ctx = this.seal.context();
       if (found instanceof Promise || ctx instanceof Promise) {
         return Promise.all([found, ctx]).then(([dest, c]) => this.sendRequest<T>(dest, c, twin, command, payload, opts));
       }
@@ -177,30 +180,6 @@ export class RelayPeer {
       this.replay.close();
     })();
     return this.closing;
-  }
-
-  /**
-   * Encrypt only when our own on-chain pk is our key: the other side decrypts with the pk it
-   * reads from chain, so a missing or stale pk would make every message undecryptable.
-   */
-  private sealContext(): SealContext | Promise<SealContext> {
-    if (!this.ctx.encrypt) return this.ctx;
-    const me = lookupTwin(this.opts.twins, this.opts.twinId);
-    return me instanceof Promise ? me.catch(() => null).then((t) => this.sealContextFor(t)) : this.sealContextFor(me);
-  }
-
-  /** The pk array our own twin was last seen with, equal to our key (a directory hands out the same array until the twin changes). */
-  private publishedPk: Uint8Array | null = null;
-
-  private sealContextFor(me: Twin | null): SealContext {
-    const pk = me?.pk;
-    if (pk && pk === this.publishedPk) return this.ctx;
-    if (pk && Buffer.from(pk).equals(this.opts.identity.secpPublic)) {
-      this.publishedPk = pk;
-      return this.ctx;
-    }
-    this.rlog.warn('own_pk', { twin: this.opts.twinId }, 'own twin pk not on chain: sending plain payloads');
-    return { ...this.ctx, encrypt: false };
   }
 
   private nowS(): number {
