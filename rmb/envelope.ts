@@ -170,6 +170,9 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   return w.buf;
 }
 
+/** Node's native UTF-8 slicing, which takes any Uint8Array (the frame need not be a Buffer). */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
+
 /**
  * The decoder reads a frame in one pass with no reader objects: each nested message (address,
  * request, error) is read in place within its bounds, strings are sliced from the frame by the
@@ -179,9 +182,6 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
  * (groups too) are skipped, a varint read as 32 bits keeps its low 32 bits, a 64-bit one is
  * lo + hi x 2^32, and the last of a repeated singular field wins.
  */
-/** Node's native UTF-8 slicing, which takes any Uint8Array (the frame need not be a Buffer). */
-const utf8Slice = (Buffer.prototype as unknown as { utf8Slice(this: Uint8Array, start: number, end: number): string }).utf8Slice;
-
 class WireReader {
   pos = 0;
   constructor(readonly buf: Uint8Array) {}
