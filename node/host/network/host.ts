@@ -10,7 +10,6 @@ import { buildNr, removeNr, type NrHostEnv, type NrSpec } from './nr.ts';
 import { isWireguardGo, runsInNetns } from './wireguard.ts';
 import { moveWireguard } from './wg-move.ts';
 import { checkWgConfig, type WgInterfaceConfig } from './wgconf.ts';
-
 import { Serial } from '../../../lib/serial.ts';
 
 /** Ports zos never hands to WireGuard: yggdrasil 9943-9945, mycelium 9651, iperf 300, 80, 443, traefik 8082. */
