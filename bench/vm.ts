@@ -5,7 +5,7 @@
  * from one image against the image alone. Needs root, QEMU and the guest kernel (.ci/setup).
  * Usage: node --import tsx bench/vm.ts [--vms 10]
  */
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -19,7 +19,8 @@ import { readFrom } from '../node/host/vm/console.ts';
 import { DEFAULT_GUEST_KERNEL_DIR, guestKernel } from '../node/host/vm/guest.ts';
 import { VmHost } from '../node/host/vm/host.ts';
 import { readPid, spawnDetached, terminate, waitFor } from '../node/host/vm/procs.ts';
-import { renderSeed } from '../node/host/vm/seed.ts';
+import { writeSeedDisk } from '../node/host/vm/cidata.ts';
+import { renderCloudInit } from '../node/host/vm/cloudinit.ts';
 import { qemuArgs, type VmSpec } from '../node/host/vm/spec.ts';
 import type { DeploymentView, PrimitiveContext } from '../node/primitives/types.ts';
 import { machinePrimitive } from '../node/primitives/zmachine/machine.ts';
@@ -46,11 +47,9 @@ async function rssOf(pid: number): Promise<{ anon: number; file: number; shmem: 
 async function bareBoot(work: string, root: string, kernelDir: string): Promise<number> {
   const dir = await mkdtemp(join(work, 'bare-'));
   const guest = await guestKernel(kernelDir, join(work, 'cache'));
-  const spec: VmSpec = {
-    id: 'bare', cpu: 1, memoryBytes: 256 * MiB, disks: [], nics: [], shares: [{ tag: 'vroot', path: root }],
-    boot: { kind: 'container', seed: { hostname: 'bare', nics: [], dns: [], disks: [], shares: [], sshKeys: [], env: {}, entrypoint: ['/bin/sleep', '600'] } },
-  };
-  await writeFile(join(dir, 'seed.sh'), renderSeed((spec.boot as { seed: Parameters<typeof renderSeed>[0] }).seed));
+  const seed = { hostname: 'bare', nics: [], dns: [], disks: [], shares: [], sshKeys: [], env: {}, entrypoint: ['/bin/sleep', '600'] };
+  const spec: VmSpec = { id: 'bare', cpu: 1, memoryBytes: 256 * MiB, disks: [], nics: [], shares: [{ tag: 'vroot', path: root }], boot: { kind: 'container', seed } };
+  await writeSeedDisk(join(dir, 'cidata.img'), renderCloudInit('bare', seed, true));
   const t0 = performance.now();
   const vfs = spawnDetached('/usr/lib/qemu/virtiofsd', ['-f', `--socket-path=${dir}/fs-0.sock`, '-o', `source=${root}`, '-o', 'cache=auto'], join(dir, 'vfs.log'));
   await waitFor(() => readFile(`${dir}/fs-0.sock`).then(() => true, (e: NodeJS.ErrnoException) => e.code !== 'ENOENT'), 5000, 10);

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { writeSeedDisk } from '../../node/host/vm/cidata.ts';
 import { renderCloudInit } from '../../node/host/vm/cloudinit.ts';
 import type { GuestSeed } from '../../node/host/vm/seed.ts';
-import { cloudInitSeed, qemuArgs, type VmSpec } from '../../node/host/vm/spec.ts';
+import { listsMounts, qemuArgs, type VmSpec } from '../../node/host/vm/spec.ts';
 import { requireHost } from '../helpers/host.ts';
 
 /** A full VM on a private network (no default route there) with a public NIC holding both defaults. */
@@ -135,23 +135,21 @@ test('cloud-init user-data of a kernel-mode VM (virtiofs root) lists its zmounts
   assert.match(renderCloudInit('7-1-k', seed)['user-data'], /^mounts: \[\]$/m, 'not listed unless asked (a full VM)');
 });
 
-test('qemu args: full and kernel-mode VMs get the seed disk read-only after their own disks; container VMs get none', () => {
-  const base: VmSpec = { id: '7-1-full', cpu: 1, memoryBytes: 256 * 1024 * 1024, disks: [{ path: '/d/boot' }, { path: '/d/data' }], shares: [], nics: [], boot: { kind: 'disk', seed: SEED, cloudInit: true } };
+test('qemu args: every VM gets the seed disk read-only after its own disks, and nothing over fw_cfg; a virtiofs root has its mounts listed', () => {
+  const base: VmSpec = { id: '7-1-full', cpu: 1, memoryBytes: 256 * 1024 * 1024, disks: [{ path: '/d/boot' }, { path: '/d/data' }], shares: [], nics: [], boot: { kind: 'disk', seed: SEED } };
   const p = { dir: '/vms/7-1-full', kernel: '/k', initramfs: '/i' };
   const drives = (spec: VmSpec) => qemuArgs(spec, 'tcg', p).filter((_, i, a) => a[i - 1] === '-drive');
-  assert.deepEqual(drives(base), [
-    'file=/d/boot,format=raw,if=none,id=d0',
-    'file=/d/data,format=raw,if=none,id=d1',
-    'file=/vms/7-1-full/cidata.img,format=raw,if=none,id=ci,readonly=on',
-  ]);
+  const ci = 'file=/vms/7-1-full/cidata.img,format=raw,if=none,id=ci,readonly=on';
+  assert.deepEqual(drives(base), ['file=/d/boot,format=raw,if=none,id=d0', 'file=/d/data,format=raw,if=none,id=d1', ci]);
   assert.ok(qemuArgs(base, 'tcg', p).includes('virtio-blk-pci,drive=ci'));
-  assert.equal(drives({ ...base, boot: { kind: 'kernel', kernel: '/k', root: 'disk', seed: SEED, cloudInit: true } }).length, 3);
-  const kernelMode: VmSpec = { ...base, shares: [{ tag: 'vroot', path: '/r' }], boot: { kind: 'kernel', kernel: '/img/boot/vmlinuz', seed: SEED, cloudInit: true } };
-  assert.equal(drives(kernelMode)[2], 'file=/vms/7-1-full/cidata.img,format=raw,if=none,id=ci,readonly=on');
-  assert.deepEqual(cloudInitSeed(kernelMode), { seed: SEED, mounts: true }, 'a virtiofs root lists its mounts');
-  assert.deepEqual(cloudInitSeed(base), { seed: SEED, mounts: false });
-  assert.equal(drives({ ...base, boot: { kind: 'disk', seed: SEED } }).length, 2);
-  assert.equal(drives({ ...base, boot: { kind: 'container', seed: SEED } }).length, 2);
+  const fullKernel: VmSpec = { ...base, boot: { kind: 'kernel', kernel: '/k', root: 'disk', seed: SEED } };
+  const kernelMode: VmSpec = { ...base, shares: [{ tag: 'vroot', path: '/r' }], boot: { kind: 'kernel', kernel: '/img/boot/vmlinuz', seed: SEED } };
+  const container: VmSpec = { ...base, shares: [{ tag: 'vroot', path: '/r' }], boot: { kind: 'container', seed: SEED } };
+  for (const spec of [fullKernel, kernelMode, container]) {
+    assert.equal(drives(spec)[2], ci, spec.boot.kind);
+    assert.ok(!qemuArgs(spec, 'tcg', p).includes('-fw_cfg'), spec.boot.kind);
+  }
+  assert.deepEqual([base, fullKernel, kernelMode, container].map((s) => listsMounts(s.boot)), [false, false, true, true]);
 });
 
 test('seed disk: vfat labelled cidata holding the four files, built without mounting; a failure leaves nothing', async (t) => {

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { checkedBootFiles, imageFile } from '../../node/host/vm/image-files.ts';
+import type { GuestSeed } from '../../node/host/vm/seed.ts';
 import type { VmSpec } from '../../node/host/vm/spec.ts';
+
+const SEED: GuestSeed = { hostname: 'k', nics: [], dns: [], disks: [], shares: [], sshKeys: [], env: {}, entrypoint: [] };
 
 test("an image's boot files (zos getFlistInfo): links stay inside the image, no directories or special files", async (t) => {
   const dir = await realpath(await mkdtemp(join(tmpdir(), 'zos-imgfiles-')));
@@ -49,7 +52,7 @@ test("a kernel-mode VM's kernel is checked again at each launch: what its guest 
   await symlink('vmlinuz-6.1', join(root, 'boot/vmlinuz'));
   const spec: VmSpec = {
     id: '7-1-k', cpu: 1, memoryBytes: 1, disks: [], nics: [], shares: [{ tag: 'vroot', path: root }],
-    boot: { kind: 'kernel', kernel: join(root, 'boot/vmlinuz'), initrd: join(root, 'boot/initrd.img'), cloudInit: true },
+    boot: { kind: 'kernel', kernel: join(root, 'boot/vmlinuz'), initrd: join(root, 'boot/initrd.img'), seed: SEED },
   };
   const checked = await checkedBootFiles(spec);
   assert.deepEqual(checked.boot, { ...spec.boot, kernel: join(root, 'boot/vmlinuz-6.1'), initrd: undefined }, 'links followed inside the root; a missing initrd is left out');
@@ -64,6 +67,6 @@ test("a kernel-mode VM's kernel is checked again at each launch: what its guest 
   await assert.rejects(checkedBootFiles(spec), /^VmError: path '\/boot\/vmlinuz' points to invalid location$/);
   await rm(join(root, 'boot/vmlinuz'));
   await assert.rejects(checkedBootFiles(spec), /the vm's kernel \/boot\/vmlinuz is gone from its root/);
-  const full: VmSpec = { ...spec, boot: { kind: 'kernel', kernel: '/tree/boot/vmlinuz', root: 'disk' } };
+  const full: VmSpec = { ...spec, boot: { kind: 'kernel', kernel: '/tree/boot/vmlinuz', root: 'disk', seed: SEED } };
   assert.equal(await checkedBootFiles(full), full, 'a full VM boots the verified image tree, as given');
 });

@@ -150,9 +150,15 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.equal(taps.size, 1, 'only the running VM keeps a tap');
   assert.equal(vm.info('7-1-vm2'), undefined);
   assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/')).trim(), 'served by the entrypoint');
-  const seed = await readFile(join(dir, 'vms/7-1-vm/seed.sh'), 'utf8');
-  assert.match(seed, /^zos_dns '8\.8\.8\.8' '1\.1\.1\.1' '2001:4860:4860::8888'$/m, "zos' nameservers");
-  assert.doesNotMatch(seed, /zos_nic6/, 'zmachine-light: no IPv6 on the private NIC, as zos');
+  // A container-mode VM is told all of it (address, mounts, env, entrypoint) on zos' cloud-init disk, nothing over fw_cfg.
+  const ciFile = async (name: string) => (await execa('mtype', ['-i', join(dir, 'vms/7-1-vm/cidata.img'), `::/${name}`])).stdout;
+  const net = parseYaml(await ciFile('network-config'));
+  assert.deepEqual(net.ethernets.eth0.nameservers.addresses, ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888'], "zos' nameservers");
+  assert.deepEqual(net.ethernets.eth0.addresses, ['198.18.78.9/24'], 'zmachine-light: no IPv6 on the private NIC, as zos');
+  assert.deepEqual(parseYaml(await ciFile('user-data')).mounts, [['/dev/vda', '/data', 'auto', 'defaults', '0', '0'], ['vol', '/vol', 'virtiofs', 'defaults', '0', '0']]);
+  assert.match(await ciFile('zosrc'), /^export MSG='served by the entrypoint'$/m);
+  assert.match((await vm.consoleTail('7-1-vm', 16384)).replace(/\r/g, ''), /zos-init: seed from \/dev\/vdb \(cidata\)\n/, 'the guest init read it, after the zmount (vda)');
+  assert.ok(!(await readFile(`/proc/${vm.info('7-1-vm')!.pid}/cmdline`, 'utf8')).includes('fw_cfg'));
   const kib = Number((await curlIn(lab.netns, 'http://198.18.78.9/df')).trim().split(/\s+/)[1]);
   assert.ok(kib > 250 * 1024 && kib <= 300 * 1024, `disk size ${kib} KiB`);
   const vol = await storage.subvolumeInfo('7-1-vol');

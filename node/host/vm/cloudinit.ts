@@ -20,10 +20,12 @@ export interface CloudInitFiles {
 
 /**
  * cloud-init reads YAML 1.1 (PyYAML), where an unquoted `12:34:56` is a base-60 integer and
- * `on` or `no` a boolean: the 1.1 schema quotes every such string (a MAC, a hostname).
+ * `on` or `no` a boolean: the 1.1 schema quotes every such string (a MAC, a hostname). Every
+ * scalar stays on its own line (no folding of long SSH keys, no block scalars: a line break is
+ * `\n` in double quotes), which is what our container-mode init's reader (guest/cidata.awk) takes.
  */
 function yaml(doc: unknown): string {
-  return stringify(doc, { version: '1.1' });
+  return stringify(doc, { version: '1.1', lineWidth: 0, blockQuote: false });
 }
 
 const DEFAULT4 = '0.0.0.0/0';

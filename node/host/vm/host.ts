@@ -10,8 +10,7 @@ import { checkedBootFiles } from './image-files.ts';
 import { probeAccel } from './probe.ts';
 import { aliveWith, fileSize, readPid, removeFile, spawnDetached, terminate, waitFor } from './procs.ts';
 import { Qmp } from './qmp.ts';
-import { renderSeed } from './seed.ts';
-import { cloudInitSeed, DEFAULT_TB_SIZE_MIB, qemuArgs, type Accel, type VmSpec } from './spec.ts';
+import { DEFAULT_TB_SIZE_MIB, listsMounts, qemuArgs, type Accel, type VmSpec } from './spec.ts';
 import { deleteTap, ensureTap } from './taps.ts';
 
 export interface VmHostOptions {
@@ -207,10 +206,9 @@ export class VmHost {
     await this.killProcesses(vm);
     try {
       const [guest, accel] = await Promise.all([this.kernel(), this.pickAccel()]);
-      if (spec.boot.seed) await writeFile(join(dir, 'seed.sh'), renderSeed(spec.boot.seed));
-      const ci = cloudInitSeed(spec);
-      // The YAML library loads with the first VM that boots its own OS, not with every node (issue 16, memory).
-      if (ci) await writeSeedDisk(join(dir, 'cidata.img'), (await import('./cloudinit.ts')).renderCloudInit(spec.id, ci.seed, ci.mounts), this.opts.log);
+      // The YAML library loads with the first VM, not with every node (issue 16, memory).
+      const { renderCloudInit } = await import('./cloudinit.ts');
+      await writeSeedDisk(join(dir, 'cidata.img'), renderCloudInit(spec.id, spec.boot.seed, listsMounts(spec.boot)), this.opts.log);
       for (const nic of spec.nics) await ensureTap(nic, this.opts.log);
       await Promise.all(spec.shares.map((s, i) => this.startVirtiofsd(vm, s.path, i)));
       const consoleFile = join(dir, 'console.log');

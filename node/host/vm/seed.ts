@@ -1,8 +1,8 @@
 import { VmError } from './errors.ts';
 
 /**
- * What a container-mode guest needs from its deployment; the host renders it as a shell script
- * that guest/init sources (it arrives over fw_cfg as opt/zos/seed). Pure: no I/O here.
+ * What a guest is told of its deployment; the host writes it on the VM's cloud-init disk
+ * (cloudinit.ts, cidata.ts), which our container-mode init reads too. Pure: no I/O here.
  */
 export interface GuestSeed {
   hostname: string;
@@ -75,20 +75,4 @@ export function splitCommand(cmd: string): string[] {
 /** SSH_KEY may hold several keys, separated by newlines or commas (as zos' cloud-init splits it). */
 export function sshKeysOf(env: Record<string, string>): string[] {
   return (env.SSH_KEY ?? '').split(/[\n,]/).map((k) => k.trim()).filter(Boolean);
-}
-
-export function renderSeed(seed: GuestSeed): string {
-  const q = shellQuote;
-  const lines = ['# zos guest seed (sourced by the guest init)', `zos_hostname ${q(seed.hostname)}`];
-  for (const n of seed.nics) {
-    lines.push(['zos_nic', n.mac, n.cidr, n.gateway, ...n.routes].map((w, i) => (i ? q(w) : w)).join(' '));
-    if (n.cidr6) lines.push(['zos_nic6', n.mac, n.cidr6, n.gateway6 ?? '', ...(n.routes6 ?? [])].map((w, i) => (i ? q(w) : w)).join(' '));
-  }
-  if (seed.dns.length) lines.push(['zos_dns', ...seed.dns.map(q)].join(' '));
-  for (const d of seed.disks) lines.push(`zos_disk ${q(d.device)} ${q(d.mountpoint)}`);
-  for (const s of seed.shares) lines.push(`zos_share ${q(s.tag)} ${q(s.mountpoint)}`);
-  if (seed.sshKeys.length) lines.push(['zos_ssh_keys', ...seed.sshKeys.map(q)].join(' '));
-  lines.push('zos_env() {', ...envExports(seed.env).map((l) => `  ${l}`), '  :', '}');
-  if (seed.entrypoint.length) lines.push('zos_entrypoint', `set -- ${seed.entrypoint.map(q).join(' ')}`);
-  return `${lines.join('\n')}\n`;
 }

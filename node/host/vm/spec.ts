@@ -19,36 +19,25 @@ export interface VmSpec {
   nics: VmNic[];
 }
 
+/**
+ * How a VM boots. Each is told its deployment by `seed`, on a NoCloud disk (cloudinit.ts,
+ * cidata.img in its directory) attached read-only after its other disks, as zos gives every VM
+ * one: our guest init reads it (container mode), as a stock cloud image's cloud-init does.
+ */
 export type VmBoot =
   /** Our kernel and init; the root is the share tagged vroot. */
   | { kind: 'container'; seed: GuestSeed }
-  /**
-   * The image's own kernel (and initrd): the root over virtiofs, or (a full VM, `root: 'disk'`)
-   * disks[0] as /dev/vda. A seed, when given, is offered over fw_cfg as in container mode.
-   */
-  | ({ kind: 'kernel'; kernel: string; initrd?: string; init?: string; root?: 'virtiofs' | 'disk' } & ImageSeed)
+  /** The image's own kernel (and initrd): the root over virtiofs, or (a full VM, `root: 'disk'`) disks[0] as /dev/vda. */
+  | { kind: 'kernel'; kernel: string; initrd?: string; init?: string; root?: 'virtiofs' | 'disk'; seed: GuestSeed }
   /** A full VM without a kernel of its own: the firmware boots disks[0]. */
-  | ({ kind: 'disk' } & ImageSeed);
+  | { kind: 'disk'; seed: GuestSeed };
 
 /**
- * What a VM that boots its own OS is told. `cloudInit` (full and kernel-mode VMs, as zos gives
- * every VM one): the seed also becomes a NoCloud disk (cloudinit.ts), attached read-only after
- * the other disks, which a stock cloud image reads.
+ * Whether a VM's cloud-init disk lists its mounts: zos lists zmounts and volumes only for a
+ * virtiofs root (container and kernel modes); a full VM's other disks are its own.
  */
-interface ImageSeed {
-  seed?: GuestSeed;
-  cloudInit?: boolean;
-}
-
-/**
- * The seed a VM gets on a cloud-init disk (cidata.img in its directory), if any, and whether
- * its mounts are listed there: zos lists zmounts and volumes only for a virtiofs root (a full
- * VM's other disks are its own).
- */
-export function cloudInitSeed(spec: VmSpec): { seed: GuestSeed; mounts: boolean } | undefined {
-  const b = spec.boot;
-  if (b.kind === 'container' || !b.cloudInit || !b.seed) return undefined;
-  return { seed: b.seed, mounts: b.kind === 'kernel' && b.root !== 'disk' };
+export function listsMounts(boot: VmBoot): boolean {
+  return boot.kind === 'container' || (boot.kind === 'kernel' && boot.root !== 'disk');
 }
 
 export interface VmNic {
@@ -99,14 +88,13 @@ export function qemuArgs(spec: VmSpec, accel: Accel, p: QemuPaths, tbSizeMiB = D
   ];
   const cmdline = ['console=ttyS0', 'panic=-1', 'reboot=k', 'quiet'];
   if (spec.boot.kind === 'container') {
-    args.push('-kernel', p.kernel, '-initrd', p.initramfs, '-fw_cfg', `name=opt/zos/seed,file=${p.dir}/seed.sh`);
+    args.push('-kernel', p.kernel, '-initrd', p.initramfs);
   } else if (spec.boot.kind === 'kernel') {
     args.push('-kernel', spec.boot.kernel);
     if (spec.boot.initrd) args.push('-initrd', spec.boot.initrd);
     cmdline.push('rw', ...(spec.boot.root === 'disk' ? ['root=/dev/vda'] : ['root=vroot', 'rootfstype=virtiofs', 'rootdelay=30']));
     if (spec.boot.init) cmdline.push(`init=${spec.boot.init}`);
   }
-  if (spec.boot.kind !== 'container' && spec.boot.seed) args.push('-fw_cfg', `name=opt/zos/seed,file=${p.dir}/seed.sh`);
   if (spec.boot.kind !== 'disk') args.push('-append', cmdline.join(' '));
   spec.shares.forEach((s, i) => {
     args.push('-chardev', `socket,id=fs${i},path=${p.dir}/fs-${i}.sock`, '-device', `vhost-user-fs-pci,chardev=fs${i},tag=${s.tag}`);
@@ -115,7 +103,7 @@ export function qemuArgs(spec: VmSpec, accel: Accel, p: QemuPaths, tbSizeMiB = D
     args.push('-drive', `file=${d.path},format=raw,if=none,id=d${i}${d.readonly ? ',readonly=on' : ''}`, '-device', `virtio-blk-pci,drive=d${i}${i === 0 && spec.boot.kind === 'disk' ? ',bootindex=0' : ''}`);
   });
   // As zos: the seed disk follows the VM's own disks, read-only.
-  if (cloudInitSeed(spec)) args.push('-drive', `file=${p.dir}/cidata.img,format=raw,if=none,id=ci,readonly=on`, '-device', 'virtio-blk-pci,drive=ci');
+  args.push('-drive', `file=${p.dir}/cidata.img,format=raw,if=none,id=ci,readonly=on`, '-device', 'virtio-blk-pci,drive=ci');
   spec.nics.forEach((n, i) => {
     args.push('-netdev', `tap,id=n${i},ifname=${n.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n${i},mac=${n.mac}`);
   });

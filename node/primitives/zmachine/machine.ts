@@ -187,8 +187,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
   /**
    * How the VM boots: our kernel and init (container); the image's kernel over the virtiofs root;
    * a full VM's kernel (its files, verified) with root /dev/vda, or the firmware from its disk.
-   * Kernel and full modes get the seed as a cloud-init disk, which is what a stock cloud image
-   * reads (zos gives every VM one), and over fw_cfg too, for images that read it there.
+   * Every mode gets the seed on a cloud-init disk, as zos gives every VM one (spec.ts).
    */
   async function vmBoot(image: { tree: string; boot: 'container' | 'kernel' | 'full' }, root: string | undefined, seed: GuestSeed): Promise<VmBoot> {
     if (image.boot === 'container') return { kind: 'container', seed };
@@ -199,9 +198,9 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     if (image.boot === 'kernel') {
       // The paths as named, not resolved: each launch boots what the root's links name then (checkedBootFiles).
       if (!kernel) throw new Error(`path '/${IMAGE_KERNEL}' is gone from the vm's root`);
-      return { kind: 'kernel', kernel: join(base, IMAGE_KERNEL), initrd: initrd && join(base, IMAGE_INITRD), init: seed.entrypoint[0], seed, cloudInit: true };
+      return { kind: 'kernel', kernel: join(base, IMAGE_KERNEL), initrd: initrd && join(base, IMAGE_INITRD), init: seed.entrypoint[0], seed };
     }
-    return kernel ? { kind: 'kernel', kernel, initrd, root: 'disk', seed, cloudInit: true } : { kind: 'disk', seed, cloudInit: true };
+    return kernel ? { kind: 'kernel', kernel, initrd, root: 'disk', seed } : { kind: 'disk', seed };
   }
 
   function othersUsing(network: string, ip: string, self: string, twin: number): boolean {
