@@ -1,10 +1,10 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
 import { getChunkSync, type ChunkScratch } from './store/dir-store.ts';
-import { linkAll, makingParent } from './fsutil.ts';
+import { linkAll, makingParent, publishLink } from './fsutil.ts';
 
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
@@ -36,19 +36,21 @@ export interface FileJob {
    * used as is (listed in `reused`) and nothing is written; missing or changed, the file is written.
    */
   existing?: string;
-  /** Write the content to this new file (created 0600, 'wx'); absent: check only. */
+  /**
+   * Write the content to this new file (created 0600, 'wx'; missing directories made, 0700);
+   * absent: check only. When the `existing` copy is used instead, it is hard-linked here.
+   */
   dest?: string;
   /** Then give the written file these, in this order (on its descriptor: no path lookups). */
   meta?: FileMeta;
   /**
-   * Once written, checked and given its meta, move `dest` here (its directory made if missing,
-   * a changed copy replaced): only a whole, checked file ever gets this name.
+   * Once written, checked and given its meta, hard-link `dest` at this name too (a changed copy
+   * there is replaced): only a whole, checked file ever gets this name.
    */
   publish?: string;
   /**
    * Then hard-link the file at each of these new paths (missing directories are made, 0700): the
-   * `existing` copy when it is reused, else the published one (a file written but not published
-   * is not linked).
+   * `existing` copy when it is reused, else `dest`.
    */
   links?: string[];
 }
@@ -89,25 +91,20 @@ export async function work(job: FilesJob): Promise<FilesOutcome> {
   for (const [index, f] of job.files.entries()) {
     try {
       if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
-        linkAll(f.existing, f.links);
+        linkAll(f.existing, f.dest === undefined ? f.links : [f.dest, ...(f.links ?? [])]);
         reused.push(index);
         continue;
       }
       const got = provenFile(job.store, f);
       if (got !== f.blake3) return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, reused };
-      if (f.publish !== undefined) {
-        publish(f.dest!, f.publish);
-        linkAll(f.publish, f.links);
-      }
+      if (f.dest === undefined) continue;
+      if (f.publish !== undefined) publishLink(f.dest, f.publish);
+      linkAll(f.dest, f.links);
     } catch (err) {
       return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message }, reused };
     }
   }
   return { reused };
-}
-
-function publish(from: string, to: string): void {
-  makingParent(to, undefined, () => renameSync(from, to));
 }
 
 /** The BLAKE3 of a file, or null when there is none. */
@@ -151,7 +148,8 @@ function provenFile(store: string, f: FileJob): string {
 /** The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error. */
 function oneFile(store: string, f: FileJob, checkIds: boolean): string {
   const h = newHasher();
-  const fd = f.dest === undefined ? null : openSync(f.dest, 'wx', 0o600);
+  const dest = f.dest;
+  const fd = dest === undefined ? null : makingParent(dest, 0o700, () => openSync(dest, 'wx', 0o600));
   try {
     let buf = (out ??= Buffer.allocUnsafe(OUT_BLOCK));
     let fill = 0; // bytes assembled in buf

@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync } from 'node:fs';
 import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -49,19 +49,31 @@ export async function hashFile(path: string, onBytes: (n: number) => void = () =
 }
 
 /**
- * Runs `fn`, which creates `path`; when that fails for a missing directory, makes `path`'s parent
- * (recursively, with `mode`) and runs it once more. Directories are made only where a file needs
- * them, on the file workers, where that costs no main-thread time ahead of them (a new inode can
- * cost ~0.3 ms on a churned ext4).
+ * Runs `fn`, which creates `path` in a directory that may not exist yet: the directory is made
+ * first (recursively, with `mode`) unless this thread made or met it before, so a new directory
+ * costs one mkdir instead of a failed call, its exception and a retry. A directory remembered but
+ * gone since (a staged tree removed after a failure) is made again on ENOENT. Directories are made
+ * only where a file needs them, on the file workers, where that costs no main-thread time ahead of
+ * them (a new inode can cost ~0.3 ms on a churned ext4).
  */
-export function makingParent(path: string, mode: number | undefined, fn: () => void): void {
+export function makingParent<T>(path: string, mode: number | undefined, fn: () => T): T {
+  const dir = dirname(path);
+  if (!knownDirs.has(dir)) makeDir(dir, mode);
   try {
     return fn();
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
-  mkdirSync(dirname(path), { recursive: true, ...(mode === undefined ? {} : { mode }) });
-  fn();
+  makeDir(dir, mode);
+  return fn();
+}
+
+/** Directories this thread made or found (bounded: a long-lived worker forgets them in bulk). */
+const knownDirs = new Set<string>();
+function makeDir(dir: string, mode: number | undefined): void {
+  mkdirSync(dir, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+  if (knownDirs.size >= 4096) knownDirs.clear();
+  knownDirs.add(dir);
 }
 
 /** Hard-link `at` at each of `links`, making missing directories (0700); a vanished `at` is STORE_IO. */
@@ -74,4 +86,20 @@ export function linkAll(at: string, links: readonly string[] = []): void {
       throw new ImageError('STORE_IO', `${at} vanished while linking ${l} (concurrent gc?)`, { cause: err });
     }
   }
+}
+
+/**
+ * Gives the checked file `from` the name `to` as well (a hard link), replacing what is there: a
+ * copy found changed, or an equal one a concurrent materialize published first. The replacement
+ * is a rename, atomic, after which `from` is linked back.
+ */
+export function publishLink(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+    return;
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+  }
+  renameSync(from, to);
+  linkSync(to, from);
 }

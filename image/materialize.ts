@@ -18,7 +18,7 @@ import { writeXattrs, type Xattrs } from './xattr.ts';
 
 /**
  * The node's cache of materialized images (SPEC.md §7):
- *   objects/<k[0:2]>/<k>     one inode per distinct file (content + metadata), shared by images
+ *   objects/<k>              one inode per distinct file (content + metadata), shared by images
  *   images/<digest>/         a full tree; regular files are hard links into objects/
  *   images/<digest>.state    verification record (cache-verify.ts)
  *   tmp/                     staging, same filesystem so rename() is atomic
@@ -55,7 +55,7 @@ export class ImageCache {
     readonly dir: string,
     opts: ImageCacheOptions = {},
   ) {
-    this.objects = new ObjectPool(join(dir, 'objects'), join(dir, 'tmp'), this.withOwners);
+    this.objects = new ObjectPool(join(dir, 'objects'), this.withOwners);
     this.syncFs = opts.syncFs ?? syncFileSystem;
   }
 

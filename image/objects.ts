@@ -1,5 +1,4 @@
-import { chmod, chown, mkdir, rename, rm, utimes } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../lib/parallel.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -10,7 +9,7 @@ import { runFileJobs } from './file-jobs.ts';
 import type { FileMeta } from './file-worker.ts';
 import type { DirStore } from './store/dir-store.ts';
 import { writeXattrs } from './xattr.ts';
-import { linkAll } from './fsutil.ts';
+import { publishLink } from './fsutil.ts';
 
 /**
  * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
@@ -28,73 +27,65 @@ export function objectKey(e: FileEntry, withOwners: boolean): string {
 export class ObjectPool {
   constructor(
     readonly dir: string,
-    private readonly tmpDir: string,
     private readonly withOwners: boolean,
   ) {}
 
   path(key: string): string {
-    return join(this.dir, key.slice(0, 2), key);
+    return join(this.dir, key);
   }
 
   /**
    * Make sure every file's object exists and holds the right bytes, and hard-link it at the file's
    * path under `tree` (its directories made as needed, 0700), in one pass on the file workers
    * (image/file-worker.ts): an existing object is hashed again (it may have been modified since)
-   * and linked when intact; a missing or damaged one is written from the store's verified chunks,
-   * given its metadata, renamed into objects/ and linked. An object with extended attributes is
-   * finished here instead (setfattr between its owner and its mode).
+   * and linked when intact; a missing or damaged one is written from the store's verified chunks
+   * at the file's path in the tree, given its metadata, and only then linked into objects/ (one
+   * new inode and two names per object, as the tree itself needs). An object with extended
+   * attributes is finished here instead (setfattr between its owner and its mode), then linked.
    */
   async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void): Promise<EnsureResult> {
-    const byKey = new Map<string, { f: FileEntry; paths: string[]; links: string[] }>();
+    const byKey = new Map<string, { f: FileEntry; paths: string[] }>();
     for (const f of files) {
       const key = objectKey(f, this.withOwners);
-      const o = byKey.get(key) ?? { f, paths: [], links: [] };
+      const o = byKey.get(key) ?? { f, paths: [] };
       o.paths.push(f.path);
-      o.links.push(join(tree, f.path));
       byKey.set(key, o);
     }
-    const staging = join(this.tmpDir, `obj-${process.pid}-${randomBytes(6).toString('hex')}`);
-    await mkdir(staging, { recursive: true });
-    try {
-      // The owner first (chown clears set-id bits and security.capability), then extended
-      // attributes (set while the file is still 0600), then mode and times: a file without
-      // xattrs gets all of it on the worker that wrote it.
-      const hasXattrs = (f: FileEntry) => !!f.xattrs && Object.keys(f.xattrs).length > 0;
-      const modeAndTime = (f: FileEntry) => ({ mode: f.mode, mtime: nsToTimes(f.mtime)[0] });
-      const meta = (f: FileEntry): FileMeta => ({ ...(this.withOwners ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
-      const reused = new Set<string>();
-      await runFileJobs(
-        store.location,
-        [...byKey].map(([key, { f, links }]) => ({
-          path: f.path,
-          blake3: f.blake3,
-          extents: f.extents,
-          size: f.size,
-          key,
-          existing: this.path(key),
-          dest: join(staging, key),
-          meta: meta(f),
-          links,
-          ...(hasXattrs(f) ? {} : { publish: this.path(key) }),
-        })),
-        (x) =>
-          new ImageError(
-            x.code,
-            x.code === 'FILE_TAMPERED' ? `file "${x.file.path}": content assembled from chunks has BLAKE3 ${x.got}, manifest says ${x.file.blake3}` : `file "${x.file.path}": ${x.message}`,
-          ),
-        (x) => onBytes(x.size),
-        (x) => reused.add(x.key),
-      );
-      const finishHere = [...byKey].filter(([key, { f }]) => hasXattrs(f) && !reused.has(key));
-      await writeXattrs(staging, finishHere.map(([key, { f }]) => [key, f.xattrs!]));
-      await mapLimit(finishHere, META_IN_FLIGHT, ([key, { f }]) => setMeta(join(staging, key), modeAndTime(f)));
-      for (const sub of new Set(finishHere.map(([key]) => key.slice(0, 2)))) await mkdir(join(this.dir, sub), { recursive: true });
-      await mapLimit(finishHere, META_IN_FLIGHT, ([key]) => rename(join(staging, key), this.path(key)));
-      for (const [key, { links }] of finishHere) linkAll(this.path(key), links);
-      return { reused: new Set([...reused].flatMap((key) => byKey.get(key)!.paths)) };
-    } finally {
-      await rm(staging, { recursive: true, force: true });
-    }
+    await mkdir(this.dir, { recursive: true });
+    // The owner first (chown clears set-id bits and security.capability), then extended
+    // attributes (set while the file is still 0600), then mode and times: a file without
+    // xattrs gets all of it on the worker that wrote it.
+    const hasXattrs = (f: FileEntry) => !!f.xattrs && Object.keys(f.xattrs).length > 0;
+    const modeAndTime = (f: FileEntry) => ({ mode: f.mode, mtime: nsToTimes(f.mtime)[0] });
+    const meta = (f: FileEntry): FileMeta => ({ ...(this.withOwners ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
+    const reused = new Set<string>();
+    await runFileJobs(
+      store.location,
+      [...byKey].map(([key, { f, paths }]) => ({
+        path: f.path,
+        blake3: f.blake3,
+        extents: f.extents,
+        size: f.size,
+        key,
+        existing: this.path(key),
+        dest: join(tree, paths[0]!),
+        meta: meta(f),
+        links: paths.slice(1).map((p) => join(tree, p)),
+        ...(hasXattrs(f) ? {} : { publish: this.path(key) }),
+      })),
+      (x) =>
+        new ImageError(
+          x.code,
+          x.code === 'FILE_TAMPERED' ? `file "${x.file.path}": content assembled from chunks has BLAKE3 ${x.got}, manifest says ${x.file.blake3}` : `file "${x.file.path}": ${x.message}`,
+        ),
+      (x) => onBytes(x.size),
+      (x) => reused.add(x.key),
+    );
+    const finishHere = [...byKey].filter(([key, { f }]) => hasXattrs(f) && !reused.has(key));
+    await writeXattrs(tree, finishHere.map(([, { f }]) => [f.path, f.xattrs!]));
+    await mapLimit(finishHere, META_IN_FLIGHT, ([, { f }]) => setMeta(join(tree, f.path), modeAndTime(f)));
+    for (const [key, { f }] of finishHere) publishLink(join(tree, f.path), this.path(key));
+    return { reused: new Set([...reused].flatMap((key) => byKey.get(key)!.paths)) };
   }
 }
 
@@ -116,5 +107,5 @@ export function nsToTimes(ns: string): [number, number] {
   return [t, t];
 }
 
-/** Metadata steps (chown, chmod, utimes, rename) at once: each is one short system call. */
+/** Metadata steps (chown, chmod, utimes) at once: each is one short system call. */
 const META_IN_FLIGHT = 32;

@@ -70,7 +70,7 @@ test('dedup: materialized images share one inode per identical file', async (t) 
   const same = (await stat(join(ma.path, 'lib/f0.so'))).ino === (await stat(join(mb.path, 'lib/f0.so'))).ino;
   assert.ok(same, 'lib/f0.so is one inode in both images');
   assert.notEqual((await stat(join(ma.path, 'lib/f3.so'))).ino, (await stat(join(mb.path, 'lib/f3.so'))).ino);
-  assert.equal(await countFiles(join(dir, 'node/cache/objects')), 22, '20 shared-or-not files + 1 changed + 1 added = 22 objects');
+  assert.equal((await readdir(join(dir, 'node/cache/objects'))).length, 22, '20 shared-or-not files + 1 changed + 1 added = 22 objects');
   // Linking v2 changed the ctime of shared inodes: v1 re-hashes them once, then is quiet again.
   const v1again = await node.materialize('v1');
   assert.ok(v1again.verify.rehashed <= 19);

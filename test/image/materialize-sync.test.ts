@@ -16,8 +16,7 @@ test('materialize: one syncfs for a small tree, no fsync per file: after every o
   const seen: Array<{ path: string; treeThere: boolean; toolThere: boolean; objects: number }> = [];
   const cache: ImageCache = new ImageCache(join(dir, 'cache'), {
     syncFs: async (path) => {
-      let objects = 0;
-      for (const sub of await readdir(join(dir, 'cache/objects'))) objects += (await readdir(join(dir, 'cache/objects', sub))).length;
+      const objects = (await readdir(join(dir, 'cache/objects'))).length;
       seen.push({ path, treeThere: await exists(cache.treePath(digest)), toolThere: await exists(join(path, 'bin/tool')), objects });
     },
   });
@@ -73,6 +72,9 @@ test('materialize: existing objects are hashed again; a changed one is written a
   assert.equal(again.created, true);
   // (not by inode: ext4 may hand the removed object's inode number to its new copy)
   assert.ok((await readFile(join(again.path, 'bin/tool'))).equals(want), 'the changed object was written anew from chunks');
+  const objects = join(dir, 'node/cache/objects');
+  const inodes = await Promise.all((await readdir(objects)).map(async (k) => (await stat(join(objects, k))).ino));
+  assert.ok(inodes.includes((await stat(join(again.path, 'bin/tool'))).ino), 'the new copy replaced the changed one under its object name');
   assert.equal((await stat(join(again.path, 'etc/hostname'))).ino, hostnameIno, 'an intact object is linked again');
 });
 
