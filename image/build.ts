@@ -8,9 +8,11 @@ import { earlyWriteback } from '../lib/durable.ts';
 import { mapLimit } from '../lib/parallel.ts';
 import { WorkerPool, execArgvWithoutTsx } from '../lib/workers.ts';
 import type { StoredFile, StoreFilesJob } from './build-worker.ts';
+import { buildTrace } from './build-trace.ts';
 import { CHUNKING_ALGO, DEFAULT_CHUNKING, validateChunking, type ChunkingParams } from './chunker.ts';
 import { ImageError } from './errors.ts';
-import { ENCRYPTION, checkManifest, encodeManifest, type Entry, type Manifest } from './manifest.ts';
+import { canonicalJson } from './canonical-json.ts';
+import { ENCRYPTION, checkManifest, encodeManifestFrom, type Entry, type Manifest } from './manifest.ts';
 import { formatRef, isValidName } from './ref.ts';
 import { scanTree, splitRdev } from './scan.ts';
 import { DirStore } from './store/dir-store.ts';
@@ -89,15 +91,23 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const log = opts.log ?? silentLogger();
   const chunking = opts.chunking ?? DEFAULT_CHUNKING;
   validateChunking(chunking);
+  const trace = buildTrace();
   storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1, execArgv: execArgvWithoutTsx() });
   storePool.warmUp(); // the workers load their modules while the tree is scanned
+  trace?.mark('pool started');
   const items = await scanTree(root);
+  trace?.mark('scanned');
   const xattrs = await loadXattrs(root, opts.xattrs ?? 'auto', log);
   const files = items.filter((i) => i.kind === 'file' && !i.linkOf);
   const progress: BuildProgress = { bytesDone: 0, bytesTotal: files.reduce((n, f) => n + Number(f.st.size), 0), filesDone: 0, filesTotal: files.length };
   const stats = { chunks: 0, holeBytes: 0, unique: new Set<string>(), added: new Map<string, number>() };
   const entries: Entry[] = [];
-  /** Files are stored on the workers, several jobs at a time; each fills its own slot. */
+  /** Each entry's canonical JSON, made as soon as it is complete (the manifest's bytes are these joined). */
+  const texts: string[] = [];
+  const add = (slot: number, e: Entry) => {
+    entries[slot] = e;
+    texts[slot] = canonicalJson(e);
+  };  /** Files are stored on the workers, several jobs at a time; each fills its own slot. */
   const fileJobs: Array<{ slot: number; abs: string; size: number; mode: number; owned: Omit<Extract<Entry, { type: 'file' }>, 'type' | 'mode' | 'size' | 'blake3' | 'extents'> }> = [];
   for (const it of items) {
     if (it.kind === 'socket') {
@@ -105,7 +115,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
       continue;
     }
     if (it.linkOf) {
-      entries.push({ type: 'hardlink', path: it.path, target: it.linkOf });
+      add(entries.length, { type: 'hardlink', path: it.path, target: it.linkOf });
       continue;
     }
     const owned = { path: it.path, uid: Number(it.st.uid), gid: Number(it.st.gid), mtime: it.st.mtimeNs.toString(), ...xattrsOf(xattrs, it.path) };
@@ -113,18 +123,19 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     switch (it.kind) {
       case 'dir':
       case 'fifo':
-        entries.push({ type: it.kind, mode, ...owned });
+        add(entries.length, { type: it.kind, mode, ...owned });
         break;
       case 'symlink':
-        entries.push({ type: 'symlink', target: it.target!, ...owned });
+        add(entries.length, { type: 'symlink', target: it.target!, ...owned });
         break;
       case 'char':
       case 'block':
-        entries.push({ type: it.kind, mode, ...owned, ...splitRdev(it.st.rdev) });
+        add(entries.length, { type: it.kind, mode, ...owned, ...splitRdev(it.st.rdev) });
         break;
       case 'file':
         fileJobs.push({ slot: entries.length, abs: it.abs, size: Number(it.st.size), mode, owned });
         entries.push(undefined as unknown as Entry); // filled in below
+        texts.push('');
         break;
     }
   }
@@ -136,6 +147,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
   await mapLimit(groupFiles(fileJobs), JOBS_IN_FLIGHT, async (group) => {
     const results = await pool.run({ files: group.map((f) => ({ path: f.abs, size: f.size })), chunking, encrypt: opts.encrypt ?? false, store });
+    if (progress.filesDone === 0) trace?.mark('first job back');
     group.forEach(({ slot, abs, size, mode, owned }, i) => {
       const r = results[i];
       if (r?.size !== size) throw new ImageError('BAD_INPUT', `${abs} changed while it was being read (${size} -> ${r?.size} bytes)`);
@@ -151,23 +163,26 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
         stats.added.set(id, bytes);
         writeback.written(bytes);
       }
-      entries[slot] = { type: 'file', mode, ...owned, size, blake3: r.blake3, extents: r.extents };
+      add(slot, { type: 'file', mode, ...owned, size, blake3: r.blake3, extents: r.extents });
       progress.bytesDone += size;
       progress.filesDone++;
     });
     opts.onProgress?.(progress);
   });
-  await writeback.settle();
-  const manifest: Manifest = {
-    version: 1,
-    chunking: { algo: CHUNKING_ALGO, ...chunking },
-    encryption: opts.encrypt ? ENCRYPTION.convergent : ENCRYPTION.none,
-    entries,
-  };
+  trace?.mark('files stored');
+  const head: Omit<Manifest, 'entries'> = { version: 1, chunking: { algo: CHUNKING_ALGO, ...chunking }, encryption: opts.encrypt ? ENCRYPTION.convergent : ENCRYPTION.none };
+  const manifest: Manifest = { ...head, entries };
+  // The manifest is checked and written while the last writeback kick ends.
+  const settled = writeback.settle();
+  settled.catch(() => {}); // awaited below: a failed check first must not leave it unhandled
   checkManifest(manifest);
-  const bytes = encodeManifest(manifest);
+  const bytes = encodeManifestFrom(head, texts);
   const digest = await opts.store.putManifest(bytes);
+  await settled;
+  trace?.mark('manifest stored');
   if (opts.tag) await opts.store.setTag(opts.tag, digest);
+  trace?.mark('tagged');
+  trace?.print();
   log.info({ digest, tag: opts.tag, files: files.length, newChunks: stats.added.size }, 'image built');
   return {
     digest,

@@ -117,6 +117,17 @@ export function encodeManifest(m: Manifest): Uint8Array {
   return utf8.encode(canonicalJson(m));
 }
 
+/**
+ * encodeManifest's bytes from entries encoded one by one (canonicalJson of each, in order): a
+ * build encodes each entry while its workers still run, not all of them after the last one.
+ */
+export function encodeManifestFrom(m: Omit<Manifest, 'entries'>, entryTexts: readonly string[]): Uint8Array {
+  const outer = canonicalJson({ ...m, entries: [] });
+  const at = outer.indexOf(ENTRIES) + ENTRIES.length - 1; // before the "]"
+  return utf8.encode(`${outer.slice(0, at)}${entryTexts.join(',')}${outer.slice(at)}`);
+}
+const ENTRIES = '"entries":[]'; // the only such text: the other fields hold numbers and fixed names
+
 export function manifestDigest(bytes: Uint8Array): string {
   return blake3Hex(bytes);
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalJson, isCanonicalJson } from '../../image/canonical-json.ts';
-import { decodeManifest, encodeManifest, type Manifest } from '../../image/manifest.ts';
+import { decodeManifest, encodeManifest, encodeManifestFrom, type Manifest } from '../../image/manifest.ts';
 import { initHash } from '../../image/hash.ts';
 
 /** The canonical-encoding check of manifests (SPEC.md §3): native JSON.stringify plus key order, equal to re-encoding. */
@@ -88,4 +88,20 @@ test('manifest: decodeManifest refuses a manifest whose keys are out of order, a
   };
   assert.deepEqual(decodeManifest(encodeManifest(m)), m);
   assert.throws(() => decodeManifest(Buffer.from(JSON.stringify(m))), /canonical/); // chunking and entries in insertion order
+});
+
+test('manifest: encodeManifestFrom (entries encoded one by one, as a build does while its workers run) gives encodeManifest\'s bytes', () => {
+  const id = 'ab'.repeat(32);
+  const m: Manifest = {
+    version: 1,
+    chunking: { algo: 'fastcdc-gear32-v1', min: 16384, avg: 65536, max: 262144 },
+    encryption: 'convergent-aes-256-gcm-v1',
+    entries: [
+      { type: 'dir', path: '.', mode: 0o755, uid: 0, gid: 0, mtime: '1', xattrs: { 'user.b': 'eA==', 'user.a': 'eQ==' } },
+      { type: 'file', path: 'entries', mode: 0o644, uid: 1, gid: 2, mtime: '-3', size: 9, blake3: id, extents: [{ size: 5, key: id, id }, { hole: 4 }] },
+      { type: 'hardlink', path: 'f"\u00e9', target: 'entries' },
+    ],
+  };
+  const { entries, ...head } = m;
+  assert.deepEqual(encodeManifestFrom(head, entries.map((e) => canonicalJson(e))), encodeManifest(m));
 });
