@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, readFile, stat, symlink } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { stringify as stringifyToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { openImageStore } from '../../image/index.ts';
 import { serveStore } from '../../image/serve.ts';
@@ -39,6 +40,17 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   await mkdir(join(dir, 'evil-src'));
   await symlink('/dev/null', join(dir, 'evil-src/image.raw'));
   await buildInto(dir, join(dir, 'evil-src'), image.store, 'test/evil:1');
+  // The base image with a .startup.toml (as zos' converted containers carry): its entrypoint and env.
+  await execa('cp', ['-a', image.src, join(dir, 'startup-src')]);
+  const script = 'mkdir -p /www; echo "$MSG" > /www/index.html; echo "$FROM_IMAGE" > /www/image-env; df -k /data | tail -1 > /www/df; echo hi > /vol/x; exec httpd -f -p 80 -h /www';
+  await writeFile(join(dir, 'startup-src/.startup.toml'), stringifyToml({
+    startup: { entry: { name: 'core.system', args: { name: '/bin/sh', args: ['-c', script], env: { MSG: 'from the image', FROM_IMAGE: 'image env' } } } },
+  }));
+  await buildInto(dir, join(dir, 'startup-src'), image.store, 'test/startup:1');
+  // Read on the host, a .startup.toml linking out of the image would hand a host file to the VM.
+  await mkdir(join(dir, 'evil-startup-src'));
+  await symlink('/etc/hostname', join(dir, 'evil-startup-src/.startup.toml'));
+  await buildInto(dir, join(dir, 'evil-startup-src'), image.store, 'test/evil-startup:1');
   const server = await serveStore(image.store, { host: '127.0.0.1', port: 0 });
   defer(() => server.close());
   const flist = `${server.url}/test/base:1.flist`;
@@ -123,6 +135,7 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
     ['fullvolume', config({ flist: fullFlist, mounts: [{ name: 'vol', mountpoint: '/' }] }), /^Error: mount is not a valid disk workload$/],
     ['fullbroken', config({ flist: fullFlist, mounts: [{ name: 'broken', mountpoint: '/' }] }), /^Error: boot disk was not deployed correctly$/],
     ['fullsmall', config({ flist: fullFlist, mounts: [{ name: 'tiny', mountpoint: '/' }] }), /^Error: image size is bigger than disk$/],
+    ['evilstartup', config({ flist: `${server.url}/test/evil-startup:1.flist` }), /^Error: failed to apply startup config from flist: path '\/\.startup\.toml' points to invalid location$/],
     ['evil', config({ flist: `${server.url}/test/evil:1.flist`, mounts: [{ name: 'boot', mountpoint: '/' }] }), /path '\/image\.raw' points to invalid location$/],
     ['mycelium', config({ network: { interfaces: [{ network: 'net1', ip: parseIP('198.18.78.9') }], mycelium: { Network: 'net1', hex_seed: new Uint8Array(6) } } }), /network resource does not support mycelium/],
   ];
@@ -139,9 +152,10 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   await nothingLeft('tampered');
   await images.cache.remove(pulled.digest);
 
-  // A zmachine-light VM: entrypoint with env, the disk formatted and mounted, the volume shared.
-  const entry = `/bin/sh -c 'mkdir -p /www; echo "$MSG" > /www/index.html; df -k /data | tail -1 > /www/df; echo hi > /vol/x; exec httpd -f -p 80 -h /www'`;
-  const cfg = config({ entrypoint: entry, env: { MSG: 'served by the entrypoint' } });
+  // A zmachine-light VM: no entrypoint of its own, so the image's .startup.toml one runs, with the
+  // image's env and the deployment's (which wins where both name MSG); the disk formatted and
+  // mounted, the volume shared.
+  const cfg = config({ flist: `${server.url}/test/startup:1.flist`, entrypoint: '', env: { MSG: 'served by the entrypoint' } });
   const res = await light.provision(ctx('vm'), cfg);
   assert.deepEqual(res, { id: '7-1-vm', ip: '198.18.78.9', mycelium_ip: '', console_url: '' });
   await assert.rejects(light.provision(ctx('vm'), cfg), (e: Error) => e.message === 'no action needed', 'a running VM is left alone');
@@ -150,13 +164,17 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.equal(taps.size, 1, 'only the running VM keeps a tap');
   assert.equal(vm.info('7-1-vm2'), undefined);
   assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/')).trim(), 'served by the entrypoint');
+  assert.equal((await curlIn(lab.netns, 'http://198.18.78.9/image-env')).trim(), 'image env');
   // A container-mode VM is told all of it (address, mounts, env, entrypoint) on zos' cloud-init disk, nothing over fw_cfg.
   const ciFile = async (name: string) => (await execa('mtype', ['-i', join(dir, 'vms/7-1-vm/cidata.img'), `::/${name}`])).stdout;
   const net = parseYaml(await ciFile('network-config'));
   assert.deepEqual(net.ethernets.eth0.nameservers.addresses, ['8.8.8.8', '1.1.1.1', '2001:4860:4860::8888'], "zos' nameservers");
   assert.deepEqual(net.ethernets.eth0.addresses, ['198.18.78.9/24'], 'zmachine-light: no IPv6 on the private NIC, as zos');
   assert.deepEqual(parseYaml(await ciFile('user-data')).mounts, [['/dev/vda', '/data', 'auto', 'defaults', '0', '0'], ['vol', '/vol', 'virtiofs', 'defaults', '0', '0']]);
-  assert.match(await ciFile('zosrc'), /^export MSG='served by the entrypoint'$/m);
+  const zosrc = await ciFile('zosrc');
+  assert.match(zosrc, /^export MSG='served by the entrypoint'$/m);
+  assert.match(zosrc, /^export FROM_IMAGE='image env'$/m);
+  assert.match(zosrc, /^init='\/bin\/sh'$/m, "the image's entrypoint");
   assert.match((await vm.consoleTail('7-1-vm', 16384)).replace(/\r/g, ''), /zos-init: seed from \/dev\/vdb \(cidata\)\n/, 'the guest init read it, after the zmount (vda)');
   assert.ok(!(await readFile(`/proc/${vm.info('7-1-vm')!.pid}/cmdline`, 'utf8')).includes('fw_cfg'));
   const kib = Number((await curlIn(lab.netns, 'http://198.18.78.9/df')).trim().split(/\s+/)[1]);

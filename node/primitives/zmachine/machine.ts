@@ -1,4 +1,4 @@
-import { lstat, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { ImageNode } from '../../../image/index.ts';
@@ -16,6 +16,7 @@ import type { VmBoot, VmSpec } from '../../host/vm/spec.ts';
 import { NoActionNeeded, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
 import type { ResolvedFlist } from './flist.ts';
 import { macOf } from './mac.ts';
+import type { StartupEntry } from './startup.ts';
 
 /** Where a VM's NIC lands: the network host's tap on the NR bridge (see NetworkHost.attachTap). */
 export interface TapAttacher {
@@ -187,9 +188,11 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
   /**
    * How the VM boots: our kernel and init (container); the image's kernel over the virtiofs root;
    * a full VM's kernel (its files, verified) with root /dev/vda, or the firmware from its disk.
-   * Every mode gets the seed on a cloud-init disk, as zos gives every VM one (spec.ts).
+   * Every mode gets the seed on a cloud-init disk, as zos gives every VM one (spec.ts). A
+   * kernel-mode `init=` is the deployment's own entrypoint: zos sets it before it reads the
+   * image's .startup.toml.
    */
-  async function vmBoot(image: { tree: string; boot: 'container' | 'kernel' | 'full' }, root: string | undefined, seed: GuestSeed): Promise<VmBoot> {
+  async function vmBoot(image: { tree: string; boot: 'container' | 'kernel' | 'full' }, root: string | undefined, seed: GuestSeed, init: string | undefined): Promise<VmBoot> {
     if (image.boot === 'container') return { kind: 'container', seed };
     // A kernel-mode VM's own root: what its guest left in /boot on a previous run boots it, as in zos.
     const base = root ?? image.tree;
@@ -198,9 +201,25 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     if (image.boot === 'kernel') {
       // The paths as named, not resolved: each launch boots what the root's links name then (checkedBootFiles).
       if (!kernel) throw new Error(`path '/${IMAGE_KERNEL}' is gone from the vm's root`);
-      return { kind: 'kernel', kernel: join(base, IMAGE_KERNEL), initrd: initrd && join(base, IMAGE_INITRD), init: seed.entrypoint[0], seed };
+      return { kind: 'kernel', kernel: join(base, IMAGE_KERNEL), initrd: initrd && join(base, IMAGE_INITRD), init, seed };
     }
     return kernel ? { kind: 'kernel', kernel, initrd, root: 'disk', seed } : { kind: 'disk', seed };
+  }
+
+  /**
+   * The deployment's entrypoint and env with those of the image's /.startup.toml, read from the
+   * VM's root (a link out of it is refused, as for the boot files).
+   */
+  async function withImageStartup(root: string, own: StartupEntry): Promise<StartupEntry> {
+    try {
+      const file = await imageFile(root, '.startup.toml');
+      if (file === undefined) return own;
+      // The TOML parser loads with the first image that has the file (issue 16, memory).
+      const { applyStartup, parseStartup } = await import('./startup.ts');
+      return applyStartup(own, parseStartup(await readFile(file, 'utf8')));
+    } catch (err) {
+      throw new Error(`failed to apply startup config from flist: ${(err as Error).message}`);
+    }
   }
 
   function othersUsing(network: string, ip: string, self: string, twin: number): boolean {
@@ -245,6 +264,9 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           root = await (await h.images()).prepareRoot(image.ref, id, { layerDir: vol.path });
           if (!kept) await dropHostKeys(root.path);
         }
+        // Container and kernel modes, as zos: the image's .startup.toml adds its entrypoint and env.
+        const own: StartupEntry = { entrypoint: config.entrypoint, env: config.env };
+        const run = root ? await withImageStartup(root.path, own) : own;
 
         const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
         const routes = kind === 'zmachine-light' ? [defaultRoute, att.ipRange] : [defaultRoute, att.ipRange, '100.64.0.0/16'];
@@ -272,15 +294,15 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           dns: DNS,
           disks: mounts.disks.map((d) => ({ device: d.device, mountpoint: d.mountpoint })),
           shares: mounts.shares.map((s) => ({ tag: s.tag, mountpoint: s.mountpoint })),
-          sshKeys: sshKeysOf(config.env),
-          env: config.env,
-          entrypoint: splitCommand(config.entrypoint),
+          sshKeys: sshKeysOf(run.env),
+          env: run.env,
+          entrypoint: splitCommand(run.entrypoint),
         };
         // The image is written onto a full VM's boot disk last, once everything else is in order.
         const boot = full ? await bootDisk(ctx, config, image.tree) : undefined;
         const spec: VmSpec = {
           id, type: kind, twin: ctx.workload.twin, network: netId, ip,
-          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot: await vmBoot(image, root?.path, seed),
+          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot: await vmBoot(image, root?.path, seed, splitCommand(config.entrypoint)[0]),
           disks: [...(boot ? [{ path: boot }] : []), ...mounts.disks.map((d) => ({ path: d.path }))],
           shares: [...(root ? [{ tag: 'vroot', path: root.path }] : []), ...mounts.shares.map((s) => ({ tag: s.tag, path: s.path }))],
           nics: vmNics,
