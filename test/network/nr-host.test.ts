@@ -81,6 +81,12 @@ test('network resources: build, peer over WireGuard, update live, isolate, adopt
     assert.match(addrs, new RegExp(`inet6 ${gw6}/64 `));
     assert.match(addrs, /inet6 fe80::1\/64 /);
     assert.equal((await inNs(nrA.namespace, 'sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim(), '1');
+    // The WireGuard side stays IPv4, as zos' (its 100.64 address, the ip_range route): a user's
+    // access peer, to which the official clients give IPv4 AllowedIPs only, never reaches the ULA.
+    const wg = a.list()[0]!.wgInterface!;
+    assert.doesNotMatch((await execa('ip', ['-n', nrA.namespace, '-o', '-6', 'addr', 'show', 'dev', wg])).stdout, /scope global/);
+    const wgRoutes6 = (await execa('ip', ['-n', nrA.namespace, '-6', 'route', 'show', 'dev', wg])).stdout.split('\n').filter(Boolean);
+    assert.deepEqual(wgRoutes6.filter((r) => !/^(fe80::|multicast ff00::)/.test(r)), [], 'no IPv6 route through WireGuard');
     // A VM's NIC stand-in: a veth whose node end joins the NR bridge, as a VM tap does.
     const vmNs = `zv6-${process.pid}`;
     const port = `v6${process.pid}`;
