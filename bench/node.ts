@@ -7,8 +7,12 @@
  *  2. deploy -> all workloads `ok` latency of a disk + volume deployment, timed from when its
  *     contract is in a block (goal p50 <= 1 s);
  *  3. the node process's resident memory idle and with 100 deployments (goals <= 80 / 100 MB).
+ *     Idle RSS is measured over several starts (each a fresh node, 2 s after ready), because it
+ *     used to be bimodal (~1 start in 4 kept ~8 MB more): the goal is "on every start", so the
+ *     last line holds the highest, and the spread is printed.
  * The last line holds the figures against the goals of issue 16, PASS/MISS beside each.
- * Usage: node --import tsx bench/node.ts [--quick]   (--quick: 2 s phase, 5 timed deploys, 30 deployments)
+ * Usage: node --import tsx bench/node.ts [--quick] [--starts N]
+ *   (--quick: 2 s phase, 5 timed deploys, 30 deployments, 3 starts; default 8 starts)
  */
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -24,6 +28,9 @@ const quick = process.argv.includes('--quick');
 const PHASE_MS = quick ? 2_000 : 8_000;
 const TIMED_DEPLOYS = quick ? 5 : 15;
 const DEPLOYMENTS = quick ? 30 : 100;
+const startsArg = process.argv.indexOf('--starts');
+const STARTS = Math.max(1, startsArg > 0 ? Number(process.argv[startsArg + 1]) : quick ? 3 : 8);
+const SETTLE_MS = 2_000; // start-up work (registration, first reports) settles before RSS is read
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 async function rssMb(pid: number): Promise<number> {
@@ -58,13 +65,21 @@ async function main(): Promise<void> {
   console.log(`load average ${load()} (2 cores shared)`);
   const grid = await startGrid();
   try {
+    const idle: number[] = [];
+    for (let i = 1; i < STARTS; i++) {
+      const other = await grid.startNode();
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+      idle.push(await rssMb(other.pid!));
+      await other.stop();
+    }
     const node = await grid.startNode();
     const user = await grid.user({ keyType: 'ed25519' });
     await user.peer.connected();
     const pid = node.pid!;
-    await new Promise((r) => setTimeout(r, 2_000)); // let start-up work (registration, first reports) settle
-    const idleMb = await rssMb(pid);
-    console.log(`node RSS idle: ${idleMb.toFixed(1)} MB`);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    idle.push(await rssMb(pid));
+    const idleMb = Math.max(...idle);
+    console.log(`node RSS idle over ${idle.length} starts: highest ${idleMb.toFixed(1)} MB, median ${median(idle).toFixed(1)}, lowest ${Math.min(...idle).toFixed(1)} (${idle.map((m) => m.toFixed(1)).join(', ')})`);
 
     // Deploy -> ok, timed from the contract's block (withContract returns once it is in one).
     const latencies: number[] = [];
@@ -119,7 +134,7 @@ async function main(): Promise<void> {
 
     const mark = (ok: boolean) => (ok ? 'PASS' : 'MISS');
     console.log(
-      `RESULT node: get ${getRate.toFixed(0)} req/s (goal >= 2000) ${mark(getRate >= 2000)} | deploy->ok p50 ${median(latencies).toFixed(0)} ms (goal <= 1000) ${mark(median(latencies) <= 1000)} | RSS idle ${idleMb.toFixed(0)} MB (goal <= 80) ${mark(idleMb <= 80)} | RSS ${made} deployments ${fullMb.toFixed(0)} MB (goal <= 100 with 100) ${mark(fullMb <= 100 && made >= 100)}`,
+      `RESULT node: get ${getRate.toFixed(0)} req/s (goal >= 2000) ${mark(getRate >= 2000)} | deploy->ok p50 ${median(latencies).toFixed(0)} ms (goal <= 1000) ${mark(median(latencies) <= 1000)} | RSS idle ${idleMb.toFixed(0)} MB, highest of ${idle.length} starts (goal <= 80) ${mark(idleMb <= 80)} | RSS ${made} deployments ${fullMb.toFixed(0)} MB (goal <= 100 with 100) ${mark(fullMb <= 100 && made >= 100)}`,
     );
   } finally {
     await grid.close();

@@ -2,6 +2,7 @@ import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { zosNative } from './native.ts';
 
 /**
  * Writes a small file so that after a power cut it is whole or absent, never empty: data to a temp
@@ -37,11 +38,23 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Flushes the whole filesystem that holds `path` (syncfs(2), through coreutils' `sync -f`: Node
- * has no binding). One call makes every file written before it durable, where an fsync per file
- * would cost a disk flush each: image stores write thousands of chunk files, then sync once.
+ * Flushes the whole filesystem that holds `path` (syncfs(2)). One call makes every file written
+ * before it durable, where an fsync per file would cost a disk flush each: image stores write
+ * thousands of chunk files, then sync once. Node has no binding: our addon (lib/native.ts) runs
+ * syncfs(2) on libuv's thread pool; where it cannot load, coreutils' `sync -f` does, at the cost
+ * of a fork of this process per call (3-10 ms of CPU, the event loop blocked meanwhile).
  */
-export async function syncFileSystem(path: string): Promise<void> {
+export function syncFileSystem(path: string): Promise<void> {
+  const native = zosNative();
+  return native ? native.syncfs(path) : syncBySpawn(path);
+}
+
+/** Which of the two syncFileSystem uses here (test/lib/native checks the addon is the one). */
+export function syncFileSystemBackend(): 'syncfs(2)' | 'sync -f' {
+  return zosNative() ? 'syncfs(2)' : 'sync -f';
+}
+
+async function syncBySpawn(path: string): Promise<void> {
   // node:child_process, not execa: the node loads this module at start, and execa would be ~4 MB
   // of its resident memory (issue 16; test/chain/lean-imports).
   await execFileAsync('sync', ['-f', path]);

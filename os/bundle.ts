@@ -18,7 +18,7 @@ const ENTRY = repoPath('os', 'init', 'main.ts');
 /** Native addons of the napi-rs kind (a loader package and one package per platform), left external and copied by os/stage.ts. */
 export const NAPI_PACKAGES = ['@napi-rs/blake-hash'] as const;
 /** Native addons built at install by node-gyp (their loader and build/Release/*.node), left external and copied by os/stage.ts. */
-export const GYP_PACKAGES = ['better-sqlite3', 'zstd-napi'] as const;
+export const GYP_PACKAGES = ['better-sqlite3', 'zstd-napi', 'zos-native'] as const;
 
 export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/file-worker.ts', 'image/build-worker.ts'] as const;
 

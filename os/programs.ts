@@ -11,7 +11,6 @@ import { execa } from 'execa';
  */
 export const DECLARED: ReadonlyArray<{ cmd: string; file: string; why: string }> = [
   { cmd: 'modprobe', file: 'os/init/system.ts', why: 'init loads the boot modules; the kernel runs /sbin/modprobe to load others on demand' },
-  { cmd: 'sync', file: 'lib/durable.ts', why: "syncfs(2) (sync -f) before an image tag or a materialized tree is made visible (execFile: the scan's helpers don't cover it)" },
   { cmd: 'mknod', file: 'image/materialize.ts', why: 'device entries (command chosen per entry type)' },
   { cmd: 'mkfifo', file: 'image/materialize.ts', why: 'fifo entries (command chosen per entry type)' },
   { cmd: 'qemu-system-x86_64', file: 'node/host/vm/host.ts', why: 'the VM hypervisor (a configurable path)' },

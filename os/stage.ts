@@ -156,6 +156,11 @@ async function copyNativeDeps(repo: string, dest: string): Promise<string[]> {
   const zstd = 'zstd-napi/build/Release/binding.node';
   files.push('zstd-napi/package.json', 'zstd-napi/binding.js', zstd);
   addons.push(join(nm, zstd));
+  // Our own addon (native/): syncfs(2) for image stores and trees (lib/durable.ts), malloc_trim
+  // for the daemon (lib/memory.ts). With it the image needs no `sync` program.
+  const ours = 'zos-native/build/Release/zos_native.node';
+  files.push('zos-native/package.json', 'zos-native/index.cjs', ours);
+  addons.push(join(nm, ours));
   // libsodium for RMB's ed25519 (rmb/ed25519.ts requires sodium-native from beside init; without
   // it the node falls back to OpenSSL's ed25519): its loader packages and this platform's prebuild.
   const sodium = `sodium-native/prebuilds/${process.platform}-${process.arch}/sodium-native.node`;

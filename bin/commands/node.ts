@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createLogger } from '../../lib/log.ts';
 import { sizeSchema } from '../../lib/size.ts';
 import { stopOnSignals } from '../../lib/shutdown.ts';
+import { trimMallocPeriodically } from '../../lib/memory.ts';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -73,6 +74,7 @@ export function register(program: Command): void {
       try {
         const { nodeId, twinId } = await node.start();
         process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);
+        trimMallocPeriodically();
       } catch (err) {
         log.error({ err }, 'node failed to start');
         await node.close();

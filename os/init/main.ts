@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../../lib/log.ts';
 import { parseSize, SIZE_HINT } from '../../lib/size.ts';
+import { trimMallocPeriodically } from '../../lib/memory.ts';
 import { execa } from 'execa';
 import { INIT_PATH, RELEASE_PATH, VM_GUEST_KERNEL_DIR } from '../layout.ts';
 import { parseBootConfig, type BootConfig } from './config.ts';
@@ -82,6 +83,7 @@ async function runNode(cfg: BootConfig): Promise<void> {
   });
   const { nodeId, twinId } = await node.start();
   process.stdout.write(`ready node ${nodeId} twin ${twinId}\n`);
+  trimMallocPeriodically();
   if (cfg.slot) {
     await slots.update(cfg.slot, (r) => ({ ...r, attempts: 0, confirmed: true }));
     say(`release ${release} confirmed in slot ${cfg.slot}`);
