@@ -46,17 +46,13 @@ import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
 import { cryptoFloor, floorCryptoMs, floorRoundTrip, type FloorOp } from './parts/crypto-floor.ts';
 import { idleSessions } from './parts/relay-idle.ts';
+import { PAYLOAD, startRmbPair } from './parts/rmb-pair.ts';
 import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
-import { createIdentity, type Identity } from '../relay-client/identity.ts';
+import type { Identity } from '../relay-client/identity.ts';
 import { createJwt } from '../rmb/jwt.ts';
-import { RelayPeer } from '../relay-client/peer.ts';
-import { readOnly } from '../relay-client/router.ts';
-import { MemoryTwinDirectory } from '../rmb/twins.ts';
-import { RelayServer } from '../relay/server.ts';
 
 const quick = process.argv.includes('--quick');
 const PHASE_MS = quick ? 2_000 : 8_000;
-const PAYLOAD = { contract_id: 12345, name: 'x'.repeat(200) };
 const IDLE_SESSIONS = quick ? 1_000 : 10_000;
 /** Interleaved latency rounds, and sequential round trips per round of RMB and of echo each. */
 const ROUNDS = quick ? 7 : 21;
@@ -209,19 +205,7 @@ async function rateRounds(rpc: () => Promise<unknown>, echo: () => Promise<void>
 }
 
 async function main(): Promise<void> {
-  const a = await createIdentity('0x' + '0a'.repeat(32), 'sr25519');
-  const b = await createIdentity('0x' + '0b'.repeat(32), 'ed25519');
-  const twin = (id: number, i: Identity) => ({ id, accountId: i.accountId, relay: 'relay.bench', pk: i.secpPublic });
-  const twins = new MemoryTwinDirectory([twin(1, a), twin(2, b)]);
-  const relay = new RelayServer({ twins, domains: ['relay.bench'] });
-  const url = await relay.start();
-  const pa = new RelayPeer({ identity: a, twinId: 1, relays: [url], twins });
-  const pb = new RelayPeer({ identity: b, twinId: 2, relays: [url], twins });
-  // An echo changes nothing: readOnly, as the node marks its zos.deployment.get (see the header).
-  pb.handle('zos.deployment.get', readOnly((p) => p));
-  await Promise.all([pa.start(), pb.start()]);
-  await Promise.all([pa.connected(), pb.connected()]);
-  const rpc = () => pa.request(2, 'zos.deployment.get', PAYLOAD, { timeoutMs: 30_000 });
+  const { a, b, url, relay, pa, pb, rpc } = await startRmbPair();
 
   console.log(`payload ${JSON.stringify(PAYLOAD).length} B JSON, ${PHASE_MS / 1000} s phases, loopback, one process; load average ${load()} (2 cores shared)`);
   const payloadBytes = Buffer.from(JSON.stringify(PAYLOAD));
