@@ -75,7 +75,8 @@ test('cloud-init documents: meta-data, network-config by MAC, user-data and zosr
   ].join('\n'));
   assert.equal(files.zosrc, [
     "export SSH_KEY='ssh-ed25519 AAAAC3Nza one@host,ssh-rsa AAAAB3Nza two@host'",
-    "export MSG='it'\\''s'",
+    // zos' quoting of a single quote.
+    `export MSG='it'"'"'s'`,
     "init='/sbin/init'",
     "set -- '--log' 'a b'",
     '',

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { envExports, shellQuote, type GuestSeed } from './seed.ts';
+import { VmError } from './errors.ts';
+import type { GuestSeed } from './seed.ts';
 
 /**
  * The NoCloud documents of a VM's seed disk (cidata.ts writes them to a vfat disk labelled
@@ -67,14 +68,29 @@ function mountEntries(seed: GuestSeed): string[][] {
   ].map((m) => [...m, 'defaults', '0', '0']);
 }
 
+/** zos' quoting in zosrc (its port of Python's shlex.quote, without the bare-word shortcut): always single quotes. */
+function quote(s: string): string {
+  return `'${s.replaceAll("'", `'"'"'`)}'`;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `export NAME='value'` lines; a name that is no shell identifier is refused (zos would write a line no shell runs). */
+function envExports(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw new VmError('BAD_SPEC', `invalid env variable name '${k}'`);
+    return `export ${k}=${quote(v)}`;
+  });
+}
+
 /** `listMounts`: a virtiofs root's mounts; a full VM's other disks are its own, so `mounts: []`, as zos writes it. */
 export function renderCloudInit(instanceId: string, seed: GuestSeed, listMounts = false): CloudInitFiles {
   const ethernets = Object.fromEntries(seed.nics.map((n, i) => [`eth${i}`, ethernet(`eth${i}`, n, i === 0 && seed.dns.length ? seed.dns : undefined)]));
   const users = seed.sshKeys.length ? [{ name: 'root', ssh_authorized_keys: seed.sshKeys }] : [];
   const rc = envExports(seed.env);
   const [init, ...args] = seed.entrypoint;
-  if (init) rc.push(`init=${shellQuote(init)}`);
-  if (args.length) rc.push(`set -- ${args.map(shellQuote).join(' ')}`);
+  if (init) rc.push(`init=${quote(init)}`);
+  if (args.length) rc.push(`set -- ${args.map(quote).join(' ')}`);
   return {
     'meta-data': yaml({ 'instance-id': instanceId, 'local-hostname': seed.hostname }),
     'network-config': yaml({ version: 2, ethernets }),

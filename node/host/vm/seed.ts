@@ -23,20 +23,6 @@ export interface GuestSeed {
   entrypoint: string[];
 }
 
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** `export NAME='value'` lines for a shell to source; a name that is no shell identifier is refused. */
-export function envExports(env: Record<string, string>): string[] {
-  return Object.entries(env).map(([k, v]) => {
-    if (!ENV_NAME.test(k)) throw new VmError('BAD_SPEC', `invalid env variable name '${k}'`);
-    return `export ${k}=${shellQuote(v)}`;
-  });
-}
-
 /** zos splits the entrypoint like a shell (shlex): quotes and backslashes, no expansion. */
 export function splitCommand(cmd: string): string[] {
   const out: string[] = [];
