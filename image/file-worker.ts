@@ -13,7 +13,8 @@ import { linkAll, makingParent, publishLink } from './fsutil.ts';
  * has nothing else to do: no thread-pool hop or event-loop turn for any of them), and each byte is
  * touched as few times as it can be: a chunk file is read into one reused buffer, its frame is
  * decoded straight into the file's next bytes in another, and those are hashed and written from
- * there in blocks of up to OUT_BLOCK. Two workers keep both cores busy.
+ * there in blocks of up to OUT_BLOCK. Two workers keep both cores busy, each taking the next file
+ * of the shared list as it finishes one (see FilesJob).
  *
  * One integrity proof per byte: a file that is written (materialize) is proven by its BLAKE3,
  * which the manifest names and which is computed over every byte written, so its chunks are
@@ -65,14 +66,26 @@ export interface FileMeta {
 export interface FilesJob {
   /** A directory store's location. */
   store: string;
-  files: FileJob[];
+  /** The files (a JSON array of FileJob), the same list for every worker. */
+  files: string;
+  /**
+   * Shared by every worker on the list (Int32): [NEXT] the next file to take, [STOP] set by a
+   * failure, [LOGGED] entries in the log that follows from FILES_SHARED: the index of each file
+   * finished, in order (~index: its `existing` copy was used).
+   */
+  shared: SharedArrayBuffer;
 }
 
-/** The first file that failed, if one did; the files before it are done. */
+export const NEXT = 0;
+export const STOP = 1;
+export const LOGGED = 2;
+export const FILES_SHARED = 3;
+/** A log slot taken but not written yet (no file index or ~index is this). */
+export const UNWRITTEN = 0x7fffffff;
+
+/** The failure of this worker, if it had one: the files it took before are done. */
 export interface FilesOutcome {
   failed?: { index: number; code: ImageError['code']; message: string; got?: string };
-  /** Files whose `existing` copy held their content (and was linked). */
-  reused?: number[];
 }
 
 const ZERO = new Uint8Array(1 << 20);
@@ -87,24 +100,35 @@ const blobs: ChunkScratch = { buf: Buffer.alloc(0) }; // getChunkSync grows it t
 
 export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
-  const reused: number[] = [];
-  for (const [index, f] of job.files.entries()) {
+  const files = JSON.parse(job.files) as FileJob[];
+  const shared = new Int32Array(job.shared);
+  const done = (entry: number) => Atomics.store(shared, FILES_SHARED + Atomics.add(shared, LOGGED, 1), entry);
+  for (;;) {
+    if (Atomics.load(shared, STOP) !== 0) return {};
+    const index = Atomics.add(shared, NEXT, 1);
+    if (index >= files.length) return {};
+    const f = files[index]!;
+    const failed = (code: ImageError['code'], message: string, got?: string): FilesOutcome => {
+      Atomics.store(shared, STOP, 1);
+      return { failed: { index, code, message, ...(got === undefined ? {} : { got }) } };
+    };
     try {
       if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
         linkAll(f.existing, f.dest === undefined ? f.links : [f.dest, ...(f.links ?? [])]);
-        reused.push(index);
+        done(~index);
         continue;
       }
       const got = provenFile(job.store, f);
-      if (got !== f.blake3) return { failed: { index, code: 'FILE_TAMPERED', message: 'content does not match its BLAKE3 fingerprint', got }, reused };
-      if (f.dest === undefined) continue;
-      if (f.publish !== undefined) publishLink(f.dest, f.publish);
-      linkAll(f.dest, f.links);
+      if (got !== f.blake3) return failed('FILE_TAMPERED', 'content does not match its BLAKE3 fingerprint', got);
+      if (f.dest !== undefined) {
+        if (f.publish !== undefined) publishLink(f.dest, f.publish);
+        linkAll(f.dest, f.links);
+      }
+      done(index);
     } catch (err) {
-      return { failed: { index, code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message }, reused };
+      return failed(err instanceof ImageError ? err.code : 'STORE_IO', (err as Error).message);
     }
   }
-  return { reused };
 }
 
 /** The BLAKE3 of a file, or null when there is none. */
