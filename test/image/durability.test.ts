@@ -54,7 +54,8 @@ test('durability: a large build starts writeback while it writes chunks; the tag
   assert.ok(seen.length >= 2, `writeback started during the build (${seen.length} syncs)`);
   const last = seen.pop()!;
   assert.deepEqual(last, { tag: false, chunks: built.uniqueChunks, manifests: 1 }, 'the final sync: every chunk and the manifest, before the tag');
-  for (const s of seen) assert.ok(!s.tag && s.manifests === 0 && s.chunks < built.uniqueChunks, `an early writeback, before the manifest: ${JSON.stringify(s)}`);
+  // The manifest is written while the last early kick may still run (it can see it or not).
+  for (const s of seen) assert.ok(!s.tag && s.manifests <= 1 && s.chunks < built.uniqueChunks, `an early writeback, before the last chunks and the tag: ${JSON.stringify(s)}`);
   assert.equal(await store.getTag('v1'), built.digest);
 });
 
