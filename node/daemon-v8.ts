@@ -16,8 +16,8 @@ export const NODE_DAEMON_V8_FLAGS = ['--max-semi-space-size=2', '--v8-pool-size=
  * - optimizing compiles on the main thread: on a helper thread their scratch memory (several MB
  *   while start-up code gets hot) stayed in that thread's malloc arena, resident for good, in
  *   about half the starts (an idle node at 89 instead of 81 MB). The same compiles still happen.
- *   Some starts still keep ~8 MB in a helper thread's arena (about 1 in 4 of 25 measured starts;
- *   cause not pinned down yet);
+ *   Some starts still kept ~7 MB in V8's platform worker thread's arena (about 1 in 4): freed
+ *   memory, which the daemons' malloc trim gives back (lib/memory.ts);
  * - --optimize-for-size: V8 grows the heap by smaller steps and collects sooner, so the garbage of
  *   a burst of deployments or requests is not kept resident (100 deployments: 87 instead of
  *   97-101 MB; idle 78). Node CPU per zos.deployment.get 0.178 vs 0.170 ms, within run-to-run noise.
