@@ -27,6 +27,16 @@ class Family {
     this.slot(labels).value += by;
   }
 
+  /**
+   * A counter of this family for fixed labels, for the per-frame counts: its series is looked up
+   * once (on the first count, so /metrics lists it only once counted, as with inc), where inc
+   * builds a key string and hashes it every time (~0.5 µs, twice a frame in the relay).
+   */
+  counter(labels: Labels): { inc(): void } {
+    let v: { value: number } | undefined;
+    return { inc: () => void ((v ??= this.slot(labels)).value += 1) };
+  }
+
   set(labels: Labels, value: number): void {
     this.slot(labels).value = value;
   }
@@ -44,6 +54,9 @@ export class RelayMetrics {
   readonly sessions = new Family('rmb_relay_sessions', 'Connected sessions.', 'gauge');
   readonly connections = new Family('rmb_relay_connections_total', 'WebSocket upgrade attempts, by result.', 'counter');
   readonly queueBytes = new Family('rmb_relay_queue_bytes', 'Bytes of messages stored in offline queues (not for Redis).', 'gauge');
+  /** The counts of every frame's path. */
+  readonly received = this.messages.counter({ kind: 'received' });
+  readonly delivered = this.messages.counter({ kind: 'delivered' });
   private readonly all = [this.messages, this.drops, this.sessions, this.connections, this.queueBytes];
 
   render(): string {

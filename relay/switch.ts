@@ -82,7 +82,7 @@ export class Switch {
       this.d.metrics.drops.inc({ reason: 'bad_frame' });
       return false;
     }
-    this.d.metrics.messages.inc({ kind: 'received' });
+    this.d.metrics.received.inc();
     if (this.d.limiter && !this.d.limiter.allow(s.address.twin, bytes.length)) {
       return this.refuse(env, s.address, RelayWireError.rateLimited, 'rate_limited');
     }
@@ -193,7 +193,7 @@ export class Switch {
     const s = this.sessions.get(key);
     if (!s || !s.backlogDone || s.isClosed) return false;
     s.enqueue({ bytes });
-    this.d.metrics.messages.inc({ kind: 'delivered' });
+    this.d.metrics.delivered.inc();
     return true;
   }
 
@@ -246,7 +246,7 @@ export class Switch {
       }
       for (const m of batch) {
         s.enqueue({ bytes: m.bytes, ack: () => void store.remove(s.key, [m.id]).catch(() => undefined) });
-        this.d.metrics.messages.inc({ kind: 'delivered' });
+        this.d.metrics.delivered.inc();
       }
       dr.cursor = batch[batch.length - 1]!.id;
     }
@@ -269,7 +269,7 @@ export class Switch {
     if (!s || !dr || dr.running || msgs.length === 0) return;
     for (const m of msgs) {
       s.enqueue({ bytes: m.bytes, ack: () => void this.d.store.remove(key, [m.id]).catch(() => undefined) });
-      this.d.metrics.messages.inc({ kind: 'delivered' });
+      this.d.metrics.delivered.inc();
     }
     dr.cursor = msgs[msgs.length - 1]!.id;
   }
