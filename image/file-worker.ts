@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
@@ -173,7 +173,11 @@ function provenFile(store: string, f: FileJob): string {
 function oneFile(store: string, f: FileJob, checkIds: boolean): string {
   const h = newHasher();
   const dest = f.dest;
-  const fd = dest === undefined ? null : makingParent(dest, 0o700, () => openSync(dest, 'wx', 0o600));
+  const m = f.meta ?? {};
+  // Created with its final mode where open can give it (no set-id bits, which a chown would
+  // clear, and none the umask takes away): no fchmod then.
+  const createMode = m.mode !== undefined && (m.mode & ~0o777) === 0 && (m.mode & umask()) === 0 ? m.mode : 0o600;
+  const fd = dest === undefined ? null : makingParent(dest, 0o700, () => openSync(dest, 'wx', createMode));
   try {
     let buf = (out ??= Buffer.allocUnsafe(OUT_BLOCK));
     let fill = 0; // bytes assembled in buf
@@ -209,15 +213,24 @@ function oneFile(store: string, f: FileJob, checkIds: boolean): string {
     if (fd !== null) {
       const last = f.extents.at(-1);
       if (last && 'hole' in last) ftruncateSync(fd, pos); // a trailing hole
-      const m = f.meta ?? {};
       if (m.owner) fchownSync(fd, ...m.owner);
-      if (m.mode !== undefined) fchmodSync(fd, m.mode); // after chown, which clears set-id bits
+      if (m.mode !== undefined && m.mode !== createMode) fchmodSync(fd, m.mode); // after chown, which clears set-id bits
       if (m.mtime !== undefined) futimesSync(fd, m.mtime, m.mtime);
     }
   } finally {
     if (fd !== null) closeSync(fd);
   }
   return h.digestHex();
+}
+
+/** The process's file mode creation mask, read once (all of it when unknown: every mode is then set by fchmod). */
+let mask: number | undefined;
+function umask(): number {
+  if (mask === undefined) {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', { encoding: 'utf8', flag: 'r' }));
+    mask = m ? parseInt(m[1]!, 8) : 0o777;
+  }
+  return mask;
 }
 
 function zeros(h: Hasher, n: number): void {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { chmod, chown, mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../lib/parallel.ts';
@@ -57,7 +58,11 @@ export class ObjectPool {
     // xattrs gets all of it on the worker that wrote it.
     const hasXattrs = (f: FileEntry) => !!f.xattrs && Object.keys(f.xattrs).length > 0;
     const modeAndTime = (f: FileEntry) => ({ mode: f.mode, mtime: nsToTimes(f.mtime)[0] });
-    const meta = (f: FileEntry): FileMeta => ({ ...(this.withOwners ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
+    // A new file is ours (our euid and egid; the directory's group under a set-group-ID one): no
+    // fchown where that is already its owner.
+    const made: [number, number] | null = (statSync(tree).mode & 0o2000) !== 0 ? null : [process.geteuid!(), process.getegid!()];
+    const chownNeeded = (f: FileEntry) => this.withOwners && !(made && made[0] === f.uid && made[1] === f.gid);
+    const meta = (f: FileEntry): FileMeta => ({ ...(chownNeeded(f) ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
     const reused = new Set<string>();
     await runFileJobs(
       store.location,
