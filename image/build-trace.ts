@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
  * the environment, buildImage prints to stderr the wall time of each phase and the CPU each thread
  * of the process used in it (Linux /proc/self/task/<tid>/schedstat: the main thread, the build
  * workers, libuv's pool, V8's helpers), so a phase where a core idles shows. Off by default: each
- * mark reads one small file per thread.
+ * mark reads one small file per thread. Materialize has the same (phaseTrace, ZOS_MATERIALIZE_TRACE).
  */
 export interface BuildTrace {
   /** The phase that ends now. */
@@ -15,7 +15,12 @@ export interface BuildTrace {
 }
 
 export function buildTrace(): BuildTrace | undefined {
-  if (!process.env.ZOS_BUILD_TRACE) return undefined;
+  return phaseTrace('build', 'ZOS_BUILD_TRACE');
+}
+
+/** The timeline of an operation named `name`, when `envVar` is set in the environment. */
+export function phaseTrace(name: string, envVar: string): BuildTrace | undefined {
+  if (!process.env[envVar]) return undefined;
   const marks: Array<{ phase: string; at: number; cpu: Map<string, number> }> = [];
   const mark = (phase: string) => marks.push({ phase, at: performance.now(), cpu: threadCpu() });
   mark('start');
@@ -27,7 +32,7 @@ export function buildTrace(): BuildTrace | undefined {
       const main = String(process.pid);
       // Threads that used more than 1 ms, the main thread first.
       const tids = [...last.keys()].filter((t) => t === main || last.get(t)! - (first.get(t) ?? 0) > 1).sort((a, b) => (a === main ? -1 : b === main ? 1 : Number(a) - Number(b)));
-      const lines = [`build trace: ms of wall and of CPU per thread (${tids.map((t) => (t === main ? 'main' : t)).join(', ')})`];
+      const lines = [`${name} trace: ms of wall and of CPU per thread (${tids.map((t) => (t === main ? 'main' : t)).join(', ')})`];
       for (let i = 1; i < marks.length; i++) {
         const [a, b] = [marks[i - 1]!, marks[i]!];
         const cpu = tids.map((t) => (b.cpu.has(t) ? b.cpu.get(t)! - (a.cpu.get(t) ?? 0) : 0)); // a thread started in the phase had 0

@@ -14,6 +14,7 @@ import { ObjectPool, nsToTimes } from './objects.ts';
 import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
+import { phaseTrace, type BuildTrace } from './build-trace.ts';
 import { writeXattrs, type Xattrs } from './xattr.ts';
 
 /**
@@ -74,21 +75,31 @@ export class ImageCache {
    * Throws FILE_TAMPERED naming the file, CHUNK_CORRUPT naming the chunk.
    */
   async materialize(store: DirStore, digest: string, onProgress?: (p: MaterializeProgress) => void): Promise<MaterializeResult> {
+    const trace = phaseTrace('materialize', 'ZOS_MATERIALIZE_TRACE');
     const tree = this.treePath(digest);
     const missing = !(await exists(tree));
     if (missing) warmFileWorkers();
     await initChunkCodec();
     const m = decodeManifest(await store.getManifest(digest));
+    trace?.mark('manifest');
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
     if (missing) {
       const p: MaterializeProgress = { phase: 'write', bytesDone: 0, bytesTotal: total };
-      const made = await this.create(store, digest, m, (n) => {
-        p.bytesDone += n;
-        onProgress?.(p);
-      });
+      const made = await this.create(
+        store,
+        digest,
+        m,
+        (n) => {
+          p.bytesDone += n;
+          onProgress?.(p);
+        },
+        trace,
+      );
       if (made) {
         // checked while staged (create), recorded under its name
         await recordRenamedTree(tree, this.statePath(digest), digest, made);
+        trace?.mark('recorded');
+        trace?.print();
         return { path: tree, digest, created: true, verify: made.result };
       }
       // null: a concurrent materialize made it; checked here like any existing tree
@@ -122,7 +133,7 @@ export class ImageCache {
    * The tree staged in tmp/, checked (§8) while the syncfs that makes it durable waits for the
    * disk, then renamed into images/; null when a concurrent materialize renamed its copy first.
    */
-  private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void): Promise<CheckedTree | null> {
+  private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void, trace?: BuildTrace): Promise<CheckedTree | null> {
     await initChunkCodec();
     await mkdir(join(this.dir, 'images'), { recursive: true });
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
@@ -135,21 +146,24 @@ export class ImageCache {
     const writeback = earlyWriteback(() => this.syncFs(this.dir), WRITEBACK_EVERY);
     try {
       mkdirSync(staging, { mode: 0o700 }); // the workers make the directories of the files they link
+      trace?.mark('staged');
       const objects = await this.objects.ensure(files, store, staging, (n) => {
         onBytes(n);
         writeback.written(n);
       }); // each file a hard link to its object
+      trace?.mark('files written');
       // and here the directories no file needed, parents first (manifest order)
       await mapSliced(m.entries, (e) => e.type === 'dir' && e.path !== '.' && !existsSync(join(staging, e.path)) && mkdirSync(join(staging, e.path), { mode: 0o700 }));
       await this.buildTree(staging, m);
+      trace?.mark('tree built');
       // The syncfs that makes the tree durable, no fsync per file: every object and every entry of
       // the staged tree reach the disk before the tree gets its name, so a tree that survives a
       // power cut has all it links (a syncfs also waits for writeback already under way). While
       // it waits for the disk, the staged tree is checked: renaming it changes no entry but its
       // root (recordRenamedTree).
       const [kicked, synced, checked] = await Promise.allSettled([
-        writeback.settle(),
-        this.syncFs(staging),
+        writeback.settle().then(() => trace?.mark('kicks settled')),
+        this.syncFs(staging).then(() => trace?.mark('final sync')),
         checkTree(staging, undefined, digest, m, {
           withOwners: this.withOwners,
           // ensure() hashed every object it linked: no second pass; it set the xattrs of all but
@@ -157,12 +171,13 @@ export class ImageCache {
           contentVerified: true,
           xattrsUnknown: objects.reused,
           shownAs: this.treePath(digest),
-        }),
+        }).finally(() => trace?.mark('tree checked')),
       ]);
       for (const r of [kicked, synced]) if (r.status === 'rejected') throw r.reason;
       if (checked.status === 'rejected') throw checked.reason;
       try {
         await rename(staging, this.treePath(digest));
+        trace?.mark('renamed');
         return checked.value;
       } catch (err) {
         const code = errnoCode(err);
