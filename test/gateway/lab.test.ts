@@ -115,11 +115,13 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
     const r = await lab.exec(lab.laptop, 'curl', ['-s', '--max-time', '5', ...args], { reject: false });
     return r.exitCode === 0 ? r.stdout.trim() : `curl exit ${r.exitCode}`;
   };
-  const web = (host: string) => curl(['-H', `Host: ${host}`, `http://${PUB}/`]);
+  /** HTTPS by name (TLS terminated by the gateway; -k: its certificate is the default one here). */
+  const web = (host: string, ip = PUB) => curl(['-k', '--resolve', `${host}:443:${ip}`, `https://${host}/`]);
   let page = '';
   await waitFor(async () => (page = await web('app1.gw.lab')) === 'hello through the gateway', `the VM's page through app1.gw.lab (last: ${page})`, 60_000, 500);
   assert.equal(await web('app.example.org'), 'hello through the gateway');
-  assert.equal(await curl(['-H', 'Host: app1.gw.lab', `http://[${PUB6}]/`]), 'hello through the gateway', 'over the public IPv6 too');
+  assert.equal(await web('app1.gw.lab', `[${PUB6}]`), 'hello through the gateway', 'over the public IPv6 too');
+  assert.equal(await curl(['-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', '-H', 'Host: app1.gw.lab', `http://${PUB}/a`]), '301 https://app1.gw.lab/a', 'HTTP redirects to https, as zos');
   assert.equal(await web('nobody.gw.lab'), '404 page not found');
   assert.equal(await curl(['--cacert', cert.certPath, '--resolve', `tls1.gw.lab:443:${PUB}`, 'https://tls1.gw.lab/x']), 'tls backend /x', 'TLS end to end with the backend certificate');
 

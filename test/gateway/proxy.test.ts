@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -22,16 +22,50 @@ const routes: ProxyRoute[] = [
 ];
 
 test('gateway config: Host and SNI routes, servers in the owner namespace, checked by haproxy -c', async () => {
-  const text = renderProxyConfig(routes, { generation: 3, statsSocket: '/run/x.sock', httpBinds: [':80'], tlsBinds: [':443'] });
-  assert.match(text, /use_backend gw-7-12-web if \{ req\.hdr\(host\),field\(1,:\),lower -m str web\.gw\.example \}/);
+  const dir = await mkdtemp(join(tmpdir(), 'zos-gw-cfg-'));
+  const cert = await selfSignedCert(dir);
+  const pem = join(dir, 'default.pem');
+  await writeFile(pem, Buffer.concat([cert.cert, cert.key]));
+  const text = renderProxyConfig(routes, {
+    generation: 3, statsSocket: '/run/x.sock', httpBinds: [':80'], tlsBinds: [':443'], terminator: 'zos-gw-t1', certificates: [pem, '/run/c/web.gw.example.pem'],
+    challenges: [{ token: 'tok-B_2', keyAuthorization: 'tok-B_2.thumb' }, { token: 'bad token', keyAuthorization: 'x.y' }, { token: 'tok-A', keyAuthorization: 'not" valid' }],
+  });
+  // :80 answers ACME HTTP-01 challenges (well-formed ones only) and redirects everything else to https, as zos' traefik.
+  assert.ok(text.includes(`frontend web
+  mode http
+  bind :80
+  http-request return status 200 content-type "text/plain; charset=utf-8" string tok-B_2.thumb if { path /.well-known/acme-challenge/tok-B_2 }
+  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 page not found" if { path_beg /.well-known/acme-challenge/ }
+  http-request return status 301 content-type "text/plain; charset=utf-8" string "Moved Permanently" hdr location "https://%[req.hdr(host),regsub(:[0-9]+\\$,)]%[capture.req.uri]" if METH_GET
+  http-request return status 308 content-type "text/plain; charset=utf-8" string "Permanent Redirect" hdr location "https://%[req.hdr(host),regsub(:[0-9]+\\$,)]%[capture.req.uri]"
+
+frontend web-secure
+  mode tcp
+  bind :443
+  tcp-request inspect-delay 5s
+  tcp-request content accept if { req.ssl_hello_type 1 }
+  use_backend gw-7-13-tls if { req.ssl_sni,lower -m str tls.example.org }
+  default_backend zos-tls-terminate
+
+backend zos-tls-terminate
+  mode tcp
+  server local abns@zos-gw-t1 send-proxy-v2
+
+frontend web-tls
+  mode http
+  bind abns@zos-gw-t1 accept-proxy ssl crt ${pem} crt /run/c/web.gw.example.pem
+  option forwardfor
+  http-request set-header X-Forwarded-Proto https
+  use_backend gw-7-12-web if { req.hdr(host),field(1,:),lower -m str web.gw.example }
+  default_backend zos-no-route
+`), text);
   assert.match(text, /use_backend gw-7-13-tls if \{ req\.ssl_sni,lower -m str tls\.example\.org \}/);
   assert.match(text, /server b0 ipv4@10\.20\.2\.5:80 namespace n-abc\n  server b1 ipv6@fd00::5:8080 namespace n-abc\n/);
   assert.match(text, /backend gw-7-13-tls\n  mode tcp\n  balance roundrobin\n  server b0 ipv4@10\.20\.2\.6:443\n/);
   assert.equal(servedGeneration(`Pid: 3\ndescription: zos-gateway-3\n`), 3);
   // haproxy itself accepts it (it opens namespaces while parsing, so without one here).
-  const dir = await mkdtemp(join(tmpdir(), 'zos-gw-cfg-'));
   try {
-    await writeFile(join(dir, 'h.cfg'), text.replaceAll(' namespace n-abc', ''));
+    await writeFile(join(dir, 'h.cfg'), text.replaceAll(' namespace n-abc', '').replace(' crt /run/c/web.gw.example.pem', ''));
     const r = await execa('haproxy', ['-c', '-q', '-f', join(dir, 'h.cfg')], { reject: false });
     assert.equal(r.exitCode, 0, r.stderr);
   } finally {
@@ -91,8 +125,13 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
     const r = await execa('ip', ['netns', 'exec', client, 'curl', '-s', '--max-time', '5', ...args], { reject: false });
     return r.exitCode === 0 ? String(r.stdout) : `curl exit ${r.exitCode}`;
   };
-  const web = (host: string, path = '/') => curl(['-H', `Host: ${host}`, `http://198.18.9.1${path}`]);
-  const tls = (host: string) => curl(['-k', '--resolve', `${host}:443:198.18.9.1`, `https://${host}/x`]);
+  /** Plain HTTP on :80 (zos redirects it), with status and Location. */
+  const http80 = (host: string, path = '/', method = 'GET') => curl(['-X', method, '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', '-H', `Host: ${host}`, `http://198.18.9.1${path}`]);
+  /** HTTPS by SNI; `host` may carry a port for the Host header. -k: the certificate is checked apart. */
+  const web = (host: string, path = '/') => curl(['-k', '-H', `Host: ${host}`, '--resolve', `${host.split(':')[0]}:443:198.18.9.1`, `https://${host.split(':')[0]}${path}`]);
+  const tls = (host: string) => web(host, '/x');
+  /** The subject of the certificate served for an SNI name. */
+  const served = async (sni: string) => String((await execa('ip', ['netns', 'exec', client, 'sh', '-c', `echo | openssl s_client -connect 198.18.9.1:443 -servername ${sni} 2>/dev/null | openssl x509 -noout -subject`], { reject: false })).stdout);
 
   // What an older node left: haproxy as root on :80, its config in the state dir. It goes at start.
   await mkdir(join(dir, 'gw'), { mode: 0o700 });
@@ -100,16 +139,18 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   const old = spawnDetached('nsenter', [`--net=/run/netns/${pub}`, 'haproxy', '-W', '-db', '-f', join(dir, 'gw', 'haproxy.cfg')], join(dir, 'old.log'));
   defer(() => terminate(old, join(dir, 'gw', 'haproxy.cfg')));
   await writeFile(join(dir, 'gw', 'haproxy.pid'), `${old}\n`);
-  await waitFor(async () => (await web('any')) === 'old', 'the old root haproxy serves', 10_000, 100);
+  await waitFor(async () => (await curl(['http://198.18.9.1/'])) === 'old', 'the old root haproxy serves', 10_000, 100);
   let proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, recheckMs: 200, log: silentLogger() });
   defer(() => proxy.stopAll());
   await proxy.start();
   assert.equal(await aliveWith(old, join(dir, 'gw', 'haproxy.cfg')), false, 'the root haproxy of an older node is stopped');
   await proxy.set({ id: '1-2-web', kind: 'gateway-name-proxy', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
   assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
-  assert.equal(await web('WEB.gw.test:80', '/a'), 'web:WEB.gw.test:80:/a');
+  assert.equal(await web('WEB.gw.test:443', '/a'), 'web:WEB.gw.test:443:/a');
   assert.equal(await web('other.gw.test'), '404 page not found');
-  assert.equal(await tls('web.gw.test'), 'curl exit 35', 'no TLS route for an HTTP gateway');
+  assert.match(await served('web.gw.test'), /CN ?= ?ZOS GATEWAY DEFAULT CERT/, 'the default certificate while the name has none');
+  assert.equal(await http80('web.gw.test:80', '/a?b=1'), '301 https://web.gw.test/a?b=1', 'HTTP is redirected to https (GET: 301)');
+  assert.equal(await http80('other.gw.test', '/p', 'POST'), '308 https://other.gw.test/p', 'any host, other methods: 308');
   await assertUnprivileged(join(dir, 'gw'));
 
   // A reload (new TLS route) while a request is in flight: the request completes.
@@ -118,8 +159,22 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.set({ id: '1-3-tls', kind: 'gateway-name-proxy', fqdn: 'tls.gw.test', tlsPassthrough: true, servers: ['10.20.2.5:8443'], namespace: user });
   assert.equal(await slow, 'web:web.gw.test:/slow');
   assert.equal(await tls('tls.gw.test'), 'tls:/x');
-  const served = await execa('ip', ['netns', 'exec', client, 'sh', '-c', 'echo | openssl s_client -connect 198.18.9.1:443 -servername tls.gw.test 2>/dev/null | openssl x509 -noout -subject'], { reject: false });
-  assert.match(String(served.stdout), /CN ?= ?10\.20\.2\.5/, 'the backend\'s own certificate: TLS passed through');
+  assert.match(await served('tls.gw.test'), /CN ?= ?10\.20\.2\.5/, 'the backend\'s own certificate: TLS passed through');
+
+  // A certificate for the terminated name: served for its SNI, kept 0600 in the state dir; an HTTP-01 answer on :80 while set.
+  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=web.gw.test', '-addext', 'subjectAltName=DNS:web.gw.test', '-keyout', join(dir, 'web.key'), '-out', join(dir, 'web.crt')]);
+  const webPem = `${await readFile(join(dir, 'web.crt'), 'utf8')}${await readFile(join(dir, 'web.key'), 'utf8')}`;
+  await proxy.setCertificate('web.gw.test', webPem);
+  assert.match(await served('web.gw.test'), /CN ?= ?web\.gw\.test/);
+  assert.equal((await curl(['--cacert', join(dir, 'web.crt'), '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/v'])), 'web:web.gw.test:/v', 'verified against the name\'s certificate');
+  assert.equal((await stat(join(dir, 'gw', 'certs', 'web.gw.test.pem'))).mode & 0o777, 0o600);
+  assert.deepEqual(proxy.certificates().map((c) => c.fqdn), ['web.gw.test']);
+  await proxy.setChallenge('tok-1', 'tok-1.thumbprint');
+  assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1']), 'tok-1.thumbprint');
+  assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-2']), '404 page not found');
+  await proxy.removeChallenge('tok-1');
+  assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1']), '404 page not found');
 
   // A route whose network namespace is gone answers 503 and does not break reloads of others.
   await proxy.set({ id: '1-4-gone', kind: 'gateway-name-proxy', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });
@@ -151,8 +206,12 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
   await assertUnprivileged(join(dir, 'gw'));
 
+  assert.match(await served('web.gw.test'), /CN ?= ?web\.gw\.test/, 'the adopted proxy keeps the stored certificate');
   await proxy.remove('1-2-web');
   assert.equal(await web('web.gw.test'), '404 page not found');
+  assert.deepEqual(proxy.certificates(), [], 'the certificate goes with the last route of its name');
+  assert.equal(await stat(join(dir, 'gw', 'certs', 'web.gw.test.pem')).catch(() => null), null);
+  assert.match(await served('web.gw.test'), /DEFAULT CERT/);
   assert.equal(await tls('tls.gw.test'), 'tls:/x', 'other gateways keep serving');
   const last = await proxy.unreportedTraffic();
   assert.ok((last.find((x) => x.id === '1-2-web')?.bytes ?? 0) > 0, 'a removed route reports its last bytes');

@@ -1,6 +1,13 @@
 // haproxy configuration of the node's web gateway, rendered as text (pure: no I/O). zos runs
 // traefik with one file per gateway workload; here one haproxy serves every route and is
 // reloaded as a whole (proxy.ts), so the routes are rendered together.
+//
+// What zos' traefik does, and so this config: every request on :80 is redirected to https (its
+// `web` entrypoint redirects to `web-secure`, permanent: 301 for GET, 308 otherwise), except
+// ACME HTTP-01 challenges (/.well-known/acme-challenge/, answered before the redirect). :443 routes
+// by SNI: a passthrough name's TLS stream goes to its backends untouched; everything else is
+// terminated here (the name's certificate, or the default one while it has none) and proxied as
+// HTTP by Host, like traefik's `web-secure` routers.
 
 /** One gateway workload as the proxy serves it. */
 export interface ProxyRoute {
@@ -30,6 +37,15 @@ export interface ProxyConfigOptions {
   httpBinds: string[];
   /** haproxy bind addresses of the TLS entrypoint, e.g. `:443`. */
   tlsBinds: string[];
+  /**
+   * Where the :443 frontend hands TLS it terminates (an abstract socket name, unique per haproxy
+   * instance: abstract sockets are per network namespace).
+   */
+  terminator: string;
+  /** PEM files (certificate chain and key) for terminated names; the first is the default one (SNI matching none, or no SNI). */
+  certificates: string[];
+  /** Pending ACME HTTP-01 challenges: token -> key authorisation. */
+  challenges: ReadonlyArray<{ token: string; keyAuthorization: string }>;
 }
 
 /** A workload id as an haproxy proxy name (letters, digits, `-_.:` only; zos ids already fit). */
@@ -54,10 +70,20 @@ export function servedGeneration(info: string): number | undefined {
 
 /** 404 for a Host no route serves, with traefik's text (what a zos gateway answers). */
 const NOT_FOUND = 'zos-no-route';
+/** The TCP hop from the :443 frontend to the TLS-terminating one. */
+const TERMINATE = 'zos-tls-terminate';
+const CHALLENGE_PATH = '/.well-known/acme-challenge/';
+/** An ACME token is base64url (RFC 8555 §8.3); anything else never reaches the config. */
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+const KEY_AUTHORIZATION = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** The Location traefik's scheme redirect gives: https, the Host without its port, the request URI. */
+const HTTPS_LOCATION = '"https://%[req.hdr(host),regsub(:[0-9]+\\$,)]%[capture.req.uri]"';
 
 export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigOptions): string {
   const http = [...routes].filter((r) => !r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
   const tls = [...routes].filter((r) => r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
+  const challenges = [...o.challenges].filter((c) => TOKEN.test(c.token) && KEY_AUTHORIZATION.test(c.keyAuthorization)).sort((a, b) => a.token.localeCompare(b.token));
+  if (o.certificates.length === 0) throw new Error('gateway proxy: no default certificate');
   const lines: string[] = [
     'global',
     `  stats socket ${o.statsSocket} mode 600 level admin expose-fd listeners`,
@@ -74,9 +100,10 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     'frontend web',
     '  mode http',
     ...o.httpBinds.map((b) => `  bind ${b}`),
-    '  option forwardfor',
-    ...http.map((r) => `  use_backend ${backendName(r.id)} if { req.hdr(host),field(1,:),lower -m str ${r.fqdn.toLowerCase()} }`),
-    `  default_backend ${NOT_FOUND}`,
+    ...challenges.map((c) => `  http-request return status 200 content-type "text/plain; charset=utf-8" string ${c.keyAuthorization} if { path ${CHALLENGE_PATH}${c.token} }`),
+    `  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 page not found" if { path_beg ${CHALLENGE_PATH} }`,
+    `  http-request return status 301 content-type "text/plain; charset=utf-8" string "Moved Permanently" hdr location ${HTTPS_LOCATION} if METH_GET`,
+    `  http-request return status 308 content-type "text/plain; charset=utf-8" string "Permanent Redirect" hdr location ${HTTPS_LOCATION}`,
     '',
     'frontend web-secure',
     '  mode tcp',
@@ -84,6 +111,20 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '  tcp-request inspect-delay 5s',
     '  tcp-request content accept if { req.ssl_hello_type 1 }',
     ...tls.map((r) => `  use_backend ${backendName(r.id)} if { req.ssl_sni,lower -m str ${r.fqdn.toLowerCase()} }`),
+    `  default_backend ${TERMINATE}`,
+    '',
+    `backend ${TERMINATE}`,
+    '  mode tcp',
+    // The PROXY header carries the client's address to the terminating frontend (X-Forwarded-For).
+    `  server local abns@${o.terminator} send-proxy-v2`,
+    '',
+    'frontend web-tls',
+    '  mode http',
+    `  bind abns@${o.terminator} accept-proxy ssl ${o.certificates.map((c) => `crt ${c}`).join(' ')}`,
+    '  option forwardfor',
+    '  http-request set-header X-Forwarded-Proto https',
+    ...http.map((r) => `  use_backend ${backendName(r.id)} if { req.hdr(host),field(1,:),lower -m str ${r.fqdn.toLowerCase()} }`),
+    `  default_backend ${NOT_FOUND}`,
     '',
     `backend ${NOT_FOUND}`,
     '  mode http',

@@ -1,11 +1,12 @@
 import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
 import { runResult } from '../exec.ts';
-import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
+import { aliveWith, readPid, spawnDetached, waitFor } from '../vm/procs.ts';
+import { adminCommand, CONFIG, stopHaproxy } from './haproxy.ts';
 import { backendName, parseBackendBytes, renderProxyConfig, servedGeneration, type ProxyRoute } from './config.ts';
 import { Serial } from '../../../lib/serial.ts';
+import { CertStore } from './certs.ts';
 import { asProxyAccount, proxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
 
 export interface GatewayProxyOptions {
@@ -33,6 +34,22 @@ export interface GatewayRoutes {
   list(): ProxyRoute[];
 }
 
+/** What the ACME client needs from the proxy: certificates kept per name, HTTP-01 answers on :80. */
+export interface GatewayCertificates {
+  /** Names whose routes terminate TLS here (no passthrough). */
+  terminatedNames(): string[];
+  /** Stored certificates with their validity. */
+  certificates(): Array<{ fqdn: string; notBefore: Date; notAfter: Date }>;
+  /** Calls `fn` after routes were added or removed. */
+  onRoutesChanged(fn: () => void): void;
+  /** Stores a name's certificate (chain then key) and serves it. */
+  setCertificate(fqdn: string, pem: string): Promise<void>;
+  removeCertificate(fqdn: string): Promise<void>;
+  /** Answers `/.well-known/acme-challenge/<token>` on :80 with the key authorisation until removed. */
+  setChallenge(token: string, keyAuthorization: string): Promise<void>;
+  removeChallenge(token: string): Promise<void>;
+}
+
 interface Counter {
   /** Bytes counted and not yet taken. */
   pending: number;
@@ -40,7 +57,6 @@ interface Counter {
   seen: number;
 }
 
-const CONFIG = 'haproxy.cfg';
 /** The admin socket, in a subdirectory of the run dir that only haproxy's account writes. */
 const SOCKET = join('sock', 'stats.sock');
 const RELOAD_TIMEOUT_MS = 10_000;
@@ -55,8 +71,12 @@ const RELOAD_TIMEOUT_MS = 10_000;
  * Traffic per route (haproxy's backend bytes in + out) is folded into counters kept on disk
  * before every reload, because a new worker starts from zero.
  */
-export class GatewayProxy implements GatewayRoutes {
+export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
   private routes = new Map<string, ProxyRoute>();
+  /** Pending HTTP-01 challenges (token -> key authorisation): only for a challenge's lifetime, never stored. */
+  private challenges = new Map<string, string>();
+  private readonly certs: CertStore;
+  private readonly listeners: Array<() => void> = [];
   private counters = new Map<string, Counter>();
   private generation = 0;
   /** The backend namespaces as the loaded config saw them (see recheck). */
@@ -71,6 +91,7 @@ export class GatewayProxy implements GatewayRoutes {
   constructor(private readonly o: GatewayProxyOptions) {
     this.dir = o.dataDir;
     this.run = proxyRunDir(o.dataDir);
+    this.certs = new CertStore(join(o.dataDir, 'certs'), o.log);
   }
 
   private path(f: string): string {
@@ -97,6 +118,7 @@ export class GatewayProxy implements GatewayRoutes {
     return this.steps.run(async () => {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       this.account = await proxyAccount();
+      await this.certs.load();
       // One started by an older node (as root, its config in dir) goes; the running() check below misses it.
       if (!(await this.running())) await stopHaproxy(this.dir);
       const stored = JSON.parse(await readFile(this.path('routes.json'), 'utf8').catch(() => '{}')) as { generation?: number; routes?: ProxyRoute[] };
@@ -147,6 +169,7 @@ export class GatewayProxy implements GatewayRoutes {
       this.routes.set(route.id, route);
       try {
         await this.apply();
+        this.changed();
       } catch (err) {
         if (previous) this.routes.set(route.id, previous);
         else this.routes.delete(route.id);
@@ -161,8 +184,58 @@ export class GatewayProxy implements GatewayRoutes {
       if (!this.routes.has(id)) return;
       // Its bytes so far are counted while haproxy still has its backend; unreportedTraffic lists them until reported.
       if (await this.running()) await this.fold();
+      const { fqdn } = this.routes.get(id)!;
       this.routes.delete(id);
+      // The name's certificate goes with its last terminating route (a later workload gets a new one).
+      if (!this.terminatedNames().includes(fqdn.toLowerCase())) await this.certs.remove(fqdn.toLowerCase());
       await this.apply();
+      this.changed();
+    });
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  terminatedNames(): string[] {
+    return [...new Set([...this.routes.values()].filter((r) => !r.tlsPassthrough).map((r) => r.fqdn.toLowerCase()))];
+  }
+
+  certificates(): Array<{ fqdn: string; notBefore: Date; notAfter: Date }> {
+    return this.certs.list();
+  }
+
+  onRoutesChanged(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  setCertificate(fqdn: string, pem: string): Promise<void> {
+    return this.steps.run(async () => {
+      if (this.certs.get(fqdn) === pem) return;
+      await this.certs.put(fqdn, pem);
+      if (await this.running()) await this.apply();
+    });
+  }
+
+  removeCertificate(fqdn: string): Promise<void> {
+    return this.steps.run(async () => {
+      if (!this.certs.get(fqdn)) return;
+      await this.certs.remove(fqdn);
+      if (await this.running()) await this.apply();
+    });
+  }
+
+  setChallenge(token: string, keyAuthorization: string): Promise<void> {
+    return this.steps.run(async () => {
+      this.challenges.set(token, keyAuthorization);
+      await this.apply();
+    });
+  }
+
+  removeChallenge(token: string): Promise<void> {
+    return this.steps.run(async () => {
+      if (!this.challenges.delete(token)) return;
+      if (await this.running()) await this.apply();
     });
   }
 
@@ -219,10 +292,12 @@ export class GatewayProxy implements GatewayRoutes {
     const namespaces = await this.backendNamespaces();
     // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
     const routes = [...this.routes.values()].map((r) => (r.namespace && !namespaces.get(r.namespace) ? { ...r, servers: [] } : r));
+    await this.runDirs();
+    const certificates = await this.certs.stage(join(this.run, 'certs'), this.account);
     const text = renderProxyConfig(routes, {
       generation, statsSocket: join(this.run, SOCKET), httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
+      terminator: `zos-gw-${basename(this.run)}`, certificates, challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
     });
-    await this.runDirs();
     const next = join(this.run, `${CONFIG}.next`);
     await writeFile(next, text, { mode: 0o600 });
     await chown(next, 0, this.account.gid);
@@ -302,15 +377,7 @@ export class GatewayProxy implements GatewayRoutes {
   }
 
   private admin(command: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const s = connect(join(this.run, SOCKET));
-      let out = '';
-      s.setTimeout(3000, () => s.destroy(new Error('haproxy admin socket timed out')));
-      s.on('data', (d) => (out += d.toString()));
-      s.on('end', () => resolve(out));
-      s.on('error', reject);
-      s.end(`${command}\n`);
-    });
+    return adminCommand(join(this.run, SOCKET), command);
   }
 
   private async save(): Promise<void> {
@@ -326,14 +393,4 @@ export class GatewayProxy implements GatewayRoutes {
 async function writeJson(file: string, value: unknown): Promise<void> {
   await writeFile(`${file}.tmp`, JSON.stringify(value), { mode: 0o600 });
   await rename(`${file}.tmp`, file);
-}
-
-/** Stops the haproxy a gateway state dir runs (master and workers); none running is fine. */
-export async function stopHaproxy(dir: string): Promise<void> {
-  const pid = await readPid(join(dir, 'haproxy.pid'));
-  await terminate(pid, join(proxyRunDir(dir), CONFIG));
-  // One an older node started as root, with its config and socket in dir.
-  await terminate(pid, join(dir, CONFIG));
-  await rm(join(dir, 'haproxy.pid'), { force: true });
-  await rm(proxyRunDir(dir), { recursive: true, force: true });
 }

@@ -1,0 +1,111 @@
+import { X509Certificate } from 'node:crypto';
+import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { run } from '../exec.ts';
+import type { ProxyAccount } from './privileges.ts';
+
+/**
+ * The certificates the gateway terminates TLS with, kept in the node's state (one PEM per name:
+ * chain then private key, 0600, written durably) and staged for haproxy in its run dir on every
+ * reload. A default self-signed certificate answers SNI that matches no name (or a name whose
+ * certificate is not there yet), as traefik's "TRAEFIK DEFAULT CERT" does on a zos gateway.
+ */
+export class CertStore {
+  private readonly pems = new Map<string, string>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads the stored certificates; makes the default one if there is none. */
+  async load(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    for (const f of await readdir(this.dir)) {
+      const m = /^(.+)\.pem$/.exec(f);
+      if (!m || f === DEFAULT) continue;
+      const pem = await readFile(join(this.dir, f), 'utf8');
+      if (certificateOf(pem)) this.pems.set(m[1]!, pem);
+      else this.log.warn({ file: f }, 'gateway certificate unreadable; ignored');
+    }
+    if (!certificateOf(await readFile(join(this.dir, DEFAULT), 'utf8').catch(() => ''))) await this.makeDefault();
+  }
+
+  /** The stored certificate of each name with its validity. */
+  list(): Array<{ fqdn: string; notBefore: Date; notAfter: Date }> {
+    return [...this.pems].map(([fqdn, pem]) => {
+      const c = certificateOf(pem)!;
+      return { fqdn, notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo) };
+    });
+  }
+
+  get(fqdn: string): string | undefined {
+    return this.pems.get(fqdn);
+  }
+
+  /** Stores a name's certificate (PEM chain followed by its private key). */
+  async put(fqdn: string, pem: string): Promise<void> {
+    const name = fileName(fqdn);
+    if (!certificateOf(pem) || !/-----BEGIN (EC |RSA )?PRIVATE KEY-----/.test(pem)) throw new Error(`gateway certificate for ${fqdn}: not a certificate and key`);
+    await writeFileDurably(join(this.dir, name), pem, 0o600);
+    this.pems.set(fqdn, pem);
+  }
+
+  async remove(fqdn: string): Promise<void> {
+    if (!this.pems.delete(fqdn)) return;
+    await rm(join(this.dir, fileName(fqdn)), { force: true });
+  }
+
+  /**
+   * Writes what haproxy loads into `runDir`, made anew: a directory of root's that haproxy's
+   * group may read (nothing can be planted in it), files owned by haproxy's account, 0600 (it
+   * parses its config as that account). Returns the files, the default first.
+   */
+  async stage(runDir: string, account: ProxyAccount): Promise<string[]> {
+    await rm(runDir, { recursive: true, force: true });
+    await mkdir(runDir, { mode: 0o750 });
+    await chown(runDir, 0, account.gid);
+    const files: string[] = [];
+    const pems: Array<[string, string]> = [[DEFAULT, await readFile(join(this.dir, DEFAULT), 'utf8')], ...[...this.pems].sort(([a], [b]) => a.localeCompare(b)).map(([fqdn, pem]): [string, string] => [fileName(fqdn), pem])];
+    for (const [name, pem] of pems) {
+      const file = join(runDir, name);
+      await writeFile(file, pem, { mode: 0o600 });
+      await chown(file, account.uid, account.gid);
+      files.push(file);
+    }
+    return files;
+  }
+
+  private async makeDefault(): Promise<void> {
+    const key = join(this.dir, 'default.key.tmp');
+    const crt = join(this.dir, 'default.crt.tmp');
+    try {
+      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+        '-subj', '/CN=ZOS GATEWAY DEFAULT CERT', '-keyout', key, '-out', crt], { log: this.log });
+      await writeFileDurably(join(this.dir, DEFAULT), `${await readFile(crt, 'utf8')}${await readFile(key, 'utf8')}`, 0o600);
+    } finally {
+      await rm(key, { force: true });
+      await rm(crt, { force: true });
+    }
+  }
+}
+
+/** The default certificate's file (a host name cannot start with `_`). */
+const DEFAULT = '_default.pem';
+
+function fileName(fqdn: string): string {
+  if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(fqdn)) throw new Error(`gateway certificate: invalid name ${fqdn}`);
+  return `${fqdn}.pem`;
+}
+
+/** The first certificate of a PEM bundle, or undefined. */
+export function certificateOf(pem: string): X509Certificate | undefined {
+  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
+  try {
+    return m ? new X509Certificate(m[0]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
