@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { chmodSync, chownSync, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -134,9 +134,9 @@ export class ImageCache {
    * disk, then renamed into images/; null when a concurrent materialize renamed its copy first.
    */
   private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void, trace?: BuildTrace): Promise<CheckedTree | null> {
-    await initChunkCodec();
-    await mkdir(join(this.dir, 'images'), { recursive: true });
-    await mkdir(join(this.dir, 'tmp'), { recursive: true });
+    // Short calls made synchronously: through the thread pool each costs a turn, under load tens of ms.
+    mkdirSync(join(this.dir, 'images'), { recursive: true });
+    mkdirSync(join(this.dir, 'tmp'), { recursive: true });
     const files = m.entries.filter((e): e is FileEntry => e.type === 'file');
     const staging = join(this.dir, 'tmp', `tree-${digest.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
     // While objects are written, a syncfs starts every WRITEBACK_EVERY bytes (one at a time): the

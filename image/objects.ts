@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs';
-import { chmod, chown, mkdir, utimes } from 'node:fs/promises';
+import { mkdirSync, statSync } from 'node:fs';
+import { chmod, chown, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../lib/parallel.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -52,7 +52,7 @@ export class ObjectPool {
       o.paths.push(f.path);
       byKey.set(key, o);
     }
-    await mkdir(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true });
     // The owner first (chown clears set-id bits and security.capability), then extended
     // attributes (set while the file is still 0600), then mode and times: a file without
     // xattrs gets all of it on the worker that wrote it.
