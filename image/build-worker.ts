@@ -3,7 +3,7 @@ import { ChunkStream, type ChunkingParams } from './chunker.ts';
 import { initChunkCodec, sealChunk } from './chunk-codec.ts';
 import { newHasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
-import { putChunkSync } from './store/dir-store.ts';
+import { putChunkSync } from './store/chunk-files.ts';
 
 /**
  * A build's work on one file, on a worker thread (lib/workers.ts): read it, fingerprint it, cut

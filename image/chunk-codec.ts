@@ -1,4 +1,3 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { asBuffer, blake3Hex, blake3Bytes, convergentKeyOf, initHash, isDigestHex } from './hash.ts';
 import { ImageError } from './errors.ts';
 import { zstdFrameBound } from './zstd-frame.ts';
@@ -25,6 +24,12 @@ export const ZSTD_LEVEL = 3;
 const NONCE_CONTEXT = 'zos-image 2025-01 convergent chunk nonce v1';
 /** A frame that could decode to more than this (for its extent size) is refused before decoding. */
 const maxDecoded = (size: number) => 4 * size + (1 << 20);
+
+/**
+ * node:crypto (AES-GCM), loaded at the first encrypted chunk: importing it costs every build
+ * and file worker ~3 ms of its start, and most images are not encrypted.
+ */
+const crypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 type Binding = typeof import('zstd-napi/binding.js');
 let zstdApi: { binding: Binding; cctx: InstanceType<Binding['CCtx']>; dctx: InstanceType<Binding['DCtx']> } | undefined;
@@ -90,7 +95,7 @@ export function sealChunk(plain: Uint8Array, opts: { encrypt: boolean; transient
     flags |= FLAG_ENC;
     key = convergentKey(plain);
     const header = Uint8Array.of(MAGIC, VERSION, flags);
-    const c = createCipheriv('aes-256-gcm', key, nonceFor(key));
+    const c = crypto().createCipheriv('aes-256-gcm', key, nonceFor(key));
     c.setAAD(header);
     payload = Buffer.concat([c.update(payload), c.final(), c.getAuthTag()]);
   }
@@ -153,7 +158,7 @@ function unwrap(blob: Uint8Array, ref: ChunkRef, opts: { digestChecked?: boolean
     const key = Buffer.from(ref.key, 'hex');
     if (payload.length < TAG) throw corrupt(ref, 'ciphertext too short');
     try {
-      const d = createDecipheriv('aes-256-gcm', key, nonceFor(key));
+      const d = crypto().createDecipheriv('aes-256-gcm', key, nonceFor(key));
       d.setAAD(blob.subarray(0, HEADER));
       d.setAuthTag(payload.subarray(payload.length - TAG));
       payload = Buffer.concat([d.update(payload.subarray(0, payload.length - TAG)), d.final()]);

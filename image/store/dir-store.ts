@@ -1,12 +1,14 @@
-import { closeSync, fstatSync, mkdirSync, openSync, read, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ImageError, isNotFound } from '../errors.ts';
 import { blake3Hex, initHash, isDigestHex } from '../hash.ts';
 import { isValidName } from '../ref.ts';
 import { fsyncDir, syncFileSystem, writeFileDurably, writeFileSynced } from '../../lib/durable.ts';
 import type { ListableStore } from './types.ts';
+import { chunkFilePath, tmpFilePath } from './chunk-files.ts';
+
+export { chunkFilePath, putChunkSync } from './chunk-files.ts';
 
 const MARKER = 'zos-image-store';
 const LAYOUT_VERSION = 'v1\n';
@@ -204,40 +206,6 @@ export class DirStore implements ListableStore {
   async close(): Promise<void> {
     this.closed = true;
   }
-}
-
-export function chunkFilePath(location: string, id: string): string {
-  return `${location}/chunks/${id.slice(0, 2)}/${id}`; // not path.join: ~1.6 µs a call, a read path makes one per chunk
-}
-
-/** A fresh name in the store's staging directory (temp + rename writes). */
-function tmpFilePath(location: string): string {
-  return join(location, 'tmp', `${tmpPrefix}-${++tmpCount}`);
-}
-/** Unique per process and thread (random: pids are reused); a counter after it costs less than random bytes per chunk. */
-const tmpPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
-let tmpCount = 0;
-
-/**
- * putChunk's synchronous twin for the build's worker threads (image/build-worker.ts), which write
- * a directory store by path (a file creation can take ~0.5 ms of kernel time on a busy ext4:
- * better on a worker than on an event loop): temp + rename, so readers never see a partial
- * blob. True when the chunk was not there before.
- */
-export function putChunkSync(location: string, id: string, blob: Uint8Array): boolean {
-  const path = chunkFilePath(location, id);
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (st && st.size === blob.length) return false;
-  const tmp = tmpFilePath(location);
-  writeFileSync(tmp, blob);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-    mkdirSync(join(path, '..'), { recursive: true });
-    renameSync(tmp, path);
-  }
-  return true;
 }
 
 const notInStore = (location: string, id: string) => `chunk ${id} not in store ${location}`;
