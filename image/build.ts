@@ -1,13 +1,14 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
 import { execa } from 'execa';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { earlyWriteback } from '../lib/durable.ts';
-import { mapLimit } from '../lib/parallel.ts';
-import { WorkerPool, execArgvWithoutTsx } from '../lib/workers.ts';
-import type { StoredFile, StoreFilesJob } from './build-worker.ts';
+import { WorkerError, WorkerPool, execArgvWithoutTsx } from '../lib/workers.ts';
+import { STOP, type StoredFile, type StoreFilesJob, type StoreFilesOutcome } from './build-worker.ts';
 import { buildTrace } from './build-trace.ts';
 import { CHUNKING_ALGO, DEFAULT_CHUNKING, validateChunking, type ChunkingParams } from './chunker.ts';
 import { ImageError } from './errors.ts';
@@ -51,11 +52,6 @@ export interface BuildResult {
   holeBytes: number;
 }
 
-/** Jobs handed to the workers at once: two per worker, so none waits for this thread. */
-const JOBS_IN_FLIGHT = 2 * availableParallelism();
-/** Small files go to a worker together, up to this many bytes or files per job. */
-const JOB_BYTES = 4 << 20;
-const JOB_FILES = 64;
 /** New chunk bytes between two syncfs that start writeback early (lib/durable earlyWriteback). */
 const WRITEBACK_EVERY = 16 << 20;
 
@@ -63,10 +59,10 @@ const WRITEBACK_EVERY = 16 << 20;
  * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), so a
  * build uses every core. Started by the first build, shared by later ones; idle workers end on
  * their own (lib/workers.ts). Without the main thread's tsx preload (tests and benchmarks run
- * under it; the bootstrap registers tsx where a worker needs it). One job per message (batch 1): a backlog goes to whichever worker
- * is free, not to one worker to work through in turn.
+ * under it; the bootstrap registers tsx where a worker needs it). A build gives each worker one job:
+ * the whole list of files, taken from a shared cursor (storeFiles).
  */
-let storePool: WorkerPool<StoreFilesJob, StoredFile[]> | undefined;
+let storePool: WorkerPool<StoreFilesJob, StoreFilesOutcome> | undefined;
 
 /** Build an image from a directory, or from a tarball (extracted with the system tar first). */
 export async function buildImage(source: string, opts: BuildOptions): Promise<BuildResult> {
@@ -92,7 +88,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const chunking = opts.chunking ?? DEFAULT_CHUNKING;
   validateChunking(chunking);
   const trace = buildTrace();
-  storePool ??= new WorkerPool<StoreFilesJob, StoredFile[]>(new URL('./build-worker.ts', import.meta.url), { batch: 1, execArgv: execArgvWithoutTsx() });
+  storePool ??= new WorkerPool<StoreFilesJob, StoreFilesOutcome>(new URL('./build-worker.ts', import.meta.url), { batch: 1, execArgv: execArgvWithoutTsx() });
   storePool.warmUp(); // the workers load their modules while the tree is scanned
   trace?.mark('pool started');
   const items = await scanTree(root);
@@ -107,7 +103,8 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const add = (slot: number, e: Entry) => {
     entries[slot] = e;
     texts[slot] = canonicalJson(e);
-  };  /** Files are stored on the workers, several jobs at a time; each fills its own slot. */
+  };
+  /** Files are stored on the workers; each fills its own slot. */
   const fileJobs: Array<{ slot: number; abs: string; size: number; mode: number; owned: Omit<Extract<Entry, { type: 'file' }>, 'type' | 'mode' | 'size' | 'blake3' | 'extents'> }> = [];
   for (const it of items) {
     if (it.kind === 'socket') {
@@ -141,16 +138,14 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   }
   const pool = storePool;
   const dirStore = opts.store as DirStore; // checked by buildImage
-  const store = dirStore.location;
   // The chunk files' writeback starts while the workers compress: setTag's sync (which makes
   // them durable) then waits for the last few MiB only, not for all of them.
   const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
-  await mapLimit(groupFiles(fileJobs), JOBS_IN_FLIGHT, async (group) => {
-    const results = await pool.run({ files: group.map((f) => ({ path: f.abs, size: f.size })), chunking, encrypt: opts.encrypt ?? false, store });
-    if (progress.filesDone === 0) trace?.mark('first job back');
-    group.forEach(({ slot, abs, size, mode, owned }, i) => {
-      const r = results[i];
-      if (r?.size !== size) throw new ImageError('BAD_INPUT', `${abs} changed while it was being read (${size} -> ${r?.size} bytes)`);
+  const job = { chunking, encrypt: opts.encrypt ?? false, store: dirStore.location };
+  await storeFiles(pool, fileJobs, job, {
+    file({ slot, abs, size, mode, owned }, r) {
+      if (progress.filesDone === 0) trace?.mark('first files back');
+      if (r.size !== size) throw new ImageError('BAD_INPUT', `${abs} changed while it was being read (${size} -> ${r.size} bytes)`);
       for (const x of r.extents) {
         if ('hole' in x) stats.holeBytes += x.hole;
         else {
@@ -166,8 +161,8 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
       add(slot, { type: 'file', mode, ...owned, size, blake3: r.blake3, extents: r.extents });
       progress.bytesDone += size;
       progress.filesDone++;
-    });
-    opts.onProgress?.(progress);
+    },
+    batch: () => opts.onProgress?.(progress),
   });
   trace?.mark('files stored');
   const head: Omit<Manifest, 'entries'> = { version: 1, chunking: { algo: CHUNKING_ALGO, ...chunking }, encryption: opts.encrypt ? ENCRYPTION.convergent : ENCRYPTION.none };
@@ -200,24 +195,55 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
 }
 
 /**
- * Files in jobs, largest first (a big file started last would leave the other workers idle at
- * the end): a file of JOB_BYTES or more alone, smaller ones together up to JOB_BYTES or JOB_FILES.
+ * Stores `files` on the pool's workers (image/build-worker.ts): each worker gets the whole list,
+ * largest first (no large file is left for one worker at the end), and takes the next file from a
+ * shared cursor as it finishes one. `on.file` runs for each finished file as its batch arrives
+ * (the manifest fills in while the workers run), `on.batch` after each batch. The first error,
+ * thrown by `on.file` or met by a worker, stops the workers before their next file, and is thrown
+ * once they have all stopped.
  */
-function groupFiles<F extends { size: number }>(files: F[]): F[][] {
-  const groups: F[][] = [];
-  let group: F[] = [];
-  let bytes = 0;
-  for (const f of [...files].sort((x, y) => y.size - x.size)) {
-    if (group.length > 0 && (bytes + f.size > JOB_BYTES || group.length >= JOB_FILES)) {
-      groups.push(group);
-      group = [];
-      bytes = 0;
+async function storeFiles<F extends { abs: string; size: number }>(
+  pool: WorkerPool<StoreFilesJob, StoreFilesOutcome>,
+  files: F[],
+  job: Pick<StoreFilesJob, 'chunking' | 'encrypt' | 'store'>,
+  on: { file(f: F, r: StoredFile): void; batch(): void },
+): Promise<void> {
+  if (files.length === 0) return;
+  const list = [...files].sort((a, b) => b.size - a.size);
+  const shared = new SharedArrayBuffer(8);
+  const name = `zos-image-build-${randomUUID()}`;
+  const channel = new BroadcastChannel(name);
+  let failure: unknown;
+  let received = 0;
+  let expected = Infinity;
+  let allIn!: () => void;
+  const arrived = new Promise<void>((resolve) => (allIn = resolve));
+  channel.onmessage = (ev) => {
+    for (const r of (ev as { data: StoredFile[] }).data) {
+      received++;
+      if (failure !== undefined) continue;
+      try {
+        on.file(list[r.index]!, r);
+      } catch (err) {
+        failure = err;
+        Atomics.store(new Int32Array(shared), STOP, 1);
+      }
     }
-    group.push(f);
-    bytes += f.size;
+    if (failure === undefined) on.batch();
+    if (received >= expected) allIn();
+  };
+  try {
+    const files = JSON.stringify(list.map(({ abs, size }) => ({ path: abs, size })));
+    const outcomes = await Promise.all(Array.from({ length: availableParallelism() }, () => pool.run({ ...job, files, shared, channel: name })));
+    expected = outcomes.reduce((n, o) => n + o.posted, 0);
+    if (received >= expected) allIn();
+    await arrived; // the last batches can come after their worker's outcome
+    if (failure !== undefined) throw failure;
+    const failed = outcomes.flatMap((o) => (o.failed ? [o.failed] : [])).sort((a, b) => a.index - b.index)[0];
+    if (failed) throw new WorkerError(failed.message);
+  } finally {
+    channel.close();
   }
-  if (group.length > 0) groups.push(group);
-  return groups;
 }
 
 async function loadXattrs(root: string, mode: 'auto' | 'require' | 'skip', log: Logger): Promise<Map<string, Xattrs>> {

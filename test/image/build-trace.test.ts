@@ -25,6 +25,6 @@ test('build trace: ZOS_BUILD_TRACE=1 prints each phase\'s wall time and the CPU 
   await buildImage(src, { store, tag: 'b', xattrs: 'skip' });
   const lines = printed.join('').trimEnd().split('\n');
   assert.match(lines[0]!, /^build trace: .*\(main, \d+/, 'the main thread, then the workers and helpers by thread id');
-  assert.deepEqual(lines.slice(1).map((l) => l.trim().split(/ {2,}/)[0]), ['pool started', 'scanned', 'first job back', 'files stored', 'manifest stored', 'tagged', 'total']);
+  assert.deepEqual(lines.slice(1).map((l) => l.trim().split(/ {2,}/)[0]), ['pool started', 'scanned', 'first files back', 'files stored', 'manifest stored', 'tagged', 'total']);
   for (const l of lines.slice(1, -1)) assert.match(l, /^ {2}[a-z ]+ +\d+\.\d( +\d+\.\d)+$/, l);
 });

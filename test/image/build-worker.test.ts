@@ -6,7 +6,7 @@ import { work } from '../../image/build-worker.ts';
 import { chunkLengths, DEFAULT_CHUNKING } from '../../image/chunker.ts';
 import { initChunkCodec, sealChunk } from '../../image/chunk-codec.ts';
 import { blake3Hex } from '../../image/hash.ts';
-import { prng, tempDir } from './fixtures.ts';
+import { prng, storeWithWorker, tempDir } from './fixtures.ts';
 
 async function emptyStore(dir: string): Promise<string> {
   const store = join(dir, 'store');
@@ -22,8 +22,8 @@ test('build worker: a file larger than its read block (4 MiB) gets the chunks an
   // read into the buffer whose tail the chunk stream holds back would change the chunks.
   const data = Buffer.concat([prng(3_700_000, 1), Buffer.alloc(1 << 20), prng(4_600_000, 2)]);
   await writeFile(join(dir, 'f'), data);
-  const job = { files: [{ path: join(dir, 'f'), size: data.length }], chunking: DEFAULT_CHUNKING, encrypt: false, store };
-  const [r] = await work(job);
+  const run = async () => (await storeWithWorker(work, [{ path: join(dir, 'f'), size: data.length }], { chunking: DEFAULT_CHUNKING, encrypt: false, store })).stored;
+  const [r] = await run();
   assert.equal(r!.size, data.length);
   assert.equal(r!.blake3, blake3Hex(data));
   // What the rule gives over the whole buffer at once: each chunk sealed, all-zero ones as holes.
@@ -46,19 +46,33 @@ test('build worker: a file larger than its read block (4 MiB) gets the chunks an
   for (const sub of await readdir(join(store, 'chunks'))) stored += (await readdir(join(store, 'chunks', sub))).length;
   assert.equal(stored, ids.size);
   assert.deepEqual(await readdir(join(store, 'tmp')), [], 'no temp file left');
-  const [again] = await work(job);
+  const [again] = await run();
   assert.deepEqual(again!.extents, r!.extents);
   assert.deepEqual(again!.added, [], 'chunks already stored are not added again');
 });
 
-test('build worker: a file that grew or shrank since the scan is reported by its size read, with nothing else, and stops the job', async (t) => {
+test('build worker: a file that grew or shrank since the scan is reported by its size read, with nothing else, and stops the list', async (t) => {
   const dir = await tempDir(t);
   const store = await emptyStore(dir);
   await writeFile(join(dir, 'a'), prng(100_000, 3));
   await writeFile(join(dir, 'b'), prng(100_000, 4));
-  const run = (size: number) => work({ files: [{ path: join(dir, 'a'), size }, { path: join(dir, 'b'), size: 100_000 }], chunking: DEFAULT_CHUNKING, encrypt: false, store });
+  const run = (size: number) => storeWithWorker(work, [{ path: join(dir, 'a'), size }, { path: join(dir, 'b'), size: 100_000 }], { chunking: DEFAULT_CHUNKING, encrypt: false, store });
   const grew = await run(90_000);
-  assert.deepEqual(grew, [{ size: 90_001, blake3: '', extents: [], added: [] }], 'read stops one byte past the size it was told');
+  assert.deepEqual(grew.stored, [{ index: 0, size: 90_001, blake3: '', extents: [], added: [] }], 'read stops one byte past the size it was told');
+  assert.deepEqual(grew.outcome, { posted: 1 });
   const shrank = await run(150_000);
-  assert.deepEqual(shrank, [{ size: 100_000, blake3: '', extents: [], added: [] }]);
+  assert.deepEqual(shrank.stored, [{ index: 0, size: 100_000, blake3: '', extents: [], added: [] }]);
+});
+
+test('build worker: a file it cannot read fails the list at that file: the files before it are posted, none after it is taken', async (t) => {
+  const dir = await tempDir(t);
+  const store = await emptyStore(dir);
+  await writeFile(join(dir, 'a'), prng(50_000, 5));
+  await writeFile(join(dir, 'c'), prng(50_000, 6));
+  const files = ['a', 'gone', 'c'].map((n) => ({ path: join(dir, n), size: 50_000 }));
+  const { stored, outcome } = await storeWithWorker(work, files, { chunking: DEFAULT_CHUNKING, encrypt: false, store });
+  assert.deepEqual(stored.map((r) => r.index), [0]);
+  assert.equal(outcome.posted, 1);
+  assert.equal(outcome.failed?.index, 1);
+  assert.match(outcome.failed?.message ?? '', /ENOENT.*gone/);
 });

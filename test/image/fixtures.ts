@@ -5,6 +5,9 @@ import type { TestContext } from 'node:test';
 import { execa } from 'execa';
 import { openImageStore, type ImageNode } from '../../image/index.ts';
 import { isRoot } from '../../image/fsutil.ts';
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
+import type { StoredFile, StoreFilesJob, StoreFilesOutcome } from '../../image/build-worker.ts';
 
 /** Temp dir removed after the test (mounts below it must be gone first). */
 export async function tempDir(t: TestContext, prefix = 'zos-image-test-'): Promise<string> {
@@ -81,4 +84,26 @@ export async function richImage(t: TestContext): Promise<{ dir: string; node: Im
   t.after(() => node.close());
   const r = await node.build(join(dir, 'src'), { tag: 'app' });
   return { dir, node, digest: r.digest };
+}
+
+/**
+ * Runs a build worker's work() on this thread as a build's only worker (the whole list, a fresh
+ * cursor, a channel of its own) and gives back every file it posted, in list order, with its outcome.
+ */
+export async function storeWithWorker(
+  work: (job: StoreFilesJob) => Promise<StoreFilesOutcome>,
+  files: Array<{ path: string; size: number }>,
+  job: Pick<StoreFilesJob, 'chunking' | 'encrypt' | 'store'>,
+): Promise<{ stored: StoredFile[]; outcome: StoreFilesOutcome }> {
+  const name = `zos-test-build-${randomUUID()}`;
+  const channel = new BroadcastChannel(name);
+  const stored: StoredFile[] = [];
+  channel.onmessage = (ev) => stored.push(...(ev as { data: StoredFile[] }).data);
+  try {
+    const outcome = await work({ ...job, files: JSON.stringify(files), shared: new SharedArrayBuffer(8), channel: name });
+    while (stored.length < outcome.posted) await new Promise((resolve) => setImmediate(resolve));
+    return { stored: stored.sort((a, b) => a.index - b.index), outcome };
+  } finally {
+    channel.close();
+  }
 }

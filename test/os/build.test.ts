@@ -21,7 +21,8 @@ import { REPO_ROOT } from '../../lib/paths.ts';
 import { parseListening } from '../../node/host/sockets.ts';
 import { serveStore, type ImageServer } from '../../image/serve.ts';
 import { chunkFilePath, DirStore } from '../../image/store/dir-store.ts';
-import type { StoredFile, StoreFilesJob } from '../../image/build-worker.ts';
+import type { StoreFilesJob, StoreFilesOutcome } from '../../image/build-worker.ts';
+import { storeWithWorker } from '../image/fixtures.ts';
 import { initChunkCodec, sealChunk } from '../../image/chunk-codec.ts';
 import { DEFAULT_CHUNKING } from '../../image/chunker.ts';
 import { slotCommandLine } from '../../os/init/slot-boot.ts';
@@ -219,12 +220,12 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
     assert.equal(typeof mod.work, 'function', `${w} exports work()`);
   }
   // the build worker seals with the image's own zstd and BLAKE3 addons: the chunk it stores is the one sealed here
-  const buildWorker = (await import(join(lib, 'build-worker.js'))) as { work(job: StoreFilesJob): Promise<StoredFile[]> };
+  const buildWorker = (await import(join(lib, 'build-worker.js'))) as { work(job: StoreFilesJob): Promise<StoreFilesOutcome> };
   const data = Buffer.concat([Buffer.alloc(40_000, 'zos '), Buffer.from('end')]);
   const store = join(work, 'probe-store');
   await mkdir(join(store, 'tmp'), { recursive: true });
   await writeFile(join(work, 'probe-file'), data);
-  const [stored] = await buildWorker.work({ files: [{ path: join(work, 'probe-file'), size: data.length }], chunking: DEFAULT_CHUNKING, encrypt: false, store });
+  const [stored] = (await storeWithWorker(buildWorker.work, [{ path: join(work, 'probe-file'), size: data.length }], { chunking: DEFAULT_CHUNKING, encrypt: false, store })).stored;
   await initChunkCodec();
   const sealed = sealChunk(data, { encrypt: false });
   assert.equal(sealed.blob[2], 1, 'a zstd frame');
