@@ -8,7 +8,7 @@ import { StorageHost, type StorageHostOptions } from './storage/index.ts';
 import { VmHost, type VmHostOptions } from './vm/host.ts';
 import { HostSystem } from './system/index.ts';
 import { NetworkHost, PublicHost, type NetworkHostOptions } from './network/index.ts';
-import { GatewayProxy } from './gateway/index.ts';
+import { AcmeCertificates, GatewayProxy, LETS_ENCRYPT, ZOS_ACME_EMAIL } from './gateway/index.ts';
 
 export interface HostOptions {
   /** The node's data directory; each host keeps its state below it. */
@@ -65,6 +65,11 @@ export async function startHosts(o: HostOptions): Promise<Hosts> {
     await gateway.start();
     closers.push(async () => gateway.close());
     pub.onChange(() => void gateway.follow().catch((err: Error) => o.log.error({ err: err.message }, 'gateway proxy did not follow the public namespace')));
+    // Certificates for gateway names whose TLS the node terminates (HTTP-01 answered by haproxy; ACME is only dialled while a name needs one).
+    const acme = new AcmeCertificates({ ...acmeEnv(), dataDir: join(o.dataDir, 'gateway', 'acme'), proxy: gateway, log: o.log.child({ component: 'acme' }) });
+    gateway.onRoutesChanged(() => acme.kick());
+    acme.start();
+    closers.push(async () => acme.close());
     const images = lazyImages(join(o.dataDir, 'images'), o.log.child({ component: 'images' }));
     closers.push(() => images.close());
     const vm = new VmHost({ ...vmEnv(), ...(o.vm ?? {}), dir: join(o.dataDir, 'vms'), log: o.log.child({ component: 'vm' }) });
@@ -86,6 +91,15 @@ function lazyImages(dir: string, log: Logger): { open: () => Promise<ImageNode>;
       throw err;
     }));
   return { open, close: async () => (await opened?.catch(() => null))?.close() };
+}
+
+/**
+ * ACME settings from the environment: ZOS_ACME_DIRECTORY (the CA's directory URL; default Let's
+ * Encrypt production, as zos) and ZOS_ACME_EMAIL (default zos' contact). A CA with a private root
+ * (a test's pebble) is trusted through Node's NODE_EXTRA_CA_CERTS.
+ */
+function acmeEnv(): { directoryUrl: string; email: string } {
+  return { directoryUrl: process.env.ZOS_ACME_DIRECTORY || LETS_ENCRYPT, email: process.env.ZOS_ACME_EMAIL || ZOS_ACME_EMAIL };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { readStorage } from '../../chain/client/queries.ts';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
@@ -13,6 +13,7 @@ import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
 import { MiB, rmb, signed, waitStates, withContract } from '../helpers/deployments.ts';
 import { processesWith, startVmLab } from '../vm/fixtures.ts';
+import { startPebble } from './pebble.ts';
 
 const wl = (name: string, type: string, data: unknown) => ({ version: 0, name, type, data, metadata: '', description: '', result: { created: 0, state: 'init', message: '', data: null } });
 
@@ -50,14 +51,16 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   const [, resolver, farmer, user, other] = await Promise.all([
     addUpstreamRouter(lab),
     startLabDns(lab, lab.services, {
-      'app.example.org': [PUB], 'out.example.org': [PUB], 'loop.example.org': [PUB], 'elsewhere.example.org': ['198.18.0.99'],
+      'app.example.org': [PUB], 'app1.gw.lab': [PUB], 'out.example.org': [PUB], 'loop.example.org': [PUB], 'elsewhere.example.org': ['198.18.0.99'],
     }),
     newUser(), newUser(), newUser(),
   ]);
   const served = waitOutput(lab.spawn(lab.services, BIN, ['image', 'serve', '--store', image.store, '--host', SERVICES_IP, '--port', '8099']), /ready http:/);
   served.catch(() => undefined); // awaited below; its failure is reported there
   grid.farmId = (await farmer.account.ensureFarm('gwfarm', [])).farmId;
-  const node = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg' }, args: ['--dns-resolver', resolver, '--nru-minutes', '0.05'] });
+  // The ACME CA (pebble) on the laptop's side of the lab: it resolves names through the lab DNS and validates HTTP-01 on the node's public :80.
+  const pebble = await startPebble(lab, lab.laptop, dir, resolver);
+  const node = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg', ZOS_ACME_DIRECTORY: pebble.directoryUrl, NODE_EXTRA_CA_CERTS: pebble.apiCert }, args: ['--dns-resolver', resolver, '--nru-minutes', '0.05'] });
   // The farmer wires the public NIC and sets the node's public config with a domain: the node builds its public namespace.
   await rmb(farmer, node.twinId, 'zos.admin.set_public_nic', 'eth1');
   await farmer.account.addNodePublicConfig(grid.farmId, node.nodeId, { ...FARM_NET.node, domain: DOMAIN });
@@ -125,6 +128,20 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   assert.equal(await web('nobody.gw.lab'), '404 page not found');
   assert.equal(await curl(['--cacert', cert.certPath, '--resolve', `tls1.gw.lab:443:${PUB}`, 'https://tls1.gw.lab/x']), 'tls backend /x', 'TLS end to end with the backend certificate');
 
+  // The terminated names get certificates from the CA by HTTP-01 (answered by the gateway's haproxy): verified against pebble's root.
+  const root = await pebble.root();
+  const verified = (host: string, ip = PUB) => curl(['--cacert', root, '--resolve', `${host}:443:${ip}`, `https://${host}/`]);
+  for (const host of ['app1.gw.lab', 'app.example.org']) {
+    let last = '';
+    await waitFor(async () => (last = await verified(host)) === 'hello through the gateway', `${host} with a certificate from the CA (last: ${last})`, 90_000, 1000);
+  }
+  assert.equal(await verified('app1.gw.lab', `[${PUB6}]`), 'hello through the gateway', 'the same certificate over IPv6');
+  const certs = join(node.dataDir, 'gateway', 'certs');
+  assert.deepEqual((await readdir(certs)).sort(), ['_default.pem', 'app.example.org.pem', 'app1.gw.lab.pem'], 'no certificate for the passthrough name');
+  assert.equal((await stat(join(certs, 'app1.gw.lab.pem'))).mode & 0o777, 0o600);
+  assert.equal((await stat(join(node.dataDir, 'gateway', 'acme', 'account.pem'))).mode & 0o777, 0o600);
+  assert.equal(await curl(['--cacert', cert.certPath, '--resolve', `tls1.gw.lab:443:${PUB}`, 'https://tls1.gw.lab/y']), 'tls backend /y', 'passthrough on the same :443');
+
   // Refusals: zos' texts, each workload on its own, and no route made for any of them.
   const badDl = await withContract(user, node.nodeId, (c) => deployment(user, c, [
     wl('theirs', 'gateway-name-proxy', { name: 'theirs', tls_passthrough: false, backends: ['http://10.20.2.5'], network: 'net1' }),
@@ -170,6 +187,7 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   // Cancel: the routes go, haproxy stops with the last one; the VM is untouched.
   await user.account.cancelContract(gwDl.contract_id);
   await waitFor(async () => (await stored()).length === 0, 'routes removed', 30_000, 300);
+  assert.deepEqual(await readdir(certs), ['_default.pem'], 'the certificates went with their names');
   assert.equal(await web('app1.gw.lab'), 'curl exit 7', 'nothing listens any more');
   assert.deepEqual(await processesWith(proxyRunDir(join(node.dataDir, 'gateway'))), []);
   await user.account.cancelContract(vmDl.contract_id);

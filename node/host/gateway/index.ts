@@ -2,3 +2,4 @@
 export { GatewayProxy, type GatewayCertificates, type GatewayProxyOptions, type GatewayRoutes } from './proxy.ts';
 export { stopHaproxy } from './haproxy.ts';
 export { backendName, renderProxyConfig, type ProxyRoute } from './config.ts';
+export { AcmeCertificates, LETS_ENCRYPT, ZOS_ACME_EMAIL, renewalDue, type AcmeOptions } from './acme.ts';
