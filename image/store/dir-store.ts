@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readFileSync, readSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError, isNotFound } from '../errors.ts';
@@ -117,7 +117,14 @@ export class DirStore implements ListableStore {
 
   async getManifest(digest: string): Promise<Uint8Array> {
     this.check(digest);
-    const bytes = await readOrNotFound(this.manifestPath(digest), `manifest blake3:${digest} not in store ${this.location}`);
+    // Read synchronously (a few hundred KB, ~0.2 ms): readFile's open, stat, read and close each
+    // wait for a thread-pool turn, under load tens of ms ahead of every materialize and verify.
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(this.manifestPath(digest));
+    } catch (err) {
+      throw readError(err, `manifest blake3:${digest} not in store ${this.location}`);
+    }
     if (blake3Hex(bytes) !== digest) throw new ImageError('MANIFEST_CORRUPT', `manifest blake3:${digest} in store ${this.location}: content does not match its digest`);
     return bytes;
   }
@@ -275,8 +282,7 @@ async function readOrNotFound(path: string, msg: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (err) {
-    if (isNotFound(err)) throw new ImageError('NOT_FOUND', msg);
-    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+    throw readError(err, msg);
   }
 }
 
@@ -285,9 +291,13 @@ function openBlob(path: string, msg: string): number {
   try {
     return openSync(path, 'r');
   } catch (err) {
-    if (isNotFound(err)) throw new ImageError('NOT_FOUND', msg);
-    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+    throw readError(err, msg);
   }
+}
+
+/** A failed read of a store file as NOT_FOUND or STORE_IO, with `msg`. */
+function readError(err: unknown, msg: string): ImageError {
+  return isNotFound(err) ? new ImageError('NOT_FOUND', msg) : new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
 }
 
 /**
