@@ -1,12 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { globalAgent } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { rootCertificates } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { AcmeCertificates, renewalDue, type GatewayCertificates } from '../../node/host/gateway/index.ts';
+import { execa } from 'execa';
+import { silentLogger } from '../../lib/log.ts';
+import { certificateOf } from '../../node/host/gateway/certs.ts';
 import { waitFor } from '../helpers/grid.ts';
+import { requireHost } from '../helpers/host.ts';
+import { waitOutput } from '../helpers/lab.ts';
+import { selfSignedCert } from '../helpers/tls.ts';
 
 const DAY = 86_400_000;
 const at = (iso: string) => new Date(iso);
@@ -67,3 +77,73 @@ test('acme client: due names, failure logged and retried with a doubling backoff
   now += 60 * DAY;
   assert.deepEqual(acme.due(), ['fresh.example', 'expiring.example', 'new.example'], 'the clock moved: the fresh certificate is due too');
 });
+
+/**
+ * The client against a real CA (pebble on loopback, validation switched off with
+ * PEBBLE_VA_ALWAYS_VALID: the HTTP-01 answer through haproxy is the lab test's part): a
+ * certificate for the name with its key, kept; nothing due while it is fresh; with the clock
+ * moved into its last 30 days, a new one (another serial) replaces it.
+ */
+test('acme client against pebble: issued, not due while fresh, renewed when the clock says so', async (t) => {
+  if (!requireHost(t, await hasPebble(), 'pebble not installed (Debian package pebble)')) return;
+  const dir = await mkdtemp(join(tmpdir(), 'zos-acme-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const api = await selfSignedCert(dir);
+  const [port, mgmt] = [await freePort(), await freePort()];
+  await writeFile(join(dir, 'pebble.json'), JSON.stringify({ pebble: { listenAddress: `127.0.0.1:${port}`, managementListenAddress: `127.0.0.1:${mgmt}`, certificate: api.certPath, privateKey: api.keyPath, httpPort: 80, tlsPort: 443, ocspResponderURL: '', externalAccountBindingRequired: false } }));
+  const ca = execa('pebble', ['-config', join(dir, 'pebble.json')], { env: { PEBBLE_VA_ALWAYS_VALID: '1', PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' }, reject: false });
+  t.after(() => ca.kill('SIGKILL'));
+  await waitOutput(ca, /ACME directory available/);
+  // The CA's API certificate is trusted as NODE_EXTRA_CA_CERTS would make it in the node.
+  const agentCa = globalAgent.options.ca;
+  globalAgent.options.ca = [...rootCertificates, api.cert.toString()];
+  t.after(() => void (globalAgent.options.ca = agentCa));
+
+  let now = Date.now();
+  const stored = new Map<string, string>();
+  const challenges: string[] = [];
+  const proxy: GatewayCertificates = {
+    terminatedNames: () => ['web.example.org'],
+    certificates: () => [...stored].map(([fqdn, pem]) => ({ fqdn, notBefore: new Date(certificateOf(pem)!.validFrom), notAfter: new Date(certificateOf(pem)!.validTo) })),
+    setCertificate: async (f, pem) => void stored.set(f, pem),
+    removeCertificate: async (f) => void stored.delete(f),
+    setChallenge: async (tok) => void challenges.push(tok),
+    removeChallenge: async () => undefined,
+    onRoutesChanged: () => undefined,
+  };
+  const acme = new AcmeCertificates({ directoryUrl: `https://127.0.0.1:${port}/dir`, email: 'x@example.org', dataDir: join(dir, 'acme'), proxy, log: silentLogger(), now: () => now });
+  t.after(() => acme.close());
+  acme.start();
+  await waitFor(async () => stored.has('web.example.org'), 'a certificate from pebble', 60_000, 100);
+  const firstPem = stored.get('web.example.org')!;
+  const first = certificateOf(firstPem)!;
+  assert.match(first.subjectAltName ?? '', /DNS:web\.example\.org/);
+  assert.match(first.issuer, /Pebble Intermediate CA/);
+  assert.ok(challenges.length >= 1, 'an HTTP-01 challenge was set');
+  assert.equal(createPrivateKey(keyOf(firstPem)).asymmetricKeyDetails?.namedCurve, 'prime256v1', 'its P-256 key follows the chain');
+  assert.deepEqual(acme.due(), [], 'fresh: nothing due');
+
+  now = new Date(first.validTo).getTime() - 29 * DAY;
+  assert.deepEqual(acme.due(), ['web.example.org']);
+  acme.kick(0);
+  await waitFor(async () => certificateOf(stored.get('web.example.org')!)!.serialNumber !== first.serialNumber, 'renewed', 60_000, 100);
+  const second = certificateOf(stored.get('web.example.org')!)!;
+  assert.ok(new Date(second.validTo) > new Date(first.validTo), 'the new one ends later');
+  assert.notEqual(keyOf(stored.get('web.example.org')!), keyOf(firstPem), 'with a new key');
+});
+
+const keyOf = (pem: string) => /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/.exec(pem)![0];
+
+async function hasPebble(): Promise<boolean> {
+  return (await execa('which', ['pebble'], { reject: false })).exitCode === 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
