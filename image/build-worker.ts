@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BroadcastChannel } from 'node:worker_threads';
-import { ChunkStream, type ChunkingParams } from './chunker.ts';
+import { ChunkStream, scanBuffers, type ChunkingParams } from './chunker.ts';
 import { initChunkCodec, sealChunk } from './chunk-codec.ts';
 import { newHasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
@@ -60,13 +60,6 @@ export interface StoredFile {
 
 /** Read size: large enough for few system calls, small enough that a worker stays lean. */
 const READ_BLOCK = 4 << 20;
-/**
- * Two read buffers used in turn for the life of the worker (fresh ones would cost page faults
- * and zeroing): the chunk stream holds back a view of the last block only until the next push,
- * and every chunk of a block is sealed before the next read.
- */
-let readBuffers: readonly [Buffer, Buffer] | undefined; // made by the first file (the build's thread imports this module for its constants)
-
 export async function work(job: StoreFilesJob): Promise<StoreFilesOutcome> {
   await initChunkCodec();
   const files = JSON.parse(job.files) as Array<{ path: string; size: number }>;
@@ -125,7 +118,11 @@ function storeFile(index: number, path: string, size: number, job: StoreFilesJob
     if ('hole' in x && last && 'hole' in last) last.hole += x.hole;
     else out.extents.push(x);
   };
-  const buffers = (readBuffers ??= [Buffer.allocUnsafe(READ_BLOCK), Buffer.allocUnsafe(READ_BLOCK)]);
+  // Two read buffers used in turn for the life of the worker, inside the chunker's memory, where
+  // they are scanned without a copy (image/chunker.ts scanBuffers): the chunk stream holds back a
+  // view of the last block only until the next push, and every chunk of a block is sealed before
+  // the next read.
+  const buffers = scanBuffers(2, READ_BLOCK);
   const fd = openSync(path, 'r');
   try {
     for (let turn = 0; ; turn ^= 1) {

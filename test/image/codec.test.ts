@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { ChunkStream, GEAR, GEAR_SCAN_WASM, chunkLengths, DEFAULT_CHUNKING } from '../../image/chunker.ts';
+import { ChunkStream, GEAR, GEAR_SCAN_WASM, chunkLengths, DEFAULT_CHUNKING, scanBuffers } from '../../image/chunker.ts';
 import { initChunkCodec, openChunk, sealChunk } from '../../image/chunk-codec.ts';
 import { decodeManifest, encodeManifest, manifestDigest, type Manifest } from '../../image/manifest.ts';
 import { parseRef, formatRef } from '../../image/ref.ts';
@@ -76,6 +76,23 @@ test('chunker: the WebAssembly scan cuts where the byte-by-byte rule of SPEC.md 
   // Larger than the 4 MiB window the scan copies at a time: cuts near and across its edges.
   const large = prng(9 << 20, 12);
   assert.deepEqual(chunkLengths(large), reference(large, DEFAULT_CHUNKING));
+});
+
+test('chunker: data read into scanBuffers (scanned in place, no copy) is cut as the same bytes anywhere else, across pushes; the buffers are made once', () => {
+  const data = prng(5_000_000, 13);
+  const bufs = scanBuffers(2, 1 << 20);
+  assert.equal(scanBuffers(2, 1 << 20), bufs, 'the same buffers again');
+  assert.throws(() => scanBuffers(2, 2 << 20), /other sizes/);
+  const s = new ChunkStream();
+  const lens: number[] = [];
+  for (let at = 0, turn = 0; at < data.length; at += 1 << 20, turn ^= 1) {
+    const n = data.copy(bufs[turn]!, 0, at, at + (1 << 20));
+    for (const c of s.push(bufs[turn]!.subarray(0, n))) lens.push(c.length);
+    // A scan of other bytes (the copy path) between two pushes does not disturb the next one.
+    chunkLengths(prng(300_000, turn));
+  }
+  for (const c of s.end()) lens.push(c.length);
+  assert.deepEqual(lens, chunkLengths(data));
 });
 
 test('chunker: every chunk is within min..max except the last, for any push sizes', () => {
