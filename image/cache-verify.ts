@@ -86,7 +86,7 @@ export async function verifyTree(
 ): Promise<VerifyTreeResult> {
   const state = statePath === null ? undefined : await loadState(statePath, digest);
   const checked = await checkTree(tree, state, digest, m, opts);
-  if (statePath !== null && checked.changed) await writeState(statePath, digest, checked.tuples);
+  if (statePath !== null && checked.changed) writeState(statePath, digest, checked.tuples);
   return checked.result;
 }
 
@@ -96,11 +96,11 @@ export async function verifyTree(
  */
 export async function recordRenamedTree(tree: string, statePath: string, digest: string, checked: CheckedTree): Promise<void> {
   checked.tuples['.'] = tupleOf(lstatSync(tree, { bigint: true }));
-  await writeState(statePath, digest, checked.tuples);
+  writeState(statePath, digest, checked.tuples);
 }
 
-function writeState(statePath: string, digest: string, entries: Record<string, Tuple>): Promise<void> {
-  return atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries }));
+function writeState(statePath: string, digest: string, entries: Record<string, Tuple>): void {
+  atomicWriteFile(statePath, JSON.stringify({ version: STATE_VERSION, digest, entries }));
 }
 
 /** The checks of verifyTree (SPEC.md §8) against `state` (a record read before, if any), recording nothing. */

@@ -1,5 +1,5 @@
-import { rename, rm } from 'node:fs/promises';
-import { chmodSync, chownSync, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { chmodSync, chownSync, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, renameSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -144,6 +144,7 @@ export class ImageCache {
     // a 140 MiB tree). These only start writeback early; none is needed for durability, so the
     // tree is finished while the last one runs (under load it took up to ~130 ms).
     const writeback = earlyWriteback(() => this.syncFs(this.dir), WRITEBACK_EVERY);
+    let renamed = false;
     try {
       mkdirSync(staging, { mode: 0o700 }); // the workers make the directories of the files they link
       trace?.mark('staged');
@@ -176,7 +177,8 @@ export class ImageCache {
       for (const r of [kicked, synced]) if (r.status === 'rejected') throw r.reason;
       if (checked.status === 'rejected') throw checked.reason;
       try {
-        await rename(staging, this.treePath(digest));
+        renameSync(staging, this.treePath(digest));
+        renamed = true;
         trace?.mark('renamed');
         return checked.value;
       } catch (err) {
@@ -186,7 +188,7 @@ export class ImageCache {
       }
     } finally {
       await writeback.settle().catch(() => {}); // after a failure too: no sync left running behind us
-      await rm(staging, { recursive: true, force: true });
+      if (!renamed) await rm(staging, { recursive: true, force: true });
     }
   }
 
