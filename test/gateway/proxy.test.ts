@@ -53,7 +53,7 @@ backend zos-tls-terminate
 
 frontend web-tls
   mode http
-  bind abns@zos-gw-t1 accept-proxy ssl crt ${pem} crt /run/c/web.gw.example.pem
+  bind abns@zos-gw-t1 accept-proxy ssl crt ${pem} crt /run/c/web.gw.example.pem alpn h2,http/1.1
   option forwardfor
   http-request set-header X-Forwarded-Proto https
   use_backend gw-7-12-web if { req.hdr(host),field(1,:),lower -m str web.gw.example }
@@ -146,7 +146,8 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   assert.equal(await aliveWith(old, join(dir, 'gw', 'haproxy.cfg')), false, 'the root haproxy of an older node is stopped');
   await proxy.set({ id: '1-2-web', kind: 'gateway-name-proxy', fqdn: 'web.gw.test', tlsPassthrough: false, servers: ['10.20.2.5:8080'], namespace: user });
   assert.equal(await web('web.gw.test'), 'web:web.gw.test:/');
-  assert.equal(await web('WEB.gw.test:443', '/a'), 'web:WEB.gw.test:443:/a');
+  // A Host with a port (HTTP/1.1: over HTTP/2 haproxy drops the default port from the authority).
+  assert.equal(await curl(['--http1.1', '-k', '-H', 'Host: WEB.gw.test:443', '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/a']), 'web:WEB.gw.test:443:/a');
   assert.equal(await web('other.gw.test'), '404 page not found');
   assert.match(await served('web.gw.test'), /CN ?= ?ZOS GATEWAY DEFAULT CERT/, 'the default certificate while the name has none');
   assert.equal(await http80('web.gw.test:80', '/a?b=1'), '301 https://web.gw.test/a?b=1', 'HTTP is redirected to https (GET: 301)');
@@ -168,6 +169,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.setCertificate('web.gw.test', webPem);
   assert.match(await served('web.gw.test'), /CN ?= ?web\.gw\.test/);
   assert.equal((await curl(['--cacert', join(dir, 'web.crt'), '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/v'])), 'web:web.gw.test:/v', 'verified against the name\'s certificate');
+  assert.equal(await curl(['--http2', '-k', '-o', '/dev/null', '-w', '%{http_version}', '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/']), '2', 'HTTP/2 by ALPN, as traefik');
   assert.equal((await stat(join(dir, 'gw', 'certs', 'web.gw.test.pem'))).mode & 0o777, 0o600);
   assert.deepEqual(proxy.certificates().map((c) => c.fqdn), ['web.gw.test']);
   await proxy.setChallenge('tok-1', 'tok-1.thumbprint');

@@ -120,7 +120,8 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '',
     'frontend web-tls',
     '  mode http',
-    `  bind abns@${o.terminator} accept-proxy ssl ${o.certificates.map((c) => `crt ${c}`).join(' ')}`,
+    // HTTP/2 or HTTP/1.1 by ALPN, as traefik offers.
+    `  bind abns@${o.terminator} accept-proxy ssl ${o.certificates.map((c) => `crt ${c}`).join(' ')} alpn h2,http/1.1`,
     '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto https',
     ...http.map((r) => `  use_backend ${backendName(r.id)} if { req.hdr(host),field(1,:),lower -m str ${r.fqdn.toLowerCase()} }`),

@@ -308,7 +308,10 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     if (up) process.kill((await readPid(this.path('haproxy.pid')))!, 'SIGUSR2');
     else await this.spawn();
     const served = async () => (await this.generationServed()) === generation;
-    await waitFor(async () => (await served()) || !(await this.running()), RELOAD_TIMEOUT_MS, 50);
+    // Waits until the new generation serves or the master is gone; not on its command line, which
+    // reads empty while the master re-executes itself for the reload.
+    const master = await readPid(this.path('haproxy.pid'));
+    await waitFor(async () => (await served()) || !(await aliveWith(master, '')), RELOAD_TIMEOUT_MS, 50);
     if (!(await served())) {
       throw new Error(`gateway proxy did not ${up ? 'reload' : 'start'}: ${await this.logTail()}`);
     }
