@@ -213,6 +213,7 @@ async function storeFiles<F extends { abs: string; size: number }>(
   const shared = new SharedArrayBuffer(8);
   const name = `zos-image-build-${randomUUID()}`;
   const channel = new BroadcastChannel(name);
+  const stop = () => Atomics.store(new Int32Array(shared), STOP, 1);
   let failure: unknown;
   let received = 0;
   let expected = Infinity;
@@ -226,15 +227,20 @@ async function storeFiles<F extends { abs: string; size: number }>(
         on.file(list[r.index]!, r);
       } catch (err) {
         failure = err;
-        Atomics.store(new Int32Array(shared), STOP, 1);
+        stop();
       }
     }
     if (failure === undefined) on.batch();
     if (received >= expected) allIn();
   };
   try {
-    const files = JSON.stringify(list.map(({ abs, size }) => ({ path: abs, size })));
-    const outcomes = await Promise.all(Array.from({ length: availableParallelism() }, () => pool.run({ ...job, files, shared, channel: name })));
+    const json = JSON.stringify(list.map(({ abs, size }) => ({ path: abs, size })));
+    const run = () =>
+      pool.run({ ...job, files: json, shared, channel: name }).catch((err: unknown) => {
+        stop(); // a worker that died: the others stop too
+        throw err;
+      });
+    const outcomes = await Promise.all(Array.from({ length: availableParallelism() }, run));
     expected = outcomes.reduce((n, o) => n + o.posted, 0);
     if (received >= expected) allIn();
     await arrived; // the last batches can come after their worker's outcome
