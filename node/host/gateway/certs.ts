@@ -82,7 +82,9 @@ export class CertStore {
     const key = join(this.dir, 'default.key.tmp');
     const crt = join(this.dir, 'default.crt.tmp');
     try {
-      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
+      // `-config /dev/null`: everything req needs is on the command line, and the OS image carries
+      // no openssl.cnf (without it req fails, and the node daemon with it).
+      await run('openssl', ['req', '-config', '/dev/null', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
         '-subj', '/CN=ZOS GATEWAY DEFAULT CERT', '-keyout', key, '-out', crt], { log: this.log });
       await writeFileDurably(join(this.dir, DEFAULT), `${await readFile(crt, 'utf8')}${await readFile(key, 'utf8')}`, 0o600);
     } finally {
