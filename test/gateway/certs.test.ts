@@ -8,14 +8,16 @@ import { CertStore } from '../../node/host/gateway/certs.ts';
 import { silentLogger } from '../../lib/log.ts';
 
 // The OS image carries no openssl.cnf: a default certificate made where openssl finds no
-// configuration (OPENSSL_CONF naming a missing file) must still be made, or the node daemon dies
-// at start (it did in test/os/boot before `-config /dev/null`).
+// configuration (OPENSSL_CONF naming a missing file) must still be made (test/os/boot's node died
+// at start before `-config /dev/null`, when the store made it while loading).
 test('gateway certs: the default certificate is made without an openssl.cnf', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'zos-certs-'));
   const before = process.env.OPENSSL_CONF;
   process.env.OPENSSL_CONF = join(dir, 'missing.cnf');
   try {
-    await new CertStore(join(dir, 'certs'), silentLogger()).load();
+    const store = new CertStore(join(dir, 'certs'), silentLogger());
+    await store.load();
+    await store.defaultPem();
     const pem = await readFile(join(dir, 'certs', '_default.pem'), 'utf8');
     assert.match(new X509Certificate(pem).subject, /CN=ZOS GATEWAY DEFAULT CERT/);
     assert.match(pem, /-----BEGIN PRIVATE KEY-----/);

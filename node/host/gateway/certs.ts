@@ -20,7 +20,7 @@ export class CertStore {
     private readonly log: Logger,
   ) {}
 
-  /** Loads the stored certificates; makes the default one if there is none. */
+  /** Loads the stored certificates (the default one is made when haproxy first needs it: stage). */
   async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     for (const f of await readdir(this.dir)) {
@@ -30,7 +30,6 @@ export class CertStore {
       if (certificateOf(pem)) this.pems.set(m[1]!, pem);
       else this.log.warn({ file: f }, 'gateway certificate unreadable; ignored');
     }
-    if (!certificateOf(await readFile(join(this.dir, DEFAULT), 'utf8').catch(() => ''))) await this.makeDefault();
   }
 
   /** The stored certificate of each name with its validity. */
@@ -68,7 +67,7 @@ export class CertStore {
     await mkdir(runDir, { mode: 0o750 });
     await chown(runDir, 0, account.gid);
     const files: string[] = [];
-    const pems: Array<[string, string]> = [[DEFAULT, await readFile(join(this.dir, DEFAULT), 'utf8')], ...[...this.pems].sort(([a], [b]) => a.localeCompare(b)).map(([fqdn, pem]): [string, string] => [fileName(fqdn), pem])];
+    const pems: Array<[string, string]> = [[DEFAULT, await this.defaultPem()], ...[...this.pems].sort(([a], [b]) => a.localeCompare(b)).map(([fqdn, pem]): [string, string] => [fileName(fqdn), pem])];
     for (const [name, pem] of pems) {
       const file = join(runDir, name);
       await writeFile(file, pem, { mode: 0o600 });
@@ -78,12 +77,23 @@ export class CertStore {
     return files;
   }
 
+  /**
+   * The default certificate, made on first use: a node without gateways never runs openssl, and
+   * a failure to make it fails the gateway's reload, not the node's start.
+   */
+  async defaultPem(): Promise<string> {
+    const stored = await readFile(join(this.dir, DEFAULT), 'utf8').catch(() => '');
+    if (certificateOf(stored)) return stored;
+    await this.makeDefault();
+    return readFile(join(this.dir, DEFAULT), 'utf8');
+  }
+
   private async makeDefault(): Promise<void> {
     const key = join(this.dir, 'default.key.tmp');
     const crt = join(this.dir, 'default.crt.tmp');
     try {
       // `-config /dev/null`: everything req needs is on the command line, and the OS image carries
-      // no openssl.cnf (without it req fails, and the node daemon with it).
+      // no openssl.cnf (without it req fails).
       await run('openssl', ['req', '-config', '/dev/null', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
         '-subj', '/CN=ZOS GATEWAY DEFAULT CERT', '-keyout', key, '-out', crt], { log: this.log });
       await writeFileDurably(join(this.dir, DEFAULT), `${await readFile(crt, 'utf8')}${await readFile(key, 'utf8')}`, 0o600);
