@@ -1,8 +1,10 @@
 // The test runner's reporter for `npm test`: node's own (spec on a terminal, TAP otherwise, as
 // node picks when no reporter is named) plus each file's wall time, because node 20 reports only
 // tests, and CI must show where its 30 minutes go. A line `# file 12.3 s test/x.test.ts` follows
-// each file; the slowest files are listed before node's summary, so the closing line, and the
-// exit code, stay node's. Plain JavaScript: node loads reporters before `--import tsx` applies.
+// each file; the slowest files, and every failed test with its file and first error line, are
+// listed before node's summary, so the closing line, and the exit code, stay node's, and the tail
+// of a long CI log names what failed. Plain JavaScript: node loads reporters before `--import tsx`
+// applies.
 // @ts-check
 import { relative } from 'node:path';
 import { spec, tap } from 'node:test/reporters';
@@ -13,6 +15,9 @@ const SLOWEST = 15;
 export default async function* fileTimes(source) {
   /** @type {Array<{ file: string, ms: number }>} */
   const times = [];
+  /** @type {string[]} */
+  const failed = [];
+  const failedFiles = new Set();
   let pending = '';
   /** @param {number} ms @param {string} file */
   const line = (ms, file) => `# file ${(ms / 1000).toFixed(1).padStart(6)} s ${file}\n`;
@@ -29,12 +34,24 @@ export default async function* fileTimes(source) {
         times.push({ file, ms });
         pending += line(ms, file);
       }
+      // Each failed test, named with its file; a file's own failure only where none of its tests
+      // failed (it crashed outside them), since otherwise it just repeats theirs.
+      if (event.type === 'test:fail' && data.file !== undefined) {
+        const file = relative(process.cwd(), data.file);
+        const error = /** @type {{ error?: { cause?: unknown, message?: string } }} */ (data.details ?? {}).error;
+        const cause = error?.cause instanceof Error ? error.cause.message : String(error?.cause ?? error?.message ?? '');
+        if (data.name !== data.file) {
+          failedFiles.add(file);
+          failed.push(`# not ok: ${data.name} (${file}): ${cause.split('\n')[0]}\n`);
+        } else if (!failedFiles.has(file)) failed.push(`# not ok: ${file}: ${cause.split('\n')[0]}\n`);
+      }
       // The root's plan comes right before node's summary diagnostics.
       if (event.type === 'test:plan' && data.file === undefined && data.nesting === 0 && !summarized && times.length > 1) {
         summarized = true;
         const total = times.reduce((s, t) => s + t.ms, 0);
         const slow = [...times].sort((a, b) => b.ms - a.ms).slice(0, SLOWEST);
         pending += `# slowest ${slow.length} of ${times.length} files (${(total / 60_000).toFixed(1)} min in files):\n${slow.map((t) => line(t.ms, t.file)).join('')}`;
+        if (failed.length > 0) pending += `# ${failed.length} failed:\n${failed.join('')}`;
       }
       yield event;
     }
