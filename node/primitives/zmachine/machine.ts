@@ -267,6 +267,9 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
         // Container and kernel modes, as zos: the image's .startup.toml adds its entrypoint and env.
         const own: StartupEntry = { entrypoint: config.entrypoint, env: config.env };
         const run = root ? await withImageStartup(root.path, own) : own;
+        const argv = splitCommand(run.entrypoint);
+        // A kernel-mode init= is the deployment's own entrypoint, never the image's (zos).
+        const init = run.entrypoint === config.entrypoint ? argv[0] : undefined;
 
         const defaultRoute = pub?.ip ? null : '0.0.0.0/0';
         const routes = kind === 'zmachine-light' ? [defaultRoute, att.ipRange] : [defaultRoute, att.ipRange, '100.64.0.0/16'];
@@ -296,13 +299,13 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           shares: mounts.shares.map((s) => ({ tag: s.tag, mountpoint: s.mountpoint })),
           sshKeys: sshKeysOf(run.env),
           env: run.env,
-          entrypoint: splitCommand(run.entrypoint),
+          entrypoint: argv,
         };
         // The image is written onto a full VM's boot disk last, once everything else is in order.
         const boot = full ? await bootDisk(ctx, config, image.tree) : undefined;
         const spec: VmSpec = {
           id, type: kind, twin: ctx.workload.twin, network: netId, ip,
-          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot: await vmBoot(image, root?.path, seed, splitCommand(config.entrypoint)[0]),
+          cpu: config.compute_capacity.cpu, memoryBytes: config.compute_capacity.memory, boot: await vmBoot(image, root?.path, seed, init),
           disks: [...(boot ? [{ path: boot }] : []), ...mounts.disks.map((d) => ({ path: d.path }))],
           shares: [...(root ? [{ tag: 'vroot', path: root.path }] : []), ...mounts.shares.map((s) => ({ tag: s.tag, path: s.path }))],
           nics: vmNics,
