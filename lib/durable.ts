@@ -49,11 +49,6 @@ export function syncFileSystem(path: string): Promise<void> {
   return native ? native.syncfs(path) : syncBySpawn(path);
 }
 
-/** Which of the two syncFileSystem uses here (test/lib/native checks the addon is the one). */
-export function syncFileSystemBackend(): 'syncfs(2)' | 'sync -f' {
-  return zosNative() ? 'syncfs(2)' : 'sync -f';
-}
-
 async function syncBySpawn(path: string): Promise<void> {
   // node:child_process, not execa: the node loads this module at start, and execa would be ~4 MB
   // of its resident memory (issue 16; test/chain/lean-imports).

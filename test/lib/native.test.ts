@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { syncFileSystem, syncFileSystemBackend } from '../../lib/durable.ts';
+import { syncFileSystem } from '../../lib/durable.ts';
 import { trimMallocPeriodically } from '../../lib/memory.ts';
 import { zosNative, zosNativeError } from '../../lib/native.ts';
 
@@ -12,9 +12,17 @@ import { zosNative, zosNativeError } from '../../lib/native.ts';
  * malloc_trim(0). Both callers fall back or do without where it cannot load, so this fails if an
  * install left them there.
  */
-test('native: the addon loads, and syncFileSystem uses its syncfs(2), not a `sync -f` child', () => {
+test('native: the addon loads, and syncFileSystem uses its syncfs(2), not a `sync -f` child', async (t) => {
   assert.ok(zosNative(), `zos-native did not load: ${zosNativeError()}`);
-  assert.equal(syncFileSystemBackend(), 'syncfs(2)');
+  // As in the OS image, which has no `sync` program: with none on PATH, only the addon can flush.
+  const dir = await mkdtemp(join(tmpdir(), 'zos-native-'));
+  const path = process.env.PATH;
+  t.after(async () => {
+    process.env.PATH = path;
+    await rm(dir, { recursive: true, force: true });
+  });
+  process.env.PATH = join(dir, 'no-such-bin');
+  await syncFileSystem(dir);
 });
 
 test('native: syncfs flushes the filesystem of a directory or a file', async (t) => {
