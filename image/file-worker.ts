@@ -5,6 +5,7 @@ import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
 import { getChunkSync, type ChunkScratch } from './store/dir-store.ts';
 import { linkAll, makingParent, publishLink } from './fsutil.ts';
+import { takeEach, type SharedListJob, type SharedListOutcome } from './shared-list.ts';
 
 /**
  * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
@@ -63,30 +64,23 @@ export interface FileMeta {
   mtime?: number;
 }
 
-export interface FilesJob {
+/** A job of the shared list (image/shared-list.ts): every file, the same list for every worker. */
+export interface FilesJob extends SharedListJob {
   /** A directory store's location. */
   store: string;
-  /** The files (a JSON array of FileJob), the same list for every worker. */
-  files: string;
-  /**
-   * Shared by every worker on the list (Int32): [NEXT] the next file to take, [STOP] set by a
-   * failure, [LOGGED] entries in the log that follows from FILES_SHARED: the index of each file
-   * finished, in order (~index: its `existing` copy was used).
-   */
-  shared: SharedArrayBuffer;
 }
 
-export const NEXT = 0;
-export const STOP = 1;
-export const LOGGED = 2;
-export const FILES_SHARED = 3;
-/** A log slot taken but not written yet (no file index or ~index is this). */
-export const UNWRITTEN = 0x7fffffff;
+/** A file's result: whether its `existing` copy was used (nothing written). */
+export type FileDone = boolean;
 
-/** The failure of this worker, if it had one: the files it took before are done. */
-export interface FilesOutcome {
-  failed?: { index: number; code: ImageError['code']; message: string; got?: string };
+/** How a file failed (FILE_TAMPERED: `got` is the BLAKE3 its content had). */
+export interface FileFailed {
+  code: ImageError['code'];
+  message: string;
+  got?: string;
 }
+
+export type FilesOutcome = SharedListOutcome<FileFailed>;
 
 const ZERO = new Uint8Array(1 << 20);
 /**
@@ -100,35 +94,33 @@ const blobs: ChunkScratch = { buf: Buffer.alloc(0) }; // getChunkSync grows it t
 
 export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
-  const files = JSON.parse(job.files) as FileJob[];
-  const shared = new Int32Array(job.shared);
-  const done = (entry: number) => Atomics.store(shared, FILES_SHARED + Atomics.add(shared, LOGGED, 1), entry);
-  for (;;) {
-    if (Atomics.load(shared, STOP) !== 0) return {};
-    const index = Atomics.add(shared, NEXT, 1);
-    if (index >= files.length) return {};
-    const f = files[index]!;
-    const failed = (code: ImageError['code'], message: string, got?: string): FilesOutcome => {
-      Atomics.store(shared, STOP, 1);
-      return { failed: { index, code, message, ...(got === undefined ? {} : { got }) } };
-    };
-    try {
-      if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
-        linkAll(f.existing, f.dest === undefined ? f.links : [f.dest, ...(f.links ?? [])]);
-        done(~index);
-        continue;
-      }
-      const got = provenFile(job.store, f);
-      if (got !== f.blake3) return failed('FILE_TAMPERED', 'content does not match its BLAKE3 fingerprint', got);
-      if (f.dest !== undefined) {
-        if (f.publish !== undefined) publishLink(f.dest, f.publish);
-        linkAll(f.dest, f.links);
-      }
-      done(index);
-    } catch (err) {
-      return failed(err instanceof ImageError ? err.code : 'STORE_IO', (err as Error).message);
-    }
+  return takeEach<FileJob & { size: number }, FileDone, FileFailed>(job, (f) => oneJob(job.store, f), failedWith, (f) => f.size);
+}
+
+/** One file: its `existing` copy used when intact (true), else written or checked from the store. */
+function oneJob(store: string, f: FileJob): FileDone {
+  if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
+    linkAll(f.existing, f.dest === undefined ? f.links : [f.dest, ...(f.links ?? [])]);
+    return true;
   }
+  const got = provenFile(store, f);
+  if (got !== f.blake3) throw new Tampered(got);
+  if (f.dest !== undefined) {
+    if (f.publish !== undefined) publishLink(f.dest, f.publish);
+    linkAll(f.dest, f.links);
+  }
+  return false;
+}
+
+class Tampered extends ImageError {
+  constructor(readonly got: string) {
+    super('FILE_TAMPERED', 'content does not match its BLAKE3 fingerprint');
+  }
+}
+
+function failedWith(err: unknown): FileFailed {
+  if (err instanceof Tampered) return { code: err.code, message: err.message, got: err.got };
+  return { code: err instanceof ImageError ? err.code : 'STORE_IO', message: (err as Error).message };
 }
 
 /** The BLAKE3 of a file, or null when there is none. */
