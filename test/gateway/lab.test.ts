@@ -9,7 +9,7 @@ import type { Deployment } from '../../node/model/index.ts';
 import { proxyRunDir } from '../../node/host/gateway/privileges.ts';
 import { BIN, createGridUser, waitFor, type GridUser } from '../helpers/grid.ts';
 import { startLabDns } from '../helpers/dns.ts';
-import { SERVICES_IP, waitOutput } from '../helpers/lab.ts';
+import { SERVICES_IP, testFailed, waitOutput } from '../helpers/lab.ts';
 import { addUpstreamRouter, FARM_NET } from '../helpers/lab-public.ts';
 import { MiB, rmb, signed, waitStates, withContract } from '../helpers/deployments.ts';
 import { processesWith, startVmLab } from '../vm/fixtures.ts';
@@ -61,6 +61,13 @@ test('gateway lab: name and fqdn gateways to a VM in the owner network, TLS pass
   // The ACME CA (pebble) on the laptop's side of the lab: it resolves names through the lab DNS and validates HTTP-01 on the node's public :80.
   const pebble = await startPebble(lab, lab.laptop, dir, resolver);
   const node = await grid.startNode(0, { env: { ZOS_VM_ACCEL: 'tcg', ZOS_ACME_DIRECTORY: pebble.directoryUrl, NODE_EXTRA_CA_CERTS: pebble.apiCert }, args: ['--dns-resolver', resolver, '--nru-minutes', '0.05'] });
+  // On failure, haproxy's own log and the config it was last given (the daemons' output is printed by the lab).
+  defer(async () => {
+    if (!testFailed(t)) return;
+    const run = proxyRunDir(join(node.dataDir, 'gateway'));
+    const r = await execa('sh', ['-c', `tail -n 30 ${join(node.dataDir, 'gateway', 'haproxy.log')}; cat ${join(run, 'haproxy.cfg')}`], { reject: false });
+    process.stderr.write(`--- haproxy log and config\n${r.stdout}\n${r.stderr}\n`);
+  });
   // The farmer wires the public NIC and sets the node's public config with a domain: the node builds its public namespace.
   await rmb(farmer, node.twinId, 'zos.admin.set_public_nic', 'eth1');
   await farmer.account.addNodePublicConfig(grid.farmId, node.nodeId, { ...FARM_NET.node, domain: DOMAIN });

@@ -2,8 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestContext } from 'node:test';
 import { execa, type Options, type ResultPromise } from 'execa';
 
 /**
@@ -26,6 +27,7 @@ import { execa, type Options, type ResultPromise } from 'execa';
  */
 
 export const LAB_NET = '198.18.0.0/24';
+const TAIL_LINES = 40;
 export const SERVICES_IP = '198.18.0.2';
 export const LAPTOP_IP = '198.18.0.100';
 export const nodeIp = (i: number) => `198.18.0.${11 + i}`;
@@ -55,6 +57,8 @@ export class Lab {
   private readonly hosts: LabHost[] = [];
   private readonly procs: ResultPromise[] = [];
   private readonly servers: Server[] = [];
+  /** The last lines each spawned process printed (see reportOnFailure). */
+  private readonly tails: Array<{ label: string; lines: string[] }> = [];
 
   /** Creates the namespaces and links; undoes what it made when a step fails. */
   async start(o: LabOptions = {}): Promise<this> {
@@ -111,7 +115,29 @@ export class Lab {
   spawn(h: LabHost, cmd: string, args: string[], opts: Options = {}): ResultPromise {
     const p = execa('nsenter', [`--net=/run/netns/${h.ns}`, cmd, ...args], { reject: false, ...opts }) as ResultPromise;
     this.procs.push(p);
+    const tail = { label: `${h.role}: ${basename(cmd)} ${args.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ').slice(0, 60)}`, lines: [] as string[] };
+    this.tails.push(tail);
+    for (const stream of [p.stdout, p.stderr]) {
+      stream?.on('data', (chunk: Buffer) => {
+        tail.lines.push(...String(chunk).split('\n').filter(Boolean));
+        tail.lines.splice(0, tail.lines.length - TAIL_LINES);
+      });
+    }
     return p;
+  }
+
+  /**
+   * When the test fails, prints the last lines every lab process (devnet, relay, nodes, servers)
+   * printed, before close() ends them: a failure on a CI machine can only be understood from the
+   * log, and nodes log warnings and errors there.
+   */
+  reportOnFailure(t: TestContext): void {
+    t.after(() => {
+      if (!testFailed(t)) return;
+      for (const { label, lines } of this.tails) {
+        if (lines.length > 0) process.stderr.write(`--- ${this.id} ${label}: last ${lines.length} lines\n${lines.join('\n')}\n`);
+      }
+    });
   }
 
   /**
@@ -161,6 +187,11 @@ export class Lab {
     for (const n of [...this.hosts.map((h) => h.ns), this.internet, ...nrs]) await killNamespace(n);
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether the test has failed (node 20 has TestContext.passed; its types do not list it yet). */
+export function testFailed(t: TestContext): boolean {
+  return (t as TestContext & { passed?: boolean }).passed === false;
 }
 
 /** Kills every process still in namespace `n` (a node's wireguard-go, a leftover) and deletes it. */

@@ -195,6 +195,7 @@ export async function startVmLab(t: TestContext, o: { tempPrefix?: string; relay
   // host tests that share this file need no grid.
   const grid = new (await import('../helpers/lab-grid.ts')).LabGrid();
   defer(() => grid.close());
+  grid.lab.reportOnFailure(t);
   const [image, started] = await Promise.allSettled([buildTestImage(dir), grid.start({ nodes: 1, relayTls: o.relayTls })]);
   if (image.status === 'rejected') throw image.reason;
   if (started.status === 'rejected') throw started.reason;
