@@ -1,14 +1,126 @@
-import { rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { readPid, terminate } from '../vm/procs.ts';
-import { proxyRunDir } from './privileges.ts';
+import type { Logger } from '../../../lib/log.ts';
+import { runResult } from '../exec.ts';
+import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
+import { servedGeneration } from './config.ts';
+import { asProxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
 
 /** The haproxy config's file name in its run dir (and, for one an older node started, in the state dir). */
 export const CONFIG = 'haproxy.cfg';
+/** The admin socket, in a subdirectory of the run dir that only haproxy's account writes. */
+const SOCKET = join('sock', 'stats.sock');
+const RELOAD_TIMEOUT_MS = 10_000;
+
+/**
+ * The haproxy (master-worker) of one gateway state dir: its pid file and log in `dir` (root's
+ * only), its config and admin socket in proxyRunDir(dir). It outlives the node, like VMs, and is
+ * recognised by its pid file and its config path on its command line. A config is checked with
+ * `haproxy -c` before it is loaded; a reload is SIGUSR2 to the master (a new worker takes the
+ * listeners, the old one finishes its connections).
+ */
+export class Haproxy {
+  /** haproxy's config, socket and staged certificates. */
+  readonly run: string;
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: Logger,
+  ) {
+    this.run = proxyRunDir(dir);
+  }
+
+  get socket(): string {
+    return join(this.run, SOCKET);
+  }
+
+  private pidFile(): string {
+    return join(this.dir, 'haproxy.pid');
+  }
+
+  pid(): Promise<number | undefined> {
+    return readPid(this.pidFile());
+  }
+
+  async running(): Promise<boolean> {
+    return aliveWith(await this.pid(), join(this.run, CONFIG));
+  }
+
+  /** Whether the running master is in the network namespace `ns` (false when none runs). */
+  async inNamespace(ns: string | null): Promise<boolean> {
+    const pid = await this.pid();
+    const [mine, want] = await Promise.all([stat(`/proc/${pid}/ns/net`).catch(() => null), ns ? stat(`/run/netns/${ns}`).catch(() => null) : null]);
+    return !!mine && !!want && mine.ino === want.ino && mine.dev === want.dev;
+  }
+
+  /**
+   * The run dir is root's and haproxy's group may only read it (the node writes the config
+   * there, so it must not follow anything haproxy could plant); the socket's subdirectory is
+   * haproxy's own.
+   */
+  async prepareRunDir(account: ProxyAccount): Promise<void> {
+    const sock = join(this.socket, '..');
+    await mkdir(join(this.run, '..'), { recursive: true });
+    await chmod(join(this.run, '..'), 0o755);
+    await mkdir(sock, { recursive: true, mode: 0o700 });
+    await chown(this.run, 0, account.gid);
+    await chmod(this.run, 0o750);
+    await chown(sock, account.uid, account.gid);
+  }
+
+  /**
+   * Checks `text` and loads it: a reload of the running master, or a new one in namespace `ns`.
+   * Resolves once generation `generation` serves; throws with haproxy's words otherwise.
+   */
+  async load(text: string, generation: number, ns: string | null, account: ProxyAccount): Promise<void> {
+    const up = await this.running();
+    const next = join(this.run, `${CONFIG}.next`);
+    await writeFile(next, text, { mode: 0o600 });
+    await chown(next, 0, account.gid);
+    await chmod(next, 0o640);
+    const check = await runResult('haproxy', ['-c', '-q', '-f', next], { log: this.log });
+    if (check.exitCode !== 0) throw new Error(`gateway proxy config rejected: ${check.stderr || check.stdout}`);
+    await rename(next, join(this.run, CONFIG));
+    if (up) process.kill((await this.pid())!, 'SIGUSR2');
+    else await this.spawn(ns, account);
+    const served = async () => (await this.generationServed()) === generation;
+    // Waits until the new generation serves or the master is gone; not on its command line, which
+    // reads empty while the master re-executes itself for the reload.
+    const master = await this.pid();
+    await waitFor(async () => (await served()) || !(await aliveWith(master, '')), RELOAD_TIMEOUT_MS, 50);
+    if (!(await served())) throw new Error(`gateway proxy did not ${up ? 'reload' : 'start'}: ${await this.logTail()}`);
+  }
+
+  private async spawn(ns: string | null, account: ProxyAccount): Promise<void> {
+    if (!ns) throw new Error('gateway is not supported on this node: no public configuration');
+    // nsenter without --pid and setpriv exec in place: the pid is haproxy's master, which keeps it across
+    // reloads (it re-executes itself). No `-p`: haproxy rewrites that file on every reload, and a
+    // read at that moment would find no haproxy and start a second one.
+    const args = [`--net=/run/netns/${ns}`, ...asProxyAccount(account, ['haproxy', '-W', '-db', '-f', join(this.run, CONFIG)])];
+    await writeFile(this.pidFile(), `${spawnDetached('nsenter', args, join(this.dir, 'haproxy.log'))}\n`);
+  }
+
+  private async generationServed(): Promise<number | undefined> {
+    return servedGeneration(await this.admin('show info').catch(() => ''));
+  }
+
+  private async logTail(): Promise<string> {
+    return (await readFile(join(this.dir, 'haproxy.log'), 'utf8').catch(() => '')).split('\n').slice(-10).join('\n').trim();
+  }
+
+  /** One command on the admin socket; its whole answer. */
+  admin(command: string): Promise<string> {
+    return adminCommand(this.socket, command);
+  }
+
+  stop(): Promise<void> {
+    return stopHaproxy(this.dir);
+  }
+}
 
 /** One command on haproxy's admin socket; its whole answer. */
-export function adminCommand(socket: string, command: string): Promise<string> {
+function adminCommand(socket: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = connect(socket);
     let out = '';

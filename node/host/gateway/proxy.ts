@@ -1,13 +1,13 @@
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
-import { runResult } from '../exec.ts';
-import { aliveWith, readPid, spawnDetached, waitFor } from '../vm/procs.ts';
-import { adminCommand, CONFIG, stopHaproxy } from './haproxy.ts';
-import { backendName, parseBackendBytes, renderProxyConfig, servedGeneration, type ProxyRoute } from './config.ts';
+import { Haproxy, stopHaproxy } from './haproxy.ts';
+import { renderProxyConfig, type ProxyRoute } from './config.ts';
 import { Serial } from '../../../lib/serial.ts';
 import { CertStore } from './certs.ts';
-import { asProxyAccount, proxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
+import { proxyAccount, type ProxyAccount } from './privileges.ts';
+import { readState, writeState } from './state.ts';
+import { TrafficCounters } from './traffic.ts';
 
 export interface GatewayProxyOptions {
   /** State directory: routes, the haproxy config, pid file, sockets, traffic counters. */
@@ -50,26 +50,14 @@ export interface GatewayCertificates {
   removeChallenge(token: string): Promise<void>;
 }
 
-interface Counter {
-  /** Bytes counted and not yet taken. */
-  pending: number;
-  /** The last value read from the running haproxy generation (counters restart at 0 on reload). */
-  seen: number;
-}
-
-/** The admin socket, in a subdirectory of the run dir that only haproxy's account writes. */
-const SOCKET = join('sock', 'stats.sock');
-const RELOAD_TIMEOUT_MS = 10_000;
-
 /**
- * The node's reverse proxy: one haproxy (master-worker) in the public namespace serving every
- * gateway route. A change renders the whole config, checks it with `haproxy -c`, then reloads
- * (SIGUSR2 to the master: a new worker takes the listeners, the old one finishes its
- * connections), so other gateways keep serving. haproxy outlives the node, like VMs, and is
- * adopted by its pid file. Backends in a user network are dialled from that network's
- * namespace by haproxy itself (`server … namespace n-…`), which is what zos' nnc does.
- * Traffic per route (haproxy's backend bytes in + out) is folded into counters kept on disk
- * before every reload, because a new worker starts from zero.
+ * The node's reverse proxy: one haproxy (haproxy.ts) in the public namespace serving every
+ * gateway route. A change renders the whole config and reloads it, so other gateways keep
+ * serving. Backends in a user network are dialled from that network's namespace by haproxy
+ * itself (`server … namespace n-…`), which is what zos' nnc does. Traffic per route is folded
+ * into counters (traffic.ts) before every reload, because a new worker starts from zero.
+ * A haproxy that cannot start leaves the routes stored and is retried by every recheck: the
+ * node's start never waits on it, and the routes' workloads carry the error.
  */
 export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
   private routes = new Map<string, ProxyRoute>();
@@ -77,40 +65,25 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
   private challenges = new Map<string, string>();
   private readonly certs: CertStore;
   private readonly listeners: Array<() => void> = [];
-  private counters = new Map<string, Counter>();
+  private readonly traffic: TrafficCounters;
+  private readonly haproxy: Haproxy;
   private generation = 0;
   /** The backend namespaces as the loaded config saw them (see recheck). */
   private rendered = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly steps = new Serial();
   private readonly dir: string;
-  /** haproxy's config and socket (proxyRunDir); routes, counters, pid and log stay in dir, root's only. */
-  private readonly run: string;
   private account: ProxyAccount = { uid: 65534, gid: 65534 };
 
   constructor(private readonly o: GatewayProxyOptions) {
     this.dir = o.dataDir;
-    this.run = proxyRunDir(o.dataDir);
+    this.haproxy = new Haproxy(o.dataDir, o.log);
+    this.traffic = new TrafficCounters(join(o.dataDir, 'traffic.json'));
     this.certs = new CertStore(join(o.dataDir, 'certs'), o.log);
   }
 
   private path(f: string): string {
     return join(this.dir, f);
-  }
-
-  /**
-   * The run dir is root's and haproxy's group may only read it (the node writes the config
-   * there, so it must not follow anything haproxy could plant); the socket's subdirectory is
-   * haproxy's own.
-   */
-  private async runDirs(): Promise<void> {
-    const sock = join(this.run, SOCKET, '..');
-    await mkdir(join(this.run, '..'), { recursive: true });
-    await chmod(join(this.run, '..'), 0o755);
-    await mkdir(sock, { recursive: true, mode: 0o700 });
-    await chown(this.run, 0, this.account.gid);
-    await chmod(this.run, 0o750);
-    await chown(sock, this.account.uid, this.account.gid);
   }
 
   /** Loads the stored routes and counters; adopts a running haproxy, or starts one if routes exist. */
@@ -121,11 +94,10 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
       await this.certs.load();
       // One started by an older node (as root, its config in dir) goes; the running() check below misses it.
       if (!(await this.running())) await stopHaproxy(this.dir);
-      const stored = JSON.parse(await readFile(this.path('routes.json'), 'utf8').catch(() => '{}')) as { generation?: number; routes?: ProxyRoute[] };
-      this.generation = stored.generation ?? 0;
-      for (const r of stored.routes ?? []) this.routes.set(r.id, r);
-      const counters = JSON.parse(await readFile(this.path('traffic.json'), 'utf8').catch(() => '{}')) as Record<string, Counter>;
-      for (const [id, c] of Object.entries(counters)) this.counters.set(id, c);
+      const stored = await readState<{ generation: number; routes: ProxyRoute[] }>(this.path('routes.json'), this.o.log);
+      this.generation = Number.isInteger(stored.generation) ? stored.generation! : 0;
+      for (const r of Array.isArray(stored.routes) ? stored.routes : []) if (typeof r?.id === 'string') this.routes.set(r.id, r);
+      await this.traffic.load(this.o.log);
       if (await this.running()) this.o.log.info({ routes: this.routes.size }, 'gateway proxy adopted');
       await this.followNamespace();
       // An adopted haproxy may hold namespaces rebuilt while the node was down: the first recheck reloads it.
@@ -146,15 +118,13 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
 
   private async followNamespace(): Promise<void> {
     const ns = this.o.namespace();
-    const pid = await readPid(this.path('haproxy.pid'));
     if (await this.running()) {
-      const [mine, want] = await Promise.all([stat(`/proc/${pid}/ns/net`).catch(() => null), ns ? stat(`/run/netns/${ns}`).catch(() => null) : null]);
-      if (mine && want && mine.ino === want.ino && mine.dev === want.dev) return;
+      if (await this.haproxy.inNamespace(ns)) return;
       await this.fold();
-      await stopHaproxy(this.dir);
+      await this.haproxy.stop();
     }
     if (!ns || this.routes.size === 0) return;
-    for (const c of this.counters.values()) c.seen = 0;
+    this.traffic.restarted();
     await this.apply().catch((err: Error) => this.o.log.error({ err: err.message }, 'gateway proxy could not start'));
   }
 
@@ -247,36 +217,28 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
   unreportedTraffic(): Promise<Array<{ id: string; bytes: number }>> {
     return this.steps.run(async () => {
       await this.fold();
-      return [...this.counters].filter(([, c]) => c.pending > 0).map(([id, c]) => ({ id, bytes: c.pending }));
+      return this.traffic.unreported();
     });
   }
 
   /** Takes reported bytes off the counters (whatever came in meanwhile stays); removed routes are forgotten. */
   trafficReported(reported: Array<{ id: string; bytes: number }>): Promise<void> {
-    return this.steps.run(async () => {
-      for (const { id, bytes } of reported) {
-        const c = this.counters.get(id);
-        if (!c) continue;
-        c.pending = Math.max(0, c.pending - bytes);
-        if (c.pending === 0 && !this.routes.has(id)) this.counters.delete(id);
-      }
-      await this.saveCounters();
-    });
+    return this.steps.run(() => this.traffic.reported(reported, (id) => this.routes.has(id)));
   }
 
   /** Stops haproxy and forgets every route (the node is leaving this host for good). */
   stopAll(): Promise<void> {
     this.close();
     return this.steps.run(async () => {
-      await stopHaproxy(this.dir);
+      await this.haproxy.stop();
       this.routes.clear();
-      this.counters.clear();
+      this.traffic.clear();
       await rm(this.dir, { recursive: true, force: true });
     });
   }
 
-  private async running(): Promise<boolean> {
-    return aliveWith(await readPid(this.path('haproxy.pid')), join(this.run, CONFIG));
+  private running(): Promise<boolean> {
+    return this.haproxy.running();
   }
 
   /** Renders, checks and loads the current routes; haproxy stops when there are none. */
@@ -284,7 +246,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     const up = await this.running();
     if (up) await this.fold();
     if (this.routes.size === 0) {
-      if (up) await stopHaproxy(this.dir);
+      if (up) await this.haproxy.stop();
       await this.save();
       return;
     }
@@ -292,32 +254,16 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     const namespaces = await this.backendNamespaces();
     // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
     const routes = [...this.routes.values()].map((r) => (r.namespace && !namespaces.get(r.namespace) ? { ...r, servers: [] } : r));
-    await this.runDirs();
-    const certificates = await this.certs.stage(join(this.run, 'certs'), this.account);
+    await this.haproxy.prepareRunDir(this.account);
+    const certificates = await this.certs.stage(join(this.haproxy.run, 'certs'), this.account);
     const text = renderProxyConfig(routes, {
-      generation, statsSocket: join(this.run, SOCKET), httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
-      terminator: `zos-gw-${basename(this.run)}`, certificates, challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
+      generation, statsSocket: this.haproxy.socket, httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
+      terminator: `zos-gw-${basename(this.haproxy.run)}`, certificates, challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
     });
-    const next = join(this.run, `${CONFIG}.next`);
-    await writeFile(next, text, { mode: 0o600 });
-    await chown(next, 0, this.account.gid);
-    await chmod(next, 0o640);
-    const check = await runResult('haproxy', ['-c', '-q', '-f', next], { log: this.o.log });
-    if (check.exitCode !== 0) throw new Error(`gateway proxy config rejected: ${check.stderr || check.stdout}`);
-    await rename(next, join(this.run, CONFIG));
-    if (up) process.kill((await readPid(this.path('haproxy.pid')))!, 'SIGUSR2');
-    else await this.spawn();
-    const served = async () => (await this.generationServed()) === generation;
-    // Waits until the new generation serves or the master is gone; not on its command line, which
-    // reads empty while the master re-executes itself for the reload.
-    const master = await readPid(this.path('haproxy.pid'));
-    await waitFor(async () => (await served()) || !(await aliveWith(master, '')), RELOAD_TIMEOUT_MS, 50);
-    if (!(await served())) {
-      throw new Error(`gateway proxy did not ${up ? 'reload' : 'start'}: ${await this.logTail()}`);
-    }
+    await this.haproxy.load(text, generation, this.o.namespace(), this.account);
     this.generation = generation;
     this.rendered = namespaces;
-    for (const c of this.counters.values()) c.seen = 0;
+    this.traffic.restarted();
     await this.save();
   }
 
@@ -331,12 +277,19 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
   }
 
   /**
-   * Reloads when a backend namespace was deleted or made anew since the last load (a network
-   * resource rebuilt after a reboot or an update): haproxy would still dial into the old one.
+   * Starts haproxy again where routes wait for one that could not start (its port taken, a
+   * broken binary or config) or died. Reloads when a backend namespace was deleted or made anew
+   * since the last load (a network resource rebuilt after a reboot or an update): haproxy would
+   * still dial into the old one.
    */
   recheck(): Promise<void> {
     return this.steps.run(async () => {
-      if (!(await this.running())) return;
+      if (!(await this.running())) {
+        if (this.routes.size === 0 || !this.o.namespace()) return;
+        await this.apply();
+        this.o.log.info({ routes: this.routes.size }, 'gateway proxy started on a retry');
+        return;
+      }
       const now = await this.backendNamespaces();
       if ([...now].every(([ns, id]) => this.rendered.get(ns) === id)) return;
       this.o.log.info('a gateway backend network changed; reloading the proxy');
@@ -344,56 +297,13 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     });
   }
 
-  private async spawn(): Promise<void> {
-    const ns = this.o.namespace();
-    if (!ns) throw new Error('gateway is not supported on this node: no public configuration');
-    // nsenter without --pid and setpriv exec in place: the pid is haproxy's master, which keeps it across
-    // reloads (it re-executes itself). No `-p`: haproxy rewrites that file on every reload, and a
-    // read at that moment would find no haproxy and start a second one.
-    const args = [`--net=/run/netns/${ns}`, ...asProxyAccount(this.account, ['haproxy', '-W', '-db', '-f', join(this.run, CONFIG)])];
-    await writeFile(this.path('haproxy.pid'), `${spawnDetached('nsenter', args, this.path('haproxy.log'))}\n`);
-  }
-
-  private async generationServed(): Promise<number | undefined> {
-    return servedGeneration(await this.admin('show info').catch(() => ''));
-  }
-
-  private async logTail(): Promise<string> {
-    return (await readFile(this.path('haproxy.log'), 'utf8').catch(() => '')).split('\n').slice(-10).join('\n').trim();
-  }
-
   /** Adds what each backend carried since the last read to its counter. */
   private async fold(): Promise<void> {
-    const csv = await this.admin('show stat').catch(() => '');
-    if (!csv) return;
-    const bytes = parseBackendBytes(csv);
-    for (const id of this.routes.keys()) {
-      const live = bytes.get(backendName(id));
-      if (live === undefined) continue;
-      const c = this.counters.get(id) ?? { pending: 0, seen: 0 };
-      // A counter below the last reading means haproxy restarted: everything it shows is new.
-      c.pending += live >= c.seen ? live - c.seen : live;
-      c.seen = live;
-      this.counters.set(id, c);
-    }
-    await this.saveCounters();
-  }
-
-  private admin(command: string): Promise<string> {
-    return adminCommand(join(this.run, SOCKET), command);
+    await this.traffic.fold(await this.haproxy.admin('show stat').catch(() => ''), this.routes.keys());
   }
 
   private async save(): Promise<void> {
-    await writeJson(this.path('routes.json'), { generation: this.generation, routes: [...this.routes.values()] });
-    await this.saveCounters();
+    await writeState(this.path('routes.json'), { generation: this.generation, routes: [...this.routes.values()] });
+    await this.traffic.save();
   }
-
-  private async saveCounters(): Promise<void> {
-    await writeJson(this.path('traffic.json'), Object.fromEntries(this.counters));
-  }
-}
-
-async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFile(`${file}.tmp`, JSON.stringify(value), { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
 }
