@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from '../../../lib/durable.ts';
@@ -26,9 +26,10 @@ export class CertStore {
     for (const f of await readdir(this.dir)) {
       const m = /^(.+)\.pem$/.exec(f);
       if (!m || f === DEFAULT) continue;
-      const pem = await readFile(join(this.dir, f), 'utf8');
-      if (certificateOf(pem)) this.pems.set(m[1]!, pem);
-      else this.log.warn({ file: f }, 'gateway certificate unreadable; ignored');
+      // One bad file must not stop the node's start, nor (loaded) make haproxy refuse every reload.
+      const pem = await readFile(join(this.dir, f), 'utf8').catch(() => '');
+      if (keyMatches(pem)) this.pems.set(m[1]!, pem);
+      else this.log.warn({ file: f }, 'gateway certificate unreadable or not matching its key; ignored');
     }
   }
 
@@ -47,7 +48,7 @@ export class CertStore {
   /** Stores a name's certificate (PEM chain followed by its private key). */
   async put(fqdn: string, pem: string): Promise<void> {
     const name = fileName(fqdn);
-    if (!certificateOf(pem) || !/-----BEGIN (EC |RSA )?PRIVATE KEY-----/.test(pem)) throw new Error(`gateway certificate for ${fqdn}: not a certificate and key`);
+    if (!keyMatches(pem)) throw new Error(`gateway certificate for ${fqdn}: not a certificate and its key`);
     await writeFileDurably(join(this.dir, name), pem, 0o600);
     this.pems.set(fqdn, pem);
   }
@@ -110,6 +111,18 @@ const DEFAULT = '_default.pem';
 function fileName(fqdn: string): string {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(fqdn)) throw new Error(`gateway certificate: invalid name ${fqdn}`);
   return `${fqdn}.pem`;
+}
+
+/** Whether a PEM bundle holds a certificate and the private key of that certificate (haproxy refuses a config with any other). */
+function keyMatches(pem: string): boolean {
+  const cert = certificateOf(pem);
+  const key = /-----BEGIN (EC |RSA )?PRIVATE KEY-----[\s\S]+?-----END \1PRIVATE KEY-----/.exec(pem);
+  if (!cert || !key) return false;
+  try {
+    return cert.checkPrivateKey(createPrivateKey(key[0]));
+  } catch {
+    return false;
+  }
 }
 
 /** The first certificate of a PEM bundle, or undefined. */
