@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify as stringifyToml } from 'smol-toml';
@@ -185,8 +185,17 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.equal(rootVol?.size, 500 * MiB, 'root layer on a volume of max(size, minimum root)');
   await stat(join(rootVol!.path, 'upper/www/index.html'));
 
+  // An older node's cache left an object under the fan-out (objects/<2 hex>/<key>) that an old tree
+  // still links: the cache GC run after a VM's removal gives it its flat name (image/cache-gc.ts).
+  const objects = join(dir, 'images/cache/objects');
+  const oldKey = 'f'.repeat(64);
+  await mkdir(join(objects, 'ff'));
+  await writeFile(join(objects, 'ff', oldKey), 'old');
+  await link(join(objects, 'ff', oldKey), join(dir, 'old-tree-file'));
   await light.deprovision(ctx('vm'));
   await nothingLeft('vm');
+  assert.equal(await stat(join(objects, 'ff')).catch(() => null), null, 'the fan-out directory is gone');
+  assert.equal((await stat(join(objects, oldKey))).ino, (await stat(join(dir, 'old-tree-file'))).ino, 'its object kept under the flat name');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu or virtiofsd left');
 
   // A full VM: its image.raw written onto the boot disk (mounts[0]), booted with the image's own

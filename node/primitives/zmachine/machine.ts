@@ -15,6 +15,7 @@ import { sshKeysOf, splitCommand, type GuestSeed } from '../../host/vm/seed.ts';
 import type { VmBoot, VmSpec } from '../../host/vm/spec.ts';
 import { NoActionNeeded, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
 import type { ResolvedFlist } from './flist.ts';
+import { collectImageCache } from './image-gc.ts';
 import { macOf } from './mac.ts';
 import type { StartupEntry } from './startup.ts';
 
@@ -183,6 +184,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     for (const tap of taps) await h.network.detachTap(tap).catch(() => undefined);
     await h.images().then((images) => images.releaseRoot(ctx.workload.id)).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
     await h.storage.deleteSubvolume(rootVolume(ctx.workload.id)).catch(() => undefined);
+    await collectImageCache(h.images, ctx.log, 'vm removed');
   }
 
   /**
@@ -340,6 +342,7 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           await h.vm.stop(v.id);
         }
       }
+      if (ictx.workloads.length > 0) await collectImageCache(h.images, ictx.log, 'start');
     },
   };
 }
