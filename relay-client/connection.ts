@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { decodeEnvelope, type Envelope } from '../rmb/envelope.ts';
-import { sendFrame, wsDataToBytes } from '../rmb/ws.ts';
+import { sendFrame, takeDataFrames, wsDataToBytes } from '../rmb/ws.ts';
 import { RelayClientError } from './errors.ts';
 
 /**
@@ -42,6 +42,7 @@ export class RelayConnection {
 
   private constructor(private readonly ws: WebSocket) {
     this.dead = new Promise((r) => (this.markDead = r));
+    takeDataFrames(ws);
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return this.push({ kind: 'bad-frame', reason: 'text frame' });
       const bytes = wsDataToBytes(data);

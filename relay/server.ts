@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from '../lib/log.ts';
 import { bounded } from '../lib/bounded.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
 import { addressKey, type Address } from '../rmb/envelope.ts';
+import { takeDataFrames } from '../rmb/ws.ts';
 import type { TwinDirectory } from '../rmb/twins.ts';
 import { authenticate } from './auth.ts';
 import { RelayError, RelayWireError } from './errors.ts';
@@ -229,6 +230,7 @@ export class RelayServer {
     }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       this.metrics.connections.inc({ result: 'ok' });
+      takeDataFrames(ws);
       const session = new Session(auth.address, ws, this.hooks, this.opts.sendQueueCap ?? SEND_QUEUE_CAP);
       this.switch.register(session);
     });
