@@ -1,11 +1,18 @@
 import { createRequire } from 'node:module';
 
-/** Our own addon (native/, built by node-gyp at install): the system calls Node has no binding for. */
+/** Our own addon (native/, built by node-gyp at install): the system calls Node has no binding for, and one it makes costly. */
 export interface ZosNative {
   /** syncfs(2) on the filesystem holding `path`, on libuv's thread pool; rejects like node:fs (code, errno, syscall, path). */
   syncfs(path: string): Promise<void>;
   /** glibc's malloc_trim(0): free pages inside every malloc arena go back to the kernel; true when some did. */
   mallocTrim(): boolean;
+  /**
+   * The file dir/name holding exactly `data`, made unnamed (O_TMPFILE) and linked once whole: true
+   * when it made it, false when a file of that size was there (or another writer linked it first).
+   * Makes `dir` if missing (not its parents). No fsync. Throws like node:fs; from `open` with
+   * EOPNOTSUPP, EISDIR or EINVAL where the filesystem has no O_TMPFILE.
+   */
+  putFile(dir: string, name: string, data: Uint8Array): boolean;
 }
 
 let addon: ZosNative | null | undefined;
