@@ -27,21 +27,21 @@ export function warmFileWorkers(): void {
 export type FileFailure<F extends FileJob = FileJob> = FileFailed & { file: F };
 
 /**
- * Runs every file; `onFile` for each file finished (soon after, in the order they finished),
+ * Runs every file from a directory store (and its decoded chunks, FilesJob); `onFile` for each file finished (soon after, in the order they finished),
  * `onReused` for files whose `existing` copy was used. Throws the error `fail` makes of the first
  * failure (in list order), once every worker has stopped.
  */
 export async function runFileJobs<F extends FileJob & { size: number }>(
-  store: string,
+  from: Pick<FilesJob, 'store' | 'decoded'>,
   files: F[],
   fail: (f: FileFailure<F>) => Error,
   onFile: (f: F) => void = () => {},
   onReused: (f: F) => void = () => {},
 ): Promise<void> {
-  const failed = await runSharedList<F, { store: string }, FileDone, FileFailed>(
+  const failed = await runSharedList<F, Pick<FilesJob, 'store' | 'decoded'>, FileDone, FileFailed>(
     workers(),
     files,
-    { store },
+    from,
     // Only the fields a worker reads (callers pass whole manifest entries).
     ({ path, size, blake3, extents, existing, dest, meta, publish, links }) => ({ path, size, blake3, extents, existing, dest, meta, publish, links }),
     {

@@ -68,6 +68,13 @@ export interface FileMeta {
 export interface FilesJob extends SharedListJob {
   /** A directory store's location. */
   store: string;
+  /**
+   * A directory of decoded chunks (the node's image cache, SPEC.md §7: `<id>` holds the chunk's
+   * plain bytes), read instead of the store's sealed blob where one is there: no decoding. A
+   * missing or short one is read from the store; a file that fails its BLAKE3 is written again
+   * from the store's blobs alone, with every id checked, and its decoded chunks are removed.
+   */
+  decoded?: string;
 }
 
 /** A file's result: whether its `existing` copy was used (nothing written). */
@@ -94,16 +101,16 @@ const blobs: ChunkScratch = { buf: Buffer.alloc(0) }; // getChunkSync grows it t
 
 export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
-  return takeEach<FileJob & { size: number }, FileDone, FileFailed>(job, (f) => oneJob(job.store, f), failedWith, (f) => f.size);
+  return takeEach<FileJob & { size: number }, FileDone, FileFailed>(job, (f) => oneJob(job, f), failedWith, (f) => f.size);
 }
 
 /** One file: its `existing` copy used when intact (true), else written or checked from the store. */
-function oneJob(store: string, f: FileJob): FileDone {
+function oneJob(job: FilesJob, f: FileJob): FileDone {
   if (f.existing !== undefined && hashExisting(f.existing) === f.blake3) {
     linkAll(f.existing, f.dest === undefined ? f.links : [f.dest, ...(f.links ?? [])]);
     return true;
   }
-  const got = provenFile(store, f);
+  const got = provenFile(job, f);
   if (got !== f.blake3) throw new Tampered(got);
   if (f.dest !== undefined) {
     if (f.publish !== undefined) publishLink(f.dest, f.publish);
@@ -145,24 +152,27 @@ function hashExisting(path: string): string | null {
 }
 
 /**
- * The file's BLAKE3 (see the header): a written file first without the chunk-id checks; when that
- * fails, again with them, which throws the first bad chunk's error as a checked pass always did.
+ * The file's BLAKE3 (see the header): a written file first from its decoded chunks where there are
+ * any, else without the chunk-id checks; when that fails, again from the store's blobs with them,
+ * which throws the first bad chunk's error as a checked pass always did (and the file's decoded
+ * chunks, one of which may be what was wrong, are dropped from the cache).
  */
-function provenFile(store: string, f: FileJob): string {
+function provenFile(job: FilesJob, f: FileJob): string {
   if (f.dest !== undefined) {
     try {
-      const got = oneFile(store, f, false);
+      const got = oneFile(job.store, f, false, job.decoded);
       if (got === f.blake3) return got;
     } catch (err) {
       if (!(err instanceof ImageError && err.code === 'CHUNK_CORRUPT')) throw err;
     }
     rmSync(f.dest, { force: true });
+    if (job.decoded !== undefined) for (const x of f.extents) if (!('hole' in x)) rmSync(`${job.decoded}/${x.id}`, { force: true });
   }
-  return oneFile(store, f, true);
+  return oneFile(job.store, f, true);
 }
 
 /** The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error. */
-function oneFile(store: string, f: FileJob, checkIds: boolean): string {
+function oneFile(store: string, f: FileJob, checkIds: boolean, decoded?: string): string {
   const h = newHasher();
   const dest = f.dest;
   const m = f.meta ?? {};
@@ -197,6 +207,10 @@ function oneFile(store: string, f: FileJob, checkIds: boolean): string {
         if (x.size > buf.length) buf = out = Buffer.allocUnsafe(x.size); // a chunk larger than any so far
       }
       const into = buf.subarray(fill, fill + x.size);
+      if (decoded !== undefined && readDecoded(`${decoded}/${x.id}`, into)) {
+        fill += x.size;
+        continue;
+      }
       const plain = openChunk(getChunkSync(store, x.id, blobs, { unchecked: !checkIds }), x, { digestChecked: true, into });
       if (plain.buffer !== into.buffer || plain.byteOffset !== into.byteOffset) into.set(plain); // stored or decrypted: not decoded in place
       fill += x.size;
@@ -213,6 +227,24 @@ function oneFile(store: string, f: FileJob, checkIds: boolean): string {
     if (fd !== null) closeSync(fd);
   }
   return h.digestHex();
+}
+
+/** Fills `into` from a decoded chunk's file; false when there is none or it is short (the store's blob is read then). */
+function readDecoded(path: string, into: Buffer): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw new ImageError('STORE_IO', `decoded chunk ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    let got = 0;
+    for (let n = -1; got < into.length && n !== 0; got += n) n = readSync(fd, into, got, into.length - got, got);
+    return got === into.length;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The process's file mode creation mask, read once (all of it when unknown: every mode is then set by fchmod). */

@@ -49,12 +49,12 @@ export class ImageNode {
     return buildImage(source, { log: this.log, ...opts, store: opts.store ?? this.store });
   }
 
-  /** Fetch an image from a remote store (URL or directory) into the local store. */
+  /** Fetch an image from a remote store (URL or directory) into the local store, its chunks decoded into the cache too (materialize reads those). */
   async pull(ref: string | ImageRef, from: string | ImageStore, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
     this.live();
     const remote = typeof from === 'string' ? await openStoreAt(from, { create: false }) : from;
     try {
-      return await pullImage(this.store, remote, ref, opts);
+      return await pullImage(this.store, remote, ref, { ...opts, decoded: this.cache.decodedDir });
     } finally {
       if (typeof from === 'string') await remote.close();
     }

@@ -11,6 +11,7 @@ import { ImageError } from './errors.ts';
 import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
 import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes } from './objects.ts';
+import { decodedChunksOf } from './decoded.ts';
 import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
@@ -22,6 +23,7 @@ import { writeXattrs, type Xattrs } from './xattr.ts';
  *   objects/<k>              one inode per distinct file (content + metadata), shared by images
  *   images/<digest>/         a full tree; regular files are hard links into objects/
  *   images/<digest>.state    verification record (cache-verify.ts)
+ *   decoded/                 pulled chunks, decoded (decoded.ts): read instead of the store's blobs
  *   tmp/                     staging, same filesystem so rename() is atomic
  */
 export interface MaterializeProgress {
@@ -58,6 +60,11 @@ export class ImageCache {
   ) {
     this.objects = new ObjectPool(join(dir, 'objects'), this.withOwners);
     this.syncFs = opts.syncFs ?? syncFileSystem;
+  }
+
+  /** Where pulls decode chunks for materialize (image/decoded.ts). */
+  get decodedDir(): string {
+    return join(this.dir, 'decoded');
   }
 
   treePath(digest: string): string {
@@ -148,10 +155,16 @@ export class ImageCache {
     try {
       mkdirSync(staging, { mode: 0o700 }); // the workers make the directories of the files they link
       trace?.mark('staged');
-      const objects = await this.objects.ensure(files, store, staging, (n) => {
-        onBytes(n);
-        writeback.written(n);
-      }); // each file a hard link to its object
+      const objects = await this.objects.ensure(
+        files,
+        store,
+        staging,
+        (n) => {
+          onBytes(n);
+          writeback.written(n);
+        },
+        decodedChunksOf(this.decodedDir, digest),
+      ); // each file a hard link to its object
       trace?.mark('files written');
       // and here the directories no file needed, parents first (manifest order)
       await mapSliced(m.entries, (e) => e.type === 'dir' && e.path !== '.' && !existsSync(join(staging, e.path)) && mkdirSync(join(staging, e.path), { mode: 0o700 }));

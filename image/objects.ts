@@ -43,8 +43,10 @@ export class ObjectPool {
    * at the file's path in the tree, given its metadata, and only then linked into objects/ (one
    * new inode and two names per object, as the tree itself needs). An object with extended
    * attributes is finished here instead (setfattr between its owner and its mode), then linked.
+   * `decoded`: a directory of the image's chunks decoded (ImageCache.decodedChunks), read instead
+   * of decoding the store's blobs.
    */
-  async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void): Promise<EnsureResult> {
+  async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void, decoded?: string): Promise<EnsureResult> {
     const byKey = new Map<string, { f: FileEntry; paths: string[] }>();
     for (const f of files) {
       const key = objectKey(f, this.withOwners);
@@ -65,7 +67,7 @@ export class ObjectPool {
     const meta = (f: FileEntry): FileMeta => ({ ...(chownNeeded(f) ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
     const reused = new Set<string>();
     await runFileJobs(
-      store.location,
+      { store: store.location, ...(decoded === undefined ? {} : { decoded }) },
       [...byKey].map(([key, { f, paths }]) => ({
         path: f.path,
         blake3: f.blake3,

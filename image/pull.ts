@@ -3,6 +3,8 @@ import { formatRef, type ImageRef } from './ref.ts';
 import { forEachLimit, resolveRef } from './resolve.ts';
 import type { ImageStore } from './store/types.ts';
 import { ImageError } from './errors.ts';
+import { initChunkCodec, openChunk } from './chunk-codec.ts';
+import { hasDecoded, markDecoded, writeDecoded } from './decoded.ts';
 
 export interface PullProgress {
   chunksDone: number;
@@ -21,32 +23,44 @@ export interface PullResult {
 /**
  * Copy an image from `from` into `to`: chunks first (each verified by the source store's getter),
  * then the manifest, then the tag, so a tag never names an incomplete image. Safe to run
- * concurrently with itself: every write is temp+rename of content-addressed data.
+ * concurrently with itself: every write is temp+rename of content-addressed data. With `decoded`
+ * (a node's decoded chunks, image/decoded.ts), each chunk is also decoded there as it arrives
+ * (or from `to` when it was there already), so materialize has no decoding left to do.
  */
 export async function pullImage(
   to: ImageStore,
   from: ImageStore,
   ref: string | ImageRef,
-  opts: { concurrency?: number; onProgress?: (p: PullProgress) => void } = {},
+  opts: { concurrency?: number; onProgress?: (p: PullProgress) => void; decoded?: string } = {},
 ): Promise<PullResult> {
   if (!to.writable) throw new ImageError('READ_ONLY', `store ${to.location} is read-only`);
   const { name, digest } = await resolveRef(from, ref);
   const bytes = await from.getManifest(digest);
   const m = decodeManifest(bytes);
-  const ids = [...manifestChunks(m).keys()];
+  const chunks = manifestChunks(m);
+  const ids = [...chunks.keys()];
+  const decoded = opts.decoded;
+  if (decoded !== undefined) await initChunkCodec();
   const p: PullProgress = { chunksDone: 0, chunksTotal: ids.length, bytesFetched: 0 };
   let fetched = 0;
   await forEachLimit(ids, opts.concurrency ?? 8, async (id) => {
+    let blob: Uint8Array | undefined;
     if (!(await to.hasChunk(id))) {
-      const blob = await from.getChunk(id);
+      blob = await from.getChunk(id);
       await to.putChunk(id, blob);
       fetched++;
       p.bytesFetched += blob.length;
+    }
+    const x = chunks.get(id)!;
+    if (decoded !== undefined && !hasDecoded(decoded, id, x.size)) {
+      blob ??= await to.getChunk(id); // checked against its id, as `from`'s getter checks
+      writeDecoded(decoded, id, openChunk(blob, x, { digestChecked: true }));
     }
     p.chunksDone++;
     opts.onProgress?.(p);
   });
   await to.putManifest(bytes);
+  if (decoded !== undefined) markDecoded(decoded, digest);
   if (name) await to.setTag(name, digest);
   return { ref: formatRef(name, digest), digest, chunks: ids.length, fetchedChunks: fetched, fetchedBytes: p.bytesFetched };
 }

@@ -46,7 +46,7 @@ export async function verifyImage(
   if (store instanceof DirStore) {
     // A local store is read by path on worker threads, whole files at a time (image/file-worker.ts).
     await runFileJobs(
-      store.location,
+      { store: store.location },
       fileEntries,
       (f) => (f.code === 'FILE_TAMPERED' ? tampered(f.file.path) : failed(f.file.path, new ImageError(f.code, f.message))),
       (f) => {
