@@ -1,14 +1,13 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { BroadcastChannel } from 'node:worker_threads';
 import { execa } from 'execa';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { earlyWriteback } from '../lib/durable.ts';
 import { WorkerError, WorkerPool, execArgvWithoutTsx } from '../lib/workers.ts';
-import { STOP, type StoredFile, type StoreFilesJob, type StoreFilesOutcome } from './build-worker.ts';
+import type { FileToStore, StoredFile, StoreFailed, StoreFilesJob, StoreFilesOutcome } from './build-worker.ts';
+import { runSharedList } from './shared-list.ts';
 import { buildTrace } from './build-trace.ts';
 import { CHUNKING_ALGO, DEFAULT_CHUNKING, validateChunking, type ChunkingParams } from './chunker.ts';
 import { ImageError } from './errors.ts';
@@ -60,7 +59,7 @@ const WRITEBACK_EVERY = 16 << 20;
  * build uses every core. Started by the first build, shared by later ones; idle workers end on
  * their own (lib/workers.ts). Without the main thread's tsx preload (tests and benchmarks run
  * under it; the bootstrap registers tsx where a worker needs it). A build gives each worker one job:
- * the whole list of files, taken from a shared cursor (storeFiles).
+ * the whole list of files, taken from a shared cursor (image/shared-list.ts).
  */
 let storePool: WorkerPool<StoreFilesJob, StoreFilesOutcome> | undefined;
 
@@ -142,8 +141,9 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   // them durable) then waits for the last few MiB only, not for all of them.
   const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
   const job = { chunking, encrypt: opts.encrypt ?? false, store: dirStore.location };
-  await storeFiles(pool, fileJobs, job, {
-    file({ slot, abs, size, mode, owned }, r) {
+  const toWorker = ({ abs, size }: (typeof fileJobs)[number]): FileToStore => ({ path: abs, size });
+  const failed = await runSharedList<(typeof fileJobs)[number], typeof job, StoredFile, StoreFailed>(pool, fileJobs, job, toWorker, {
+    result({ abs, size, mode, owned, slot }, r) {
       if (progress.filesDone === 0) trace?.mark('first files back');
       if (r.size !== size) throw new ImageError('BAD_INPUT', `${abs} changed while it was being read (${size} -> ${r.size} bytes)`);
       for (const x of r.extents) {
@@ -164,6 +164,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     },
     batch: () => opts.onProgress?.(progress),
   });
+  if (failed) throw new WorkerError(failed.failure.message);
   trace?.mark('files stored');
   const head: Omit<Manifest, 'entries'> = { version: 1, chunking: { algo: CHUNKING_ALGO, ...chunking }, encryption: opts.encrypt ? ENCRYPTION.convergent : ENCRYPTION.none };
   const manifest: Manifest = { ...head, entries };
@@ -192,64 +193,6 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     newChunkBytes: [...stats.added.values()].reduce((n, b) => n + b, 0),
     holeBytes: stats.holeBytes,
   };
-}
-
-/**
- * Stores `files` on the pool's workers (image/build-worker.ts): each worker gets the whole list,
- * largest first (no large file is left for one worker at the end), and takes the next file from a
- * shared cursor as it finishes one. `on.file` runs for each finished file as its batch arrives
- * (the manifest fills in while the workers run), `on.batch` after each batch. The first error,
- * thrown by `on.file` or met by a worker, stops the workers before their next file, and is thrown
- * once they have all stopped.
- */
-async function storeFiles<F extends { abs: string; size: number }>(
-  pool: WorkerPool<StoreFilesJob, StoreFilesOutcome>,
-  files: F[],
-  job: Pick<StoreFilesJob, 'chunking' | 'encrypt' | 'store'>,
-  on: { file(f: F, r: StoredFile): void; batch(): void },
-): Promise<void> {
-  if (files.length === 0) return;
-  const list = [...files].sort((a, b) => b.size - a.size);
-  const shared = new SharedArrayBuffer(8);
-  const name = `zos-image-build-${randomUUID()}`;
-  const channel = new BroadcastChannel(name);
-  const stop = () => Atomics.store(new Int32Array(shared), STOP, 1);
-  let failure: unknown;
-  let received = 0;
-  let expected = Infinity;
-  let allIn!: () => void;
-  const arrived = new Promise<void>((resolve) => (allIn = resolve));
-  channel.onmessage = (ev) => {
-    for (const r of (ev as { data: StoredFile[] }).data) {
-      received++;
-      if (failure !== undefined) continue;
-      try {
-        on.file(list[r.index]!, r);
-      } catch (err) {
-        failure = err;
-        stop();
-      }
-    }
-    if (failure === undefined) on.batch();
-    if (received >= expected) allIn();
-  };
-  try {
-    const json = JSON.stringify(list.map(({ abs, size }) => ({ path: abs, size })));
-    const run = () =>
-      pool.run({ ...job, files: json, shared, channel: name }).catch((err: unknown) => {
-        stop(); // a worker that died: the others stop too
-        throw err;
-      });
-    const outcomes = await Promise.all(Array.from({ length: availableParallelism() }, run));
-    expected = outcomes.reduce((n, o) => n + o.posted, 0);
-    if (received >= expected) allIn();
-    await arrived; // the last batches can come after their worker's outcome
-    if (failure !== undefined) throw failure;
-    const failed = outcomes.flatMap((o) => (o.failed ? [o.failed] : [])).sort((a, b) => a.index - b.index)[0];
-    if (failed) throw new WorkerError(failed.message);
-  } finally {
-    channel.close();
-  }
 }
 
 async function loadXattrs(root: string, mode: 'auto' | 'require' | 'skip', log: Logger): Promise<Map<string, Xattrs>> {

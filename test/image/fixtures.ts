@@ -88,19 +88,23 @@ export async function richImage(t: TestContext): Promise<{ dir: string; node: Im
 
 /**
  * Runs a build worker's work() on this thread as a build's only worker (the whole list, a fresh
- * cursor, a channel of its own) and gives back every file it posted, in list order, with its outcome.
+ * cursor, a channel of its own: image/shared-list.ts) and gives back every file it posted, in list
+ * order with its place in the list, and the worker's outcome.
  */
 export async function storeWithWorker(
   work: (job: StoreFilesJob) => Promise<StoreFilesOutcome>,
   files: Array<{ path: string; size: number }>,
   job: Pick<StoreFilesJob, 'chunking' | 'encrypt' | 'store'>,
-): Promise<{ stored: StoredFile[]; outcome: StoreFilesOutcome }> {
+): Promise<{ stored: Array<StoredFile & { index: number }>; outcome: StoreFilesOutcome }> {
   const name = `zos-test-build-${randomUUID()}`;
   const channel = new BroadcastChannel(name);
-  const stored: StoredFile[] = [];
-  channel.onmessage = (ev) => stored.push(...(ev as { data: StoredFile[] }).data);
+  const stored: Array<StoredFile & { index: number }> = [];
+  channel.onmessage = (ev) => {
+    const [indexes, results] = (ev as { data: [number[], StoredFile[]] }).data;
+    indexes.forEach((index, i) => stored.push({ index, ...results[i]! }));
+  };
   try {
-    const outcome = await work({ ...job, files: JSON.stringify(files), shared: new SharedArrayBuffer(8), channel: name });
+    const outcome = await work({ ...job, list: JSON.stringify(files), shared: new SharedArrayBuffer(8), channel: name });
     while (stored.length < outcome.posted) await new Promise((resolve) => setImmediate(resolve));
     return { stored: stored.sort((a, b) => a.index - b.index), outcome };
   } finally {
