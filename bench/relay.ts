@@ -18,7 +18,12 @@
  * trips, in alternating order (floor, echo, RMB, then RMB, echo, floor) so drift within a round
  * cancels out; each round gives the ratio RMB p50 / (crypto + echo p50) under the same load, and
  * the result is the median of the rounds' ratios (their spread is printed beside it). All three
- * are warmed up first (1 000 round trips each, one floor), as the JIT made the first rounds slow. Every
+ * are warmed up first (6 000 RMB and 1 000 echo round trips, one floor), as the JIT made the first
+ * rounds slow: with 1 000 RMB round trips of warm-up the p50 of successive runs of 300 kept falling
+ * for about 5 000 round trips in all (two fresh processes at load 7-9: 839 729 565 571 494 484 482
+ * ... 475 µs, and 872 661 629 525 512 492 ... 473 µs), so the first rounds of 21 still counted the
+ * JIT's warm-up (1.51x, 1.39x, 1.40x, then 1.29-1.36x), not the steady state a relay and its
+ * peers run in. Every
  * crypto operation of a round trip stays in the floor, with the count a round trip needs.
  *
  * The 32-in-flight rate is compared with the floor's rate in the same way: interleaved rounds of
@@ -57,6 +62,8 @@ const IDLE_SESSIONS = quick ? 1_000 : 10_000;
 /** Interleaved latency rounds, and sequential round trips per round of RMB and of echo each. */
 const ROUNDS = quick ? 7 : 21;
 const PER_ROUND = quick ? 150 : 300;
+/** RMB round trips before the first round. */
+const WARM_RMB = quick ? 2_000 : 6_000;
 /** Interleaved rate rounds (32 in flight vs the floor's rate), and each phase's length. */
 const RATE_ROUNDS = quick ? 3 : 5;
 const RATE_PHASE_MS = quick ? 1_000 : 2_000;
@@ -210,8 +217,8 @@ async function main(): Promise<void> {
   console.log(`payload ${JSON.stringify(PAYLOAD).length} B JSON, ${PHASE_MS / 1000} s phases, loopback, one process; load average ${load()} (2 cores shared)`);
   const payloadBytes = Buffer.from(JSON.stringify(PAYLOAD));
   const echo = await startEcho();
-  // Warm-up (JIT tiers, shared-key cache): with 50 round trips the first rounds still ran 20-60% slower.
-  for (let i = 0; i < 1_000; i++) await rpc();
+  // Warm-up (JIT tiers, shared-key cache): see the header for why 6 000 round trips.
+  for (let i = 0; i < WARM_RMB; i++) await rpc();
   for (let i = 0; i < 1_000; i++) await echo.once();
   cryptoFloor(a, b, payloadBytes);
   const rounds = await latencyRounds(rpc, echo.once, () => cryptoFloor(a, b, payloadBytes));
