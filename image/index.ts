@@ -4,6 +4,7 @@ import { buildImage, type BuildOptions, type BuildResult } from './build.ts';
 import { ImageError } from './errors.ts';
 import { gcStore, type GcResult } from './gc.ts';
 import { ImageCache, type MaterializeProgress, type MaterializeResult } from './materialize.ts';
+import { warmFileWorkers } from './file-jobs.ts';
 import { pullImage, type PullProgress, type PullResult } from './pull.ts';
 import type { ImageRef } from './ref.ts';
 import { resolveRef } from './resolve.ts';
@@ -53,6 +54,9 @@ export class ImageNode {
   async pull(ref: string | ImageRef, from: string | ImageStore, opts: { onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
     this.live();
     const remote = typeof from === 'string' ? await openStoreAt(from, { create: false }) : from;
+    // A materialize follows a pull (node/primitives/zmachine/flist.ts): its file workers load
+    // (~80 ms of CPU each) while the chunks arrive, not while it waits for them.
+    warmFileWorkers();
     try {
       return await pullImage(this.store, remote, ref, { ...opts, decoded: this.cache.decodedDir });
     } finally {

@@ -8,7 +8,8 @@ import { mapLimit, mapSliced } from '../lib/parallel.ts';
 import { initChunkCodec } from './chunk-codec.ts';
 import { checkTree, recordRenamedTree, verifyTree, type CheckedTree, type VerifyTreeResult } from './cache-verify.ts';
 import { ImageError } from './errors.ts';
-import { decodeManifest, type Entry, type FileEntry, type Manifest } from './manifest.ts';
+import type { Entry, FileEntry, Manifest } from './manifest.ts';
+import { manifestOf } from './manifest-memo.ts';
 import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes } from './objects.ts';
 import { decodedChunksOf } from './decoded.ts';
@@ -87,7 +88,7 @@ export class ImageCache {
     const missing = !exists(tree);
     if (missing) warmFileWorkers();
     await initChunkCodec();
-    const m = decodeManifest(await store.getManifest(digest));
+    const m = await manifestOf(digest, () => store.getManifest(digest));
     trace?.mark('manifest');
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
     if (missing) {
@@ -127,7 +128,7 @@ export class ImageCache {
     const tree = this.treePath(digest);
     await initChunkCodec();
     if (!exists(tree)) throw new ImageError('NOT_FOUND', `image blake3:${digest} is not materialized in ${this.dir}`);
-    const m = decodeManifest(await store.getManifest(digest));
+    const m = await manifestOf(digest, () => store.getManifest(digest));
     return verifyTree(tree, this.statePath(digest), digest, m, { withOwners: this.withOwners });
   }
 

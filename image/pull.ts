@@ -1,4 +1,5 @@
-import { decodeManifest, manifestChunks } from './manifest.ts';
+import { manifestChunks } from './manifest.ts';
+import { decodeManifestOf } from './manifest-memo.ts';
 import { formatRef, type ImageRef } from './ref.ts';
 import { forEachLimit, resolveRef } from './resolve.ts';
 import type { ImageStore } from './store/types.ts';
@@ -36,7 +37,7 @@ export async function pullImage(
   if (!to.writable) throw new ImageError('READ_ONLY', `store ${to.location} is read-only`);
   const { name, digest } = await resolveRef(from, ref);
   const bytes = await from.getManifest(digest);
-  const m = decodeManifest(bytes);
+  const m = decodeManifestOf(digest, bytes); // kept for the materialize that follows (manifest-memo.ts)
   const chunks = manifestChunks(m);
   const ids = [...chunks.keys()];
   const decoded = opts.decoded;
