@@ -120,6 +120,7 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; follo
     this.setFollowing(true);
     const c = await this.client.connection(AbortSignal.any([this.abort.signal, lock]), Infinity);
     this.cursor = await this.reconcile(c, new IndexerBlockSource(c, this.log));
+    await failpoint('indexer.begin.reconciled');
     const stream = new EventStream<LocatedEvent>({
       after: this.cursor?.block ?? 0,
       logger: this.log,
@@ -135,6 +136,10 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; follo
   private async follow(stream: EventStream<LocatedEvent>, lock: AbortSignal): Promise<void> {
     const stop = () => void stream.close();
     lock.addEventListener('abort', stop, { once: true });
+    // A signal already aborted fires no 'abort' event: a lock lost during begin()'s reconcile,
+    // which wrote nothing and so did not fail, would leave this loop waiting for the next block
+    // (forever on a quiet chain) while this process shows `following` without holding the lock.
+    if (lock.aborted) stop();
     try {
       for await (const block of stream) {
         // The lock may have gone while this block was on its way: the new holder stores it.

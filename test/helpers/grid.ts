@@ -120,17 +120,35 @@ export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   };
 }
 
-/** Polls `check` until it is true (or throws after `timeoutMs`). */
+/**
+ * Polls `check` until it is true (or throws after `timeoutMs`). A check still running at the
+ * deadline gets CHECK_GRACE_MS more to answer (as before, a late true passes); one that never
+ * answers fails instead of hanging the file.
+ */
 export async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000, everyMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
-      if (await check()) return;
+      if (await within((async () => check())(), Math.max(deadline - Date.now(), 0) + CHECK_GRACE_MS, `a check of ${what}`)) return;
     } catch (err) {
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+const CHECK_GRACE_MS = 30_000;
+
+/**
+ * `p`, or a failure naming `what` once `ms` have passed: an await in a test that depends on
+ * another process or a server must fail with a message, not hang the whole file.
+ */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }

@@ -9,7 +9,7 @@ import { setFailpoints } from '../../lib/failpoints.ts';
 import { requireHost } from '../helpers/host.ts';
 import { postgresUnavailable, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { once } from 'node:events';
-import { waitFor } from '../helpers/grid.ts';
+import { waitFor, within } from '../helpers/grid.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dropWriterSession, getJson, gql, startChainFixture, synced, writerSessionPid, type ChainFixture } from './fixtures.ts';
 
@@ -187,5 +187,29 @@ describe('indexer on PostgreSQL', () => {
       (await getJson(`${loser.url}/nodes?sort_by=node_id`)).body.map((n: any) => n.nodeId),
       (await getJson(`${second.url}/nodes?sort_by=node_id`)).body.map((n: any) => n.nodeId),
     );
+  });
+
+  test('a lock lost while the process that just took it reconciles (writing nothing) stops it following at once, with no block to come', async (t) => {
+    if (!ready(t)) return;
+    // A store of its own, synced: a later reconcile finds it current and writes nothing.
+    await second.indexer.store.run('CREATE DATABASE lost_begin');
+    const x = await f.indexer({ db: pg!.url.replace('/postgres?', '/lost_begin?') });
+    t.after(() => setFailpoints(undefined));
+    await within(synced(f, x.indexer), 30_000, 'the new store synced');
+    assert.equal(x.indexer.chain.following, true);
+    setFailpoints('indexer.begin.reconciled=sleep(2000)');
+    const next = () => once(x.indexer.chain, 'following');
+    let changed = next();
+    await dropWriterSession(x.indexer.store);
+    assert.deepEqual(await within(changed, 20_000, 'the first drop seen'), [false]);
+    // It asks again, holds the lock and reconciles; meanwhile that lock goes too. The devnet seals no
+    // block unless asked, so only the lost lock itself can stop it (it waited for a block forever before).
+    changed = next();
+    assert.deepEqual(await within(changed, 20_000, 'the lock taken again'), [true]);
+    changed = next();
+    await dropWriterSession(x.indexer.store);
+    assert.deepEqual(await within(changed, 10_000, 'the process that lost its lock in begin() to stop following'), [false]);
+    setFailpoints('');
+    await waitFor(() => x.indexer.chain.following, 'it follows again once it holds the lock', 30_000, 100);
   });
 });

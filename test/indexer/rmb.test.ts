@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mnemonicGenerate } from '@polkadot/util-crypto';
 import { Indexer } from '../../indexer/indexer.ts';
-import { startGrid, waitFor, type Grid, type GridUser, type NodeProcess } from '../helpers/grid.ts';
+import { startGrid, waitFor, within, type Grid, type GridUser, type NodeProcess } from '../helpers/grid.ts';
 import { requireHost } from '../helpers/host.ts';
 import { postgresUnavailable, startPostgres } from '../helpers/postgres.ts';
 import { dropWriterSession, getJson } from './fixtures.ts';
@@ -62,7 +62,8 @@ describe('indexer asks nodes over RMB', () => {
   test('on a shared PostgreSQL store only the process following the chain polls; a standby polls once it takes over', async (t) => {
     const noPg = isRoot ? await postgresUnavailable() : null;
     if (!ready(t) || !requireHost(t, noPg === null, noPg ?? '')) return;
-    const pg = await startPostgres();
+    // Every await is bounded: a hang (CI at load 12 once sat here for 15 minutes) fails with its step.
+    const pg = await within(startPostgres(), 60_000, 'PostgreSQL to start');
     const started: Indexer[] = [];
     const start = async () => {
       const i = new Indexer({
@@ -70,7 +71,7 @@ describe('indexer asks nodes over RMB', () => {
         rmb: { relayUrl: grid!.relayUrl, mnemonic: mnemonicGenerate(), activationUrl: grid!.activationUrl, pollTickMs: 300, pollEveryMs: 1000 },
       });
       started.push(i);
-      return { i, url: await i.start() };
+      return { i, url: await within(i.start(), 60_000, 'an indexer to start') };
     };
     try {
       const a = await start();
@@ -78,20 +79,21 @@ describe('indexer asks nodes over RMB', () => {
       await waitFor(() => a.i.nodePoller !== null, 'the following process polls');
       await waitFor(async () => (await getJson(`${b.url}/nodes/${node.nodeId}`)).body.healthy === true, 'node polled healthy', 60_000);
       assert.equal(b.i.nodePoller, null, 'the standby does not poll');
-      await a.i.close();
+      await within(a.i.close(), 30_000, 'the following process to close');
       await waitFor(() => b.i.nodePoller !== null, 'the standby polls once it follows', 30_000);
       // Its database connection drops: it stops polling (another process may hold the lock now)
       // until it holds the lock again, here at once as no other process asks.
       const lost = once(b.i.chain, 'following');
-      await dropWriterSession(b.i.store);
-      assert.deepEqual(await lost, [false]);
+      await within(dropWriterSession(b.i.store), 30_000, 'the writer session to be ended');
+      assert.deepEqual(await within(lost, 30_000, 'the process whose lock session ended to stop following'), [false]);
       assert.equal(b.i.nodePoller, null, 'a process that lost the lock does not poll');
       await waitFor(() => b.i.nodePoller !== null, 'it polls again once it holds the lock again', 30_000);
-      await b.i.store.run('UPDATE nodes SET healthy = 0, rmb_checked_at = 0');
+      await within(b.i.store.run('UPDATE nodes SET healthy = 0, rmb_checked_at = 0'), 30_000, 'the store to take an update');
       await waitFor(async () => (await getJson(`${b.url}/nodes/${node.nodeId}`)).body.healthy === true, 'node polled by the new follower', 60_000);
     } finally {
-      for (const i of started) await i.close();
-      await pg.close();
+      const closed = await Promise.allSettled(started.map((i) => within(i.close(), 30_000, 'an indexer to close')));
+      await within(pg.close(), 30_000, 'PostgreSQL to stop');
+      for (const c of closed) if (c.status === 'rejected') throw c.reason;
     }
   });
 });
