@@ -33,6 +33,7 @@ test('gateway config: Host and SNI routes, servers in the owner namespace, check
   // :80 answers ACME HTTP-01 challenges (well-formed ones only) and redirects everything else to https, as zos' traefik.
   assert.ok(text.includes(`frontend web
   mode http
+  option httplog
   bind :80
   http-request return status 200 content-type "text/plain; charset=utf-8" string tok-B_2.thumb if { path /.well-known/acme-challenge/tok-B_2 }
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 page not found" if { path_beg /.well-known/acme-challenge/ }
@@ -41,6 +42,7 @@ test('gateway config: Host and SNI routes, servers in the owner namespace, check
 
 frontend web-secure
   mode tcp
+  option tcplog
   bind :443
   tcp-request inspect-delay 5s
   tcp-request content accept if { req.ssl_hello_type 1 }
@@ -53,6 +55,7 @@ backend zos-tls-terminate
 
 frontend web-tls
   mode http
+  option httplog
   bind abns@zos-gw-t1 accept-proxy ssl crt ${pem} crt /run/c/web.gw.example.pem alpn h2,http/1.1
   option forwardfor
   http-request set-header X-Forwarded-Proto https

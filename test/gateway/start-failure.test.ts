@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -73,7 +73,8 @@ test('gateway proxy: a haproxy that cannot start with stored routes leaves the n
     const p = await start();
     assert.deepEqual(p.list().map((r) => r.id), ['1-2-web'], 'the stored route is kept');
     // What the engine's replay does at start: provision again. The workload gets this error.
-    await assert.rejects(p.set(route), /gateway proxy did not start: [\s\S]*(cannot bind|Address already in use)/);
+    await assert.rejects(p.set(route), /gateway proxy did not start/);
+    await waitFor(async () => /cannot bind socket \(Address already in use\)/.test(await readFile(join(gw, 'haproxy.log'), 'utf8')), 'haproxy\'s reason in its log', 10_000, 100);
     assert.deepEqual(p.list().map((r) => r.id), ['1-2-web'], 'still kept after the failed replay');
     assert.deepEqual(await storedRoutes(), ['1-2-web']);
     blocker.kill('SIGKILL');
@@ -119,6 +120,22 @@ test('gateway proxy: a haproxy that cannot start with stored routes leaves the n
     await p.set(route);
     assert.equal(await http80(), '301');
     assert.deepEqual(await storedRoutes(), ['1-2-web']);
+    await down(p);
+  });
+
+  await t.test('haproxy.log: a failed request is logged with its termination state; a log past 8 MiB is cut to its tail', async () => {
+    await writeFile(join(gw, 'haproxy.log'), `${'old line\n'.repeat(1 << 20)}last old line\n`);
+    const p = await start();
+    await p.set({ ...route, servers: ['127.0.0.1:1'] });
+    const size = (await stat(join(gw, 'haproxy.log'))).size;
+    assert.ok(size < 300 << 10, `cut to its tail: ${size} bytes`);
+    const https = await execa('ip', ['netns', 'exec', ns, 'curl', '-sk', '--max-time', '20', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', 'web.gw.test:443:127.0.0.1', 'https://web.gw.test/x'], { reject: false });
+    assert.equal(https.stdout, '503', 'nothing listens on the backend');
+    assert.equal(await http80(), '301');
+    let log = '';
+    await waitFor(async () => /^<3>.* 503 .* SC-- .*"GET \S*\/x HTTP\/2\.0"$/m.test((log = await readFile(join(gw, 'haproxy.log'), 'utf8'))), 'the failed request in haproxy.log', 10_000, 100);
+    assert.ok(log.includes('last old line\n'), 'the old log\'s last lines kept');
+    assert.equal(/^<[4-7]>/m.test(log), false, 'no line for requests that went well, nor for proxies stopped at a reload');
     await down(p);
   });
 });

@@ -87,11 +87,18 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
   const lines: string[] = [
     'global',
     `  stats socket ${o.statsSocket} mode 600 level admin expose-fd listeners`,
+    // Failed requests and connections only (dontlog-normal; raised to err, the only level
+    // logged), one line each with haproxy's termination state (e.g. `SC--`: the server refused),
+    // on stderr: the node's haproxy.log.
+    '  log stderr format short local0 err',
     `  description ${generationTag(o.generation)}`,
     // Workers of an older generation finish their connections, but not forever.
     '  hard-stop-after 60s',
     '',
     'defaults',
+    '  log global',
+    '  option dontlog-normal',
+    '  option log-separate-errors',
     '  timeout connect 5s',
     '  timeout client 60s',
     '  timeout server 60s',
@@ -99,6 +106,7 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '',
     'frontend web',
     '  mode http',
+    '  option httplog',
     ...o.httpBinds.map((b) => `  bind ${b}`),
     ...challenges.map((c) => `  http-request return status 200 content-type "text/plain; charset=utf-8" string ${c.keyAuthorization} if { path ${CHALLENGE_PATH}${c.token} }`),
     `  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 page not found" if { path_beg ${CHALLENGE_PATH} }`,
@@ -107,6 +115,7 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '',
     'frontend web-secure',
     '  mode tcp',
+    '  option tcplog',
     ...o.tlsBinds.map((b) => `  bind ${b}`),
     '  tcp-request inspect-delay 5s',
     '  tcp-request content accept if { req.ssl_hello_type 1 }',
@@ -120,6 +129,7 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '',
     'frontend web-tls',
     '  mode http',
+    '  option httplog',
     // HTTP/2 or HTTP/1.1 by ALPN, as traefik offers.
     `  bind abns@${o.terminator} accept-proxy ssl ${o.certificates.map((c) => `crt ${c}`).join(' ')} alpn h2,http/1.1`,
     '  option forwardfor',

@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, chown, mkdir, open, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
@@ -12,6 +12,9 @@ export const CONFIG = 'haproxy.cfg';
 /** The admin socket, in a subdirectory of the run dir that only haproxy's account writes. */
 const SOCKET = join('sock', 'stats.sock');
 const RELOAD_TIMEOUT_MS = 10_000;
+/** haproxy.log (the master's output and failed requests) is cut back to its last LOG_KEEP bytes past LOG_MAX. */
+const LOG_MAX = 8 << 20;
+const LOG_KEEP = 256 << 10;
 
 /**
  * The haproxy (master-worker) of one gateway state dir: its pid file and log in `dir` (root's
@@ -74,6 +77,7 @@ export class Haproxy {
    * Resolves once generation `generation` serves; throws with haproxy's words otherwise.
    */
   async load(text: string, generation: number, ns: string | null, account: ProxyAccount): Promise<void> {
+    await this.boundLog();
     const up = await this.running();
     const next = join(this.run, `${CONFIG}.next`);
     await writeFile(next, text, { mode: 0o600 });
@@ -98,15 +102,27 @@ export class Haproxy {
     // reloads (it re-executes itself). No `-p`: haproxy rewrites that file on every reload, and a
     // read at that moment would find no haproxy and start a second one.
     const args = [`--net=/run/netns/${ns}`, ...asProxyAccount(account, ['haproxy', '-W', '-db', '-f', join(this.run, CONFIG)])];
-    await writeFile(this.pidFile(), `${spawnDetached('nsenter', args, join(this.dir, 'haproxy.log'))}\n`);
+    await writeFile(this.pidFile(), `${spawnDetached('nsenter', args, this.logFile())}\n`);
   }
 
   private async generationServed(): Promise<number | undefined> {
     return servedGeneration(await this.admin('show info').catch(() => ''));
   }
 
+  private logFile(): string {
+    return join(this.dir, 'haproxy.log');
+  }
+
   private async logTail(): Promise<string> {
-    return (await readFile(join(this.dir, 'haproxy.log'), 'utf8').catch(() => '')).split('\n').slice(-10).join('\n').trim();
+    return (await tailOf(this.logFile(), 16 << 10).catch(() => '')).split('\n').slice(-10).join('\n').trim();
+  }
+
+  /** Keeps the log bounded; haproxy writes it with O_APPEND (spawnDetached), so it goes on at the new end. */
+  private async boundLog(): Promise<void> {
+    if (((await stat(this.logFile()).catch(() => null))?.size ?? 0) <= LOG_MAX) return;
+    const tail = await tailOf(this.logFile(), LOG_KEEP);
+    await truncate(this.logFile(), 0);
+    await appendFile(this.logFile(), tail);
   }
 
   /** One command on the admin socket; its whole answer. */
@@ -116,6 +132,21 @@ export class Haproxy {
 
   stop(): Promise<void> {
     return stopHaproxy(this.dir);
+  }
+}
+
+/** The last `bytes` of a file (from a line's start where one begins in them). */
+async function tailOf(file: string, bytes: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const start = Math.max(0, size - bytes);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    const text = buf.toString('utf8');
+    return start > 0 && text.includes('\n') ? text.slice(text.indexOf('\n') + 1) : text;
+  } finally {
+    await fh.close();
   }
 }
 
