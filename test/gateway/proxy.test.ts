@@ -204,7 +204,7 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
 
   // A new manager (node restart) adopts the running haproxy.
   const pid = await readPid(join(dir, 'gw', 'haproxy.pid'));
-  proxy.close();
+  await proxy.close();
   proxy = new GatewayProxy({ dataDir: join(dir, 'gw'), namespace: () => pub, log: silentLogger() });
   await proxy.start();
   assert.equal(await readPid(join(dir, 'gw', 'haproxy.pid')), pid);

@@ -47,7 +47,7 @@ test('gateway proxy: a haproxy that cannot start with stored routes leaves the n
     return p;
   };
   defer(async () => {
-    for (const p of proxies) p.close();
+    for (const p of proxies) await p.close();
     await stopHaproxy(gw);
   });
   /** haproxy answers :80 for the name (a redirect to https); '000' when nothing listens. */
@@ -55,7 +55,7 @@ test('gateway proxy: a haproxy that cannot start with stored routes leaves the n
     String((await execa('ip', ['netns', 'exec', ns, 'curl', '-s', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Host: ${host}`, 'http://127.0.0.1/'], { reject: false })).stdout);
   /** The node goes down with its haproxy (a reboot): routes and certificates stay on disk. */
   const down = async (p: GatewayProxy) => {
-    p.close();
+    await p.close();
     await stopHaproxy(gw);
     await waitFor(async () => (await http80()) === '000', 'nothing listening once haproxy stopped', 10_000, 100);
   };

@@ -71,6 +71,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
   /** The backend namespaces as the loaded config saw them (see recheck). */
   private rendered = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
   private readonly steps = new Serial();
   private readonly dir: string;
   private account: ProxyAccount = { uid: 65534, gid: 65534 };
@@ -106,9 +107,14 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     });
   }
 
-  /** Stops watching backend namespaces; haproxy keeps running (adopted by the next start). */
-  close(): void {
+  /**
+   * Stops watching backend namespaces and retrying; resolves once a step under way is done.
+   * haproxy keeps running (adopted by the next start).
+   */
+  close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
+    return this.steps.run(async () => undefined);
   }
 
   /** Follows the public namespace: haproxy moves into a new one, stops without one, starts when it comes. */
@@ -228,7 +234,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
 
   /** Stops haproxy and forgets every route (the node is leaving this host for good). */
   stopAll(): Promise<void> {
-    this.close();
+    void this.close();
     return this.steps.run(async () => {
       await this.haproxy.stop();
       this.routes.clear();
@@ -284,6 +290,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
    */
   recheck(): Promise<void> {
     return this.steps.run(async () => {
+      if (this.closed) return;
       if (!(await this.running())) {
         if (this.routes.size === 0 || !this.o.namespace()) return;
         await this.apply();
