@@ -91,9 +91,20 @@ function instance(): NonNullable<typeof wasm> {
 let inPlace: { size: number; buffers: Buffer[] } | undefined;
 
 /**
+ * Room kept before each of scanBuffers' buffers for the tail a chunk stream holds back from the
+ * block before (shorter than the chunk `max`: the default's, DEFAULT_CHUNKING.max): a push of a
+ * buffer's block moves that tail there and scans tail and block as one view where they lie
+ * (ChunkStream.push), instead of joining them in a new array (an allocation, page faults and two
+ * copies of up to 2 x max bytes at every block's start).
+ */
+const LEAD = DEFAULT_CHUNKING.max;
+
+/**
  * `count` buffers of `size` bytes inside this thread's scanner memory, made once per thread (the
  * same ones on every call): bytes read into them are chunked where they lie, without the copy
  * into the scanner's memory (~0.1 ms of CPU per MiB). The build worker reads files into them.
+ * A push of a block read into one of them writes the room just before it (LEAD): chunks of the
+ * push before the last (views of that room) are gone by then.
  */
 export function scanBuffers(count: number, size: number): Buffer[] {
   if (inPlace) {
@@ -102,11 +113,26 @@ export function scanBuffers(count: number, size: number): Buffer[] {
   }
   const w = instance();
   const at = DATA_AT + COPY_SPACE;
-  const need = at + count * size;
+  const need = at + count * (LEAD + size);
   if (w.memory.buffer.byteLength < need) w.memory.grow(Math.ceil((need - w.memory.buffer.byteLength) / 65536));
-  const buffers = Array.from({ length: count }, (_, i) => Buffer.from(w.memory.buffer, at + i * size, size));
+  const buffers = Array.from({ length: count }, (_, i) => Buffer.from(w.memory.buffer, at + i * (LEAD + size) + LEAD, size));
   inPlace = { size, buffers };
   return buffers;
+}
+
+/**
+ * `tail` and then `block` as one view of the scanner's memory, when `block` starts one of
+ * scanBuffers' buffers and `tail` fits in the room before it (copied there); else undefined.
+ */
+function joinInPlace(tail: Uint8Array, block: Uint8Array): Uint8Array | undefined {
+  const mem = wasm?.memory.buffer;
+  if (!inPlace || block.buffer !== mem || tail.length > LEAD) return undefined;
+  const buf = inPlace.buffers.find((b) => b.byteOffset === block.byteOffset);
+  if (!buf) return undefined;
+  const start = block.byteOffset - tail.length;
+  if (tail.buffer === mem) new Uint8Array(mem).copyWithin(start, tail.byteOffset, tail.byteOffset + tail.length);
+  else new Uint8Array(mem, start, tail.length).set(tail);
+  return new Uint8Array(mem, start, tail.length + block.length);
 }
 
 /**
@@ -177,7 +203,11 @@ export class ChunkStream {
     if (data.length === 0) return [];
     const out: Uint8Array[] = [];
     let rest = data;
-    if (this.pending.length > 0) {
+    const joined = this.pending.length > 0 ? joinInPlace(this.pending, data) : undefined;
+    if (joined) {
+      rest = joined; // the tail held back, then the block: cut from the tail's start, where they lie
+      this.pending = new Uint8Array(0);
+    } else if (this.pending.length > 0) {
       // The tail held back had no cut, and adding bytes does not move the ones it saw, so the
       // next cut lies past it, within `max` of its start: only that much is joined.
       const head = new Uint8Array(this.pending.length + Math.min(data.length, this.params.max));

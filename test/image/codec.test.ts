@@ -85,14 +85,20 @@ test('chunker: data read into scanBuffers (scanned in place, no copy) is cut as 
   assert.throws(() => scanBuffers(2, 2 << 20), /other sizes/);
   const s = new ChunkStream();
   const lens: number[] = [];
+  const bytes: Buffer[] = [];
+  const keep = (c: Uint8Array) => {
+    lens.push(c.length);
+    bytes.push(Buffer.from(c)); // a copy: a chunk is a view only until the push after next
+  };
   for (let at = 0, turn = 0; at < data.length; at += 1 << 20, turn ^= 1) {
     const n = data.copy(bufs[turn]!, 0, at, at + (1 << 20));
-    for (const c of s.push(bufs[turn]!.subarray(0, n))) lens.push(c.length);
+    for (const c of s.push(bufs[turn]!.subarray(0, n))) keep(c);
     // A scan of other bytes (the copy path) between two pushes does not disturb the next one.
     chunkLengths(prng(300_000, turn));
   }
-  for (const c of s.end()) lens.push(c.length);
+  for (const c of s.end()) keep(c);
   assert.deepEqual(lens, chunkLengths(data));
+  assert.ok(Buffer.concat(bytes).equals(data), 'the chunks hold the bytes pushed, in order (the held-back tail joined to the next block where it lies)');
 });
 
 test('chunker: every chunk is within min..max except the last, for any push sizes', () => {
