@@ -19,12 +19,21 @@ export function decodedChunkDir(dir: string): string {
 
 /** The decoded chunks of an image that a pull decoded, or undefined. */
 export function decodedChunksOf(dir: string, digest: string): string | undefined {
-  return statSync(join(dir, 'images', digest), { throwIfNoEntry: false }) ? decodedChunkDir(dir) : undefined;
+  return sizeOf(join(dir, 'images', digest)) !== undefined ? decodedChunkDir(dir) : undefined;
 }
 
 /** Whether a chunk's decoded file is there, whole. */
 export function hasDecoded(dir: string, id: string, size: number): boolean {
-  return statSync(`${decodedChunkDir(dir)}/${id}`, { throwIfNoEntry: false })?.size === size;
+  return sizeOf(`${decodedChunkDir(dir)}/${id}`) === size;
+}
+
+/** A file's size; undefined when it cannot be seen (absent, or the cache is not a directory): a cache never fails its caller. */
+function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.size;
+  } catch {
+    return undefined;
+  }
 }
 
 let temps = 0;

@@ -166,9 +166,21 @@ function provenFile(job: FilesJob, f: FileJob): string {
       if (!(err instanceof ImageError && err.code === 'CHUNK_CORRUPT')) throw err;
     }
     rmSync(f.dest, { force: true });
-    if (job.decoded !== undefined) for (const x of f.extents) if (!('hole' in x)) rmSync(`${job.decoded}/${x.id}`, { force: true });
+    if (job.decoded !== undefined) dropDecoded(job.decoded, f);
   }
   return oneFile(job.store, f, true);
+}
+
+/** Removes a file's decoded chunks (one of them may be wrong); a cache that cannot be changed is left as it is. */
+function dropDecoded(dir: string, f: FileJob): void {
+  for (const x of f.extents) {
+    if ('hole' in x) continue;
+    try {
+      rmSync(`${dir}/${x.id}`, { force: true });
+    } catch {
+      // read-only or gone: the next materialize falls back again, and is still proven
+    }
+  }
 }
 
 /** The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error. */
@@ -229,19 +241,23 @@ function oneFile(store: string, f: FileJob, checkIds: boolean, decoded?: string)
   return h.digestHex();
 }
 
-/** Fills `into` from a decoded chunk's file; false when there is none or it is short (the store's blob is read then). */
+/**
+ * Fills `into` from a decoded chunk's file; false when it cannot (none, short, unreadable): the
+ * store's blob is read then, so the cache never fails a materialize.
+ */
 function readDecoded(path: string, into: Buffer): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'r');
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw new ImageError('STORE_IO', `decoded chunk ${path}: ${(err as Error).message}`, { cause: err });
+  } catch {
+    return false; // usually absent: a chunk the pull did not decode, or dropped since
   }
   try {
     let got = 0;
     for (let n = -1; got < into.length && n !== 0; got += n) n = readSync(fd, into, got, into.length - got, got);
     return got === into.length;
+  } catch {
+    return false;
   } finally {
     closeSync(fd);
   }

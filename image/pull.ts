@@ -42,6 +42,7 @@ export async function pullImage(
   const ids = [...chunks.keys()];
   const decoded = opts.decoded;
   if (decoded !== undefined) await initChunkCodec();
+  let undecodable = false;
   const p: PullProgress = { chunksDone: 0, chunksTotal: ids.length, bytesFetched: 0 };
   let fetched = 0;
   await forEachLimit(ids, opts.concurrency ?? 8, async (id) => {
@@ -53,15 +54,26 @@ export async function pullImage(
       p.bytesFetched += blob.length;
     }
     const x = chunks.get(id)!;
-    if (decoded !== undefined && !hasDecoded(decoded, id, x.size)) {
+    if (decoded !== undefined && !undecodable && !hasDecoded(decoded, id, x.size)) {
       blob ??= await to.getChunk(id); // checked against its id, as `from`'s getter checks
-      writeDecoded(decoded, id, openChunk(blob, x, { digestChecked: true }));
+      const plain = openChunk(blob, x, { digestChecked: true }); // a chunk that does not open fails the pull
+      try {
+        writeDecoded(decoded, id, plain);
+      } catch {
+        undecodable = true; // the cache could not take it (full, read-only): materialize decodes then
+      }
     }
     p.chunksDone++;
     opts.onProgress?.(p);
   });
   await to.putManifest(bytes);
-  if (decoded !== undefined) markDecoded(decoded, digest);
+  if (decoded !== undefined && !undecodable) {
+    try {
+      markDecoded(decoded, digest);
+    } catch {
+      // not marked: materialize decodes from the store
+    }
+  }
   if (name) await to.setTag(name, digest);
   return { ref: formatRef(name, digest), digest, chunks: ids.length, fetchedChunks: fetched, fetchedBytes: p.bytesFetched };
 }

@@ -78,3 +78,18 @@ test('decoded: an image built on the node (no pull) materializes from its sealed
   const r = await node.materialize('local');
   await same(r.path, src);
 });
+
+test('decoded: a cache that cannot take decoded chunks fails no pull; materialize decodes then', async (t) => {
+  const dir = await tempDir(t);
+  const src = join(dir, 'src');
+  await makeRichTree(src, { root: false, xattrs: false });
+  const hub = await DirStore.open(join(dir, 'hub'));
+  await (await openImageStore(join(dir, 'builder'))).build(src, { tag: 'app:1', store: hub, xattrs: 'skip' });
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  await mkdir(join(dir, 'node/cache'), { recursive: true });
+  await writeFile(join(dir, 'node/cache/decoded'), 'a file where the directory would be');
+  await node.pull('app:1', join(dir, 'hub'));
+  const r = await node.materialize('app:1');
+  await same(r.path, src);
+});
