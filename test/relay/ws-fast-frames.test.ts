@@ -74,7 +74,7 @@ class RawEnd {
     for (const f of w) f();
   }
   async until(ok: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (!ok()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((r) => (this.waiters.push(r), setTimeout(r, 50)));
