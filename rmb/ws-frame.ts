@@ -8,11 +8,25 @@ import { createRequire } from 'node:module';
  * frame (fragments, text, control frames, close, oversize, bad masking) to ws itself.
  */
 
-/** bufferutil's native XOR (ws uses it too; test/relay/ws-native checks it loads). */
-const native = createRequire(import.meta.url)('bufferutil') as {
+interface BufferUtil {
   mask(source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number): void;
   unmask(buffer: Uint8Array, mask: Uint8Array): void;
-};
+}
+
+/**
+ * bufferutil's native XOR (ws uses it too; test/relay/ws-native checks the addon loads), else
+ * JavaScript loops: the OS image's bundle carries no bufferutil (os/stage.ts), and a missing
+ * addon must not stop the node from starting. Through require so that bundlers leave it out.
+ */
+function loadBufferUtil(): BufferUtil | null {
+  try {
+    return createRequire(import.meta.url)('bufferutil') as BufferUtil;
+  } catch {
+    return null;
+  }
+}
+
+const native = loadBufferUtil();
 
 /** Below this many bytes a JavaScript loop beats the call into native code (ws' own cut-over). */
 const NATIVE_FROM = 32;
@@ -58,8 +72,8 @@ export function readBinaryFrame(buf: Buffer, off: number, masked: boolean, maxPa
   const payload = buf.subarray(start, end);
   if (masked) {
     const key = buf.subarray(at, at + 4);
-    if (len < NATIVE_FROM) for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
-    else native.unmask(payload, key);
+    if (native && len >= NATIVE_FROM) native.unmask(payload, key);
+    else for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
   }
   return { payload, end };
 }
@@ -100,7 +114,7 @@ export function binaryFrame(payload: Uint8Array, mask: boolean): Buffer {
   }
   const key = maskKey();
   out.set(key, head);
-  if (len < NATIVE_FROM) for (let i = 0; i < len; i++) out[start + i] = payload[i]! ^ key[i & 3]!;
-  else native.mask(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, len), key, out, start, len);
+  if (native && len >= NATIVE_FROM) native.mask(Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, len), key, out, start, len);
+  else for (let i = 0; i < len; i++) out[start + i] = payload[i]! ^ key[i & 3]!;
   return out;
 }
