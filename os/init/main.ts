@@ -96,13 +96,23 @@ async function runNode(cfg: BootConfig): Promise<void> {
     }).catch((err: Error) => say(`release checks stopped: ${err.message}`));
   } else say('no zos_hub on the kernel command line: releases named on chain are not followed');
   // One figure for people and bench/os.ts: the whole OS's memory in use once the node has settled.
-  setTimeout(() => void memoryUsedMiB().then((mib) => say(`memory used ${mib} MiB (idle, 10 s after ready)`)), 10_000).unref();
+  setTimeout(() => void memoryUsed().then((m) => say(`memory used ${m.used} MiB (idle, 10 s after ready; ${m.parts})`)), 10_000).unref();
 }
 
-async function memoryUsedMiB(): Promise<number> {
-  const info = await readFile('/proc/meminfo', 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(info)?.[1] ?? 0);
-  return Math.round((kb('MemTotal') - kb('MemAvailable')) / 1024);
+/**
+ * The whole OS's memory in use (MemTotal - MemAvailable), and what holds it: the root's files
+ * (the initramfs stays in RAM as the root), the processes' own memory (the node daemon's RSS
+ * apart), the page cache and the kernel's own.
+ */
+async function memoryUsed(): Promise<{ used: number; parts: string }> {
+  const [info, self] = await Promise.all([readFile('/proc/meminfo', 'utf8'), readFile('/proc/self/status', 'utf8')]);
+  const kb = (k: string, text = info) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  const mib = (k: number) => Math.round(k / 1024);
+  const parts = {
+    'Shmem (tmpfs: root, /run, /tmp)': kb('Shmem'), 'Unevictable': kb('Unevictable'), 'AnonPages (processes)': kb('AnonPages'), 'node daemon RSS': kb('VmRSS', self),
+    'Cached (incl. Shmem)': kb('Cached'), 'Buffers': kb('Buffers'), 'Slab': kb('Slab'), 'KernelStack': kb('KernelStack'), 'PageTables': kb('PageTables'), 'Percpu': kb('Percpu'),
+  };
+  return { used: mib(kb('MemTotal') - kb('MemAvailable')), parts: Object.entries(parts).map(([k, v]) => `${k} ${mib(v)}`).join(', ') + ' MiB' };
 }
 
 if (process.env[STAGE] === 'daemon') {
