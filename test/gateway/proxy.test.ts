@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import { GatewayProxy, renderProxyConfig, type ProxyRoute } from '../../node/host/gateway/index.ts';
-import { parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
+import { challengeMapText, parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
 import { aliveWith, readPid, spawnDetached, terminate } from '../../node/host/vm/procs.ts';
 import { selfSignedCert } from '../helpers/tls.ts';
 import { waitFor } from '../helpers/grid.ts';
@@ -28,14 +28,14 @@ test('gateway config: Host and SNI routes, servers in the owner namespace, check
   await writeFile(pem, Buffer.concat([cert.cert, cert.key]));
   const text = renderProxyConfig(routes, {
     generation: 3, statsSocket: '/run/x.sock', httpBinds: [':80'], tlsBinds: [':443'], terminator: 'zos-gw-t1', certificates: [pem, '/run/c/web.gw.example.pem'],
-    challenges: [{ token: 'tok-B_2', keyAuthorization: 'tok-B_2.thumb' }, { token: 'bad token', keyAuthorization: 'x.y' }, { token: 'tok-A', keyAuthorization: 'not" valid' }],
+    challengeMap: join(dir, 'challenges.map'),
   });
-  // :80 answers ACME HTTP-01 challenges (well-formed ones only) and redirects everything else to https, as zos' traefik.
+  // :80 answers ACME HTTP-01 challenges (from a map changed at run time) and redirects everything else to https, as zos' traefik.
   assert.ok(text.includes(`frontend web
   mode http
   option httplog
   bind :80
-  http-request return status 200 content-type "text/plain; charset=utf-8" string tok-B_2.thumb if { path /.well-known/acme-challenge/tok-B_2 }
+  http-request return status 200 content-type "text/plain; charset=utf-8" lf-string "%[path,field(4,/),map(${dir}/challenges.map)]" if { path_reg '^/[.]well-known/acme-challenge/[A-Za-z0-9_-]+$' } { path,field(4,/),map(${dir}/challenges.map) -m found }
   http-request return status 404 content-type "text/plain; charset=utf-8" string "404 page not found" if { path_beg /.well-known/acme-challenge/ }
   http-request return status 301 content-type "text/plain; charset=utf-8" string "Moved Permanently" hdr location "https://%[req.hdr(host),regsub(:[0-9]+\\$,)]%[capture.req.uri]" if METH_GET
   http-request return status 308 content-type "text/plain; charset=utf-8" string "Permanent Redirect" hdr location "https://%[req.hdr(host),regsub(:[0-9]+\\$,)]%[capture.req.uri]"
@@ -66,6 +66,10 @@ frontend web-tls
   assert.match(text, /server b0 ipv4@10\.20\.2\.5:80 namespace n-abc\n  server b1 ipv6@fd00::5:8080 namespace n-abc\n/);
   assert.match(text, /backend gw-7-13-tls\n  mode tcp\n  balance roundrobin\n  server b0 ipv4@10\.20\.2\.6:443\n/);
   assert.equal(servedGeneration(`Pid: 3\ndescription: zos-gateway-3\n`), 3);
+  // Well-formed answers only reach the map.
+  const map = challengeMapText([['tok-B_2', 'tok-B_2.thumb'], ['bad token', 'x.y'], ['tok-A', 'not" valid'], ['tok-0', 'tok-0.t']]);
+  assert.equal(map, 'tok-0 tok-0.t\ntok-B_2 tok-B_2.thumb\n');
+  await writeFile(join(dir, 'challenges.map'), map);
   // haproxy itself accepts it (it opens namespaces while parsing, so without one here).
   try {
     await writeFile(join(dir, 'h.cfg'), text.replaceAll(' namespace n-abc', '').replace(' crt /run/c/web.gw.example.pem', ''));
@@ -175,11 +179,17 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   assert.equal(await curl(['--http2', '-k', '-o', '/dev/null', '-w', '%{http_version}', '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/']), '2', 'HTTP/2 by ALPN, as traefik');
   assert.equal((await stat(join(dir, 'gw', 'certs', 'web.gw.test.pem'))).mode & 0o777, 0o600);
   assert.deepEqual(proxy.certificates().map((c) => c.fqdn), ['web.gw.test']);
+  // Challenges change in the running haproxy, without a reload (a reload 503s what the old worker still holds for owner networks).
+  const loads = async () => (await readFile(join(dir, 'gw', 'haproxy.log'), 'utf8')).split('Loading success').length;
+  const loaded = await loads();
+  assert.ok(loaded > 1, 'haproxy logs each load');
   await proxy.setChallenge('tok-1', 'tok-1.thumbprint');
   assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1']), 'tok-1.thumbprint');
   assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-2']), '404 page not found');
+  assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1/x']), '404 page not found');
   await proxy.removeChallenge('tok-1');
   assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1']), '404 page not found');
+  assert.equal(await loads(), loaded, 'no reload for a challenge');
 
   // A route whose network namespace is gone answers 503 and does not break reloads of others.
   await proxy.set({ id: '1-4-gone', kind: 'gateway-name-proxy', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });

@@ -44,8 +44,11 @@ export interface ProxyConfigOptions {
   terminator: string;
   /** PEM files (certificate chain and key) for terminated names; the first is the default one (SNI matching none, or no SNI). */
   certificates: string[];
-  /** Pending ACME HTTP-01 challenges: token -> key authorisation. */
-  challenges: ReadonlyArray<{ token: string; keyAuthorization: string }>;
+  /**
+   * The map file of pending ACME HTTP-01 answers (challengeMapText), read at load and changed in
+   * the running haproxy over the admin socket, so that a challenge never needs a reload.
+   */
+  challengeMap: string;
 }
 
 /** A workload id as an haproxy proxy name (letters, digits, `-_.:` only; zos ids already fit). */
@@ -79,10 +82,19 @@ const KEY_AUTHORIZATION = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** The Location traefik's scheme redirect gives: https, the Host without its port, the request URI. */
 const HTTPS_LOCATION = '"https://%[req.hdr(host),regsub(:[0-9]+\\$,)]%[capture.req.uri]"';
 
+/** Whether an HTTP-01 answer is well-formed (anything else never reaches haproxy). */
+export function validChallenge(token: string, keyAuthorization: string): boolean {
+  return TOKEN.test(token) && KEY_AUTHORIZATION.test(keyAuthorization);
+}
+
+/** The challenge map's text: `token keyAuthorization` a line, well-formed ones only. */
+export function challengeMapText(challenges: Iterable<[token: string, keyAuthorization: string]>): string {
+  return [...challenges].filter(([t, k]) => validChallenge(t, k)).sort(([a], [b]) => a.localeCompare(b)).map(([t, k]) => `${t} ${k}\n`).join('');
+}
+
 export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigOptions): string {
   const http = [...routes].filter((r) => !r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
   const tls = [...routes].filter((r) => r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
-  const challenges = [...o.challenges].filter((c) => TOKEN.test(c.token) && KEY_AUTHORIZATION.test(c.keyAuthorization)).sort((a, b) => a.token.localeCompare(b.token));
   if (o.certificates.length === 0) throw new Error('gateway proxy: no default certificate');
   const lines: string[] = [
     'global',
@@ -108,7 +120,8 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '  mode http',
     '  option httplog',
     ...o.httpBinds.map((b) => `  bind ${b}`),
-    ...challenges.map((c) => `  http-request return status 200 content-type "text/plain; charset=utf-8" string ${c.keyAuthorization} if { path ${CHALLENGE_PATH}${c.token} }`),
+    // The token is the path's last segment; the answer is its key authorisation in the map, if there.
+    `  http-request return status 200 content-type "text/plain; charset=utf-8" lf-string "%[path,field(4,/),map(${o.challengeMap})]" if { path_reg '^/[.]well-known/acme-challenge/[A-Za-z0-9_-]+$' } { path,field(4,/),map(${o.challengeMap}) -m found }`,
     `  http-request return status 404 content-type "text/plain; charset=utf-8" string "404 page not found" if { path_beg ${CHALLENGE_PATH} }`,
     `  http-request return status 301 content-type "text/plain; charset=utf-8" string "Moved Permanently" hdr location ${HTTPS_LOCATION} if METH_GET`,
     `  http-request return status 308 content-type "text/plain; charset=utf-8" string "Permanent Redirect" hdr location ${HTTPS_LOCATION}`,

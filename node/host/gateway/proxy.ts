@@ -1,8 +1,8 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
 import { Haproxy, stopHaproxy } from './haproxy.ts';
-import { renderProxyConfig, type ProxyRoute } from './config.ts';
+import { challengeMapText, renderProxyConfig, validChallenge, type ProxyRoute } from './config.ts';
 import { Serial } from '../../../lib/serial.ts';
 import { CertStore } from './certs.ts';
 import { proxyAccount, type ProxyAccount } from './privileges.ts';
@@ -203,16 +203,46 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
 
   setChallenge(token: string, keyAuthorization: string): Promise<void> {
     return this.steps.run(async () => {
+      const verb = this.challenges.has(token) ? 'set' : 'add';
       this.challenges.set(token, keyAuthorization);
-      await this.apply();
+      if (!validChallenge(token, keyAuthorization)) return; // never reaches haproxy
+      await this.changeChallenges(`${verb} map ${this.challengeMap} ${token} ${keyAuthorization}`);
     });
   }
 
   removeChallenge(token: string): Promise<void> {
     return this.steps.run(async () => {
-      if (!this.challenges.delete(token)) return;
-      if (await this.running()) await this.apply();
+      const had = this.challenges.get(token);
+      if (!this.challenges.delete(token) || !validChallenge(token, had!) || !(await this.running())) return;
+      await this.changeChallenges(`del map ${this.challengeMap} ${token}`);
     });
+  }
+
+  private get challengeMap(): string {
+    return join(this.haproxy.run, 'challenges.map');
+  }
+
+  /**
+   * Changes an HTTP-01 answer in the running haproxy (its map file for later loads, then its
+   * copy in memory) instead of reloading: each reload makes haproxy 2.6's previous worker close
+   * its handles on the backend network namespaces (seen with strace: setns then fails EBADF), so
+   * a request that worker still holds for a backend in an owner network gets 503 "No server is
+   * available" (test/gateway/lab saw it during a certificate's issuance). A haproxy not running,
+   * or refusing the change (started from an older config), is loaded instead.
+   */
+  private async changeChallenges(command: string): Promise<void> {
+    if (await this.running()) {
+      await this.writeChallengeMap();
+      const answer = (await this.haproxy.admin(command).catch((err: Error) => err.message)).trim();
+      if (answer === '') return;
+      this.o.log.warn({ answer }, 'gateway proxy: challenge not changed at run time; reloading');
+    }
+    await this.apply();
+  }
+
+  private async writeChallengeMap(): Promise<void> {
+    await writeFile(this.challengeMap, challengeMapText(this.challenges), { mode: 0o640 });
+    await chown(this.challengeMap, 0, this.account.gid);
   }
 
   /**
@@ -262,9 +292,10 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     const routes = [...this.routes.values()].map((r) => (r.namespace && !namespaces.get(r.namespace) ? { ...r, servers: [] } : r));
     await this.haproxy.prepareRunDir(this.account);
     const certificates = await this.certs.stage(join(this.haproxy.run, 'certs'), this.account);
+    await this.writeChallengeMap();
     const text = renderProxyConfig(routes, {
       generation, statsSocket: this.haproxy.socket, httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
-      terminator: `zos-gw-${basename(this.haproxy.run)}`, certificates, challenges: [...this.challenges].map(([token, keyAuthorization]) => ({ token, keyAuthorization })),
+      terminator: `zos-gw-${basename(this.haproxy.run)}`, certificates, challengeMap: this.challengeMap,
     });
     await this.haproxy.load(text, generation, this.o.namespace(), this.account);
     this.generation = generation;
