@@ -23,3 +23,35 @@ test('ws masks and unmasks frames with bufferutil native code', () => {
   wsUtil.unmask(copy, key);
   assert.deepEqual(copy, Buffer.from(data.map((b, i) => b ^ key[i & 3]!)));
 });
+
+/**
+ * The OS image runs the daemon as one esbuild bundle with only the addons os/stage.ts copies
+ * beside it, and bufferutil is not one of them: rmb/ws-frame.ts (every relay connection) must load
+ * there and fall back to JavaScript, not stop the node's start on a missing module. Bundled as
+ * os/bundle.ts bundles, written where no node_modules can be found, then loaded and used.
+ */
+test('rmb/ws-frame loads and frames without bufferutil, as in the OS image bundle', async (t) => {
+  const { build } = await import('esbuild');
+  const { GYP_PACKAGES, NAPI_PACKAGES } = await import('../../os/bundle.ts');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/zos-ws-bundle-');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'ws.mjs');
+  await build({
+    entryPoints: [new URL('../../rmb/ws-frame.ts', import.meta.url).pathname],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: [...GYP_PACKAGES, ...NAPI_PACKAGES],
+    logLevel: 'silent',
+    banner: { js: "import { createRequire as __zosRequire } from 'node:module';\nconst require = __zosRequire(import.meta.url);" },
+  });
+  const frames = (await import(out)) as typeof import('../../rmb/ws-frame.ts');
+  const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => i & 0xff));
+  const frame = frames.binaryFrame(payload, true);
+  const read = frames.readBinaryFrame(frame, 0, true, 0, 1 << 16);
+  assert.ok(typeof read === 'object');
+  assert.deepEqual(Buffer.from(read.payload), payload);
+});
