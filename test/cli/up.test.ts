@@ -99,7 +99,24 @@ test('up: the sample VM reaches ok and is reached over WireGuard + ssh as printe
   let wgConf = '';
   t.after(async () => {
     if (wgConf) await execa('wg-quick', ['down', wgConf], { reject: false });
-    if (proc.exitCode === null) proc.kill('SIGKILL');
+    // After a failure zos up still runs, with its nodes as children in its process group: Ctrl-C
+    // (SIGINT to the group) lets it stop them; SIGKILL to the group if it has not within 60 s.
+    if (proc.exitCode === null && proc.pid) {
+      try {
+        process.kill(-proc.pid, 'SIGINT');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-proc.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 60_000);
+      await proc;
+      clearTimeout(timer);
+    }
     await proc;
     // After a failure zos up was killed: its nodes' VMs, networks, mounts and loop devices are each node's to clean.
     for (const n of await readdir(join(dir, 'nodes')).catch((): string[] => [])) await cleanupHostState(join(dir, 'nodes', n));
