@@ -29,7 +29,7 @@
  * syncs the work dir between the two, outside both timings.
  *
  * Materialize runs on a node's store as a node fills it: by a pull (here from the round's build
- * store, a directory), which also decodes every chunk into the node's image cache (SPEC.md §7), so
+ * store, a directory), which also decodes every chunk into a pack in the node's image cache (SPEC.md §7), so
  * materialize reads plain chunks; the pull's own speed is printed beside it. Before session 9 the
  * bench materialized straight from the build's store, which a node never does.
  */
@@ -152,6 +152,8 @@ async function main(): Promise<void> {
     const shell = (cmd: string) => timeIt(async () => cpuOfShell((await execa('sh', ['-c', `${cmd}; times`])).stdout));
     const creation = await creationCost(join(work, 'probe'));
     console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (a build creates one per new chunk)`);
+    const du = async (p: string) => Number((await execa('du', ['-sk', p])).stdout.split('\t')[0]) * 1024;
+    let packBytes = 0;
     const rounds: Array<{ sha: Timed<number>; b2: Timed<number>; cp: Timed<number>; build: Timed<unknown>; verify: Timed<unknown>; pull: Timed<unknown>; mat: Timed<unknown> }> = [];
     for (let r = 0; r < ROUNDS; r++) {
       const store = await openImageStore(join(work, `round-${r}`));
@@ -165,6 +167,7 @@ async function main(): Promise<void> {
       // materialize runs on what that pull left, as on a node.
       const node = await openImageStore(join(work, `node-${r}`));
       const pull = await timeIt(() => node.pull('v1', store.store));
+      if (r === 0) packBytes = await du(join(work, 'node-0/cache/decoded'));
       const cp = await shell(`cp -a "${a}" "${join(work, `cp-${r}`)}"`);
       await execa('sync', ['-f', work]); // cp's and the pull's dirty pages are written back here, not in materialize's syncfs (see the header)
       const mat = await timeIt(() => node.materialize('v1'));
@@ -186,7 +189,6 @@ async function main(): Promise<void> {
     const relaunch = await timeIt(() => node.materialize('v1'));
     const build2 = await timeIt(() => node.build(b, { tag: 'v2', xattrs: 'skip' }));
     const mat2 = await timeIt(() => node.materialize('v2'));
-    const du = async (p: string) => Number((await execa('du', ['-sk', p])).stdout.split('\t')[0]) * 1024;
     const storeBytes = await du(join(work, 'node/store/chunks'));
     const objBytes = await du(join(work, 'node/cache/objects'));
     const count = async (cmd: string) => Number((await execa('sh', ['-c', `${cmd} | wc -l`])).stdout.trim());
@@ -221,7 +223,7 @@ async function main(): Promise<void> {
     console.log(`  logical bytes of both images: ${(referenced / 1048576).toFixed(1)} MiB; chunk store on disk: ${(storeBytes / 1048576).toFixed(1)} MiB (zstd)`);
     console.log(`  store dedup+compression ratio: ${(referenced / storeBytes).toFixed(2)}x; dedup alone: ${((build1.uniqueChunks + build2.v.uniqueChunks) / (build1.uniqueChunks + build2.v.newChunks)).toFixed(2)}x by chunk count`);
     console.log(`  materialized cache for both images: ${objects} file objects for ${filesV1} + ${filesV2} files, ${(objBytes / 1048576).toFixed(1)} MiB (the edited files are the largest ones; v2 materialize ${mat2.s.toFixed(1)} s)`);
-    console.log(`  a pulled image on a node: ${(sealedBytes / 1048576).toFixed(1)} MiB of sealed chunks (store) + ${(decodedBytes / 1048576).toFixed(1)} MiB decoded (cache, read by materialize) + its objects`);
+    console.log(`  a pulled image on a node: ${(sealedBytes / 1048576).toFixed(1)} MiB of sealed chunks (store) + its objects; its pack of decoded chunks (${(packBytes / 1048576).toFixed(1)} MiB before materialize) is dropped once materialized (${(decodedBytes / 1048576).toFixed(1)} MiB left)`);
     console.log(`  host load while measuring: ${(await execa('cat', ['/proc/loadavg'])).stdout.split(' ').slice(0, 3).join(' ')} (2 cores; baselines ran in the same conditions)`);
     await node.close();
     const goal = (name: string, value: number, target: number) => `${name} ${value.toFixed(2)}x (goal >= ${target}x) ${value >= target ? 'PASS' : 'MISS'}`;

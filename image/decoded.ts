@@ -1,59 +1,95 @@
-import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWriteFile } from './fsutil.ts';
 
 /**
  * The node's decoded chunks (SPEC.md §7), a cache beside the store, which keeps every chunk sealed
  * (zstd) as built and served:
- *   <dir>/chunks/<id>        the chunk's plain bytes (what openChunk gives), written by a pull
- *   <dir>/images/<digest>    empty: every chunk of that image was decoded here by a pull
- * Materialize reads these instead of decoding (zstd is ~0.85 ms of CPU per MiB, most of a file
- * worker's pass): a pull pays the decoding while chunks arrive over the network. Nothing here is
- * trusted: materialize proves every file it writes by its BLAKE3, and writes one that fails again
- * from the store's sealed chunks (image/file-worker.ts). Writes are temp + rename, no fsync: a
- * chunk a power cut left short or empty is read from the store instead.
+ *   <dir>/packs/<digest>-<n>   every chunk of an image, decoded (what openChunk gives), end to end
+ *   <dir>/images/<digest>      JSON {pack, at}: the pack's name and each chunk id's offset in it
+ * A node's pull writes the pack while chunks arrive, and its index once the pack is whole;
+ * materialize reads chunks from the pack instead of decoding them (zstd is ~0.85 ms of CPU per MiB,
+ * most of a file worker's pass), then drops it: the objects hold those bytes from then on, so the
+ * disk holds the image twice only between a pull and its materialize. One file per image, not one
+ * per chunk: a pull creates one inode instead of thousands, a worker opens it once. Nothing here
+ * is trusted: materialize proves every file it writes by its BLAKE3, writes one that fails again
+ * from the store's sealed chunks (image/file-worker.ts) and stops using the pack. No fsync: a pack
+ * a power cut left short is caught the same way.
  */
-export function decodedChunkDir(dir: string): string {
-  return join(dir, 'chunks');
+export interface DecodedIndex {
+  /** The pack's file name under packs/. */
+  pack: string;
+  /** Offset of each chunk's decoded bytes in the pack (its length is the extent's size). */
+  at: Record<string, number>;
 }
 
-/** The decoded chunks of an image that a pull decoded, or undefined. */
-export function decodedChunksOf(dir: string, digest: string): string | undefined {
-  return sizeOf(join(dir, 'images', digest)) !== undefined ? decodedChunkDir(dir) : undefined;
-}
+const indexPath = (dir: string, digest: string) => join(dir, 'images', digest);
+const packPath = (dir: string, name: string) => join(dir, 'packs', name);
 
-/** Whether a chunk's decoded file is there, whole. */
-export function hasDecoded(dir: string, id: string, size: number): boolean {
-  return sizeOf(`${decodedChunkDir(dir)}/${id}`) === size;
-}
-
-/** A file's size; undefined when it cannot be seen (absent, or the cache is not a directory): a cache never fails its caller. */
-function sizeOf(path: string): number | undefined {
+/** Where an image's decoded chunks are (pack path, index path, offsets), or undefined when a pull left none. */
+export function decodedOf(dir: string, digest: string): { pack: string; index: string; at: Record<string, number> } | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false })?.size;
+    const ix = JSON.parse(readFileSync(indexPath(dir, digest), 'utf8')) as DecodedIndex;
+    if (typeof ix.pack !== 'string' || ix.pack.includes('/') || typeof ix.at !== 'object' || ix.at === null) return undefined;
+    return { pack: packPath(dir, ix.pack), index: indexPath(dir, digest), at: ix.at };
   } catch {
-    return undefined;
+    return undefined; // none (or unreadable: the cache never fails its caller)
   }
 }
 
-let temps = 0;
-const prefix = `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-
-/** Writes a chunk's plain bytes (temp + rename: readers see all of it or none). */
-export function writeDecoded(dir: string, id: string, plain: Uint8Array): void {
-  const chunks = decodedChunkDir(dir);
-  const tmp = `${chunks}/${prefix}-${++temps}`;
+/** Forgets an image's decoded chunks (index first, then its pack). */
+export function dropDecoded(dir: string, digest: string): void {
+  const ix = decodedOf(dir, digest);
   try {
-    writeFileSync(tmp, plain);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(chunks, { recursive: true });
-    writeFileSync(tmp, plain);
+    rmSync(indexPath(dir, digest), { force: true });
+    if (ix) rmSync(ix.pack, { force: true });
+  } catch {
+    // a cache that cannot be changed is left as it is
   }
-  renameSync(tmp, `${chunks}/${id}`);
 }
 
-/** Records that every chunk of the image is decoded here. */
-export function markDecoded(dir: string, digest: string): void {
-  atomicWriteFile(join(dir, 'images', digest), '');
+let packs = 0;
+
+/** A pack being written by a pull; `finish` names it and writes its index, `abort` removes it. */
+export class DecodedPackWriter {
+  private readonly name: string;
+  private readonly tmp: string;
+  private readonly fd: number;
+  private pos = 0;
+  private readonly at: Record<string, number> = {};
+
+  constructor(
+    private readonly dir: string,
+    private readonly digest: string,
+  ) {
+    this.name = `${digest}-${process.pid}-${++packs}`;
+    this.tmp = packPath(dir, `.tmp-${this.name}`);
+    mkdirSync(join(dir, 'packs'), { recursive: true });
+    this.fd = openSync(this.tmp, 'w', 0o600);
+  }
+
+  /** Appends a chunk's decoded bytes (once per id). */
+  append(id: string, plain: Uint8Array): void {
+    if (this.at[id] !== undefined) return;
+    for (let done = 0; done < plain.length; ) done += writeSync(this.fd, plain, done, plain.length - done, this.pos + done);
+    this.at[id] = this.pos;
+    this.pos += plain.length;
+  }
+
+  finish(): void {
+    closeSync(this.fd);
+    // Another pull of the same image finished first: its pack stays, this one goes.
+    if (statSync(indexPath(this.dir, this.digest), { throwIfNoEntry: false })) return void rmSync(this.tmp, { force: true });
+    renameSync(this.tmp, packPath(this.dir, this.name));
+    atomicWriteFile(indexPath(this.dir, this.digest), JSON.stringify({ pack: this.name, at: this.at } satisfies DecodedIndex));
+  }
+
+  abort(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // closed already
+    }
+    rmSync(this.tmp, { force: true });
+  }
 }

@@ -43,7 +43,7 @@ export async function runFileJobs<F extends FileJob & { size: number }>(
     files,
     from,
     // Only the fields a worker reads (callers pass whole manifest entries).
-    ({ path, size, blake3, extents, existing, dest, meta, publish, links }) => ({ path, size, blake3, extents, existing, dest, meta, publish, links }),
+    ({ path, size, blake3, extents, existing, dest, meta, publish, links, at }) => ({ path, size, blake3, extents, existing, dest, meta, publish, links, at }),
     {
       result(f, reused) {
         if (reused) onReused(f);

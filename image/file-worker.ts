@@ -50,6 +50,8 @@ export interface FileJob {
    * there is replaced): only a whole, checked file ever gets this name.
    */
   publish?: string;
+  /** With FilesJob.decoded: each extent's offset in the pack (-1: a hole, or not in it). */
+  at?: number[];
   /**
    * Then hard-link the file at each of these new paths (missing directories are made, 0700): the
    * `existing` copy when it is reused, else `dest`.
@@ -69,12 +71,13 @@ export interface FilesJob extends SharedListJob {
   /** A directory store's location. */
   store: string;
   /**
-   * A directory of decoded chunks (the node's image cache, SPEC.md §7: `<id>` holds the chunk's
-   * plain bytes), read instead of the store's sealed blob where one is there: no decoding. A
-   * missing or short one is read from the store; a file that fails its BLAKE3 is written again
-   * from the store's blobs alone, with every id checked, and its decoded chunks are removed.
+   * The image's decoded chunks (a pull's pack in the node's image cache, SPEC.md §7): a file's
+   * chunks are read from the pack at the offsets its `at` gives instead of decoding the store's
+   * blobs. A chunk the pack cannot give whole is read from the store; a file that fails its BLAKE3
+   * is written again from the store's blobs alone, with every id checked, and the pack's index is
+   * removed (no later materialize uses it).
    */
-  decoded?: string;
+  decoded?: { pack: string; index: string };
 }
 
 /** A file's result: whether its `existing` copy was used (nothing written). */
@@ -101,7 +104,26 @@ const blobs: ChunkScratch = { buf: Buffer.alloc(0) }; // getChunkSync grows it t
 
 export async function work(job: FilesJob): Promise<FilesOutcome> {
   await initChunkCodec();
-  return takeEach<FileJob & { size: number }, FileDone, FileFailed>(job, (f) => oneJob(job, f), failedWith, (f) => f.size);
+  try {
+    return takeEach<FileJob & { size: number }, FileDone, FileFailed>(job, (f) => oneJob(job, f), failedWith, (f) => f.size);
+  } finally {
+    if (pack !== undefined && pack.fd !== null) closeSync(pack.fd);
+    pack = undefined;
+  }
+}
+
+/** This job's pack of decoded chunks, opened at its first use (null: it cannot be read). */
+let pack: { fd: number | null } | undefined;
+function packFd(job: FilesJob): number | null {
+  if (job.decoded === undefined) return null;
+  if (pack === undefined) {
+    try {
+      pack = { fd: openSync(job.decoded.pack, 'r') };
+    } catch {
+      pack = { fd: null }; // gone or unreadable: the store's blobs are read
+    }
+  }
+  return pack.fd;
 }
 
 /** One file: its `existing` copy used when intact (true), else written or checked from the store. */
@@ -160,31 +182,28 @@ function hashExisting(path: string): string | null {
 function provenFile(job: FilesJob, f: FileJob): string {
   if (f.dest !== undefined) {
     try {
-      const got = oneFile(job.store, f, false, job.decoded);
+      const got = oneFile(job.store, f, false, f.at ? packFd(job) : null);
       if (got === f.blake3) return got;
     } catch (err) {
       if (!(err instanceof ImageError && err.code === 'CHUNK_CORRUPT')) throw err;
     }
     rmSync(f.dest, { force: true });
-    if (job.decoded !== undefined) dropDecoded(job.decoded, f);
+    if (job.decoded !== undefined) forgetPack(job.decoded.index);
   }
   return oneFile(job.store, f, true);
 }
 
-/** Removes a file's decoded chunks (one of them may be wrong); a cache that cannot be changed is left as it is. */
-function dropDecoded(dir: string, f: FileJob): void {
-  for (const x of f.extents) {
-    if ('hole' in x) continue;
-    try {
-      rmSync(`${dir}/${x.id}`, { force: true });
-    } catch {
-      // read-only or gone: the next materialize falls back again, and is still proven
-    }
+/** Removes a pack's index, so that no later materialize reads it (one of its chunks may be wrong). */
+function forgetPack(index: string): void {
+  try {
+    rmSync(index, { force: true });
+  } catch {
+    // a cache that cannot be changed is left as it is: the next materialize falls back again, still proven
   }
 }
 
 /** The file's BLAKE3 over its content (holes read as zeros); throws the first chunk's error. */
-function oneFile(store: string, f: FileJob, checkIds: boolean, decoded?: string): string {
+function oneFile(store: string, f: FileJob, checkIds: boolean, packed: number | null = null): string {
   const h = newHasher();
   const dest = f.dest;
   const m = f.meta ?? {};
@@ -207,7 +226,8 @@ function oneFile(store: string, f: FileJob, checkIds: boolean, decoded?: string)
       pos += fill;
       fill = 0;
     };
-    for (const x of f.extents) {
+    for (let i = 0; i < f.extents.length; i++) {
+      const x = f.extents[i]!;
       if ('hole' in x) {
         flush(); // a hole is not written: the block ends here
         zeros(h, x.hole);
@@ -219,7 +239,7 @@ function oneFile(store: string, f: FileJob, checkIds: boolean, decoded?: string)
         if (x.size > buf.length) buf = out = Buffer.allocUnsafe(x.size); // a chunk larger than any so far
       }
       const into = buf.subarray(fill, fill + x.size);
-      if (decoded !== undefined && readDecoded(`${decoded}/${x.id}`, into)) {
+      if (packed !== null && readPacked(packed, f.at![i]!, into)) {
         fill += x.size;
         continue;
       }
@@ -241,25 +261,15 @@ function oneFile(store: string, f: FileJob, checkIds: boolean, decoded?: string)
   return h.digestHex();
 }
 
-/**
- * Fills `into` from a decoded chunk's file; false when it cannot (none, short, unreadable): the
- * store's blob is read then, so the cache never fails a materialize.
- */
-function readDecoded(path: string, into: Buffer): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return false; // usually absent: a chunk the pull did not decode, or dropped since
-  }
+/** Fills `into` from the pack at `at`; false when it cannot (not in it, short, unreadable): the store's blob is read then. */
+function readPacked(fd: number, at: number, into: Buffer): boolean {
+  if (!(at >= 0)) return false;
   try {
     let got = 0;
-    for (let n = -1; got < into.length && n !== 0; got += n) n = readSync(fd, into, got, into.length - got, got);
+    for (let n = -1; got < into.length && n !== 0; got += n) n = readSync(fd, into, got, into.length - got, at + got);
     return got === into.length;
   } catch {
     return false;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -12,7 +12,7 @@ import type { Entry, FileEntry, Manifest } from './manifest.ts';
 import { manifestOf } from './manifest-memo.ts';
 import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes } from './objects.ts';
-import { decodedChunksOf } from './decoded.ts';
+import { decodedOf, dropDecoded } from './decoded.ts';
 import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
@@ -24,7 +24,8 @@ import { writeXattrs, type Xattrs } from './xattr.ts';
  *   objects/<k>              one inode per distinct file (content + metadata), shared by images
  *   images/<digest>/         a full tree; regular files are hard links into objects/
  *   images/<digest>.state    verification record (cache-verify.ts)
- *   decoded/                 pulled chunks, decoded (decoded.ts): read instead of the store's blobs
+ *   decoded/                 a pull's chunks decoded, one pack per image (decoded.ts): read instead of
+ *                            the store's blobs, dropped once the image is materialized
  *   tmp/                     staging, same filesystem so rename() is atomic
  */
 export interface MaterializeProgress {
@@ -106,6 +107,7 @@ export class ImageCache {
       if (made) {
         // checked while staged (create), recorded under its name
         await recordRenamedTree(tree, this.statePath(digest), digest, made);
+        dropDecoded(this.decodedDir, digest); // its objects hold those bytes now
         trace?.mark('recorded');
         trace?.print();
         return { path: tree, digest, created: true, verify: made.result };
@@ -164,7 +166,7 @@ export class ImageCache {
           onBytes(n);
           writeback.written(n);
         },
-        decodedChunksOf(this.decodedDir, digest),
+        decodedOf(this.decodedDir, digest),
       ); // each file a hard link to its object
       trace?.mark('files written');
       // and here the directories no file needed, parents first (manifest order)

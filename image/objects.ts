@@ -11,6 +11,9 @@ import type { FileMeta } from './file-worker.ts';
 import type { DirStore } from './store/dir-store.ts';
 import { writeXattrs } from './xattr.ts';
 import { publishLink } from './fsutil.ts';
+import type { decodedOf } from './decoded.ts';
+
+type Decoded = NonNullable<ReturnType<typeof decodedOf>>;
 
 /**
  * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
@@ -43,10 +46,10 @@ export class ObjectPool {
    * at the file's path in the tree, given its metadata, and only then linked into objects/ (one
    * new inode and two names per object, as the tree itself needs). An object with extended
    * attributes is finished here instead (setfattr between its owner and its mode), then linked.
-   * `decoded`: a directory of the image's chunks decoded (ImageCache.decodedChunks), read instead
-   * of decoding the store's blobs.
+   * `decoded`: the image's chunks decoded by its pull (image/decoded.ts), read instead of decoding
+   * the store's blobs.
    */
-  async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void, decoded?: string): Promise<EnsureResult> {
+  async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void, decoded?: Decoded): Promise<EnsureResult> {
     const byKey = new Map<string, { f: FileEntry; paths: string[] }>();
     for (const f of files) {
       const key = objectKey(f, this.withOwners);
@@ -67,7 +70,7 @@ export class ObjectPool {
     const meta = (f: FileEntry): FileMeta => ({ ...(chownNeeded(f) ? { owner: [f.uid, f.gid] } : {}), ...(hasXattrs(f) ? {} : modeAndTime(f)) });
     const reused = new Set<string>();
     await runFileJobs(
-      { store: store.location, ...(decoded === undefined ? {} : { decoded }) },
+      { store: store.location, ...(decoded === undefined ? {} : { decoded: { pack: decoded.pack, index: decoded.index } }) },
       [...byKey].map(([key, { f, paths }]) => ({
         path: f.path,
         blake3: f.blake3,
@@ -79,6 +82,7 @@ export class ObjectPool {
         meta: meta(f),
         links: paths.slice(1).map((p) => join(tree, p)),
         ...(hasXattrs(f) ? {} : { publish: this.path(key) }),
+        ...(decoded === undefined ? {} : { at: f.extents.map((x) => ('hole' in x ? -1 : (decoded.at[x.id] ?? -1))) }),
       })),
       (x) =>
         new ImageError(

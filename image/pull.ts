@@ -5,7 +5,7 @@ import { forEachLimit, resolveRef } from './resolve.ts';
 import type { ImageStore } from './store/types.ts';
 import { ImageError } from './errors.ts';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
-import { hasDecoded, markDecoded, writeDecoded } from './decoded.ts';
+import { DecodedPackWriter, decodedOf } from './decoded.ts';
 
 export interface PullProgress {
   chunksDone: number;
@@ -25,8 +25,8 @@ export interface PullResult {
  * Copy an image from `from` into `to`: chunks first (each verified by the source store's getter),
  * then the manifest, then the tag, so a tag never names an incomplete image. Safe to run
  * concurrently with itself: every write is temp+rename of content-addressed data. With `decoded`
- * (a node's decoded chunks, image/decoded.ts), each chunk is also decoded there as it arrives
- * (or from `to` when it was there already), so materialize has no decoding left to do.
+ * (a node's decoded chunks, image/decoded.ts), each chunk is also decoded into a pack for the
+ * image as it arrives (or from `to` when it was there already): materialize has no decoding to do.
  */
 export async function pullImage(
   to: ImageStore,
@@ -40,39 +40,54 @@ export async function pullImage(
   const m = decodeManifestOf(digest, bytes); // kept for the materialize that follows (manifest-memo.ts)
   const chunks = manifestChunks(m);
   const ids = [...chunks.keys()];
-  const decoded = opts.decoded;
-  if (decoded !== undefined) await initChunkCodec();
-  let undecodable = false;
+  // With `decoded`, every chunk is decoded into a new pack for this image (image/decoded.ts),
+  // unless a pull left one already; a cache that cannot take it (full, not a directory) stops the
+  // decoding without failing the pull.
+  let pack: DecodedPackWriter | undefined;
+  if (opts.decoded !== undefined && !decodedOf(opts.decoded, digest)) {
+    await initChunkCodec();
+    try {
+      pack = new DecodedPackWriter(opts.decoded, digest);
+    } catch {
+      pack = undefined;
+    }
+  }
+  const drop = () => {
+    pack?.abort();
+    pack = undefined;
+  };
   const p: PullProgress = { chunksDone: 0, chunksTotal: ids.length, bytesFetched: 0 };
   let fetched = 0;
-  await forEachLimit(ids, opts.concurrency ?? 8, async (id) => {
-    let blob: Uint8Array | undefined;
-    if (!(await to.hasChunk(id))) {
-      blob = await from.getChunk(id);
-      await to.putChunk(id, blob);
-      fetched++;
-      p.bytesFetched += blob.length;
-    }
-    const x = chunks.get(id)!;
-    if (decoded !== undefined && !undecodable && !hasDecoded(decoded, id, x.size)) {
-      blob ??= await to.getChunk(id); // checked against its id, as `from`'s getter checks
-      const plain = openChunk(blob, x, { digestChecked: true }); // a chunk that does not open fails the pull
-      try {
-        writeDecoded(decoded, id, plain);
-      } catch {
-        undecodable = true; // the cache could not take it (full, read-only): materialize decodes then
+  try {
+    await forEachLimit(ids, opts.concurrency ?? 8, async (id) => {
+      let blob: Uint8Array | undefined;
+      if (!(await to.hasChunk(id))) {
+        blob = await from.getChunk(id);
+        await to.putChunk(id, blob);
+        fetched++;
+        p.bytesFetched += blob.length;
       }
-    }
-    p.chunksDone++;
-    opts.onProgress?.(p);
-  });
-  await to.putManifest(bytes);
-  if (decoded !== undefined && !undecodable) {
+      if (pack) {
+        blob ??= await to.getChunk(id); // checked against its id, as `from`'s getter checks
+        const plain = openChunk(blob, chunks.get(id)!, { digestChecked: true }); // a chunk that does not open fails the pull
+        try {
+          pack?.append(id, plain);
+        } catch {
+          drop();
+        }
+      }
+      p.chunksDone++;
+      opts.onProgress?.(p);
+    });
+    await to.putManifest(bytes);
     try {
-      markDecoded(decoded, digest);
+      pack?.finish();
     } catch {
-      // not marked: materialize decodes from the store
+      drop();
     }
+  } catch (err) {
+    drop();
+    throw err;
   }
   if (name) await to.setTag(name, digest);
   return { ref: formatRef(name, digest), digest, chunks: ids.length, fetchedChunks: fetched, fetchedBytes: p.bytesFetched };

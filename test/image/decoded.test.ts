@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdir, open, readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openImageStore, DirStore, ImageError } from '../../image/index.ts';
+import { decodedOf } from '../../image/decoded.ts';
 import { isRoot } from '../../image/fsutil.ts';
 import { makeRichTree, prng, tempDir } from './fixtures.ts';
 import { assertSameTree } from './tree-compare.ts';
 
 /**
- * A node's pull decodes every chunk into its image cache (image/decoded.ts) and materialize reads
- * those instead of decoding; they are a cache and never trusted: every file is proven by its
- * BLAKE3, and one that fails is written again from the store's sealed chunks (SPEC.md §7).
+ * A node's pull decodes every chunk into a pack in its image cache (image/decoded.ts) and
+ * materialize reads those instead of decoding, then drops the pack; it is a cache and never
+ * trusted: every file is proven by its BLAKE3, and one that fails is written again from the
+ * store's sealed chunks (SPEC.md §7).
  */
 async function pulled(t: TestContext) {
   const dir = await tempDir(t);
@@ -26,45 +28,55 @@ async function pulled(t: TestContext) {
   assert.equal(r.digest, built.digest);
   const m = JSON.parse(Buffer.from(await node.store.getManifest(r.digest)).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string; size?: number }> }> };
   const chunksOf = (path: string) => m.entries.find((e) => e.path === path)!.extents!.filter((x) => x.id).map((x) => ({ id: x.id!, size: x.size! }));
-  return { dir, src, node, digest: r.digest, chunksOf, decoded: join(dir, 'node/cache/decoded/chunks') };
+  const decoded = decodedOf(join(dir, 'node/cache/decoded'), r.digest);
+  assert.ok(decoded, 'the pull left a pack and its index');
+  return { dir, src, node, digest: r.digest, chunksOf, decoded };
 }
 
 const same = (tree: string, src: string) => assertSameTree(tree, src, { xattrs: false, owners: isRoot() });
 
-test('decoded: a pull decodes every chunk into the cache, and materialize reads them, not the store', async (t) => {
+/** Changes one byte of the pack at `at`. */
+async function flip(pack: string, at: number): Promise<void> {
+  const fh = await open(pack, 'r+');
+  const b = Buffer.alloc(1);
+  await fh.read(b, 0, 1, at);
+  await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, at);
+  await fh.close();
+}
+
+test('decoded: a pull decodes every chunk into one pack, materialize reads it, not the store, then drops it', async (t) => {
   const { dir, src, node, digest, chunksOf, decoded } = await pulled(t);
   const tool = chunksOf('bin/tool')[0]!;
-  assert.deepEqual(await readFile(join(decoded, tool.id)), (await readFile(join(src, 'bin/tool'))).subarray(0, tool.size));
-  // With the store's chunks out of the way, only the decoded ones can make the tree.
+  const pack = await readFile(decoded.pack);
+  const at = decoded.at[tool.id]!;
+  assert.deepEqual(pack.subarray(at, at + tool.size), (await readFile(join(src, 'bin/tool'))).subarray(0, tool.size));
+  // With the store's chunks out of the way, only the pack can make the tree.
   await rename(join(dir, 'node/store/chunks'), join(dir, 'sealed'));
   const r = await node.materialize('app:1');
   assert.equal(r.created, true);
   await same(r.path, src);
   await rename(join(dir, 'sealed'), join(dir, 'node/store/chunks'));
-  assert.ok((await readdir(join(dir, 'node/cache/decoded/images'))).includes(digest));
+  assert.equal(decodedOf(join(dir, 'node/cache/decoded'), digest), undefined, 'dropped once materialized');
+  await assert.rejects(stat(decoded.pack), { code: 'ENOENT' });
 });
 
-test('decoded: a changed decoded chunk is not trusted: the file is written from the store and the chunk dropped', async (t) => {
-  const { src, node, chunksOf, decoded } = await pulled(t);
-  const [a, b] = chunksOf('big/blob1');
-  const fh = await open(join(decoded, a!.id), 'r+');
-  await fh.write(Buffer.from([0x5a ^ (await readFile(join(decoded, a!.id)))[100]!]), 0, 1, 100);
-  await fh.close();
-  await truncate(join(decoded, chunksOf('big/blob2')[0]!.id), 10); // short: read from the store
+test('decoded: a changed or short pack is not trusted: files are written from the store, the pack is forgotten', async (t) => {
+  const { dir, src, node, digest, chunksOf, decoded } = await pulled(t);
+  await flip(decoded.pack, decoded.at[chunksOf('big/blob1')[0]!.id]! + 100);
+  const last = Math.max(...Object.values(decoded.at));
+  await truncate(decoded.pack, last + 10); // the last chunk short: read from the store
   const r = await node.materialize('app:1');
   await same(r.path, src);
-  await assert.rejects(stat(join(decoded, a!.id)), { code: 'ENOENT' });
-  await assert.rejects(stat(join(decoded, b!.id)), { code: 'ENOENT' }); // the file's other chunks too
+  assert.equal(decodedOf(join(dir, 'node/cache/decoded'), digest), undefined);
 });
 
-test('decoded: a changed decoded chunk over a corrupt sealed one fails naming the chunk, nothing materialized', async (t) => {
+test('decoded: a changed pack over a corrupt sealed chunk fails naming the chunk, nothing materialized', async (t) => {
   const { dir, node, chunksOf, decoded } = await pulled(t);
   const { id } = chunksOf('bin/tool')[0]!;
-  for (const p of [join(decoded, id), node.store.chunkPath(id)]) {
-    const fh = await open(p, 'r+');
-    await fh.write(Buffer.from('XX'), 0, 2, 40);
-    await fh.close();
-  }
+  await flip(decoded.pack, decoded.at[id]! + 40);
+  const fh = await open(node.store.chunkPath(id), 'r+');
+  await fh.write(Buffer.from('XX'), 0, 2, 40);
+  await fh.close();
   await assert.rejects(node.materialize('app:1'), (e: unknown) => e instanceof ImageError && e.code === 'CHUNK_CORRUPT' && e.message.includes(id) && e.message.includes('bin/tool'));
   assert.deepEqual(await readdir(join(dir, 'node/cache/images')), []);
 });
@@ -79,7 +91,7 @@ test('decoded: an image built on the node (no pull) materializes from its sealed
   await same(r.path, src);
 });
 
-test('decoded: a cache that cannot take decoded chunks fails no pull; materialize decodes then', async (t) => {
+test('decoded: a cache that cannot take a pack fails no pull; materialize decodes then', async (t) => {
   const dir = await tempDir(t);
   const src = join(dir, 'src');
   await makeRichTree(src, { root: false, xattrs: false });
