@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openImageStore, DirStore, ImageError } from '../../image/index.ts';
 import { decodedOf } from '../../image/decoded.ts';
 import { isRoot } from '../../image/fsutil.ts';
-import { makeRichTree, prng, tempDir } from './fixtures.ts';
+import { flipByte, makeRichTree, prng, tempDir } from './fixtures.ts';
 import { assertSameTree } from './tree-compare.ts';
 
 /**
@@ -35,15 +35,6 @@ async function pulled(t: TestContext) {
 
 const same = (tree: string, src: string) => assertSameTree(tree, src, { xattrs: false, owners: isRoot() });
 
-/** Changes one byte of the pack at `at`. */
-async function flip(pack: string, at: number): Promise<void> {
-  const fh = await open(pack, 'r+');
-  const b = Buffer.alloc(1);
-  await fh.read(b, 0, 1, at);
-  await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, at);
-  await fh.close();
-}
-
 test('decoded: a pull decodes every chunk into one pack, materialize reads it, not the store, then drops it', async (t) => {
   const { dir, src, node, digest, chunksOf, decoded } = await pulled(t);
   const tool = chunksOf('bin/tool')[0]!;
@@ -62,7 +53,7 @@ test('decoded: a pull decodes every chunk into one pack, materialize reads it, n
 
 test('decoded: a changed or short pack is not trusted: files are written from the store, the pack is forgotten', async (t) => {
   const { dir, src, node, digest, chunksOf, decoded } = await pulled(t);
-  await flip(decoded.pack, decoded.at[chunksOf('big/blob1')[0]!.id]! + 100);
+  await flipByte(decoded.pack, decoded.at[chunksOf('big/blob1')[0]!.id]! + 100);
   const last = Math.max(...Object.values(decoded.at));
   await truncate(decoded.pack, last + 10); // the last chunk short: read from the store
   const r = await node.materialize('app:1');
@@ -73,7 +64,7 @@ test('decoded: a changed or short pack is not trusted: files are written from th
 test('decoded: a changed pack over a corrupt sealed chunk fails naming the chunk, nothing materialized', async (t) => {
   const { dir, node, chunksOf, decoded } = await pulled(t);
   const { id } = chunksOf('bin/tool')[0]!;
-  await flip(decoded.pack, decoded.at[id]! + 40);
+  await flipByte(decoded.pack, decoded.at[id]! + 40);
   const fh = await open(node.store.chunkPath(id), 'r+');
   await fh.write(Buffer.from('XX'), 0, 2, 40);
   await fh.close();

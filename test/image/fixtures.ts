@@ -111,3 +111,12 @@ export async function storeWithWorker(
     channel.close();
   }
 }
+
+/** Changes one byte of a file (XOR 0x5a: always a different byte). */
+export async function flipByte(path: string, at: number): Promise<void> {
+  const fh = await open(path, 'r+');
+  const b = Buffer.alloc(1);
+  await fh.read(b, 0, 1, at);
+  await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, at);
+  await fh.close();
+}

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { open, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { ImageError } from '../../image/errors.ts';
 import { decodeManifest, encodeManifest, type FileEntry } from '../../image/manifest.ts';
-import { richImage as setup } from './fixtures.ts';
+import { flipByte, richImage as setup } from './fixtures.ts';
 
 /**
  * One integrity proof per byte (image/file-worker.ts): materialize proves each file it writes by
@@ -38,14 +38,6 @@ const chunkCorrupt = (id: string, path: string) => (e: unknown) => {
   assert.ok(e.message.includes(`file "${path}": chunk ${id} in store `) && e.message.endsWith('content does not match its digest'), e.message);
   return true;
 };
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  const b = Buffer.alloc(1);
-  await fh.read(b, 0, 1, at);
-  await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, at);
-  await fh.close();
-}
 
 test('proof: a damaged zstd chunk and a damaged stored chunk are each named by their digest error, nothing half-made', async (t) => {
   const f = await fixture(t);
