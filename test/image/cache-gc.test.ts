@@ -38,6 +38,8 @@ test('cache gc: orphans, stale staging and old fan-out go; what a tree links sta
   await writeFile(join(objects, 'aa', key('a')), 'orphan of the old layout');
   await writeFile(join(objects, 'bb', key('b')), 'linked by an old tree');
   await link(join(objects, 'bb', key('b')), join(oldTree, 'b'));
+  // Its tree may link it more than once (hard links in the image): what it had before is what it keeps.
+  const liveLinks = (await stat(join(objects, live[0]!))).nlink;
   await link(join(objects, live[0]!), join(objects, 'bb', live[0]!));
   await mkdir(join(cache, 'tmp', 'obj-123-abcd'), { recursive: true });
   const staged = join(cache, 'tmp', 'tree-0123456789abcdef-aabbcc');
@@ -53,7 +55,7 @@ test('cache gc: orphans, stale staging and old fan-out go; what a tree links sta
   assert.equal(young.removedFanouts, 1, 'bb/ emptied; aa/ still holds the young orphan');
   assert.ok(await exists(join(objects, key('b'))));
   assert.equal(await readFile(join(oldTree, 'b'), 'utf8'), 'linked by an old tree');
-  assert.equal((await stat(join(objects, live[0]!))).nlink, 2, 'an object with its flat name loses only the fan-out one');
+  assert.equal((await stat(join(objects, live[0]!))).nlink, liveLinks, 'an object with its flat name loses only the fan-out one');
 
   const r = await gcImageCache(cache, { now: later });
   assert.deepEqual({ ...r, removedBytes: 0 }, {
