@@ -54,8 +54,11 @@ test('durability: a large build starts writeback while it writes chunks; the tag
   assert.ok(seen.length >= 2, `writeback started during the build (${seen.length} syncs)`);
   const last = seen.pop()!;
   assert.deepEqual(last, { tag: false, chunks: built.uniqueChunks, manifests: 1 }, 'the final sync: every chunk and the manifest, before the tag');
-  // The manifest is written while the last early kick may still run (it can see it or not).
-  for (const s of seen) assert.ok(!s.tag && s.manifests <= 1 && s.chunks < built.uniqueChunks, `an early writeback, before the last chunks and the tag: ${JSON.stringify(s)}`);
+  // The manifest is written while the last early kick may still run (it can see it or not), and
+  // a late kick that runs slowly (a loaded machine) may count every chunk: only the first, at
+  // 16 MiB of 40, must come before the last chunks.
+  for (const s of seen) assert.ok(!s.tag && s.manifests <= 1, `an early writeback, before the tag: ${JSON.stringify(s)}`);
+  assert.ok(seen[0]!.chunks < built.uniqueChunks, `the first writeback while chunks were still being written: ${JSON.stringify(seen[0])}`);
   assert.equal(await store.getTag('v1'), built.digest);
 });
 
