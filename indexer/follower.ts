@@ -134,20 +134,24 @@ export class ChainFollower extends EventEmitter<{ block: [cursor: Cursor]; follo
   }
 
   private async follow(stream: EventStream<LocatedEvent>, lock: AbortSignal): Promise<void> {
+    // Stops on a lost lock and on close(): close() ends only the stream begin() had made when it
+    // was called, so one closing while begin() still ran would leave this loop on a new stream
+    // (a clean-clone CI hung in close() so, with the devnet sealing no more blocks).
+    const stopped = AbortSignal.any([lock, this.abort.signal]);
     const stop = () => void stream.close();
-    lock.addEventListener('abort', stop, { once: true });
+    stopped.addEventListener('abort', stop, { once: true });
     // A signal already aborted fires no 'abort' event: a lock lost during begin()'s reconcile,
     // which wrote nothing and so did not fail, would leave this loop waiting for the next block
     // (forever on a quiet chain) while this process shows `following` without holding the lock.
-    if (lock.aborted) stop();
+    if (stopped.aborted) stop();
     try {
       for await (const block of stream) {
         // The lock may have gone while this block was on its way: the new holder stores it.
-        if (lock.aborted) break;
+        if (stopped.aborted) break;
         await this.store(block);
       }
     } finally {
-      lock.removeEventListener('abort', stop);
+      stopped.removeEventListener('abort', stop);
     }
   }
 
