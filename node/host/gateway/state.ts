@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import type { Logger } from '../../../lib/log.ts';
 
 /**
@@ -24,8 +25,10 @@ export async function readState<T extends object>(file: string, log: Logger): Pr
   }
 }
 
-/** Replaces a state file whole (a crash leaves the old or the new one). */
-export async function writeState(file: string, value: unknown): Promise<void> {
-  await writeFile(`${file}.tmp`, JSON.stringify(value), { mode: 0o600 });
-  await rename(`${file}.tmp`, file);
+/**
+ * Replaces a state file whole: after a crash or a power cut it is the old or the new one, never
+ * empty (lib/durable's temp file, fsync, rename and directory fsync; a rename alone is not enough).
+ */
+export function writeState(file: string, value: unknown): Promise<void> {
+  return writeFileDurably(file, JSON.stringify(value), 0o600);
 }
