@@ -9,7 +9,12 @@ export function wsDataToBytes(data: WebSocket.RawData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** The parts of ws 8's WebSocket that the data-frame path reads (not in its types). */
+/**
+ * The parts of ws 8's WebSocket that the data-frame path reads (not in its types). They are
+ * private and may change in any release, so package.json pins ws exactly: an upgrade is a
+ * deliberate step with test/relay/ws-fast-frames run (it asserts the socket is taken, and a
+ * takeDataFrames that silently falls back to ws would only show as a slower bench/relay.ts).
+ */
 interface WsInternals {
   _socket?: Socket | null;
   _isServer: boolean;
