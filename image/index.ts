@@ -94,6 +94,7 @@ export class ImageNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.cache.settled();
     await this.store.close();
   }
 }

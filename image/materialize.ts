@@ -12,7 +12,7 @@ import type { Entry, FileEntry, Manifest } from './manifest.ts';
 import { manifestOf } from './manifest-memo.ts';
 import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes } from './objects.ts';
-import { decodedOf, dropDecoded } from './decoded.ts';
+import { decodedOf, dropDecoded, type DecodedChunks } from './decoded.ts';
 import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
 import { errnoCode, isRoot } from './fsutil.ts';
@@ -55,6 +55,7 @@ export class ImageCache {
   readonly objects: ObjectPool;
   readonly withOwners = isRoot();
   private readonly syncFs: (path: string) => Promise<void>;
+  private readonly running = new Set<Promise<void>>();
 
   constructor(
     readonly dir: string,
@@ -94,10 +95,12 @@ export class ImageCache {
     const total = m.entries.reduce((n, e) => n + (e.type === 'file' ? e.size : 0), 0);
     if (missing) {
       const p: MaterializeProgress = { phase: 'write', bytesDone: 0, bytesTotal: total };
+      const decoded = decodedOf(this.decodedDir, digest);
       const made = await this.create(
         store,
         digest,
         m,
+        decoded,
         (n) => {
           p.bytesDone += n;
           onProgress?.(p);
@@ -107,7 +110,7 @@ export class ImageCache {
       if (made) {
         // checked while staged (create), recorded under its name
         await recordRenamedTree(tree, this.statePath(digest), digest, made);
-        dropDecoded(this.decodedDir, digest); // its objects hold those bytes now
+        this.background(dropDecoded(this.decodedDir, digest, decoded?.pack)); // its objects hold those bytes now
         trace?.mark('recorded');
         trace?.print();
         return { path: tree, digest, created: true, verify: made.result };
@@ -134,6 +137,16 @@ export class ImageCache {
     return verifyTree(tree, this.statePath(digest), digest, m, { withOwners: this.withOwners });
   }
 
+  /** Resolves once what materialize left running (a pack's removal) is done; ImageNode.close waits for it. */
+  async settled(): Promise<void> {
+    await Promise.all(this.running);
+  }
+
+  private background(work: Promise<void>): void {
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+  }
+
   async remove(digest: string): Promise<void> {
     await rm(this.statePath(digest), { force: true });
     await rm(this.treePath(digest), { recursive: true, force: true });
@@ -143,7 +156,7 @@ export class ImageCache {
    * The tree staged in tmp/, checked (§8) while the syncfs that makes it durable waits for the
    * disk, then renamed into images/; null when a concurrent materialize renamed its copy first.
    */
-  private async create(store: DirStore, digest: string, m: Manifest, onBytes: (n: number) => void, trace?: BuildTrace): Promise<CheckedTree | null> {
+  private async create(store: DirStore, digest: string, m: Manifest, decoded: DecodedChunks | undefined, onBytes: (n: number) => void, trace?: BuildTrace): Promise<CheckedTree | null> {
     // Short calls made synchronously: through the thread pool each costs a turn, under load tens of ms.
     mkdirSync(join(this.dir, 'images'), { recursive: true });
     mkdirSync(join(this.dir, 'tmp'), { recursive: true });
@@ -166,7 +179,7 @@ export class ImageCache {
           onBytes(n);
           writeback.written(n);
         },
-        decodedOf(this.decodedDir, digest),
+        decoded,
       ); // each file a hard link to its object
       trace?.mark('files written');
       // and here the directories no file needed, parents first (manifest order)

@@ -11,9 +11,8 @@ import type { FileMeta } from './file-worker.ts';
 import type { DirStore } from './store/dir-store.ts';
 import { writeXattrs } from './xattr.ts';
 import { publishLink } from './fsutil.ts';
-import type { decodedOf } from './decoded.ts';
+import type { DecodedChunks } from './decoded.ts';
 
-type Decoded = NonNullable<ReturnType<typeof decodedOf>>;
 
 /**
  * The node's file object pool (SPEC.md §7): one inode per distinct (content, mode, owner, mtime,
@@ -49,7 +48,7 @@ export class ObjectPool {
    * `decoded`: the image's chunks decoded by its pull (image/decoded.ts), read instead of decoding
    * the store's blobs.
    */
-  async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void, decoded?: Decoded): Promise<EnsureResult> {
+  async ensure(files: FileEntry[], store: DirStore, tree: string, onBytes: (n: number) => void, decoded?: DecodedChunks): Promise<EnsureResult> {
     const byKey = new Map<string, { f: FileEntry; paths: string[] }>();
     for (const f of files) {
       const key = objectKey(f, this.withOwners);
