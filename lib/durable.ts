@@ -1,18 +1,28 @@
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { zosNative } from './native.ts';
+import { failpoint } from './failpoints.ts';
+
+/** Tells apart the temp files of two writes of one path in one process (the pid, of two processes). */
+let writes = 0;
 
 /**
  * Writes a small file so that after a power cut it is whole or absent, never empty: data to a temp
  * file, fsync, rename into place, fsync the directory. (A rename alone is not enough: on a fresh
  * file the rename can reach the disk before the data, as the OS reboot test found on btrfs.)
  */
-export async function writeFileDurably(path: string, data: string, mode = 0o644): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFileSynced(tmp, data, mode);
-  await rename(tmp, path);
+export async function writeFileDurably(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${writes++}`;
+  try {
+    await writeFileSynced(tmp, data, mode);
+    await failpoint('durable.write.renaming');
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
   await fsyncDir(dirname(path));
 }
 

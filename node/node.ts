@@ -1,7 +1,8 @@
-import { readFile, writeFile, mkdir, rename } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../lib/clock.ts';
+import { writeFileDurably } from '../lib/durable.ts';
 import type { Logger } from '../lib/log.ts';
 import { connectChain, type ChainClient, type NodeEvent } from '../chain/client/index.ts';
 import { RelayPeer } from '../relay-client/peer.ts';
@@ -209,8 +210,7 @@ export class ZosNode {
           const mapped = toNodeEvent(ev);
           if (mapped) contracts.handle(mapped);
         }
-        await writeFile(`${file}.tmp`, `${block.blockNumber}\n`);
-        await rename(`${file}.tmp`, file);
+        await writeFileDurably(file, `${block.blockNumber}\n`);
       }
     } catch (err) {
       if (!this.abort.signal.aborted) log.error({ err }, 'event stream ended');

@@ -1,6 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../lib/durable.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { RpcConnection } from './rpc.ts';
 import { Runtime } from './runtime.ts';
@@ -60,7 +61,5 @@ export async function loadRuntime(rpc: RpcConnection, cache: RuntimeCache, log: 
 
 async function store(file: string, bytes: Uint8Array): Promise<void> {
   await mkdir(join(file, '..'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, file);
+  await writeFileDurably(file, bytes);
 }

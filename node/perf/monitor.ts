@@ -4,9 +4,10 @@
  * (a task that can't run here leaves nothing, and `get` answers zos' `result not found`).
  * Results live as one JSON file per task under the data dir, so they survive a restart.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../lib/clock.ts';
+import { writeFileDurably } from '../../lib/durable.ts';
 import type { Logger } from '../../lib/log.ts';
 
 /** zos pkg.TaskResult: what `zos.perf.get` answers. */
@@ -54,9 +55,7 @@ export class PerfMonitor {
       timestamp: Math.floor(this.clock.now() / 1000),
       result: await task.run(this.abort.signal),
     };
-    const file = join(this.o.dir, `${task.id}.json`);
-    await writeFile(`${file}.tmp`, JSON.stringify(result));
-    await rename(`${file}.tmp`, file);
+    await writeFileDurably(join(this.o.dir, `${task.id}.json`), JSON.stringify(result));
     return result;
   }
 

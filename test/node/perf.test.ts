@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { setFailpoints } from '../../lib/failpoints.ts';
 import { silentLogger } from '../../lib/log.ts';
 import { dialAddress, healthcheckTask, isHealthy } from '../../node/perf/healthcheck.ts';
 import { PerfMonitor, RESULT_NOT_FOUND } from '../../node/perf/monitor.ts';
@@ -103,6 +104,23 @@ test('perf monitor: results stored per task and kept over a restart; zos texts f
   await assert.rejects(api.call('zos.perf.get', {}), { message: RESULT_NOT_FOUND });
   assert.deepEqual(await api.call('zos.perf.get_all'), await second.getAll());
   assert.equal(await apiFixture(t, { perf: new PerfMonitor({ dir: join(dir, 'none'), tasks: [], log: silentLogger() }) }).raw('zos.perf.get_all'), 'null');
+});
+
+test('perf monitor: a result that cannot be stored keeps the previous one whole', async (t) => {
+  const dir = tempDir(t);
+  let n = 0;
+  const task = { id: 'count', description: 'counts its runs', everyMs: 3_600_000, run: async () => ++n };
+  const monitor = new PerfMonitor({ dir, tasks: [task], log: silentLogger() });
+  const first = await monitor.runTask(task);
+  assert.equal(first.result, 1);
+  setFailpoints('durable.write.renaming=error(power cut)');
+  t.after(() => setFailpoints(undefined));
+  await assert.rejects(monitor.runTask(task), /power cut/);
+  assert.deepEqual(await monitor.get('count'), first);
+  assert.deepEqual(readdirSync(dir), ['count.json']);
+  setFailpoints('');
+  assert.equal((await monitor.runTask(task)).result, 3);
+  assert.equal((await monitor.get('count')).result, 3);
 });
 
 test('diagnostics: each module within 3 s, an error names why, healthy follows the health check', async (t) => {

@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { networkId } from '../../model/ids.ts';
 import { containsNet, formatCidr4, gatewayOf, networkOf, overlaps, parseCidr4, formatIPv4, type Cidr4 } from './addr.ts';
@@ -213,9 +214,7 @@ export class NetworkHost implements NetworkResources, NetworkTaps {
   }
 
   private async save(rec: NrRecord): Promise<void> {
-    const file = join(this.dir, 'nrs', `${rec.netId}.json`);
-    await writeFile(`${file}.tmp`, JSON.stringify(rec), { mode: 0o600 });
-    await rename(`${file}.tmp`, file);
+    await writeFileDurably(join(this.dir, 'nrs', `${rec.netId}.json`), JSON.stringify(rec), 0o600);
   }
 
   /** Ports reserved on this node: zos' presets and every NR's WireGuard port (list_wg_ports). */

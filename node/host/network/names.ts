@@ -3,8 +3,9 @@
 // would collide on namespace names and on the host-wide wireguard-go socket directory. Names
 // here hash a per-node salt with the NetID instead, keeping zos' prefixes and the 15-char limit.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import { base58 } from '@scure/base';
 
 const HASH_LEN = 13; // prefix (2) + 13 = 15 = IFNAMSIZ - 1
@@ -47,7 +48,7 @@ export async function nodeSalt(dir: string): Promise<string> {
   const saved = (await readFile(file, 'utf8').catch(() => '')).trim();
   if (saved) return saved;
   const salt = randomBytes(8).toString('hex');
-  await writeFile(file, `${salt}\n`);
+  await writeFileDurably(file, `${salt}\n`);
   return salt;
 }
 

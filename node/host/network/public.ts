@@ -13,8 +13,9 @@
 //                                          // from the chain's public config at start and on NodePublicConfigStored
 // Run a process there with `ip netns exec <namespace> ...`; listen on the `ipv4`/`ipv6` addresses.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { runResult } from '../exec.ts';
 import { addrEnsure, ip, linkDelete, linkExists, netnsDelete, netnsEnsure, netnsExists, nftApply, nftDeleteTable, sysctl, tapEnsure, type Netns } from './ip.ts';
@@ -100,8 +101,7 @@ export class PublicHost {
   }
 
   private async save(): Promise<void> {
-    await writeFile(`${this.file}.tmp`, JSON.stringify(this.saved), { mode: 0o600 });
-    await rename(`${this.file}.tmp`, this.file);
+    await writeFileDurably(this.file, JSON.stringify(this.saved), 0o600);
   }
 
   /** The public namespace's name while the node has a public config, else null. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import { repoPath } from '../../../lib/paths.ts';
 import { encodeCpio, type CpioEntry } from './cpio.ts';
 import { VmError } from './errors.ts';
@@ -75,9 +76,7 @@ export async function guestKernel(kernelDir: string, cacheDir: string): Promise<
     const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'mods', 'newroot'].map((d) => ({ type: 'dir', path: d }));
     entries.push(...files.map(([path, data, mode]): CpioEntry => ({ type: 'file', path, data, mode })));
     await mkdir(cacheDir, { recursive: true });
-    const tmp = `${initramfs}.${process.pid}.tmp`;
-    await writeFile(tmp, encodeCpio(entries));
-    await rename(tmp, initramfs);
+    await writeFileDurably(initramfs, encodeCpio(entries));
   }
   return { kernel, initramfs };
 }

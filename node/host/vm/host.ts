@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import type { Logger } from '../../../lib/log.ts';
 import { runResult } from '../exec.ts';
 import { writeSeedDisk } from './cidata.ts';
@@ -194,7 +195,7 @@ export class VmHost {
     v.crashes = [];
     await this.serial(v, async () => {
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'spec.json'), JSON.stringify(spec, null, 2));
+      await writeFileDurably(join(dir, 'spec.json'), JSON.stringify(spec, null, 2));
       await this.launch(v);
     });
     return this.info(spec.id)!;

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileDurably } from '../../../lib/durable.ts';
 import type { Logger } from '../../../lib/log.ts';
 import type { GuestKernel } from './guest.ts';
 import type { Accel } from './spec.ts';
@@ -35,8 +36,7 @@ export async function probeAccel(qemu: string, guest: GuestKernel, log: Logger, 
   log.info({ accel, ms: Date.now() - started }, 'accelerator probe');
   if (bootId) {
     await mkdir(cacheDir, { recursive: true, mode: 0o755 }).catch(() => undefined);
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ bootId, accel })).then(() => rename(tmp, file)).catch(() => undefined);
+    await writeFileDurably(file, JSON.stringify({ bootId, accel })).catch(() => undefined);
   }
   return accel;
 }
