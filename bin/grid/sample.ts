@@ -18,7 +18,7 @@ import { parseSpec, type DeploymentSpec } from './spec.ts';
  */
 
 /** The user network: a /16 of the lab range; the node's part and the user's peer are /24s in it. */
-export const SAMPLE_NET = { ipRange: '198.19.0.0/16', subnet: '198.19.2.0/24', vmIp: '198.19.2.2', peerSubnet: '198.19.3.0/24', peerAddress: '198.19.3.2/32' };
+export const SAMPLE_NET = { name: 'net', ipRange: '198.19.0.0/16', subnet: '198.19.2.0/24', vmIp: '198.19.2.2', peerSubnet: '198.19.3.0/24', peerAddress: '198.19.3.2/32' };
 const IMAGE_TAG = 'base';
 
 /** Uplink pool of node N (1-based) of `zos up`: lab addresses, distinct per node sharing this host. */
@@ -125,11 +125,11 @@ export async function prepareSample(o: { dataDir: string; node: number; imagePor
       { name: 'disk', type: 'zmount', size: '1GiB' },
       { name: 'data', type: 'volume', size: '256MiB' },
       {
-        name: 'net', type: 'network', ip_range: n.ipRange, subnet: n.subnet, wireguard_private_key: keys.nodePrivate, wireguard_listen_port: keys.port,
+        name: n.name, type: 'network', ip_range: n.ipRange, subnet: n.subnet, wireguard_private_key: keys.nodePrivate, wireguard_listen_port: keys.port,
         peers: [{ subnet: n.peerSubnet, wireguard_public_key: keys.userPublic, allowed_ips: [n.peerSubnet], endpoint: '' }],
       },
       {
-        name: 'vm', type: 'zmachine', flist: `${image.url}/${IMAGE_TAG}.flist`, network: 'net', ip: n.vmIp, cpu: 1, memory: '256MiB',
+        name: 'vm', type: 'zmachine', flist: `${image.url}/${IMAGE_TAG}.flist`, network: n.name, ip: n.vmIp, cpu: 1, memory: '256MiB',
         mounts: [{ name: 'disk', mountpoint: '/data' }, { name: 'data', mountpoint: '/srv' }], env: { SSH_KEY: keys.sshPublicKey },
       },
     ],

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { z } from 'zod';
+import { storedNetworkNamespace } from '../../node/host/network/index.ts';
 import { UPLINK_TABLE } from '../../node/host/network/nft.ts';
 import { repoPath } from '../../lib/paths.ts';
 import { sizeSchema } from '../../lib/size.ts';
@@ -11,10 +12,11 @@ import { assertHostCanRunNodes } from './cleanup.ts';
 import { cliLogger, parseOptions } from './cli.ts';
 import { deploySpec, formatStates, waitForWorkloads, workloadStates } from './deployer.ts';
 import { CliErrorCode, explain, formatError } from './errors.ts';
+import { waitForGuestPort } from './guest-port.ts';
 import { LocalGrid } from './local-grid.ts';
 import { Reporter } from './render.ts';
 import { UserSession } from './session.ts';
-import { nodeUplinkPool, prepareSample, type Sample } from './sample.ts';
+import { nodeUplinkPool, prepareSample, SAMPLE_NET, type Sample } from './sample.ts';
 import type { DeploymentSpec } from './spec.ts';
 
 const upOptions = z.object({
@@ -77,6 +79,7 @@ export async function runUp(raw: Record<string, unknown>): Promise<void> {
     sample = await prepareSample({ dataDir: grid.dataDir, node: first, imagePort: o.imagePort, sshKey: o.sshKey });
     out.step('sample VM image', `base image (busybox + dropbear, zos image base) served at ${sample.spec.workloads.find((w) => w.name === 'vm')!.data.flist as string}`);
     await deploySample(session, sample.spec, first, out);
+    await waitForSsh(grid.nodes[0]!.dataDir, (await session.twinId())!, sample, out, stopped.signal);
 
     const info = { ...grid.info({ address: session.address, mnemonicFile: user.mnemonicFile }), sample: { vmIp: sample.vmIp, wgConfig: sample.wgConfig, ssh: sample.ssh } };
     await writeFile(join(grid.dataDir, 'grid.json'), `${JSON.stringify(info, null, 2)}\n`);
@@ -118,6 +121,20 @@ async function deploySample(session: UserSession, spec: DeploymentSpec, nodeId: 
     const states = await waitForWorkloads(session, nodeId, existing, (s) => out.detail(formatStates(s)), SAMPLE_TIMEOUT_MS);
     out.step('', `sample deployment: all workloads ${formatStates(states)}`);
   }
+}
+
+/** Under TCG on a busy machine the guest's dropbear listens some seconds, or a minute or two, after its VM is `ok`. */
+const SSH_WAIT_MS = 180_000;
+
+/** Waits until the sample VM's ssh port accepts a connection, so that the ssh command printed next works at once. */
+async function waitForSsh(nodeDir: string, twin: number, sample: Sample, out: Reporter, signal: AbortSignal): Promise<void> {
+  const target = `${sample.vmIp}:22`;
+  const namespace = await storedNetworkNamespace(join(nodeDir, 'network'), twin, SAMPLE_NET.name).catch(() => null);
+  if (!namespace) return out.line(`(cannot check the sample VM's ssh from here: its guest may need a few seconds after vm=ok before ssh connects)`);
+  out.step(`waiting for the sample VM's ssh (${target}, from its network's namespace; at most ${SSH_WAIT_MS / 1000} s)`);
+  const r = await waitForGuestPort({ namespace, ip: sample.vmIp, port: 22, timeoutMs: SSH_WAIT_MS, signal, progress: (why) => out.detail(`ssh ${target}: ${why}`) });
+  if (r.open) out.step('', `sample VM: ssh answers on ${target} (after ${(r.ms / 1000).toFixed(1)} s)`);
+  else if (!signal.aborted) out.fail(`sample VM: ssh on ${target} still not answering after ${SSH_WAIT_MS / 1000} s (${r.reason}): its guest may need longer; the ssh below may have to be retried (node log: ${join(nodeDir, 'node.log')})`);
 }
 
 /** Redraws the grid state every `everyMs` until `signal` aborts. */

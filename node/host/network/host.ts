@@ -366,3 +366,9 @@ export async function removeStoredNetworks(dataDir: string, log: Logger): Promis
     await rm(join(dataDir, 'nrs', f), { force: true });
   }
 }
+
+/** The namespace of the NR `twin`/`name` stored under `dataDir`, or null when it has none: for `zos up`, which runs the node. */
+export async function storedNetworkNamespace(dataDir: string, twin: number, name: string): Promise<string | null> {
+  const text = await readFile(join(dataDir, 'nrs', `${networkId(twin, name)}.json`), 'utf8').catch(() => null);
+  return text === null ? null : ((JSON.parse(text) as NrRecord).names.ns ?? null);
+}
