@@ -1,13 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { silentLogger } from '../../lib/log.ts';
 import { GatewayProxy, renderProxyConfig, type ProxyRoute } from '../../node/host/gateway/index.ts';
-import { challengeMapText, parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
+import { certificateSteps, challengeMapText, parseBackendBytes, servedGeneration } from '../../node/host/gateway/config.ts';
+import { Haproxy } from '../../node/host/gateway/haproxy.ts';
 import { aliveWith, readPid, spawnDetached, terminate } from '../../node/host/vm/procs.ts';
 import { selfSignedCert } from '../helpers/tls.ts';
 import { waitFor } from '../helpers/grid.ts';
@@ -26,8 +27,9 @@ test('gateway config: Host and SNI routes, servers in the owner namespace, check
   const cert = await selfSignedCert(dir);
   const pem = join(dir, 'default.pem');
   await writeFile(pem, Buffer.concat([cert.cert, cert.key]));
+  const list = join(dir, 'names.list');
   const text = renderProxyConfig(routes, {
-    generation: 3, statsSocket: '/run/x.sock', httpBinds: [':80'], tlsBinds: [':443'], terminator: 'zos-gw-t1', certificates: [pem, '/run/c/web.gw.example.pem'],
+    generation: 3, statsSocket: '/run/x.sock', httpBinds: [':80'], tlsBinds: [':443'], terminator: 'zos-gw-t1', defaultCertificate: pem, certificateList: list,
     challengeMap: join(dir, 'challenges.map'),
   });
   // :80 answers ACME HTTP-01 challenges (from a map changed at run time) and redirects everything else to https, as zos' traefik.
@@ -56,7 +58,7 @@ backend zos-tls-terminate
 frontend web-tls
   mode http
   option httplog
-  bind abns@zos-gw-t1 accept-proxy ssl crt ${pem} crt /run/c/web.gw.example.pem alpn h2,http/1.1
+  bind abns@zos-gw-t1 accept-proxy ssl crt ${pem} crt-list ${list} alpn h2,http/1.1
   option forwardfor
   http-request set-header X-Forwarded-Proto https
   use_backend gw-7-12-web if { req.hdr(host),field(1,:),lower -m str web.gw.example }
@@ -70,9 +72,18 @@ frontend web-tls
   const map = challengeMapText([['tok-B_2', 'tok-B_2.thumb'], ['bad token', 'x.y'], ['tok-A', 'not" valid'], ['tok-0', 'tok-0.t']]);
   assert.equal(map, 'tok-0 tok-0.t\ntok-B_2 tok-B_2.thumb\n');
   await writeFile(join(dir, 'challenges.map'), map);
-  // haproxy itself accepts it (it opens namespaces while parsing, so without one here).
+  // A certificate changes at run time: a new one is made, filled (its PEM without empty lines, which would end the payload), committed and listed; a loaded one is replaced; a gone one leaves.
+  const commands = (pem: string | undefined, loaded: boolean) => certificateSteps('/r/c/a.pem', '/r/c/_names.list', pem, loaded).map((x) => x.command);
+  assert.deepEqual(commands('A\n\nB\n', false), ['new ssl cert /r/c/a.pem', 'set ssl cert /r/c/a.pem <<\nA\nB\n', 'commit ssl cert /r/c/a.pem', 'add ssl crt-list /r/c/_names.list /r/c/a.pem']);
+  assert.deepEqual(commands('A\n', true), ['set ssl cert /r/c/a.pem <<\nA\n', 'commit ssl cert /r/c/a.pem']);
+  assert.deepEqual(commands(undefined, true), ['del ssl crt-list /r/c/_names.list /r/c/a.pem', 'del ssl cert /r/c/a.pem']);
+  assert.deepEqual(commands(undefined, false), []);
+  const [, , commit] = certificateSteps('/r/c/a.pem', '/r/c/_names.list', 'A', false);
+  assert.ok(commit!.ok.test('Committing /r/c/a.pem\nSuccess!\n') && !commit!.ok.test('Committing /r/c/a.pem\nError!\nunable to ...\n'), 'haproxy 2.6 answers, as seen');
+  // haproxy itself accepts it (it opens namespaces while parsing, so without one here), with no name's certificate yet.
+  await writeFile(list, '');
   try {
-    await writeFile(join(dir, 'h.cfg'), text.replaceAll(' namespace n-abc', '').replace(' crt /run/c/web.gw.example.pem', ''));
+    await writeFile(join(dir, 'h.cfg'), text.replaceAll(' namespace n-abc', ''));
     const r = await execa('haproxy', ['-c', '-q', '-f', join(dir, 'h.cfg')], { reject: false });
     assert.equal(r.exitCode, 0, r.stderr);
   } finally {
@@ -169,20 +180,38 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   assert.equal(await tls('tls.gw.test'), 'tls:/x');
   assert.match(await served('tls.gw.test'), /CN ?= ?10\.20\.2\.5/, 'the backend\'s own certificate: TLS passed through');
 
-  // A certificate for the terminated name: served for its SNI, kept 0600 in the state dir; an HTTP-01 answer on :80 while set.
-  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=web.gw.test', '-addext', 'subjectAltName=DNS:web.gw.test', '-keyout', join(dir, 'web.key'), '-out', join(dir, 'web.crt')]);
-  const webPem = `${await readFile(join(dir, 'web.crt'), 'utf8')}${await readFile(join(dir, 'web.key'), 'utf8')}`;
-  await proxy.setCertificate('web.gw.test', webPem);
+  // A certificate for the terminated name, then its renewal: each served for its SNI at once and
+  // kept 0600 in the state dir, without a reload (a reload 503s what the old worker still holds
+  // for owner networks): haproxy logs no new load, the same worker serves.
+  const loads = async () => (await readFile(join(dir, 'gw', 'haproxy.log'), 'utf8')).split('Loading success').length;
+  const admin = new Haproxy(join(dir, 'gw'), silentLogger());
+  const worker = async () => /^Pid: (\d+)$/m.exec(await admin.admin('show info'))?.[1];
+  const loaded = await loads();
+  assert.ok(loaded > 1, 'haproxy logs each load');
+  const workerBefore = await worker();
+  assert.ok(workerBefore);
+  const issue = async (days: string) => {
+    await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', days,
+      '-subj', '/CN=web.gw.test', '-addext', 'subjectAltName=DNS:web.gw.test', '-keyout', join(dir, 'web.key'), '-out', join(dir, 'web.crt')]);
+    // An empty line inside the PEM (as some CAs' chains have) must not cut haproxy's payload short.
+    return `${await readFile(join(dir, 'web.crt'), 'utf8')}\n${await readFile(join(dir, 'web.key'), 'utf8')}`;
+  };
+  const enddate = async (sni: string) => String((await execa('ip', ['netns', 'exec', client, 'sh', '-c', `echo | openssl s_client -connect 198.18.9.1:443 -servername ${sni} 2>/dev/null | openssl x509 -noout -enddate`], { reject: false })).stdout);
+  await proxy.setCertificate('web.gw.test', await issue('1'));
   assert.match(await served('web.gw.test'), /CN ?= ?web\.gw\.test/);
+  const firstEnd = await enddate('web.gw.test');
+  const webPem = await issue('5');
+  await proxy.setCertificate('web.gw.test', webPem);
+  assert.notEqual(await enddate('web.gw.test'), firstEnd, 'the renewed certificate is served');
+  assert.equal(await enddate('web.gw.test'), `notAfter=${new X509Certificate(webPem).validTo}`);
+  assert.equal(await loads(), loaded, 'no reload for a certificate');
+  assert.equal(await worker(), workerBefore, 'the same worker serves');
+  assert.equal(await readFile(join(proxyRunDir(join(dir, 'gw')), 'certs', 'web.gw.test.pem'), 'utf8'), webPem, 'staged for the next load as served');
   assert.equal((await curl(['--cacert', join(dir, 'web.crt'), '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/v'])), 'web:web.gw.test:/v', 'verified against the name\'s certificate');
   assert.equal(await curl(['--http2', '-k', '-o', '/dev/null', '-w', '%{http_version}', '--resolve', 'web.gw.test:443:198.18.9.1', 'https://web.gw.test/']), '2', 'HTTP/2 by ALPN, as traefik');
   assert.equal((await stat(join(dir, 'gw', 'certs', 'web.gw.test.pem'))).mode & 0o777, 0o600);
   assert.deepEqual(proxy.certificates().map((c) => c.fqdn), ['web.gw.test']);
-  // Challenges change in the running haproxy, without a reload (a reload 503s what the old worker still holds for owner networks).
-  const loads = async () => (await readFile(join(dir, 'gw', 'haproxy.log'), 'utf8')).split('Loading success').length;
-  const loaded = await loads();
-  assert.ok(loaded > 1, 'haproxy logs each load');
+  // Challenges change in the running haproxy too.
   await proxy.setChallenge('tok-1', 'tok-1.thumbprint');
   assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1']), 'tok-1.thumbprint');
   assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-2']), '404 page not found');

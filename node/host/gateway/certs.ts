@@ -6,11 +6,20 @@ import type { Logger } from '../../../lib/log.ts';
 import { run } from '../exec.ts';
 import type { ProxyAccount } from './privileges.ts';
 
+/** What haproxy loads: the default certificate and the crt-list naming every other one. */
+export interface StagedCertificates {
+  defaultFile: string;
+  list: string;
+}
+
 /**
  * The certificates the gateway terminates TLS with, kept in the node's state (one PEM per name:
- * chain then private key, 0600, written durably) and staged for haproxy in its run dir on every
- * reload. A default self-signed certificate answers SNI that matches no name (or a name whose
- * certificate is not there yet), as traefik's "TRAEFIK DEFAULT CERT" does on a zos gateway.
+ * chain then private key, 0600, written durably) and staged for haproxy in its run dir: all of
+ * them at every load, one at a time when haproxy takes a name's certificate at run time (proxy.ts),
+ * so a reload or restart finds the files as the running haproxy has them. A default self-signed
+ * certificate answers SNI that matches no name (or a name whose certificate is not there yet),
+ * as traefik's "TRAEFIK DEFAULT CERT" does on a zos gateway; the names' certificates are in a
+ * crt-list, to which haproxy can add one at run time (a bind's `crt` list cannot grow).
  */
 export class CertStore {
   private readonly pems = new Map<string, string>();
@@ -61,21 +70,31 @@ export class CertStore {
   /**
    * Writes what haproxy loads into `runDir`, made anew: a directory of root's that haproxy's
    * group may read (nothing can be planted in it), files owned by haproxy's account, 0600 (it
-   * parses its config as that account). Returns the files, the default first.
+   * parses its config as that account).
    */
-  async stage(runDir: string, account: ProxyAccount): Promise<string[]> {
+  async stage(runDir: string, account: ProxyAccount): Promise<StagedCertificates> {
     await rm(runDir, { recursive: true, force: true });
     await mkdir(runDir, { mode: 0o750 });
     await chown(runDir, 0, account.gid);
-    const files: string[] = [];
-    const pems: Array<[string, string]> = [[DEFAULT, await this.defaultPem()], ...[...this.pems].sort(([a], [b]) => a.localeCompare(b)).map(([fqdn, pem]): [string, string] => [fileName(fqdn), pem])];
-    for (const [name, pem] of pems) {
-      const file = join(runDir, name);
-      await writeFile(file, pem, { mode: 0o600 });
-      await chown(file, account.uid, account.gid);
-      files.push(file);
-    }
-    return files;
+    await stageFile(join(runDir, DEFAULT), await this.defaultPem(), account);
+    for (const [fqdn, pem] of this.pems) await stageFile(join(runDir, fileName(fqdn)), pem, account);
+    return this.stageList(runDir, account);
+  }
+
+  /** Stages one name's stored certificate (or removes it when none is stored) and the crt-list; returns the name's file. */
+  async stageName(runDir: string, account: ProxyAccount, fqdn: string): Promise<{ file: string; staged: StagedCertificates }> {
+    const file = join(runDir, fileName(fqdn));
+    const pem = this.pems.get(fqdn);
+    if (pem) await stageFile(file, pem, account);
+    else await rm(file, { force: true });
+    return { file, staged: await this.stageList(runDir, account) };
+  }
+
+  private async stageList(runDir: string, account: ProxyAccount): Promise<StagedCertificates> {
+    const list = join(runDir, LIST);
+    const names = [...this.pems.keys()].sort((a, b) => a.localeCompare(b));
+    await stageFile(list, names.map((fqdn) => `${join(runDir, fileName(fqdn))}\n`).join(''), account);
+    return { defaultFile: join(runDir, DEFAULT), list };
   }
 
   /**
@@ -105,8 +124,14 @@ export class CertStore {
   }
 }
 
-/** The default certificate's file (a host name cannot start with `_`). */
+/** The default certificate's file and the crt-list's (a host name cannot start with `_`). */
 const DEFAULT = '_default.pem';
+const LIST = '_names.list';
+
+async function stageFile(file: string, text: string, account: ProxyAccount): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chown(file, account.uid, account.gid);
+}
 
 function fileName(fqdn: string): string {
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(fqdn)) throw new Error(`gateway certificate: invalid name ${fqdn}`);

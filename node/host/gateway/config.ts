@@ -1,6 +1,7 @@
 // haproxy configuration of the node's web gateway, rendered as text (pure: no I/O). zos runs
 // traefik with one file per gateway workload; here one haproxy serves every route and is
-// reloaded as a whole (proxy.ts), so the routes are rendered together.
+// reloaded as a whole when routes change (proxy.ts), so the routes are rendered together; ACME
+// answers and certificates change at run time over its admin socket (certificateSteps).
 //
 // What zos' traefik does, and so this config: every request on :80 is redirected to https (its
 // `web` entrypoint redirects to `web-secure`, permanent: 301 for GET, 308 otherwise), except
@@ -42,8 +43,13 @@ export interface ProxyConfigOptions {
    * instance: abstract sockets are per network namespace).
    */
   terminator: string;
-  /** PEM files (certificate chain and key) for terminated names; the first is the default one (SNI matching none, or no SNI). */
-  certificates: string[];
+  /** PEM file (certificate chain and key) served for SNI matching no name, or no SNI. */
+  defaultCertificate: string;
+  /**
+   * The crt-list of the names' PEM files, read at load; haproxy adds a certificate to it at run
+   * time (`add ssl crt-list`), which a bind's own `crt` files cannot take.
+   */
+  certificateList: string;
   /**
    * The map file of pending ACME HTTP-01 answers (challengeMapText), read at load and changed in
    * the running haproxy over the admin socket, so that a challenge never needs a reload.
@@ -92,10 +98,34 @@ export function challengeMapText(challenges: Iterable<[token: string, keyAuthori
   return [...challenges].filter(([t, k]) => validChallenge(t, k)).sort(([a], [b]) => a.localeCompare(b)).map(([t, k]) => `${t} ${k}\n`).join('');
 }
 
+/** One admin socket command and how haproxy answers when it did it. */
+export interface AdminStep {
+  command: string;
+  ok: RegExp;
+}
+
+/**
+ * The admin socket commands (haproxy 2.6) that make the running haproxy serve `pem` from `file`:
+ * a new certificate is made, filled, committed and added to the crt-list `list`; a loaded one is
+ * replaced in one transaction; with no `pem` a loaded one leaves the list and memory. The PEM goes
+ * as the command's payload, which an empty line ends: it is sent without its empty lines.
+ */
+export function certificateSteps(file: string, list: string, pem: string | undefined, loaded: boolean): AdminStep[] {
+  if (pem === undefined) {
+    return loaded ? [{ command: `del ssl crt-list ${list} ${file}`, ok: /deleted in crtlist/ }, { command: `del ssl cert ${file}`, ok: /deleted!/ }] : [];
+  }
+  const payload = pem.split('\n').filter((l) => l.trim() !== '').join('\n');
+  return [
+    ...(loaded ? [] : [{ command: `new ssl cert ${file}`, ok: /^New empty certificate store/ }]),
+    { command: `set ssl cert ${file} <<\n${payload}\n`, ok: /^Transaction (created|updated) for certificate/ },
+    { command: `commit ssl cert ${file}`, ok: /\nSuccess!/ },
+    ...(loaded ? [] : [{ command: `add ssl crt-list ${list} ${file}`, ok: /\nSuccess!/ }]),
+  ];
+}
+
 export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigOptions): string {
   const http = [...routes].filter((r) => !r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
   const tls = [...routes].filter((r) => r.tlsPassthrough).sort((a, b) => a.id.localeCompare(b.id));
-  if (o.certificates.length === 0) throw new Error('gateway proxy: no default certificate');
   const lines: string[] = [
     'global',
     `  stats socket ${o.statsSocket} mode 600 level admin expose-fd listeners`,
@@ -144,7 +174,7 @@ export function renderProxyConfig(routes: readonly ProxyRoute[], o: ProxyConfigO
     '  mode http',
     '  option httplog',
     // HTTP/2 or HTTP/1.1 by ALPN, as traefik offers.
-    `  bind abns@${o.terminator} accept-proxy ssl ${o.certificates.map((c) => `crt ${c}`).join(' ')} alpn h2,http/1.1`,
+    `  bind abns@${o.terminator} accept-proxy ssl crt ${o.defaultCertificate} crt-list ${o.certificateList} alpn h2,http/1.1`,
     '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto https',
     ...http.map((r) => `  use_backend ${backendName(r.id)} if { req.hdr(host),field(1,:),lower -m str ${r.fqdn.toLowerCase()} }`),

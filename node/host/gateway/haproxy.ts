@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
 import { runResult } from '../exec.ts';
 import { aliveWith, readPid, spawnDetached, terminate, waitFor } from '../vm/procs.ts';
-import { servedGeneration } from './config.ts';
+import { servedGeneration, type AdminStep } from './config.ts';
 import { asProxyAccount, proxyRunDir, type ProxyAccount } from './privileges.ts';
 
 /** The haproxy config's file name in its run dir (and, for one an older node started, in the state dir). */
@@ -128,6 +128,15 @@ export class Haproxy {
   /** One command on the admin socket; its whole answer. */
   admin(command: string): Promise<string> {
     return adminCommand(this.socket, command);
+  }
+
+  /** Runs the steps in order until one is not answered as it should be: null when all were, else that command and its answer. */
+  async adminSteps(steps: readonly AdminStep[]): Promise<string | null> {
+    for (const s of steps) {
+      const answer = await this.admin(s.command).catch((err: Error) => err.message);
+      if (!s.ok.test(answer)) return `${s.command.split('\n')[0]}: ${answer.trim()}`;
+    }
+    return null;
   }
 
   stop(): Promise<void> {

@@ -2,7 +2,7 @@ import { chown, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '../../../lib/log.ts';
 import { Haproxy, stopHaproxy } from './haproxy.ts';
-import { challengeMapText, renderProxyConfig, validChallenge, type ProxyRoute } from './config.ts';
+import { certificateSteps, challengeMapText, renderProxyConfig, validChallenge, type AdminStep, type ProxyRoute } from './config.ts';
 import { Serial } from '../../../lib/serial.ts';
 import { CertStore } from './certs.ts';
 import { proxyAccount, type ProxyAccount } from './privileges.ts';
@@ -52,8 +52,8 @@ export interface GatewayCertificates {
 
 /**
  * The node's reverse proxy: one haproxy (haproxy.ts) in the public namespace serving every
- * gateway route. A change renders the whole config and reloads it, so other gateways keep
- * serving. Backends in a user network are dialled from that network's namespace by haproxy
+ * gateway route. A route change renders the whole config and reloads it, so other gateways keep
+ * serving; ACME answers and certificates change in the running haproxy (changeAtRunTime). Backends in a user network are dialled from that network's namespace by haproxy
  * itself (`server … namespace n-…`), which is what zos' nnc does. Traffic per route is folded
  * into counters (traffic.ts) before every reload, because a new worker starts from zero.
  * A haproxy that cannot start leaves the routes stored and is retried by every recheck: the
@@ -189,7 +189,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     return this.steps.run(async () => {
       if (this.certs.get(fqdn) === pem) return;
       await this.certs.put(fqdn, pem);
-      if (await this.running()) await this.apply();
+      if (await this.running()) await this.changeCertificate(fqdn);
     });
   }
 
@@ -197,8 +197,23 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     return this.steps.run(async () => {
       if (!this.certs.get(fqdn)) return;
       await this.certs.remove(fqdn);
-      if (await this.running()) await this.apply();
+      if (await this.running()) await this.changeCertificate(fqdn);
     });
+  }
+
+  /**
+   * Gives the running haproxy a name's certificate as stored now (new, renewed or gone): staged in
+   * the run dir with the crt-list first, so a later load or restart finds what it serves, then
+   * changed in memory over the admin socket (changeAtRunTime).
+   */
+  private async changeCertificate(fqdn: string): Promise<void> {
+    const { file, staged } = await this.certs.stageName(this.certDir, this.account, fqdn);
+    const loaded = (await this.haproxy.admin('show ssl cert').catch(() => '')).split('\n').includes(file);
+    await this.changeAtRunTime('certificate', certificateSteps(file, staged.list, this.certs.get(fqdn), loaded));
+  }
+
+  private get certDir(): string {
+    return join(this.haproxy.run, 'certs');
   }
 
   setChallenge(token: string, keyAuthorization: string): Promise<void> {
@@ -206,7 +221,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
       const verb = this.challenges.has(token) ? 'set' : 'add';
       this.challenges.set(token, keyAuthorization);
       if (!validChallenge(token, keyAuthorization)) return; // never reaches haproxy
-      await this.changeChallenges(`${verb} map ${this.challengeMap} ${token} ${keyAuthorization}`);
+      await this.changeChallenge(`${verb} map ${this.challengeMap} ${token} ${keyAuthorization}`);
     });
   }
 
@@ -214,7 +229,7 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     return this.steps.run(async () => {
       const had = this.challenges.get(token);
       if (!this.challenges.delete(token) || !validChallenge(token, had!) || !(await this.running())) return;
-      await this.changeChallenges(`del map ${this.challengeMap} ${token}`);
+      await this.changeChallenge(`del map ${this.challengeMap} ${token}`);
     });
   }
 
@@ -222,20 +237,25 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     return join(this.haproxy.run, 'challenges.map');
   }
 
+  /** Changes an HTTP-01 answer: the map file for later loads, then haproxy's copy in memory. */
+  private async changeChallenge(command: string): Promise<void> {
+    if (await this.running()) await this.writeChallengeMap();
+    await this.changeAtRunTime('challenge', [{ command, ok: /^\s*$/ }]);
+  }
+
   /**
-   * Changes an HTTP-01 answer in the running haproxy (its map file for later loads, then its
-   * copy in memory) instead of reloading: each reload makes haproxy 2.6's previous worker close
-   * its handles on the backend network namespaces (seen with strace: setns then fails EBADF), so
-   * a request that worker still holds for a backend in an owner network gets 503 "No server is
-   * available" (test/gateway/lab saw it during a certificate's issuance). A haproxy not running,
-   * or refusing the change (started from an older config), is loaded instead.
+   * Makes a change in the running haproxy over its admin socket instead of reloading it: each
+   * reload makes haproxy 2.6's previous worker close its handles on the backend network
+   * namespaces (seen with strace: setns then fails EBADF), so a request that worker still holds
+   * for a backend in an owner network gets 503 "No server is available" (test/gateway/lab saw it
+   * while certificates were issued). A haproxy not running, or refusing the change (started from
+   * an older config), is loaded instead.
    */
-  private async changeChallenges(command: string): Promise<void> {
+  private async changeAtRunTime(what: string, steps: AdminStep[]): Promise<void> {
     if (await this.running()) {
-      await this.writeChallengeMap();
-      const answer = (await this.haproxy.admin(command).catch((err: Error) => err.message)).trim();
-      if (answer === '') return;
-      this.o.log.warn({ answer }, 'gateway proxy: challenge not changed at run time; reloading');
+      const refused = await this.haproxy.adminSteps(steps);
+      if (refused === null) return;
+      this.o.log.warn({ answer: refused }, `gateway proxy: ${what} not changed at run time; reloading`);
     }
     await this.apply();
   }
@@ -291,11 +311,11 @@ export class GatewayProxy implements GatewayRoutes, GatewayCertificates {
     // A network deleted under a route leaves it without servers (503) instead of breaking every reload.
     const routes = [...this.routes.values()].map((r) => (r.namespace && !namespaces.get(r.namespace) ? { ...r, servers: [] } : r));
     await this.haproxy.prepareRunDir(this.account);
-    const certificates = await this.certs.stage(join(this.haproxy.run, 'certs'), this.account);
+    const certificates = await this.certs.stage(this.certDir, this.account);
     await this.writeChallengeMap();
     const text = renderProxyConfig(routes, {
       generation, statsSocket: this.haproxy.socket, httpBinds: this.o.httpBinds ?? [':80', ':::80 v6only'], tlsBinds: this.o.tlsBinds ?? [':443', ':::443 v6only'],
-      terminator: `zos-gw-${basename(this.haproxy.run)}`, certificates, challengeMap: this.challengeMap,
+      terminator: `zos-gw-${basename(this.haproxy.run)}`, defaultCertificate: certificates.defaultFile, certificateList: certificates.list, challengeMap: this.challengeMap,
     });
     await this.haproxy.load(text, generation, this.o.namespace(), this.account);
     this.generation = generation;
