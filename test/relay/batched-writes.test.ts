@@ -7,7 +7,7 @@ import { sendFrame } from '../../rmb/ws.ts';
  * rmb/ws sendFrame: the first frame sent to a socket in a turn of the event loop is written at
  * once; the others of that turn leave together in one system call (one writev) at its end. All
  * arrive whole and in order, and each one's callback runs; a frame sent in a later turn goes out
- * on its own, at once.
+ * on its own, at once. Frames from several callbacks close together (a burst) are batched too.
  */
 test('sendFrame: the first frame of a turn goes out at once, the rest of the turn in one write, in order, each acknowledged', { timeout: 20_000 }, async (t) => {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -17,7 +17,7 @@ test('sendFrame: the first frame of a turn goes out at once, the rest of the tur
   const all = new Promise<void>((r) => (gotAll = r));
   wss.on('connection', (ws) => ws.on('message', (d: Buffer) => {
     got.push(d);
-    if (got.length === 21) gotAll();
+    if (got.length === 31) gotAll();
   }));
   const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`);
   t.after(() => {
@@ -46,7 +46,23 @@ test('sendFrame: the first frame of a turn goes out at once, the rest of the tur
   await new Promise((r) => setTimeout(r, 20));
   sendFrame(ws, Buffer.from('later'), (err) => assert.ifError(err));
   assert.equal(calls.write + calls.writev, 3, 'a frame of a later turn goes out at once');
+  await new Promise((r) => setTimeout(r, 20));
+  // Ten callbacks of one loop iteration, one frame each: the first goes out at once and ends its
+  // turn with its callback; the next begins a burst (within 0.1 ms), so what follows waits for
+  // the iteration's end. Four writes at most (a gap of over 0.1 ms before the second frame, a
+  // process preempted there, makes the second a lone frame too), where a write a frame made ten.
+  const before = calls.write + calls.writev;
+  const burst = Array.from({ length: 10 }, (_, i) => new Promise<void>((r) => setImmediate(() => {
+    sendFrame(ws, Buffer.from(`burst ${i}`), (err) => assert.ifError(err));
+    r();
+  })));
+  await Promise.all(burst);
+  await new Promise((r) => setImmediate(r));
+  const burstWrites = calls.write + calls.writev - before;
+  assert.ok(burstWrites >= 2 && burstWrites <= 4, `ten frames of a burst in ${burstWrites} writes`);
   await all;
-  assert.deepEqual(got.map((b) => b.toString()), [...Array.from({ length: 20 }, (_, i) => `frame ${i}`), 'later']);
+  assert.deepEqual(got.map((b) => b.toString()), [
+    ...Array.from({ length: 20 }, (_, i) => `frame ${i}`), 'later', ...Array.from({ length: 10 }, (_, i) => `burst ${i}`),
+  ]);
   assert.deepEqual(acks, Array.from({ length: 20 }, (_, i) => i));
 });
