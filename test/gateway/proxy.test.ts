@@ -219,6 +219,15 @@ test('gateway proxy: HTTP and TLS passthrough through the owner namespace, seaml
   await proxy.removeChallenge('tok-1');
   assert.equal(await curl(['-H', 'Host: web.gw.test', 'http://198.18.9.1/.well-known/acme-challenge/tok-1']), '404 page not found');
   assert.equal(await loads(), loaded, 'no reload for a challenge');
+  // A certificate the admin socket cannot take (a chain past the 16 KiB of haproxy's command
+  // buffer: 2.6 answers nothing to the `set`) is loaded by a reload instead, from the staged file.
+  await issue('9');
+  const pad = String((await execa('openssl', ['req', '-config', '/dev/null', '-x509', '-newkey', 'rsa:4096', '-nodes', '-days', '1', '-subj', '/CN=pad', '-keyout', join(dir, 'pad.key')])).stdout);
+  const longPem = `${await readFile(join(dir, 'web.crt'), 'utf8')}${`${pad.trim()}\n`.repeat(10)}${await readFile(join(dir, 'web.key'), 'utf8')}`;
+  assert.ok(longPem.length > 16_384, `${longPem.length} bytes`);
+  await proxy.setCertificate('web.gw.test', longPem);
+  assert.equal(await enddate('web.gw.test'), `notAfter=${new X509Certificate(longPem).validTo}`, 'the long chain is served');
+  assert.equal(await loads(), loaded + 1, 'by one reload');
 
   // A route whose network namespace is gone answers 503 and does not break reloads of others.
   await proxy.set({ id: '1-4-gone', kind: 'gateway-name-proxy', fqdn: 'gone.gw.test', tlsPassthrough: false, servers: ['10.20.2.9:80'], namespace: `zgw${id}-missing` });
