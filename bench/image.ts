@@ -8,11 +8,14 @@
  * The image library is measured as production runs it: the compiled JavaScript in dist/cli (`npm
  * run build`; zos node and the CLI run it), when dist/cli matches the sources; otherwise from the
  * TypeScript sources, and the output says so. Under tsx every worker thread the library starts
- * (verify and materialize use one per core) compiles its module graph first, about 0.3 s of CPU
- * per worker that production never pays. Compiled, a worker costs ~80 ms of CPU to start and the
- * pool keeps it 10 s after its last job (image/file-jobs.ts), as a node keeps it between a pull, a
- * verify and a materialize: round 1's verify pays the start, later rounds mostly find the workers
- * up (the per-round ratios are printed).
+ * (build, verify and materialize use one per core) compiles its module graph first, about 0.3 s of
+ * CPU per worker that production never pays. Compiled, a worker costs ~80-150 ms of CPU to start,
+ * and runs its first files slower than a worker already warm (session 10: a cold build ~2 ms of CPU
+ * per MiB more, of ~7-9 at load 5-10). Build, verify and materialize share one pool
+ * (image/worker-pool.ts), which keeps its workers 10 s after their last job, as a node keeps them
+ * between a pull, a verify and a materialize: round 1's build pays the start, as every one-shot
+ * `zos image build` does, and later rounds' builds find the workers the round before left up (its
+ * materialize ends seconds before); the per-round ratios are printed, the first one is the cold one.
  *
  * A build writes one file per new chunk (~16 per MiB here), so its CPU depends on what a file
  * creation costs on this filesystem at the time: on ext4 without a journal (this machine's /),

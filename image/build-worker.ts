@@ -7,7 +7,7 @@ import { putChunkSync } from './store/chunk-files.ts';
 import { stopAll, takeEach, type SharedListJob, type SharedListOutcome } from './shared-list.ts';
 
 /**
- * A build's work on its files, on a worker thread (lib/workers.ts): read each, fingerprint it, cut
+ * A build's work on its files, on a worker thread (image/worker-pool.ts): read each, fingerprint it, cut
  * it into chunks, seal each (zstd, BLAKE3) and write the new ones into the store, all with
  * synchronous calls. Every byte is handled on the worker that read it (no copies between
  * threads), a file of any size streams in bounded memory, and the build's main thread only

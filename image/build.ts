@@ -5,10 +5,11 @@ import { execa } from 'execa';
 import type { Logger } from '../lib/log.ts';
 import { silentLogger } from '../lib/log.ts';
 import { earlyWriteback } from '../lib/durable.ts';
-import { WorkerError, WorkerPool, execArgvWithoutTsx } from '../lib/workers.ts';
-import type { FileToStore, StoredFile, StoreFailed, StoreFilesJob, StoreFilesOutcome } from './build-worker.ts';
+import { WorkerError } from '../lib/workers.ts';
+import type { FileToStore, StoredFile, StoreFailed } from './build-worker.ts';
 import { runSharedList } from './shared-list.ts';
 import { buildTrace } from './build-trace.ts';
+import { buildWorkers, warmImageWorkers } from './worker-pool.ts';
 import { CHUNKING_ALGO, DEFAULT_CHUNKING, validateChunking, type ChunkingParams } from './chunker.ts';
 import { ImageError } from './errors.ts';
 import { canonicalJson } from './canonical-json.ts';
@@ -54,15 +55,6 @@ export interface BuildResult {
 /** New chunk bytes between two syncfs that start writeback early (lib/durable earlyWriteback). */
 const WRITEBACK_EVERY = 16 << 20;
 
-/**
- * Every file is read, chunked, sealed and stored on a worker thread (image/build-worker.ts), so a
- * build uses every core. Started by the first build, shared by later ones; idle workers end on
- * their own (lib/workers.ts). Without the main thread's tsx preload (tests and benchmarks run
- * under it; the bootstrap registers tsx where a worker needs it). A build gives each worker one job:
- * the whole list of files, taken from a shared cursor (image/shared-list.ts).
- */
-let storePool: WorkerPool<StoreFilesJob, StoreFilesOutcome> | undefined;
-
 /** Build an image from a directory, or from a tarball (extracted with the system tar first). */
 export async function buildImage(source: string, opts: BuildOptions): Promise<BuildResult> {
   if (opts.tag !== undefined && !isValidName(opts.tag)) throw new ImageError('BAD_REF', `bad tag "${opts.tag}"`);
@@ -87,8 +79,10 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const chunking = opts.chunking ?? DEFAULT_CHUNKING;
   validateChunking(chunking);
   const trace = buildTrace();
-  storePool ??= new WorkerPool<StoreFilesJob, StoreFilesOutcome>(new URL('./build-worker.ts', import.meta.url), { batch: 1, execArgv: execArgvWithoutTsx() });
-  storePool.warmUp(); // the workers load their modules while the tree is scanned
+  // Every file is read, chunked, sealed and stored on the image workers (image/build-worker.ts on
+  // image/worker-pool.ts's threads), so a build uses every core: each worker gets one job, the
+  // whole list of files, taken from a shared cursor (image/shared-list.ts).
+  warmImageWorkers(); // started (if they are not up) while the tree is scanned
   trace?.mark('pool started');
   const items = await scanTree(root);
   trace?.mark('scanned');
@@ -135,14 +129,13 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
         break;
     }
   }
-  const pool = storePool;
   const dirStore = opts.store as DirStore; // checked by buildImage
   // The chunk files' writeback starts while the workers compress: setTag's sync (which makes
   // them durable) then waits for the last few MiB only, not for all of them.
   const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
   const job = { chunking, encrypt: opts.encrypt ?? false, store: dirStore.location };
   const toWorker = ({ abs, size }: (typeof fileJobs)[number]): FileToStore => ({ path: abs, size });
-  const failed = await runSharedList<(typeof fileJobs)[number], typeof job, StoredFile, StoreFailed>(pool, fileJobs, job, toWorker, {
+  const failed = await runSharedList<(typeof fileJobs)[number], typeof job, StoredFile, StoreFailed>(buildWorkers, fileJobs, job, toWorker, {
     result({ abs, size, mode, owned, slot }, r) {
       if (progress.filesDone === 0) trace?.mark('first files back');
       if (r.size !== size) throw new ImageError('BAD_INPUT', `${abs} changed while it was being read (${size} -> ${r.size} bytes)`);

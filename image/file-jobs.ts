@@ -1,26 +1,19 @@
-import { WorkerPool } from '../lib/workers.ts';
-import type { FileDone, FileFailed, FileJob, FilesJob, FilesOutcome } from './file-worker.ts';
+import type { FileDone, FileFailed, FileJob, FilesJob } from './file-worker.ts';
 import { runSharedList } from './shared-list.ts';
+import { fileWorkers, warmImageWorkers } from './worker-pool.ts';
 
 /**
- * Checks (and writes) files from a directory store on worker threads, one per core
- * (image/file-worker.ts), which take them from one shared list, largest first
- * (image/shared-list.ts); finished files come back a few at a time for progress (and the caller's
- * writeback kicks); the first failure stops the others before their next file. A worker costs
- * ~80 ms of CPU to start (node, zstd, BLAKE3): the pool stays IDLE_MS after its last job, since
- * images are usually pulled, verified and materialized in a row; then its threads end
- * (lib/workers.ts).
+ * Checks (and writes) files from a directory store on the image workers, one per core
+ * (image/file-worker.ts on image/worker-pool.ts's threads, which builds share), which take them
+ * from one shared list, largest first (image/shared-list.ts); finished files come back a few at a
+ * time for progress (and the caller's writeback kicks); the first failure stops the others before
+ * their next file.
  */
 export type { FileJob };
 
-const IDLE_MS = 10_000;
-
-let pool: WorkerPool<FilesJob, FilesOutcome> | null = null;
-const workers = () => (pool ??= new WorkerPool<FilesJob, FilesOutcome>(new URL('./file-worker.ts', import.meta.url), { batch: 1, idleMs: IDLE_MS }));
-
 /** Starts the workers ahead of their first files (each takes tens of milliseconds to load), e.g. while a manifest is decoded. */
 export function warmFileWorkers(): void {
-  workers().warmUp();
+  warmImageWorkers();
 }
 
 /** What the caller turns a failed file into (its own message around the worker's). */
@@ -39,7 +32,7 @@ export async function runFileJobs<F extends FileJob & { size: number }>(
   onReused: (f: F) => void = () => {},
 ): Promise<void> {
   const failed = await runSharedList<F, Pick<FilesJob, 'store' | 'decoded'>, FileDone, FileFailed>(
-    workers(),
+    fileWorkers,
     files,
     from,
     // Only the fields a worker reads (callers pass whole manifest entries).

@@ -8,7 +8,7 @@ import { linkAll, makingParent, publishLink } from './fsutil.ts';
 import { takeEach, type SharedListJob, type SharedListOutcome } from './shared-list.ts';
 
 /**
- * Whole files on a worker thread (lib/workers.ts, started by image/file-jobs.ts): each file's
+ * Whole files on a worker thread (image/worker-pool.ts, jobs from image/file-jobs.ts): each file's
  * chunks are read from a directory store, checked against their digests, decoded and hashed in
  * order, and, when the file has a destination, written there. Every step is synchronous (a worker
  * has nothing else to do: no thread-pool hop or event-loop turn for any of them), and each byte is

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
-import type { WorkerPool } from '../lib/workers.ts';
 
 /**
  * One list of items worked through by a pool's workers, one per core (image build stores files,
@@ -14,7 +13,8 @@ import type { WorkerPool } from '../lib/workers.ts';
  * a few at a time (a message per small item would cost more than the item), which the main thread
  * takes while the workers run (a manifest fills in, progress and writeback kicks follow).
  *
- * The main thread calls runSharedList with a pool whose module's `work` calls takeEach.
+ * The main thread calls runSharedList with workers (a lib/workers pool, or a view of one) whose
+ * module's `work` calls takeEach.
  */
 export interface SharedListJob {
   /** The items (a JSON array), largest first: one string, copied to each worker as is where a structured clone walks every object once per worker. */
@@ -45,6 +45,11 @@ const POST_ITEMS = 64;
 
 let channels = 0;
 
+/** What runSharedList needs of a worker pool: a job run on one of its threads. */
+export interface SharedListWorkers<J, F> {
+  run(job: J & SharedListJob): Promise<SharedListOutcome<F>>;
+}
+
 /**
  * Runs `items` on every core of `pool` (its module's `work` calls takeEach with the job): `job`'s
  * fields and the list, each item as `toWorker` gives it. `on.result` runs for each item finished
@@ -54,7 +59,7 @@ let channels = 0;
  * as is a worker's death (its job rejected).
  */
 export async function runSharedList<I extends { size: number }, J, R, F>(
-  pool: WorkerPool<J & SharedListJob, SharedListOutcome<F>>,
+  pool: SharedListWorkers<J, F>,
   items: readonly I[],
   job: J,
   toWorker: (item: I) => unknown,

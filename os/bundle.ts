@@ -20,7 +20,7 @@ export const NAPI_PACKAGES = ['@napi-rs/blake-hash'] as const;
 /** Native addons built at install by node-gyp (their loader and build/Release/*.node), left external and copied by os/stage.ts. */
 export const GYP_PACKAGES = ['better-sqlite3', 'zstd-napi', 'zos-native'] as const;
 
-export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/file-worker.ts', 'image/build-worker.ts'] as const;
+export const WORKER_MODULES = ['rmb/verify-worker.ts', 'image/worker.ts'] as const;
 
 /** Bundles the init and the worker modules; returns the repo-relative source files they contain (the daemon's import graph). */
 export async function bundleInit(outfile: string): Promise<string[]> {

@@ -22,6 +22,7 @@ import { parseListening } from '../../node/host/sockets.ts';
 import { serveStore, type ImageServer } from '../../image/serve.ts';
 import { chunkFilePath, DirStore } from '../../image/store/dir-store.ts';
 import type { StoreFilesJob, StoreFilesOutcome } from '../../image/build-worker.ts';
+import type { ImageJob } from '../../image/worker.ts';
 import { storeWithWorker } from '../image/fixtures.ts';
 import { initChunkCodec, sealChunk } from '../../image/chunk-codec.ts';
 import { DEFAULT_CHUNKING } from '../../image/chunker.ts';
@@ -220,12 +221,13 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
     assert.equal(typeof mod.work, 'function', `${w} exports work()`);
   }
   // the build worker seals with the image's own zstd and BLAKE3 addons: the chunk it stores is the one sealed here
-  const buildWorker = (await import(join(lib, 'build-worker.js'))) as { work(job: StoreFilesJob): Promise<StoreFilesOutcome> };
+  const imageWorker = (await import(join(lib, 'worker.js'))) as { work(job: ImageJob): Promise<StoreFilesOutcome> };
+  const buildWork = (job: StoreFilesJob) => imageWorker.work({ kind: 'build', job });
   const data = Buffer.concat([Buffer.alloc(40_000, 'zos '), Buffer.from('end')]);
   const store = join(work, 'probe-store');
   await mkdir(join(store, 'tmp'), { recursive: true });
   await writeFile(join(work, 'probe-file'), data);
-  const [stored] = (await storeWithWorker(buildWorker.work, [{ path: join(work, 'probe-file'), size: data.length }], { chunking: DEFAULT_CHUNKING, encrypt: false, store })).stored;
+  const [stored] = (await storeWithWorker(buildWork, [{ path: join(work, 'probe-file'), size: data.length }], { chunking: DEFAULT_CHUNKING, encrypt: false, store })).stored;
   await initChunkCodec();
   const sealed = sealChunk(data, { encrypt: false });
   assert.equal(sealed.blob[2], 1, 'a zstd frame');
