@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWriteFile } from './fsutil.ts';
@@ -61,6 +61,47 @@ export function dropDecoded(dir: string, digest: string, pack = decodedOf(dir, d
     return Promise.resolve(); // a cache that cannot be changed is left as it is
   }
   return pack === undefined ? Promise.resolve() : rm(pack, { force: true }).catch(() => {});
+}
+
+/**
+ * The cache's gc of decoded chunks (image/cache-gc.ts): an index whose `isOld(mtime)` goes with
+ * its pack, as do packs no index names (a pull that died, a drop a crash cut short) once old. By
+ * age, since a pack is needed only by the materialize that follows its pull (a zmachine's
+ * provisioning does both in one job); one that waited past the grace period belongs to an image
+ * never materialized, and should it be materialized after all it is decoded from the store's
+ * sealed chunks. A pull still writing its pack changed it recently. Returns the packs removed.
+ */
+export function collectDecoded(dir: string, isOld: (mtimeMs: number) => boolean): number {
+  const mtime = (p: string) => statSync(p, { throwIfNoEntry: false })?.mtimeMs;
+  const named = new Set<string>();
+  let removed = 0;
+  for (const digest of names(join(dir, 'images'))) {
+    const ix = decodedOf(dir, digest);
+    const at = mtime(indexPath(dir, digest));
+    if (at !== undefined && isOld(at)) {
+      rmSync(indexPath(dir, digest), { force: true });
+      if (ix && mtime(ix.pack) !== undefined) {
+        rmSync(ix.pack, { force: true });
+        removed++;
+      }
+    } else if (ix) named.add(ix.pack);
+  }
+  for (const name of names(join(dir, 'packs'))) {
+    const pack = packPath(dir, name);
+    const at = mtime(pack);
+    if (named.has(pack) || at === undefined || !isOld(at)) continue;
+    rmSync(pack, { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function names(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return []; // none yet
+  }
 }
 
 let packs = 0;

@@ -12,6 +12,7 @@ import type { Entry, FileEntry, Manifest } from './manifest.ts';
 import { manifestOf } from './manifest-memo.ts';
 import { warmFileWorkers } from './file-jobs.ts';
 import { ObjectPool, nsToTimes } from './objects.ts';
+import { CacheUses } from './cache-uses.ts';
 import { decodedOf, dropDecoded, type DecodedChunks } from './decoded.ts';
 import type { DirStore } from './store/dir-store.ts';
 import type { ImageStore } from './store/types.ts';
@@ -26,6 +27,7 @@ import { writeXattrs, type Xattrs } from './xattr.ts';
  *   images/<digest>.state    verification record (cache-verify.ts)
  *   decoded/                 a pull's chunks decoded, one pack per image (decoded.ts): read instead of
  *                            the store's blobs, dropped once the image is materialized
+ *   uses/<workload>          the digest of the tree a workload runs on (cache-uses.ts): what gc keeps
  *   tmp/                     staging, same filesystem so rename() is atomic
  */
 export interface MaterializeProgress {
@@ -53,6 +55,8 @@ export interface ImageCacheOptions {
 
 export class ImageCache {
   readonly objects: ObjectPool;
+  /** Which workloads run on which trees (what the node's gc keeps). */
+  readonly uses: CacheUses;
   readonly withOwners = isRoot();
   private readonly syncFs: (path: string) => Promise<void>;
   private readonly running = new Set<Promise<void>>();
@@ -62,6 +66,7 @@ export class ImageCache {
     opts: ImageCacheOptions = {},
   ) {
     this.objects = new ObjectPool(join(dir, 'objects'), this.withOwners);
+    this.uses = new CacheUses(join(dir, 'uses'));
     this.syncFs = opts.syncFs ?? syncFileSystem;
   }
 

@@ -65,6 +65,9 @@ export class Engine {
   private readonly retry: Backoff;
   private readonly attempts = new Map<number, number>();
   private readonly plans: UpdatePlans;
+  /** Jobs ran (or the engine started) since the primitives' idle work last ran. */
+  private idleDue = true;
+  private idlePeriods = 0;
 
   constructor(private readonly o: EngineOptions) {
     this.retry = new Backoff({ initialMs: 500, maxMs: 30_000, clock: o.clock });
@@ -133,6 +136,7 @@ export class Engine {
 
   private async work(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      await this.idle(signal);
       let job: Job;
       try {
         job = await this.o.queue.next(signal);
@@ -154,11 +158,29 @@ export class Engine {
           continue; // keep the job queued
         }
         this.park(job, err as Error, log);
+        this.idleDue = true;
         continue;
       }
       this.attempts.delete(job.id);
       this.o.queue.done(job.id);
+      this.idleDue = true;
       this.o.onChanged?.({ twin: job.twin, contract: job.contract }, job.op);
+    }
+  }
+
+  /**
+   * The primitives' idle work (e.g. the image cache's gc), in this loop so that no job runs
+   * meanwhile: once the queue is empty after jobs ran, however many (coalesced: one run per idle
+   * period, not one per job), and once after start. A job arriving meanwhile makes `busy` true:
+   * the primitives stop at their next step and the job runs; the rest waits for the next period.
+   */
+  private async idle(signal: AbortSignal): Promise<void> {
+    if (!this.idleDue || this.o.queue.peek() || signal.aborted) return;
+    this.idleDue = false;
+    try {
+      await this.o.provisioner.idle(signal, () => signal.aborted || this.o.queue.peek() !== undefined, ++this.idlePeriods);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, 'idle work failed'); // the jobs still run
     }
   }
 

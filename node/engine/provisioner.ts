@@ -52,13 +52,7 @@ export class Provisioner {
    * workloads of its type that hold resources, to adopt what still runs. A failing init is logged.
    */
   async init(signal: AbortSignal): Promise<void> {
-    const byType = new Map<WorkloadType, WorkloadState<WorkloadType>[]>();
-    for (const key of this.o.store.keys()) {
-      for (const wl of this.o.store.get(key.twin, key.contract).workloads) {
-        const s = holdsResources(wl.result.state) ? workloadState(key, wl) : undefined;
-        if (s) byType.set(s.type, [...(byType.get(s.type) ?? []), s]);
-      }
-    }
+    const byType = this.holding();
     for (const type of this.types()) {
       const p = this.required(type);
       if (!p.init) continue;
@@ -69,6 +63,37 @@ export class Provisioner {
         log.error({ err: (err as Error).message }, 'primitive init failed; replay continues');
       }
     }
+  }
+
+  /**
+   * Between jobs (the engine calls it once the queue is empty): each primitive's idle gets the
+   * workloads of its type that hold resources; `busy` tells it a job is waiting. A failing idle is logged.
+   */
+  async idle(signal: AbortSignal, busy: () => boolean, period: number): Promise<void> {
+    const byType = this.holding();
+    const holding = new Map([...byType].flatMap(([type, l]) => l.map((s) => [s.workload.id, type] as const)));
+    for (const type of this.types()) {
+      const p = this.required(type);
+      if (!p.idle || busy()) continue;
+      const log = this.o.log.child({ type });
+      try {
+        await p.idle({ workloads: byType.get(type) ?? [], log, signal, holding, busy, period });
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'primitive idle work failed');
+      }
+    }
+  }
+
+  /** The stored workloads that hold resources, by type. */
+  private holding(): Map<WorkloadType, WorkloadState<WorkloadType>[]> {
+    const byType = new Map<WorkloadType, WorkloadState<WorkloadType>[]>();
+    for (const key of this.o.store.keys()) {
+      for (const wl of this.o.store.get(key.twin, key.contract).workloads) {
+        const s = holdsResources(wl.result.state) ? workloadState(key, wl) : undefined;
+        if (s) byType.set(s.type, [...(byType.get(s.type) ?? []), s]);
+      }
+    }
+    return byType;
   }
 
   private ctx(key: DeploymentKey, wl: Workload, signal: AbortSignal): PrimitiveContext {

@@ -61,6 +61,19 @@ export interface InitContext<Config, Result> {
   signal: AbortSignal;
 }
 
+/**
+ * What idle() receives: as init, the workloads of its type that hold resources, and what else it
+ * may need to tidy up safely between jobs.
+ */
+export interface IdleContext<Config, Result> extends InitContext<Config, Result> {
+  /** Every workload of any type that holds resources on the node: its id and type. */
+  holding: ReadonlyMap<string, WorkloadType>;
+  /** True once a job is waiting: stop at the next step (the rest waits for the next idle period). */
+  busy(): boolean;
+  /** Counts the engine's idle periods: work several primitives share runs once per period. */
+  period: number;
+}
+
 /** Thrown by provision when the thing already exists as requested ("no action needed"). */
 export class NoActionNeeded extends Error {
   constructor(readonly result: unknown) {
@@ -82,7 +95,9 @@ export class NoActionNeeded extends Error {
  * the workload result as they are. update/pause/resume are optional (the model says which a type
  * accepts). init runs once at node start, before stored deployments are replayed: adopt what still
  * runs (VMs, wireguard-go, namespaces) and drop what no workload owns; a failure is logged and the
- * replay still runs (provision is idempotent and will report the error on the workload).
+ * replay still runs (provision is idempotent and will report the error on the workload). idle runs
+ * in the engine's job loop once the queue is empty after jobs ran (and once after start), so no
+ * other call of any primitive runs meanwhile: collect what no workload uses; a failure is logged.
  */
 export interface Primitive<Config, Result> {
   provision(ctx: PrimitiveContext, config: Config): Promise<Result>;
@@ -91,6 +106,7 @@ export interface Primitive<Config, Result> {
   pause?(ctx: PrimitiveContext, config: Config): Promise<void>;
   resume?(ctx: PrimitiveContext, config: Config): Promise<void>;
   init?(ctx: InitContext<Config, Result>): Promise<void>;
+  idle?(ctx: IdleContext<Config, Result>): Promise<void>;
 }
 
 /** The primitive of workload type T: its config and result types come from node/model. */

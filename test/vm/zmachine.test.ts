@@ -185,8 +185,18 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   assert.equal(rootVol?.size, 500 * MiB, 'root layer on a volume of max(size, minimum root)');
   await stat(join(rootVol!.path, 'upper/www/index.html'));
 
+  // The VM's record names its image's tree, which the cache's gc keeps while the VM runs.
+  const idle = (period: number, holding: string[]) => light.idle!({
+    workloads: [], log: silentLogger(), signal: new AbortController().signal, holding: new Map(holding.map((id) => [id, 'zmachine-light'])), busy: () => false, period,
+  });
+  const digest = images.cache.uses.all().get('7-1-vm')!;
+  const vmTree = images.cache.treePath(digest);
+  await idle(1, ['7-1-vm']);
+  assert.ok((await stat(vmTree)).isDirectory(), 'a tree a running VM uses stays');
+  const vmFiles = new Set<number>();
+  for (const e of await readdir(vmTree, { recursive: true, withFileTypes: true })) if (e.isFile()) vmFiles.add((await stat(join(e.parentPath, e.name))).ino);
   // An older node's cache left an object under the fan-out (objects/<2 hex>/<key>) that an old tree
-  // still links: the cache GC run after a VM's removal gives it its flat name (image/cache-gc.ts).
+  // still links: the cache's gc, in the engine's next idle period, gives it its flat name (image/cache-gc.ts).
   const objects = join(dir, 'images/cache/objects');
   const oldKey = 'f'.repeat(64);
   await mkdir(join(objects, 'ff'));
@@ -194,6 +204,10 @@ test('zmachine primitive: bad input leaves nothing; a VM with a disk and volume,
   await link(join(objects, 'ff', oldKey), join(dir, 'old-tree-file'));
   await light.deprovision(ctx('vm'));
   await nothingLeft('vm');
+  assert.equal(images.cache.uses.all().has('7-1-vm'), false, 'its record goes with the VM');
+  await idle(2, []);
+  assert.equal(await stat(vmTree).catch(() => null), null, 'the removed VM\'s tree is gone');
+  for (const k of await readdir(objects)) assert.ok(!vmFiles.has((await stat(join(objects, k))).ino), `object ${k} of the removed VM's tree is gone`);
   assert.equal(await stat(join(objects, 'ff')).catch(() => null), null, 'the fan-out directory is gone');
   assert.equal((await stat(join(objects, oldKey))).ino, (await stat(join(dir, 'old-tree-file'))).ino, 'its object kept under the flat name');
   assert.deepEqual(await processesWith(join(dir, 'vms')), [], 'no qemu or virtiofsd left');

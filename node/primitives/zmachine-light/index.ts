@@ -10,5 +10,6 @@ export function zmachineLightPrimitive(h: MachineHosts): PrimitiveOf<'zmachine-l
     pause: (ctx) => m.pause(ctx),
     resume: (ctx) => m.resume(ctx),
     init: (ictx) => m.init(ictx),
+    idle: (ictx) => m.idle(ictx),
   };
 }

@@ -5,6 +5,7 @@ import { IMAGE_INITRD, IMAGE_KERNEL, IMAGE_RAW, imageFile } from '../../host/vm/
 /** A machine's image: its pinned digest, the verified read-only tree and how it boots. */
 export interface ResolvedFlist {
   ref: string;
+  digest: string;
   tree: string;
   boot: 'container' | 'kernel' | 'full';
 }
@@ -21,22 +22,23 @@ export async function resolveFlist(images: ImageNode, flist: string): Promise<Re
     throw new Error(`invalid flist: ${(err as Error).message}`);
   }
   const remote = new HttpStore(where.store, { timeoutMs: 30_000 });
-  let ref: string;
+  let digest: string;
   try {
     // Pinned by digest from here on: the tag may move on the server while this VM runs.
-    ref = `blake3:${(await images.pull(where.name, remote)).digest}`;
+    digest = (await images.pull(where.name, remote)).digest;
   } catch (err) {
     // A VM restarted while its image server is away boots the copy this node already verified.
     const local = await images.store.getTag(where.name).catch(() => undefined);
     if (!local) throw new Error(`failed to download flist '${flist}': ${(err as Error).message}`);
-    ref = `blake3:${local}`;
+    digest = local;
   } finally {
     await remote.close();
   }
   // Materializing verifies every file's fingerprint; a tampered file throws naming its path.
+  const ref = `blake3:${digest}`;
   const { path } = await images.materialize(ref);
   // As zos, all three are checked (links stay inside the image) before the mode is chosen.
   const [raw, kernel] = await Promise.all([IMAGE_RAW, IMAGE_KERNEL, IMAGE_INITRD].map((f) => imageFile(path, f)));
   const boot = raw ? 'full' : kernel ? 'kernel' : 'container';
-  return { ref, tree: path, boot };
+  return { ref, digest, tree: path, boot };
 }

@@ -1,26 +1,43 @@
 import type { ImageNode } from '../../../image/index.ts';
-import type { Logger } from '../../../lib/log.ts';
+import type { IdleContext } from '../types.ts';
 
-/** The image services whose cache was collected at this node's start (zmachine and zmachine-light share one). */
-const collectedAtStart = new WeakSet<object>();
+/** The image services a machine of this process opened (zmachine and zmachine-light share one). */
+const opened = new WeakSet<object>();
+/** The idle period each image service was last collected in. */
+const collectedIn = new WeakMap<object, number>();
+
+/** Notes that a machine used the image service `images` (its cache is then worth collecting). */
+export function imagesUsed(images: () => Promise<ImageNode>): void {
+  opened.add(images);
+}
 
 /**
- * The materialize cache's garbage collection (image/cache-gc.ts) for the machine primitives: at
- * the node's start (once, by the first machine type that has stored VMs: a node without VMs never
- * loads the image code) and after a VM's root is removed. Both run inside the engine (its
- * start-up init, then its one job loop), so no materialize of this node runs meanwhile. A failure
- * is logged and never fails the workload's step.
+ * The materialize cache's garbage collection (image/cache-gc.ts) for the machine primitives, in
+ * the engine's idle time: once per idle period for both machine types (no job, hence no
+ * materialize, runs meanwhile; a job that arrives stops it before its next tree). Records of
+ * workloads the node no longer holds go first (a removal a crash cut short); the trees of images
+ * no record names go, then what only they linked. While some machine holding resources has no
+ * record (started by a version that wrote none, or its record lost), no tree is removed: which
+ * image it runs on is not known. Runs only where machines exist or one was used since the start
+ * (a node without VMs never loads the image code). A failure is logged.
  */
-export async function collectImageCache(images: () => Promise<ImageNode>, log: Logger, when: 'start' | 'vm removed'): Promise<void> {
-  if (when === 'start') {
-    if (collectedAtStart.has(images)) return;
-    collectedAtStart.add(images);
-  }
+export async function collectImageCache<C, R>(images: () => Promise<ImageNode>, ictx: IdleContext<C, R>): Promise<void> {
+  const machines = [...ictx.holding].filter(([, type]) => type === 'zmachine' || type === 'zmachine-light').map(([id]) => id);
+  if ((machines.length === 0 && !opened.has(images)) || collectedIn.get(images) === ictx.period) return;
+  collectedIn.set(images, ictx.period);
   try {
     const [{ gcImageCache }, node] = await Promise.all([import('../../../image/cache-gc.ts'), images()]);
-    const r = await gcImageCache(node.cache.dir);
-    if (r.removedObjects + r.movedObjects + r.removedFanouts + r.removedStaging > 0) log.info({ ...r, when }, 'image cache collected');
+    const uses = node.cache.uses.all();
+    for (const user of uses.keys()) {
+      if (ictx.holding.has(user)) continue;
+      node.cache.uses.delete(user);
+      uses.delete(user);
+    }
+    const unrecorded = machines.filter((id) => !uses.has(id));
+    if (unrecorded.length > 0) ictx.log.info({ machines: unrecorded.length }, 'image trees kept: machines without a record of their image');
+    const r = await gcImageCache(node.cache.dir, { ...(unrecorded.length === 0 ? { keep: new Set(uses.values()) } : {}), stop: ictx.busy });
+    if (r.removedTrees + r.removedObjects + r.movedObjects + r.removedFanouts + r.removedStaging + r.removedPacks > 0) ictx.log.info({ ...r }, 'image cache collected');
   } catch (err) {
-    log.warn({ err: (err as Error).message, when }, 'image cache gc failed');
+    ictx.log.warn({ err: (err as Error).message }, 'image cache gc failed');
   }
 }

@@ -35,5 +35,6 @@ export function zmachinePrimitive(h: MachineHosts & { publicGw6: () => string })
     pause: (ctx) => m.pause(ctx),
     resume: (ctx) => m.resume(ctx),
     init: (ictx) => m.init(ictx),
+    idle: (ictx) => m.idle(ictx),
   };
 }

@@ -13,9 +13,9 @@ import type { VmHost } from '../../host/vm/host.ts';
 import { IMAGE_INITRD, IMAGE_KERNEL, IMAGE_RAW, imageFile } from '../../host/vm/image-files.ts';
 import { sshKeysOf, splitCommand, type GuestSeed } from '../../host/vm/seed.ts';
 import type { VmBoot, VmSpec } from '../../host/vm/spec.ts';
-import { NoActionNeeded, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
+import { NoActionNeeded, type IdleContext, type InitContext, type PrimitiveContext, type StoredWorkload } from '../types.ts';
 import type { ResolvedFlist } from './flist.ts';
-import { collectImageCache } from './image-gc.ts';
+import { collectImageCache, imagesUsed } from './image-gc.ts';
 import { macOf } from './mac.ts';
 import type { StartupEntry } from './startup.ts';
 
@@ -113,6 +113,7 @@ export async function dropHostKeys(root: string): Promise<void> {
 export function machinePrimitive(kind: Kind, h: MachineHosts) {
   /** The image code (HTTP store, pull, materialize) loads with the first machine (issue 16, memory). */
   async function resolveImage(flist: string): Promise<ResolvedFlist> {
+    imagesUsed(h.images);
     const [{ resolveFlist }, images] = await Promise.all([import('./flist.ts'), h.images()]);
     return resolveFlist(images, flist);
   }
@@ -182,9 +183,14 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
     const taps = new Set([...attached, ...(h.vm.info(ctx.workload.id)?.taps ?? [])]);
     await h.vm.stop(ctx.workload.id).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'vm stop failed'));
     for (const tap of taps) await h.network.detachTap(tap).catch(() => undefined);
-    await h.images().then((images) => images.releaseRoot(ctx.workload.id)).catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
+    imagesUsed(h.images);
+    await h.images()
+      .then(async (images) => {
+        await images.releaseRoot(ctx.workload.id);
+        images.cache.uses.delete(ctx.workload.id); // its tree goes at the next idle gc, if no other VM uses it
+      })
+      .catch((err: unknown) => ctx.log.warn({ err: (err as Error).message }, 'root release failed'));
     await h.storage.deleteSubvolume(rootVolume(ctx.workload.id)).catch(() => undefined);
-    await collectImageCache(h.images, ctx.log, 'vm removed');
   }
 
   /**
@@ -253,6 +259,8 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
 
         // As zos: NICs, then the image, then the mounts.
         const image = await resolveImage(config.flist);
+        // What the cache's gc keeps (image-gc.ts): written before anything runs on the tree.
+        (await h.images()).cache.uses.set(id, image.digest);
         const full = image.boot === 'full';
         // A full VM: mounts[0] is its boot disk (vda), the rest follow (zos attaches them without mount entries).
         const mounts = await resolveMounts(ctx, full ? config.mounts.slice(1) : config.mounts, !full, full ? 1 : 0);
@@ -342,7 +350,11 @@ export function machinePrimitive(kind: Kind, h: MachineHosts) {
           await h.vm.stop(v.id);
         }
       }
-      if (ictx.workloads.length > 0) await collectImageCache(h.images, ictx.log, 'start');
+    },
+
+    /** Between jobs: the image cache's gc (image-gc.ts). */
+    async idle(ictx: IdleContext<MachineConfig, MachineResult>): Promise<void> {
+      await collectImageCache(h.images, ictx);
     },
   };
 }
