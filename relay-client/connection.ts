@@ -123,11 +123,14 @@ export class RelayConnection {
    */
   write(bytes: Uint8Array): boolean {
     if (this.deadErr) return false;
-    sendFrame(this.ws, bytes, (err) => {
-      if (err) this.die(new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err }));
-    });
+    sendFrame(this.ws, bytes, this.written);
     return true;
   }
+
+  /** Every frame's write callback (one function, not a closure per frame). */
+  private readonly written = (err?: Error): void => {
+    if (err) this.die(new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err }));
+  };
 
   /** WebSocket-level ping; the relay (tungstenite or ours) answers with a pong frame. */
   ping(): void {

@@ -12,7 +12,7 @@ import type { Identity } from './identity.ts';
 import { createJwt, DEFAULT_JWT_TTL_S } from '../rmb/jwt.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
 import { MAX_FUTURE_EXPIRY_S, ReplayCache, type ReplayBackend } from './replay.ts';
-import { PendingRequests, type ReplyChecks } from './pending.ts';
+import { PendingRequests, type ReplyChecks, type SendBound } from './pending.ts';
 import { Router, type Handler } from './router.ts';
 import { Responder } from './responder.ts';
 import { OutgoingSeal } from './outgoing-seal.ts';
@@ -215,7 +215,7 @@ export class RelayPeer {
    * Sends on `preferred` when healthy, else on the first healthy connection: at once when one
    * is up (no promise: the frame is handed to the socket now), else waiting for one (sendLater).
    */
-  private send(bytes: Uint8Array, preferred: Slot | null, wait?: (() => AbortSignal) | number): Via | Promise<Via> {
+  private send(bytes: Uint8Array, preferred: Slot | null, wait?: SendBound | number): Via | Promise<Via> {
     return this.sendNow(bytes, preferred) ?? this.sendLater(bytes, preferred, wait);
   }
 
@@ -230,8 +230,8 @@ export class RelayPeer {
    * Waits for a healthy connection: until the signal `wait` gives aborts, or for `wait` ms (the
    * signal and its timer are only made when there is a wait: most sends have none).
    */
-  private async sendLater(bytes: Uint8Array, preferred: Slot | null, wait?: (() => AbortSignal) | number): Promise<Via> {
-    const signal = typeof wait === 'number' ? AbortSignal.timeout(wait) : wait?.();
+  private async sendLater(bytes: Uint8Array, preferred: Slot | null, wait?: SendBound | number): Promise<Via> {
+    const signal = typeof wait === 'number' ? AbortSignal.timeout(wait) : wait?.signal();
     for (;;) {
       await this.waitHealthy(signal);
       const via = this.sendNow(bytes, preferred);

@@ -50,21 +50,23 @@ export class Responder {
     const way = this.ways.pick();
     const t0 = performance.now();
     const out = way === 'aside' ? this.checkAside(e, command) : this.checkFirst(e, command);
-    const timed = (a: Answer) => {
-      this.ways.record(way, performance.now() - t0);
-      return a;
-    };
-    return out instanceof Promise ? out.then(timed) : timed(out);
+    return out instanceof Promise ? out.then((a) => this.timed(way, t0, a)) : this.timed(way, t0, out);
+  }
+
+  private timed(way: 'inline' | 'aside', t0: number, a: Answer): Answer {
+    this.ways.record(way, performance.now() - t0);
+    return a;
   }
 
   private checkFirst(e: Envelope, command: string): Answer | Promise<Answer> {
     const checked = openEnvelope(this.d.ctx, e, this.d.twins, this.nowS());
-    const next = (opened: Opened) => {
-      if (!opened.ok) return this.rejected(e, command, opened);
-      const refused = this.refusal(e, command, opened.twin);
-      return refused !== undefined ? refused : this.answer(e, command, opened.twin, opened.payload);
-    };
-    return checked instanceof Promise ? checked.then(next) : next(checked);
+    return checked instanceof Promise ? checked.then((o) => this.checked(e, command, o)) : this.checked(e, command, checked);
+  }
+
+  private checked(e: Envelope, command: string, opened: Opened): Answer | Promise<Answer> {
+    if (!opened.ok) return this.rejected(e, command, opened);
+    const refused = this.refusal(e, command, opened.twin);
+    return refused !== undefined ? refused : this.answer(e, command, opened.twin, opened.payload);
   }
 
   private checkAside(e: Envelope, command: string): Answer | Promise<Answer> {
@@ -77,13 +79,15 @@ export class Responder {
     const early = c.opened.ok ? this.answer(e, command, c.twin, c.opened.payload) : null;
     // Never awaited when the check fails: its failure must not go unhandled.
     if (early instanceof Promise) early.catch(() => undefined);
-    const next = (verified: boolean): Answer | Promise<Answer> => {
-      const opened = settled(c, verified);
-      if (!opened.ok || early === null) return this.rejected(e, command, opened);
-      const refused = this.refusal(e, command, opened.twin);
-      return refused !== undefined ? refused : early;
-    };
-    return c.verified instanceof Promise ? c.verified.then(next) : next(c.verified);
+    return c.verified instanceof Promise ? c.verified.then((v) => this.verdict(e, command, c, early, v)) : this.verdict(e, command, c, early, c.verified);
+  }
+
+  /** The answer built beside the check (`early`), once the check's verdict is in. */
+  private verdict(e: Envelope, command: string, c: Checking, early: Uint8Array | Promise<Uint8Array> | null, verified: boolean): Answer | Promise<Answer> {
+    const opened = settled(c, verified);
+    if (!opened.ok || early === null) return this.rejected(e, command, opened);
+    const refused = this.refusal(e, command, opened.twin);
+    return refused !== undefined ? refused : early;
   }
 
   /** The handler's answer, sealed and encoded. */
@@ -91,9 +95,12 @@ export class Responder {
     const src = e.source!;
     const dispatched = this.d.router.dispatch(payload, { twin: src.twin, connection: src.connection, uid: e.uid, command });
     const ctx = this.d.sealContext();
-    const seal = (result: DispatchResult, c: SealContext) => encodeEnvelope(sealReply(c, e, twin, result, this.nowS()));
-    if (dispatched instanceof Promise || ctx instanceof Promise) return Promise.all([dispatched, ctx]).then(([r, c]) => seal(r, c));
-    return seal(dispatched, ctx);
+    if (dispatched instanceof Promise || ctx instanceof Promise) return Promise.all([dispatched, ctx]).then(([r, c]) => this.seal(c, e, twin, r));
+    return this.seal(ctx, e, twin, dispatched);
+  }
+
+  private seal(ctx: SealContext, e: Envelope, twin: Twin | null, result: DispatchResult): Uint8Array {
+    return encodeEnvelope(sealReply(ctx, e, twin, result, this.nowS()));
   }
 
   /** A request that failed its checks: like the Go peer, silence on expired or non-JSON requests, else an error with rmb-peer's code. */
@@ -131,9 +138,9 @@ export class Responder {
   }
 
   private error(e: Envelope, twin: Twin | null, code: number, message: string): Uint8Array | Promise<Uint8Array> {
-    const seal = (c: SealContext) => encodeEnvelope(sealReply(c, e, twin, { ok: false, code, message }, this.nowS()));
+    const body: DispatchResult = { ok: false, code, message };
     const ctx = this.d.sealContext();
-    return ctx instanceof Promise ? ctx.then(seal) : seal(ctx);
+    return ctx instanceof Promise ? ctx.then((c) => this.seal(c, e, twin, body)) : this.seal(ctx, e, twin, body);
   }
 
   private nowS(): number {

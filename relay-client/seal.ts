@@ -93,13 +93,18 @@ export function isExpired(e: Envelope, nowS: number): boolean {
  * Checks a request/response from another twin; never throws for bad input (only for lookup
  * failures). The result comes synchronously when the sender's twin is cached and its signature
  * is checked inline (the usual case), else as a promise: each await on the message path is a
- * turn of the microtask queue.
+ * turn of the microtask queue. No closure is made on the synchronous path (each one made per
+ * message is an allocation and a lazy-compile stub at its first call).
  */
 export function openEnvelope(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Opened | Promise<Opened> {
-  return fromSender(e, twins, nowS, (twin) => {
-    const verified = verifyPrefixedPooled(e.signature, challenge(e), twin.accountId);
-    return typeof verified === 'boolean' ? openVerified(ctx, e, twin, verified) : verified.then((v) => openVerified(ctx, e, twin, v));
-  });
+  const from = sender(e, twins, nowS);
+  if (from instanceof Promise) return from.then((f) => ('ok' in f ? f : openFrom(ctx, e, f)));
+  return 'ok' in from ? from : openFrom(ctx, e, from);
+}
+
+function openFrom(ctx: SealContext, e: Envelope, twin: Twin): Opened | Promise<Opened> {
+  const verified = verifyPrefixedPooled(e.signature, challenge(e), twin.accountId);
+  return typeof verified === 'boolean' ? openVerified(ctx, e, twin, verified) : verified.then((v) => openVerified(ctx, e, twin, v));
 }
 
 /**
@@ -119,10 +124,14 @@ export interface Checking {
  * a check that comes before the signature fails (missing source, expiry, unknown twin).
  */
 export function openChecking(ctx: SealContext, e: Envelope, twins: TwinDirectory, nowS: number): Opened | Checking | Promise<Opened | Checking> {
-  return fromSender(e, twins, nowS, (twin): Checking => {
-    const verified = verifyPrefixedAside(e.signature, challenge(e), twin.accountId);
-    return { twin, verified, opened: openVerified(ctx, e, twin, true) };
-  });
+  const from = sender(e, twins, nowS);
+  if (from instanceof Promise) return from.then((f) => ('ok' in f ? f : checking(ctx, e, f)));
+  return 'ok' in from ? from : checking(ctx, e, from);
+}
+
+function checking(ctx: SealContext, e: Envelope, twin: Twin): Checking {
+  const verified = verifyPrefixedAside(e.signature, challenge(e), twin.accountId);
+  return { twin, verified, opened: openVerified(ctx, e, twin, true) };
 }
 
 /** What openEnvelope gives for a Checking once its verdict is in. */
@@ -130,16 +139,16 @@ export function settled(c: Checking, verified: boolean): Opened {
   return verified ? c.opened : badSignature(c.twin);
 }
 
-/** `then` with the sender's twin, or why the envelope fails before its signature is looked at. */
-function fromSender<T>(e: Envelope, twins: TwinDirectory, nowS: number, then: (twin: Twin) => T): Opened | T | Promise<Opened | Awaited<T>> {
+/** The sender's twin, or why the envelope fails before its signature is looked at. */
+function sender(e: Envelope, twins: TwinDirectory, nowS: number): Twin | Opened | Promise<Twin | Opened> {
   if (!e.source || e.source.twin === 0) return { ok: false, code: PeerErrorCode.unknownTwin, reason: 'missing source', twin: null };
   if (isExpired(e, nowS)) return { ok: false, code: PeerErrorCode.expired, reason: 'envelope has expired', twin: null };
   const from = e.source.twin;
-  const next = (twin: Twin | null): Opened | T => twin ? then(twin) : { ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${from}`, twin: null };
   const twin = lookupTwin(twins, from);
-  return twin instanceof Promise ? (twin.then(next) as Promise<Opened | Awaited<T>>) : next(twin);
+  return twin instanceof Promise ? twin.then((t) => t ?? unknownTwin(from)) : (twin ?? unknownTwin(from));
 }
 
+const unknownTwin = (id: number): Opened => ({ ok: false, code: PeerErrorCode.unknownTwin, reason: `twin not found ${id}`, twin: null });
 const badSignature = (twin: Twin): Opened => ({ ok: false, code: PeerErrorCode.badSignature, reason: 'invalid envelope signature', twin });
 
 function openVerified(ctx: SealContext, e: Envelope, twin: Twin, verified: boolean): Opened {

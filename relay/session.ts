@@ -129,12 +129,8 @@ export class Session {
   private pump(): void {
     while (!this.closed && this.out.length > 0 && this.ws.bufferedAmount < SOCKET_HIGH_WATER) {
       const item = this.out.shift()!;
-      sendFrame(this.ws, item.bytes, (err) => {
-        if (err) return this.shutdown();
-        this.lastProgress = Date.now();
-        item.ack?.();
-        this.pump();
-      });
+      const ack = item.ack;
+      sendFrame(this.ws, item.bytes, ack ? (err) => this.written(err, ack) : this.writtenLive);
     }
     if (this.out.length < this.sendQueueCap && this.roomWaiters.length > 0) {
       const w = this.roomWaiters;
@@ -142,6 +138,17 @@ export class Session {
       for (const r of w) r();
     }
   }
+
+  /** A frame handed to the socket: `ack` deletes its stored copy. */
+  private written(err: Error | undefined, ack?: () => void): void {
+    if (err) return this.shutdown();
+    this.lastProgress = Date.now();
+    ack?.();
+    this.pump();
+  }
+
+  /** The write callback of frames with no stored copy (live delivery): one function, not a closure per frame. */
+  private readonly writtenLive = (err?: Error): void => this.written(err);
 
   /** Frames in order, one at a time; without a promise in between where a frame was handled at once. */
   private readLoop(): void {

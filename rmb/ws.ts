@@ -105,17 +105,18 @@ const enum Turn {
 
 interface TurnState {
   turn: Turn;
-  /** performance.now() when the socket last began a turn. */
-  began: number;
+  /** performance.now() when the socket's last turn wrote its first frame (after the write). */
+  wrote: number;
 }
 
 const turns = new WeakMap<object, TurnState>();
 
 /**
- * Two turns that begin closer than this are a burst: frames fed to one socket from several
- * callbacks of one loop iteration (a relay forwarding from many sessions to one node), which
- * then leave together once the iteration ends. One RMB round trip takes at least ~0.3 ms of
- * signatures, so frames at one in flight are far apart.
+ * A turn that begins within this of the last one's write is a burst: frames fed to one socket
+ * from several callbacks of one loop iteration (a relay forwarding from many sessions to one
+ * node), which then leave together once the iteration ends. Timed from the end of the write, as
+ * a write system call alone takes tens of µs on a loaded VM. One RMB round trip takes at least
+ * ~0.3 ms of signatures, so frames at one in flight are far apart.
  */
 const BURST_MS = 0.1;
 
@@ -137,20 +138,23 @@ export function sendFrame(ws: WebSocket, bytes: Uint8Array, cb: (err?: Error) =>
   let burst = false;
   if (socket) {
     t = turns.get(socket);
-    if (t === undefined) turns.set(socket, (t = { turn: Turn.Idle, began: -Infinity }));
+    if (t === undefined) turns.set(socket, (t = { turn: Turn.Idle, wrote: -Infinity }));
     if (t.turn === Turn.Idle) {
-      const now = performance.now();
-      burst = now - t.began < BURST_MS;
-      t.began = now;
+      burst = performance.now() - t.wrote < BURST_MS;
       if (!burst) {
         t.turn = Turn.Lone;
         process.nextTick(endLone, t);
       }
-    } else if (t.turn === Turn.Lone) corkTurn(socket, t);
+    } else {
+      if (t.turn === Turn.Lone) corkTurn(socket, t);
+      t = undefined;
+    }
   }
   if (!writeTaken(ws, bytes, cb)) ws.send(bytes, { binary: true }, cb);
-  // A burst's first frame went out at once; what follows in this iteration waits for its end.
-  if (burst) corkTurn(socket!, t!);
+  if (t === undefined) return;
+  // The turn's first frame went out at once; in a burst what follows in this iteration waits for its end.
+  t.wrote = performance.now();
+  if (burst) corkTurn(socket!, t);
 }
 
 function endLone(t: TurnState): void {
