@@ -7,7 +7,7 @@ import { relayField } from './chain-twins.ts';
 import { RelayConnection } from './connection.ts';
 import { SharedKeyCache } from './e2e.ts';
 import { encodeEnvelope, type Envelope } from '../rmb/envelope.ts';
-import { RelayClientError, TimeoutError } from './errors.ts';
+import { RelayClientError } from './errors.ts';
 import type { Identity } from './identity.ts';
 import { createJwt, DEFAULT_JWT_TTL_S } from '../rmb/jwt.ts';
 import { RateLimitedLog } from '../lib/ratelog.ts';
@@ -98,7 +98,7 @@ export class RelayPeer {
     this.rlog = new RateLimitedLog(this.log, { clock: this.clock });
     this.slots = opts.relays.map((url) => ({ url, conn: null, gen: 0, lastRecv: 0 }));
     this.replay = new ReplayCache(opts.replay);
-    this.pending = new PendingRequests(this.clock);
+    this.pending = new PendingRequests(this.clock, (bytes, until) => this.send(bytes, null, until));
     this.ctx = {
       identity: opts.identity,
       twinId: opts.twinId,
@@ -162,10 +162,7 @@ export class RelayPeer {
     const env = sealRequest(ctx, {
       uid, dest, command, payload: body, nowS: this.nowS(), expirationS: Math.max(1, Math.ceil(timeoutMs / 1000)),
     });
-    const bytes = encodeEnvelope(env);
-    return this.pending.add<T>(uid, twin, timeoutMs, () => new TimeoutError(`no response to ${command} from twin ${twin} after ${timeoutMs} ms`), (until) =>
-      this.send(bytes, null, until),
-    );
+    return this.pending.add<T>(uid, twin, command, timeoutMs, encodeEnvelope(env));
   }
 
   /** Idempotent: stops the loops, closes connections and fails pending requests with ERR_CLOSED. */

@@ -1,13 +1,8 @@
 import type { Clock } from '../lib/clock.ts';
 import type { Envelope } from '../rmb/envelope.ts';
-import { RelayClientError, RmbError } from './errors.ts';
+import { RelayClientError, RmbError, TimeoutError } from './errors.ts';
 import type { Opened } from './seal.ts';
 
-/**
- * The requests a peer waits on, by uid: each one's timeout, sending it again when the connection
- * it left on dies, and settling it from a reply that passed its checks. Which connection to send
- * on is the peer's policy (peer.ts); this table only knows the `Via` it was told.
- */
 const SETTLED = new Error('request settled');
 
 /** What a request's `send` is given: the signal that bounds waiting for a connection. */
@@ -15,7 +10,13 @@ export interface SendBound {
   signal(): AbortSignal;
 }
 
-/** A request waiting for its reply; its methods, not closures per request, do the work. */
+/**
+ * The requests a peer waits on, by uid: each one's timeout, sending it again when the connection
+ * it left on dies, and settling it from a reply that passed its checks. Which connection to send
+ * on is the peer's policy (peer.ts); this table only knows the `Via` it was told.
+ *
+ * A request waiting for its reply: its methods, not closures made per request, do the work.
+ */
 class Pending<Via> implements SendBound {
   /** The connection the request went out on; if it dies before the reply, we send again. */
   via: Via | undefined = undefined;
@@ -31,18 +32,27 @@ class Pending<Via> implements SendBound {
     private readonly table: PendingRequests<Via>,
     readonly uid: string,
     readonly dest: number,
+    readonly command: string,
+    readonly timeoutMs: number,
+    /** The encoded request, sent again after a drop. */
+    readonly bytes: Uint8Array,
     readonly resolve: (v: unknown) => void,
     readonly reject: (e: Error) => void,
-    /** Clock time after which the request fails with `timedOut()`. */
-    readonly deadline: number,
-    readonly timedOut: () => Error,
-    private readonly send: (until: SendBound) => Via | Promise<Via>,
-  ) {}
+  ) {
+    this.deadline = table.clock.now() + timeoutMs;
+  }
+
+  /** Clock time after which the request fails with timedOut(). */
+  readonly deadline: number;
+
+  timedOut(): Error {
+    return new TimeoutError(`no response to ${this.command} from twin ${this.dest} after ${this.timeoutMs} ms`);
+  }
 
   /** Puts the request on a connection (again after a drop): at once, or once one is up. */
   transmit(): void {
     this.via = undefined;
-    const sent = this.send(this);
+    const sent = this.table.send(this.bytes, this);
     if (!(sent instanceof Promise)) this.via = sent;
     else sent.then((via) => (this.via = via), (err: Error) => this.table.sendFailed(this, err));
   }
@@ -74,19 +84,22 @@ export class PendingRequests<Via> {
   private timer: { cancel(): void } | null = null;
   private timerAt = Infinity;
 
-  constructor(private readonly clock: Clock) {}
-
   /**
-   * Waits for the reply to `uid` from twin `dest`. `send` puts the request on a connection (again
-   * after a drop: the receiver drops a second copy by uid, so that is safe), waiting for one
-   * until the signal `until.signal()` gives aborts (at settling).
+   * `send` puts a request's bytes on a connection (again after a drop: the receiver drops a
+   * second copy by uid, so that is safe), waiting for one until the signal `until.signal()`
+   * gives aborts (at settling).
    */
-  add<T>(uid: string, dest: number, timeoutMs: number, timedOut: () => Error, send: (until: SendBound) => Via | Promise<Via>): Promise<T> {
+  constructor(
+    readonly clock: Clock,
+    readonly send: (bytes: Uint8Array, until: SendBound) => Via | Promise<Via>,
+  ) {}
+
+  /** Sends `bytes`, the request `uid` for `command` to twin `dest`, and waits for its reply (TimeoutError after `timeoutMs`). */
+  add<T>(uid: string, dest: number, command: string, timeoutMs: number, bytes: Uint8Array): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const deadline = this.clock.now() + timeoutMs;
-      const p = new Pending<Via>(this, uid, dest, resolve as (v: unknown) => void, reject, deadline, timedOut, send);
+      const p = new Pending<Via>(this, uid, dest, command, timeoutMs, bytes, resolve as (v: unknown) => void, reject);
       this.table.set(uid, p);
-      if (deadline < this.timerAt) this.arm(deadline);
+      if (p.deadline < this.timerAt) this.arm(p.deadline);
       p.transmit();
     });
   }

@@ -11,12 +11,12 @@ import { FakeClock } from '../helpers/fake-clock.ts';
  */
 test('pending: one timer, each request times out at its own deadline, answered ones never', async () => {
   const clock = new FakeClock();
-  const pending = new PendingRequests<number>(clock);
+  const pending = new PendingRequests<number>(clock, () => 1);
   const outcome = new Map<string, string>();
   const add = (uid: string, ms: number) =>
-    pending.add(uid, 7, ms, () => new Error(`timeout ${uid}`), () => 1).then(
+    pending.add(uid, 7, `cmd.${uid}`, ms, new Uint8Array(0)).then(
       (v) => outcome.set(uid, `ok ${JSON.stringify(v)}`),
-      (e: Error) => outcome.set(uid, `${e.message} at +${clock.now() - start}`),
+      (e: Error) => outcome.set(uid, `${e.name}: ${e.message} at +${clock.now() - start}`),
     );
   const start = clock.now();
   const checks: ReplyChecks = { open: () => ({ ok: true, twin: { id: 7, accountId: new Uint8Array(32), relay: null, pk: null }, payload: new TextEncoder().encode('1') }), drop: () => {} };
@@ -35,18 +35,18 @@ test('pending: one timer, each request times out at its own deadline, answered o
   await Promise.all(all);
   assert.deepEqual(Object.fromEntries(outcome), {
     b: 'ok 1',
-    d: 'timeout d at +1200',
-    a: 'timeout a at +3000',
+    d: 'TimeoutError: no response to cmd.d from twin 7 after 700 ms at +1200',
+    a: 'TimeoutError: no response to cmd.a from twin 7 after 3000 ms at +3000',
     c: 'ok 1',
-    e: 'timeout e at +4600',
+    e: 'TimeoutError: no response to cmd.e from twin 7 after 100 ms at +4600',
   });
 });
 
 test('pending: failAll fails every request and leaves no timer', async () => {
   const clock = new FakeClock();
-  const pending = new PendingRequests<number>(clock);
+  const pending = new PendingRequests<number>(clock, () => 1);
   const failed: string[] = [];
-  const p = [pending.add('x', 7, 30_000, () => new Error('timeout'), () => 1).catch((e: Error) => failed.push(e.message))];
+  const p = [pending.add('x', 7, 'cmd.x', 30_000, new Uint8Array(0)).catch((e: Error) => failed.push(e.message))];
   pending.failAll(new Error('closed'));
   await Promise.all(p);
   assert.deepEqual(failed, ['closed']);
