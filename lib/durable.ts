@@ -1,5 +1,5 @@
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { zosNative } from './native.ts';
@@ -12,8 +12,10 @@ let writes = 0;
  * Writes a small file so that after a power cut it is whole or absent, never empty: data to a temp
  * file, fsync, rename into place, fsync the directory. (A rename alone is not enough: on a fresh
  * file the rename can reach the disk before the data, as the OS reboot test found on btrfs.)
+ * The first write into a directory removes the temp files dead writers left there.
  */
 export async function writeFileDurably(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+  await sweepLeftovers(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${writes++}`;
   try {
     await writeFileSynced(tmp, data, mode);
@@ -24,6 +26,37 @@ export async function writeFileDurably(path: string, data: Uint8Array | string, 
     throw err;
   }
   await fsyncDir(dirname(path));
+}
+
+/** Directories this process has swept (each once: a readdir per write would cost more than the write). */
+const swept = new Set<string>();
+const TEMP_NAME = /\.tmp-(\d+)-\d+$/;
+
+/**
+ * Removes the temp files of writeFileDurably that a writer killed (or a power cut) between its
+ * write and its rename left in `dir`: nothing else would, and each holds a whole state file. One
+ * of a live process, or of this one, is a write under way and stays; so does one whose pid a live
+ * process has taken since (a later sweep removes it). A missing directory is left to the write.
+ */
+async function sweepLeftovers(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    names.map((name) => {
+      const pid = Number(TEMP_NAME.exec(name)?.[1] ?? 0);
+      return pid > 0 && pid !== process.pid && !alive(pid) ? rm(join(dir, name), { force: true }) : undefined;
+    }),
+  );
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // there, but not ours to signal
+  }
 }
 
 /** Writes a file and fsyncs it (its name is durable only once its directory is fsync'd too). */

@@ -58,4 +58,13 @@ await writeFileDurably(${JSON.stringify(file)}, '{"generation":2}');`;
   assert.equal(left.length, 1);
   assert.match(left[0]!, /^state\.json\.tmp-\d+-0$/);
   assert.equal(readFileSync(join(dir, left[0]!), 'utf8'), '{"generation":2}');
+
+  // The next write into the directory removes it (its writer is dead); a live process's temp file
+  // (a write under way) and other names stay.
+  const live = `other.json.tmp-${process.ppid}-3`;
+  writeFileSync(join(dir, live), 'under way');
+  writeFileSync(join(dir, 'notes.tmp-x-1'), 'not ours');
+  await writeFileDurably(file, '{"generation":3}');
+  assert.equal(readFileSync(file, 'utf8'), '{"generation":3}');
+  assert.deepEqual(readdirSync(dir).sort(), ['notes.tmp-x-1', live, 'state.json'].sort());
 });
