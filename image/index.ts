@@ -1,7 +1,8 @@
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from '../lib/log.ts';
 import { buildImage, type BuildOptions, type BuildResult } from './build.ts';
 import { ImageError } from './errors.ts';
+import { isDigestHex } from './hash.ts';
 import { gcStore, type GcResult } from './gc.ts';
 import { ImageCache, type MaterializeProgress, type MaterializeResult } from './materialize.ts';
 import { warmFileWorkers } from './file-jobs.ts';
@@ -80,6 +81,13 @@ export class ImageNode {
   async prepareRoot(ref: string | ImageRef, workloadId: string, opts: { layerDir?: string } = {}): Promise<WorkloadRoot & { digest: string; lower: string }> {
     const { path: lower, digest } = await this.materialize(ref);
     return { ...(await this.roots.attach(lower, workloadId, opts)), digest, lower };
+  }
+
+  /** The digest of the cache tree a workload's root lies over (an overlay's lower tree), if it has one. */
+  async rootImage(workloadId: string): Promise<string | undefined> {
+    const lower = await this.roots.lowerOf(workloadId);
+    const digest = lower === undefined ? '' : basename(lower);
+    return isDigestHex(digest) && this.cache.treePath(digest) === lower ? digest : undefined;
   }
 
   releaseRoot(workloadId: string): Promise<void> {

@@ -26,10 +26,15 @@ export async function overlaySupported(): Promise<boolean> {
   return /\toverlay$/m.test(fs);
 }
 
-async function isMountPoint(path: string): Promise<boolean> {
+/** The fields of the mount table's line for `path` (mountinfo(5)), if something is mounted there. */
+async function mountAt(path: string): Promise<string[] | undefined> {
   const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const want = resolve(path);
-  return info.split('\n').some((l) => l.split(' ')[4]?.replace(/\\040/g, ' ') === want);
+  return info.split('\n').map((l) => l.split(' ')).find((f) => f[4]?.replace(/\\040/g, ' ') === want);
+}
+
+async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountAt(path)) !== undefined;
 }
 
 export class RootManager {
@@ -78,6 +83,17 @@ export class RootManager {
       await execa('mv', ['-T', tmp, merged]);
     }
     return { path: merged, mode, release: () => this.release(workloadId) };
+  }
+
+  /**
+   * The image tree under a workload's root, read from the mount table: an overlay's lowerdir
+   * (attach forbids ',' in it). Undefined for a reflink copy, which needs no tree, or no root.
+   */
+  async lowerOf(workloadId: string): Promise<string | undefined> {
+    const f = await mountAt(join(this.workloadDir(workloadId), 'root'));
+    const rest = f?.slice(f.indexOf('-') + 1) ?? []; // after the separator: fstype, source, super options
+    if (rest[0] !== 'overlay') return undefined;
+    return /(?:^|,)lowerdir=([^,]*)/.exec(rest[2] ?? '')?.[1]?.replace(/\\040/g, ' ');
   }
 
   async release(workloadId: string): Promise<void> {

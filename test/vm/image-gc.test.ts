@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openImageStore } from '../../image/index.ts';
+import { overlaySupported } from '../../image/roots.ts';
 import { silentLogger } from '../../lib/log.ts';
 import type { WorkloadType } from '../../node/model/types.ts';
 import { collectImageCache, imagesUsed } from '../../node/primitives/zmachine/image-gc.ts';
+import { requireHost } from '../helpers/host.ts';
 import { makeRichTree, tempDir } from '../image/fixtures.ts';
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -54,4 +56,33 @@ test('machine image gc: stale records and unused trees go, a used tree stays; no
   imagesUsed(images);
   await idle([]);
   assert.equal(await exists(treeA), false);
+});
+
+/**
+ * A machine started by a version that wrote no record: its record comes from its overlay root's
+ * lower tree (the mount table), so the trees no machine uses go without waiting for a redeploy.
+ */
+test('machine image gc: a machine without a record gets one from its overlay root, and unused trees go', async (t) => {
+  if (!requireHost(t, await overlaySupported(), 'overlay roots need root and overlayfs in /proc/filesystems')) return;
+  const dir = await tempDir(t);
+  const src = join(dir, 'src');
+  await makeRichTree(src, { root: false, xattrs: false });
+  const node = await openImageStore(join(dir, 'images'), { rootMode: 'overlay' });
+  t.after(() => node.close());
+  const a = await node.build(src, { tag: 'a', xattrs: 'skip' });
+  await writeFile(join(src, 'extra'), 'b only\n');
+  await node.build(src, { tag: 'b', xattrs: 'skip' });
+  const treeB = (await node.materialize('b')).path;
+  const root = await node.prepareRoot('a', '7-3-old'); // as a VM of before: no cache.uses.set
+  try {
+    assert.equal(await node.rootImage('7-3-old'), a.digest);
+    assert.equal(await node.rootImage('7-9-none'), undefined, 'no root: no image');
+    await collectImageCache(async () => node, { workloads: [], log: silentLogger(), signal: new AbortController().signal, holding: new Map<string, WorkloadType>([['7-3-old', 'zmachine']]), busy: () => false, period: 1 });
+    assert.deepEqual([...node.cache.uses.all()], [['7-3-old', a.digest]]);
+    assert.equal(await exists(treeB), false, 'b: no machine runs on it');
+    assert.equal(await readFile(join(root.path, 'extra'), 'utf8').catch(() => 'absent'), 'absent', 'the VM still sees its own image');
+    assert.ok((await readdir(root.path)).length > 0);
+  } finally {
+    await node.releaseRoot('7-3-old'); // unmounted before tempDir's hook removes the directory
+  }
 });

@@ -16,10 +16,11 @@ export function imagesUsed(images: () => Promise<ImageNode>): void {
  * the engine's idle time: once per idle period for both machine types (no job, hence no
  * materialize, runs meanwhile; a job that arrives stops it before its next tree). Records of
  * workloads the node no longer holds go first (a removal a crash cut short); the trees of images
- * no record names go, then what only they linked. While some machine holding resources has no
- * record (started by a version that wrote none, or its record lost), no tree is removed: which
- * image it runs on is not known. Runs only where machines exist or one was used since the start
- * (a node without VMs never loads the image code). A failure is logged.
+ * no record names go, then what only they linked. A machine without a record (started by a
+ * version that wrote none, or its record lost) gets one from its overlay root's lower tree; while
+ * one still has none (a full VM, a reflink root), no tree is removed: which image it runs on is
+ * not known. Runs only where machines exist or one was used since the start (a node without VMs
+ * never loads the image code). A failure is logged.
  */
 export async function collectImageCache<C, R>(images: () => Promise<ImageNode>, ictx: IdleContext<C, R>): Promise<void> {
   const machines = [...ictx.holding].filter(([, type]) => type === 'zmachine' || type === 'zmachine-light').map(([id]) => id);
@@ -32,6 +33,13 @@ export async function collectImageCache<C, R>(images: () => Promise<ImageNode>, 
       if (ictx.holding.has(user)) continue;
       node.cache.uses.delete(user);
       uses.delete(user);
+    }
+    for (const id of machines) {
+      if (uses.has(id)) continue;
+      const digest = await node.rootImage(id).catch(() => undefined);
+      if (digest === undefined) continue;
+      node.cache.uses.set(id, digest); // started by a version that wrote no record: its overlay names the tree
+      uses.set(id, digest);
     }
     const unrecorded = machines.filter((id) => !uses.has(id));
     if (unrecorded.length > 0) ictx.log.info({ machines: unrecorded.length }, 'image trees kept: machines without a record of their image');
