@@ -13,6 +13,19 @@ export interface ZosNative {
    * EOPNOTSUPP, EISDIR or EINVAL where the filesystem has no O_TMPFILE.
    */
   putFile(dir: string, name: string, data: Uint8Array): boolean;
+  /**
+   * A command by posix_spawn (not a fork of this process), stdin from `input` or /dev/null, stdout
+   * and stderr captured; `done` settles once both have ended and it has exited. `kill` signals it
+   * until then (false after). Throws like node:fs (syscall "spawn", code ENOENT...) when it
+   * cannot start. `env` holds "NAME=value" strings; `file` is looked up in this process's PATH.
+   */
+  spawnCapture(file: string, args: readonly string[], env: readonly string[], input?: Uint8Array): SpawnedCapture;
+}
+
+export interface SpawnedCapture {
+  pid: number;
+  done: Promise<{ exitCode: number | null; signal: number | null; stdout: Buffer; stderr: Buffer }>;
+  kill(signal: number): boolean;
 }
 
 let addon: ZosNative | null | undefined;

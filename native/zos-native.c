@@ -7,6 +7,7 @@
 //   to the kernel (lib/memory.ts says when the node calls it).
 // - putFile(dir, name, data): a new file written and linked under its name once whole, in one call
 //   (below, with its reasons).
+// - spawnCapture(file, args, env, input): a host command by posix_spawn, not a fork (spawn.c).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -134,7 +135,8 @@ static napi_value malloc_trim_js(napi_env env, napi_callback_info info) {
 // back to a temp file and rename).
 static int link_by_proc = 0; // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10: else /proc/self/fd
 
-static napi_value throw_errno(napi_env env, const char *syscall, int err, const char *path) {
+// Throws an Error shaped like node:fs's (code, errno, syscall, path); spawn.c's start failures too.
+napi_value throw_errno(napi_env env, const char *syscall, int err, const char *path) {
   const char *name = strerrorname_np(err);
   char msg[4096 + 256];
   snprintf(msg, sizeof msg, "%s: %s, %s '%s'", name ? name : "EIO", strerror(err), syscall, path);
@@ -255,7 +257,10 @@ static napi_value put_file_js(napi_env env, napi_callback_info info) {
   return result;
 }
 
+void spawn_init(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
+  spawn_init(env, exports);
   napi_value fn;
   napi_create_function(env, "syncfs", NAPI_AUTO_LENGTH, syncfs_js, NULL, &fn);
   napi_set_named_property(env, exports, "syncfs", fn);

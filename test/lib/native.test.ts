@@ -96,3 +96,19 @@ test('native: putFile errors are shaped like node:fs errors; bad arguments are T
   for (const name of ['a/b', '.', '..', 'a\0b']) assert.throws(() => native.putFile(dir, name, Buffer.alloc(1)), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, name);
   assert.deepEqual(await readdir(dir), [], 'nothing made');
 });
+
+test('native: spawnCapture runs a command without a fork: output, exit code or signal, kill only until it has exited; start failures are node:fs-shaped', async () => {
+  const n = zosNative()!;
+  const env = [`PATH=${process.env.PATH}`];
+  const c = n.spawnCapture('sh', ['-c', 'cat; echo err >&2; exit 4'], env, new TextEncoder().encode('in'));
+  assert.ok(c.pid > 0);
+  const r = await c.done;
+  assert.deepEqual([r.exitCode, r.signal, r.stdout.toString(), r.stderr.toString()], [4, null, 'in', 'err\n']);
+  assert.equal(c.kill(9), false, 'exited: no signal sent (its pid may be another process by now)');
+  const s = n.spawnCapture('sleep', ['30'], env);
+  assert.equal(s.kill(15), true);
+  assert.deepEqual([(await s.done).exitCode, (await s.done).signal], [null, 15]);
+  assert.throws(() => n.spawnCapture('zos-no-such-command', [], env), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.syscall === 'spawn' && e.path === 'zos-no-such-command');
+  assert.throws(() => n.spawnCapture('sh', ['a\0b'], env), TypeError);
+  assert.throws(() => n.spawnCapture('sh', 'x' as never, env), TypeError);
+});
