@@ -9,8 +9,7 @@ import { RelayClientError } from './errors.ts';
  */
 export type Incoming =
   | { kind: 'envelope'; envelope: Envelope; bytes: Uint8Array }
-  | { kind: 'bad-frame'; reason: string }
-  | { kind: 'ws-pong' };
+  | { kind: 'bad-frame'; reason: string };
 
 export interface DialOptions {
   /** ws:// or wss:// relay URL; the JWT becomes the whole query string. */
@@ -52,7 +51,6 @@ export class RelayConnection {
         this.push({ kind: 'bad-frame', reason: (err as Error).message });
       }
     });
-    ws.on('pong', () => this.push({ kind: 'ws-pong' }));
     ws.on('close', (code, reason) =>
       this.die(new RelayClientError('ERR_CONNECTION', `connection closed (${code}${reason.length ? ` ${reason}` : ''})`)),
     );
@@ -131,11 +129,6 @@ export class RelayConnection {
   private readonly written = (err?: Error): void => {
     if (err) this.die(new RelayClientError('ERR_CONNECTION', `send failed: ${err.message}`, { cause: err }));
   };
-
-  /** WebSocket-level ping; the relay (tungstenite or ours) answers with a pong frame. */
-  ping(): void {
-    if (!this.deadErr) this.ws.ping();
-  }
 
   close(reason = 'closed by peer'): void {
     this.die(new RelayClientError('ERR_CLOSED', reason));

@@ -16,15 +16,19 @@ import { PendingRequests, type ReplyChecks, type SendBound } from './pending.ts'
 import { Router, type Handler } from './router.ts';
 import { Responder } from './responder.ts';
 import { OutgoingSeal } from './outgoing-seal.ts';
-import { openEnvelope, sealRequest, type SealContext } from './seal.ts';
+import { openEnvelope, ownAddress, sealRequest, type SealContext } from './seal.ts';
 import { lookupTwin, type Twin, type TwinDirectory } from '../rmb/twins.ts';
 
 const encoder = new TextEncoder();
 
 /**
  * An outbound-only RMB peer: all connection policy lives here (the requests it waits on are in pending.ts). One connection per relay;
- * WS ping every 20 s; a connection silent for 40 s is dropped and redialled with backoff and
- * a fresh JWT; requests go out on a healthy connection, incoming traffic is read from all.
+ * a ping envelope every 20 s, which the relay answers with a pong envelope through the session it
+ * has registered for us (as the official TS client pings); a connection that brought no envelope
+ * for 40 s is dropped and redialled with backoff and a fresh JWT. Only envelopes count: a relay
+ * that lost track of our session while the socket stayed open still answers WebSocket pings
+ * (ws and tungstenite do that themselves), so a WS-level check would keep a connection that
+ * nothing is routed to. Requests go out on a healthy connection, incoming traffic is read from all.
  */
 export interface RelayPeerOptions {
   identity: Identity;
@@ -236,6 +240,14 @@ export class RelayPeer {
     }
   }
 
+  /** The relay's liveness check of our session: unsigned, to twin 0, as the official TS client sends it. */
+  private pingEnvelope(): Uint8Array {
+    return encodeEnvelope({
+      uid: randomUUID(), tags: '', timestamp: this.nowS(), expiration: 40, source: ownAddress(this.ctx), destination: { twin: 0 },
+      message: { kind: 'ping' }, signature: new Uint8Array(0), schema: 'application/json', relays: [],
+    });
+  }
+
   private async runSlot(slot: Slot, signal: AbortSignal): Promise<void> {
     const backoff = new Backoff({
       initialMs: this.opts.backoff?.initialMs ?? 2_000,
@@ -273,7 +285,7 @@ export class RelayPeer {
     const schedulePing = () => {
       timers.ping = this.clock.setTimeout(() => {
         if (slot.gen !== gen || conn.isDead) return;
-        conn.ping();
+        conn.write(this.pingEnvelope());
         schedulePing();
       }, pingMs);
     };
@@ -288,8 +300,8 @@ export class RelayPeer {
     scheduleWatchdog(silenceMs);
     try {
       conn.onIncoming((m) => {
-        slot.lastRecv = this.clock.now();
         if (m.kind === 'envelope') {
+          slot.lastRecv = this.clock.now();
           this.stats.received++;
           this.handleEnvelope(m.envelope, slot);
         } else if (m.kind === 'bad-frame') {

@@ -178,5 +178,9 @@ export class Session {
     for (const r of this.roomWaiters) r();
     this.roomWaiters = [];
     this.hooks.onClose(this);
+    // A session that ends while its socket is still open (a failed write, an error ws did not
+    // close on) must not leave it open: its peer would stay connected, unregistered, while
+    // everything sent to it went to the queue. Closed now, the peer redials and is served again.
+    if (this.ws.readyState === this.ws.OPEN) this.ws.terminate();
   }
 }

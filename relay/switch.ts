@@ -88,6 +88,13 @@ export class Switch {
     }
     if (!sameAddress(env.source, s.address)) return this.refuse(env, s.address, RelayWireError.wrongSource, 'wrong_source');
     if (env.message?.kind === 'ping') {
+      // Answered only on the session registered for the sender, as rmb-rs routes the pong to the
+      // sender's session: a connection the relay no longer routes to gets none, so its peer,
+      // which counts only envelopes as signs of life, reconnects (relay-client/peer.ts).
+      if (this.sessions.get(s.key) !== s) {
+        this.d.metrics.drops.inc({ reason: 'ping_unregistered' });
+        return true;
+      }
       s.enqueue({ bytes: encodeEnvelope(pong(env)) });
       this.d.metrics.messages.inc({ kind: 'pong' });
       return true;
