@@ -23,7 +23,7 @@ import { RelayPeer } from '../../relay-client/peer.ts';
 import { GiB, MiB, signed } from '../helpers/deployments.ts';
 import { createGridUser, type GridUser } from '../helpers/grid.ts';
 import { cleanupHostState, loopDevicesUnder, mountsUnder, requireHost } from '../helpers/host.ts';
-import { assertHostMatches, processesUnder } from '../helpers/host-state.ts';
+import { assertHostMatches, processesUnder, processReport } from '../helpers/host-state.ts';
 import { retry, seeded, startChaosGrid } from './services.ts';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 1);
@@ -194,7 +194,8 @@ test(`chaos: ${DEPLOYMENTS} deployments from ${CLIENTS} clients through the rela
             await life(item);
           }
         }
-      }).map((run) => run.catch((err: Error) => {
+      }).map((run) => run.catch(async (err: Error) => {
+        if (!halt.signal.aborted) t.diagnostic(`the node when the storm failed: ${node?.running ? await processReport(node.pid) : 'exited'}`);
         halt.abort(err);
         throw err;
       })),

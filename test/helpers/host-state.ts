@@ -36,3 +36,20 @@ export async function processesUnder(dir: string): Promise<string[]> {
   }
   return out;
 }
+
+/**
+ * What a process is doing, for a failed test's log: each thread's name, state, kernel wait channel
+ * and system call (from /proc), or that it is gone. The chaos storm prints its node's when it fails
+ * (twice in CI, 2026-12-02, the node's log went silent for 3 min: this tells a hang from an exit).
+ */
+export async function processReport(pid: number | undefined): Promise<string> {
+  if (!pid) return 'no process';
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => null);
+  if (!tasks) return `pid ${pid} is gone`;
+  const lines = await Promise.all(tasks.map(async (tid) => {
+    const read = (f: string) => readFile(`/proc/${pid}/task/${tid}/${f}`, 'utf8').then((s) => s.trim(), () => '?');
+    const stat = await read('stat');
+    return `${tid} ${await read('comm')} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]} wchan=${await read('wchan')} syscall=${(await read('syscall')).split(' ')[0]}`;
+  }));
+  return `pid ${pid}: ${lines.join('; ')}`;
+}
