@@ -116,8 +116,12 @@ static void *watch(void *arg) {
   pthread_mutex_unlock(&c->lock);
   while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR) {
   }
-  napi_call_threadsafe_function(c->tsfn, c, napi_tsfn_blocking);
-  napi_release_threadsafe_function(c->tsfn, napi_tsfn_release);
+  // Nothing of c after the call: deliver may run on the JS thread at once and free it (its unref
+  // is the last one when the handle is already gone). Reading c->tsfn for the release afterwards
+  // was a use after free: under load node aborted in napi_release_threadsafe_function (func null).
+  napi_threadsafe_function tsfn = c->tsfn;
+  napi_call_threadsafe_function(tsfn, c, napi_tsfn_blocking);
+  napi_release_threadsafe_function(tsfn, napi_tsfn_release);
   return NULL;
 }
 
