@@ -4,8 +4,8 @@
 // the main lane keeps the other core. Its files are scoped to their own data directories, ports and
 // (QEMU user networking) no namespace, so the lanes do not see each other. The chaos storm runs
 // alone after both lanes: beside the main lane's first files it failed in 2 of 2 CI runs
-// (2026-12-02), its node going silent for 3 min, while alone (and beside a spinning core and
-// fsync'd writes) it passed every time; the cause is still open. The main lane reports live; the
+// (2026-12-02): under that load native/spawn.c aborted its node (a use after free, fixed in
+// d6101d2); it stays alone until CI shows it passing beside the lane. The main lane reports live; the
 // side lane's report is kept and printed when the main lane is done, so the log is never
 // interleaved; the exit code is non-zero when any part failed. `tsc --noEmit` runs beside the side
 // lane, before the main one. Plain JavaScript: it starts the runs that load tsx.
