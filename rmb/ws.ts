@@ -78,8 +78,36 @@ export function takeDataFrames(ws: WebSocket): boolean {
   };
   socket.removeListener('data', wsOnData);
   socket.on('data', onData);
+  readDirect(socket, onData);
   taken.add(ws);
   return true;
+}
+
+/** Node's read callback on a socket's handle (`_handle.onread`, not in its types). */
+type OnRead = (this: unknown, chunk: ArrayBuffer | undefined) => unknown;
+
+/**
+ * Hands the chunks Node reads off `socket` straight to `onData` while the socket flows with
+ * nothing buffered, as its 'data' listener would get them, without the stream in between:
+ * Node's `onStreamRead` pushes every chunk through the socket's Readable (symbol-keyed
+ * properties that every stream in the process shares, so their loads are megamorphic) and
+ * schedules a maybeReadMore tick, ~1.5 µs a hop of a round trip (bench/relay.ts, A/B). Anything
+ * else (end of stream or an error, a paused socket or chunks it buffered, a timeout set on it)
+ * goes through Node's own callback, which keeps the order and every rule as before. Node hands
+ * the callback a fresh ArrayBuffer of exactly the bytes read (stream_base's
+ * EmitToJSStreamListener); the handle's callback is left alone where it is not Node's.
+ */
+function readDirect(socket: Socket, onData: (chunk: Buffer) => void): void {
+  const handle = (socket as unknown as { _handle?: { onread?: OnRead } | null })._handle;
+  const nodeOnRead = handle?.onread;
+  if (!handle || nodeOnRead?.name !== 'onStreamRead') return;
+  handle.onread = function readTaken(this: unknown, chunk) {
+    if (chunk instanceof ArrayBuffer && chunk.byteLength > 0 && socket.readableFlowing === true && socket.readableLength === 0 && !socket.destroyed && !socket.timeout) {
+      onData(Buffer.from(chunk));
+      return undefined;
+    }
+    return nodeOnRead.call(this, chunk);
+  };
 }
 
 /** Writes one frame ourselves where takeDataFrames took the socket and ws' sender is between frames. */

@@ -246,6 +246,26 @@ for (const side of sides) {
     assert.deepEqual(seen.messages.map((x) => x.data.toString()), ['before']);
   });
 
+  test(`ws fast frames (${side.name}): chunks are read straight off the socket's handle; while ws is paused they wait, in order`, async (t) => {
+    const { seen, raw } = await side.open(t);
+    const handle = (seen.ws as unknown as { _socket: { _handle: { onread: { name: string } } } })._socket._handle;
+    assert.equal(handle.onread.name, 'readTaken', "Node's read callback replaced (rmb/ws.ts readDirect)");
+    const m = side.masked;
+    raw.socket.write(frame(2, 'one', { mask: m }));
+    await waitMessages(raw, seen, 1);
+    seen.ws.pause();
+    raw.socket.write(frame(2, 'two', { mask: m }));
+    await new Promise((r) => setTimeout(r, 50));
+    raw.socket.write(frame(2, 'three', { mask: m }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(seen.messages.length, 1, 'nothing delivered while paused');
+    seen.ws.resume();
+    await waitMessages(raw, seen, 3);
+    raw.socket.write(frame(2, 'four', { mask: m }));
+    await waitMessages(raw, seen, 4);
+    assert.deepEqual(seen.messages.map((x) => x.data.toString()), ['one', 'two', 'three', 'four']);
+  });
+
   test(`ws fast frames (${side.name}): sendFrame writes single FIN+binary frames, masked with fresh keys only by a client`, async (t) => {
     const { seen, raw } = await side.open(t);
     const sizes = [0, 5, 125, 126, 65535, 65536, 200_000];
