@@ -44,7 +44,8 @@
  * process on one event loop, so every hop of a round trip (client -> relay -> node -> relay ->
  * client) is a turn of the same loop and no hop waits for another process to be scheduled (the
  * idle-session relay alone runs in a child, to measure its own memory).
- * Usage: node --import tsx bench/relay.ts [--quick]   (--quick: fewer rounds, 2 s phases, 1 000 idle sessions)
+ * Usage: node --import tsx bench/relay.ts [--quick] [--latency]   (--quick: fewer rounds, 2 s phases, 1 000 idle
+ * sessions; --latency: only the one-in-flight rounds and their goal, ~40 s, for A/B runs of the round trip's code)
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -57,6 +58,7 @@ import type { Identity } from '../relay-client/identity.ts';
 import { createJwt } from '../rmb/jwt.ts';
 
 const quick = process.argv.includes('--quick');
+const latencyOnly = process.argv.includes('--latency');
 const PHASE_MS = quick ? 2_000 : 8_000;
 const IDLE_SESSIONS = quick ? 1_000 : 10_000;
 /** Interleaved latency rounds, and sequential round trips per round of RMB and of echo each. */
@@ -243,6 +245,15 @@ async function main(): Promise<void> {
   // (responder.ts): checking first, or the check on a worker beside the handler.
   const way = (w: 'inline' | 'aside') => pb.responder.ways.costOf(w)?.toFixed(3) ?? '-';
   console.log(`  node side, arrival -> answer (moving averages): check first ${way('inline')} ms, check on a worker beside the handler ${way('aside')} ms`);
+  const latencyGoal = goal('p50(1 in flight)/floor', ratio, '<=', 1.25, 'x');
+  if (latencyOnly) {
+    await echo.close();
+    await Promise.all([pa.close(), pb.close()]);
+    await relay.close();
+    console.log(`load average at the end: ${load()}`);
+    console.log(`RESULT relay: ${latencyGoal}`);
+    return;
+  }
   const echoPar = await measure(echo.once, 32);
   await measure(rpc, 32, 500); // warm-up: the verify pool's workers start
   const rates = await rateRounds(rpc, echo.once, floorRoundTrip(a, b, payloadBytes));
@@ -316,7 +327,7 @@ async function main(): Promise<void> {
   console.log(`load average at the end: ${load()}`);
 
   const goals = [
-    goal('p50(1 in flight)/floor', ratio, '<=', 1.25, 'x'),
+    latencyGoal,
     goal('rate(32 in flight)/floor rate', rateRatio, '>=', 0.5, 'x'),
     goal('forwarding/echo rate', forwardRate / echoPar.perSec, '>=', 0.5, 'x'),
     `${idle.sessions} idle sessions ${idle.rssMb.toFixed(0)} MB RSS, ${idle.pongs} pongs (goal <= 300 MB, all answer) ${
