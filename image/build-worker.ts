@@ -1,9 +1,11 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { ChunkStream, scanBuffers, type ChunkingParams } from './chunker.ts';
 import { initChunkCodec, sealChunk } from './chunk-codec.ts';
 import { newHasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
-import { putChunkSync } from './store/chunk-files.ts';
+import { chunkFilePath } from './store/chunk-files.ts';
+import { claim } from './store/claims.ts';
+import { PackWriter } from './store/packs.ts';
 import { stopAll, takeEach, type SharedListJob, type SharedListOutcome } from './shared-list.ts';
 
 /**
@@ -20,6 +22,8 @@ export interface StoreFilesJob extends SharedListJob {
   encrypt: boolean;
   /** Directory of the DirStore the chunks go to. */
   store: string;
+  /** The build's chunk claims (image/store/claims.ts): what no worker has to write. */
+  claims: SharedArrayBuffer;
 }
 
 /** An item of the list: a file and its size at scan time (reading past it or stopping short means the file changed). */
@@ -40,8 +44,8 @@ export interface StoredFile {
   size: number;
   blake3: string;
   extents: Extent[];
-  /** Chunks this job added to the store (absent before), with their blob sizes. */
-  added: Array<{ id: string; bytes: number }>;
+  /** Chunks this job added to the store (absent before): their blob sizes, and where in this worker's pack (its path in tmp/) they lie. */
+  added: Array<{ id: string; bytes: number; pack: string; offset: number }>;
 }
 
 /** Read size: large enough for few system calls, small enough that a worker stays lean. */
@@ -49,20 +53,26 @@ const READ_BLOCK = 4 << 20;
 
 export async function work(job: StoreFilesJob): Promise<StoreFilesOutcome> {
   await initChunkCodec();
-  return takeEach<FileToStore, StoredFile, StoreFailed>(
-    job,
-    (f) => {
-      const r = storeFile(f.path, f.size, job);
-      if (r.size !== f.size) stopAll(job.shared); // it changed: the build fails (the main thread says how)
-      return r;
-    },
-    (err) => ({ message: (err as Error).message }),
-    (f) => f.size,
-  );
+  // Closed before the job's outcome goes back: the main thread names the pack once every worker is done.
+  const pack = new PackWriter(job.store);
+  try {
+    return await takeEach<FileToStore, StoredFile, StoreFailed>(
+      job,
+      (f) => {
+        const r = storeFile(f.path, f.size, job, pack);
+        if (r.size !== f.size) stopAll(job.shared); // it changed: the build fails (the main thread says how)
+        return r;
+      },
+      (err) => ({ message: (err as Error).message }),
+      (f) => f.size,
+    );
+  } finally {
+    pack.close();
+  }
 }
 
 /** Read, hash, chunk, seal and store one file: every call synchronous (the worker has nothing else to do). */
-function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
+function storeFile(path: string, size: number, job: StoreFilesJob, pack: PackWriter): StoredFile {
   const hasher = newHasher();
   const stream = new ChunkStream(job.chunking);
   const out: StoredFile = { size: 0, blake3: '', extents: [], added: [] };
@@ -71,7 +81,10 @@ function storeFile(path: string, size: number, job: StoreFilesJob): StoredFile {
     if (isZero(plain)) x = { hole: plain.length };
     else {
       const sealed = sealChunk(plain, { encrypt: job.encrypt, transient: true }); // written below, before the next seal
-      if (putChunkSync(job.store, sealed.id, sealed.blob)) out.added.push({ id: sealed.id, bytes: sealed.blob.length });
+      // New to the store: in no pack it had, taken by no other worker, and no loose chunk file (a pull's).
+      if (claim(job.claims, sealed.id) && !statSync(chunkFilePath(job.store, sealed.id), { throwIfNoEntry: false })) {
+        out.added.push({ id: sealed.id, bytes: sealed.blob.length, ...pack.append(sealed.blob) });
+      }
       x = { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
     }
     const last = out.extents[out.extents.length - 1];

@@ -17,6 +17,8 @@ import { ENCRYPTION, checkManifest, encodeManifestFrom, type Entry, type Manifes
 import { formatRef, isValidName } from './ref.ts';
 import { scanTree, splitRdev } from './scan.ts';
 import { DirStore } from './store/dir-store.ts';
+import { newClaims } from './store/claims.ts';
+import type { PackEntry } from './store/packs.ts';
 import type { ImageStore } from './store/types.ts';
 import { hasXattrTools, readTreeXattrs, type Xattrs } from './xattr.ts';
 
@@ -130,10 +132,14 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     }
   }
   const dirStore = opts.store as DirStore; // checked by buildImage
-  // The chunk files' writeback starts while the workers compress: setTag's sync (which makes
-  // them durable) then waits for the last few MiB only, not for all of them.
+  // The packs' writeback starts while the workers compress: setTag's sync (which makes them
+  // durable) then waits for the last few MiB only, not for all of them.
   const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
-  const job = { chunking, encrypt: opts.encrypt ?? false, store: dirStore.location };
+  // About one chunk per file and per average chunk size of its bytes: a bound the table doubles.
+  const claims = newClaims(fileJobs.length + Math.ceil(progress.bytesTotal / chunking.avg), dirStore.packedIds());
+  const job = { chunking, encrypt: opts.encrypt ?? false, store: dirStore.location, claims };
+  /** Each worker's pack (its path in tmp/) and the blobs in it. */
+  const packs = new Map<string, PackEntry[]>();
   const toWorker = ({ abs, size }: (typeof fileJobs)[number]): FileToStore => ({ path: abs, size });
   const failed = await runSharedList<(typeof fileJobs)[number], typeof job, StoredFile, StoreFailed>(buildWorkers, fileJobs, job, toWorker, {
     result({ abs, size, mode, owned, slot }, r) {
@@ -146,18 +152,28 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
           stats.unique.add(x.id);
         }
       }
-      // Two workers may both find a chunk missing and write it: it is counted once.
-      for (const { id, bytes } of r.added) {
+      // Two workers write the same chunk only when the claims table was full: it is counted once.
+      for (const { id, bytes, pack, offset } of r.added) {
         stats.added.set(id, bytes);
         writeback.written(bytes);
+        const entries = packs.get(pack) ?? [];
+        entries.push({ id, offset, length: bytes });
+        packs.set(pack, entries);
       }
       add(slot, { type: 'file', mode, ...owned, size, blake3: r.blake3, extents: r.extents });
       progress.bytesDone += size;
       progress.filesDone++;
     },
     batch: () => opts.onProgress?.(progress),
+  }).catch(async (err: unknown) => {
+    await dropPacks(packs.keys());
+    throw err;
   });
-  if (failed) throw new WorkerError(failed.failure.message);
+  if (failed) {
+    await dropPacks(packs.keys());
+    throw new WorkerError(failed.failure.message);
+  }
+  for (const [tmp, entries] of packs) await dirStore.addPack(tmp, entries);
   trace?.mark('files stored');
   const head: Omit<Manifest, 'entries'> = { version: 1, chunking: { algo: CHUNKING_ALGO, ...chunking }, encryption: opts.encrypt ? ENCRYPTION.convergent : ENCRYPTION.none };
   const manifest: Manifest = { ...head, entries };
@@ -167,6 +183,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   checkManifest(manifest);
   const bytes = encodeManifestFrom(head, texts);
   const digest = await opts.store.putManifest(bytes);
+  await dirStore.putPackList(digest, stats.unique);
   await settled;
   trace?.mark('manifest stored');
   if (opts.tag) await opts.store.setTag(opts.tag, digest);
@@ -186,6 +203,11 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
     newChunkBytes: [...stats.added.values()].reduce((n, b) => n + b, 0),
     holeBytes: stats.holeBytes,
   };
+}
+
+/** A failed build's packs, still in tmp/ (a worker's write that failed leaves its pack to gc's sweep of tmp/). */
+async function dropPacks(tmps: Iterable<string>): Promise<void> {
+  await Promise.all([...tmps].map((p) => rm(p, { force: true })));
 }
 
 async function loadXattrs(root: string, mode: 'auto' | 'require' | 'skip', log: Logger): Promise<Map<string, Xattrs>> {

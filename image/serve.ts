@@ -7,11 +7,13 @@ import { ImageError } from './errors.ts';
 import { isDigestHex } from './hash.ts';
 import { isValidName } from './ref.ts';
 import { DirStore } from './store/dir-store.ts';
+import { packFilePath } from './store/packs.ts';
 
 /**
  * Serve a directory store read-only over HTTP (`zos image serve`): the store layout as-is, which
  * HttpStore reads (SPEC.md §5), plus `/<name>.flist` for each tag, so a zmachine's `flist` URL
- * names one image. GET and HEAD only; paths are matched, never joined from raw input.
+ * names one image. GET and HEAD only, one byte range where asked (HttpStore reads packed chunks
+ * so); paths are matched, never joined from raw input.
  */
 export interface ImageServer {
   url: string;
@@ -42,8 +44,10 @@ export async function serveStore(dir: string, opts: { host?: string; port?: numb
     if (pathname === '/zos-image-store') return { path: join(dir, 'zos-image-store'), type: 'text/plain' };
     let m = /^\/chunks\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(pathname);
     if (m && m[2]!.startsWith(m[1]!)) return { path: store.chunkPath(m[2]!), type: 'application/octet-stream' };
-    m = /^\/manifests\/([0-9a-f]{2})\/([0-9a-f]{64})$/.exec(pathname);
-    if (m && m[2]!.startsWith(m[1]!)) return { path: store.manifestPath(m[2]!), type: 'application/json' };
+    m = /^\/manifests\/([0-9a-f]{2})\/([0-9a-f]{64})(\.packs)?$/.exec(pathname);
+    if (m && m[2]!.startsWith(m[1]!)) return { path: `${store.manifestPath(m[2]!)}${m[3] ?? ''}`, type: m[3] ? 'text/plain' : 'application/json' };
+    m = /^\/packs\/([0-9a-f]{64})\.(pack|idx)$/.exec(pathname);
+    if (m) return { path: packFilePath(dir, m[1]!, m[2] as 'pack' | 'idx'), type: 'application/octet-stream' };
     m = /^\/tags\/([^/]+)$/.exec(pathname);
     if (m) {
       // HttpStore encodes the name twice (the file name is encoded once).
@@ -68,9 +72,13 @@ export async function serveStore(dir: string, opts: { host?: string; port?: numb
         const path = r && (await file(r.path));
         if (!r || !path) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         const size = (await stat(path)).size;
-        res.writeHead(200, { 'content-type': r.type, 'content-length': size, ...(r.digest ? { 'x-zos-image-digest': `blake3:${r.digest}` } : {}) });
+        const range = byteRange(req.headers.range, size);
+        if (range === 'unsatisfiable') return void res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+        const head = { 'content-type': r.type, 'accept-ranges': 'bytes', ...(r.digest ? { 'x-zos-image-digest': `blake3:${r.digest}` } : {}) };
+        if (range) res.writeHead(206, { ...head, 'content-length': range.end - range.start + 1, 'content-range': `bytes ${range.start}-${range.end}/${size}` });
+        else res.writeHead(200, { ...head, 'content-length': size });
         if (req.method === 'HEAD') return void res.end();
-        createReadStream(path).on('error', () => res.destroy()).pipe(res);
+        createReadStream(path, range ?? {}).on('error', () => res.destroy()).pipe(res);
       })
       .catch(() => res.writeHead(500).end());
   });
@@ -87,6 +95,18 @@ export async function serveStore(dir: string, opts: { host?: string; port?: numb
       server.close(() => resolve());
     }),
   };
+}
+
+/**
+ * One range of a Range header (`bytes=a-b`, `bytes=a-`, `bytes=-n`), inclusive; undefined for no
+ * header or one this server does not take (several ranges, other units): the whole file, as RFC
+ * 9110 allows.
+ */
+function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+  const m = header && /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  const [start, end] = m[1] === '' ? [Math.max(0, size - Number(m[2])), size - 1] : [Number(m[1]), m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)];
+  return start > end || start >= size ? 'unsatisfiable' : { start, end };
 }
 
 function safeDecode(s: string): string | undefined {

@@ -7,13 +7,6 @@ export interface ZosNative {
   /** glibc's malloc_trim(0): free pages inside every malloc arena go back to the kernel; true when some did. */
   mallocTrim(): boolean;
   /**
-   * The file dir/name holding exactly `data`, made unnamed (O_TMPFILE) and linked once whole: true
-   * when it made it, false when a file of that size was there (or another writer linked it first).
-   * Makes `dir` if missing (not its parents). No fsync. Throws like node:fs; from `open` with
-   * EOPNOTSUPP, EISDIR or EINVAL where the filesystem has no O_TMPFILE.
-   */
-  putFile(dir: string, name: string, data: Uint8Array): boolean;
-  /**
    * A command by posix_spawn (not a fork of this process), stdin from `input` or /dev/null, stdout
    * and stderr captured; `done` settles once both have ended and it has exited. `kill` signals it
    * until then (false after). Throws like node:fs (syscall "spawn", code ENOENT...) when it

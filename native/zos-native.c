@@ -5,8 +5,6 @@
 //   which forks the whole Node process for each call.
 // - mallocTrim(): glibc's malloc_trim(0), which gives the free pages inside every malloc arena back
 //   to the kernel (lib/memory.ts says when the node calls it).
-// - putFile(dir, name, data): a new file written and linked under its name once whole, in one call
-//   (below, with its reasons).
 // - spawnCapture(file, args, env, input): a host command by posix_spawn, not a fork (spawn.c).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <stdbool.h>
-#include <sys/stat.h>
 #include <node_api.h>
 
 typedef struct {
@@ -122,19 +118,6 @@ static napi_value malloc_trim_js(napi_env env, napi_callback_info info) {
   return released;
 }
 
-// putFile(dir, name, data): the file dir/name holding exactly `data`, for the image build's chunk
-// files (image/store/chunk-files.ts), one synchronous call from a worker thread in place of five
-// node:fs calls (stat, open, write, close, rename), each with its own path walk and JavaScript
-// wrapping. The file is made unnamed in `dir` (O_TMPFILE), written, and linked under its name
-// once whole, so a reader never sees part of it and a crash leaves no temp file behind.
-// Returns true when it made the file, false when a file of that size was there already (a chunk
-// is named by its content: same name and size, same bytes) or another writer linked it first.
-// A file of another size under the name (a torn copy) is replaced. No fsync: the store's caller
-// syncs the filesystem once (syncfs) before anything names the file. Throws node:fs-shaped errors;
-// EOPNOTSUPP, EISDIR or EINVAL from open mean the filesystem has no O_TMPFILE (the caller falls
-// back to a temp file and rename).
-static int link_by_proc = 0; // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH before Linux 6.10: else /proc/self/fd
-
 // Throws an Error shaped like node:fs's (code, errno, syscall, path); spawn.c's start failures too.
 napi_value throw_errno(napi_env env, const char *syscall, int err, const char *path) {
   const char *name = strerrorname_np(err);
@@ -154,109 +137,6 @@ napi_value throw_errno(napi_env env, const char *syscall, int err, const char *p
   return NULL;
 }
 
-// A string argument into buf (size bytes); false, with a TypeError thrown, if it is not a
-// non-empty string that fits without NUL bytes.
-static bool string_arg(napi_env env, napi_value v, char *buf, size_t size, size_t *len, const char *what) {
-  napi_valuetype type = napi_undefined;
-  napi_typeof(env, v, &type);
-  if (type == napi_string) napi_get_value_string_utf8(env, v, NULL, 0, len);
-  if (type != napi_string || *len == 0 || *len >= size) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "putFile: %s must be a non-empty string shorter than %zu bytes", what, size);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return false;
-  }
-  napi_get_value_string_utf8(env, v, buf, size, len);
-  if (strlen(buf) != *len) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "putFile: names must not contain NUL bytes");
-    return false;
-  }
-  return true;
-}
-
-static napi_value put_file_js(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char dir[4096], path[4096 + 256];
-  char name[256];
-  size_t dir_len = 0, name_len = 0;
-  if (argc < 3) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "putFile: takes (dir, name, data)");
-    return NULL;
-  }
-  if (!string_arg(env, argv[0], dir, sizeof dir, &dir_len, "dir") || !string_arg(env, argv[1], name, sizeof name, &name_len, "name")) return NULL;
-  if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "putFile: name must be a plain file name");
-    return NULL;
-  }
-  bool typed = false;
-  napi_is_typedarray(env, argv[2], &typed);
-  if (!typed) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "putFile: data must be a Uint8Array");
-    return NULL;
-  }
-  napi_typedarray_type ta_type;
-  size_t length = 0;
-  void *data = NULL;
-  napi_get_typedarray_info(env, argv[2], &ta_type, &length, &data, NULL, NULL);
-  if (ta_type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "putFile: data must be a Uint8Array");
-    return NULL;
-  }
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  napi_value result;
-  struct stat st;
-  if (stat(path, &st) == 0 && st.st_size == (off_t)length) {
-    napi_get_boolean(env, false, &result);
-    return result;
-  }
-  int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-  if (fd < 0 && errno == ENOENT) { // the fan-out directory is made by its first chunk
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) return throw_errno(env, "mkdir", errno, dir);
-    fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-  }
-  if (fd < 0) return throw_errno(env, "open", errno, dir);
-  for (size_t done = 0; done < length;) {
-    ssize_t n = write(fd, (const char *)data + done, length - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = n < 0 ? errno : EIO;
-      close(fd);
-      return throw_errno(env, "write", err, path);
-    }
-    done += (size_t)n;
-  }
-  bool made = true;
-  for (int attempt = 0;; attempt++) {
-    int r = -1;
-    if (!link_by_proc) {
-      r = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
-      if (r != 0 && (errno == ENOENT || errno == EPERM)) link_by_proc = 1; // no CAP_DAC_READ_SEARCH here
-    }
-    if (link_by_proc) {
-      char self[64];
-      snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-      r = linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
-    }
-    if (r == 0) break;
-    int err = errno;
-    if (err == EEXIST && attempt == 0 && stat(path, &st) == 0) {
-      if (st.st_size == (off_t)length) { // another writer of the same chunk was first
-        made = false;
-        break;
-      }
-      if (unlink(path) == 0 || errno == ENOENT) continue; // a torn file of another size: replaced
-      err = errno;
-    }
-    close(fd);
-    return throw_errno(env, "link", err, path);
-  }
-  close(fd);
-  napi_get_boolean(env, made, &result);
-  return result;
-}
-
 void spawn_init(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -266,8 +146,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "syncfs", fn);
   napi_create_function(env, "mallocTrim", NAPI_AUTO_LENGTH, malloc_trim_js, NULL, &fn);
   napi_set_named_property(env, exports, "mallocTrim", fn);
-  napi_create_function(env, "putFile", NAPI_AUTO_LENGTH, put_file_js, NULL, &fn);
-  napi_set_named_property(env, exports, "putFile", fn);
   return exports;
 }
 

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, read, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, statSync, openSync, read, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError, isNotFound } from '../errors.ts';
@@ -7,8 +7,10 @@ import { isValidName } from '../ref.ts';
 import { fsyncDir, syncFileSystem, writeFileDurably, writeFileSynced } from '../../lib/durable.ts';
 import type { ListableStore } from './types.ts';
 import { chunkFilePath, tmpFilePath } from './chunk-files.ts';
+import { encodePackIndex, packFilePath, PackSet, type PackedChunk, type PackEntry } from './packs.ts';
+import { checkedBlob, isNotFoundError, notInStore, withCorruptPacks } from './read-sync.ts';
 
-export { chunkFilePath, putChunkSync } from './chunk-files.ts';
+export { chunkFilePath } from './chunk-files.ts';
 
 const MARKER = 'zos-image-store';
 const LAYOUT_VERSION = 'v1\n';
@@ -16,7 +18,8 @@ const LAYOUT_VERSION = 'v1\n';
 /**
  * A store in a directory (SPEC.md §5): the node's local store shared by all images, and the same
  * layout used as a remote (copy it anywhere, or serve it over HTTP as-is).
- *   chunks/<hex[0:2]>/<hex>   manifests/<hex[0:2]>/<hex>   tags/<urlencoded name>   tmp/
+ *   chunks/<hex[0:2]>/<hex>   packs/<p>.pack|.idx   manifests/<hex[0:2]>/<hex>[.packs]   tags/<urlencoded name>   tmp/
+ * A chunk is a file of its own (a pull's, a putChunk's) or a blob in a pack (a build's: packs.ts).
  * Writes go to tmp/ and are renamed into place, so readers and concurrent writers never see a
  * partial file; the same content written twice is harmless.
  * Durability: chunks and manifests are not fsync'd one by one; setTag first syncs the whole
@@ -32,11 +35,14 @@ export interface DirStoreOptions {
 export class DirStore implements ListableStore {
   readonly writable = true;
   private closed = false;
+  private readonly packs: PackSet;
 
   private constructor(
     readonly location: string,
     private readonly syncFs: (path: string) => Promise<void>,
-  ) {}
+  ) {
+    this.packs = new PackSet(location);
+  }
 
   static async open(dir: string, opts: DirStoreOptions = {}): Promise<DirStore> {
     await initHash();
@@ -50,7 +56,7 @@ export class DirStore implements ListableStore {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       if (opts.create === false) throw new ImageError('NOT_FOUND', `no image store at ${dir}`);
-      for (const sub of ['chunks', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
+      for (const sub of ['chunks', 'packs', 'manifests', 'tags', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
       await writeFileDurably(marker, LAYOUT_VERSION);
     }
     return new DirStore(dir, opts.syncFs ?? syncFileSystem);
@@ -93,16 +99,98 @@ export class DirStore implements ListableStore {
 
   async hasChunk(id: string): Promise<boolean> {
     this.check(id);
-    return exists(this.chunkPath(id));
+    if (this.packs.get(id) || (await exists(this.chunkPath(id)))) return true;
+    return this.packs.refresh() && this.packs.get(id) !== undefined;
+  }
+
+  /** Where a chunk's blob lies: in its pack, or its own file (undefined: not in the store). */
+  locateChunk(id: string): { path: string; offset: number; length: number } | undefined {
+    this.check(id);
+    this.packs.refresh();
+    const c = this.packs.get(id);
+    if (c) return { path: packFilePath(this.location, c.pack, 'pack'), offset: c.offset, length: c.length };
+    const st = statSync(this.chunkPath(id), { throwIfNoEntry: false });
+    return st && { path: this.chunkPath(id), offset: 0, length: st.size };
   }
 
   async getChunk(id: string): Promise<Uint8Array> {
     this.check(id);
-    return checkedBlob(await readChunkFile(this.chunkPath(id), notInStore(this.location, id)), this.location, id);
+    const msg = notInStore(this.location, id);
+    for (let fresh = false; ; fresh = true) {
+      const packed = this.packs.get(id);
+      try {
+        const blob = await readChunkFile(packed ? packFilePath(this.location, packed.pack, 'pack') : this.chunkPath(id), msg, packed);
+        return checkedBlob(blob, this.location, id);
+      } catch (err) {
+        // Not where this store last saw it: in a pack named (or repacked) since?
+        if (fresh || !isNotFoundError(err) || !this.packs.refresh()) throw withCorruptPacks(err, this.packs);
+      }
+    }
+  }
+
+  /** Chunk ids its packs hold (the indexes named since read first): a build need not write these. */
+  packedIds(): string[] {
+    this.packs.refresh();
+    return [...this.packs.entries()].map(([id]) => id);
+  }
+
+  /**
+   * Names a pack a build's worker wrote in tmp/ (packs.ts PackWriter), whose blobs `entries` locate:
+   * the pack goes to packs/ first, then its index, which makes its chunks visible. Returns its name.
+   */
+  async addPack(tmp: string, entries: readonly PackEntry[]): Promise<string> {
+    const index = encodePackIndex(entries);
+    const name = blake3Hex(index);
+    await mkdir(join(this.location, 'packs'), { recursive: true }); // a store made before packs
+    await rename(tmp, packFilePath(this.location, name, 'pack'));
+    await this.atomicWrite(packFilePath(this.location, name, 'idx'), index);
+    this.packs.add(name, entries);
+    return name;
+  }
+
+  /**
+   * Writes beside a manifest the names of the packs that hold its chunks (`<digest>.packs`, a name
+   * a line), for remotes that cannot list packs/: an HTTP store reads it with the manifest. None
+   * when every chunk is a file of its own.
+   */
+  async putPackList(digest: string, chunks: Iterable<string>): Promise<void> {
+    this.check(digest);
+    const names = new Set<string>();
+    for (const id of chunks) {
+      const c = this.packs.get(id);
+      if (c) names.add(c.pack);
+    }
+    if (names.size > 0) await this.atomicWrite(`${this.manifestPath(digest)}.packs`, [...names].sort().map((n) => `${n}\n`).join(''));
+  }
+
+  /** Every pack with its chunks (gc). */
+  listPacks(): Map<string, string[]> {
+    this.packs.refresh();
+    const out = new Map<string, string[]>();
+    for (const [id, c] of this.packs.entries()) {
+      const ids = out.get(c.pack) ?? [];
+      ids.push(id);
+      out.set(c.pack, ids);
+    }
+    return out;
+  }
+
+  /** Removes a pack (index first: its chunks are gone for readers before its blobs), if older than `olderThanMs`; its bytes, or 0. */
+  async removePack(name: string, olderThanMs: number, now: number): Promise<number> {
+    const index = packFilePath(this.location, name, 'idx');
+    const st = await stat(index).catch(() => undefined);
+    if (!st || now - st.mtimeMs < olderThanMs) return 0;
+    const pack = packFilePath(this.location, name, 'pack');
+    const size = (await stat(pack).catch(() => undefined))?.size ?? 0;
+    await rm(index, { force: true });
+    await rm(pack, { force: true });
+    this.packs.refresh();
+    return size + st.size;
   }
 
   async putChunk(id: string, blob: Uint8Array): Promise<boolean> {
     this.check(id);
+    if (this.packs.get(id)) return false;
     const path = this.chunkPath(id);
     const st = await stat(path).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
     if (st && st.size === blob.length) return false;
@@ -180,7 +268,8 @@ export class DirStore implements ListableStore {
     return out;
   }
 
-  listChunks(): AsyncIterable<string> {
+  /** The chunks that are files of their own (packed ones: listPacks). */
+  listChunkFiles(): AsyncIterable<string> {
     return listFanout(join(this.location, 'chunks'));
   }
 
@@ -188,11 +277,12 @@ export class DirStore implements ListableStore {
     return listFanout(join(this.location, 'manifests'));
   }
 
-  /** Remove a chunk or manifest file, if older than `olderThanMs` (protects in-flight builds). */
+  /** Remove a chunk file or a manifest (with its pack list), if older than `olderThanMs` (protects in-flight builds). */
   async removeObject(kind: 'chunks' | 'manifests', id: string, olderThanMs: number, now: number): Promise<number> {
     const path = kind === 'chunks' ? this.chunkPath(id) : this.manifestPath(id);
     const st = await stat(path).catch(() => undefined);
     if (!st || now - st.mtimeMs < olderThanMs) return 0;
+    if (kind === 'manifests') await rm(`${path}.packs`, { force: true });
     await rm(path, { force: true });
     return st.size;
   }
@@ -215,52 +305,6 @@ export class DirStore implements ListableStore {
   }
 }
 
-const notInStore = (location: string, id: string) => `chunk ${id} not in store ${location}`;
-
-function checkedBlob(blob: Uint8Array, location: string, id: string): Uint8Array {
-  if (blake3Hex(blob) !== id) throw new ImageError('CHUNK_CORRUPT', `chunk ${id} in store ${location}: content does not match its digest`);
-  return blob;
-}
-
-/**
- * getChunk's synchronous twin for worker threads (image/file-worker.ts), which read a directory
- * store by path: the same checks and errors. The caller must have loaded the hasher (initHash).
- * With `scratch`, the blob is read into the caller's buffer (reused from chunk to chunk: a fresh
- * one per chunk costs page faults) and the result is a view of it, valid until the next call;
- * one read larger than the file takes it whole (a regular file reads short only at its end), so
- * the file costs open, read and close, no fstat. `unchecked`: the blob is not compared with its
- * id, for a caller that proves the bytes otherwise (materialize: the file's BLAKE3, SPEC.md §4)
- * and comes back with the check to name a bad chunk.
- */
-export function getChunkSync(location: string, id: string, scratch?: ChunkScratch, opts: { unchecked?: boolean } = {}): Uint8Array {
-  if (!isDigestHex(id)) throw new ImageError('BAD_REF', `bad digest "${id}"`);
-  const msg = notInStore(location, id);
-  const fd = openBlob(chunkFilePath(location, id), msg);
-  try {
-    let buf = scratch?.buf ?? Buffer.allocUnsafe(fstatSync(fd).size);
-    let got = 0;
-    for (;;) {
-      if (got === buf.length) {
-        if (!scratch) break; // its fstat size is read
-        buf = scratch.buf = Buffer.concat([buf], Math.max(2 * buf.length, 1 << 16)); // a blob larger than the buffer so far
-      }
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      got += n;
-      if (n === 0 || (scratch && got < buf.length)) break; // a short read: the end of the file
-    }
-    return opts.unchecked ? buf.subarray(0, got) : checkedBlob(buf.subarray(0, got), location, id);
-  } catch (err) {
-    if (err instanceof ImageError) throw err;
-    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A reader's reusable buffer (getChunkSync grows it for a larger blob). */
-export interface ChunkScratch {
-  buf: Buffer;
-}
 
 function parseTag(text: string, name: string): string {
   const m = /^blake3:([0-9a-f]{64})\n?$/.exec(text);
@@ -275,14 +319,6 @@ async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if (isNotFound(err)) return false;
     throw err;
-  }
-}
-
-async function readOrNotFound(path: string, msg: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw readError(err, msg);
   }
 }
 
@@ -301,18 +337,20 @@ function readError(err: unknown, msg: string): ImageError {
 }
 
 /**
- * A blob file read with one trip through the thread pool: open, fstat and close are metadata
+ * A blob file (or, `packed`, a blob in a pack) read with one trip through the thread pool: open, fstat and close are metadata
  * calls on this thread (microseconds), only the read itself is asynchronous. A build, verify or
  * materialize reads thousands of chunks, and readFile's four trips each were most of their cost.
  */
-async function readChunkFile(path: string, msg: string): Promise<Uint8Array> {
+async function readChunkFile(path: string, msg: string, packed?: PackedChunk): Promise<Uint8Array> {
   const fd = openBlob(path, msg);
   try {
-    const buf = Buffer.allocUnsafe(fstatSync(fd).size);
+    const buf = Buffer.allocUnsafe(packed ? packed.length : fstatSync(fd).size);
+    const at = packed?.offset ?? 0;
     let got = 0;
     for (let n = -1; got < buf.length && n !== 0; got += n) {
-      n = await new Promise<number>((resolve, reject) => read(fd, buf, got, buf.length - got, got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+      n = await new Promise<number>((resolve, reject) => read(fd, buf, got, buf.length - got, at + got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
     }
+    if (packed && got < buf.length) throw new Error(`pack ${packed.pack} ends inside the blob at ${packed.offset}`);
     return buf.subarray(0, got);
   } catch (err) {
     throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });

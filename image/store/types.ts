@@ -26,7 +26,8 @@ export interface ImageStore extends ChunkStore {
 /** Stores that can enumerate themselves (local and directory stores). */
 export interface ListableStore extends ImageStore {
   listTags(): Promise<Map<string, string>>;
-  listChunks(): AsyncIterable<string>;
+  /** Chunks that are files of their own (a DirStore's packed chunks are not listed here). */
+  listChunkFiles(): AsyncIterable<string>;
   listManifests(): AsyncIterable<string>;
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { newClaims } from '../../image/store/claims.ts';
 import { work } from '../../image/build-worker.ts';
 import { chunkLengths, DEFAULT_CHUNKING } from '../../image/chunker.ts';
 import { initChunkCodec, sealChunk } from '../../image/chunk-codec.ts';
@@ -22,7 +23,8 @@ test('build worker: a file larger than its read block (4 MiB) gets the chunks an
   // read into the buffer whose tail the chunk stream holds back would change the chunks.
   const data = Buffer.concat([prng(3_700_000, 1), Buffer.alloc(1 << 20), prng(4_600_000, 2)]);
   await writeFile(join(dir, 'f'), data);
-  const run = async () => (await storeWithWorker(work, [{ path: join(dir, 'f'), size: data.length }], { chunking: DEFAULT_CHUNKING, encrypt: false, store })).stored;
+  const claims = newClaims(64, []); // the build's, shared by both runs as by two workers
+  const run = async () => (await storeWithWorker(work, [{ path: join(dir, 'f'), size: data.length }], { chunking: DEFAULT_CHUNKING, encrypt: false, store, claims })).stored;
   const [r] = await run();
   assert.equal(r!.size, data.length);
   assert.equal(r!.blake3, blake3Hex(data));
@@ -42,13 +44,16 @@ test('build worker: a file larger than its read block (4 MiB) gets the chunks an
   assert.equal(want.filter((x) => 'hole' in x).length, 1, 'the zeros are one hole');
   const ids = new Set(want.flatMap((x) => ('id' in x ? [x.id] : [])));
   assert.deepEqual(new Set(r!.added.map((a) => a.id)), ids, 'every chunk added to the store');
-  let stored = 0;
-  for (const sub of await readdir(join(store, 'chunks'))) stored += (await readdir(join(store, 'chunks', sub))).length;
-  assert.equal(stored, ids.size);
-  assert.deepEqual(await readdir(join(store, 'tmp')), [], 'no temp file left');
+  // All in the worker's pack in tmp/ (the build's main thread names it), each blob where it says.
+  const packs = new Set(r!.added.map((a) => a.pack));
+  assert.equal(packs.size, 1, 'one pack per worker and job');
+  assert.deepEqual(await readdir(join(store, 'tmp')), [basename([...packs][0]!)], 'no other temp file');
+  const pack = await readFile([...packs][0]!);
+  for (const a of r!.added) assert.equal(blake3Hex(pack.subarray(a.offset, a.offset + a.bytes)), a.id);
+  assert.equal(pack.length, r!.added.reduce((n, a) => n + a.bytes, 0), 'nothing else in it');
   const [again] = await run();
   assert.deepEqual(again!.extents, r!.extents);
-  assert.deepEqual(again!.added, [], 'chunks already stored are not added again');
+  assert.deepEqual(again!.added, [], 'chunks another worker of the build took are not added again');
 });
 
 test('build worker: a file that grew or shrank since the scan is reported by its size read, with nothing else, and stops the list', async (t) => {

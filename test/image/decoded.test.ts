@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openImageStore, DirStore, ImageError } from '../../image/index.ts';
 import { decodedOf } from '../../image/decoded.ts';
 import { isRoot } from '../../image/fsutil.ts';
-import { flipByte, makeRichTree, prng, tempDir } from './fixtures.ts';
+import { chunkAt, flipByte, makeRichTree, prng, tempDir } from './fixtures.ts';
 import { assertSameTree } from './tree-compare.ts';
 
 /**
@@ -66,9 +66,8 @@ test('decoded: a changed pack over a corrupt sealed chunk fails naming the chunk
   const { dir, node, chunksOf, decoded } = await pulled(t);
   const { id } = chunksOf('bin/tool')[0]!;
   await flipByte(decoded.pack, decoded.at[id]! + 40);
-  const fh = await open(node.store.chunkPath(id), 'r+');
-  await fh.write(Buffer.from('XX'), 0, 2, 40);
-  await fh.close();
+  const chunk = chunkAt(node.store, id);
+  await flipByte(chunk.path, chunk.offset + 40);
   await assert.rejects(node.materialize('app:1'), (e: unknown) => e instanceof ImageError && e.code === 'CHUNK_CORRUPT' && e.message.includes(id) && e.message.includes('bin/tool'));
   assert.deepEqual(await readdir(join(dir, 'node/cache/images')), []);
 });

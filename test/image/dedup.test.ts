@@ -4,13 +4,8 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { openImageStore } from '../../image/index.ts';
-import { prng, tempDir } from './fixtures.ts';
+import { prng, storedChunkIds, tempDir } from './fixtures.ts';
 
-async function countFiles(dir: string): Promise<number> {
-  let n = 0;
-  for (const sub of await readdir(dir)) n += (await readdir(join(dir, sub))).length;
-  return n;
-}
 
 async function makeVersions(dir: string): Promise<{ a: string; b: string }> {
   const a = join(dir, 'a');
@@ -33,7 +28,7 @@ test('dedup: two images sharing most files store the shared chunks once', async 
   assert.equal(ra.newChunks, ra.uniqueChunks, 'first image: every chunk is new');
   const changedChunks = rb.manifest.entries.filter((e) => e.type === 'file' && (e.path === 'lib/f3.so' || e.path === 'lib/new.so')).reduce((n, e) => n + (e.type === 'file' ? e.extents.length : 0), 0);
   assert.equal(rb.newChunks, changedChunks, `second image adds only the chunks of the changed and added files (${rb.newChunks})`);
-  const stored = await countFiles(join(dir, 'node/store/chunks'));
+  const stored = (await storedChunkIds(join(dir, 'node/store'))).length;
   assert.equal(stored, ra.uniqueChunks + rb.newChunks, 'store holds each distinct chunk once');
   assert.ok(stored < ra.uniqueChunks + rb.uniqueChunks, `${stored} stored < ${ra.uniqueChunks + rb.uniqueChunks} referenced`);
 });
@@ -53,7 +48,7 @@ test('dedup: chunks shared by files of one build (stored by two workers at once)
   const copies = files.filter((e) => e.path.startsWith('copy')).map((e) => JSON.stringify(e.type === 'file' && [e.blake3, e.extents]));
   assert.equal(new Set(copies).size, 1, 'the copies have one fingerprint and one chunk list');
   assert.equal(r.newChunks, r.uniqueChunks, 'each distinct chunk counted new once');
-  assert.equal(await countFiles(join(dir, 'node/store/chunks')), r.uniqueChunks, 'and stored once');
+  assert.equal((await storedChunkIds(join(dir, 'node/store'))).length, r.uniqueChunks, 'and stored once');
   assert.ok(r.chunks > 3 * r.uniqueChunks, `${r.chunks} chunk references, ${r.uniqueChunks} distinct`);
   await node.verify('v1');
 });
@@ -93,5 +88,23 @@ test('gc: removes chunks no tagged manifest references, keeps the rest verifiabl
   assert.equal(r.removedChunks, rb.newChunks, 'exactly the chunks only v2 used');
   assert.equal(r.removedManifests, 1);
   assert.equal(r.keptChunks, ra.uniqueChunks);
+  assert.equal(r.keptInPacks, 0, "v1's packs hold only v1's chunks");
   await node.verify('v1');
+});
+
+test('gc: a pack goes whole: one that holds a live chunk is kept with its dead ones, and counted', async (t) => {
+  const dir = await tempDir(t);
+  const { a, b } = await makeVersions(dir);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
+  await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  assert.ok(await node.store.deleteTag('v1'));
+  const f3 = ra.manifest.entries.find((e) => e.path === 'lib/f3.so');
+  assert.ok(f3?.type === 'file');
+  const r = await node.gc({ graceMs: 0 });
+  assert.equal(r.removedManifests, 1);
+  assert.equal(r.removedChunks, 0, "v1's packs also hold chunks v2 uses");
+  assert.equal(r.keptInPacks, f3.extents.length, 'the old lib/f3.so, kept in its pack');
+  await node.verify('v2');
 });

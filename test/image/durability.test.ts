@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { buildImage } from '../../image/build.ts';
 import { DirStore } from '../../image/store/dir-store.ts';
 import { syncFileSystem } from '../../lib/durable.ts';
-import { prng, tempDir } from './fixtures.ts';
+import { prng, storedChunkIds, tempDir } from './fixtures.ts';
 
-/** Every chunk and manifest file under a store (fan-out directories flattened). */
+/** Every chunk (a file of its own or in a named pack) or manifest under a store. */
 async function storedFiles(store: string, kind: 'chunks' | 'manifests'): Promise<string[]> {
+  if (kind === 'chunks') return storedChunkIds(store);
   const out: string[] = [];
-  for (const sub of await readdir(join(store, kind))) out.push(...(await readdir(join(store, kind, sub))));
-  return out.sort();
+  for (const sub of await readdir(join(store, kind))) out.push(...(await readdir(join(store, kind, sub))).filter((f) => !f.endsWith('.packs')));
+  return out;
 }
 
 async function smallTree(dir: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { chmod, chown, link, lutimes, mkdir, mkdtemp, open, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lutimes, mkdir, mkdtemp, open, readdir, readFile, rename, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -8,6 +8,10 @@ import { isRoot } from '../../image/fsutil.ts';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import type { StoredFile, StoreFilesJob, StoreFilesOutcome } from '../../image/build-worker.ts';
+import { newClaims } from '../../image/store/claims.ts';
+import type { DirStore } from '../../image/store/dir-store.ts';
+import { decodePackIndex, encodePackIndex } from '../../image/store/packs.ts';
+import { blake3Hex } from '../../image/hash.ts';
 
 /** Temp dir removed after the test (mounts below it must be gone first). */
 export async function tempDir(t: TestContext, prefix = 'zos-image-test-'): Promise<string> {
@@ -94,7 +98,7 @@ export async function richImage(t: TestContext): Promise<{ dir: string; node: Im
 export async function storeWithWorker(
   work: (job: StoreFilesJob) => Promise<StoreFilesOutcome>,
   files: Array<{ path: string; size: number }>,
-  job: Pick<StoreFilesJob, 'chunking' | 'encrypt' | 'store'>,
+  job: Pick<StoreFilesJob, 'chunking' | 'encrypt' | 'store'> & { claims?: SharedArrayBuffer },
 ): Promise<{ stored: Array<StoredFile & { index: number }>; outcome: StoreFilesOutcome }> {
   const name = `zos-test-build-${randomUUID()}`;
   const channel = new BroadcastChannel(name);
@@ -104,7 +108,7 @@ export async function storeWithWorker(
     indexes.forEach((index, i) => stored.push({ index, ...results[i]! }));
   };
   try {
-    const outcome = await work({ ...job, list: JSON.stringify(files), shared: new SharedArrayBuffer(8), channel: name });
+    const outcome = await work({ claims: newClaims(16, []), ...job, list: JSON.stringify(files), shared: new SharedArrayBuffer(8), channel: name });
     while (stored.length < outcome.posted) await new Promise((resolve) => setImmediate(resolve));
     return { stored: stored.sort((a, b) => a.index - b.index), outcome };
   } finally {
@@ -119,4 +123,45 @@ export async function flipByte(path: string, at: number): Promise<void> {
   await fh.read(b, 0, 1, at);
   await fh.write(Buffer.from([b[0]! ^ 0x5a]), 0, 1, at);
   await fh.close();
+}
+
+/** Every chunk a store holds, once per copy: its chunk files, then every entry of every pack index. */
+export async function storedChunkIds(location: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const sub of await readdir(join(location, 'chunks'))) out.push(...(await readdir(join(location, 'chunks', sub))));
+  for (const f of await readdir(join(location, 'packs'))) {
+    if (f.endsWith('.idx')) out.push(...decodePackIndex(await readFile(join(location, 'packs', f)), f).map((e) => e.id));
+  }
+  return out;
+}
+
+/** Where a stored chunk's blob lies (a build's chunks are in packs, a pull's are files of their own). */
+export function chunkAt(store: DirStore, id: string): { path: string; offset: number; length: number } {
+  const at = store.locateChunk(id);
+  if (!at) throw new Error(`chunk ${id} is not in store ${store.location}`);
+  return at;
+}
+
+/**
+ * Rewrites the pack that holds chunk `id` as a writer of packs could have: with `blob` in its place
+ * (appended, the index pointing at it), or without it (undefined). The pack's name changes with its index.
+ */
+export async function repackChunk(location: string, id: string, blob: Uint8Array | undefined): Promise<void> {
+  const dir = join(location, 'packs');
+  for (const f of await readdir(dir)) {
+    if (!f.endsWith('.idx')) continue;
+    const entries = decodePackIndex(await readFile(join(dir, f)), f);
+    if (!entries.some((e) => e.id === id)) continue;
+    const old = join(dir, f.slice(0, -4));
+    const pack = await readFile(`${old}.pack`);
+    const rest = entries.filter((e) => e.id !== id);
+    const index = encodePackIndex(blob ? [...rest, { id, offset: pack.length, length: blob.length }] : rest);
+    const name = join(dir, blake3Hex(index));
+    if (blob) await writeFile(`${old}.pack`, blob, { flag: 'a' });
+    await rename(`${old}.pack`, `${name}.pack`);
+    await writeFile(`${name}.idx`, index);
+    await rm(`${old}.idx`);
+    return;
+  }
+  throw new Error(`chunk ${id} is in no pack of ${location}`);
 }

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lstat, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readFile, readdir, stat } from 'node:fs/promises';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImageCache } from '../../image/index.ts';
 import { ImageError } from '../../image/errors.ts';
-import { richImage as setup } from './fixtures.ts';
+import { repackChunk, richImage as setup } from './fixtures.ts';
 
 /** Materialize's durability (a syncfs after the whole tree is written and before it is renamed into place) and store read errors on the worker path. */
 
@@ -49,7 +49,7 @@ test('materialize: a failing sync leaves no tree and no staging', async (t) => {
 test('verify and materialize: a chunk missing from the store is NOT_FOUND naming the file; nothing is left half-made', async (t) => {
   const { dir, node, digest } = await setup(t);
   const manifest = JSON.parse(Buffer.from(await node.store.getManifest(digest)).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string }> }> };
-  await unlink(node.store.chunkPath(manifest.entries.find((e) => e.path === 'bin/tool')!.extents![0]!.id!));
+  await repackChunk(node.store.location, manifest.entries.find((e) => e.path === 'bin/tool')!.extents![0]!.id!, undefined);
   const notFound = (e: unknown) => e instanceof ImageError && e.code === 'NOT_FOUND' && /bin\/tool/.test(e.message) && /not in store/.test(e.message);
   await assert.rejects(node.verify('app'), notFound);
   await assert.rejects(node.materialize('app'), notFound);

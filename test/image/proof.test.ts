@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { ImageError } from '../../image/errors.ts';
 import { decodeManifest, encodeManifest, type FileEntry } from '../../image/manifest.ts';
-import { flipByte, richImage as setup } from './fixtures.ts';
+import { chunkAt, flipByte, repackChunk, richImage as setup } from './fixtures.ts';
 
 /**
  * One integrity proof per byte (image/file-worker.ts): materialize proves each file it writes by
@@ -23,7 +23,7 @@ async function fixture(t: Parameters<typeof setup>[0]) {
   const chunkOf = (path: string) => {
     const x = file(path).extents[0]!;
     assert.ok('id' in x);
-    return { id: x.id, path: s.node.store.chunkPath(x.id) };
+    return { id: x.id, ...chunkAt(s.node.store, x.id) };
   };
   const leftovers = async () => ({
     tmp: await readdir(join(s.dir, 'node/cache/tmp')).catch(() => []),
@@ -42,15 +42,15 @@ const chunkCorrupt = (id: string, path: string) => (e: unknown) => {
 test('proof: a damaged zstd chunk and a damaged stored chunk are each named by their digest error, nothing half-made', async (t) => {
   const f = await fixture(t);
   const text = f.chunkOf(TEXT);
-  await flipByte(text.path, 12); // inside the zstd frame: a decode error or wrong bytes
+  await flipByte(text.path, text.offset + 12); // inside the zstd frame: a decode error or wrong bytes
   await assert.rejects(f.node.materialize('app'), chunkCorrupt(text.id, TEXT));
   assert.deepEqual(await f.leftovers(), { tmp: [], images: [] });
-  await flipByte(text.path, 12);
+  await flipByte(text.path, text.offset + 12);
   const tool = f.chunkOf(TOOL);
-  await flipByte(tool.path, 1000); // decodes (stored as is) to the right length, wrong bytes
+  await flipByte(tool.path, tool.offset + 1000); // decodes (stored as is) to the right length, wrong bytes
   await assert.rejects(f.node.materialize('app'), chunkCorrupt(tool.id, TOOL));
   assert.deepEqual(await f.leftovers(), { tmp: [], images: [] });
-  await flipByte(tool.path, 1000);
+  await flipByte(tool.path, tool.offset + 1000);
   assert.equal((await f.node.materialize('app')).created, true);
 });
 
@@ -66,7 +66,7 @@ test('proof: a chunk that is not what its id says but decodes to the file is pro
   const plain = Buffer.from('привет\n'.repeat(1000));
   const frame = Buffer.alloc(z.compressBound(plain.length));
   const blob = Buffer.concat([Buffer.from([0x5a, 1, 1]), frame.subarray(0, cctx.compress2(frame, plain))]);
-  await writeFile(text.path, blob);
+  await repackChunk(f.node.store.location, text.id, blob);
   const r = await f.node.materialize('app');
   assert.equal(r.created, true, 'every byte written is proven by its file BLAKE3');
   await assert.rejects(f.node.verify('app'), (e: unknown) => e instanceof ImageError && e.code === 'CHUNK_CORRUPT' && e.message.includes(text.id));

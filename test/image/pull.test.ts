@@ -1,23 +1,29 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { open, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { openImageStore, pullImage, HttpStore, DirStore, verifyImage } from '../../image/index.ts';
 import { ImageError } from '../../image/errors.ts';
-import { makeRichTree, prng, tempDir } from './fixtures.ts';
+import { decodeManifest, manifestChunks } from '../../image/manifest.ts';
+import { chunkAt, flipByte, makeRichTree, prng, tempDir } from './fixtures.ts';
 import { writeFile, mkdir } from 'node:fs/promises';
 
-/** A static file server over a directory store on 127.0.0.1, counting GETs. */
-async function serveDir(t: TestContext, root: string): Promise<{ url: string; gets: () => number }> {
+/** A static file server over a directory store on 127.0.0.1, counting GETs; it honours `bytes=a-b` ranges as nginx does, unless `ranges` is false. */
+async function serveDir(t: TestContext, root: string, opts: { ranges?: boolean } = {}): Promise<{ url: string; gets: () => number }> {
   let gets = 0;
   const server = createServer((req, res) => {
     gets++;
     const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const range = opts.ranges === false ? null : /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
     readFile(join(root, rel)).then(
-      (body) => res.writeHead(200, { 'content-length': body.length }).end(body),
+      (body) => {
+        if (!range) return void res.writeHead(200, { 'content-length': body.length }).end(body);
+        const part = body.subarray(Number(range[1]), Number(range[2]) + 1);
+        res.writeHead(206, { 'content-length': part.length, 'content-range': `bytes ${range[1]}-${range[2]}/${body.length}` }).end(part);
+      },
       () => res.writeHead(404).end(),
     );
   });
@@ -56,15 +62,24 @@ test('http store: pull by tag over http from 127.0.0.1, every chunk verified, th
 test('http store: a chunk tampered on the server is refused, and nothing is tagged', async (t) => {
   const { dir, remote, digest } = await publish(t);
   const store = await DirStore.open(remote);
-  const ids: string[] = [];
-  for await (const id of store.listChunks()) ids.push(id);
-  const fh = await open(store.chunkPath(ids[3]!), 'r+');
-  await fh.write(Buffer.from('X'), 0, 1, 5);
-  await fh.close();
+  const ids = [...manifestChunks(decodeManifest(await store.getManifest(digest))).keys()];
+  const chunk = chunkAt(store, ids[3]!);
+  await flipByte(chunk.path, chunk.offset + 5);
   const srv = await serveDir(t, remote);
   const node = await openImageStore(join(dir, 'node'));
   t.after(() => node.close());
   await assert.rejects(node.pull('app:1', srv.url), (e: unknown) => e instanceof ImageError && e.code === 'CHUNK_CORRUPT' && e.message.includes(ids[3]!));
+  assert.equal(await node.store.getTag('app:1'), undefined);
+  assert.equal(await node.store.hasManifest(digest), false);
+});
+
+test('http store: packed chunks need a server that honours Range; one that ignores it is a clear STORE_IO, nothing tagged', async (t) => {
+  const { dir, remote, digest } = await publish(t);
+  assert.ok((await readdir(join(remote, 'packs'))).some((f) => f.endsWith('.pack')), 'the build stored its chunks in packs');
+  const srv = await serveDir(t, remote, { ranges: false });
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  await assert.rejects(node.pull('app:1', srv.url), (e: unknown) => e instanceof ImageError && e.code === 'STORE_IO' && /ignored a Range request \(HTTP 200\)/.test(e.message));
   assert.equal(await node.store.getTag('app:1'), undefined);
   assert.equal(await node.store.hasManifest(digest), false);
 });

@@ -73,9 +73,9 @@ test('roundtrip: encrypted images decode to the same tree and their chunks do no
   assert.equal(again.digest, enc.digest, 'convergent encryption is deterministic');
   const r = await node.verify('enc');
   assert.equal(r.digest, enc.digest);
-  const grep = await execa('grep', ['-rl', 'привет', join(dir, 'node/store/chunks')], { reject: false });
+  const grep = await execa('grep', ['-rl', 'привет', join(dir, 'node/store/chunks'), join(dir, 'node/store/packs')], { reject: false });
   assert.equal(grep.stdout.trim(), '', 'no encrypted chunk holds readable text');
-  const plainGrep = await execa('grep', ['-rl', 'привет', join(dir, 'plain/store/chunks')], { reject: false });
+  const plainGrep = await execa('grep', ['-rl', 'привет', join(dir, 'plain/store/chunks'), join(dir, 'plain/store/packs')], { reject: false });
   assert.notEqual(plainGrep.stdout.trim(), '', 'control: the unencrypted store does show the text');
   const m = await node.materialize('enc');
   await assertSameTree(m.path, src, { xattrs: false, owners: root });

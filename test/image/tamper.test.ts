@@ -5,7 +5,7 @@ import { appendFile, chmod, open, readdir, readFile, rm, writeFile, stat, unlink
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ImageError } from '../../image/errors.ts';
-import { hasTool, richImage as setup } from './fixtures.ts';
+import { chunkAt, flipByte, hasTool, richImage as setup } from './fixtures.ts';
 
 
 const rejects = (code: string, text: RegExp) => (e: unknown) => {
@@ -20,10 +20,8 @@ test('tamper: a modified chunk in the store is refused, naming the file', async 
   const m = await node.materialize('app').then(() => node.store.getManifest(digest));
   const manifest = JSON.parse(Buffer.from(m).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string }> }> };
   const tool = manifest.entries.find((e) => e.path === 'bin/tool')!;
-  const chunk = node.store.chunkPath(tool.extents![0]!.id!);
-  const fh = await open(chunk, 'r+');
-  await fh.write(Buffer.from([0xff]), 0, 1, 20);
-  await fh.close();
+  const chunk = chunkAt(node.store, tool.extents![0]!.id!);
+  await flipByte(chunk.path, chunk.offset + 20);
   await assert.rejects(node.verify('app'), rejects('CHUNK_CORRUPT', /bin\/tool/));
   await node.cache.remove(digest);
   await rm(join(dir, 'node/cache/objects'), { recursive: true });
@@ -39,15 +37,11 @@ async function cacheLeftovers(dir: string): Promise<{ tmp: string[]; images: str
 test('tamper: a corrupt chunk leaves nothing half-made; with the chunk repaired the same image materializes', async (t) => {
   const { dir, node, digest } = await setup(t);
   const manifest = JSON.parse(Buffer.from(await node.store.getManifest(digest)).toString()) as { entries: Array<{ path: string; extents?: Array<{ id?: string }> }> };
-  const chunk = node.store.chunkPath(manifest.entries.find((e) => e.path === 'bin/tool')!.extents![0]!.id!);
-  const fh = await open(chunk, 'r+');
-  const original = Buffer.alloc(1);
-  await fh.read(original, 0, 1, 20);
-  await fh.write(Buffer.from([original[0]! ^ 0xff]), 0, 1, 20);
+  const chunk = chunkAt(node.store, manifest.entries.find((e) => e.path === 'bin/tool')!.extents![0]!.id!);
+  await flipByte(chunk.path, chunk.offset + 20);
   await assert.rejects(node.materialize('app'), rejects('CHUNK_CORRUPT', /bin\/tool/));
   assert.deepEqual(await cacheLeftovers(dir), { tmp: [], images: [] }, 'no staging, no tree');
-  await fh.write(original, 0, 1, 20);
-  await fh.close();
+  await flipByte(chunk.path, chunk.offset + 20); // the same XOR again: repaired
   const r = await node.materialize('app');
   assert.equal(r.created, true);
   assert.deepEqual((await cacheLeftovers(dir)).tmp, []);

@@ -54,49 +54,6 @@ test('native: mallocTrim returns freed malloc memory; the periodic trim never ke
   stop();
 });
 
-test('native: putFile writes a whole file under its name, makes the missing directory, keeps one of the same size and replaces one of another', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'zos-native-put-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const native = zosNative()!;
-  const fanout = join(dir, 'ab');
-  const data = Buffer.from('a chunk blob');
-  assert.equal(native.putFile(fanout, 'abcd', data), true, 'made');
-  assert.deepEqual(await readFile(join(fanout, 'abcd')), data);
-  assert.equal((await stat(join(fanout, 'abcd'))).mode & 0o777, 0o666 & ~process.umask());
-  // A file of the same size under the name is the same chunk (named by its hash): left as it is.
-  assert.equal(native.putFile(fanout, 'abcd', Buffer.from('another blob')), false);
-  assert.deepEqual(await readFile(join(fanout, 'abcd')), data);
-  // One of another size is a torn copy: replaced.
-  await writeFile(join(fanout, 'torn'), 'a ch');
-  assert.equal(native.putFile(fanout, 'torn', data), true);
-  assert.deepEqual(await readFile(join(fanout, 'torn')), data);
-  // A view into a larger buffer writes only its bytes; an empty one makes an empty file.
-  const big = Buffer.from('xxxyyyzzz');
-  assert.equal(native.putFile(fanout, 'view', big.subarray(3, 6)), true);
-  assert.equal(await readFile(join(fanout, 'view'), 'utf8'), 'yyy');
-  assert.equal(native.putFile(fanout, 'empty', new Uint8Array(0)), true);
-  assert.equal((await stat(join(fanout, 'empty'))).size, 0);
-  // Made unnamed and linked once whole: no temp name is ever left in the directory.
-  assert.deepEqual((await readdir(fanout)).sort(), ['abcd', 'empty', 'torn', 'view']);
-});
-
-test('native: putFile errors are shaped like node:fs errors; bad arguments are TypeErrors', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'zos-native-put-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const native = zosNative()!;
-  const missing = join(dir, 'no', 'such');
-  assert.throws(() => native.putFile(missing, 'x', Buffer.from('x')), (err: NodeJS.ErrnoException) => {
-    assert.equal(err.message, `ENOENT: No such file or directory, mkdir '${missing}'`);
-    assert.deepEqual([err.code, err.errno, err.syscall, err.path], ['ENOENT', -2, 'mkdir', missing]);
-    return true;
-  });
-  for (const args of [[dir], [3, 'x', Buffer.alloc(1)], [dir, '', Buffer.alloc(1)], [dir, 'x'.repeat(300), Buffer.alloc(1)], [dir, 'x', 'text'], [dir, 'x', new Uint16Array(2)]]) {
-    assert.throws(() => (native.putFile as (...a: unknown[]) => boolean)(...args), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, JSON.stringify(args));
-  }
-  for (const name of ['a/b', '.', '..', 'a\0b']) assert.throws(() => native.putFile(dir, name, Buffer.alloc(1)), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, name);
-  assert.deepEqual(await readdir(dir), [], 'nothing made');
-});
-
 test('native: spawnCapture runs a command without a fork: output, exit code or signal, kill only until it has exited; start failures are node:fs-shaped', async () => {
   const n = zosNative()!;
   const env = [`PATH=${process.env.PATH}`];

@@ -9,6 +9,7 @@ import { diskDeployment, rmb, waitStates, withContract } from '../helpers/deploy
 import { bootOs, BootRefusedError, GUEST_HOST, type OsVm } from '../../os/run.ts';
 import { cpioMember, cpioTrailer, S_IFREG } from '../../os/cpio.ts';
 import { osHostReason, osImage } from './fixtures.ts';
+import { chunkAt, flipByte } from '../image/fixtures.ts';
 import { buildOs, type BootInfo } from '../../os/build.ts';
 import { RELEASE_PATH } from '../../os/layout.ts';
 import { formatReleaseRef } from '../../os/upgrade/release.ts';
@@ -105,10 +106,9 @@ test('os upgrade: a tampered release on the hub is refused and the running one k
   const store = await DirStore.open(join(next.dir, 'store'));
   const e = decodeManifest(await store.getManifest(next.info.digest)).entries.find((x) => x.path === RELEASE_PATH)!;
   assert.ok(e.type === 'file' && e.extents[0] && 'id' in e.extents[0]);
-  const chunk = store.chunkPath(e.extents[0].id);
+  const chunk = chunkAt(store, e.extents[0].id);
   await store.close();
-  const orig = await readFile(chunk);
-  await writeFile(chunk, Buffer.concat([orig.subarray(0, -1), Buffer.from([orig.at(-1)! ^ 1])]));
+  await flipByte(chunk.path, chunk.offset + chunk.length - 1);
   try {
     await setZosVersion(grid.client, ref);
     const refused = await vm.waitFor(/zos: release (\S+) \(blake3:([0-9a-f]{64})\) refused: (.*); release (\S+) keeps running/, 300_000);
@@ -116,7 +116,7 @@ test('os upgrade: a tampered release on the hub is refused and the running one k
     assert.match(refused[3]!, /does not match its digest/);
     assert.equal((await rmb<{ zos: string }>(user, first.twinId, 'zos.system.version')).zos, image.info.release, 'the running release keeps serving');
   } finally {
-    await writeFile(chunk, orig);
+    await flipByte(chunk.path, chunk.offset + chunk.length - 1);
   }
   // the next check pulls it again, now intact
   const staged = await vm.waitFor(new RegExp(`zos: release ${next.info.release.replace(/[.+]/g, '\\$&')} \\(blake3:${next.info.digest}\\) verified and staged in slot (a|b)`), 1_500_000);

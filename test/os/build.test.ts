@@ -20,10 +20,10 @@ import { WORKER_MODULES } from '../../os/bundle.ts';
 import { REPO_ROOT } from '../../lib/paths.ts';
 import { parseListening } from '../../node/host/sockets.ts';
 import { serveStore, type ImageServer } from '../../image/serve.ts';
-import { chunkFilePath, DirStore } from '../../image/store/dir-store.ts';
+import { DirStore } from '../../image/store/dir-store.ts';
 import type { StoreFilesJob, StoreFilesOutcome } from '../../image/build-worker.ts';
 import type { ImageJob } from '../../image/worker.ts';
-import { storeWithWorker } from '../image/fixtures.ts';
+import { chunkAt, flipByte, storeWithWorker } from '../image/fixtures.ts';
 import { initChunkCodec, sealChunk } from '../../image/chunk-codec.ts';
 import { DEFAULT_CHUNKING } from '../../image/chunker.ts';
 import { slotCommandLine } from '../../os/init/slot-boot.ts';
@@ -232,7 +232,8 @@ test('os build: modules the daemon runs on worker threads are bundled beside ini
   const sealed = sealChunk(data, { encrypt: false });
   assert.equal(sealed.blob[2], 1, 'a zstd frame');
   assert.deepEqual(stored?.extents, [{ id: sealed.id, size: data.length }]);
-  assert.deepEqual(await readFile(chunkFilePath(store, sealed.id)), sealed.blob);
+  const [added] = stored!.added; // in the worker's pack, which a build names once its workers are done
+  assert.deepEqual((await readFile(added!.pack)).subarray(added!.offset, added!.offset + added!.bytes), sealed.blob);
 });
 
 /** Unpacks the initramfs as the kernel does (owners, modes, whole-second mtimes). */
@@ -344,16 +345,13 @@ test('os upgrade: a release whose label, chunks or manifest do not match what th
   const m = decodeManifest(await src.getManifest(digest));
   const e = m.entries.find((x) => x.path === RELEASE_PATH)!;
   assert.ok(e.type === 'file' && e.extents[0] && 'id' in e.extents[0]);
-  const chunk = src.chunkPath(e.extents[0].id);
+  const chunk = chunkAt(src, e.extents[0].id);
   await src.close();
-  const orig = await readFile(chunk);
-  const bad = Buffer.from(orig);
-  bad[bad.length - 1] ^= 1;
-  await writeFile(chunk, bad);
+  await flipByte(chunk.path, chunk.offset + chunk.length - 1);
   try {
     await assert.rejects(stageRelease({ ref: { version: image.info.release, digest }, hub: hub.url, imagesDir: join(work, 'images-fresh'), slots }), /does not match its digest/);
   } finally {
-    await writeFile(chunk, orig);
+    await flipByte(chunk.path, chunk.offset + chunk.length - 1);
   }
   assert.deepEqual(await slots.list(), []);
 });

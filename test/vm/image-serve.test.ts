@@ -52,6 +52,32 @@ test('image serve: a node pulls the image a /NAME.flist URL names, every object 
   assert.ok(Number(head.headers.get('content-length')) > 0);
 });
 
+test('image serve: packs, their indexes and pack lists are served, a byte range with 206, an unsatisfiable one with 416', async (t) => {
+  const dir = await tempDir(t);
+  const { store, digest } = await published(dir);
+  const server = await serveStore(store, { host: '127.0.0.1', port: 0 });
+  t.after(() => server.close());
+  const list = await fetch(`${server.url}/manifests/${digest.slice(0, 2)}/${digest}.packs`);
+  assert.equal(list.status, 200);
+  const [pack] = (await list.text()).trim().split('\n');
+  assert.match(pack!, /^[0-9a-f]{64}$/, 'the build packed its chunks');
+  const index = new Uint8Array(await (await fetch(`${server.url}/packs/${pack}.idx`)).arrayBuffer());
+  await initHash();
+  assert.equal(blake3Hex(index), pack, 'an index is named by its BLAKE3');
+  const whole = Buffer.from(await (await fetch(`${server.url}/packs/${pack}.pack`)).arrayBuffer());
+  const ranged = await fetch(`${server.url}/packs/${pack}.pack`, { headers: { range: 'bytes=10-19' } });
+  assert.equal(ranged.status, 206);
+  assert.equal(ranged.headers.get('content-range'), `bytes 10-19/${whole.length}`);
+  assert.deepEqual(Buffer.from(await ranged.arrayBuffer()), whole.subarray(10, 20));
+  const tail = await fetch(`${server.url}/packs/${pack}.pack`, { headers: { range: 'bytes=-5' } });
+  assert.deepEqual(Buffer.from(await tail.arrayBuffer()), whole.subarray(-5));
+  const past = await fetch(`${server.url}/packs/${pack}.pack`, { headers: { range: `bytes=${whole.length}-` } });
+  assert.equal(past.status, 416);
+  assert.equal(past.headers.get('content-range'), `bytes */${whole.length}`);
+  assert.equal((await fetch(`${server.url}/packs/${'0'.repeat(64)}.pack`)).status, 404);
+  assert.equal((await fetch(`${server.url}/packs/${pack}.pack.tmp`)).status, 404);
+});
+
 test('image serve: flist URLs that name no image are refused with a clear error', () => {
   assert.throws(() => parseFlistUrl('ftp://1.2.3.4/x.flist'), /not an http\(s\) URL/);
   assert.throws(() => parseFlistUrl('http://1.2.3.4/x.tar'), /expected http:\/\/HOST:PORT\/NAME\.flist/);
