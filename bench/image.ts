@@ -17,11 +17,12 @@
  * `zos image build` does, and later rounds' builds find the workers the round before left up (its
  * materialize ends seconds before); the per-round ratios are printed, the first one is the cold one.
  *
- * A build writes one file per new chunk (~16 per MiB here), so its CPU depends on what a file
- * creation costs on this filesystem at the time: on ext4 without a journal (this machine's /),
- * the inode allocator steps over every inode deleted in the last minutes, which after other test
- * runs' mass deletes costs up to ~0.6 ms of kernel time per file (20-30 µs on a quiet one). The
- * bench prints that cost, probed right before the rounds, beside the figures. The work dir is
+ * A build appends its new chunks to one pack per worker (SPEC.md §5; until session 13 it wrote a
+ * file per chunk, ~16 per MiB here). A pull still writes a file per chunk, so its CPU depends on
+ * what a file creation costs on this filesystem at the time: on ext4 without a journal (this
+ * machine's /), the inode allocator steps over every inode deleted in the last minutes, which after
+ * other test runs' mass deletes costs up to ~0.6 ms of kernel time per file (20-30 µs on a quiet
+ * one). The bench prints that cost, probed right before the rounds, beside the figures. The work dir is
  * under TMPDIR (/tmp, where every test run creates and deletes its files); `TMPDIR=/` puts it in
  * a fresh top-level directory, which ext4 places in a block group of its own, as a node's store
  * on its own disk would be: report which one a figure comes from.
@@ -154,8 +155,10 @@ async function main(): Promise<void> {
     // `times` (children's user + system).
     const shell = (cmd: string) => timeIt(async () => cpuOfShell((await execa('sh', ['-c', `${cmd}; times`])).stdout));
     const creation = await creationCost(join(work, 'probe'));
-    console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (a build creates one per new chunk)`);
+    console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (a pull creates one per new chunk)`);
     const du = async (p: string) => Number((await execa('du', ['-sk', p])).stdout.split('\t')[0]) * 1024;
+    /** A store's chunks: files of their own (a pull's) and packs (a build's). */
+    const chunkBytes = async (store: string) => (await du(join(store, 'chunks'))) + (await du(join(store, 'packs')));
     let packBytes = 0;
     const rounds: Array<{ sha: Timed<number>; b2: Timed<number>; cp: Timed<number>; build: Timed<unknown>; verify: Timed<unknown>; pull: Timed<unknown>; mat: Timed<unknown> }> = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -192,11 +195,11 @@ async function main(): Promise<void> {
     const relaunch = await timeIt(() => node.materialize('v1'));
     const build2 = await timeIt(() => node.build(b, { tag: 'v2', xattrs: 'skip' }));
     const mat2 = await timeIt(() => node.materialize('v2'));
-    const storeBytes = await du(join(work, 'node/store/chunks'));
+    const storeBytes = await chunkBytes(join(work, 'node/store'));
     const objBytes = await du(join(work, 'node/cache/objects'));
     const count = async (cmd: string) => Number((await execa('sh', ['-c', `${cmd} | wc -l`])).stdout.trim());
     const decodedBytes = await du(join(work, 'node-0/cache/decoded'));
-    const sealedBytes = await du(join(work, 'node-0/store/chunks'));
+    const sealedBytes = await chunkBytes(join(work, 'node-0/store'));
     const objects = await count(`find "${join(work, 'node/cache/objects')}" -type f`);
     const filesV1 = await count(`find "${a}" -type f`);
     const filesV2 = await count(`find "${b}" -type f`);
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
       base('sha256sum (baseline)', sha),
       base('b2sum (baseline)', b2),
       base('cp -a (baseline)', cp),
-      ours('image build (chunk+zstd+BLAKE3+store)', build, ratio('build', 'sha'), `sha256sum (${(build.v as { newChunks: number }).newChunks} chunk files)`),
+      ours('image build (chunk+zstd+BLAKE3+store)', build, ratio('build', 'sha'), `sha256sum (${(build.v as { newChunks: number }).newChunks} new chunks, in packs)`),
       ours('image verify (store: every chunk + file)', verify, ratio('verify', 'b2'), 'b2sum'),
       ['pull from a local store (chunks copied, decoded)', `${mbps(bytes, pull.s)} MB/s, ${perMiB(pull.cpuMs)}`, ''],
       ours('materialize (write + verify files)', mat, ratio('mat', 'cp'), 'cp -a'),
