@@ -2,8 +2,10 @@ import { manifestChunks } from './manifest.ts';
 import { decodeManifestOf } from './manifest-memo.ts';
 import { formatRef, type ImageRef } from './ref.ts';
 import { forEachLimit, resolveRef } from './resolve.ts';
+import { rm } from 'node:fs/promises';
+import type { DirStore } from './store/dir-store.ts';
+import { PackWriter, type PackEntry } from './store/packs.ts';
 import type { ImageStore } from './store/types.ts';
-import { ImageError } from './errors.ts';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { DecodedPackWriter, decodedOf } from './decoded.ts';
 
@@ -23,18 +25,19 @@ export interface PullResult {
 
 /**
  * Copy an image from `from` into `to`: chunks first (each verified by the source store's getter),
- * then the manifest, then the tag, so a tag never names an incomplete image. Safe to run
- * concurrently with itself: every write is temp+rename of content-addressed data. With `decoded`
+ * appended to one pack (SPEC.md §5: a file per chunk cost an inode each), then the manifest and
+ * its pack list, then the tag, so a tag never names an incomplete image. Safe to run concurrently
+ * with itself: the pack is named once whole, every other write is temp+rename of
+ * content-addressed data (two pulls at once may both pack a chunk: a duplicate). With `decoded`
  * (a node's decoded chunks, image/decoded.ts), each chunk is also decoded into a pack for the
  * image as it arrives (or from `to` when it was there already): materialize has no decoding to do.
  */
 export async function pullImage(
-  to: ImageStore,
+  to: DirStore,
   from: ImageStore,
   ref: string | ImageRef,
   opts: { concurrency?: number; onProgress?: (p: PullProgress) => void; decoded?: string } = {},
 ): Promise<PullResult> {
-  if (!to.writable) throw new ImageError('READ_ONLY', `store ${to.location} is read-only`);
   const { name, digest } = await resolveRef(from, ref);
   const bytes = await from.getManifest(digest);
   const m = decodeManifestOf(digest, bytes); // kept for the materialize that follows (manifest-memo.ts)
@@ -58,12 +61,18 @@ export async function pullImage(
   };
   const p: PullProgress = { chunksDone: 0, chunksTotal: ids.length, bytesFetched: 0 };
   let fetched = 0;
+  to.readPacks();
+  const writer = new PackWriter(to.location);
+  const packed: PackEntry[] = [];
+  let tmp: string | undefined;
   try {
     await forEachLimit(ids, opts.concurrency ?? 8, async (id) => {
       let blob: Uint8Array | undefined;
-      if (!(await to.hasChunk(id))) {
+      if (!to.holds(id)) {
         blob = await from.getChunk(id);
-        await to.putChunk(id, blob);
+        const at = writer.append(blob);
+        tmp = at.pack;
+        packed.push({ id, offset: at.offset, length: blob.length });
         fetched++;
         p.bytesFetched += blob.length;
       }
@@ -79,7 +88,11 @@ export async function pullImage(
       p.chunksDone++;
       opts.onProgress?.(p);
     });
+    writer.close();
+    if (tmp) await to.addPack(tmp, packed);
+    tmp = undefined;
     await to.putManifest(bytes);
+    await to.putPackList(digest, ids);
     try {
       pack?.finish();
     } catch {
@@ -87,6 +100,8 @@ export async function pullImage(
     }
   } catch (err) {
     drop();
+    writer.close();
+    if (tmp) await rm(tmp, { force: true });
     throw err;
   }
   if (name) await to.setTag(name, digest);

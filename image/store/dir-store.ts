@@ -19,7 +19,8 @@ const LAYOUT_VERSION = 'v1\n';
  * A store in a directory (SPEC.md §5): the node's local store shared by all images, and the same
  * layout used as a remote (copy it anywhere, or serve it over HTTP as-is).
  *   chunks/<hex[0:2]>/<hex>   packs/<p>.pack|.idx   manifests/<hex[0:2]>/<hex>[.packs]   tags/<urlencoded name>   tmp/
- * A chunk is a file of its own (a pull's, a putChunk's) or a blob in a pack (a build's: packs.ts).
+ * A chunk is a blob in a pack (packs.ts: builds and pulls write them) or, in a store written
+ * before session 13, a file of its own (still read, and removed by gc).
  * Writes go to tmp/ and are renamed into place, so readers and concurrent writers never see a
  * partial file; the same content written twice is harmless.
  * Durability: chunks and manifests are not fsync'd one by one; setTag first syncs the whole
@@ -99,8 +100,23 @@ export class DirStore implements ListableStore {
 
   async hasChunk(id: string): Promise<boolean> {
     this.check(id);
-    if (this.packs.get(id) || (await exists(this.chunkPath(id)))) return true;
-    return this.packs.refresh() && this.packs.get(id) !== undefined;
+    if (this.holds(id)) return true;
+    this.packs.refresh();
+    return this.packs.get(id) !== undefined;
+  }
+
+  /**
+   * Whether a known pack or a chunk file holds `id`, without reading the pack indexes named since
+   * (a pull's check per chunk, after readPacks: a chunk another writer packed meanwhile is then
+   * fetched again, a duplicate at worst).
+   */
+  holds(id: string): boolean {
+    return this.packs.get(id) !== undefined || statSync(this.chunkPath(id), { throwIfNoEntry: false }) !== undefined;
+  }
+
+  /** Reads the pack indexes named since this store last did. */
+  readPacks(): void {
+    this.packs.refresh();
   }
 
   /** Where a chunk's blob lies: in its pack, or its own file (undefined: not in the store). */
@@ -122,20 +138,22 @@ export class DirStore implements ListableStore {
         const blob = await readChunkFile(packed ? packFilePath(this.location, packed.pack, 'pack') : this.chunkPath(id), msg, packed);
         return checkedBlob(blob, this.location, id);
       } catch (err) {
-        // Not where this store last saw it: in a pack named (or repacked) since?
-        if (fresh || !isNotFoundError(err) || !this.packs.refresh()) throw withCorruptPacks(err, this.packs);
+        // Not where this store last saw it: in a pack named (or repacked) since? (Another read
+        // may have read the new indexes already: look again whatever this refresh finds.)
+        if (fresh || !isNotFoundError(err)) throw withCorruptPacks(err, this.packs);
+        this.packs.refresh();
       }
     }
   }
 
   /** Chunk ids its packs hold (the indexes named since read first): a build need not write these. */
   packedIds(): string[] {
-    this.packs.refresh();
+    this.readPacks();
     return [...this.packs.entries()].map(([id]) => id);
   }
 
   /**
-   * Names a pack a build's worker wrote in tmp/ (packs.ts PackWriter), whose blobs `entries` locate:
+   * Names a pack a build's worker or a pull wrote in tmp/ (packs.ts PackWriter), whose blobs `entries` locate:
    * the pack goes to packs/ first, then its index, which makes its chunks visible. Returns its name.
    */
   async addPack(tmp: string, entries: readonly PackEntry[]): Promise<string> {
@@ -186,16 +204,6 @@ export class DirStore implements ListableStore {
     await rm(pack, { force: true });
     this.packs.refresh();
     return size + st.size;
-  }
-
-  async putChunk(id: string, blob: Uint8Array): Promise<boolean> {
-    this.check(id);
-    if (this.packs.get(id)) return false;
-    const path = this.chunkPath(id);
-    const st = await stat(path).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-    if (st && st.size === blob.length) return false;
-    await this.atomicWrite(path, blob);
-    return true;
   }
 
   async hasManifest(digest: string): Promise<boolean> {

@@ -86,10 +86,6 @@ export class HttpStore implements ImageStore {
     return blob;
   }
 
-  async putChunk(): Promise<boolean> {
-    throw new ImageError('READ_ONLY', `store ${this.location} is read-only (http)`);
-  }
-
   hasManifest(digest: string): Promise<boolean> {
     return found(this.getManifest(digest));
   }

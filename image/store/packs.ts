@@ -87,22 +87,20 @@ export class PackSet {
     return this.byId.entries();
   }
 
-  /** Reads the indexes not read yet, and forgets the packs gone; true when anything changed. */
-  refresh(): boolean {
+  /** Reads the indexes not read yet, and forgets the packs gone. */
+  refresh(): void {
     let names: string[];
     try {
       names = readdirSync(`${this.location}/packs`);
     } catch (err) {
-      if (isNotFound(err)) return false; // a store made before packs: none yet
+      if (isNotFound(err)) return; // a store made before packs: none yet
       throw err;
     }
     const present = new Set(names.filter((n) => n.endsWith('.idx')).map((n) => n.slice(0, -4)));
-    let changed = false;
-    for (const p of this.loaded) {
-      if (!present.has(p)) {
-        this.forget(p);
-        changed = true;
-      }
+    if ([...this.loaded].some((p) => !present.has(p))) {
+      // A pack went (gc, a repack): read every index again, so a chunk another pack also holds stays found.
+      this.byId.clear();
+      this.loaded.clear();
     }
     for (const p of present) {
       if (this.loaded.has(p) || this.corrupt.has(p) || !isDigestHex(p)) continue;
@@ -119,22 +117,14 @@ export class PackSet {
         this.add(p, decodePackIndex(bytes, what));
       } catch (err) {
         this.corrupt.set(p, (err as Error).message);
-        continue;
       }
-      changed = true;
     }
-    return changed;
   }
 
   /** A pack this thread just named (no index read back). */
   add(pack: string, entries: readonly PackEntry[]): void {
     this.loaded.add(pack);
     for (const e of entries) if (!this.byId.has(e.id)) this.byId.set(e.id, { pack, offset: e.offset, length: e.length });
-  }
-
-  private forget(pack: string): void {
-    this.loaded.delete(pack);
-    for (const [id, c] of this.byId) if (c.pack === pack) this.byId.delete(id);
   }
 }
 

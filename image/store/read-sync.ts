@@ -49,7 +49,8 @@ export function getChunkSync(location: string, id: string, scratch?: ChunkScratc
     }
     if (blob) return opts.unchecked ? blob : checkedBlob(blob, location, id);
     // Not where this thread last saw it: in a pack named (or repacked) since?
-    if (fresh || !packs.refresh()) throw withCorruptPacks(new ImageError('NOT_FOUND', msg), packs);
+    if (fresh) throw withCorruptPacks(new ImageError('NOT_FOUND', msg), packs);
+    packs.refresh();
   }
 }
 /** Each thread's view of the packs of the stores it reads (worker threads keep theirs between jobs). */

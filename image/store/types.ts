@@ -9,8 +9,6 @@ export interface ChunkStore {
   hasChunk(id: string): Promise<boolean>;
   /** The blob whose BLAKE3 is `id`; NOT_FOUND or CHUNK_CORRUPT otherwise. */
   getChunk(id: string): Promise<Uint8Array>;
-  /** Store a blob (caller computed id = BLAKE3(blob)); true when it was not there before. */
-  putChunk(id: string, blob: Uint8Array): Promise<boolean>;
   close(): Promise<void>;
 }
 

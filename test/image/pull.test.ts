@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { openImageStore, pullImage, HttpStore, DirStore, verifyImage } from '../../image/index.ts';
 import { ImageError } from '../../image/errors.ts';
 import { decodeManifest, manifestChunks } from '../../image/manifest.ts';
-import { chunkAt, flipByte, makeRichTree, prng, tempDir } from './fixtures.ts';
+import { chunkAt, flipByte, makeRichTree, prng, storedChunkIds, tempDir } from './fixtures.ts';
 import { writeFile, mkdir } from 'node:fs/promises';
 
 /** A static file server over a directory store on 127.0.0.1, counting GETs; it honours `bytes=a-b` ranges as nginx does, unless `ranges` is false. */
@@ -52,6 +52,9 @@ test('http store: pull by tag over http from 127.0.0.1, every chunk verified, th
   const r = await node.pull('app:1', srv.url);
   assert.equal(r.digest, digest);
   assert.ok(r.fetchedChunks > 40 && r.fetchedChunks === r.chunks, `${r.fetchedChunks}/${r.chunks} chunks fetched`);
+  assert.deepEqual(await readdir(join(dir, 'node/store/chunks')), [], 'no chunk files: the pull packed them');
+  assert.equal((await storedChunkIds(join(dir, 'node/store'))).length, r.chunks, 'each once, in one pack');
+  assert.equal((await readdir(join(dir, 'node/store/packs'))).length, 2, 'the pack and its index');
   const again = await node.pull(`app:1@blake3:${digest}`, srv.url);
   assert.equal(again.fetchedChunks, 0, 'a second pull fetches no chunk');
   await node.verify('app:1');
@@ -88,7 +91,7 @@ test('http store: is read-only and reports missing images as NOT_FOUND', async (
   const { remote } = await publish(t);
   const srv = await serveDir(t, remote);
   const http = new HttpStore(srv.url);
-  await assert.rejects(http.putChunk(), (e: unknown) => e instanceof ImageError && e.code === 'READ_ONLY');
+  await assert.rejects(http.putManifest(), (e: unknown) => e instanceof ImageError && e.code === 'READ_ONLY');
   assert.equal(await http.getTag('nope'), undefined);
   await assert.rejects(verifyImage(http, 'nope'), (e: unknown) => e instanceof ImageError && e.code === 'NOT_FOUND');
   await http.close();
