@@ -34,7 +34,13 @@ export async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, s
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`, if it is still the process we started. */
+/**
+ * SIGTERM, then SIGKILL after `graceMs`, if it is still the process we started. Killed, it leaves
+ * its children (haproxy's workers, which hold its listening sockets) to die on their own, maybe
+ * after the next start needs its port: so its process group (spawnDetached makes each daemon a
+ * group's leader, and Linux does not reuse a pid while a group of that id lives) is killed too,
+ * and waited for.
+ */
 export async function terminate(pid: number | undefined, marker: string, graceMs = 3000): Promise<void> {
   if (!(await aliveWith(pid, marker))) return;
   try {
@@ -43,12 +49,24 @@ export async function terminate(pid: number | undefined, marker: string, graceMs
     return;
   }
   if (await waitFor(async () => !(await aliveWith(pid, marker)), graceMs)) return;
-  try {
-    process.kill(pid!, 'SIGKILL');
-  } catch {
-    return;
+  for (const target of [pid!, -pid!]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // gone already, or no group of that id (not one of ours)
+    }
   }
-  await waitFor(async () => !(await aliveWith(pid, marker)), 2000);
+  await waitFor(async () => !(await aliveWith(pid, marker)) && !groupAlive(pid!), 2000);
+}
+
+/** Whether any process is left in process group `pgid`. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Start a long-lived daemon in its own session with output appended to `logFile`; not tied to the node. */
