@@ -7,7 +7,7 @@ import { isValidName } from '../ref.ts';
 import { fsyncDir, syncFileSystem, writeFileDurably, writeFileSynced } from '../../lib/durable.ts';
 import type { ListableStore } from './types.ts';
 import { chunkFilePath, tmpFilePath } from './chunk-files.ts';
-import { encodePackIndex, packFilePath, PackSet, type PackedChunk, type PackEntry } from './packs.ts';
+import { decodePackIndex, encodePackIndex, packFilePath, PackSet, type PackedChunk, type PackEntry } from './packs.ts';
 import { checkedBlob, isNotFoundError, notInStore, withCorruptPacks } from './read-sync.ts';
 
 export { chunkFilePath } from './chunk-files.ts';
@@ -181,16 +181,30 @@ export class DirStore implements ListableStore {
     if (names.size > 0) await this.atomicWrite(`${this.manifestPath(digest)}.packs`, [...names].sort().map((n) => `${n}\n`).join(''));
   }
 
-  /** Every pack with its chunks (gc). */
-  listPacks(): Map<string, string[]> {
+  /** Every pack this store reads, with its whole index (gc: a chunk two packs hold is in both lists). */
+  async listPacks(): Promise<Map<string, PackEntry[]>> {
     this.packs.refresh();
-    const out = new Map<string, string[]>();
-    for (const [id, c] of this.packs.entries()) {
-      const ids = out.get(c.pack) ?? [];
-      ids.push(id);
-      out.set(c.pack, ids);
+    const out = new Map<string, PackEntry[]>();
+    for (const f of (await readdir(join(this.location, 'packs')).catch(() => [] as string[])).sort()) {
+      const name = f.slice(0, -4);
+      if (!f.endsWith('.idx') || !isDigestHex(name) || this.packs.corrupt.has(name)) continue;
+      try {
+        out.set(name, decodePackIndex(await readFile(packFilePath(this.location, name, 'idx')), `pack index ${name}`));
+      } catch (err) {
+        if (!isNotFound(err)) throw err; // removed since: nothing to list
+      }
     }
     return out;
+  }
+
+  /** The pack readers take a chunk from (the first read of those that hold it). */
+  packOf(id: string): string | undefined {
+    return this.packs.get(id)?.pack;
+  }
+
+  /** Makes every file written so far durable (the syncfs setTag runs first). */
+  sync(): Promise<void> {
+    return this.syncFs(this.location);
   }
 
   /** Removes a pack (index first: its chunks are gone for readers before its blobs), if older than `olderThanMs`; its bytes, or 0. */

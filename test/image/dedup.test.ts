@@ -4,6 +4,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { openImageStore } from '../../image/index.ts';
+import { serveStore } from '../../image/serve.ts';
 import { prng, storedChunkIds, tempDir } from './fixtures.ts';
 
 
@@ -107,4 +108,35 @@ test('gc: a pack goes whole: one that holds a live chunk is kept with its dead o
   assert.equal(r.removedChunks, 0, "v1's packs also hold chunks v2 uses");
   assert.equal(r.keptInPacks, f3.extents.length, 'the old lib/f3.so, kept in its pack');
   await node.verify('v2');
+});
+
+test('gc: a pack whose referenced chunks are under half its bytes is rewritten with them; remotes still find them', async (t) => {
+  const dir = await tempDir(t);
+  const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+  await mkdir(a);
+  await mkdir(b);
+  for (let i = 0; i < 10; i++) await writeFile(join(a, `f${i}`), prng(150_000, 500 + i));
+  for (let i = 0; i < 10; i++) await writeFile(join(b, `f${i}`), i < 2 ? prng(150_000, 500 + i) : prng(150_000, 700 + i)); // two files kept
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
+  const rb = await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  const oldPacks = (await readdir(join(dir, 'node/store/packs'))).filter((f) => f.endsWith('.pack'));
+  assert.ok(await node.store.deleteTag('v1'));
+  const r = await node.gc({ graceMs: 0 });
+  assert.equal(r.removedChunks, ra.uniqueChunks - (rb.uniqueChunks - rb.newChunks), "v1's chunks that v2 does not use");
+  assert.ok(r.repackedPacks >= 1, `a pack of v1 rewritten (${JSON.stringify(r)})`);
+  assert.equal(r.keptInPacks, 0);
+  assert.equal(r.keptChunks, rb.uniqueChunks);
+  const packs = (await readdir(join(dir, 'node/store/packs'))).filter((f) => f.endsWith('.pack'));
+  assert.equal(packs.filter((p) => oldPacks.includes(p)).length, packs.length - r.repackedPacks, "v1's packs are gone, v2's and the rewritten ones stay");
+  assert.equal((await storedChunkIds(join(dir, 'node/store'))).length, rb.uniqueChunks, 'each chunk v2 uses, once');
+  await node.verify('v2');
+  // Served over HTTP, v2's pack list names the rewritten pack.
+  const server = await serveStore(join(dir, 'node/store'));
+  t.after(() => server.close());
+  const other = await openImageStore(join(dir, 'other'));
+  t.after(() => other.close());
+  assert.equal((await other.pull('v2', server.url)).digest, rb.digest);
+  await other.verify('v2');
 });
