@@ -185,7 +185,7 @@ export function register(program: Command): void {
 
   image
     .command('gc')
-    .description('remove chunks not referenced by any tagged manifest (and untagged manifests)')
+    .description('remove chunks not referenced by any tagged manifest (and untagged manifests); rewrite packs whose referenced chunks are at most half their bytes')
     .option('--grace <seconds>', 'keep objects younger than this (in-flight builds)', '3600')
     .option(...dirOpt)
     .action((o: { grace: string; dir: string }) =>
