@@ -309,13 +309,25 @@ export class DirStore implements ListableStore {
     return st.size;
   }
 
-  /** Temp files left by crashed writers. */
+  /** Temp files left by crashed writers, and packs one named but died before their index. */
   async sweepTmp(olderThanMs: number, now: number): Promise<number> {
+    const old = async (path: string) => {
+      const st = await stat(path).catch(() => undefined);
+      return st !== undefined && now - st.mtimeMs >= olderThanMs;
+    };
     let n = 0;
     for (const f of await readdir(join(this.location, 'tmp'))) {
-      const st = await stat(join(this.location, 'tmp', f)).catch(() => undefined);
-      if (st && now - st.mtimeMs >= olderThanMs) {
+      if (await old(join(this.location, 'tmp', f))) {
         await rm(join(this.location, 'tmp', f), { force: true });
+        n++;
+      }
+    }
+    // A pack renamed into packs/ by a writer that died before its index: nothing names it.
+    const packs = await readdir(join(this.location, 'packs')).catch(() => [] as string[]);
+    for (const f of packs) {
+      const path = join(this.location, 'packs', f);
+      if (f.endsWith('.pack') && !packs.includes(`${f.slice(0, -5)}.idx`) && (await old(path))) {
+        await rm(path, { force: true });
         n++;
       }
     }

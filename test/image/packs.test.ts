@@ -59,3 +59,15 @@ test("packs: a store made before packs (no packs/) builds into one; a pack index
   await assert.rejects(fresh.store.getChunk(someChunk), (e: unknown) => e instanceof ImageError && e.code === 'NOT_FOUND' && e.message.includes(`unreadable pack indexes: pack index ${index.slice(0, -4)}`) && e.message.includes('does not match its name'));
   assert.equal(await fresh.store.hasChunk(someChunk), false);
 });
+
+test('packs: gc sweeps a pack a writer named but died before its index, once older than the grace', async (t) => {
+  const dir = await tempDir(t);
+  const node = await openImageStore(join(dir, 'node'));
+  t.after(() => node.close());
+  const orphan = join(dir, 'node/store/packs', `${'ab'.repeat(32)}.pack`);
+  await writeFile(orphan, prng(1000, 1));
+  await node.gc();
+  assert.deepEqual(await readdir(join(dir, 'node/store/packs')), [`${'ab'.repeat(32)}.pack`], 'young: it may be a pack whose index is being written');
+  await node.gc({ graceMs: 0 });
+  assert.deepEqual(await readdir(join(dir, 'node/store/packs')), []);
+});
