@@ -17,9 +17,9 @@
  * `zos image build` does, and later rounds' builds find the workers the round before left up (its
  * materialize ends seconds before); the per-round ratios are printed, the first one is the cold one.
  *
- * A build appends its new chunks to one pack per worker (SPEC.md §5; until session 13 it wrote a
- * file per chunk, ~16 per MiB here). A pull still writes a file per chunk, so its CPU depends on
- * what a file creation costs on this filesystem at the time: on ext4 without a journal (this
+ * Builds and pulls append chunks to packs (SPEC.md §5; until session 13 they wrote a file per
+ * chunk, ~16 per MiB here). Materialize and cp -a still make a file per file, so their CPU depends
+ * on what a file creation costs on this filesystem at the time: on ext4 without a journal (this
  * machine's /), the inode allocator steps over every inode deleted in the last minutes, which after
  * other test runs' mass deletes costs up to ~0.6 ms of kernel time per file (20-30 µs on a quiet
  * one). The bench prints that cost, probed right before the rounds, beside the figures. The work dir is
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     // `times` (children's user + system).
     const shell = (cmd: string) => timeIt(async () => cpuOfShell((await execa('sh', ['-c', `${cmd}; times`])).stdout));
     const creation = await creationCost(join(work, 'probe'));
-    console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (a pull creates one per new chunk)`);
+    console.log(`file creation in the work dir: ${creation.toFixed(0)} µs CPU each (materialize and cp -a create one per file)`);
     const du = async (p: string) => Number((await execa('du', ['-sk', p])).stdout.split('\t')[0]) * 1024;
     /** A store's chunks: files of their own (a pull's) and packs (a build's). */
     const chunkBytes = async (store: string) => (await du(join(store, 'chunks'))) + (await du(join(store, 'packs')));
