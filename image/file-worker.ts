@@ -3,7 +3,7 @@ import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { ImageError, isNotFound } from './errors.ts';
 import { newHasher, type Hasher } from './hash.ts';
 import type { Extent } from './manifest.ts';
-import { getChunkSync, type ChunkScratch } from './store/read-sync.ts';
+import { getChunkSync, type ChunkScratch } from './store/chunk-read.ts';
 import { linkAll, makingParent, publishLink } from './fsutil.ts';
 import { takeEach, type SharedListJob, type SharedListOutcome } from './shared-list.ts';
 

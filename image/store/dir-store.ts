@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, statSync, openSync, read, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageError, isNotFound } from '../errors.ts';
@@ -7,8 +7,8 @@ import { isValidName } from '../ref.ts';
 import { fsyncDir, syncFileSystem, writeFileDurably, writeFileSynced } from '../../lib/durable.ts';
 import type { ListableStore } from './types.ts';
 import { chunkFilePath, tmpFilePath } from './chunk-files.ts';
-import { decodePackIndex, encodePackIndex, packFilePath, PackSet, type PackedChunk, type PackEntry } from './packs.ts';
-import { checkedBlob, isNotFoundError, notInStore, withCorruptPacks } from './read-sync.ts';
+import { decodePackIndex, encodePackIndex, packFilePath, PackSet, type PackEntry } from './packs.ts';
+import { checkedBlob, isNotFoundError, notInStore, readChunkFile, readError, withCorruptPacks } from './chunk-read.ts';
 
 export { chunkFilePath } from './chunk-files.ts';
 
@@ -353,43 +353,6 @@ async function exists(path: string): Promise<boolean> {
   } catch (err) {
     if (isNotFound(err)) return false;
     throw err;
-  }
-}
-
-/** open(2) of a blob file: NOT_FOUND or STORE_IO with `msg`. */
-function openBlob(path: string, msg: string): number {
-  try {
-    return openSync(path, 'r');
-  } catch (err) {
-    throw readError(err, msg);
-  }
-}
-
-/** A failed read of a store file as NOT_FOUND or STORE_IO, with `msg`. */
-function readError(err: unknown, msg: string): ImageError {
-  return isNotFound(err) ? new ImageError('NOT_FOUND', msg) : new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
-}
-
-/**
- * A blob file (or, `packed`, a blob in a pack) read with one trip through the thread pool: open, fstat and close are metadata
- * calls on this thread (microseconds), only the read itself is asynchronous. A build, verify or
- * materialize reads thousands of chunks, and readFile's four trips each were most of their cost.
- */
-async function readChunkFile(path: string, msg: string, packed?: PackedChunk): Promise<Uint8Array> {
-  const fd = openBlob(path, msg);
-  try {
-    const buf = Buffer.allocUnsafe(packed ? packed.length : fstatSync(fd).size);
-    const at = packed?.offset ?? 0;
-    let got = 0;
-    for (let n = -1; got < buf.length && n !== 0; got += n) {
-      n = await new Promise<number>((resolve, reject) => read(fd, buf, got, buf.length - got, at + got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
-    }
-    if (packed && got < buf.length) throw new Error(`pack ${packed.pack} ends inside the blob at ${packed.offset}`);
-    return buf.subarray(0, got);
-  } catch (err) {
-    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    closeSync(fd);
   }
 }
 

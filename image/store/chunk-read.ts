@@ -1,13 +1,13 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 import { ImageError, isNotFound } from '../errors.ts';
 import { blake3Hex, isDigestHex } from '../hash.ts';
 import { chunkFilePath } from './chunk-files.ts';
-import { PackSet, readPackedSync } from './packs.ts';
+import { PackSet, readPackedSync, type PackedChunk } from './packs.ts';
 
 /**
- * Reading a directory store's chunks by path, synchronously (SPEC.md §5), for worker threads
- * (image/file-worker.ts), and the checks DirStore shares: a module of its own, so a worker does not
- * load DirStore's graph.
+ * Reading a directory store's chunks by path (SPEC.md §5): synchronously for worker threads
+ * (image/file-worker.ts), and the one-trip asynchronous read and the checks DirStore uses. A module
+ * of its own, so a worker does not load DirStore's graph.
  */
 export const notInStore = (location: string, id: string) => `chunk ${id} not in store ${location}`;
 
@@ -88,4 +88,41 @@ export function withCorruptPacks(err: unknown, packs: PackSet): unknown {
 /** A reader's reusable buffer (getChunkSync grows it for a larger blob). */
 export interface ChunkScratch {
   buf: Buffer;
+}
+
+/** open(2) of a blob file: NOT_FOUND or STORE_IO with `msg`. */
+function openBlob(path: string, msg: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (err) {
+    throw readError(err, msg);
+  }
+}
+
+/** A failed read of a store file as NOT_FOUND or STORE_IO, with `msg`. */
+export function readError(err: unknown, msg: string): ImageError {
+  return isNotFound(err) ? new ImageError('NOT_FOUND', msg) : new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * A blob file (or, `packed`, a blob in a pack) read with one trip through the thread pool: open, fstat and close are metadata
+ * calls on this thread (microseconds), only the read itself is asynchronous. A build, verify or
+ * materialize reads thousands of chunks, and readFile's four trips each were most of their cost.
+ */
+export async function readChunkFile(path: string, msg: string, packed?: PackedChunk): Promise<Uint8Array> {
+  const fd = openBlob(path, msg);
+  try {
+    const buf = Buffer.allocUnsafe(packed ? packed.length : fstatSync(fd).size);
+    const at = packed?.offset ?? 0;
+    let got = 0;
+    for (let n = -1; got < buf.length && n !== 0; got += n) {
+      n = await new Promise<number>((resolve, reject) => read(fd, buf, got, buf.length - got, at + got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+    }
+    if (packed && got < buf.length) throw new Error(`pack ${packed.pack} ends inside the blob at ${packed.offset}`);
+    return buf.subarray(0, got);
+  } catch (err) {
+    throw new ImageError('STORE_IO', `${msg}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    closeSync(fd);
+  }
 }
