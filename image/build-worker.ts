@@ -83,7 +83,8 @@ function storeFile(path: string, size: number, job: StoreFilesJob, pack: PackWri
       const sealed = sealChunk(plain, { encrypt: job.encrypt, transient: true }); // written below, before the next seal
       // New to the store: in no pack it had, taken by no other worker, and no loose chunk file (a pull's).
       if (claim(job.claims, sealed.id) && !statSync(chunkFilePath(job.store, sealed.id), { throwIfNoEntry: false })) {
-        out.added.push({ id: sealed.id, bytes: sealed.blob.length, ...pack.append(sealed.blob) });
+        const offset = pack.append(sealed.id, sealed.blob);
+        out.added.push({ id: sealed.id, bytes: sealed.blob.length, pack: pack.path!, offset });
       }
       x = { id: sealed.id, size: plain.length, ...(sealed.key ? { key: sealed.key } : {}) };
     }

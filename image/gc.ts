@@ -1,8 +1,8 @@
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { blake3Hex } from './hash.ts';
 import { decodeManifest, manifestChunks } from './manifest.ts';
 import type { DirStore } from './store/dir-store.ts';
-import { encodePackIndex, PackWriter, packFilePath, readPackedSync, type PackEntry } from './store/packs.ts';
+import { PackWriter, packFilePath, readPackedSync, type PackEntry } from './store/packs.ts';
 
 export interface GcResult {
   keptManifests: number;
@@ -35,19 +35,25 @@ export async function gcStore(store: DirStore, opts: { graceMs?: number; now?: n
     else if ((await store.removeObject('manifests', digest, grace, now)) > 0) r.removedManifests++;
     else r.skippedYoung++;
   }
+  const bytes = (list: PackEntry[]) => list.reduce((n, e) => n + e.length, 0);
   for (const [pack, entries] of await store.listPacks()) {
     const held = entries.filter((e) => live.has(e.id) && store.packOf(e.id) === pack);
     const dead = entries.length - held.length;
-    const bytes = (list: PackEntry[]) => list.reduce((n, e) => n + e.length, 0);
-    const mostlyDead = 2 * bytes(held) <= bytes(entries);
-    const freed = held.length === 0 ? await store.removePack(pack, grace, now) : mostlyDead ? await repack(store, pack, held, grace, now) : 0;
+    r.keptChunks += held.length;
+    if (held.length === 0) {
+      const freed = await store.removePack(pack, grace, now);
+      if (freed > 0) {
+        r.removedChunks += dead;
+        r.removedBytes += freed;
+      } else r.skippedYoung += dead;
+      continue;
+    }
+    const freed = 2 * bytes(held) <= bytes(entries) ? await repack(store, pack, held, grace, now) : 0;
     if (freed > 0) {
       r.removedChunks += dead;
       r.removedBytes += freed;
-      if (held.length > 0) r.repackedPacks++;
-    } else if (held.length === 0) r.skippedYoung += dead;
-    r.keptChunks += held.length;
-    if (freed === 0 && held.length > 0) r.keptInPacks += dead;
+      r.repackedPacks++;
+    } else r.keptInPacks += dead;
   }
   // Remotes find chunks through the pack lists: those that named a rewritten pack name its copy now.
   if (r.repackedPacks > 0) for (const [digest, ids] of tagged) await store.putPackList(digest, ids);
@@ -76,29 +82,21 @@ async function repack(store: DirStore, pack: string, keep: PackEntry[], graceMs:
   const st = await stat(packFilePath(store.location, pack, 'idx')).catch(() => undefined);
   if (!st || now - st.mtimeMs < graceMs) return 0;
   const writer = new PackWriter(store.location);
-  const copies: PackEntry[] = [];
-  let tmp = '';
-  let intact = true;
   try {
     for (const e of [...keep].sort((a, b) => a.offset - b.offset)) {
       const blob = readPackedSync(store.location, { pack, offset: e.offset, length: e.length });
       if (blake3Hex(blob) !== e.id) {
-        intact = false;
-        break;
+        writer.discard();
+        return 0;
       }
-      const at = writer.append(blob);
-      tmp = at.pack;
-      copies.push({ id: e.id, offset: at.offset, length: e.length });
+      writer.append(e.id, blob);
     }
-  } finally {
-    writer.close();
+  } catch (err) {
+    writer.discard();
+    throw err;
   }
-  if (!intact) {
-    await rm(tmp, { force: true });
-    return 0;
-  }
-  await store.addPack(tmp, copies);
+  writer.close();
+  const written = await store.addPack(writer.path!, writer.entries);
   await store.sync(); // the copies are on disk before the originals go
-  const copied = copies.reduce((n, e) => n + e.length, 0) + encodePackIndex(copies).length;
-  return (await store.removePack(pack, 0, now)) - copied;
+  return (await store.removePack(pack, 0, now)) - written;
 }

@@ -2,9 +2,8 @@ import { manifestChunks } from './manifest.ts';
 import { decodeManifestOf } from './manifest-memo.ts';
 import { formatRef, type ImageRef } from './ref.ts';
 import { forEachLimit, resolveRef } from './resolve.ts';
-import { rm } from 'node:fs/promises';
 import type { DirStore } from './store/dir-store.ts';
-import { PackWriter, type PackEntry } from './store/packs.ts';
+import { PackWriter } from './store/packs.ts';
 import type { ImageStore } from './store/types.ts';
 import { initChunkCodec, openChunk } from './chunk-codec.ts';
 import { DecodedPackWriter, decodedOf } from './decoded.ts';
@@ -63,16 +62,12 @@ export async function pullImage(
   let fetched = 0;
   to.readPacks();
   const writer = new PackWriter(to.location);
-  const packed: PackEntry[] = [];
-  let tmp: string | undefined;
   try {
     await forEachLimit(ids, opts.concurrency ?? 8, async (id) => {
       let blob: Uint8Array | undefined;
       if (!to.holds(id)) {
         blob = await from.getChunk(id);
-        const at = writer.append(blob);
-        tmp = at.pack;
-        packed.push({ id, offset: at.offset, length: blob.length });
+        writer.append(id, blob);
         fetched++;
         p.bytesFetched += blob.length;
       }
@@ -89,8 +84,7 @@ export async function pullImage(
       opts.onProgress?.(p);
     });
     writer.close();
-    if (tmp) await to.addPack(tmp, packed);
-    tmp = undefined;
+    if (writer.path) await to.addPack(writer.path, writer.entries);
     await to.putManifest(bytes);
     await to.putPackList(digest, ids);
     try {
@@ -100,8 +94,7 @@ export async function pullImage(
     }
   } catch (err) {
     drop();
-    writer.close();
-    if (tmp) await rm(tmp, { force: true });
+    writer.discard();
     throw err;
   }
   if (name) await to.setTag(name, digest);

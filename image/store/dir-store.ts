@@ -154,16 +154,17 @@ export class DirStore implements ListableStore {
 
   /**
    * Names a pack a build's worker or a pull wrote in tmp/ (packs.ts PackWriter), whose blobs `entries` locate:
-   * the pack goes to packs/ first, then its index, which makes its chunks visible. Returns its name.
+   * the pack goes to packs/ first, then its index, which makes its chunks visible. Returns the
+   * bytes of both.
    */
-  async addPack(tmp: string, entries: readonly PackEntry[]): Promise<string> {
+  async addPack(tmp: string, entries: readonly PackEntry[]): Promise<number> {
     const index = encodePackIndex(entries);
     const name = blake3Hex(index);
     await mkdir(join(this.location, 'packs'), { recursive: true }); // a store made before packs
     await rename(tmp, packFilePath(this.location, name, 'pack'));
     await this.atomicWrite(packFilePath(this.location, name, 'idx'), index);
     this.packs.add(name, entries);
-    return name;
+    return entries.reduce((n, e) => n + e.length, index.length);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { ImageError, isNotFound } from '../errors.ts';
 import { blake3Hex, isDigestHex } from '../hash.ts';
 import { tmpFilePath } from './chunk-files.ts';
@@ -143,19 +143,23 @@ export function readPackedSync(location: string, c: PackedChunk, into?: Buffer):
 }
 
 /**
- * The pack a build worker appends its new chunks to during one job (a file in the store's tmp/,
- * made at the first new chunk); the build's main thread names it once every worker is done
- * (DirStore.addPack). Written without fsync: the build's syncfs before its tag covers it.
+ * A pack being written (a file in the store's tmp/, made at the first blob) by a build worker
+ * during one job, a pull or a gc repack; once closed, DirStore.addPack names it with its entries.
+ * Written without fsync: the syncfs before a tag (or, for a repack, before the old pack goes)
+ * covers it.
  */
 export class PackWriter {
   private fd: number | undefined;
+  /** Its file in tmp/ (undefined until the first blob). */
+  path: string | undefined;
+  /** Where each blob went, in the order appended. */
+  readonly entries: PackEntry[] = [];
   private size = 0;
-  private path = '';
 
   constructor(private readonly location: string) {}
 
-  /** Appends a blob; where it went. */
-  append(blob: Uint8Array): { pack: string; offset: number } {
+  /** Appends blob `id`; its offset in the pack. */
+  append(id: string, blob: Uint8Array): number {
     if (this.fd === undefined) {
       this.path = tmpFilePath(this.location);
       this.fd = openSync(this.path, 'wx');
@@ -163,12 +167,18 @@ export class PackWriter {
     const offset = this.size;
     for (let done = 0; done < blob.length; ) done += writeSync(this.fd, blob, done, blob.length - done, offset + done);
     this.size += blob.length;
-    return { pack: this.path, offset };
+    this.entries.push({ id, offset, length: blob.length });
+    return offset;
   }
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-    this.size = 0;
+  }
+
+  /** Closes it and removes its file, for a writer that failed (none once it was named). */
+  discard(): void {
+    this.close();
+    if (this.path) rmSync(this.path, { force: true });
   }
 }
