@@ -134,7 +134,7 @@ async function buildFromDir(root: string, opts: BuildOptions): Promise<BuildResu
   const dirStore = opts.store as DirStore; // checked by buildImage
   // The packs' writeback starts while the workers compress: setTag's sync (which makes them
   // durable) then waits for the last few MiB only, not for all of them.
-  const writeback = earlyWriteback(() => dirStore.startWriteback(), WRITEBACK_EVERY);
+  const writeback = earlyWriteback(() => dirStore.sync(), WRITEBACK_EVERY);
   // About one chunk per file and per average chunk size of its bytes: a bound the table doubles.
   const claims = newClaims(fileJobs.length + Math.ceil(progress.bytesTotal / chunking.avg), dirStore.packedIds());
   const job = { chunking, encrypt: opts.encrypt ?? false, store: dirStore.location, claims };

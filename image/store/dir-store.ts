@@ -203,7 +203,11 @@ export class DirStore implements ListableStore {
     return this.packs.get(id)?.pack;
   }
 
-  /** Makes every file written so far durable (the syncfs setTag runs first). */
+  /**
+   * Makes every file written so far durable: the syncfs setTag runs first. A gc repack calls it
+   * before the old pack goes, and a build while its workers still write, so that setTag's finds
+   * little left.
+   */
   sync(): Promise<void> {
     return this.syncFs(this.location);
   }
@@ -257,18 +261,10 @@ export class DirStore implements ListableStore {
     }
   }
 
-  /**
-   * Starts writing back what was written so far (the same syncfs as setTag's): a build calls it
-   * while it writes chunks, so that setTag's sync finds little left. Not a durability point.
-   */
-  startWriteback(): Promise<void> {
-    return this.syncFs(this.location);
-  }
-
   async setTag(name: string, digest: string): Promise<void> {
     this.check(digest);
     if (!isValidName(name)) throw new ImageError('BAD_REF', `bad tag name "${name}"`);
-    await this.syncFs(this.location); // the manifest and chunks it names reach the disk before the tag
+    await this.sync(); // the manifest and chunks it names reach the disk before the tag
     await this.atomicWrite(this.tagPath(name), `blake3:${digest}\n`, true);
   }
 
