@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
@@ -19,13 +19,19 @@ async function makeVersions(dir: string): Promise<{ a: string; b: string }> {
   return { a, b };
 }
 
-test('dedup: two images sharing most files store the shared chunks once', async (t) => {
+/** Both versions built into one node's store, tagged v1 and v2. */
+async function builtVersions(t: TestContext) {
   const dir = await tempDir(t);
   const { a, b } = await makeVersions(dir);
   const node = await openImageStore(join(dir, 'node'));
   t.after(() => node.close());
   const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
   const rb = await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  return { dir, node, ra, rb };
+}
+
+test('dedup: two images sharing most files store the shared chunks once', async (t) => {
+  const { dir, node, ra, rb } = await builtVersions(t);
   assert.equal(ra.newChunks, ra.uniqueChunks, 'first image: every chunk is new');
   const changedChunks = rb.manifest.entries.filter((e) => e.type === 'file' && (e.path === 'lib/f3.so' || e.path === 'lib/new.so')).reduce((n, e) => n + (e.type === 'file' ? e.extents.length : 0), 0);
   assert.equal(rb.newChunks, changedChunks, `second image adds only the chunks of the changed and added files (${rb.newChunks})`);
@@ -55,12 +61,7 @@ test('dedup: chunks shared by files of one build (stored by two workers at once)
 });
 
 test('dedup: materialized images share one inode per identical file', async (t) => {
-  const dir = await tempDir(t);
-  const { a, b } = await makeVersions(dir);
-  const node = await openImageStore(join(dir, 'node'));
-  t.after(() => node.close());
-  await node.build(a, { tag: 'v1', xattrs: 'skip' });
-  await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  const { dir, node } = await builtVersions(t);
   const ma = await node.materialize('v1');
   const mb = await node.materialize('v2');
   const same = (await stat(join(ma.path, 'lib/f0.so'))).ino === (await stat(join(mb.path, 'lib/f0.so'))).ino;
@@ -74,12 +75,7 @@ test('dedup: materialized images share one inode per identical file', async (t) 
 });
 
 test('gc: removes chunks no tagged manifest references, keeps the rest verifiable', async (t) => {
-  const dir = await tempDir(t);
-  const { a, b } = await makeVersions(dir);
-  const node = await openImageStore(join(dir, 'node'));
-  t.after(() => node.close());
-  const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
-  const rb = await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  const { node, ra, rb } = await builtVersions(t);
   const young = await node.gc();
   assert.equal(young.removedChunks, 0, 'nothing referenced is removed');
   assert.ok(await node.store.deleteTag('v2'));
@@ -94,12 +90,7 @@ test('gc: removes chunks no tagged manifest references, keeps the rest verifiabl
 });
 
 test('gc: a pack goes whole: one that holds a live chunk is kept with its dead ones, and counted', async (t) => {
-  const dir = await tempDir(t);
-  const { a, b } = await makeVersions(dir);
-  const node = await openImageStore(join(dir, 'node'));
-  t.after(() => node.close());
-  const ra = await node.build(a, { tag: 'v1', xattrs: 'skip' });
-  await node.build(b, { tag: 'v2', xattrs: 'skip' });
+  const { node, ra } = await builtVersions(t);
   assert.ok(await node.store.deleteTag('v1'));
   const f3 = ra.manifest.entries.find((e) => e.path === 'lib/f3.so');
   assert.ok(f3?.type === 'file');
