@@ -40,6 +40,13 @@ export function wasmEraPlain(): Uint8Array {
 }
 
 /**
+ * The same plaintext as sealed today (libzstd 1.5.7 one-shot frames at level 2, since 2026-12-02):
+ * its id pins the encoder, since a different frame for the same bytes costs dedup with every chunk
+ * stored before (SPEC.md §4).
+ */
+export const LEVEL2_CHUNK = { id: 'aab91b48caf00b0ac6b2e4c96575261304ded4813b9a17bae0451a5b4e8915db', blobBytes: 1832 };
+
+/**
  * The same plaintext as sealed by the encoder used between zstd-wasm and zstd-napi
  * (@toondepauw/node-zstd 2.0.0: libzstd through Rust's zstd crate, a streaming frame at level 3 that
  * declares no content size). Stores written then must stay readable.

@@ -5,7 +5,7 @@ import { ImageError } from '../../image/errors.ts';
 import { blake3Hex } from '../../image/hash.ts';
 import { zstdFrameBound } from '../../image/zstd-frame.ts';
 import { prng } from './fixtures.ts';
-import { NODE_ZSTD_ERA_CHUNK, WASM_ERA_CHUNK, wasmEraPlain } from './vectors.ts';
+import { LEVEL2_CHUNK, NODE_ZSTD_ERA_CHUNK, WASM_ERA_CHUNK, wasmEraPlain } from './vectors.ts';
 
 /** zstd in chunk blobs (SPEC.md §4): libzstd through zstd-napi, blobs of the earlier encoders, and frames refused before decoding. */
 
@@ -24,7 +24,7 @@ const zstdBlob = (f: Uint8Array) => Uint8Array.from([0x5a, 1, 1, ...f]);
 const RLE = 1;
 const RAW = 0;
 
-test('zstd: a blob the zstd-wasm encoder wrote opens, and sealing its plaintext today gives the same blob and id (libzstd one-shot frames at level 3)', async () => {
+test('zstd: a blob the zstd-wasm encoder wrote (level 3) opens; sealing its plaintext today gives a level-2 frame with the pinned id, which opens too', async () => {
   await initChunkCodec();
   const { blob, id, size } = WASM_ERA_CHUNK;
   assert.equal(blake3Hex(blob), id);
@@ -35,8 +35,10 @@ test('zstd: a blob the zstd-wasm encoder wrote opens, and sealing its plaintext 
   assert.deepEqual(Buffer.from(openChunk(blob, { id, size })), Buffer.from(want));
   assert.throws(() => openChunk(blob, { id, size: size - 1 }), isCorrupt(`decoded ${size} bytes, manifest says ${size - 1}`));
   const sealed = sealChunk(want, { encrypt: false });
-  assert.equal(sealed.id, id);
-  assert.deepEqual(Buffer.from(sealed.blob), Buffer.from(blob));
+  assert.equal(sealed.id, LEVEL2_CHUNK.id);
+  assert.equal(sealed.blob.length, LEVEL2_CHUNK.blobBytes);
+  assert.notEqual(sealed.id, id);
+  assert.deepEqual(Buffer.from(openChunk(sealed.blob, { id: sealed.id, size })), Buffer.from(want));
 });
 
 test('zstd: a blob of the node-zstd era (a streaming frame that declares no content size) opens', async () => {
