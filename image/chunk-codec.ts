@@ -9,9 +9,9 @@ import { zstdFrameBound } from './zstd-frame.ts';
  *
  * zstd is libzstd through zstd-napi's thin binding: one compression and one decompression
  * context per thread (module state: each worker thread has its own), reused for every chunk, and
- * synchronous calls. A 64 KiB chunk compresses in about 0.1 ms and decodes in a few tens of µs,
- * less than a hop to libuv's pool would cost; the build and file workers call it on their own
- * thread. Frames are one-shot and declare their content size, so a decode goes straight into a
+ * synchronous calls. A 64 KiB chunk compresses in about 0.15 ms (level 2) and decodes in a few
+ * tens of µs; the build and file workers, which have nothing else to do, call it on their own
+ * thread rather than hop to libuv's pool. Frames are one-shot and declare their content size, so a decode goes straight into a
  * buffer of the extent's size.
  */
 const MAGIC = 0x5a;
