@@ -202,4 +202,4 @@ const checks: Array<[string, number, number]> = [
   ['G1 p99 vs __typename p99', g1[2] / g0[2], 3],
   ['lag p99 ms / 250', l.p99 / 250, 1],
 ];
-console.log(checks.map(([name, ratio, goal]) => `${name}: ${ratio.toFixed(2)} (goal <= ${goal}) ${ratio <= goal ? 'PASS' : 'MISS'}`).join('; '));
+console.log(`RESULT indexer: ${checks.map(([name, ratio, goal]) => `${name}: ${ratio.toFixed(2)} (goal <= ${goal}) ${ratio <= goal ? 'PASS' : 'MISS'}`).join(' | ')}`);

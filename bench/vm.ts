@@ -154,7 +154,7 @@ async function main(): Promise<void> {
     const r1 = d / b;
     const r2 = overhead / MiB;
     const r3 = withVms / imageBytes;
-    console.log(`ratios: deploy/bare ${r1.toFixed(2)}x (goal <= 1.5) ${r1 <= 1.5 ? 'PASS' : 'MISS'}; overhead ${r2.toFixed(0)} MiB/VM (goal <= 64) ${r2 <= 64 ? 'PASS' : 'MISS'}; disk ${VMS} VMs/1 image ${r3.toFixed(2)}x (goal <= 1.2) ${r3 <= 1.2 ? 'PASS' : 'MISS'}`);
+    console.log(`RESULT vm: deploy/bare ${r1.toFixed(2)}x (goal <= 1.5) ${r1 <= 1.5 ? 'PASS' : 'MISS'} | overhead ${r2.toFixed(0)} MiB/VM (goal <= 64) ${r2 <= 64 ? 'PASS' : 'MISS'} | disk ${VMS} VMs/1 image ${r3.toFixed(2)}x (goal <= 1.2) ${r3 <= 1.2 ? 'PASS' : 'MISS'}`);
   } finally {
     vm?.close();
     await storage.close().catch(() => undefined);
