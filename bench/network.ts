@@ -77,7 +77,9 @@ try {
   const nrB = await b.ensure({ ...base, subnet: '10.20.3.0/24', wireguard: { privateKey: kb.priv, listenPort: 4002, peers: [{ publicKey: ka.pub, allowedIps: ['10.20.2.0/24', '100.64.20.2/32'], endpoint: `${nodeIp(0)}:4001` }] } });
   await execa('ip', ['netns', 'exec', nrA.namespace, 'ping', '-c1', '-W3', '10.20.3.1']);
 
-  await bareTunnel(lab.nodes, dirs[0]!);
+  const keyDir = await mkdtemp(join(tmpdir(), 'zos-bench-wg-'));
+  dirs.push(keyDir);
+  await bareTunnel(lab.nodes, keyDir);
 
   const plain = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, nodeIp(1));
   const bare = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, '10.99.0.2');
@@ -91,7 +93,7 @@ try {
   );
 } finally {
   // wireguard-go ends, and removes its control socket, when its interface goes.
-  for (const n of lab.nodes.slice(0, 2)) await execa('ip', ['-n', n.ns, 'link', 'del', `wgbare${lab.nodes.indexOf(n)}`], { reject: false });
+  for (const i of [0, 1]) await execa('ip', ['-n', lab.nodes[i]!.ns, 'link', 'del', `wgbare${i}`], { reject: false });
   for (const h of hosts) for (const nr of h.list()) await h.remove(nr.twin, nr.name).catch(() => undefined);
   await lab.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
