@@ -41,7 +41,7 @@ async function stream(serverNs: string, from: string, to: string): Promise<numbe
   return bps / 1e9;
 }
 
-/** A bare wireguard-go tunnel between lab nodes 0 and 1 (10.99.0.1 and .2): no NR, bridge or rules of ours around it. */
+/** A bare wireguard-go tunnel between lab nodes 0 and 1 (198.19.250.1 and .2): no NR, bridge or rules of ours around it. */
 async function bareTunnel(nodes: LabHost[], dir: string): Promise<void> {
   const keys = [wgKeyPair(), wgKeyPair()];
   for (const i of [0, 1]) {
@@ -51,11 +51,11 @@ async function bareTunnel(nodes: LabHost[], dir: string): Promise<void> {
     await writeFile(keyFile, keys[i]!.priv, { mode: 0o600 });
     await execa('ip', ['netns', 'exec', ns, 'wireguard-go', dev]);
     await execa('ip', ['netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', String(4101 + i),
-      'peer', keys[1 - i]!.pub, 'endpoint', `${nodeIp(1 - i)}:${4101 + (1 - i)}`, 'allowed-ips', `10.99.0.${2 - i}/32`]);
-    await execa('ip', ['-n', ns, 'addr', 'add', `10.99.0.${i + 1}/24`, 'dev', dev]);
+      'peer', keys[1 - i]!.pub, 'endpoint', `${nodeIp(1 - i)}:${4101 + (1 - i)}`, 'allowed-ips', `198.19.250.${2 - i}/32`]);
+    await execa('ip', ['-n', ns, 'addr', 'add', `198.19.250.${i + 1}/24`, 'dev', dev]);
     await execa('ip', ['-n', ns, 'link', 'set', dev, 'up']);
   }
-  await execa('ip', ['netns', 'exec', nodes[0]!.ns, 'ping', '-c1', '-W3', '10.99.0.2']);
+  await execa('ip', ['netns', 'exec', nodes[0]!.ns, 'ping', '-c1', '-W3', '198.19.250.2']);
 }
 
 const lab = await new Lab().start({ nodes: 2 });
@@ -82,7 +82,7 @@ try {
   await bareTunnel(lab.nodes, keyDir);
 
   const plain = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, nodeIp(1));
-  const bare = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, '10.99.0.2');
+  const bare = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, '198.19.250.2');
   const wg = await stream(nrB.namespace, nrA.namespace, '10.20.3.1');
   const ratio = wg / plain;
   console.log(`plain veth (lab node -> lab node):          ${plain.toFixed(2)} Gbit/s`);
