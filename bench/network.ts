@@ -7,13 +7,15 @@
  * Usage: node --import tsx bench/network.ts [--seconds 5]
  * The last line holds the ratios, with PASS/MISS against the goal below.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { silentLogger } from '../lib/log.ts';
 import { NetworkHost } from '../node/host/network/index.ts';
+import { addrEnsure, ip } from '../node/host/network/ip.ts';
+import { configureWireguard, startWireguardGo, stopWireguardGo } from '../node/host/network/wireguard.ts';
 import { Lab, labSupported, nodeIp, wgKeyPair, type LabHost } from '../test/helpers/lab.ts';
 
 /**
@@ -41,26 +43,32 @@ async function stream(serverNs: string, from: string, to: string): Promise<numbe
   return bps / 1e9;
 }
 
-/** A bare wireguard-go tunnel between lab nodes 0 and 1 (198.19.250.1 and .2): no NR, bridge or rules of ours around it. */
-async function bareTunnel(nodes: LabHost[], dir: string): Promise<void> {
+/**
+ * A bare wireguard-go tunnel between lab nodes 0 and 1 (198.19.250.1 and .2), started and
+ * configured by the node's own wireguard helpers, with no NR, bridge or rules around it.
+ * Returns the wireguard-go pids (stopped in the finally below).
+ */
+async function bareTunnel(nodes: LabHost[], dir: string): Promise<number[]> {
   const keys = [wgKeyPair(), wgKeyPair()];
+  const pids: number[] = [];
   for (const i of [0, 1]) {
     const ns = nodes[i]!.ns;
-    const dev = `wgbare${i}`; // names are host-wide: wireguard-go's control socket is /var/run/wireguard/<name>.sock
-    const keyFile = join(dir, `bare-${i}.key`);
-    await writeFile(keyFile, keys[i]!.priv, { mode: 0o600 });
-    await execa('ip', ['netns', 'exec', ns, 'wireguard-go', dev]);
-    await execa('ip', ['netns', 'exec', ns, 'wg', 'set', dev, 'private-key', keyFile, 'listen-port', String(4101 + i),
-      'peer', keys[1 - i]!.pub, 'endpoint', `${nodeIp(1 - i)}:${4101 + (1 - i)}`, 'allowed-ips', `198.19.250.${2 - i}/32`]);
-    await execa('ip', ['-n', ns, 'addr', 'add', `198.19.250.${i + 1}/24`, 'dev', dev]);
-    await execa('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    const iface = bareIface(i);
+    pids.push(await startWireguardGo({ iface, ns, logFile: join(dir, `${iface}.log`) }));
+    await configureWireguard(iface, { privateKey: keys[i]!.priv, listenPort: 4101 + i, peers: [{ publicKey: keys[1 - i]!.pub, allowedIps: [`198.19.250.${2 - i}/32`], endpoint: `${nodeIp(1 - i)}:${4102 - i}` }] }, dir);
+    await addrEnsure(ns, iface, `198.19.250.${i + 1}/24`);
+    await ip(ns, ['link', 'set', iface, 'up']);
   }
   await execa('ip', ['netns', 'exec', nodes[0]!.ns, 'ping', '-c1', '-W3', '198.19.250.2']);
+  return pids;
 }
+/** Interface names are host-wide: wireguard-go's control socket is /var/run/wireguard/<name>.sock. */
+const bareIface = (i: number) => `wgbare${i}`;
 
 const lab = await new Lab().start({ nodes: 2 });
 const dirs: string[] = [];
 const hosts: NetworkHost[] = [];
+const barePids: number[] = [];
 try {
   const host = async (h: LabHost) => {
     const dir = await mkdtemp(join(tmpdir(), 'zos-bench-net-'));
@@ -77,9 +85,9 @@ try {
   const nrB = await b.ensure({ ...base, subnet: '10.20.3.0/24', wireguard: { privateKey: kb.priv, listenPort: 4002, peers: [{ publicKey: ka.pub, allowedIps: ['10.20.2.0/24', '100.64.20.2/32'], endpoint: `${nodeIp(0)}:4001` }] } });
   await execa('ip', ['netns', 'exec', nrA.namespace, 'ping', '-c1', '-W3', '10.20.3.1']);
 
-  const keyDir = await mkdtemp(join(tmpdir(), 'zos-bench-wg-'));
-  dirs.push(keyDir);
-  await bareTunnel(lab.nodes, keyDir);
+  const bareDir = await mkdtemp(join(tmpdir(), 'zos-bench-wg-'));
+  dirs.push(bareDir);
+  barePids.push(...(await bareTunnel(lab.nodes, bareDir)));
 
   const plain = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, nodeIp(1));
   const bare = await stream(lab.nodes[1]!.ns, lab.nodes[0]!.ns, '198.19.250.2');
@@ -92,8 +100,7 @@ try {
     `RESULT network: wireguard/veth ${ratio.toFixed(3)} (goal >= ${GOAL_RATIO}) ${ratio >= GOAL_RATIO ? 'PASS' : 'MISS'} | bare tunnel/veth ${(bare / plain).toFixed(3)}, NR/bare tunnel ${(wg / bare).toFixed(2)}`,
   );
 } finally {
-  // wireguard-go ends, and removes its control socket, when its interface goes.
-  for (const i of [0, 1]) await execa('ip', ['-n', lab.nodes[i]!.ns, 'link', 'del', `wgbare${i}`], { reject: false });
+  await Promise.all(barePids.map((pid, i) => stopWireguardGo(pid, bareIface(i))));
   for (const h of hosts) for (const nr of h.list()) await h.remove(nr.twin, nr.name).catch(() => undefined);
   await lab.close();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
