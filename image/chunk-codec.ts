@@ -11,8 +11,8 @@ import { zstdFrameBound } from './zstd-frame.ts';
  * context per thread (module state: each worker thread has its own), reused for every chunk, and
  * synchronous calls. A 64 KiB chunk compresses in about 0.15 ms (level 2) and decodes in a few
  * tens of µs; the build and file workers, which have nothing else to do, call it on their own
- * thread rather than hop to libuv's pool. Frames are one-shot and declare their content size, so a decode goes straight into a
- * buffer of the extent's size.
+ * thread rather than hop to libuv's pool. Frames are one-shot and declare their content size, so
+ * a decode goes straight into a buffer of the extent's size.
  */
 const MAGIC = 0x5a;
 const VERSION = 1;
@@ -78,8 +78,8 @@ function nonceFor(key: Uint8Array): Uint8Array {
 }
 
 /**
- * Compress (zstd at ZSTD_LEVEL, kept only if smaller), encrypt if asked, and name a chunk. Synchronous:
- * the builds' worker threads call it for every chunk. `transient`: an unencrypted blob is a view
+ * Compress (zstd at ZSTD_LEVEL, kept only if smaller), encrypt if asked, and name a chunk.
+ * Synchronous: the builds' worker threads call it for every chunk. `transient`: an unencrypted blob is a view
  * of this thread's scratch buffer, valid only until the next seal, for a caller that writes it at
  * once (no allocation and copy per chunk).
  */

@@ -6,10 +6,11 @@
 // alone after both lanes. Its own failures beside the main lane were native/spawn.c aborting its
 // node (fixed in d6101d2); it then passed there in 4 of 4 CI runs (2026-12-02), but two of those
 // runs failed in main-lane tests that ran beside it (gateway/proxy: a port still bound;
-// network/official-network: 1 ping of 40 lost), so it stays alone: ~2.5 min more per run. The main lane reports live; the
-// side lane's report is kept and printed when the main lane is done, so the log is never
-// interleaved; the exit code is non-zero when any part failed. `tsc --noEmit` runs beside the side
-// lane, before the main one. Plain JavaScript: it starts the runs that load tsx.
+// network/official-network: 1 ping of 40 lost), so it stays alone: ~2.5 min more per run. The
+// main lane reports live; the side lane's report is kept and printed when the main lane is done,
+// so the log is never interleaved; the exit code is non-zero when any part failed. `tsc --noEmit`
+// runs beside the side lane, before the main one. Plain JavaScript: it starts the runs that load
+// tsx.
 // Usage: node test/helpers/lanes.mjs [--no-tsc] [--side FILE,FILE] [--alone FILE,FILE] [DIR]
 // (defaults: tsc, the lists below, test/; files are named relative to the working directory)
 // @ts-check
